@@ -1,0 +1,555 @@
+//! One method per thing a person or platform asks of the ledger. Each loads what the decision
+//! needs, lets the domain decide, and appends; the HTTP handlers, the bot, the demo and the
+//! benches all come through here.
+
+use super::ledger::Ledger;
+use super::{AppError, Outcome};
+use chrono::{DateTime, Utc};
+use domain::campaign::{
+    CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_codeword,
+};
+use domain::event::{LinkMethod, ManagerId};
+use domain::identity::{IdentityState, decide_link, decide_unlink};
+use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
+use domain::network::{ActivityRef, ExternalIdentity};
+use domain::points::{Points, PointsDelta};
+use domain::program::{ProgramCommand, ProgramState, Rules};
+use domain::reward::{
+    CancelRedemption, Redeem, RewardCommand, RewardState, decide_cancel_redemption, decide_redeem,
+};
+use domain::{DomainError, StreamId};
+use store::Metadata;
+use uuid::Uuid;
+
+/// A manager's action: who, and the id that makes a retried request a no-op.
+#[derive(Debug, Clone)]
+pub struct ManagerAction {
+    pub manager: ManagerId,
+    pub request_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+impl ManagerAction {
+    fn metadata(&self) -> Metadata {
+        Metadata {
+            actor: Some(self.manager.clone()),
+            ..Metadata::default()
+        }
+    }
+}
+
+/// The program's rules as they stand, with what the member decider needs from them.
+pub struct ProgramContext {
+    pub program_id: ProgramId,
+    pub time_zone: chrono_tz::Tz,
+    pub rules: Rules,
+    pub rules_version: u32,
+}
+
+impl Ledger {
+    pub async fn create_program(
+        &self,
+        program_id: ProgramId,
+        name: &str,
+        time_zone: chrono_tz::Tz,
+        rules: Rules,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        let stream = StreamId::Program(program_id);
+        let created = self
+            .execute::<ProgramState>(
+                program_id.0,
+                action.request_id,
+                action.metadata(),
+                &stream,
+                |s| {
+                    s.decide(ProgramCommand::Create {
+                        program_id,
+                        name: name.to_string(),
+                        time_zone,
+                        at: action.at,
+                    })
+                },
+            )
+            .await?;
+        let rules_id = domain::ids::derived_id(&format!("{}/rules", action.request_id));
+        self.execute::<ProgramState>(program_id.0, rules_id, action.metadata(), &stream, |s| {
+            if s.rules.is_some() {
+                return Ok(vec![]);
+            }
+            s.decide(ProgramCommand::ChangeRules {
+                program_id,
+                rules: rules.clone(),
+                by: action.manager.clone(),
+                at: action.at,
+            })
+        })
+        .await?;
+        Ok(created)
+    }
+
+    pub async fn change_rules(
+        &self,
+        program_id: ProgramId,
+        rules: Rules,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<ProgramState>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            &StreamId::Program(program_id),
+            |s| {
+                s.decide(ProgramCommand::ChangeRules {
+                    program_id,
+                    rules: rules.clone(),
+                    by: action.manager.clone(),
+                    at: action.at,
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn program(&self, program_id: ProgramId) -> Result<ProgramContext, AppError> {
+        let loaded = self
+            .load::<ProgramState>(&StreamId::Program(program_id))
+            .await?;
+        let state = loaded.state;
+        match (state.created, state.time_zone, state.rules) {
+            (true, Some(time_zone), Some(rules)) => Ok(ProgramContext {
+                program_id,
+                time_zone,
+                rules,
+                rules_version: state.rules_version,
+            }),
+            _ => Err(AppError::Denied(DomainError::NotFound)),
+        }
+    }
+
+    pub async fn register_member(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<MemberState>(
+            program_id.0,
+            member_id.0,
+            Metadata::default(),
+            &StreamId::Member(member_id),
+            |s| {
+                if s.is_registered() {
+                    return Ok(vec![]);
+                }
+                s.decide(MemberCommand::Register {
+                    member_id,
+                    program_id,
+                    at,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Pays for one activity by the program's rules in force. The command id derives from
+    /// the activity, so a redelivered webhook is a duplicate.
+    pub async fn award_activity(
+        &self,
+        program: &ProgramContext,
+        member_id: MemberId,
+        activity: ActivityRef,
+        occurred_at: DateTime<Utc>,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let rule = program
+            .rules
+            .rule_for(activity.network, activity.kind)
+            .ok_or(AppError::Denied(DomainError::NotFound))?;
+        let command_id = activity_command_id(program.program_id, member_id, &activity, "award");
+        let award = Award {
+            entry_id: EntryId(command_id),
+            activity,
+            points: Points::new(rule.points)?,
+            rule_version: program.rules_version,
+            campaign_id: None,
+            occurred_at,
+            limits: AwardLimits {
+                time_zone: program.time_zone,
+                daily_cap: program.rules.daily_cap,
+                daily_cap_per_network: program.rules.daily_cap_per_network,
+                cooldown_seconds: rule.cooldown_seconds,
+            },
+            at,
+        };
+        self.execute::<MemberState>(
+            program.program_id.0,
+            command_id,
+            metadata,
+            &StreamId::Member(member_id),
+            |s| s.decide(MemberCommand::Award(award.clone())),
+        )
+        .await
+    }
+
+    /// Takes back what an activity earned (deleted, withdrawn, left), once.
+    pub async fn reverse_activity(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        activity: ActivityRef,
+        reason: domain::event::ReversalReason,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<MemberState>(
+            program_id.0,
+            Uuid::new_v4(),
+            metadata,
+            &StreamId::Member(member_id),
+            |s| {
+                s.decide(MemberCommand::Reverse {
+                    entry_id: EntryId(Uuid::new_v4()),
+                    activity: activity.clone(),
+                    reason,
+                    at,
+                })
+            },
+        )
+        .await
+    }
+
+    /// A restored comment or a re-join earns its points again, once.
+    pub async fn restore_activity(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        activity: ActivityRef,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<MemberState>(
+            program_id.0,
+            Uuid::new_v4(),
+            metadata,
+            &StreamId::Member(member_id),
+            |s| {
+                s.decide(MemberCommand::Restore {
+                    entry_id: EntryId(Uuid::new_v4()),
+                    activity: activity.clone(),
+                    at,
+                })
+            },
+        )
+        .await
+    }
+
+    pub async fn adjust_points(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        delta: PointsDelta,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.member_command(program_id, member_id, action, |entry_id| {
+            MemberCommand::Adjust {
+                entry_id,
+                delta,
+                reason: reason.to_string(),
+                by: action.manager.clone(),
+                at: action.at,
+            }
+        })
+        .await
+    }
+
+    /// Nets one earlier entry (an award or adjustment) to zero.
+    pub async fn compensate_entry(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        target: EntryId,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.member_command(program_id, member_id, action, |entry_id| {
+            MemberCommand::Compensate {
+                entry_id,
+                target,
+                reason: reason.to_string(),
+                by: action.manager.clone(),
+                at: action.at,
+            }
+        })
+        .await
+    }
+
+    pub async fn block_member(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.member_command(program_id, member_id, action, |_| MemberCommand::Block {
+            reason: reason.to_string(),
+            by: action.manager.clone(),
+            at: action.at,
+        })
+        .await
+    }
+
+    pub async fn unblock_member(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.member_command(program_id, member_id, action, |_| MemberCommand::Unblock {
+            by: action.manager.clone(),
+            at: action.at,
+        })
+        .await
+    }
+
+    async fn member_command(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        action: &ManagerAction,
+        command: impl Fn(EntryId) -> MemberCommand,
+    ) -> Result<Outcome, AppError> {
+        let entry_id = EntryId(action.request_id);
+        self.execute::<MemberState>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            &StreamId::Member(member_id),
+            |s| s.decide(command(entry_id)),
+        )
+        .await
+    }
+
+    /// Spends points on one unit of a reward: balance and stock are checked and changed in
+    /// one atomic append; the redemption id makes a double tap a duplicate.
+    pub async fn redeem_reward(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        reward_id: RewardId,
+        redemption_id: RedemptionId,
+        coupon_code: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let streams = (&StreamId::Reward(reward_id), &StreamId::Member(member_id));
+        self.execute2::<RewardState, MemberState>(
+            program_id.0,
+            redemption_id.0,
+            Metadata {
+                actor: Some(format!("member:{member_id}")),
+                ..Metadata::default()
+            },
+            streams,
+            |reward, member| {
+                decide_redeem(
+                    reward,
+                    member,
+                    Redeem {
+                        entry_id: EntryId(redemption_id.0),
+                        redemption_id,
+                        coupon_code: coupon_code.to_string(),
+                        at,
+                    },
+                )
+            },
+        )
+        .await
+    }
+
+    pub async fn cancel_redemption(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        reward_id: RewardId,
+        redemption_id: RedemptionId,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        let streams = (&StreamId::Reward(reward_id), &StreamId::Member(member_id));
+        self.execute2::<RewardState, MemberState>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            streams,
+            |reward, member| {
+                decide_cancel_redemption(
+                    reward,
+                    member,
+                    CancelRedemption {
+                        entry_id: EntryId(action.request_id),
+                        redemption_id,
+                        reason: reason.to_string(),
+                        by: action.manager.clone(),
+                        at: action.at,
+                    },
+                )
+            },
+        )
+        .await
+    }
+
+    pub async fn reward_command(
+        &self,
+        program_id: ProgramId,
+        reward_id: RewardId,
+        action: &ManagerAction,
+        command: impl Fn() -> RewardCommand,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<RewardState>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            &StreamId::Reward(reward_id),
+            |s| s.decide(command()),
+        )
+        .await
+    }
+
+    pub async fn create_campaign(&self, campaign: NewCampaign) -> Result<Outcome, AppError> {
+        let action_id = campaign.campaign_id.0;
+        let metadata = Metadata {
+            actor: Some(campaign.by.clone()),
+            ..Metadata::default()
+        };
+        self.execute::<CampaignState>(
+            campaign.program_id.0,
+            action_id,
+            metadata,
+            &StreamId::Campaign(campaign.campaign_id),
+            |s| s.decide(CampaignCommand::Create(campaign.clone())),
+        )
+        .await
+    }
+
+    pub async fn campaign_command(
+        &self,
+        program_id: ProgramId,
+        campaign_id: CampaignId,
+        action: &ManagerAction,
+        command: impl Fn() -> CampaignCommand,
+    ) -> Result<Outcome, AppError> {
+        self.execute::<CampaignState>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            &StreamId::Campaign(campaign_id),
+            |s| s.decide(command()),
+        )
+        .await
+    }
+
+    /// A codeword seen in a comment or message: pays once per member, within the cap. The
+    /// command id derives from (campaign, member), so any repeat is a duplicate.
+    pub async fn redeem_codeword(
+        &self,
+        program_id: ProgramId,
+        campaign_id: CampaignId,
+        member_id: MemberId,
+        redeem: RedeemCodeword,
+        metadata: Metadata,
+    ) -> Result<Outcome, AppError> {
+        let command_id = domain::ids::derived_id(&format!("codeword/{campaign_id}/{member_id}"));
+        let redeem = RedeemCodeword {
+            entry_id: EntryId(command_id),
+            ..redeem
+        };
+        let streams = (
+            &StreamId::Campaign(campaign_id),
+            &StreamId::Member(member_id),
+        );
+        self.execute2::<CampaignState, MemberState>(
+            program_id.0,
+            command_id,
+            metadata,
+            streams,
+            |campaign, member| decide_codeword(campaign, member, redeem.clone()),
+        )
+        .await
+    }
+
+    /// Claims an external account for a member (identity stream + member stream together).
+    pub async fn link_account(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: ExternalIdentity,
+        method: LinkMethod,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let streams = (
+            &StreamId::Identity(program_id, identity.clone()),
+            &StreamId::Member(member_id),
+        );
+        self.execute2::<IdentityState, MemberState>(
+            program_id.0,
+            Uuid::new_v4(),
+            metadata,
+            streams,
+            |id_state, member| {
+                decide_link(id_state, member, program_id, identity.clone(), method, at)
+            },
+        )
+        .await
+    }
+
+    pub async fn unlink_account(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: ExternalIdentity,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let streams = (
+            &StreamId::Identity(program_id, identity.clone()),
+            &StreamId::Member(member_id),
+        );
+        self.execute2::<IdentityState, MemberState>(
+            program_id.0,
+            Uuid::new_v4(),
+            metadata,
+            streams,
+            |id_state, member| decide_unlink(id_state, member, program_id, identity.clone(), at),
+        )
+        .await
+    }
+
+    /// Who owns an external account, from its identity stream.
+    pub async fn identity_owner(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<Option<MemberId>, AppError> {
+        let loaded = self
+            .load::<IdentityState>(&StreamId::Identity(program_id, identity.clone()))
+            .await?;
+        Ok(loaded.state.claimed_by)
+    }
+}
+
+/// The same activity of the same member always maps to the same command id.
+pub fn activity_command_id(
+    program_id: ProgramId,
+    member_id: MemberId,
+    activity: &ActivityRef,
+    what: &str,
+) -> Uuid {
+    domain::ids::derived_id(&format!(
+        "{program_id}/{member_id}/{}/{what}",
+        activity.key()
+    ))
+}

@@ -1,0 +1,294 @@
+pub use super::cache::StateCache;
+use super::{AppError, Outcome};
+use domain::campaign::CampaignState;
+use domain::identity::IdentityState;
+use domain::member::MemberState;
+use domain::program::ProgramState;
+use domain::reward::RewardState;
+use domain::{Aggregate, DomainError, Event, StreamId};
+use std::sync::Arc;
+use store::codec;
+use store::{
+    AppendOutcome, Appender, Commit, EventStore, ExpectedVersion, Metadata, StoreError,
+    StreamAppend,
+};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    /// Streams kept in memory per aggregate kind.
+    pub cache_capacity: usize,
+    /// Concurrent writer tasks of the group-commit appender.
+    pub writers: usize,
+    /// Most commits one writer sends in one round trip.
+    pub max_commits_per_batch: usize,
+    /// Attempts before a command that keeps conflicting gives up.
+    pub max_attempts: u32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 200_000,
+            writers: 2,
+            max_commits_per_batch: 512,
+            max_attempts: 16,
+        }
+    }
+}
+
+pub struct Caches {
+    member: StateCache<MemberState>,
+    campaign: StateCache<CampaignState>,
+    reward: StateCache<RewardState>,
+    identity: StateCache<IdentityState>,
+    program: StateCache<ProgramState>,
+}
+
+/// A stream state the ledger keeps hot in memory.
+pub trait CachedState: Aggregate {
+    fn cache(caches: &Caches) -> &StateCache<Self>;
+}
+
+macro_rules! cached_state {
+    ($($state:ty => $field:ident),*) => {
+        $(impl CachedState for $state {
+            fn cache(caches: &Caches) -> &StateCache<Self> {
+                &caches.$field
+            }
+        })*
+    };
+}
+
+cached_state!(
+    MemberState => member,
+    CampaignState => campaign,
+    RewardState => reward,
+    IdentityState => identity,
+    ProgramState => program
+);
+
+/// Runs commands against the log. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    store: EventStore,
+    appender: Appender,
+    caches: Arc<Caches>,
+    max_attempts: u32,
+}
+
+/// A stream a command reads and may append to, with the state it had.
+pub struct Loaded<S> {
+    pub stream: String,
+    pub version: i64,
+    pub state: S,
+}
+
+impl Ledger {
+    /// Must be called inside a tokio runtime (it starts the appender's writers).
+    pub fn new(store: EventStore, config: LedgerConfig) -> Self {
+        let appender = Appender::spawn(store.clone(), config.writers, config.max_commits_per_batch);
+        let cap = config.cache_capacity;
+        Self {
+            store,
+            appender,
+            caches: Arc::new(Caches {
+                member: StateCache::new(cap),
+                campaign: StateCache::new(cap / 10 + 64),
+                reward: StateCache::new(cap / 10 + 64),
+                identity: StateCache::new(cap),
+                program: StateCache::new(1024),
+            }),
+            max_attempts: config.max_attempts,
+        }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// The current state of a stream: from the cache, topped up from the log if the log is
+    /// ahead, or folded from the log.
+    pub async fn load<S: CachedState>(&self, stream: &StreamId) -> Result<Loaded<S>, AppError> {
+        let name = stream.to_string();
+        let (version, state) = match S::cache(&self.caches).get(&name) {
+            Some(hit) => hit,
+            None => {
+                let mut version = 0;
+                let mut state = S::default();
+                for recorded in self.store.read_stream(&name, 0).await? {
+                    let event =
+                        codec::decode(&recorded).map_err(|e| AppError::Corrupt(e.to_string()))?;
+                    state = state.apply(&event);
+                    version = recorded.stream_version;
+                }
+                S::cache(&self.caches).put(&name, version, state.clone());
+                (version, state)
+            }
+        };
+        Ok(Loaded {
+            stream: name,
+            version,
+            state,
+        })
+    }
+
+    fn forget<S: CachedState>(&self, stream: &str) {
+        S::cache(&self.caches).invalidate(stream);
+    }
+
+    /// A command over one stream.
+    pub async fn execute<S: CachedState>(
+        &self,
+        program_id: Uuid,
+        command_id: Uuid,
+        metadata: Metadata,
+        stream: &StreamId,
+        mut decide: impl FnMut(&S) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<Outcome, AppError> {
+        let mut retries = 0;
+        loop {
+            let loaded = self.load::<S>(stream).await?;
+            let events = decide(&loaded.state)?;
+            let result = self
+                .append(
+                    program_id,
+                    command_id,
+                    &metadata,
+                    &events,
+                    &[(&loaded.stream, loaded.version)],
+                )
+                .await;
+            match result {
+                Ok(outcome) => {
+                    self.remember(&loaded, &events, &outcome);
+                    return Ok(with_retries(outcome, events, retries));
+                }
+                Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
+                    self.forget::<S>(&loaded.stream);
+                    retries += 1;
+                }
+                Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A command whose decision spans two streams, appended atomically with both versions.
+    pub async fn execute2<A: CachedState, B: CachedState>(
+        &self,
+        program_id: Uuid,
+        command_id: Uuid,
+        metadata: Metadata,
+        streams: (&StreamId, &StreamId),
+        mut decide: impl FnMut(&A, &B) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<Outcome, AppError> {
+        let mut retries = 0;
+        loop {
+            let a = self.load::<A>(streams.0).await?;
+            let b = self.load::<B>(streams.1).await?;
+            let events = decide(&a.state, &b.state)?;
+            let heads = [
+                (a.stream.as_str(), a.version),
+                (b.stream.as_str(), b.version),
+            ];
+            match self
+                .append(program_id, command_id, &metadata, &events, &heads)
+                .await
+            {
+                Ok(outcome) => {
+                    self.remember(&a, &events, &outcome);
+                    self.remember(&b, &events, &outcome);
+                    return Ok(with_retries(outcome, events, retries));
+                }
+                Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
+                    self.forget::<A>(&a.stream);
+                    self.forget::<B>(&b.stream);
+                    retries += 1;
+                }
+                Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Groups the decided events by the stream each names, with the version seen for it.
+    async fn append(
+        &self,
+        program_id: Uuid,
+        command_id: Uuid,
+        metadata: &Metadata,
+        events: &[Event],
+        heads: &[(&str, i64)],
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut commit = Commit::default();
+        for (index, event) in events.iter().enumerate() {
+            let stream_id = event.stream().to_string();
+            let new_event =
+                codec::encode(event, codec::event_id(command_id, index), metadata.clone())?;
+            match commit.appends.iter_mut().find(|a| a.stream_id == stream_id) {
+                Some(append) => append.events.push(new_event),
+                None => {
+                    let expected = heads
+                        .iter()
+                        .find(|(s, _)| *s == stream_id)
+                        .map(|(_, v)| ExpectedVersion::from_head(*v))
+                        .ok_or_else(|| {
+                            StoreError::InvalidAppend(format!(
+                                "decision appends to {stream_id}, which it did not load"
+                            ))
+                        })?;
+                    commit.appends.push(StreamAppend {
+                        program_id,
+                        stream_id,
+                        expected,
+                        events: vec![new_event],
+                    });
+                }
+            }
+        }
+        self.appender.append(commit).await.map(Some)
+    }
+
+    /// After a successful append, the cached state moves forward without a read.
+    /// A duplicate means someone else recorded it: the cached state may be behind.
+    fn remember<S: CachedState>(
+        &self,
+        loaded: &Loaded<S>,
+        events: &[Event],
+        outcome: &Option<AppendOutcome>,
+    ) {
+        match outcome {
+            Some(AppendOutcome::Appended { .. }) => {}
+            Some(AppendOutcome::Duplicate) => return self.forget::<S>(&loaded.stream),
+            None => return,
+        }
+        let mine: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.stream().to_string() == loaded.stream)
+            .collect();
+        if mine.is_empty() {
+            return;
+        }
+        let version = loaded.version + mine.len() as i64;
+        let state = mine
+            .into_iter()
+            .fold(loaded.state.clone(), |s, e| s.apply(e));
+        S::cache(&self.caches).put(&loaded.stream, version, state);
+    }
+}
+
+fn with_retries(outcome: Option<AppendOutcome>, events: Vec<Event>, retries: u32) -> Outcome {
+    match outcome {
+        None => Outcome::Unchanged,
+        Some(AppendOutcome::Duplicate) => Outcome::Duplicate,
+        Some(AppendOutcome::Appended { positions }) => Outcome::Recorded {
+            events,
+            positions,
+            retries,
+        },
+    }
+}

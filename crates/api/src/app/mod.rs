@@ -1,0 +1,51 @@
+//! The application layer: runs a command end to end. Load the states it needs, let the pure
+//! domain decide, append with the versions it saw, and retry from the start on a conflict.
+//! Handlers and the bench call this; nothing else appends.
+
+pub mod cache;
+pub mod commands;
+pub mod ledger;
+
+pub use commands::{ManagerAction, ProgramContext};
+pub use ledger::{Ledger, LedgerConfig};
+
+use domain::{DomainError, Event};
+use store::StoreError;
+
+/// Two layers of failure that never mix: the command was denied (a 4xx), or we failed to
+/// record it (retry later, a 5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Denied(#[from] DomainError),
+    #[error("could not record the command: {0}")]
+    Store(#[from] StoreError),
+    #[error("gave up after {0} version conflicts")]
+    TooManyConflicts(u32),
+    #[error("stored event could not be read: {0}")]
+    Corrupt(String),
+}
+
+/// What became of a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The events were appended.
+    Recorded {
+        events: Vec<Event>,
+        positions: Vec<i64>,
+        retries: u32,
+    },
+    /// The same command was recorded before (its event ids exist): nothing changed.
+    Duplicate,
+    /// The domain decided there was nothing to do.
+    Unchanged,
+}
+
+impl Outcome {
+    pub fn retries(&self) -> u32 {
+        match self {
+            Outcome::Recorded { retries, .. } => *retries,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! The member stream: balance, awards and the corrections that reference them.
+
+use crate::error::DomainError;
+use crate::event::{Event, ManagerId, ReversalReason};
+use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use crate::network::{ActivityRef, ExternalIdentity, Network};
+use crate::points::{Points, PointsDelta};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// How long recent awards are kept in state for caps and cooldowns (longer than any local day).
+const RECENT_AWARDS_WINDOW_HOURS: i64 = 50;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwardRecord {
+    pub entry_id: EntryId,
+    pub points: i64,
+    pub network: Network,
+    pub occurred_at: DateTime<Utc>,
+    pub reversed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedemptionRecord {
+    pub reward_id: RewardId,
+    pub cost: i64,
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RecentAward {
+    occurred_at: DateTime<Utc>,
+    activity: ActivityRef,
+    points: i64,
+}
+
+/// Everything a decision about one member needs, folded from the member's stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberState {
+    pub member_id: Option<MemberId>,
+    pub program_id: Option<ProgramId>,
+    pub balance: i64,
+    pub earned: i64,
+    pub spent: i64,
+    pub blocked: bool,
+    pub linked: BTreeSet<ExternalIdentity>,
+    /// Awards by activity key: the idempotency guard and the target of reversals.
+    pub awards: HashMap<String, AwardRecord>,
+    /// Balance-changing entries that a manager may compensate, with their delta; `None` once
+    /// compensated or reversed.
+    pub compensable: HashMap<EntryId, Option<i64>>,
+    pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
+    recent: VecDeque<RecentAward>,
+}
+
+/// Limits the program's rules put on one award, computed by the caller from the rules in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwardLimits {
+    pub time_zone: chrono_tz::Tz,
+    pub daily_cap: Option<i64>,
+    pub daily_cap_per_network: Option<i64>,
+    pub cooldown_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Award {
+    pub entry_id: EntryId,
+    pub activity: ActivityRef,
+    pub points: Points,
+    pub rule_version: u32,
+    pub campaign_id: Option<CampaignId>,
+    pub occurred_at: DateTime<Utc>,
+    pub limits: AwardLimits,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberCommand {
+    Register {
+        member_id: MemberId,
+        program_id: ProgramId,
+        at: DateTime<Utc>,
+    },
+    Award(Award),
+    /// Take back what an activity earned (deleted comment, withdrawn like, left the group).
+    Reverse {
+        entry_id: EntryId,
+        activity: ActivityRef,
+        reason: ReversalReason,
+        at: DateTime<Utc>,
+    },
+    /// A reversed activity earns again (comment restored, rejoined).
+    Restore {
+        entry_id: EntryId,
+        activity: ActivityRef,
+        at: DateTime<Utc>,
+    },
+    Adjust {
+        entry_id: EntryId,
+        delta: PointsDelta,
+        reason: String,
+        by: ManagerId,
+        at: DateTime<Utc>,
+    },
+    /// A manager nets one earlier entry to zero.
+    Compensate {
+        entry_id: EntryId,
+        target: EntryId,
+        reason: String,
+        by: ManagerId,
+        at: DateTime<Utc>,
+    },
+    Block {
+        reason: String,
+        by: ManagerId,
+        at: DateTime<Utc>,
+    },
+    Unblock {
+        by: ManagerId,
+        at: DateTime<Utc>,
+    },
+}
+
+impl MemberState {
+    pub fn is_registered(&self) -> bool {
+        self.member_id.is_some()
+    }
+
+    pub fn evolve(mut self, event: &Event) -> Self {
+        match event {
+            Event::MemberRegistered {
+                member_id,
+                program_id,
+                ..
+            } => {
+                self.member_id = Some(*member_id);
+                self.program_id = Some(*program_id);
+            }
+            Event::AccountLinked { identity, .. } => {
+                self.linked.insert(identity.clone());
+            }
+            Event::AccountUnlinked { identity, .. } => {
+                self.linked.remove(identity);
+            }
+            Event::PointsAwarded {
+                entry_id,
+                activity,
+                points,
+                occurred_at,
+                ..
+            } => {
+                self.awards.insert(
+                    activity.key(),
+                    AwardRecord {
+                        entry_id: *entry_id,
+                        points: *points,
+                        network: activity.network,
+                        occurred_at: *occurred_at,
+                        reversed: false,
+                    },
+                );
+                self.compensable.insert(*entry_id, Some(*points));
+                self.remember_recent(*occurred_at, activity.clone(), *points);
+            }
+            Event::PointsReversed { award_entry_id, .. } => {
+                self.set_award_reversed(*award_entry_id, true);
+            }
+            Event::AwardRestored { award_entry_id, .. } => {
+                self.set_award_reversed(*award_entry_id, false);
+            }
+            Event::PointsAdjusted {
+                entry_id,
+                delta,
+                compensates,
+                ..
+            } => match compensates {
+                Some(target) => {
+                    self.compensable.insert(*target, None);
+                }
+                None => {
+                    self.compensable.insert(*entry_id, Some(*delta));
+                }
+            },
+            Event::RewardRedeemed {
+                redemption_id,
+                reward_id,
+                cost,
+                ..
+            } => {
+                self.redemptions.insert(
+                    *redemption_id,
+                    RedemptionRecord {
+                        reward_id: *reward_id,
+                        cost: *cost,
+                        cancelled: false,
+                    },
+                );
+            }
+            Event::RedemptionCancelled { redemption_id, .. } => {
+                if let Some(r) = self.redemptions.get_mut(redemption_id) {
+                    r.cancelled = true;
+                }
+            }
+            Event::MemberBlocked { .. } => self.blocked = true,
+            Event::MemberUnblocked { .. } => self.blocked = false,
+            _ => {}
+        }
+        self.apply_balance(event);
+        self
+    }
+
+    fn apply_balance(&mut self, event: &Event) {
+        match event {
+            Event::RewardRedeemed { cost, .. } => {
+                self.spent += cost;
+                self.balance -= cost;
+            }
+            Event::RedemptionCancelled { refund, .. } => {
+                self.spent -= refund;
+                self.balance += refund;
+            }
+            other => {
+                if let Some((_, delta)) = other.balance_delta() {
+                    self.earned += delta;
+                    self.balance += delta;
+                }
+            }
+        }
+    }
+
+    fn set_award_reversed(&mut self, award_entry_id: EntryId, reversed: bool) {
+        if let Some(award) = self
+            .awards
+            .values_mut()
+            .find(|a| a.entry_id == award_entry_id)
+        {
+            award.reversed = reversed;
+            let remaining = if reversed { None } else { Some(award.points) };
+            self.compensable.insert(award_entry_id, remaining);
+        }
+    }
+
+    fn remember_recent(&mut self, occurred_at: DateTime<Utc>, activity: ActivityRef, points: i64) {
+        self.recent.push_back(RecentAward {
+            occurred_at,
+            activity,
+            points,
+        });
+        let newest = self
+            .recent
+            .iter()
+            .map(|r| r.occurred_at)
+            .max()
+            .unwrap_or(occurred_at);
+        let horizon = newest - Duration::hours(RECENT_AWARDS_WINDOW_HOURS);
+        self.recent.retain(|r| r.occurred_at >= horizon);
+    }
+
+    /// Points awarded on `day` (in `tz`), in total and from `network`.
+    pub fn awarded_on(&self, day: NaiveDate, tz: chrono_tz::Tz, network: Network) -> (i64, i64) {
+        self.recent
+            .iter()
+            .filter(|r| r.occurred_at.with_timezone(&tz).date_naive() == day)
+            .fold((0, 0), |(total, net), r| {
+                let on_network = if r.activity.network == network {
+                    r.points
+                } else {
+                    0
+                };
+                (total + r.points, net + on_network)
+            })
+    }
+
+    fn require_active(&self) -> Result<MemberId, DomainError> {
+        let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+        if self.blocked {
+            return Err(DomainError::MemberBlocked(member_id));
+        }
+        Ok(member_id)
+    }
+
+    pub fn decide(&self, command: MemberCommand) -> Result<Vec<Event>, DomainError> {
+        match command {
+            MemberCommand::Register {
+                member_id,
+                program_id,
+                at,
+            } => {
+                if self.is_registered() {
+                    return Err(DomainError::AlreadyRegistered);
+                }
+                Ok(vec![Event::MemberRegistered {
+                    member_id,
+                    program_id,
+                    at,
+                }])
+            }
+            MemberCommand::Award(award) => self.decide_award(award).map(|e| vec![e]),
+            MemberCommand::Reverse {
+                entry_id,
+                activity,
+                reason,
+                at,
+            } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let award = self
+                    .awards
+                    .get(&activity.key())
+                    .ok_or(DomainError::NotFound)?;
+                if award.reversed || self.compensable.get(&award.entry_id) == Some(&None) {
+                    return Err(DomainError::AlreadyCompensated(award.entry_id));
+                }
+                Ok(vec![Event::PointsReversed {
+                    member_id,
+                    entry_id,
+                    award_entry_id: award.entry_id,
+                    network: award.network,
+                    award_occurred_at: award.occurred_at,
+                    points: award.points,
+                    reason,
+                    at,
+                }])
+            }
+            MemberCommand::Restore {
+                entry_id,
+                activity,
+                at,
+            } => {
+                let member_id = self.require_active()?;
+                let award = self
+                    .awards
+                    .get(&activity.key())
+                    .ok_or(DomainError::NotFound)?;
+                if !award.reversed {
+                    return Err(DomainError::DuplicateActivity);
+                }
+                Ok(vec![Event::AwardRestored {
+                    member_id,
+                    entry_id,
+                    award_entry_id: award.entry_id,
+                    network: award.network,
+                    award_occurred_at: award.occurred_at,
+                    points: award.points,
+                    at,
+                }])
+            }
+            MemberCommand::Adjust {
+                entry_id,
+                delta,
+                reason,
+                by,
+                at,
+            } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let reason = required_reason(reason)?;
+                let delta = delta.get();
+                if delta < 0 && self.balance + delta < 0 {
+                    return Err(DomainError::InsufficientBalance {
+                        balance: self.balance,
+                        needed: -delta,
+                    });
+                }
+                Ok(vec![Event::PointsAdjusted {
+                    member_id,
+                    entry_id,
+                    delta,
+                    reason,
+                    by,
+                    compensates: None,
+                    at,
+                }])
+            }
+            MemberCommand::Compensate {
+                entry_id,
+                target,
+                reason,
+                by,
+                at,
+            } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let reason = required_reason(reason)?;
+                let delta = match self.compensable.get(&target) {
+                    None => return Err(DomainError::EntryNotFound(target)),
+                    Some(None) => return Err(DomainError::AlreadyCompensated(target)),
+                    Some(Some(delta)) => -*delta,
+                };
+                Ok(vec![Event::PointsAdjusted {
+                    member_id,
+                    entry_id,
+                    delta,
+                    reason,
+                    by,
+                    compensates: Some(target),
+                    at,
+                }])
+            }
+            MemberCommand::Block { reason, by, at } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let reason = required_reason(reason)?;
+                if self.blocked {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::MemberBlocked {
+                    member_id,
+                    reason,
+                    by,
+                    at,
+                }])
+            }
+            MemberCommand::Unblock { by, at } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                if !self.blocked {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::MemberUnblocked { member_id, by, at }])
+            }
+        }
+    }
+
+    /// The award decision, shared by plain activity and codeword redemptions.
+    pub fn decide_award(&self, award: Award) -> Result<Event, DomainError> {
+        let member_id = self.require_active()?;
+        if self.awards.contains_key(&award.activity.key()) {
+            return Err(DomainError::DuplicateActivity);
+        }
+        let points = award.points.get();
+        let limits = &award.limits;
+        let day = award
+            .occurred_at
+            .with_timezone(&limits.time_zone)
+            .date_naive();
+        let (today, today_on_network) =
+            self.awarded_on(day, limits.time_zone, award.activity.network);
+        if let Some(cap) = limits.daily_cap
+            && today + points > cap
+        {
+            return Err(DomainError::DailyCapReached {
+                awarded_today: today,
+                cap,
+            });
+        }
+        if let Some(cap) = limits.daily_cap_per_network
+            && today_on_network + points > cap
+        {
+            return Err(DomainError::DailyCapReached {
+                awarded_today: today_on_network,
+                cap,
+            });
+        }
+        if limits.cooldown_seconds > 0 {
+            let cooldown = Duration::seconds(i64::from(limits.cooldown_seconds));
+            let too_soon = self.recent.iter().any(|r| {
+                r.activity.network == award.activity.network
+                    && r.activity.kind == award.activity.kind
+                    && (award.occurred_at - r.occurred_at).abs() < cooldown
+            });
+            if too_soon {
+                return Err(DomainError::CooldownActive);
+            }
+        }
+        Ok(Event::PointsAwarded {
+            member_id,
+            entry_id: award.entry_id,
+            activity: award.activity,
+            points,
+            rule_version: award.rule_version,
+            campaign_id: award.campaign_id,
+            occurred_at: award.occurred_at,
+            at: award.at,
+        })
+    }
+}
+
+pub(crate) fn required_reason(reason: String) -> Result<String, DomainError> {
+    let reason = reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(DomainError::ReasonRequired);
+    }
+    Ok(reason)
+}

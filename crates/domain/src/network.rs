@@ -1,0 +1,126 @@
+//! Social networks, the kinds of activity they report, and who an external account is.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A social network the program listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    Instagram,
+    Vk,
+    Telegram,
+}
+
+impl Network {
+    pub const ALL: [Network; 3] = [Network::Instagram, Network::Vk, Network::Telegram];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Instagram => "instagram",
+            Network::Vk => "vk",
+            Network::Telegram => "telegram",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Network> {
+        Network::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a member did that may earn points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Comment,
+    Mention,
+    Reaction,
+    PollVote,
+    Repost,
+    Message,
+    /// Joined the VK group or the Telegram channel (a one-time bonus).
+    Subscription,
+    /// Wrote a campaign's codeword.
+    Codeword,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 8] = [
+        ActivityKind::Comment,
+        ActivityKind::Mention,
+        ActivityKind::Reaction,
+        ActivityKind::PollVote,
+        ActivityKind::Repost,
+        ActivityKind::Message,
+        ActivityKind::Subscription,
+        ActivityKind::Codeword,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Comment => "comment",
+            ActivityKind::Mention => "mention",
+            ActivityKind::Reaction => "reaction",
+            ActivityKind::PollVote => "poll_vote",
+            ActivityKind::Repost => "repost",
+            ActivityKind::Message => "message",
+            ActivityKind::Subscription => "subscription",
+            ActivityKind::Codeword => "codeword",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActivityKind> {
+        ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An account on a network. Instagram user ids are scoped to the brand account that received
+/// the webhook, so `scope` carries that account id; VK and Telegram ids are global (`scope` empty).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExternalIdentity {
+    pub network: Network,
+    pub scope: String,
+    pub external_id: String,
+}
+
+impl ExternalIdentity {
+    pub fn new(network: Network, scope: impl Into<String>, external_id: impl Into<String>) -> Self {
+        Self {
+            network,
+            scope: scope.into(),
+            external_id: external_id.into(),
+        }
+    }
+
+    /// A stable key, used as the identity's stream name and index key.
+    pub fn key(&self) -> String {
+        format!("{}:{}:{}", self.network, self.scope, self.external_id)
+    }
+}
+
+/// The platform's own reference to the thing that earned points (comment id, post id, ...).
+/// `(network, kind, reference)` identifies one activity; a member is paid for it at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActivityRef {
+    pub network: Network,
+    pub kind: ActivityKind,
+    pub reference: String,
+}
+
+impl ActivityRef {
+    pub fn key(&self) -> String {
+        format!("{}:{}:{}", self.network, self.kind, self.reference)
+    }
+}

@@ -1,0 +1,42 @@
+//! Stream names. A stream is the unit of consistency: one decision reads and appends to a few.
+
+use crate::ids::{CampaignId, MemberId, ProgramId, RewardId};
+use crate::network::ExternalIdentity;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamId {
+    Program(ProgramId),
+    Member(MemberId),
+    Campaign(CampaignId),
+    Reward(RewardId),
+    /// One external account within one program: who claims it.
+    Identity(ProgramId, ExternalIdentity),
+}
+
+impl StreamId {
+    /// The stream's category, the prefix of its name.
+    pub fn category(&self) -> &'static str {
+        match self {
+            StreamId::Program(_) => "program",
+            StreamId::Member(_) => "member",
+            StreamId::Campaign(_) => "campaign",
+            StreamId::Reward(_) => "reward",
+            StreamId::Identity(..) => "identity",
+        }
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamId::Program(id) => write!(f, "program-{id}"),
+            StreamId::Member(id) => write!(f, "member-{id}"),
+            StreamId::Campaign(id) => write!(f, "campaign-{id}"),
+            StreamId::Reward(id) => write!(f, "reward-{id}"),
+            StreamId::Identity(program, identity) => {
+                write!(f, "identity-{program}-{}", identity.key())
+            }
+        }
+    }
+}

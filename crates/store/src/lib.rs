@@ -1,0 +1,59 @@
+//! The append-only event log on PostgreSQL.
+//!
+//! Invariants: rows of `events` are never updated or deleted (triggers reject it); a stream's
+//! versions are gapless from 1; an event id is recorded at most once; readers of the whole log
+//! never skip an event that commits late.
+
+mod append;
+mod appender;
+pub mod codec;
+pub mod digest;
+mod error;
+mod read;
+pub mod wake;
+
+pub use append::{AppendOutcome, Commit, ExpectedVersion, Metadata, NewEvent, StreamAppend};
+pub use appender::Appender;
+pub use error::StoreError;
+pub use read::{Checkpoint, Envelope, MAX_READ_BATCH, RecordedEvent};
+pub use wake::Wake;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+/// The schema, embedded: `loyalty migrate` and tests apply it.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    wake: Wake,
+}
+
+impl EventStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            wake: Wake::default(),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Signalled after every commit made through this handle (see [`Wake`]).
+    pub fn wake(&self) -> &Wake {
+        &self.wake
+    }
+}
+
+/// Opens a pool with sane limits and timeouts.
+pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(database_url)
+        .await
+}

@@ -1,0 +1,244 @@
+//! Reading: one stream by version, the whole log in gap-safe order, and the past as it stood.
+
+use crate::EventStore;
+use crate::error::StoreError;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The most rows one read returns; callers page with the last row's checkpoint.
+pub const MAX_READ_BATCH: i64 = 20_000;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecordedEvent {
+    pub position: i64,
+    pub tx_id: i64,
+    pub program_id: Uuid,
+    pub stream_id: String,
+    pub stream_version: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: i16,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+    pub hash: Vec<u8>,
+}
+
+impl RecordedEvent {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx_id: self.tx_id,
+            position: self.position,
+        }
+    }
+}
+
+/// A place in the global order: events are ordered by (inserting transaction, position).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checkpoint {
+    pub tx_id: i64,
+    pub position: i64,
+}
+
+const COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
+                       event_type, schema_version, payload, metadata, recorded_at, hash";
+
+impl EventStore {
+    /// Events of one stream with a version above `after_version`, in version order.
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        after_version: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 \
+             ORDER BY stream_version"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(stream_id)
+            .bind(after_version)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The next events after `after`, in an order that never skips one: only transactions
+    /// older than the oldest one still running are read, so an append that commits late (its
+    /// position lower than ones already visible) is still read, after them.
+    pub async fn read_all(
+        &self,
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events \
+             WHERE (tx_id, position) > ($1, $2) \
+               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY tx_id, position LIMIT $3"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(after.tx_id)
+            .bind(after.position)
+            .bind(limit.clamp(1, MAX_READ_BATCH))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Events with a position at or below `position`, after `after_position`, in position
+    /// order: the log as it stood (for auditors; positions never change once visible).
+    pub async fn read_up_to(
+        &self,
+        after_position: i64,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE position > $1 AND position <= $2 \
+             ORDER BY position LIMIT $3"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(after_position)
+            .bind(position)
+            .bind(limit.clamp(1, MAX_READ_BATCH))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// A stream as it stood at `at` (events recorded at or before then).
+    pub async fn read_stream_as_of(
+        &self,
+        stream_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND recorded_at <= $2 \
+             ORDER BY stream_version"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(stream_id)
+            .bind(at)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The current head of a stream (0 when it has no events).
+    pub async fn stream_version(&self, stream_id: &str) -> Result<i64, StoreError> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT max(stream_version) FROM events WHERE stream_id = $1")
+                .bind(stream_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// The checkpoint of the newest event readers can see now, and the total count.
+    pub async fn head(&self) -> Result<Checkpoint, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id, position FROM events \
+             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|(tx_id, position)| Checkpoint { tx_id, position })
+            .unwrap_or_default())
+    }
+}
+
+/// A decoded event with its place in the log, as projections and replays consume it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<T> {
+    pub tx_id: i64,
+    pub position: i64,
+    pub stream_version: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub event: T,
+}
+
+impl<T> Envelope<T> {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx_id: self.tx_id,
+            position: self.position,
+        }
+    }
+}
+
+impl EventStore {
+    /// Like [`EventStore::read_all`], decoding payloads straight from jsonb into `T` and
+    /// reading only what a fold needs: the fast path for projections and replays.
+    pub async fn read_all_as<T>(
+        &self,
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<Vec<Envelope<T>>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        type Row<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
+        let rows: Vec<Row<T>> = sqlx::query_as(
+            "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
+             WHERE (tx_id, position) > ($1, $2) \
+               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY tx_id, position LIMIT $3",
+        )
+        .bind(after.tx_id)
+        .bind(after.position)
+        .bind(limit.clamp(1, MAX_READ_BATCH))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::ColumnDecode { source, .. } => StoreError::UnknownEvent {
+                position: after.position,
+                message: format!("an event after this position does not decode: {source}"),
+            },
+            other => other.into(),
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
+                    tx_id,
+                    position,
+                    stream_version,
+                    recorded_at,
+                    event: payload.0,
+                },
+            )
+            .collect())
+    }
+
+    /// The whole log after `after`, page by page in gap-safe order, the next page read while
+    /// the caller works on the current one. Ends at the visible head.
+    pub fn pages_from<T>(
+        &self,
+        after: Checkpoint,
+        page_size: i64,
+    ) -> tokio::sync::mpsc::Receiver<Result<Vec<Envelope<T>>, StoreError>>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut after = after;
+            loop {
+                let page = store.read_all_as::<T>(after, page_size).await;
+                let last = match &page {
+                    Ok(rows) => rows.last().map(Envelope::checkpoint),
+                    Err(_) => None,
+                };
+                let failed = page.is_err();
+                if tx.send(page).await.is_err() || failed {
+                    return;
+                }
+                match last {
+                    Some(next) => after = next,
+                    None => return,
+                }
+            }
+        });
+        rx
+    }
+}

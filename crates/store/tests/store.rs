@@ -1,0 +1,383 @@
+//! The event log against a real PostgreSQL: a fresh database per test.
+
+use serde_json::json;
+use sqlx::PgPool;
+use store::{
+    AppendOutcome, Checkpoint, Commit, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError,
+    StreamAppend,
+};
+use uuid::Uuid;
+
+const PROGRAM: Uuid = Uuid::from_u128(1);
+
+fn event(n: u64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: "Tested".into(),
+        schema_version: 1,
+        payload: json!({"type": "Tested", "n": n}),
+        metadata: Metadata {
+            actor: Some("test".into()),
+            ..Metadata::default()
+        },
+    }
+}
+
+fn commit(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Commit {
+    Commit {
+        appends: vec![StreamAppend {
+            program_id: PROGRAM,
+            stream_id: stream.into(),
+            expected,
+            events,
+        }],
+    }
+}
+
+async fn count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn appends_and_reads_back_a_stream(pool: PgPool) {
+    let store = EventStore::new(pool);
+    let outcome = store
+        .append(commit(
+            "s-1",
+            ExpectedVersion::NoStream,
+            vec![event(1), event(2)],
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, AppendOutcome::Appended { ref positions } if positions.len() == 2));
+    store
+        .append(commit("s-1", ExpectedVersion::Exact(2), vec![event(3)]))
+        .await
+        .unwrap();
+
+    let read = store.read_stream("s-1", 0).await.unwrap();
+    let versions: Vec<i64> = read.iter().map(|e| e.stream_version).collect();
+    let ns: Vec<i64> = read
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(ns, [1, 2, 3]);
+    assert_eq!(read[0].metadata["actor"], "test");
+    assert_eq!(store.read_stream("s-1", 2).await.unwrap().len(), 1);
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 3);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn wrong_expected_version_is_a_conflict_and_changes_nothing(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    store
+        .append(commit("s-1", ExpectedVersion::NoStream, vec![event(1)]))
+        .await
+        .unwrap();
+
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(2),
+        ExpectedVersion::Exact(0),
+    ] {
+        let err = store
+            .append(commit("s-1", expected, vec![event(9)]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { ref stream_id, actual: 1, .. } if stream_id == "s-1"),
+            "{expected}: {err}"
+        );
+    }
+    store
+        .append(commit("s-1", ExpectedVersion::Any, vec![event(2)]))
+        .await
+        .unwrap();
+    assert_eq!(count(&pool).await, 2);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_multi_stream_commit_is_all_or_nothing(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    store
+        .append(commit(
+            "member-a",
+            ExpectedVersion::NoStream,
+            vec![event(1)],
+        ))
+        .await
+        .unwrap();
+    let both = |a: ExpectedVersion| Commit {
+        appends: vec![
+            StreamAppend {
+                program_id: PROGRAM,
+                stream_id: "member-a".into(),
+                expected: a,
+                events: vec![event(2)],
+            },
+            StreamAppend {
+                program_id: PROGRAM,
+                stream_id: "reward-r".into(),
+                expected: ExpectedVersion::NoStream,
+                events: vec![event(3)],
+            },
+        ],
+    };
+    assert!(
+        store
+            .append(both(ExpectedVersion::Exact(7)))
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    assert_eq!(count(&pool).await, 1, "neither stream was written");
+    store.append(both(ExpectedVersion::Exact(1))).await.unwrap();
+    assert_eq!(store.stream_version("member-a").await.unwrap(), 2);
+    assert_eq!(store.stream_version("reward-r").await.unwrap(), 1);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_seen_event_id_is_a_duplicate_and_changes_nothing(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let first = event(1);
+    store
+        .append(commit("s-1", ExpectedVersion::Any, vec![first.clone()]))
+        .await
+        .unwrap();
+    let again = store
+        .append(commit("s-1", ExpectedVersion::Any, vec![first.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(again, AppendOutcome::Duplicate);
+    // Also when redelivered to another stream, or inside a batch beside a fresh commit.
+    let results = store
+        .append_batch(vec![
+            commit("s-2", ExpectedVersion::Any, vec![first]),
+            commit("s-3", ExpectedVersion::Any, vec![event(2)]),
+        ])
+        .await;
+    assert_eq!(results[0].as_ref().unwrap(), &AppendOutcome::Duplicate);
+    assert!(matches!(results[1], Ok(AppendOutcome::Appended { .. })));
+    assert_eq!(count(&pool).await, 2);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_batch_checks_each_commit_against_the_ones_before_it(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let results = store
+        .append_batch(vec![
+            commit("s-1", ExpectedVersion::NoStream, vec![event(1)]),
+            commit("s-1", ExpectedVersion::NoStream, vec![event(2)]),
+            commit("s-1", ExpectedVersion::Exact(1), vec![event(3)]),
+        ])
+        .await;
+    assert!(results[0].is_ok());
+    assert!(results[1].as_ref().unwrap_err().is_conflict());
+    assert!(results[2].is_ok());
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 2);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn events_cannot_be_updated_deleted_or_truncated(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    store
+        .append(commit("s-1", ExpectedVersion::Any, vec![event(1)]))
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE events SET payload = '{}'::jsonb",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(
+            err.to_string().contains("events are immutable"),
+            "{sql}: {err}"
+        );
+    }
+    let read = store.read_stream("s-1", 0).await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].payload["n"], 1);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn sixteen_racing_writers_lose_and_duplicate_nothing(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let mut tasks = Vec::new();
+    for writer in 0..16u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0;
+            for i in 0..20u64 {
+                let n = writer * 100 + i;
+                let e = event(n);
+                loop {
+                    let head = store.stream_version("hot").await.unwrap();
+                    let c = commit("hot", ExpectedVersion::from_head(head), vec![e.clone()]);
+                    match store.append(c).await {
+                        Ok(_) => break,
+                        Err(err) if err.is_conflict() => conflicts += 1,
+                        Err(err) => panic!("{err}"),
+                    }
+                }
+            }
+            conflicts
+        }));
+    }
+    let mut conflicts = 0;
+    for t in tasks {
+        conflicts += t.await.unwrap();
+    }
+    let read = store.read_stream("hot", 0).await.unwrap();
+    let versions: Vec<i64> = read.iter().map(|e| e.stream_version).collect();
+    assert_eq!(
+        versions,
+        (1..=320).collect::<Vec<i64>>(),
+        "gapless versions"
+    );
+    let mut ns: Vec<i64> = read
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    ns.sort();
+    ns.dedup();
+    assert_eq!(ns.len(), 320, "every event exactly once");
+    assert!(conflicts > 0, "the race was real");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_log_is_read_in_commit_safe_order_and_never_skips_a_late_commit(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    store
+        .append(commit("a", ExpectedVersion::Any, vec![event(1)]))
+        .await
+        .unwrap();
+    let first = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let seen = first[0].checkpoint();
+
+    // Transaction T1 appends (takes the lower position) and stays open.
+    let mut held = pool.begin().await.unwrap();
+    sqlx::query("SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(vec![0i32])
+        .bind(vec![PROGRAM])
+        .bind(vec!["slow".to_string()])
+        .bind(vec![-1i64])
+        .bind(vec![Uuid::new_v4()])
+        .bind(vec!["Tested".to_string()])
+        .bind(vec![1i16])
+        .bind(vec![json!({"type": "Tested", "n": 2})])
+        .bind(vec![json!({})])
+        .bind(vec![vec![0u8; 32]])
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    // T2 appends later (higher position) and commits first.
+    store
+        .append(commit("fast", ExpectedVersion::Any, vec![event(3)]))
+        .await
+        .unwrap();
+    assert!(
+        store.read_all(seen, 100).await.unwrap().is_empty(),
+        "nothing past the open transaction is visible yet"
+    );
+
+    held.commit().await.unwrap();
+    let rest = store.read_all(seen, 100).await.unwrap();
+    let ns: Vec<i64> = rest
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, [2, 3], "the late commit is read, in transaction order");
+    assert!(rest[0].position < rest[1].position);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_stored_hash_chain_matches_a_recomputation(pool: PgPool) {
+    let store = EventStore::new(pool);
+    store
+        .append(commit("s", ExpectedVersion::Any, vec![event(1), event(2)]))
+        .await
+        .unwrap();
+    store
+        .append(commit("s", ExpectedVersion::Any, vec![event(3)]))
+        .await
+        .unwrap();
+    let mut previous: Vec<u8> = Vec::new();
+    for e in store.read_stream("s", 0).await.unwrap() {
+        let digest =
+            store::digest::content_digest(e.event_id, &e.event_type, e.schema_version, &e.payload);
+        let expected = store::digest::chain_hash(&previous, e.stream_version, &digest);
+        assert_eq!(e.hash, expected.to_vec(), "version {}", e.stream_version);
+        previous = e.hash;
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn invalid_commits_are_refused_before_the_database(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let empty = store.append(Commit::default()).await.unwrap_err();
+    assert!(matches!(empty, StoreError::InvalidAppend(_)));
+    let twice = Commit {
+        appends: vec![
+            StreamAppend {
+                program_id: PROGRAM,
+                stream_id: "x".into(),
+                expected: ExpectedVersion::Any,
+                events: vec![event(1)],
+            },
+            StreamAppend {
+                program_id: PROGRAM,
+                stream_id: "x".into(),
+                expected: ExpectedVersion::Any,
+                events: vec![event(2)],
+            },
+        ],
+    };
+    assert!(matches!(
+        store.append(twice).await.unwrap_err(),
+        StoreError::InvalidAppend(_)
+    ));
+    assert_eq!(count(&pool).await, 0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_appender_groups_concurrent_commits_and_wakes_subscribers(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let mut wake = store.wake().subscribe();
+    let appender = store::Appender::spawn(store.clone(), 2, 64);
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let appender = appender.clone();
+        tasks.push(tokio::spawn(async move {
+            appender
+                .append(commit(
+                    &format!("m-{}", i % 50),
+                    ExpectedVersion::Any,
+                    vec![event(i)],
+                ))
+                .await
+        }));
+    }
+    for t in tasks {
+        assert!(matches!(
+            t.await.unwrap(),
+            Ok(AppendOutcome::Appended { .. })
+        ));
+    }
+    assert!(wake.has_changed().unwrap());
+    wake.mark_unchanged();
+    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT tx_id) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count(&pool).await, 200);
+    assert!(
+        transactions < 200,
+        "commits were grouped ({transactions} transactions)"
+    );
+}
