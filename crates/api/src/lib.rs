@@ -2,5 +2,9 @@
 
 pub mod app;
 pub mod bench;
+pub mod config;
 pub mod db;
 pub mod demo;
+pub mod http;
+pub mod ingest;
+pub mod server;

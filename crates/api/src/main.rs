@@ -21,6 +21,8 @@ enum Command {
     Migrate,
     /// Migrate, create a demo program and activity, and show balances folded from the log.
     Demo,
+    /// Serve the HTTP API, webhooks and workers.
+    Serve(api::config::ServeConfig),
     /// Run a benchmark workload; prints one JSON line.
     Bench {
         #[command(subcommand)]
@@ -61,6 +63,17 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("migration failed")?;
             eprintln!("migrations applied");
+        }
+        Command::Serve(config) => {
+            let pool = store::connect(&database_url, config.db_connections).await?;
+            store::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migration failed")?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            api::server::serve(listener, pool, config, api::server::shutdown_signal()).await?;
         }
         Command::Demo => {
             let pool = store::connect(&database_url, 8).await?;

@@ -37,6 +37,9 @@ pub enum LinkMethod {
     OAuth,
     /// A manager linked it by hand.
     Manager,
+    /// First seen on the platform before anyone claimed it: a member of its own, whose points
+    /// move to the person who later proves they own the account.
+    Observed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

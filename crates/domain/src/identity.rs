@@ -79,3 +79,37 @@ pub fn decide_unlink(
         },
     ])
 }
+
+/// The first activity of an account nobody has claimed: a member of its own is registered and
+/// claims the account, so the activity is credited and nothing is lost.
+pub fn decide_register_observed(
+    identity_state: &IdentityState,
+    member: &MemberState,
+    program_id: ProgramId,
+    member_id: MemberId,
+    identity: ExternalIdentity,
+    at: DateTime<Utc>,
+) -> Result<Vec<Event>, DomainError> {
+    if identity_state.claimed_by.is_some() || member.is_registered() {
+        return Ok(vec![]);
+    }
+    Ok(vec![
+        Event::MemberRegistered {
+            member_id,
+            program_id,
+            at,
+        },
+        Event::IdentityClaimed {
+            program_id,
+            identity: identity.clone(),
+            member_id,
+            at,
+        },
+        Event::AccountLinked {
+            member_id,
+            identity,
+            method: LinkMethod::Observed,
+            at,
+        },
+    ])
+}

@@ -1,0 +1,117 @@
+//! One-time codes that prove a member owns an Instagram or VK account: the member gets a code
+//! in the Mini App and posts it from that account; the webhook that carries it is the proof.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::ids::{MemberId, ProgramId};
+use domain::network::Network;
+use rand::Rng;
+use sqlx::PgPool;
+
+/// How long a code stays valid.
+pub const CODE_TTL_MINUTES: i64 = 30;
+/// Letters and digits that cannot be confused when read from a phone screen.
+const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// `LINK-XXXX-XXXX`.
+pub fn generate() -> String {
+    let mut rng = rand::thread_rng();
+    let mut part = || -> String {
+        (0..4)
+            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+            .collect()
+    };
+    format!("LINK-{}-{}", part(), part())
+}
+
+/// The first link code in a text, in canonical upper case. Works on bytes: a code is ASCII,
+/// and slicing text by bytes must never split a multi-byte character.
+pub fn find_in_text(text: &str) -> Option<String> {
+    let upper = text.to_ascii_uppercase();
+    let bytes = upper.as_bytes();
+    (0..bytes.len()).find_map(|i| {
+        let candidate = bytes.get(i..i + 14)?;
+        let ok = candidate.starts_with(b"LINK-")
+            && candidate[9] == b'-'
+            && candidate[5..9]
+                .iter()
+                .chain(&candidate[10..14])
+                .all(u8::is_ascii_alphanumeric)
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+            && bytes.get(i + 14).is_none_or(|b| !b.is_ascii_alphanumeric());
+        ok.then(|| String::from_utf8_lossy(candidate).into_owned())
+    })
+}
+
+pub async fn create(
+    pool: &PgPool,
+    program_id: ProgramId,
+    member_id: MemberId,
+    network: Network,
+    now: DateTime<Utc>,
+) -> sqlx::Result<(String, DateTime<Utc>)> {
+    let code = generate();
+    let expires_at = now + Duration::minutes(CODE_TTL_MINUTES);
+    sqlx::query(
+        "INSERT INTO link_codes (code, program_id, member_id, network, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&code)
+    .bind(program_id.0)
+    .bind(member_id.0)
+    .bind(network.as_str())
+    .bind(now)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok((code, expires_at))
+}
+
+/// Marks a valid, unused code used and returns its member; `None` if unknown, expired, used,
+/// or issued for another network or program.
+pub async fn consume(
+    pool: &PgPool,
+    program_id: ProgramId,
+    code: &str,
+    network: Network,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<MemberId>> {
+    let member: Option<uuid::Uuid> = sqlx::query_scalar(
+        "UPDATE link_codes SET used_at = $5 WHERE code = $1 AND program_id = $2 AND network = $3 \
+         AND used_at IS NULL AND expires_at > $4 RETURNING member_id",
+    )
+    .bind(code)
+    .bind(program_id.0)
+    .bind(network.as_str())
+    .bind(now)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(member.map(MemberId))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_codes_in_text() {
+        assert_eq!(
+            find_in_text("мой код link-7q4m-2kxd спасибо").as_deref(),
+            Some("LINK-7Q4M-2KXD")
+        );
+        assert_eq!(
+            find_in_text("LINK-7Q4M-2KXD"),
+            Some("LINK-7Q4M-2KXD".into())
+        );
+        assert_eq!(find_in_text("LINK-7Q4M-2KXDX"), None);
+        assert_eq!(find_in_text("LINK-7Q4"), None);
+        assert_eq!(find_in_text("ЛИНК"), None);
+        assert_eq!(find_in_text("LINK-ЖЖЖЖ-ЖЖ"), None);
+        assert_eq!(
+            find_in_text("ЖLINK-7Q4M-2KXD").as_deref(),
+            Some("LINK-7Q4M-2KXD")
+        );
+        let generated = generate();
+        assert_eq!(find_in_text(&generated), Some(generated));
+    }
+}

@@ -1,0 +1,490 @@
+//! Platform signals become commands. Adapters have already verified and parsed the delivery;
+//! here each signal is routed to its program, its author resolved to a member, and the program's
+//! rules applied. Denials (caps, cooldowns, duplicates) are normal outcomes, not errors.
+
+pub mod channels;
+pub mod link_codes;
+
+use crate::app::{AppError, Ledger, Outcome, ProgramContext};
+use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
+use chrono::{DateTime, Utc};
+use domain::campaign::{CampaignState, RedeemCodeword};
+use domain::event::{LinkMethod, ReversalReason};
+use domain::identity::{IdentityState, decide_register_observed};
+use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
+use domain::member::MemberState;
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity};
+use domain::{DomainError, StreamId};
+use parking_lot::Mutex;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use store::Metadata;
+use uuid::Uuid;
+
+/// How long the list of a program's campaigns is reused before it is read again. The redeem
+/// decision itself always uses the campaign's current state.
+const CAMPAIGN_LIST_TTL: Duration = Duration::from_secs(2);
+
+/// What became of one signal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    Awarded { points: i64 },
+    CodewordRedeemed { points: i64 },
+    Linked(MemberId),
+    Reversed,
+    Restored,
+    Duplicate,
+    Denied(DomainError),
+    Ignored(String),
+}
+
+#[derive(Clone)]
+pub struct Ingest {
+    ledger: Ledger,
+    pool: PgPool,
+    campaigns: std::sync::Arc<Mutex<HashMap<ProgramId, (Instant, Vec<CampaignId>)>>>,
+}
+
+impl Ingest {
+    pub fn new(ledger: Ledger, pool: PgPool) -> Self {
+        Self {
+            ledger,
+            pool,
+            campaigns: Default::default(),
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Handles one signal for the program that owns its destination.
+    pub async fn handle(
+        &self,
+        program: &ProgramContext,
+        signal: &Signal,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        match signal {
+            Signal::Activity(activity) => {
+                self.activity(program, activity, metadata, received_at)
+                    .await
+            }
+            Signal::Edit(edit) => {
+                // An edit never earns twice; a codeword added by editing still counts once.
+                let member = self
+                    .member_for(program, &edit.activity, received_at)
+                    .await?;
+                let occurred = edit.edited_at.unwrap_or(received_at);
+                self.codewords(
+                    program,
+                    member,
+                    &edit.activity,
+                    occurred,
+                    metadata,
+                    received_at,
+                )
+                .await
+            }
+            Signal::Restoration(activity) => {
+                let member = self.member_for(program, activity, received_at).await?;
+                let outcome = self
+                    .ledger
+                    .restore_activity(
+                        program.program_id,
+                        member,
+                        activity.activity_ref(),
+                        metadata,
+                        received_at,
+                    )
+                    .await;
+                Ok(vec![settle(outcome, Handled::Restored)?])
+            }
+            Signal::Retraction(retraction) => {
+                self.retraction(program, retraction, metadata, received_at)
+                    .await
+            }
+            Signal::Membership(change) => {
+                self.membership(program, change, metadata, received_at)
+                    .await
+            }
+            Signal::Ignored { reason } => Ok(vec![Handled::Ignored((*reason).to_string())]),
+            other => Ok(vec![Handled::Ignored(format!(
+                "{} is handled elsewhere",
+                signal_name(other)
+            ))]),
+        }
+    }
+
+    async fn activity(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        if program.rules.is_own_account(&activity.account) {
+            return Ok(vec![Handled::Ignored("the program's own account".into())]);
+        }
+        if let Some(linked) = self.link_code(program, activity, received_at).await? {
+            return Ok(vec![linked]);
+        }
+        let member = self.member_for(program, activity, received_at).await?;
+        let occurred = activity.occurred_at.unwrap_or(received_at);
+        let mut handled = self
+            .codewords(
+                program,
+                member,
+                activity,
+                occurred,
+                metadata.clone(),
+                received_at,
+            )
+            .await?;
+        if activity.kind == ActivityKind::Comment
+            && text_chars(activity.text.as_deref()) < program.rules.min_comment_chars as usize
+        {
+            handled.push(Handled::Ignored(
+                "comment shorter than the program's minimum".into(),
+            ));
+            return Ok(handled);
+        }
+        if program
+            .rules
+            .rule_for(activity.account.network, activity.kind)
+            .is_none()
+        {
+            handled.push(Handled::Ignored(format!(
+                "no points for {} here",
+                activity.kind
+            )));
+            return Ok(handled);
+        }
+        let outcome = self
+            .ledger
+            .award_activity(
+                program,
+                member,
+                activity.activity_ref(),
+                occurred,
+                metadata,
+                received_at,
+            )
+            .await;
+        let points = program
+            .rules
+            .rule_for(activity.account.network, activity.kind)
+            .map_or(0, |r| r.points);
+        handled.push(settle(outcome, Handled::Awarded { points })?);
+        Ok(handled)
+    }
+
+    /// Pays every open campaign whose codeword the text carries.
+    async fn codewords(
+        &self,
+        program: &ProgramContext,
+        member: MemberId,
+        activity: &Activity,
+        occurred_at: DateTime<Utc>,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        let Some(text) = activity.text.as_deref() else {
+            return Ok(vec![]);
+        };
+        let mut handled = Vec::new();
+        for campaign_id in self.campaign_ids(program.program_id).await? {
+            let campaign = self
+                .ledger
+                .load::<CampaignState>(&StreamId::Campaign(campaign_id))
+                .await?
+                .state;
+            let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
+            if !matches || !campaign.is_open(occurred_at) {
+                continue;
+            }
+            let redeem = RedeemCodeword {
+                entry_id: EntryId(Uuid::nil()),
+                network: activity.account.network,
+                reference: activity.reference.clone(),
+                target: activity.target.clone(),
+                occurred_at,
+                time_zone: program.time_zone,
+                at: received_at,
+            };
+            let outcome = self
+                .ledger
+                .redeem_codeword(
+                    program.program_id,
+                    campaign_id,
+                    member,
+                    redeem,
+                    metadata.clone(),
+                )
+                .await;
+            handled.push(settle(
+                outcome,
+                Handled::CodewordRedeemed {
+                    points: campaign.points,
+                },
+            )?);
+        }
+        Ok(handled)
+    }
+
+    async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
+        if let Some((at, ids)) = self.campaigns.lock().get(&program_id)
+            && at.elapsed() < CAMPAIGN_LIST_TTL
+        {
+            return Ok(ids.clone());
+        }
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT (payload->>'campaign_id')::uuid FROM events \
+             WHERE event_type = 'CampaignCreated' AND program_id = $1",
+        )
+        .bind(program_id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store::StoreError::from)?;
+        let ids: Vec<CampaignId> = ids.into_iter().map(CampaignId).collect();
+        self.campaigns
+            .lock()
+            .insert(program_id, (Instant::now(), ids.clone()));
+        Ok(ids)
+    }
+
+    /// A one-time link code posted from an account proves the member owns it.
+    async fn link_code(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        received_at: DateTime<Utc>,
+    ) -> Result<Option<Handled>, AppError> {
+        let Some(code) = activity.text.as_deref().and_then(link_codes::find_in_text) else {
+            return Ok(None);
+        };
+        let Some(member) = link_codes::consume(
+            &self.pool,
+            program.program_id,
+            &code,
+            activity.account.network,
+            received_at,
+        )
+        .await
+        .map_err(store::StoreError::from)?
+        else {
+            return Ok(None);
+        };
+        let outcome = self
+            .ledger
+            .link_account(
+                program.program_id,
+                member,
+                activity.account.clone(),
+                LinkMethod::Code,
+                Metadata::default(),
+                received_at,
+            )
+            .await;
+        Ok(Some(settle(outcome, Handled::Linked(member))?))
+    }
+
+    /// The member an account belongs to; an account nobody has claimed gets a member of its
+    /// own, so its activity is credited now and can move to its owner later.
+    pub async fn member_for(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        at: DateTime<Utc>,
+    ) -> Result<MemberId, AppError> {
+        self.member_for_identity(program.program_id, &activity.account, at)
+            .await
+    }
+
+    pub async fn member_for_identity(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+        at: DateTime<Utc>,
+    ) -> Result<MemberId, AppError> {
+        if let Some(owner) = self.ledger.identity_owner(program_id, identity).await? {
+            return Ok(owner);
+        }
+        let member_id = MemberId(domain::ids::derived_id(&format!(
+            "{program_id}/observed/{}",
+            identity.key()
+        )));
+        let streams = (
+            &StreamId::Identity(program_id, identity.clone()),
+            &StreamId::Member(member_id),
+        );
+        self.ledger
+            .execute2::<IdentityState, MemberState>(
+                program_id.0,
+                member_id.0,
+                Metadata::default(),
+                streams,
+                |id_state, member| {
+                    decide_register_observed(
+                        id_state,
+                        member,
+                        program_id,
+                        member_id,
+                        identity.clone(),
+                        at,
+                    )
+                },
+            )
+            .await?;
+        // Whoever won a race to claim it, the identity stream now names the owner.
+        self.ledger
+            .identity_owner(program_id, identity)
+            .await?
+            .ok_or(AppError::Denied(DomainError::IdentityNotLinked(
+                identity.clone(),
+            )))
+    }
+
+    async fn retraction(
+        &self,
+        program: &ProgramContext,
+        retraction: &Retraction,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        if !program.rules.reverse_on_delete {
+            return Ok(vec![Handled::Ignored(
+                "the program keeps points of deleted activity".into(),
+            )]);
+        }
+        let member = match &retraction.account {
+            Some(account) => {
+                self.ledger
+                    .identity_owner(program.program_id, account)
+                    .await?
+            }
+            None => channels::awarded_member(
+                &self.pool,
+                program.program_id,
+                &retraction.activity.reference,
+            )
+            .await
+            .map_err(store::StoreError::from)?
+            .map(MemberId),
+        };
+        let Some(member) = member else {
+            return Ok(vec![Handled::Ignored(
+                "nothing was awarded for this activity".into(),
+            )]);
+        };
+        let reason = match retraction.activity.kind {
+            ActivityKind::Comment | ActivityKind::Message | ActivityKind::Mention => {
+                ReversalReason::Deleted
+            }
+            _ => ReversalReason::Withdrawn,
+        };
+        let outcome = self
+            .ledger
+            .reverse_activity(
+                program.program_id,
+                member,
+                retraction.activity.clone(),
+                reason,
+                metadata,
+                at,
+            )
+            .await;
+        Ok(vec![settle(outcome, Handled::Reversed)?])
+    }
+
+    async fn membership(
+        &self,
+        program: &ProgramContext,
+        change: &MembershipChange,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        let activity = ActivityRef {
+            network: change.account.network,
+            kind: ActivityKind::Subscription,
+            reference: change.destination.clone(),
+        };
+        let member = self
+            .member_for_identity(program.program_id, &change.account, at)
+            .await?;
+        let occurred = change.occurred_at.unwrap_or(at);
+        match change.change {
+            MembershipEvent::Joined => {
+                let restored = self
+                    .ledger
+                    .restore_activity(
+                        program.program_id,
+                        member,
+                        activity.clone(),
+                        metadata.clone(),
+                        at,
+                    )
+                    .await;
+                if restored.is_ok() {
+                    return Ok(vec![Handled::Restored]);
+                }
+                let outcome = self
+                    .ledger
+                    .award_activity(program, member, activity, occurred, metadata, at)
+                    .await;
+                let points = program
+                    .rules
+                    .rule_for(change.account.network, ActivityKind::Subscription)
+                    .map_or(0, |r| r.points);
+                Ok(vec![settle(outcome, Handled::Awarded { points })?])
+            }
+            MembershipEvent::Left | MembershipEvent::Removed => {
+                if !program.rules.reverse_on_leave {
+                    return Ok(vec![Handled::Ignored(
+                        "the program keeps the subscription bonus".into(),
+                    )]);
+                }
+                let outcome = self
+                    .ledger
+                    .reverse_activity(
+                        program.program_id,
+                        member,
+                        activity,
+                        ReversalReason::Left,
+                        metadata,
+                        at,
+                    )
+                    .await;
+                Ok(vec![settle(outcome, Handled::Reversed)?])
+            }
+        }
+    }
+}
+
+/// Domain denials are outcomes of a signal; only failures to record are errors.
+fn settle(outcome: Result<Outcome, AppError>, recorded: Handled) -> Result<Handled, AppError> {
+    match outcome {
+        Ok(Outcome::Recorded { .. }) => Ok(recorded),
+        Ok(Outcome::Duplicate) | Err(AppError::Denied(DomainError::DuplicateActivity)) => {
+            Ok(Handled::Duplicate)
+        }
+        Ok(Outcome::Unchanged) => Ok(Handled::Ignored("nothing to change".into())),
+        Err(AppError::Denied(denied)) => Ok(Handled::Denied(denied)),
+        Err(other) => Err(other),
+    }
+}
+
+fn text_chars(text: Option<&str>) -> usize {
+    text.map_or(0, |t| t.trim().chars().count())
+}
+
+fn signal_name(signal: &Signal) -> &'static str {
+    match signal {
+        Signal::BotMessage(_) => "a message to the bot",
+        Signal::BotStatus(_) => "the bot's own status",
+        Signal::ChatMigrated { .. } => "a chat migration",
+        _ => "this signal",
+    }
+}

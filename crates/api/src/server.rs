@@ -1,0 +1,62 @@
+//! `loyalty serve`: the HTTP API, webhook routes and workers in one process. Built in a function
+//! that takes the listener, pool, config and a shutdown signal, so tests run it on port 0.
+
+use crate::app::{Ledger, LedgerConfig};
+use crate::config::ServeConfig;
+use crate::http::{AppState, router};
+use crate::ingest::Ingest;
+use sqlx::PgPool;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use store::EventStore;
+use tokio::net::TcpListener;
+
+/// How often other processes' appends are relayed as one NOTIFY at most.
+const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
+
+pub async fn serve(
+    listener: TcpListener,
+    pool: PgPool,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = EventStore::new(pool.clone());
+    let _relay = store
+        .wake()
+        .spawn_notify_relay(pool.clone(), NOTIFY_INTERVAL);
+    let ledger = Ledger::new(store.clone(), LedgerConfig::default());
+    let state = AppState {
+        ingest: Ingest::new(ledger, pool.clone()),
+        pool,
+        config: Arc::new(config),
+    };
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,255 @@
+//! Platform deliveries through the real HTTP routes, with the shared fixtures.
+
+use crate::app::*;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn instagram_handshake_answers_only_the_right_token(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let get = |q: &str| {
+        Request::get(format!("/webhooks/instagram?{q}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let ok = app
+        .send(get(
+            "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=fixture-verify-token",
+        ))
+        .await;
+    assert_eq!(
+        (ok.status, ok.body.as_str()),
+        (StatusCode::OK, "1158201444")
+    );
+    let wrong = app
+        .send(get(
+            "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=wrong",
+        ))
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(!wrong.body.contains("1158201444"));
+    let unsub = app
+        .send(get(
+            "hub.mode=unsubscribe&hub.challenge=1158201444&hub.verify_token=fixture-verify-token",
+        ))
+        .await;
+    assert_eq!(unsub.status, StatusCode::FORBIDDEN);
+    let missing = app
+        .send(get(
+            "hub.mode=subscribe&hub.verify_token=fixture-verify-token",
+        ))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_signed_instagram_comment_earns_once_even_when_redelivered(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    assert_eq!(
+        app.instagram_fixture("comment_utf8.json").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.balance_of(&boris_ig()).await, 10);
+    let events = app.event_count().await;
+    assert_eq!(
+        app.instagram_fixture("comment_utf8.json").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.event_count().await,
+        events,
+        "a redelivery appends nothing"
+    );
+    assert_eq!(app.balance_of(&boris_ig()).await, 10);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_codeword_typed_in_latin_look_alikes_pays_the_campaign_once(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.codeword_campaign().await;
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 10 + 50);
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 60);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn unsigned_or_mis_signed_instagram_deliveries_are_refused_and_change_nothing(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let before = app.event_count().await;
+    let comment = fixture("instagram/comment.json");
+    let good = sign(&comment, IG_APP_SECRET);
+    let tampered = app
+        .instagram(fixture("instagram/comment_tampered.json"), Some(&good))
+        .await;
+    assert_eq!(tampered.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        tampered.body.contains("\"code\":\"unauthorized\""),
+        "{}",
+        tampered.body
+    );
+    let wrong_secret = sign(&comment, "00000000000000000000000000000000");
+    assert_eq!(
+        app.instagram(comment.clone(), Some(&wrong_secret))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.instagram(comment.clone(), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let no_prefix = good.trim_start_matches("sha256=").to_string();
+    assert_eq!(
+        app.instagram(comment.clone(), Some(&no_prefix))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.instagram(comment, Some("sha256=zz")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.event_count().await, before);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn malformed_json_is_a_400_when_correctly_signed(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let body = b"{not json".to_vec();
+    let signature = sign(&body, IG_APP_SECRET);
+    let reply = app.instagram(body, Some(&signature)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.vk(b"[1,2".to_vec()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.telegram(b"garbage".to_vec(), Some(TG_SECRET))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn vk_confirmation_secret_and_unknown_group(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let confirm = app.vk_fixture("confirmation.json").await;
+    assert_eq!(
+        (confirm.status, confirm.body.as_str()),
+        (StatusCode::OK, VK_CONFIRMATION)
+    );
+    let before = app.event_count().await;
+    assert_eq!(
+        app.vk_fixture("wall_reply_new_wrong_secret.json")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.vk_fixture("wall_reply_new_other_group.json")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.event_count().await, before);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_deleted_vk_comment_is_reversed_once_and_restored_once(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let ok = app.vk_fixture("wall_reply_new.json").await;
+    assert_eq!((ok.status, ok.body.as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(app.balance_of(&anna_vk()).await, 10);
+    app.vk_fixture("wall_reply_edit.json").await;
+    assert_eq!(
+        app.balance_of(&anna_vk()).await,
+        10,
+        "an edit never earns again"
+    );
+    for _ in 0..2 {
+        assert_eq!(app.vk_fixture("wall_reply_delete.json").await.body, "ok");
+        assert_eq!(app.balance_of(&anna_vk()).await, 0);
+    }
+    for _ in 0..2 {
+        app.vk_fixture("wall_reply_restore.json").await;
+        assert_eq!(app.balance_of(&anna_vk()).await, 10);
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn joining_the_vk_group_pays_once_and_leaving_takes_it_back(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.vk_fixture("group_join_request.json").await;
+    assert_eq!(
+        app.balance_of(&anna_vk()).await,
+        0,
+        "a join request is not membership"
+    );
+    app.vk_fixture("group_join.json").await;
+    assert_eq!(app.balance_of(&anna_vk()).await, 50);
+    app.vk_fixture("group_join.json").await;
+    assert_eq!(app.balance_of(&anna_vk()).await, 50);
+    app.vk_fixture("group_leave.json").await;
+    assert_eq!(app.balance_of(&anna_vk()).await, 0);
+    app.vk_fixture("group_join.json").await;
+    app.vk_fixture("group_join.json").await;
+    assert_eq!(
+        app.balance_of(&anna_vk()).await,
+        50,
+        "re-joining restores the bonus, once"
+    );
+    app.vk_fixture("group_join_approved.json").await;
+    let boris =
+        domain::network::ExternalIdentity::new(domain::network::Network::Vk, "", "715002002");
+    assert_eq!(app.balance_of(&boris).await, 50, "admitted after a request");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn community_comments_earn_nothing(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let before = app.event_count().await;
+    assert_eq!(
+        app.vk_fixture("wall_reply_new_by_community.json")
+            .await
+            .body,
+        "ok"
+    );
+    assert_eq!(app.event_count().await, before);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn telegram_group_messages_earn_and_need_the_secret(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let before = app.event_count().await;
+    let body = fixture("telegram/message_group.json");
+    assert_eq!(
+        app.telegram(body.clone(), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.telegram(body.clone(), Some("wrong")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.event_count().await, before);
+    assert_eq!(
+        app.telegram_fixture("message_group.json").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.balance_of(&anna_tg()).await, 10);
+    app.telegram_fixture("edited_message_group.json").await;
+    assert_eq!(app.balance_of(&anna_tg()).await, 10);
+    for ignored in [
+        "message_anonymous_admin.json",
+        "channel_post.json",
+        "message_reaction_count_channel.json",
+    ] {
+        assert_eq!(
+            app.telegram_fixture(ignored).await.status,
+            StatusCode::OK,
+            "{ignored}"
+        );
+    }
+}
