@@ -43,6 +43,23 @@ enum Workload {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// W2: signed webhooks through a real `loyalty serve`, fixed rate then maximum rate.
+    WebhookIngest {
+        #[arg(long, default_value_t = 20_000)]
+        commenters: usize,
+        /// Offered deliveries per second in the fixed-rate phase.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        fixed_secs: u64,
+        /// Deliveries sent as fast as possible in the second phase.
+        #[arg(long, default_value_t = 40_000)]
+        deliveries: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 #[tokio::main]
@@ -96,6 +113,27 @@ async fn main() -> anyhow::Result<()> {
                         bench::award_storm::Params {
                             members,
                             commands,
+                            concurrency,
+                            seed,
+                        },
+                    )
+                    .await?
+                }
+                Workload::WebhookIngest {
+                    commenters,
+                    rate,
+                    fixed_secs,
+                    deliveries,
+                    concurrency,
+                    seed,
+                } => {
+                    bench::webhook_ingest::run(
+                        &database_url,
+                        bench::webhook_ingest::Params {
+                            commenters,
+                            fixed_rate: rate,
+                            fixed_secs,
+                            max_deliveries: deliveries,
                             concurrency,
                             seed,
                         },

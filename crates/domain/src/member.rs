@@ -5,11 +5,8 @@ use crate::event::{Event, ManagerId, ReversalReason};
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::points::{Points, PointsDelta};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use std::collections::{BTreeSet, HashMap, VecDeque};
-
-/// How long recent awards are kept in state for caps and cooldowns (longer than any local day).
-const RECENT_AWARDS_WINDOW_HOURS: i64 = 50;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwardRecord {
@@ -28,8 +25,7 @@ pub struct RedemptionRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct RecentAward {
-    occurred_at: DateTime<Utc>,
+struct TimedAward {
     activity: ActivityRef,
     points: i64,
 }
@@ -50,7 +46,9 @@ pub struct MemberState {
     /// compensated or reversed.
     pub compensable: HashMap<EntryId, Option<i64>>,
     pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
-    recent: VecDeque<RecentAward>,
+    /// Awards by when they happened. Caps and cooldowns read only the range around an award,
+    /// and nothing is pruned, so an award delivered late still meets the awards of its day.
+    timeline: BTreeMap<DateTime<Utc>, Vec<TimedAward>>,
 }
 
 /// Limits the program's rules put on one award, computed by the caller from the rules in force.
@@ -160,7 +158,11 @@ impl MemberState {
                     },
                 );
                 self.compensable.insert(*entry_id, Some(*points));
-                self.remember_recent(*occurred_at, activity.clone(), *points);
+                let timed = TimedAward {
+                    activity: activity.clone(),
+                    points: *points,
+                };
+                self.timeline.entry(*occurred_at).or_default().push(timed);
             }
             Event::PointsReversed { award_entry_id, .. } => {
                 self.set_award_reversed(*award_entry_id, true);
@@ -240,27 +242,20 @@ impl MemberState {
         }
     }
 
-    fn remember_recent(&mut self, occurred_at: DateTime<Utc>, activity: ActivityRef, points: i64) {
-        self.recent.push_back(RecentAward {
-            occurred_at,
-            activity,
-            points,
-        });
-        let newest = self
-            .recent
-            .iter()
-            .map(|r| r.occurred_at)
-            .max()
-            .unwrap_or(occurred_at);
-        let horizon = newest - Duration::hours(RECENT_AWARDS_WINDOW_HOURS);
-        self.recent.retain(|r| r.occurred_at >= horizon);
-    }
-
     /// Points awarded on `day` (in `tz`), in total and from `network`.
     pub fn awarded_on(&self, day: NaiveDate, tz: chrono_tz::Tz, network: Network) -> (i64, i64) {
-        self.recent
-            .iter()
-            .filter(|r| r.occurred_at.with_timezone(&tz).date_naive() == day)
+        // A local day lies within a day either side of the same UTC date, whatever the zone.
+        let midnight = day.and_time(NaiveTime::MIN).and_utc();
+        let from = midnight
+            .checked_sub_signed(Duration::days(1))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = midnight
+            .checked_add_signed(Duration::days(2))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.timeline
+            .range(from..to)
+            .filter(|(at, _)| at.with_timezone(&tz).date_naive() == day)
+            .flat_map(|(_, awards)| awards)
             .fold((0, 0), |(total, net), r| {
                 let on_network = if r.activity.network == network {
                     r.points
@@ -449,10 +444,20 @@ impl MemberState {
         }
         if limits.cooldown_seconds > 0 {
             let cooldown = Duration::seconds(i64::from(limits.cooldown_seconds));
-            let too_soon = self.recent.iter().any(|r| {
-                r.activity.network == award.activity.network
-                    && r.activity.kind == award.activity.kind
-                    && (award.occurred_at - r.occurred_at).abs() < cooldown
+            let from = award
+                .occurred_at
+                .checked_sub_signed(cooldown)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let to = award
+                .occurred_at
+                .checked_add_signed(cooldown)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let too_soon = self.timeline.range(from..=to).any(|(at, awards)| {
+                (award.occurred_at - *at).abs() < cooldown
+                    && awards.iter().any(|r| {
+                        r.activity.network == award.activity.network
+                            && r.activity.kind == award.activity.kind
+                    })
             });
             if too_soon {
                 return Err(DomainError::CooldownActive);

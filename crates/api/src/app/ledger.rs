@@ -30,7 +30,7 @@ impl Default for LedgerConfig {
     fn default() -> Self {
         Self {
             cache_capacity: 200_000,
-            writers: 2,
+            writers: 1,
             max_commits_per_batch: 512,
             max_attempts: 16,
         }

@@ -1,6 +1,7 @@
 //! `loyalty bench`: the fixed workloads of WORKLOADS.md, each printing one JSON line.
 
 pub mod award_storm;
+pub mod webhook_ingest;
 
 use anyhow::Context;
 use hdrhistogram::Histogram;

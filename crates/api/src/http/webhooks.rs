@@ -4,7 +4,6 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::ingest::channels;
 use adapters::signal::Signal;
 use adapters::{instagram, telegram, vk};
 use axum::extract::{Query, State};
@@ -66,7 +65,9 @@ pub async fn instagram_receive(
 pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let callback = vk::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let group = callback.group_id.to_string();
-    let channel = channels::find(&state.pool, Network::Vk, &group)
+    let channel = state
+        .ingest
+        .channel(Network::Vk, &group)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no program receives VK group {group}")))?;
     let expected = channel.secret.as_deref().unwrap_or_default();
@@ -131,7 +132,7 @@ async fn record(
             routed += 1;
             continue;
         };
-        let Some(channel) = channels::find(&state.pool, network, destination).await? else {
+        let Some(channel) = state.ingest.channel(network, destination).await? else {
             tracing::debug!(%network, destination, "no program for this destination");
             continue;
         };

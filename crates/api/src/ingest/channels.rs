@@ -2,7 +2,11 @@
 
 use domain::ids::ProgramId;
 use domain::network::Network;
+use parking_lot::Mutex;
 use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,6 +21,38 @@ pub struct Channel {
 impl Channel {
     pub fn program(&self) -> ProgramId {
         ProgramId(self.program_id)
+    }
+}
+
+/// Channels change rarely and are read on every delivery: kept this long in memory.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+type CacheMap = HashMap<(Network, String), (Instant, Option<Channel>)>;
+
+/// Channels of one database, cached briefly.
+#[derive(Clone, Default)]
+pub struct ChannelCache {
+    map: Arc<Mutex<CacheMap>>,
+}
+
+impl ChannelCache {
+    pub async fn find(
+        &self,
+        pool: &PgPool,
+        network: Network,
+        destination: &str,
+    ) -> sqlx::Result<Option<Channel>> {
+        let key = (network, destination.to_string());
+        if let Some((at, channel)) = self.map.lock().get(&key)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(channel.clone());
+        }
+        let channel = find(pool, network, destination).await?;
+        self.map
+            .lock()
+            .insert(key, (Instant::now(), channel.clone()));
+        Ok(channel)
     }
 }
 

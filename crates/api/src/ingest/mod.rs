@@ -13,7 +13,7 @@ use domain::event::{LinkMethod, ReversalReason};
 use domain::identity::{IdentityState, decide_register_observed};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
 use domain::member::MemberState;
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity};
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
 use domain::{DomainError, StreamId};
 use parking_lot::Mutex;
 use sqlx::PgPool;
@@ -44,6 +44,7 @@ pub struct Ingest {
     ledger: Ledger,
     pool: PgPool,
     campaigns: std::sync::Arc<Mutex<HashMap<ProgramId, (Instant, Vec<CampaignId>)>>>,
+    channels: channels::ChannelCache,
 }
 
 impl Ingest {
@@ -52,11 +53,21 @@ impl Ingest {
             ledger,
             pool,
             campaigns: Default::default(),
+            channels: Default::default(),
         }
     }
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// The channel (and so the program) a platform destination belongs to.
+    pub async fn channel(
+        &self,
+        network: Network,
+        destination: &str,
+    ) -> sqlx::Result<Option<channels::Channel>> {
+        self.channels.find(&self.pool, network, destination).await
     }
 
     /// Handles one signal for the program that owns its destination.
@@ -461,6 +472,14 @@ impl Ingest {
             }
         }
     }
+}
+
+/// The member an unclaimed account gets: derived, so concurrent first deliveries agree.
+pub fn observed_member_id(program_id: ProgramId, identity: &ExternalIdentity) -> MemberId {
+    MemberId(domain::ids::derived_id(&format!(
+        "{program_id}/observed/{}",
+        identity.key()
+    )))
 }
 
 /// Domain denials are outcomes of a signal; only failures to record are errors.

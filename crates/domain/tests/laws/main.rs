@@ -1,0 +1,12 @@
+//! Laws of the ledger, checked over generated histories of commands run through the deciders.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod balances;
+mod campaigns;
+mod caps;
+mod corrections;
+mod folds;
+mod identity;
+mod leaderboards;

@@ -1,0 +1,485 @@
+//! Strategies for every event variant with arbitrary field values: any ids, any Unicode text,
+//! any integers, any instant from 1970 to 2200 and any time zone.
+
+use chrono::{DateTime, Utc};
+use domain::Event;
+use domain::codeword::Codeword;
+use domain::event::{LinkMethod, ReversalReason};
+use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::program::{PointsRule, Rules};
+use proptest::prelude::*;
+use proptest::sample::select;
+use uuid::Uuid;
+
+fn uuid() -> impl Strategy<Value = Uuid> {
+    any::<u128>().prop_map(Uuid::from_u128)
+}
+
+fn member_id() -> impl Strategy<Value = MemberId> {
+    uuid().prop_map(MemberId)
+}
+
+fn entry_id() -> impl Strategy<Value = EntryId> {
+    uuid().prop_map(EntryId)
+}
+
+fn program_id() -> impl Strategy<Value = ProgramId> {
+    uuid().prop_map(ProgramId)
+}
+
+fn campaign_id() -> impl Strategy<Value = CampaignId> {
+    uuid().prop_map(CampaignId)
+}
+
+fn reward_id() -> impl Strategy<Value = RewardId> {
+    uuid().prop_map(RewardId)
+}
+
+fn redemption_id() -> impl Strategy<Value = RedemptionId> {
+    uuid().prop_map(RedemptionId)
+}
+
+/// Any instant from 1970 to 2200, to the nanosecond.
+fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    (0i64..7_258_118_400, 0u32..1_000_000_000)
+        .prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).expect("in range"))
+}
+
+fn text() -> impl Strategy<Value = String> {
+    any::<String>()
+}
+
+fn network() -> impl Strategy<Value = Network> {
+    select(Network::ALL.to_vec())
+}
+
+fn identity() -> impl Strategy<Value = ExternalIdentity> {
+    (network(), text(), text()).prop_map(|(network, scope, external_id)| ExternalIdentity {
+        network,
+        scope,
+        external_id,
+    })
+}
+
+fn activity() -> impl Strategy<Value = ActivityRef> {
+    (network(), select(ActivityKind::ALL.to_vec()), text()).prop_map(
+        |(network, kind, reference)| ActivityRef {
+            network,
+            kind,
+            reference,
+        },
+    )
+}
+
+fn rules() -> impl Strategy<Value = Rules> {
+    let rule = (
+        network(),
+        select(ActivityKind::ALL.to_vec()),
+        any::<i64>(),
+        any::<u32>(),
+    )
+        .prop_map(|(network, kind, points, cooldown_seconds)| PointsRule {
+            network,
+            kind,
+            points,
+            cooldown_seconds,
+        });
+    let flags = (any::<u32>(), any::<bool>(), any::<bool>());
+    (
+        prop::collection::vec(rule, 0..4),
+        any::<Option<i64>>(),
+        any::<Option<i64>>(),
+        flags,
+        prop::collection::vec(identity(), 0..3),
+    )
+        .prop_map(
+            |(points, daily_cap, daily_cap_per_network, flags, own_accounts)| Rules {
+                points,
+                daily_cap,
+                daily_cap_per_network,
+                min_comment_chars: flags.0,
+                reverse_on_delete: flags.1,
+                reverse_on_leave: flags.2,
+                own_accounts,
+            },
+        )
+}
+
+fn program_event() -> impl Strategy<Value = Event> {
+    let time_zone = select(chrono_tz::TZ_VARIANTS.to_vec());
+    prop_oneof![
+        (program_id(), text(), time_zone, instant()).prop_map(
+            |(program_id, name, time_zone, at)| {
+                Event::ProgramCreated {
+                    program_id,
+                    name,
+                    time_zone,
+                    at,
+                }
+            }
+        ),
+        (program_id(), any::<u32>(), rules(), text(), instant()).prop_map(
+            |(program_id, version, rules, by, at)| Event::RulesChanged {
+                program_id,
+                version,
+                rules,
+                by,
+                at
+            }
+        ),
+    ]
+}
+
+fn membership_event() -> impl Strategy<Value = Event> {
+    let method = select(vec![
+        LinkMethod::Telegram,
+        LinkMethod::Code,
+        LinkMethod::OAuth,
+        LinkMethod::Manager,
+        LinkMethod::Observed,
+    ]);
+    prop_oneof![
+        (member_id(), program_id(), instant()).prop_map(|(member_id, program_id, at)| {
+            Event::MemberRegistered {
+                member_id,
+                program_id,
+                at,
+            }
+        }),
+        (member_id(), identity(), method, instant()).prop_map(
+            |(member_id, identity, method, at)| {
+                Event::AccountLinked {
+                    member_id,
+                    identity,
+                    method,
+                    at,
+                }
+            }
+        ),
+        (member_id(), identity(), instant()).prop_map(|(member_id, identity, at)| {
+            Event::AccountUnlinked {
+                member_id,
+                identity,
+                at,
+            }
+        }),
+        (member_id(), text(), text(), instant()).prop_map(|(member_id, reason, by, at)| {
+            Event::MemberBlocked {
+                member_id,
+                reason,
+                by,
+                at,
+            }
+        }),
+        (member_id(), text(), instant()).prop_map(|(member_id, by, at)| Event::MemberUnblocked {
+            member_id,
+            by,
+            at
+        }),
+        (program_id(), identity(), member_id(), instant()).prop_map(
+            |(program_id, identity, member_id, at)| Event::IdentityClaimed {
+                program_id,
+                identity,
+                member_id,
+                at
+            }
+        ),
+        (program_id(), identity(), member_id(), instant()).prop_map(
+            |(program_id, identity, member_id, at)| Event::IdentityReleased {
+                program_id,
+                identity,
+                member_id,
+                at
+            }
+        ),
+    ]
+}
+
+fn points_event() -> impl Strategy<Value = Event> {
+    let reason = select(vec![
+        ReversalReason::Deleted,
+        ReversalReason::Withdrawn,
+        ReversalReason::Left,
+    ]);
+    let award = (
+        member_id(),
+        entry_id(),
+        activity(),
+        any::<i64>(),
+        any::<u32>(),
+    );
+    let corrected = || {
+        (
+            member_id(),
+            entry_id(),
+            entry_id(),
+            network(),
+            instant(),
+            any::<i64>(),
+        )
+    };
+    prop_oneof![
+        (
+            award,
+            proptest::option::of(campaign_id()),
+            instant(),
+            instant()
+        )
+            .prop_map(
+                |(
+                    (member_id, entry_id, activity, points, rule_version),
+                    campaign_id,
+                    occurred_at,
+                    at,
+                )| {
+                    Event::PointsAwarded {
+                        member_id,
+                        entry_id,
+                        activity,
+                        points,
+                        rule_version,
+                        campaign_id,
+                        occurred_at,
+                        at,
+                    }
+                }
+            ),
+        (corrected(), reason, instant()).prop_map(
+            |(
+                (member_id, entry_id, award_entry_id, network, award_occurred_at, points),
+                reason,
+                at,
+            )| {
+                Event::PointsReversed {
+                    member_id,
+                    entry_id,
+                    award_entry_id,
+                    network,
+                    award_occurred_at,
+                    points,
+                    reason,
+                    at,
+                }
+            }
+        ),
+        (corrected(), instant()).prop_map(
+            |((member_id, entry_id, award_entry_id, network, award_occurred_at, points), at)| {
+                Event::AwardRestored {
+                    member_id,
+                    entry_id,
+                    award_entry_id,
+                    network,
+                    award_occurred_at,
+                    points,
+                    at,
+                }
+            }
+        ),
+        (
+            member_id(),
+            entry_id(),
+            any::<i64>(),
+            text(),
+            text(),
+            proptest::option::of(entry_id()),
+            instant()
+        )
+            .prop_map(
+                |(member_id, entry_id, delta, reason, by, compensates, at)| {
+                    Event::PointsAdjusted {
+                        member_id,
+                        entry_id,
+                        delta,
+                        reason,
+                        by,
+                        compensates,
+                        at,
+                    }
+                }
+            ),
+    ]
+}
+
+fn reward_event() -> impl Strategy<Value = Event> {
+    let redeemed = || {
+        (
+            member_id(),
+            entry_id(),
+            redemption_id(),
+            reward_id(),
+            any::<i64>(),
+        )
+    };
+    prop_oneof![
+        (redeemed(), text(), instant()).prop_map(
+            |((member_id, entry_id, redemption_id, reward_id, cost), coupon_code, at)| {
+                Event::RewardRedeemed {
+                    member_id,
+                    entry_id,
+                    redemption_id,
+                    reward_id,
+                    cost,
+                    coupon_code,
+                    at,
+                }
+            }
+        ),
+        (redeemed(), text(), text(), instant()).prop_map(
+            |((member_id, entry_id, redemption_id, reward_id, refund), by, reason, at)| {
+                Event::RedemptionCancelled {
+                    member_id,
+                    entry_id,
+                    redemption_id,
+                    reward_id,
+                    refund,
+                    by,
+                    reason,
+                    at,
+                }
+            }
+        ),
+        (
+            reward_id(),
+            program_id(),
+            text(),
+            any::<i64>(),
+            any::<u32>(),
+            text(),
+            instant()
+        )
+            .prop_map(|(reward_id, program_id, title, cost, stock, by, at)| {
+                Event::RewardListed {
+                    reward_id,
+                    program_id,
+                    title,
+                    cost,
+                    stock,
+                    by,
+                    at,
+                }
+            }),
+        (reward_id(), any::<i32>(), text(), instant()).prop_map(|(reward_id, delta, by, at)| {
+            Event::RewardStockChanged {
+                reward_id,
+                delta,
+                by,
+                at,
+            }
+        }),
+        (reward_id(), text(), instant()).prop_map(|(reward_id, by, at)| Event::RewardDelisted {
+            reward_id,
+            by,
+            at
+        }),
+        (reward_id(), redemption_id(), member_id(), instant()).prop_map(
+            |(reward_id, redemption_id, member_id, at)| Event::RewardIssued {
+                reward_id,
+                redemption_id,
+                member_id,
+                at
+            }
+        ),
+        (reward_id(), redemption_id(), instant()).prop_map(|(reward_id, redemption_id, at)| {
+            Event::RewardReturned {
+                reward_id,
+                redemption_id,
+                at,
+            }
+        }),
+    ]
+}
+
+fn campaign_event() -> impl Strategy<Value = Event> {
+    let codeword = (text(), text()).prop_map(|(display, skeleton)| Codeword { display, skeleton });
+    let window = (instant(), instant(), proptest::option::of(any::<u32>()));
+    let reach = (
+        prop::collection::vec(network(), 0..4),
+        proptest::option::of(text()),
+    );
+    prop_oneof![
+        (
+            campaign_id(),
+            program_id(),
+            text(),
+            codeword,
+            any::<i64>(),
+            window,
+            reach,
+            text(),
+            instant()
+        )
+            .prop_map(
+                |(campaign_id, program_id, name, codeword, points, window, reach, by, at)| {
+                    let ((starts_at, ends_at, total_cap), (networks, target_post)) =
+                        (window, reach);
+                    Event::CampaignCreated {
+                        campaign_id,
+                        program_id,
+                        name,
+                        codeword,
+                        points,
+                        starts_at,
+                        ends_at,
+                        total_cap,
+                        networks,
+                        target_post,
+                        by,
+                        at,
+                    }
+                }
+            ),
+        (campaign_id(), text(), instant()).prop_map(|(campaign_id, by, at)| {
+            Event::CampaignPaused {
+                campaign_id,
+                by,
+                at,
+            }
+        }),
+        (campaign_id(), text(), instant()).prop_map(|(campaign_id, by, at)| {
+            Event::CampaignResumed {
+                campaign_id,
+                by,
+                at,
+            }
+        }),
+        (campaign_id(), text(), instant()).prop_map(|(campaign_id, by, at)| Event::CampaignEnded {
+            campaign_id,
+            by,
+            at
+        }),
+        (
+            campaign_id(),
+            member_id(),
+            entry_id(),
+            network(),
+            text(),
+            any::<i64>(),
+            instant()
+        )
+            .prop_map(
+                |(campaign_id, member_id, entry_id, network, reference, points, at)| {
+                    Event::CodewordRedeemed {
+                        campaign_id,
+                        member_id,
+                        entry_id,
+                        network,
+                        reference,
+                        points,
+                        at,
+                    }
+                }
+            ),
+    ]
+}
+
+/// Every variant, each group weighted by its size so each variant is about equally likely.
+pub fn any_event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        2 => program_event(),
+        7 => membership_event(),
+        4 => points_event(),
+        7 => reward_event(),
+        5 => campaign_event(),
+    ]
+}
