@@ -1,0 +1,162 @@
+//! `sendMessage` with an optional inline keyboard, and the chat menu button that opens the
+//! Mini App.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatId, TelegramApi};
+use crate::clients::{ClientError, Result};
+
+/// Telegram's limit on one message's text, in UTF-16 code units.
+pub const MAX_TEXT_UTF16: usize = 4096;
+
+/// Rows of buttons under a message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct InlineKeyboard {
+    pub inline_keyboard: Vec<Vec<InlineButton>>,
+}
+
+impl InlineKeyboard {
+    /// One row with one button: the usual "open the Mini App" keyboard.
+    pub fn single(button: InlineButton) -> Self {
+        InlineKeyboard {
+            inline_keyboard: vec![vec![button]],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InlineButton {
+    pub text: String,
+    #[serde(flatten)]
+    action: ButtonAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ButtonAction {
+    WebApp { url: String },
+    Url(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct WebAppInfo<'a> {
+    url: &'a str,
+}
+
+impl InlineButton {
+    /// Opens the Mini App at `url` (HTTPS). Telegram allows these in private chats only.
+    pub fn web_app(text: impl Into<String>, url: impl Into<String>) -> Self {
+        InlineButton {
+            text: text.into(),
+            action: ButtonAction::WebApp { url: url.into() },
+        }
+    }
+
+    /// Opens `url` in the browser; works in any chat.
+    pub fn url(text: impl Into<String>, url: impl Into<String>) -> Self {
+        InlineButton {
+            text: text.into(),
+            action: ButtonAction::Url(url.into()),
+        }
+    }
+}
+
+/// The part of the sent `Message` the caller records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SentMessage {
+    pub message_id: i64,
+}
+
+#[derive(Serialize)]
+struct SendMessage<'a> {
+    chat_id: &'a ChatId,
+    /// Plain text (no `parse_mode`): member names never need escaping.
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<&'a InlineKeyboard>,
+}
+
+#[derive(Serialize)]
+struct SetChatMenuButton<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_id: Option<i64>,
+    menu_button: MenuButton<'a>,
+}
+
+#[derive(Serialize)]
+struct MenuButton<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+    web_app: WebAppInfo<'a>,
+}
+
+impl TelegramApi {
+    /// Sends under the retry policy. A timed-out attempt may still have been delivered, so a
+    /// retry can duplicate a message: notifications are at least once.
+    pub async fn send_message(
+        &self,
+        chat_id: impl Into<ChatId>,
+        text: &str,
+        keyboard: Option<&InlineKeyboard>,
+    ) -> Result<SentMessage> {
+        let chat_id = chat_id.into();
+        let body = send_message_body(&chat_id, text, keyboard)?;
+        self.call("sendMessage", &body).await
+    }
+
+    /// One attempt, for the notifier, which schedules its own retries per chat.
+    pub(crate) async fn send_message_once(&self, chat_id: i64, text: &str) -> Result<SentMessage> {
+        let chat_id = ChatId::Id(chat_id);
+        let body = send_message_body(&chat_id, text, None)?;
+        self.call_once("sendMessage", &body, Duration::ZERO).await
+    }
+
+    /// Sets the menu button to open the Mini App, for one private chat or (`None`) as the
+    /// bot's default.
+    pub async fn set_chat_menu_button(
+        &self,
+        chat_id: Option<i64>,
+        text: &str,
+        web_app_url: &str,
+    ) -> Result<()> {
+        let body = SetChatMenuButton {
+            chat_id,
+            menu_button: MenuButton {
+                kind: "web_app",
+                text,
+                web_app: WebAppInfo { url: web_app_url },
+            },
+        };
+        expect_true(self.call("setChatMenuButton", &body).await?)
+    }
+}
+
+fn send_message_body<'a>(
+    chat_id: &'a ChatId,
+    text: &'a str,
+    reply_markup: Option<&'a InlineKeyboard>,
+) -> Result<SendMessage<'a>> {
+    let units = text.encode_utf16().count();
+    if units == 0 || units > MAX_TEXT_UTF16 {
+        return Err(ClientError::InvalidInput(
+            "message text must be 1-4096 characters",
+        ));
+    }
+    Ok(SendMessage {
+        chat_id,
+        text,
+        reply_markup,
+    })
+}
+
+/// Setters answer `true`; anything else means the call did not take effect.
+pub(super) fn expect_true(result: bool) -> Result<()> {
+    if result {
+        Ok(())
+    } else {
+        Err(ClientError::Malformed("setter answered false".to_owned()))
+    }
+}
