@@ -26,6 +26,9 @@ use uuid::Uuid;
 /// decision itself always uses the campaign's current state.
 const CAMPAIGN_LIST_TTL: Duration = Duration::from_secs(2);
 
+/// Each program's campaign ids, with when they were read.
+type CampaignLists = HashMap<ProgramId, (Instant, Vec<CampaignId>)>;
+
 /// What became of one signal.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Handled {
@@ -43,7 +46,7 @@ pub enum Handled {
 pub struct Ingest {
     ledger: Ledger,
     pool: PgPool,
-    campaigns: std::sync::Arc<Mutex<HashMap<ProgramId, (Instant, Vec<CampaignId>)>>>,
+    campaigns: std::sync::Arc<Mutex<CampaignLists>>,
     channels: channels::ChannelCache,
 }
 
