@@ -138,6 +138,24 @@ pub enum Event {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// Points an observed member (an account that earned before anyone claimed it) hands to
+    /// the member who proved they own that account. Paired with `PointsMovedIn`.
+    PointsMovedOut {
+        member_id: MemberId,
+        entry_id: EntryId,
+        to_member: MemberId,
+        identity: ExternalIdentity,
+        points: i64,
+        at: DateTime<Utc>,
+    },
+    PointsMovedIn {
+        member_id: MemberId,
+        entry_id: EntryId,
+        from_member: MemberId,
+        identity: ExternalIdentity,
+        points: i64,
+        at: DateTime<Utc>,
+    },
     MemberBlocked {
         member_id: MemberId,
         reason: String,
@@ -253,6 +271,8 @@ impl Event {
             Event::PointsAdjusted { .. } => "PointsAdjusted",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
             Event::RedemptionCancelled { .. } => "RedemptionCancelled",
+            Event::PointsMovedOut { .. } => "PointsMovedOut",
+            Event::PointsMovedIn { .. } => "PointsMovedIn",
             Event::MemberBlocked { .. } => "MemberBlocked",
             Event::MemberUnblocked { .. } => "MemberUnblocked",
             Event::IdentityClaimed { .. } => "IdentityClaimed",
@@ -285,6 +305,12 @@ impl Event {
             Event::PointsAdjusted {
                 member_id, delta, ..
             } => Some((*member_id, *delta)),
+            Event::PointsMovedOut {
+                member_id, points, ..
+            } => Some((*member_id, -*points)),
+            Event::PointsMovedIn {
+                member_id, points, ..
+            } => Some((*member_id, *points)),
             Event::RewardRedeemed {
                 member_id, cost, ..
             } => Some((*member_id, -*cost)),
@@ -311,6 +337,8 @@ impl Event {
             | Event::PointsAdjusted { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
+            | Event::PointsMovedOut { member_id, .. }
+            | Event::PointsMovedIn { member_id, .. }
             | Event::MemberBlocked { member_id, .. }
             | Event::MemberUnblocked { member_id, .. } => StreamId::Member(*member_id),
             Event::IdentityClaimed {

@@ -150,6 +150,19 @@ impl Leaderboards {
                 at,
                 ..
             } => (*member_id, *delta, *at, None),
+            // Moved points count where they land, at the time they move.
+            Event::PointsMovedOut {
+                member_id,
+                points,
+                at,
+                ..
+            } => (*member_id, -*points, *at, None),
+            Event::PointsMovedIn {
+                member_id,
+                points,
+                at,
+                ..
+            } => (*member_id, *points, *at, None),
             _ => return Vec::new(),
         };
         let mut periods = vec![Period::AllTime];

@@ -1,9 +1,11 @@
 //! External accounts: one Instagram/VK/Telegram account belongs to at most one member of a
 //! program. Linking appends to the identity stream and the member stream together.
 
+#[cfg(test)]
+use crate::StreamId;
 use crate::error::DomainError;
 use crate::event::{Event, LinkMethod};
-use crate::ids::{MemberId, ProgramId};
+use crate::ids::{EntryId, MemberId, ProgramId};
 use crate::member::MemberState;
 use crate::network::ExternalIdentity;
 use chrono::{DateTime, Utc};
@@ -112,4 +114,151 @@ pub fn decide_register_observed(
             at,
         },
     ])
+}
+
+/// Who proves they own an account that so far earned as an observed member of its own: the
+/// account moves to them, and the observed member's points move with it, all in one decision.
+/// Only an observed member (one registered to stand in for this account) can be claimed.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_claim_observed(
+    identity_state: &IdentityState,
+    observed: &MemberState,
+    owner: &MemberState,
+    program_id: ProgramId,
+    identity: ExternalIdentity,
+    method: LinkMethod,
+    entry_id: EntryId,
+    at: DateTime<Utc>,
+) -> Result<Vec<Event>, DomainError> {
+    let owner_id = owner.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let observed_id = observed.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let stands_in = observed.observed_account.as_ref() == Some(&identity);
+    if identity_state.claimed_by != Some(observed_id) || observed_id == owner_id || !stands_in {
+        return Err(DomainError::IdentityAlreadyClaimed(identity));
+    }
+    if owner.blocked {
+        return Err(DomainError::MemberBlocked(owner_id));
+    }
+    let mut events = vec![
+        Event::IdentityReleased {
+            program_id,
+            identity: identity.clone(),
+            member_id: observed_id,
+            at,
+        },
+        Event::IdentityClaimed {
+            program_id,
+            identity: identity.clone(),
+            member_id: owner_id,
+            at,
+        },
+        Event::AccountUnlinked {
+            member_id: observed_id,
+            identity: identity.clone(),
+            at,
+        },
+        Event::AccountLinked {
+            member_id: owner_id,
+            identity: identity.clone(),
+            method,
+            at,
+        },
+    ];
+    if observed.balance != 0 {
+        events.push(Event::PointsMovedOut {
+            member_id: observed_id,
+            entry_id,
+            to_member: owner_id,
+            identity: identity.clone(),
+            points: observed.balance,
+            at,
+        });
+        events.push(Event::PointsMovedIn {
+            member_id: owner_id,
+            entry_id,
+            from_member: observed_id,
+            identity,
+            points: observed.balance,
+            at,
+        });
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Aggregate;
+    use crate::network::Network;
+    use uuid::Uuid;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_268_800, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn claiming_an_observed_account_moves_the_account_and_its_points() {
+        let program = ProgramId(Uuid::from_u128(1));
+        let identity = ExternalIdentity::new(Network::Vk, "", "715002001");
+        let (observed_id, owner_id) = (MemberId(Uuid::from_u128(2)), MemberId(Uuid::from_u128(3)));
+        let mut log = decide_register_observed(
+            &IdentityState::default(),
+            &MemberState::default(),
+            program,
+            observed_id,
+            identity.clone(),
+            at(),
+        )
+        .expect("an unclaimed account gets an observed member");
+        log.push(Event::PointsAdjusted {
+            member_id: observed_id,
+            entry_id: EntryId(Uuid::from_u128(9)),
+            delta: 30,
+            reason: "earned".into(),
+            by: "test".into(),
+            compensates: None,
+            at: at(),
+        });
+        log.push(Event::MemberRegistered {
+            member_id: owner_id,
+            program_id: program,
+            at: at(),
+        });
+        fn of(log: &[Event], stream: StreamId) -> impl Iterator<Item = &Event> {
+            log.iter().filter(move |e| e.stream() == stream)
+        }
+        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.clone())));
+        let observed = MemberState::fold(of(&log, StreamId::Member(observed_id)));
+        let owner = MemberState::fold(of(&log, StreamId::Member(owner_id)));
+        let moved = decide_claim_observed(
+            &id_state,
+            &observed,
+            &owner,
+            program,
+            identity.clone(),
+            LinkMethod::Code,
+            EntryId(Uuid::from_u128(10)),
+            at(),
+        )
+        .expect("an observed account can be claimed");
+        log.extend(moved);
+        let observed = MemberState::fold(of(&log, StreamId::Member(observed_id)));
+        let owner = MemberState::fold(of(&log, StreamId::Member(owner_id)));
+        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.clone())));
+        assert_eq!((observed.balance, owner.balance), (0, 30));
+        assert_eq!(id_state.claimed_by, Some(owner_id));
+        assert!(owner.linked.contains(&identity) && observed.linked.is_empty());
+        // A member with accounts of their own is not an observed member: no taking it.
+        let again = decide_claim_observed(
+            &id_state,
+            &owner,
+            &observed,
+            program,
+            identity,
+            LinkMethod::Code,
+            EntryId(Uuid::from_u128(11)),
+            at(),
+        );
+        assert!(again.is_err());
+    }
 }

@@ -1,7 +1,7 @@
 //! The member stream: balance, awards and the corrections that reference them.
 
 use crate::error::DomainError;
-use crate::event::{Event, ManagerId, ReversalReason};
+use crate::event::{Event, LinkMethod, ManagerId, ReversalReason};
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::points::{Points, PointsDelta};
@@ -40,6 +40,8 @@ pub struct MemberState {
     pub spent: i64,
     pub blocked: bool,
     pub linked: BTreeSet<ExternalIdentity>,
+    /// The account this member stands in for, while nobody has proved they own it.
+    pub observed_account: Option<ExternalIdentity>,
     /// Awards by activity key: the idempotency guard and the target of reversals.
     pub awards: HashMap<String, AwardRecord>,
     /// Balance-changing entries that a manager may compensate, with their delta; `None` once
@@ -134,10 +136,18 @@ impl MemberState {
                 self.member_id = Some(*member_id);
                 self.program_id = Some(*program_id);
             }
-            Event::AccountLinked { identity, .. } => {
+            Event::AccountLinked {
+                identity, method, ..
+            } => {
+                if *method == LinkMethod::Observed {
+                    self.observed_account = Some(identity.clone());
+                }
                 self.linked.insert(identity.clone());
             }
             Event::AccountUnlinked { identity, .. } => {
+                if self.observed_account.as_ref() == Some(identity) {
+                    self.observed_account = None;
+                }
                 self.linked.remove(identity);
             }
             Event::PointsAwarded {

@@ -1,1 +1,36 @@
-//! projections
+//! Read models folded from the event log, the runner that keeps them current, their rebuild,
+//! and the auditor's checks.
+//!
+//! Invariants: a read model holds nothing but what its projection folded from events (the one
+//! exception, `profiles`, is personal data the API writes and no projection owns); a batch's
+//! rows and its checkpoint commit together; a batch never ends inside a transaction of the
+//! log; only one runner applies a projection's batch at a time.
+//!
+//! What the CLI calls: [`runner::spawn`] (serve), [`rebuild::rebuild`] and [`status::status`]
+//! (`projections rebuild|status`), [`audit::verify`], [`audit::as_of`] and [`audit::export`]
+//! (`audit verify|as-of|export`). Queries for the API live beside each projection.
+
+pub mod admin_log;
+pub mod audit;
+pub mod balances;
+pub mod campaigns;
+mod checkpoint;
+pub mod daily_stats;
+pub mod error;
+pub mod identities;
+pub mod leaderboards;
+pub mod projection;
+pub mod ranking;
+pub mod rebuild;
+pub mod rewards;
+pub mod runner;
+pub mod source;
+pub mod stats;
+pub mod status;
+mod tables;
+
+pub use error::{ProjectionError, Result};
+pub use projection::Projection;
+pub use rebuild::{RebuildReport, rebuild};
+pub use runner::{Runner, RunnerConfig, Step};
+pub use status::{ProjectionStatus, status};

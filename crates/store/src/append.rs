@@ -11,6 +11,9 @@ use uuid::Uuid;
 /// The most events one call of `append_events` may carry; keeps a round trip bounded.
 pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
 
+/// How often an append expecting `Any` is retried after losing a race for the next version.
+const MAX_ANY_RETRIES: u32 = 8;
+
 /// What the caller believes a stream's head to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedVersion {
@@ -172,12 +175,24 @@ struct GroupRow {
 }
 
 impl EventStore {
-    /// Appends one commit atomically.
+    /// Appends one commit atomically. A commit that expects `Any` on every stream is retried
+    /// when a concurrent writer took the next version first: it accepts whatever head it finds.
     pub async fn append(&self, commit: Commit) -> Result<AppendOutcome, StoreError> {
-        let mut results = self.append_batch(vec![commit]).await;
-        results
-            .pop()
-            .unwrap_or(Err(StoreError::InvalidAppend("empty batch".into())))
+        let any_head = commit
+            .appends
+            .iter()
+            .all(|a| a.expected == ExpectedVersion::Any);
+        let mut attempt = 0;
+        loop {
+            let mut results = self.append_batch(vec![commit.clone()]).await;
+            let result = results
+                .pop()
+                .unwrap_or(Err(StoreError::InvalidAppend("empty batch".into())));
+            match result {
+                Err(e) if e.is_conflict() && any_head && attempt < MAX_ANY_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
     }
 
     /// Appends many independent commits in one round trip; each succeeds or fails on its own.

@@ -34,6 +34,23 @@ fn commit(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Com
     }
 }
 
+/// The horizon is cluster-wide: a transaction open in another test's database holds readers
+/// back for a moment. Reads until `n` events are visible (bounded), as a projection would.
+async fn read_settled(
+    store: &EventStore,
+    after: Checkpoint,
+    n: usize,
+) -> Vec<store::RecordedEvent> {
+    for _ in 0..500 {
+        let rows = store.read_all(after, 100).await.unwrap();
+        if rows.len() >= n {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    store.read_all(after, 100).await.unwrap()
+}
+
 async fn count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
@@ -256,7 +273,7 @@ async fn the_log_is_read_in_commit_safe_order_and_never_skips_a_late_commit(pool
         .append(commit("a", ExpectedVersion::Any, vec![event(1)]))
         .await
         .unwrap();
-    let first = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    let first = read_settled(&store, Checkpoint::default(), 1).await;
     assert_eq!(first.len(), 1);
     let seen = first[0].checkpoint();
 
@@ -287,7 +304,7 @@ async fn the_log_is_read_in_commit_safe_order_and_never_skips_a_late_commit(pool
     );
 
     held.commit().await.unwrap();
-    let rest = store.read_all(seen, 100).await.unwrap();
+    let rest = read_settled(&store, seen, 2).await;
     let ns: Vec<i64> = rest
         .iter()
         .map(|e| e.payload["n"].as_i64().unwrap())

@@ -298,6 +298,36 @@ fn points_event() -> impl Strategy<Value = Event> {
                     }
                 }
             ),
+        (
+            member_id(),
+            entry_id(),
+            member_id(),
+            identity(),
+            any::<i64>(),
+            instant(),
+            any::<bool>()
+        )
+            .prop_map(|(member_id, entry_id, other, identity, points, at, out)| {
+                if out {
+                    Event::PointsMovedOut {
+                        member_id,
+                        entry_id,
+                        to_member: other,
+                        identity,
+                        points,
+                        at,
+                    }
+                } else {
+                    Event::PointsMovedIn {
+                        member_id,
+                        entry_id,
+                        from_member: other,
+                        identity,
+                        points,
+                        at,
+                    }
+                }
+            }),
     ]
 }
 

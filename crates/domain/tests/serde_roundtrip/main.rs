@@ -37,6 +37,8 @@ fn variant(event: &Event) -> &'static str {
         | Event::PointsReversed { .. }
         | Event::AwardRestored { .. }
         | Event::PointsAdjusted { .. }
+        | Event::PointsMovedOut { .. }
+        | Event::PointsMovedIn { .. }
         | Event::RewardRedeemed { .. }
         | Event::RedemptionCancelled { .. }
         | Event::MemberBlocked { .. }
@@ -56,7 +58,7 @@ fn variant(event: &Event) -> &'static str {
     }
 }
 
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 27;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {

@@ -1,0 +1,287 @@
+//! What every read model should hold, recomputed from the log alone: the domain's own folds
+//! (`Balances`, `Leaderboards`, `CodewordRedemptions`, and the stream aggregates of campaigns,
+//! rewards and identities) where the domain has one, plain folds of the events elsewhere.
+//! Each model is folded only up to its projection's checkpoint, so a live system compares.
+
+use crate::daily_stats::{ACTIVE_WINDOW_DAYS, DayCounters, event_counters, network_bit};
+use crate::projection::{FastMap, Projection};
+use crate::source::{Recorded, Zones, event_at};
+use chrono::NaiveDate;
+use domain::campaign::CampaignState;
+use domain::folds::{Balances, BoardKey, CodewordRedemptions, Leaderboards};
+use domain::identity::IdentityState;
+use domain::ids::{CampaignId, MemberId, RedemptionId, RewardId};
+use domain::network::{ExternalIdentity, Network};
+use domain::reward::RewardState;
+use domain::{Aggregate, Event};
+use std::collections::HashMap;
+use store::Checkpoint;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExpectedRedemption {
+    pub reward_id: Uuid,
+    pub member_id: Uuid,
+    pub cost: i64,
+    pub coupon_code: String,
+    /// (refund, by, reason) once cancelled.
+    pub cancelled: Option<(i64, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExpectedAdjustment {
+    pub member_id: Uuid,
+    pub delta: i64,
+    pub reason: String,
+    pub manager: String,
+    pub compensates: Option<Uuid>,
+}
+
+#[derive(Default)]
+pub(crate) struct Expected {
+    checkpoints: [Checkpoint; Projection::ALL.len()],
+    pub zones: Zones,
+    pub balances: Balances,
+    pub member_program: HashMap<MemberId, Uuid>,
+    pub blocked: HashMap<MemberId, bool>,
+    /// Scores by (program, member) and board, summed from `Leaderboards::changes`, the domain's
+    /// definition of what each event does to each board (its `apply` sums the same changes).
+    pub board_scores: FastMap<(Uuid, MemberId), Vec<(BoardKey, i64)>>,
+    pub codewords: CodewordRedemptions,
+    pub codeword_program: HashMap<CampaignId, Uuid>,
+    pub campaigns: HashMap<(Uuid, CampaignId), CampaignState>,
+    pub rewards: HashMap<(Uuid, RewardId), RewardState>,
+    pub redemptions: HashMap<(Uuid, RedemptionId), ExpectedRedemption>,
+    pub identities: HashMap<(Uuid, ExternalIdentity), IdentityState>,
+    pub adjustments: HashMap<(Uuid, i64), ExpectedAdjustment>,
+    /// (action, manager, subject) by (program, position).
+    pub actions: HashMap<(Uuid, i64), (String, String, String)>,
+    pub daily: HashMap<(Uuid, NaiveDate, &'static str), DayCounters>,
+    newest_day: HashMap<Uuid, NaiveDate>,
+    active: HashMap<(Uuid, NaiveDate, Uuid), i16>,
+}
+
+impl Expected {
+    pub fn new(checkpoints: [Checkpoint; Projection::ALL.len()], zones: Zones) -> Self {
+        Self {
+            checkpoints,
+            zones,
+            ..Default::default()
+        }
+    }
+
+    fn applies(&self, projection: Projection, r: &Recorded) -> bool {
+        r.checkpoint() <= self.checkpoints[projection.index()]
+    }
+
+    pub fn apply(&mut self, r: &Recorded) {
+        let e = &r.event;
+        if self.applies(Projection::Balances, r) {
+            self.balances.apply(e);
+            match e {
+                Event::MemberRegistered { member_id, .. } => {
+                    self.member_program.insert(*member_id, r.program_id);
+                }
+                Event::MemberBlocked { member_id, .. } => {
+                    self.blocked.insert(*member_id, true);
+                }
+                Event::MemberUnblocked { member_id, .. } => {
+                    self.blocked.insert(*member_id, false);
+                }
+                other => {
+                    if let Some((member_id, _)) = other.balance_delta() {
+                        self.member_program.entry(member_id).or_insert(r.program_id);
+                    }
+                }
+            }
+        }
+        if self.applies(Projection::Leaderboards, r) {
+            let changes = Leaderboards::changes(e, self.zones.get(r.program_id));
+            if let Some((_, member, _)) = changes.first() {
+                let boards = self
+                    .board_scores
+                    .entry((r.program_id, *member))
+                    .or_default();
+                for (board, _, delta) in changes {
+                    match boards.iter_mut().find(|(b, _)| *b == board) {
+                        Some((_, score)) => *score += delta,
+                        None => boards.push((board, delta)),
+                    }
+                }
+            }
+        }
+        if self.applies(Projection::Campaigns, r) {
+            self.codewords.apply(e);
+            if let Some(campaign_id) = campaign_of(e) {
+                self.codeword_program
+                    .entry(campaign_id)
+                    .or_insert(r.program_id);
+                let state = self
+                    .campaigns
+                    .entry((r.program_id, campaign_id))
+                    .or_default();
+                *state = std::mem::take(state).apply(e);
+            }
+        }
+        if self.applies(Projection::Rewards, r) {
+            self.apply_rewards(r);
+        }
+        if self.applies(Projection::Identities, r)
+            && let Event::IdentityClaimed { identity, .. }
+            | Event::IdentityReleased { identity, .. } = e
+        {
+            let state = self
+                .identities
+                .entry((r.program_id, identity.clone()))
+                .or_default();
+            *state = std::mem::take(state).apply(e);
+        }
+        if self.applies(Projection::AdminLog, r) {
+            self.apply_admin(r);
+        }
+        if self.applies(Projection::DailyStats, r) {
+            self.apply_daily(r);
+        }
+    }
+
+    fn apply_rewards(&mut self, r: &Recorded) {
+        let e = &r.event;
+        if let Some(reward_id) = reward_of(e) {
+            let state = self.rewards.entry((r.program_id, reward_id)).or_default();
+            *state = std::mem::take(state).apply(e);
+        }
+        match e {
+            Event::RewardRedeemed {
+                member_id,
+                redemption_id,
+                reward_id,
+                cost,
+                coupon_code,
+                ..
+            } => {
+                let row = ExpectedRedemption {
+                    reward_id: reward_id.0,
+                    member_id: member_id.0,
+                    cost: *cost,
+                    coupon_code: coupon_code.clone(),
+                    cancelled: None,
+                };
+                self.redemptions.insert((r.program_id, *redemption_id), row);
+            }
+            Event::RedemptionCancelled {
+                redemption_id,
+                refund,
+                by,
+                reason,
+                ..
+            } => {
+                if let Some(row) = self.redemptions.get_mut(&(r.program_id, *redemption_id)) {
+                    row.cancelled = Some((*refund, by.clone(), reason.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_admin(&mut self, r: &Recorded) {
+        let Some(manager) = crate::admin_log::manager_of(&r.event) else {
+            return;
+        };
+        if let Event::PointsAdjusted {
+            member_id,
+            delta,
+            reason,
+            by,
+            compensates,
+            ..
+        } = &r.event
+        {
+            let row = ExpectedAdjustment {
+                member_id: member_id.0,
+                delta: *delta,
+                reason: reason.clone(),
+                manager: by.clone(),
+                compensates: compensates.map(|c| c.0),
+            };
+            self.adjustments.insert((r.program_id, r.position), row);
+        }
+        let action = (
+            r.event.event_type().to_string(),
+            manager.to_string(),
+            r.event.stream().to_string(),
+        );
+        self.actions.insert((r.program_id, r.position), action);
+    }
+
+    /// Daily stats, event by event: an award counts as activity when its day is within
+    /// `ACTIVE_WINDOW_DAYS` of the newest day the program has reached, once per member, day
+    /// and network.
+    fn apply_daily(&mut self, r: &Recorded) {
+        let p = r.program_id;
+        let day = event_at(&r.event)
+            .with_timezone(&self.zones.get(p))
+            .date_naive();
+        let newest = self.newest_day.entry(p).or_insert(day);
+        *newest = (*newest).max(day);
+        let newest = *newest;
+        for (network, c) in event_counters(&r.event) {
+            if c == DayCounters::default() {
+                continue;
+            }
+            let row = self
+                .daily
+                .entry((p, day, network.map_or("all", Network::as_str)))
+                .or_default();
+            row.events += c.events;
+            row.points_awarded += c.points_awarded;
+            row.points_reversed += c.points_reversed;
+            row.new_members += c.new_members;
+        }
+        if let Event::PointsAwarded {
+            member_id,
+            activity,
+            ..
+        } = &r.event
+            && (newest - day).num_days() <= ACTIVE_WINDOW_DAYS
+        {
+            let bit = network_bit(activity.network);
+            let bits = self.active.entry((p, day, member_id.0)).or_default();
+            if *bits & bit == 0 {
+                let first_today = *bits == 0;
+                *bits |= bit;
+                self.daily
+                    .entry((p, day, activity.network.as_str()))
+                    .or_default()
+                    .active_members += 1;
+                if first_today {
+                    self.daily
+                        .entry((p, day, "all"))
+                        .or_default()
+                        .active_members += 1;
+                }
+            }
+        }
+    }
+}
+
+fn campaign_of(e: &Event) -> Option<CampaignId> {
+    match e {
+        Event::CampaignCreated { campaign_id, .. }
+        | Event::CampaignPaused { campaign_id, .. }
+        | Event::CampaignResumed { campaign_id, .. }
+        | Event::CampaignEnded { campaign_id, .. }
+        | Event::CodewordRedeemed { campaign_id, .. } => Some(*campaign_id),
+        _ => None,
+    }
+}
+
+fn reward_of(e: &Event) -> Option<RewardId> {
+    match e {
+        Event::RewardListed { reward_id, .. }
+        | Event::RewardStockChanged { reward_id, .. }
+        | Event::RewardDelisted { reward_id, .. }
+        | Event::RewardIssued { reward_id, .. }
+        | Event::RewardReturned { reward_id, .. } => Some(*reward_id),
+        _ => None,
+    }
+}

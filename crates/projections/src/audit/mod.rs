@@ -1,0 +1,372 @@
+//! The auditor's tools: `verify` (every read model against a fold of the whole log through the
+//! pure domain, and every stream's hash chain), `as_of` (a member as they stood at a moment)
+//! and `export` (the log, filtered, as JSON lines or CSV).
+
+mod as_of;
+mod canonical;
+mod chain;
+mod compare_catalog;
+mod compare_ledger;
+mod expected;
+mod export;
+mod findings;
+mod models;
+
+pub use as_of::{AsOf, HistoryLine, as_of, write_as_of};
+pub use chain::BrokenChain;
+pub use export::{ExportFilter, ExportFormat, export};
+pub use findings::{Difference, MAX_LISTED_DIFFERENCES};
+
+use crate::error::{ProjectionError, Result};
+use crate::projection::Projection;
+use crate::source::{Recorded, Zones};
+use chain::ChainCheck;
+use chrono::{DateTime, Utc};
+use domain::Event;
+use expected::Expected;
+use findings::Findings;
+use futures::TryStreamExt;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+use store::Checkpoint;
+use uuid::Uuid;
+
+/// Where a projection stood in the snapshot the audit read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditedProjection {
+    pub name: &'static str,
+    pub tx_id: i64,
+    pub position: i64,
+    /// Events of the snapshot after its checkpoint (not yet applied, so not compared).
+    pub behind: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub streams: u64,
+    pub secs: f64,
+    pub projections: Vec<AuditedProjection>,
+    /// Every difference found, hash chain breaks included.
+    pub differences_total: u64,
+    /// The first [`MAX_LISTED_DIFFERENCES`] of them.
+    pub differences: Vec<Difference>,
+    /// The first broken link of each stream whose chain does not hold.
+    pub broken_chains: Vec<BrokenChain>,
+}
+
+impl VerifyReport {
+    /// True when every model matches and every chain holds: the CLI exits non-zero otherwise.
+    pub fn is_clean(&self) -> bool {
+        self.differences_total == 0
+    }
+
+    pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "events {}  streams {}  {:.2}s",
+            self.events, self.streams, self.secs
+        )?;
+        for p in &self.projections {
+            writeln!(
+                out,
+                "  {:<14} at position {:>12}, {} events behind",
+                p.name, p.position, p.behind
+            )?;
+        }
+        for d in &self.differences {
+            writeln!(
+                out,
+                "DIFF {} {}: expected {}, found {}",
+                d.model, d.key, d.expected, d.actual
+            )?;
+        }
+        writeln!(out, "{} differences", self.differences_total)
+    }
+}
+
+/// One row of the log as the audit reads it; the payload as stored text, parsed twice on two
+/// threads (as a value for the hash chain, as an event for the folds).
+struct EventRow {
+    tx_id: i64,
+    position: i64,
+    program_id: Uuid,
+    stream_id: String,
+    stream_version: i64,
+    event_id: Uuid,
+    event_type: String,
+    schema_version: i16,
+    recorded_at: DateTime<Utc>,
+    payload: String,
+    hash: Vec<u8>,
+}
+
+type RawRow = (
+    i64,
+    i64,
+    Uuid,
+    String,
+    i64,
+    Uuid,
+    String,
+    i16,
+    DateTime<Utc>,
+    String,
+    Vec<u8>,
+);
+
+/// Rows handed to the fold and hash-chain threads at a time.
+const BATCH_ROWS: usize = 4_096;
+
+type Batch = Arc<Vec<EventRow>>;
+
+/// Folds the whole log and compares every read model with it, all in one snapshot of the
+/// database (so it can run beside live projections), and checks every stream's hash chain.
+/// Three things run side by side: the fold, the hash chains, and reading the models.
+pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
+    let started = Instant::now();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let models = tokio::spawn(read_models(pool.clone(), snapshot));
+    let stored: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT name, tx_id, position FROM projection_checkpoints")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut checkpoints = [Checkpoint::default(); Projection::ALL.len()];
+    for p in Projection::ALL {
+        if let Some((_, tx_id, position)) = stored.iter().find(|(n, ..)| n == p.name()) {
+            checkpoints[p.index()] = Checkpoint {
+                tx_id: *tx_id,
+                position: *position,
+            };
+        }
+    }
+    let zone_rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT program_id, payload->>'time_zone' FROM events WHERE event_type = 'ProgramCreated' ORDER BY position DESC",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut zones = Zones::default();
+    for (program, zone) in zone_rows {
+        if let Some(tz) = zone.and_then(|z| z.parse().ok()) {
+            zones.insert(program, tz);
+        }
+    }
+    // Three threads: this one reads rows; one folds them into the expected models, one checks
+    // the hash chains. Batches come back here to be freed: freeing them on another thread
+    // makes the threads fight over the allocator's lock.
+    let (chain_tx, chain_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
+    let chains = tokio::task::spawn_blocking({
+        let done = done_tx.clone();
+        move || check_chains(chain_rx, done)
+    });
+    let exp = Expected::new(checkpoints, zones);
+    let fold = tokio::task::spawn_blocking(move || fold_rows(exp, checkpoints, fold_rx, done_tx));
+    {
+        let mut rows = sqlx::query_as::<_, RawRow>(
+            "SELECT tx_id, position, program_id, stream_id, stream_version, event_id, event_type, \
+             schema_version, recorded_at, payload::text, hash FROM events ORDER BY tx_id, position",
+        )
+        .fetch(&mut *tx);
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        loop {
+            let next = rows.try_next().await?;
+            if let Some(raw) = next {
+                batch.push(EventRow::from(raw));
+                if batch.len() < BATCH_ROWS {
+                    continue;
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let full = Arc::new(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(BATCH_ROWS),
+            ));
+            if fold_tx.send(full.clone()).is_err() || chain_tx.send(full).is_err() {
+                break;
+            }
+            while let Ok(checked) = done_rx.try_recv() {
+                drop(checked);
+            }
+        }
+    }
+    drop((chain_tx, fold_tx));
+    let (mut exp, mut findings, behind, events) = fold
+        .await
+        .map_err(|e| ProjectionError::Invalid(format!("the fold failed: {e}")))?;
+    let mut models = models
+        .await
+        .map_err(|e| ProjectionError::Invalid(format!("reading the models failed: {e}")))??;
+    tx.rollback().await?;
+    compare_ledger::balances(&mut models, &mut exp, &mut findings);
+    compare_ledger::leaderboards(&mut models, &mut exp, &mut findings);
+    compare_catalog::campaigns(&mut models, &mut exp, &mut findings);
+    compare_catalog::rewards(&mut models, &mut exp, &mut findings);
+    compare_catalog::identities(&mut models, &mut exp, &mut findings);
+    compare_catalog::admin_log(&mut models, &mut exp, &mut findings);
+    compare_catalog::daily_stats(&mut models, &mut exp, &mut findings);
+    let (streams, broken_chains) = chains
+        .await
+        .map_err(|e| ProjectionError::Invalid(format!("the hash chain check failed: {e}")))?;
+    for b in &broken_chains {
+        let found = format!(
+            "broken at position {} (version {}): {}",
+            b.position, b.stream_version, b.reason
+        );
+        findings.push("hash_chain", &b.stream_id, "an unbroken chain", found);
+    }
+    Ok(VerifyReport {
+        events,
+        streams,
+        secs: started.elapsed().as_secs_f64(),
+        projections: Projection::ALL
+            .into_iter()
+            .map(|p| {
+                let at = checkpoints[p.index()];
+                AuditedProjection {
+                    name: p.name(),
+                    tx_id: at.tx_id,
+                    position: at.position,
+                    behind: behind[p.index()],
+                }
+            })
+            .collect(),
+        differences_total: findings.total,
+        differences: findings.list,
+        broken_chains,
+    })
+}
+
+impl From<RawRow> for EventRow {
+    fn from(r: RawRow) -> Self {
+        let (
+            tx_id,
+            position,
+            program_id,
+            stream_id,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            recorded_at,
+            payload,
+            hash,
+        ) = r;
+        Self {
+            tx_id,
+            position,
+            program_id,
+            stream_id,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            recorded_at,
+            payload,
+            hash,
+        }
+    }
+}
+
+/// Reads the models in the snapshot the fold reads the log in.
+async fn read_models(pool: PgPool, snapshot: String) -> Result<models::Models> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "SET TRANSACTION SNAPSHOT '{}'",
+        snapshot.replace('\'', "")
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let models = models::load(&mut tx).await?;
+    tx.rollback().await?;
+    Ok(models)
+}
+
+/// The expected models, folded from the rows in log order; with the decoding failures, how
+/// many events each projection has yet to apply, and the number of events.
+fn fold_rows(
+    mut exp: Expected,
+    checkpoints: [Checkpoint; Projection::ALL.len()],
+    rows: std::sync::mpsc::Receiver<Batch>,
+    done: std::sync::mpsc::Sender<Batch>,
+) -> (Expected, Findings, [u64; Projection::ALL.len()], u64) {
+    let mut findings = Findings::default();
+    let mut behind = [0u64; Projection::ALL.len()];
+    let mut events = 0u64;
+    for batch in rows {
+        for row in batch.iter() {
+            events += 1;
+            let event: Event = match serde_json::from_str(&row.payload) {
+                Ok(event) => event,
+                Err(e) => {
+                    findings.push(
+                        "events.payload",
+                        format!("position {}", row.position),
+                        "a known event",
+                        e.to_string(),
+                    );
+                    continue;
+                }
+            };
+            let r = Recorded {
+                tx_id: row.tx_id,
+                position: row.position,
+                program_id: row.program_id,
+                recorded_at: row.recorded_at,
+                event,
+            };
+            for (n, at) in behind.iter_mut().zip(&checkpoints) {
+                if r.checkpoint() > *at {
+                    *n += 1;
+                }
+            }
+            exp.apply(&r);
+        }
+        let _ = done.send(batch);
+    }
+    (exp, findings, behind, events)
+}
+
+/// The hash chains of every stream, recomputed from the stored fields.
+fn check_chains(
+    rows: std::sync::mpsc::Receiver<Batch>,
+    done: std::sync::mpsc::Sender<Batch>,
+) -> (u64, Vec<BrokenChain>) {
+    let mut chain = ChainCheck::default();
+    for batch in rows {
+        for row in batch.iter() {
+            // A payload that is not JSON cannot match its digest: a zero digest breaks the link.
+            let digest = canonical::content_digest(
+                row.event_id,
+                &row.event_type,
+                row.schema_version,
+                &row.payload,
+            )
+            .unwrap_or_default();
+            chain.check(
+                &row.stream_id,
+                row.stream_version,
+                row.position,
+                digest,
+                &row.hash,
+            );
+        }
+        let _ = done.send(batch);
+    }
+    (chain.streams() as u64, chain.finish())
+}

@@ -1,0 +1,97 @@
+//! Every read model's rows, read in the audit's snapshot on a connection of their own while
+//! the log is being folded on another.
+
+use crate::error::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub(crate) type BalanceRow = (Uuid, Uuid, i64, i64, i64, bool);
+pub(crate) type BoardRow = (Uuid, String, Uuid, i64);
+pub(crate) type HistogramRow = (Uuid, String, i64, i64);
+pub(crate) type CampaignRow = (Uuid, Uuid, i64, Option<i32>, String, i32);
+pub(crate) type CodewordRow = (Uuid, Uuid, Uuid, String, String, i64, DateTime<Utc>);
+pub(crate) type RewardRow = (Uuid, Uuid, String, i64, i64, i64, bool);
+pub(crate) type RedemptionRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    Uuid,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+pub(crate) type IdentityRow = (Uuid, String, String, String, Uuid);
+pub(crate) type AdjustmentRow = (Uuid, i64, Uuid, i64, String, String, Option<Uuid>);
+pub(crate) type ActionRow = (Uuid, i64, String, String, String);
+pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
+
+#[derive(Default)]
+pub(crate) struct Models {
+    pub balances: Vec<BalanceRow>,
+    pub boards: Vec<BoardRow>,
+    pub histogram: Vec<HistogramRow>,
+    pub campaigns: Vec<CampaignRow>,
+    pub codewords: Vec<CodewordRow>,
+    pub rewards: Vec<RewardRow>,
+    pub redemptions: Vec<RedemptionRow>,
+    pub identities: Vec<IdentityRow>,
+    pub adjustments: Vec<AdjustmentRow>,
+    pub actions: Vec<ActionRow>,
+    pub daily: Vec<DailyRow>,
+}
+
+pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
+    Ok(Models {
+        balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, blocked FROM balances")
+            .fetch_all(&mut *conn)
+            .await?,
+        boards: sqlx::query_as("SELECT program_id, board_key, member_id, score FROM leaderboard")
+            .fetch_all(&mut *conn)
+            .await?,
+        histogram: sqlx::query_as(
+            "SELECT program_id, board_key, score, members FROM leaderboard_histogram WHERE members <> 0",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        campaigns: sqlx::query_as(
+            "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        codewords: sqlx::query_as(
+            "SELECT program_id, campaign_id, member_id, network, reference, points, redeemed_at \
+             FROM codeword_redemptions ORDER BY campaign_id, position",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        rewards: sqlx::query_as("SELECT program_id, reward_id, title, cost, stock, issued, delisted FROM rewards")
+            .fetch_all(&mut *conn)
+            .await?,
+        redemptions: sqlx::query_as(
+            "SELECT program_id, redemption_id, reward_id, member_id, cost, coupon_code, refund, \
+             cancelled_by, cancel_reason FROM reward_redemptions",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        identities: sqlx::query_as("SELECT program_id, network, scope, external_id, member_id FROM identities")
+            .fetch_all(&mut *conn)
+            .await?,
+        adjustments: sqlx::query_as(
+            "SELECT program_id, position, member_id, delta, reason, manager, compensates FROM adjustments",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        actions: sqlx::query_as("SELECT program_id, position, action, manager, subject FROM manager_actions")
+            .fetch_all(&mut *conn)
+            .await?,
+        daily: sqlx::query_as(
+            "SELECT program_id, day, network, events, points_awarded, points_reversed, active_members, \
+             new_members FROM daily_stats",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+    })
+}

@@ -1,0 +1,222 @@
+//! Every read model after a varied history, read through the query functions the API uses.
+
+use crate::support::*;
+use chrono::Duration;
+use domain::folds::{BoardKey, Leaderboards, Period};
+use domain::network::{ExternalIdentity, Network};
+use projections::identities::{Profile, search, upsert_profile};
+use projections::ranking::{PeriodKind, around, current_board_key, top};
+use projections::{audit, balances, campaigns, daily_stats, rewards};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    busy_history(&mut world, 8).await;
+    world.drain().await;
+
+    let b = balances::balance(&pool, PROGRAM, member(1).0)
+        .await
+        .unwrap()
+        .unwrap();
+    // Member 1: awards 10 + 20 (n % 4 + 1 = 2 awards), codeword 50, adjustment +40 -40.
+    assert_eq!((b.current, b.earned, b.spent), (80, 80, 0));
+    let b3 = balances::balance(&pool, PROGRAM, member(3).0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b3.spent, 20);
+    assert!(
+        balances::balance(&pool, PROGRAM, member(4).0)
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
+
+    let c = campaigns::campaign(&pool, PROGRAM, Uuid::from_u128(0xC1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            c.status.as_str(),
+            c.redemptions,
+            c.remaining,
+            c.codeword.as_str()
+        ),
+        ("paused", 3, Some(7), "СЕКРЕТ")
+    );
+    let who = campaigns::codeword_redemptions(&pool, PROGRAM, c.campaign_id, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        who.iter().map(|r| r.member_id).collect::<Vec<_>>(),
+        vec![member(0).0, member(1).0, member(2).0]
+    );
+
+    let catalog = rewards::rewards(&pool, PROGRAM).await.unwrap();
+    assert_eq!(
+        (catalog[0].stock, catalog[0].issued, catalog[0].returned),
+        (4, 2, 1)
+    );
+    let of2 = rewards::redemptions_of(&pool, PROGRAM, member(2).0, 10)
+        .await
+        .unwrap();
+    assert_eq!(of2[0].refund, Some(20));
+
+    let adjustments =
+        projections::admin_log::adjustments(&pool, PROGRAM, Some(member(1).0), None, 10)
+            .await
+            .unwrap();
+    assert_eq!(
+        adjustments.iter().map(|a| a.delta).collect::<Vec<_>>(),
+        vec![-40, 40]
+    );
+    assert!(adjustments[0].compensates.is_some());
+    let actions = projections::admin_log::manager_actions(&pool, PROGRAM, None, 100)
+        .await
+        .unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.action == "MemberBlocked" && a.subject == format!("member-{}", member(4)))
+    );
+
+    // Sunday 22:00 UTC is Monday in Moscow: the program's zone decides the day and week.
+    let days = daily_stats::daily_stats(
+        &pool,
+        PROGRAM,
+        t0().date_naive(),
+        t0().date_naive() + Duration::days(30),
+    )
+    .await
+    .unwrap();
+    assert!(days.iter().all(|d| d.day > t0().date_naive()));
+    let first = days.iter().find(|d| d.network == "all").unwrap();
+    assert_eq!(first.counters.new_members, 8);
+
+    // Accounts: member 5 unlinked; usernames come from profiles, matched case-insensitively.
+    for n in 0..8u128 {
+        let identity = ExternalIdentity::new(Network::Telegram, "", format!("tg{n}"));
+        let profile = Profile {
+            program_id: PROGRAM,
+            identity,
+            username: Some(format!("Coffee_Fan{n}")),
+            display_name: None,
+        };
+        upsert_profile(&pool, &profile).await.unwrap();
+    }
+    let hits = search(&pool, PROGRAM, "coffee_fan", 20).await.unwrap();
+    assert_eq!(hits.len(), 7);
+    assert_eq!(
+        search(&pool, PROGRAM, "FAN3", 5).await.unwrap()[0].member_id,
+        member(3).0
+    );
+    assert!(search(&pool, PROGRAM, "fan5", 5).await.unwrap().is_empty());
+    assert!(search(&pool, PROGRAM, "%", 5).await.unwrap().is_empty());
+
+    let report = audit::verify(&pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+    assert!(report.projections.iter().all(|p| p.behind == 0));
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn ranks_share_ties_and_match_the_domain_ranking(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    let t = t0();
+    let mut events = Vec::new();
+    // 40 members, scores with many ties (0..=6 times 10), some reversed to 0.
+    for n in 0..40u128 {
+        events.push(register(member(n), t));
+        let entry = world.entry();
+        events.push(award(
+            entry,
+            member(n),
+            10 * ((n * 7) % 6) as i64 + 10,
+            Network::Vk,
+            t,
+        ));
+        if n % 9 == 0 {
+            events.push(reverse(
+                world.entry(),
+                member(n),
+                entry,
+                10 * ((n * 7) % 6) as i64 + 10,
+                Network::Vk,
+                t,
+            ));
+        }
+    }
+    let mut domain_boards = Leaderboards::new(chrono_tz::Europe::Moscow);
+    for e in &events {
+        domain_boards.apply(e);
+    }
+    world.append(events).await;
+    world.drain().await;
+
+    let board = BoardKey {
+        period: Period::AllTime,
+        network: None,
+    };
+    let ranking = domain_boards.ranking(&board);
+    let expected_rank = |score: i64| 1 + ranking.iter().filter(|(_, s)| *s > score).count() as i64;
+
+    let listed = top(&pool, PROGRAM, "all", 100).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.member_id, r.score))
+            .collect::<Vec<_>>(),
+        ranking.iter().map(|(m, s)| (m.0, *s)).collect::<Vec<_>>()
+    );
+    assert!(listed.iter().all(|r| r.rank == expected_rank(r.score)));
+
+    for (i, (m, score)) in ranking.iter().enumerate() {
+        let a = around(&pool, PROGRAM, "all", m.0, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((a.me.rank, a.me.score), (expected_rank(*score), *score));
+        let above: Vec<_> = ranking[i.saturating_sub(3)..i]
+            .iter()
+            .map(|(m, s)| (m.0, *s, expected_rank(*s)))
+            .collect();
+        let below: Vec<_> = ranking[i + 1..(i + 4).min(ranking.len())]
+            .iter()
+            .map(|(m, s)| (m.0, *s, expected_rank(*s)))
+            .collect();
+        assert_eq!(
+            a.above
+                .iter()
+                .map(|r| (r.member_id, r.score, r.rank))
+                .collect::<Vec<_>>(),
+            above,
+            "above {i}"
+        );
+        assert_eq!(
+            a.below
+                .iter()
+                .map(|r| (r.member_id, r.score, r.rank))
+                .collect::<Vec<_>>(),
+            below,
+            "below {i}"
+        );
+    }
+    assert!(
+        around(&pool, PROGRAM, "all", Uuid::nil(), 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The week board is Moscow's week: Monday 23 November 2026 is ISO week 48.
+    let week = current_board_key(PeriodKind::Week, None, chrono_tz::Europe::Moscow, t);
+    assert_eq!(week, "w2026-48");
+    assert_eq!(top(&pool, PROGRAM, &week, 5).await.unwrap().len(), 5);
+    assert_eq!(
+        top(&pool, PROGRAM, "w2026-48:vk", 100).await.unwrap().len(),
+        40
+    );
+}
