@@ -1,6 +1,11 @@
 //! End-to-end tests of the whole product against a real PostgreSQL (one database per test).
 
+mod admin;
 mod app;
+mod bot;
+mod browser;
 mod helpers;
 mod ledger;
+mod mini_app;
+mod platforms;
 mod webhooks;

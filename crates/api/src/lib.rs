@@ -2,9 +2,11 @@
 
 pub mod app;
 pub mod bench;
+pub mod bot;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
 pub mod ingest;
 pub mod server;
+pub mod simulate;

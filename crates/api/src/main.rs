@@ -19,14 +19,77 @@ struct Cli {
 enum Command {
     /// Apply database migrations (creates the event log).
     Migrate,
-    /// Migrate, create a demo program and activity, and show balances folded from the log.
-    Demo,
+    /// Migrate, create a demo program, start serving and drive live demo traffic.
+    Demo(api::config::ServeConfig),
     /// Serve the HTTP API, webhooks and workers.
     Serve(api::config::ServeConfig),
+    /// Read models: rebuild beside the live tables and swap, or show where each stands.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Auditors: prove balances from the log, see the past, export events.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Admin panel accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Run a benchmark workload; prints one JSON line.
     Bench {
         #[command(subcommand)]
         workload: Workload,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin panel account. The password is read from LOYALTY_ADMIN_PASSWORD or asked on stdin.
+    CreateUser {
+        username: String,
+        #[arg(long)]
+        role: api::http::admin::Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Rebuild one projection (or all) from position 0 without taking reads down.
+    Rebuild { name: Option<String> },
+    /// Each projection's checkpoint and lag.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Fold the whole log through the domain and compare with every read model; check every
+    /// stream's hash chain. Exits non-zero on any difference.
+    Verify,
+    /// A member's balance and history as they stood at a time.
+    AsOf {
+        #[arg(long)]
+        member: uuid::Uuid,
+        /// RFC 3339 time, e.g. 2026-11-23T12:00:00Z.
+        #[arg(long)]
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Write events as JSON Lines (default) or CSV to standard output.
+    Export {
+        #[arg(long)]
+        program: Option<uuid::Uuid>,
+        #[arg(long)]
+        stream: Option<String>,
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+        format: String,
     },
 }
 
@@ -40,6 +103,31 @@ enum Workload {
         commands: usize,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// W3: a 1,000,000-event log loaded with COPY, every read model rebuilt from 0, then the audit.
+    Rebuild {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// W4 at the read-model layer: top 100 and my rank at 1,000,000 members, then staleness.
+    Leaderboard {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 200_000)]
+        requests: usize,
+        /// Awards appended per second while staleness is measured.
+        #[arg(long, default_value_t = 1_000)]
+        award_rate: u32,
+        #[arg(long, default_value_t = 300)]
+        staleness_samples: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -92,13 +180,114 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             api::server::serve(listener, pool, config, api::server::shutdown_signal()).await?;
         }
-        Command::Demo => {
-            let pool = store::connect(&database_url, 8).await?;
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, role },
+        } => {
+            let password = match std::env::var("LOYALTY_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprint!("password for {username}: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let pool = store::connect(&database_url, 2).await?;
             store::MIGRATOR
                 .run(&pool)
                 .await
                 .context("migration failed")?;
-            api::demo::seed(pool).await?;
+            let user = api::http::admin::create_user(&pool, &username, &password, role).await?;
+            println!("created {user:?}");
+        }
+        Command::Projections { command } => {
+            let pool = store::connect(&database_url, 4).await?;
+            store::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migration failed")?;
+            match command {
+                ProjectionsCommand::Rebuild { name } => {
+                    let report = projections::rebuild(&pool, name.as_deref()).await?;
+                    println!("{report:?}");
+                }
+                ProjectionsCommand::Status => {
+                    let statuses = projections::status(&pool).await?;
+                    projections::status::write_status(&statuses, &mut std::io::stdout())?;
+                }
+            }
+        }
+        Command::Audit { command } => {
+            let pool = store::connect(&database_url, 4).await?;
+            store::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migration failed")?;
+            match command {
+                AuditCommand::Verify => {
+                    let report = projections::audit::verify(&pool).await?;
+                    report.write_text(&mut std::io::stdout())?;
+                    if !report.is_clean() {
+                        std::process::exit(1);
+                    }
+                }
+                AuditCommand::AsOf { member, at } => {
+                    let store = store::EventStore::new(pool);
+                    let as_of = projections::audit::as_of(&store, member, at).await?;
+                    projections::audit::write_as_of(&as_of, &mut std::io::stdout())?;
+                }
+                AuditCommand::Export {
+                    program,
+                    stream,
+                    event_type,
+                    from,
+                    to,
+                    format,
+                } => {
+                    let filter = projections::audit::ExportFilter {
+                        program,
+                        stream,
+                        event_type,
+                        from,
+                        to,
+                    };
+                    let format = if format == "csv" {
+                        projections::audit::ExportFormat::Csv
+                    } else {
+                        projections::audit::ExportFormat::JsonLines
+                    };
+                    let mut out = std::io::BufWriter::new(std::io::stdout());
+                    let n = projections::audit::export(&pool, &filter, format, &mut out).await?;
+                    std::io::Write::flush(&mut out)?;
+                    eprintln!("{n} events exported");
+                }
+            }
+        }
+        Command::Demo(config) => {
+            let config = api::demo::demo_config(config);
+            let pool = store::connect(&database_url, config.db_connections).await?;
+            store::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migration failed")?;
+            let program = api::demo::seed(&pool).await?;
+            let (admin, password) = api::demo::admin_login(&pool).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let base = format!("http://{}", listener.local_addr()?);
+            println!("demo program {program} is live at {base}");
+            println!("  Mini App (development sign-in): {base}/app");
+            println!(
+                "  Admin panel:                    {base}/admin  (login {admin} / {password})"
+            );
+            println!("  OpenAPI:                        {base}/api/openapi.json");
+            println!("  Metrics:                        {base}/metrics");
+            println!(
+                "simulated Instagram, VK and Telegram activity arrives every second; Ctrl-C stops"
+            );
+            tokio::spawn(api::demo::drive_traffic(base, config.clone()));
+            api::server::serve(listener, pool, config, api::server::shutdown_signal()).await?;
         }
         Command::Bench { workload } => {
             let result = match workload {
@@ -114,6 +303,42 @@ async fn main() -> anyhow::Result<()> {
                             members,
                             commands,
                             concurrency,
+                            seed,
+                        },
+                    )
+                    .await?
+                }
+                Workload::Rebuild {
+                    events,
+                    members,
+                    seed,
+                } => {
+                    bench::rebuild::run(
+                        &database_url,
+                        bench::rebuild::Params {
+                            events,
+                            members,
+                            seed,
+                        },
+                    )
+                    .await?
+                }
+                Workload::Leaderboard {
+                    members,
+                    concurrency,
+                    requests,
+                    award_rate,
+                    staleness_samples,
+                    seed,
+                } => {
+                    bench::leaderboard::run(
+                        &database_url,
+                        bench::leaderboard::Params {
+                            members,
+                            concurrency,
+                            requests,
+                            award_rate,
+                            staleness_samples,
                             seed,
                         },
                     )

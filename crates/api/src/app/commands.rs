@@ -9,7 +9,7 @@ use domain::campaign::{
     CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_codeword,
 };
 use domain::event::{LinkMethod, ManagerId};
-use domain::identity::{IdentityState, decide_link, decide_unlink};
+use domain::identity::{IdentityState, decide_claim_observed, decide_link, decide_unlink};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
 use domain::network::{ActivityRef, ExternalIdentity};
@@ -204,20 +204,16 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        self.execute::<MemberState>(
-            program_id.0,
-            Uuid::new_v4(),
-            metadata,
-            &StreamId::Member(member_id),
-            |s| {
-                s.decide(MemberCommand::Reverse {
-                    entry_id: EntryId(Uuid::new_v4()),
-                    activity: activity.clone(),
-                    reason,
-                    at,
-                })
-            },
-        )
+        let command_id = delivery_command_id(&metadata, &activity, "reverse");
+        let stream = StreamId::Member(member_id);
+        self.execute::<MemberState>(program_id.0, command_id, metadata, &stream, |s| {
+            s.decide(MemberCommand::Reverse {
+                entry_id: EntryId(command_id),
+                activity: activity.clone(),
+                reason,
+                at,
+            })
+        })
         .await
     }
 
@@ -230,19 +226,15 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        self.execute::<MemberState>(
-            program_id.0,
-            Uuid::new_v4(),
-            metadata,
-            &StreamId::Member(member_id),
-            |s| {
-                s.decide(MemberCommand::Restore {
-                    entry_id: EntryId(Uuid::new_v4()),
-                    activity: activity.clone(),
-                    at,
-                })
-            },
-        )
+        let command_id = delivery_command_id(&metadata, &activity, "restore");
+        let stream = StreamId::Member(member_id);
+        self.execute::<MemberState>(program_id.0, command_id, metadata, &stream, |s| {
+            s.decide(MemberCommand::Restore {
+                entry_id: EntryId(command_id),
+                activity: activity.clone(),
+                at,
+            })
+        })
         .await
     }
 
@@ -481,6 +473,8 @@ impl Ledger {
     }
 
     /// Claims an external account for a member (identity stream + member stream together).
+    /// An account that already earned as an observed member moves to the member with its
+    /// points, in one atomic decision over the three streams.
     pub async fn link_account(
         &self,
         program_id: ProgramId,
@@ -490,17 +484,47 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let streams = (
-            &StreamId::Identity(program_id, identity.clone()),
-            &StreamId::Member(member_id),
-        );
-        self.execute2::<IdentityState, MemberState>(
+        let identity_stream = StreamId::Identity(program_id, identity.clone());
+        let member_stream = StreamId::Member(member_id);
+        let linked = self
+            .execute2::<IdentityState, MemberState>(
+                program_id.0,
+                Uuid::new_v4(),
+                metadata.clone(),
+                (&identity_stream, &member_stream),
+                |id_state, member| {
+                    decide_link(id_state, member, program_id, identity.clone(), method, at)
+                },
+            )
+            .await;
+        let Err(AppError::Denied(DomainError::IdentityAlreadyClaimed(_))) = &linked else {
+            return linked;
+        };
+        let Some(holder) = self.identity_owner(program_id, &identity).await? else {
+            return linked;
+        };
+        let holder_stream = StreamId::Member(holder);
+        let holder_state = self.load::<MemberState>(&holder_stream).await?.state;
+        if holder_state.observed_account.as_ref() != Some(&identity) {
+            return linked;
+        }
+        let command_id = Uuid::new_v4();
+        self.execute3::<IdentityState, MemberState, MemberState>(
             program_id.0,
-            Uuid::new_v4(),
+            command_id,
             metadata,
-            streams,
-            |id_state, member| {
-                decide_link(id_state, member, program_id, identity.clone(), method, at)
+            (&identity_stream, &holder_stream, &member_stream),
+            |id_state, observed, owner| {
+                decide_claim_observed(
+                    id_state,
+                    observed,
+                    owner,
+                    program_id,
+                    identity.clone(),
+                    method,
+                    EntryId(command_id),
+                    at,
+                )
             },
         )
         .await
@@ -538,6 +562,15 @@ impl Ledger {
             .load::<IdentityState>(&StreamId::Identity(program_id, identity.clone()))
             .await?;
         Ok(loaded.state.claimed_by)
+    }
+}
+
+/// A platform redelivering the same event (same delivery id) maps to the same command, so an
+/// old leave or delete that arrives again changes nothing; without a delivery id, a new one.
+fn delivery_command_id(metadata: &Metadata, activity: &ActivityRef, what: &str) -> Uuid {
+    match &metadata.delivery_id {
+        Some(delivery) => domain::ids::derived_id(&format!("{delivery}/{}/{what}", activity.key())),
+        None => Uuid::new_v4(),
     }
 }
 

@@ -212,6 +212,49 @@ impl Ledger {
         }
     }
 
+    /// A command whose decision spans three streams (claiming an observed account: the
+    /// account, the member standing in for it, and its owner).
+    pub async fn execute3<A: CachedState, B: CachedState, C: CachedState>(
+        &self,
+        program_id: Uuid,
+        command_id: Uuid,
+        metadata: Metadata,
+        streams: (&StreamId, &StreamId, &StreamId),
+        mut decide: impl FnMut(&A, &B, &C) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<Outcome, AppError> {
+        let mut retries = 0;
+        loop {
+            let a = self.load::<A>(streams.0).await?;
+            let b = self.load::<B>(streams.1).await?;
+            let c = self.load::<C>(streams.2).await?;
+            let events = decide(&a.state, &b.state, &c.state)?;
+            let heads = [
+                (a.stream.as_str(), a.version),
+                (b.stream.as_str(), b.version),
+                (c.stream.as_str(), c.version),
+            ];
+            match self
+                .append(program_id, command_id, &metadata, &events, &heads)
+                .await
+            {
+                Ok(outcome) => {
+                    self.remember(&a, &events, &outcome);
+                    self.remember(&b, &events, &outcome);
+                    self.remember(&c, &events, &outcome);
+                    return Ok(with_retries(outcome, events, retries));
+                }
+                Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
+                    self.forget::<A>(&a.stream);
+                    self.forget::<B>(&b.stream);
+                    self.forget::<C>(&c.stream);
+                    retries += 1;
+                }
+                Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Groups the decided events by the stream each names, with the version seen for it.
     async fn append(
         &self,

@@ -24,6 +24,8 @@ pub enum AppError {
     TooManyConflicts(u32),
     #[error("stored event could not be read: {0}")]
     Corrupt(String),
+    #[error("could not update a read-model table: {0}")]
+    ReadModel(String),
 }
 
 /// What became of a command.

@@ -1,6 +1,8 @@
 //! `loyalty bench`: the fixed workloads of WORKLOADS.md, each printing one JSON line.
 
 pub mod award_storm;
+pub mod leaderboard;
+pub mod rebuild;
 pub mod webhook_ingest;
 
 use anyhow::Context;

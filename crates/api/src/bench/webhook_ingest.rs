@@ -6,15 +6,14 @@
 use super::{fresh_database, latency_histogram, ms, round2};
 use crate::app::{Ledger, LedgerConfig, ManagerAction};
 use crate::ingest::{channels, observed_member_id};
+use crate::simulate;
 use anyhow::Context;
 use chrono::Utc;
 use domain::ids::ProgramId;
 use domain::network::{ExternalIdentity, Network};
 use domain::program::Rules;
-use hmac::{Hmac, Mac};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
-use sha2::Sha256;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -41,12 +40,10 @@ const VK_SECRET: &str = "bench-vk-secret";
 const POINTS: i64 = 10;
 const VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One delivery: the body and who earns from it.
+/// One delivery and who earns from it.
 #[derive(Clone)]
 struct Delivery {
-    network: Network,
-    body: Arc<Vec<u8>>,
-    signature: Option<String>,
+    request: Arc<simulate::Delivery>,
     identity: ExternalIdentity,
     duplicate: bool,
 }
@@ -259,31 +256,30 @@ impl Generator {
         let now = Utc::now().timestamp();
         let delivery = if who % 2 == 0 {
             let igsid = format!("{}", 9_000_000_000_000_000u64 + who as u64);
-            let body = json!({"object": "instagram", "entry": [{"id": BRAND, "time": now, "changes": [{
-                "field": "comments",
-                "value": {"from": {"id": igsid, "username": format!("fan_{who}")},
-                          "media": {"id": "18031234567890123", "media_product_type": "FEED"},
-                          "id": format!("{}", 17_990_000_000_000_000u64 + self.comment),
-                          "text": format!("Great post, comment {}", self.comment)}}]}]});
-            let body = serde_json::to_vec(&body).unwrap_or_default();
-            let signature = Some(sign(&body));
+            let request = simulate::instagram_comment(
+                &simulate::InstagramComment {
+                    brand_account: BRAND,
+                    igsid: &igsid,
+                    username: &format!("fan_{who}"),
+                    comment_id: &format!("{}", 17_990_000_000_000_000u64 + self.comment),
+                    media_id: "18031234567890123",
+                    text: &format!("Great post, comment {}", self.comment),
+                    unix_time: now,
+                },
+                APP_SECRET,
+            );
             Delivery {
-                network: Network::Instagram,
-                body: Arc::new(body),
-                signature,
+                request: Arc::new(request),
                 identity: ExternalIdentity::new(Network::Instagram, BRAND, igsid),
                 duplicate: false,
             }
         } else {
             let user = 700_000_000 + who as i64;
-            let body = json!({"group_id": VK_GROUP, "type": "wall_reply_new", "event_id": format!("{:040x}", self.comment),
-                "v": "5.199", "secret": VK_SECRET,
-                "object": {"id": self.comment, "from_id": user, "post_id": 88, "owner_id": -VK_GROUP,
-                           "date": now, "text": format!("Nice, comment {}", self.comment)}});
+            let text = format!("Nice, comment {}", self.comment);
+            let request =
+                simulate::vk_wall_reply(VK_GROUP, VK_SECRET, user, self.comment as i64, &text, now);
             Delivery {
-                network: Network::Vk,
-                body: Arc::new(serde_json::to_vec(&body).unwrap_or_default()),
-                signature: None,
+                request: Arc::new(request),
                 identity: ExternalIdentity::new(Network::Vk, "", user.to_string()),
                 duplicate: false,
             }
@@ -293,27 +289,9 @@ impl Generator {
     }
 }
 
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 async fn send(client: &reqwest::Client, base: &str, d: &Delivery) -> anyhow::Result<()> {
-    let url = match d.network {
-        Network::Instagram => format!("{base}/webhooks/instagram"),
-        _ => format!("{base}/webhooks/vk"),
-    };
-    let mut request = client.post(url).body(d.body.as_ref().clone());
-    if let Some(signature) = &d.signature {
-        request = request.header("X-Hub-Signature-256", signature);
-    }
-    let response = request.send().await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "status {}",
-        response.status()
-    );
+    let status = d.request.send(client, base).await?;
+    anyhow::ensure!(status.is_success(), "status {status}");
     Ok(())
 }
 

@@ -1,17 +1,25 @@
 //! The HTTP surface. Handlers are thin: parse, call one application service, map the error.
+//! Routes are collected with their OpenAPI descriptions (utoipa), so /api/openapi.json is
+//! generated from the code.
 
+pub mod admin;
 pub mod error;
+pub mod mini_app;
+pub mod observability;
+pub mod subscriptions;
 pub mod webhooks;
 
 use crate::config::ServeConfig;
 use crate::ingest::Ingest;
-use axum::Router;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,17 +28,49 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
 }
 
+impl AppState {
+    pub fn ledger(&self) -> &crate::app::Ledger {
+        self.ingest.ledger()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "loyalty",
+    description = "Event-sourced loyalty ledger: Mini App, admin panel and auditor API."
+))]
+struct ApiDoc;
+
+/// The OpenAPI document of every documented route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(mini_app::routes())
+        .merge(subscriptions::routes())
+        .merge(admin::routes())
+}
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    let (api, doc) = api_routes().split_for_parts();
+    observability::prometheus();
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .route("/api/openapi.json", get(move || async move { Json(doc) }))
+        .route("/healthz", get(observability::healthz))
+        .route("/readyz", get(observability::readyz))
+        .route("/metrics", get(observability::metrics_text))
         .route(
             "/webhooks/instagram",
             get(webhooks::instagram_verify).post(webhooks::instagram_receive),
         )
         .route("/webhooks/vk", post(webhooks::vk_receive))
         .route("/webhooks/telegram", post(webhooks::telegram_receive))
+        .layer(axum::middleware::from_fn(observability::track))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -101,19 +101,33 @@ pub async fn telegram_receive(
             "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
         ));
     }
-    let update = telegram::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    telegram_update(&state, &body).await?;
+    Ok(StatusCode::OK)
+}
+
+/// One Telegram update, from the webhook or from `getUpdates`: parse, store what the bot must
+/// answer (the raw bytes, by `update_id`), record the rest. `Ok` also for updates no program
+/// receives: Telegram must not retry those for a day. A 400 means the bytes do not parse.
+pub async fn telegram_update(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
+    let update = telegram::parse(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if update
+        .signals
+        .iter()
+        .any(|s| matches!(s, Signal::BotMessage(_)))
+    {
+        crate::bot::inbox::store(&state.pool, update.update_id, body).await?;
+    }
     let metadata = Metadata {
         actor: Some("platform:telegram".into()),
         delivery_id: Some(update.delivery_key()),
         ..Metadata::default()
     };
-    // Telegram must get 200 for updates it cannot route, or it retries them for a day.
-    match record(&state, Network::Telegram, &update.signals, metadata).await {
+    match record(state, Network::Telegram, &update.signals, metadata).await {
         Ok(())
         | Err(ApiError {
             status: StatusCode::NOT_FOUND,
             ..
-        }) => Ok(StatusCode::OK),
+        }) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -128,6 +142,19 @@ async fn record(
     let received_at = Utc::now();
     let mut routed = 0;
     for signal in signals {
+        match signal {
+            // Stored in the bot's inbox by `telegram_update`; the bot worker answers it.
+            Signal::BotMessage(_) => {
+                routed += 1;
+                continue;
+            }
+            Signal::BotStatus(status) => {
+                crate::bot::status::observe(state, status).await?;
+                routed += 1;
+                continue;
+            }
+            _ => {}
+        }
         let Some(destination) = destination(signal) else {
             routed += 1;
             continue;

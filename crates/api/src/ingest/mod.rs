@@ -2,8 +2,10 @@
 //! here each signal is routed to its program, its author resolved to a member, and the program's
 //! rules applied. Denials (caps, cooldowns, duplicates) are normal outcomes, not errors.
 
+pub mod bot_codewords;
 pub mod channels;
 pub mod link_codes;
+pub mod profiles;
 
 use crate::app::{AppError, Ledger, Outcome, ProgramContext};
 use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
@@ -48,6 +50,7 @@ pub struct Ingest {
     pool: PgPool,
     campaigns: std::sync::Arc<Mutex<CampaignLists>>,
     channels: channels::ChannelCache,
+    profiles: profiles::ProfileWriter,
 }
 
 impl Ingest {
@@ -57,6 +60,7 @@ impl Ingest {
             pool,
             campaigns: Default::default(),
             channels: Default::default(),
+            profiles: Default::default(),
         }
     }
 
@@ -142,6 +146,16 @@ impl Ingest {
         if program.rules.is_own_account(&activity.account) {
             return Ok(vec![Handled::Ignored("the program's own account".into())]);
         }
+        self.profiles
+            .record(
+                &self.pool,
+                program.program_id,
+                &activity.account,
+                activity.username.as_deref(),
+                activity.display_name.as_deref(),
+            )
+            .await
+            .map_err(|e| AppError::ReadModel(format!("profile: {e}")))?;
         if let Some(linked) = self.link_code(program, activity, received_at).await? {
             return Ok(vec![linked]);
         }

@@ -1,0 +1,74 @@
+// Small SVG charts drawn with the DOM (no library, nothing from a CDN).
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+const NETWORK_COLORS = { all: "#1d2330", instagram: "#d6249f", vk: "#2787f5", telegram: "#29a9eb" };
+
+// A line chart: labels along x (days), one line per series ({ name, color, values }).
+function lineChart(title, labels, series) {
+  const width = 560, height = 220, left = 44, right = 24, top = 10, bottom = 28;
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const x = (i) => left + (labels.length <= 1 ? 0 : (i * (width - left - right)) / (labels.length - 1));
+  const y = (v) => top + (height - top - bottom) * (1 - v / max);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
+  chart.append(svg("title", {}, title));
+  for (const frac of [0, 0.5, 1]) {
+    const value = Math.round(max * frac);
+    chart.append(svg("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), stroke: "#e5e8ee" }));
+    chart.append(svg("text", { x: left - 6, y: y(value) + 3, "text-anchor": "end" }, fmtNum(value)));
+  }
+  const step = Math.max(1, Math.ceil(labels.length / 7));
+  labels.forEach((label, i) => {
+    if (i % step === 0 || i === labels.length - 1) {
+      chart.append(svg("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, label.slice(5)));
+    }
+  });
+  for (const s of series) {
+    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2 }));
+    s.values.forEach((v, i) => {
+      const dot = svg("circle", { cx: x(i), cy: y(v), r: 2.5, fill: s.color });
+      dot.append(svg("title", {}, `${s.name} ${labels[i]}: ${v}`));
+      chart.append(dot);
+    });
+  }
+  // CSSOM, not a style attribute: the page's CSP allows no inline styles.
+  const swatch = (color) => { const i = el("i"); i.style.background = color; return i; };
+  const legend = el("div", { class: "legend" }, series.map((s) => el("span", {}, swatch(s.color), s.name)));
+  return el("div", { class: "card" }, el("h2", {}, title), chart, legend);
+}
+
+// Every day from `from` to `to` (YYYY-MM-DD), inclusive.
+function dayRange(from, to) {
+  const out = [];
+  const d = new Date(from + "T00:00:00Z");
+  const end = new Date(to + "T00:00:00Z");
+  while (d <= end && out.length < 400) {
+    out.push(d.toISOString().slice(0, 10));
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+  return out;
+}
+
+// One chart of a daily_stats field per network.
+function statsChart(title, dashboard, field) {
+  const labels = dayRange(dashboard.from, dashboard.to);
+  const byKey = new Map(dashboard.days.map((r) => [r.day + "/" + r.network, r]));
+  const series = ["all", "instagram", "vk", "telegram"].map((network) => ({
+    name: network === "all" ? I18n.t("network.all") : networkName(network),
+    color: NETWORK_COLORS[network],
+    values: labels.map((day) => {
+      const row = byKey.get(day + "/" + network);
+      return row ? row[field] : 0;
+    }),
+  }));
+  return lineChart(title, labels, series);
+}

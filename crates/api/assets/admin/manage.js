@@ -1,0 +1,267 @@
+// Forms that change things: points, reversals, blocks, campaigns, rewards, rules, accounts.
+// Each form gets an Idempotency-Key when it is shown and a new one after a success, so a
+// double click is recorded once.
+"use strict";
+
+const Manage = {};
+
+async function submitChange(button, run, done) {
+  button.disabled = true;
+  try {
+    const reply = await run();
+    toast(reply && reply.outcome === "duplicate" ? I18n.t("common.duplicate") : I18n.t("common.saved"));
+    if (done) await done(reply);
+  } catch (e) {
+    toast(errorText(e), true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// A card at the top of the view asking for a reason, then running `run(reason, key)`.
+Manage.askReason = function (title, run, done) {
+  const old = document.getElementById("reason-box");
+  if (old) old.remove();
+  const key = newKey();
+  const input = el("input", { id: "reason-input", required: true, size: 50 });
+  const ok = el("button", { type: "submit", id: "reason-confirm" }, I18n.t("common.confirm"));
+  const form = el("form", { class: "inline card", id: "reason-box" },
+    el("strong", {}, title), el("span", { class: "spacer" }),
+    el("label", {}, I18n.t("common.reason"), input), ok,
+    el("button", { type: "button", class: "secondary", onclick: () => form.remove() }, I18n.t("common.cancel")));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submitChange(ok, () => run(input.value, key), done);
+  });
+  document.getElementById("view").prepend(form);
+  input.focus();
+};
+
+Manage.memberForms = function (card, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id));
+  let key = newKey();
+  const points = el("input", { id: "adjust-points", type: "number", step: "1", required: true, size: 8 });
+  const reason = el("input", { id: "adjust-reason", required: true, size: 40 });
+  const submit = el("button", { type: "submit", id: "adjust-submit" }, I18n.t("card.apply"));
+  const adjust = el("form", { class: "inline", id: "adjust-form" },
+    el("label", {}, I18n.t("card.points"), points),
+    el("label", {}, I18n.t("common.reason"), reason), submit);
+  adjust.addEventListener("submit", (e) => {
+    e.preventDefault();
+    // Sent as typed: the server refuses zero, fractions and out-of-range numbers.
+    const value = points.value.trim() === "" ? null : Number(points.value);
+    submitChange(submit, () => api("POST", path + "/adjustments", { points: value, reason: reason.value }, key),
+      () => { key = newKey(); return done(); });
+  });
+  const block = card.blocked
+    ? el("button", { type: "button", id: "unblock-button", class: "secondary", onclick: (e) =>
+        submitChange(e.target, () => api("POST", path + "/unblock", undefined, newKey()), done) }, I18n.t("card.unblock"))
+    : el("button", { type: "button", id: "block-button", class: "danger", onclick: () =>
+        Manage.askReason(I18n.t("card.block"), (r, k) => api("POST", path + "/block", { reason: r }, k), done) },
+        I18n.t("card.block"));
+  return el("div", { class: "card" }, el("h2", {}, I18n.t("card.adjust")), adjust, block);
+};
+
+Manage.reverse = function (memberId, line, done) {
+  const path = programPath("/members/" + encodeURIComponent(memberId) + "/reversals");
+  Manage.askReason(I18n.t("card.reverse_title", { delta: fmtSigned(line.delta) }),
+    (reason, key) => api("POST", path, { entry_id: line.entry_id, reason }, key), done);
+};
+
+Manage.cancelRedemption = function (redemptionId, done) {
+  const path = programPath("/redemptions/" + encodeURIComponent(redemptionId) + "/cancel");
+  Manage.askReason(I18n.t("rewards.cancel"), (reason, key) => api("POST", path, { reason }, key), done);
+};
+
+function statusBadge(status) {
+  return el("span", { class: "badge " + status }, I18n.t("status." + status, null, true) || status);
+}
+
+Views.campaigns = async function (view) {
+  const { campaigns } = await api("GET", programPath("/campaigns"));
+  view.append(el("h1", {}, I18n.t("nav.campaigns")));
+  if (can("manage")) view.append(campaignForm());
+  const act = (c, what) => el("button", { type: "button", class: "secondary", onclick: (e) =>
+    submitChange(e.target, () => api("POST", programPath("/campaigns/" + c.campaign_id + "/" + what), undefined, newKey()),
+      () => App.render()) }, I18n.t("campaign." + what));
+  view.append(table([
+    ["campaign.name", (c) => el("a", { href: "#/campaigns/" + c.campaign_id }, c.name)],
+    ["campaign.codeword", (c) => el("span", { class: "mono" }, c.codeword)],
+    ["card.points", (c) => fmtNum(c.points), "num"],
+    ["campaign.window", (c) => fmtTime(c.starts_at) + " – " + fmtTime(c.ends_at)],
+    ["campaign.networks", (c) => c.networks.map(networkName).join(", ")],
+    ["campaign.redeemed", (c) => fmtNum(c.redemptions), "num"],
+    ["campaign.remaining", (c) => c.remaining === null ? "∞" : fmtNum(c.remaining), "num"],
+    ["common.status", (c) => statusBadge(c.status)],
+    ["common.actions", (c) => !can("manage") || c.status === "ended" ? "" : el("span", {},
+      c.status === "active" ? act(c, "pause") : act(c, "resume"), " ", act(c, "end"))],
+  ], campaigns, "campaign-row"));
+};
+
+function campaignForm() {
+  let key = newKey();
+  const now = new Date();
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const input = (id, label, attrs) => el("label", {}, I18n.t(label), el("input", Object.assign({ id }, attrs)));
+  const nets = ["instagram", "vk", "telegram"].map((n) =>
+    el("label", {}, networkName(n), el("input", { type: "checkbox", id: "campaign-net-" + n, checked: true })));
+  const submit = el("button", { type: "submit", id: "campaign-submit" }, I18n.t("campaign.create"));
+  const form = el("form", { class: "inline", id: "campaign-form" },
+    input("campaign-name", "campaign.name", { required: true }),
+    input("campaign-codeword", "campaign.codeword", { required: true }),
+    input("campaign-points", "card.points", { type: "number", min: 1, step: 1, required: true, size: 6 }),
+    input("campaign-start", "campaign.starts", { type: "datetime-local", required: true, value: local(now) }),
+    input("campaign-end", "campaign.ends", { type: "datetime-local", required: true,
+      value: local(new Date(now.getTime() + 7 * 86400000)) }),
+    input("campaign-cap", "campaign.cap", { type: "number", min: 1, step: 1, size: 6 }),
+    input("campaign-post", "campaign.post", {}), ...nets, submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = (id) => document.getElementById(id).value.trim();
+    const body = {
+      name: v("campaign-name"), codeword: v("campaign-codeword"), points: Number(v("campaign-points")),
+      starts_at: new Date(v("campaign-start")).toISOString(), ends_at: new Date(v("campaign-end")).toISOString(),
+      total_cap: v("campaign-cap") ? Number(v("campaign-cap")) : null,
+      networks: ["instagram", "vk", "telegram"].filter((n) => document.getElementById("campaign-net-" + n).checked),
+      target_post: v("campaign-post") || null,
+    };
+    submitChange(submit, () => api("POST", programPath("/campaigns"), body, key),
+      () => { key = newKey(); return App.render(); });
+  });
+  return el("div", { class: "card" }, el("h2", {}, I18n.t("campaign.new")), form);
+}
+
+Views.campaign = async function (view, campaignId) {
+  const r = await api("GET", programPath("/campaigns/" + encodeURIComponent(campaignId) + "/redemptions"));
+  const c = r.campaign;
+  view.append(
+    el("p", {}, el("a", { href: "#/campaigns" }, "← " + I18n.t("nav.campaigns"))),
+    el("h1", {}, c.name, " ", statusBadge(c.status)),
+    el("p", {}, I18n.t("campaign.summary", { codeword: c.codeword, points: fmtNum(c.points),
+      redeemed: fmtNum(c.redemptions), remaining: c.remaining === null ? "∞" : fmtNum(c.remaining) })),
+    table([
+      ["card.when", (x) => fmtTime(x.redeemed_at)],
+      ["members.account", (x) => el("a", { href: "#/members/" + x.member_id }, x.label ? accountLabel(x.label) : x.member_id)],
+      ["members.network", (x) => networkName(x.network)],
+      ["card.points", (x) => fmtNum(x.points), "num"],
+      ["campaign.reference", (x) => el("span", { class: "mono" }, x.reference)],
+    ], r.redeemed, "redeemer-row"));
+};
+
+Views.rewards = async function (view) {
+  const { rewards } = await api("GET", programPath("/rewards"));
+  view.append(el("h1", {}, I18n.t("nav.rewards")));
+  if (can("manage")) {
+    let key = newKey();
+    const submit = el("button", { type: "submit", id: "reward-submit" }, I18n.t("rewards.create"));
+    const form = el("form", { class: "inline", id: "reward-form" },
+      el("label", {}, I18n.t("rewards.title"), el("input", { id: "reward-title", required: true })),
+      el("label", {}, I18n.t("rewards.cost"), el("input", { id: "reward-cost", type: "number", min: 1, step: 1, required: true, size: 6 })),
+      el("label", {}, I18n.t("rewards.stock"), el("input", { id: "reward-stock", type: "number", min: 0, step: 1, required: true, size: 6 })),
+      submit);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const body = { title: document.getElementById("reward-title").value,
+        cost: Number(document.getElementById("reward-cost").value),
+        stock: Number(document.getElementById("reward-stock").value) };
+      submitChange(submit, () => api("POST", programPath("/rewards"), body, key),
+        () => { key = newKey(); return App.render(); });
+    });
+    view.append(el("div", { class: "card" }, el("h2", {}, I18n.t("rewards.new")), form));
+  }
+  const stockForm = (r) => {
+    const input = el("input", { type: "number", step: 1, size: 5, class: "stock-delta" });
+    const button = el("button", { type: "submit", class: "secondary" }, I18n.t("rewards.change_stock"));
+    const key = newKey();
+    const form = el("form", { class: "inline" }, input, button);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      submitChange(button, () => api("POST", programPath("/rewards/" + r.reward_id + "/stock"),
+        { delta: Number(input.value) }, key), () => App.render());
+    });
+    return form;
+  };
+  view.append(table([
+    ["rewards.title", (r) => el("a", { href: "#/rewards/" + r.reward_id }, r.title)],
+    ["rewards.cost", (r) => fmtNum(r.cost), "num"],
+    ["rewards.stock", (r) => fmtNum(r.stock), "num"],
+    ["rewards.issued", (r) => fmtNum(r.issued), "num"],
+    ["rewards.returned", (r) => fmtNum(r.returned), "num"],
+    ["common.status", (r) => r.delisted ? statusBadge("delisted") : statusBadge("active")],
+    ["common.actions", (r) => !can("manage") || r.delisted ? "" : el("span", {}, stockForm(r),
+      el("button", { type: "button", class: "danger", onclick: (e) => submitChange(e.target,
+        () => api("POST", programPath("/rewards/" + r.reward_id + "/delist"), undefined, newKey()),
+        () => App.render()) }, I18n.t("rewards.delist")))],
+  ], rewards, "reward-row"));
+};
+
+Views.reward = async function (view, rewardId) {
+  const { coupons } = await api("GET", programPath("/rewards/" + encodeURIComponent(rewardId) + "/coupons"));
+  view.append(
+    el("p", {}, el("a", { href: "#/rewards" }, "← " + I18n.t("nav.rewards"))),
+    el("h1", {}, I18n.t("rewards.coupons")),
+    table([
+      ["card.when", (c) => fmtTime(c.redeemed_at)],
+      ["members.account", (c) => el("a", { href: "#/members/" + c.member_id, class: "mono" }, c.member_id)],
+      ["card.coupon", (c) => el("span", { class: "mono" }, c.coupon_code)],
+      ["rewards.cost", (c) => fmtNum(c.cost), "num"],
+      ["common.status", (c) => c.cancelled_at
+        ? I18n.t("rewards.cancelled") + " (" + (c.cancelled_by || "") + "): " + (c.cancel_reason || "") : ""],
+      ["common.actions", (c) => !c.cancelled_at && can("manage")
+        ? el("button", { type: "button", class: "secondary",
+            onclick: () => Manage.cancelRedemption(c.redemption_id, () => App.render()) }, I18n.t("rewards.cancel"))
+        : ""],
+    ], coupons, "coupon-row"));
+};
+
+Views.rules = async function (view) {
+  const r = await api("GET", programPath("/rules"));
+  const area = el("textarea", { id: "rules-json", spellcheck: "false", readonly: !can("administer") });
+  area.value = JSON.stringify(r.rules, null, 2);
+  view.append(el("h1", {}, I18n.t("nav.rules")),
+    el("p", { class: "muted" }, I18n.t("rules.version", { version: r.version, zone: r.time_zone })),
+    el("p", { class: "muted" }, I18n.t("rules.hint")), area);
+  if (!can("administer")) return;
+  const key = newKey();
+  const save = el("button", { type: "button", id: "rules-save" }, I18n.t("rules.save"));
+  const out = el("p", { id: "rules-error", class: "error" });
+  save.addEventListener("click", () => {
+    out.textContent = "";
+    let rules;
+    try { rules = JSON.parse(area.value); } catch (e) { out.textContent = I18n.t("rules.bad_json") + " " + e.message; return; }
+    submitChange(save, () => api("PUT", programPath("/rules"), { rules }, key), () => App.render());
+  });
+  view.append(el("p", {}, save), out);
+};
+
+Views.users = async function (view) {
+  const { users } = await api("GET", "/api/v1/admin/users");
+  const roles = ["admin", "manager", "auditor"];
+  const submit = el("button", { type: "submit", id: "user-submit" }, I18n.t("users.create"));
+  const form = el("form", { class: "inline", id: "user-form" },
+    el("label", {}, I18n.t("login.username"), el("input", { id: "user-name", required: true })),
+    el("label", {}, I18n.t("login.password"), el("input", { id: "user-password", type: "password", required: true, minlength: 10, autocomplete: "new-password" })),
+    el("label", {}, I18n.t("users.role"), el("select", { id: "user-role" },
+      roles.map((r) => el("option", { value: r, selected: r === "manager" }, I18n.t("role." + r))))),
+    submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { username: document.getElementById("user-name").value,
+      password: document.getElementById("user-password").value, role: document.getElementById("user-role").value };
+    submitChange(submit, () => api("POST", "/api/v1/admin/users", body), () => App.render());
+  });
+  const change = (u, body) => (e) => submitChange(e.target,
+    () => api("PUT", "/api/v1/admin/users/" + encodeURIComponent(u.username), body), () => App.render());
+  view.append(el("h1", {}, I18n.t("nav.users")), el("div", { class: "card" }, form), table([
+    ["login.username", (u) => u.username],
+    ["users.role", (u) => I18n.t("role." + u.role)],
+    ["users.created", (u) => fmtTime(u.created_at)],
+    ["common.status", (u) => u.disabled_at ? statusBadge("disabled") : statusBadge("active")],
+    ["common.actions", (u) => u.username === Admin.session.username ? "" : el("span", {},
+      u.disabled_at
+        ? el("button", { type: "button", class: "secondary", onclick: change(u, { disabled: false }) }, I18n.t("users.enable"))
+        : el("button", { type: "button", class: "danger", onclick: change(u, { disabled: true }) }, I18n.t("users.disable")),
+      " ", el("select", { onchange: (e) => change(u, { role: e.target.value })(e) },
+        roles.map((r) => el("option", { value: r, selected: r === u.role }, I18n.t("role." + r)))))],
+  ], users, "user-row"));
+};

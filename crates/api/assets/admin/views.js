@@ -1,0 +1,255 @@
+// Read views: dashboard, member search and card, leaderboards, audit log, auditor tools.
+"use strict";
+
+const Views = {};
+
+Views.dashboard = async function (view) {
+  const d = await api("GET", programPath("/dashboard?days=30"));
+  const all = d.days.filter((r) => r.network === "all");
+  const sum = (f) => all.reduce((a, r) => a + r[f], 0);
+  view.append(
+    el("h1", {}, I18n.t("nav.dashboard")),
+    el("div", { class: "row" },
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.members")),
+        el("div", { class: "stat", id: "stat-members" }, fmtNum(d.members))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.outstanding")),
+        el("div", { class: "stat" }, fmtNum(d.points_outstanding))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.awarded30")),
+        el("div", { class: "stat" }, fmtNum(sum("points_awarded")))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.new30")),
+        el("div", { class: "stat" }, fmtNum(sum("new_members"))))),
+    el("p", { class: "muted" }, I18n.t("dash.zone", { zone: d.time_zone })),
+    el("div", { class: "row" },
+      statsChart(I18n.t("dash.points"), d, "points_awarded"),
+      statsChart(I18n.t("dash.active"), d, "active_members")),
+    el("div", { class: "row" },
+      statsChart(I18n.t("dash.new"), d, "new_members"),
+      statsChart(I18n.t("dash.reversed"), d, "points_reversed")));
+};
+
+Views.members = async function (view, query) {
+  const input = el("input", { id: "member-search", type: "search", value: query || "",
+    placeholder: I18n.t("members.placeholder"), size: 40 });
+  const results = el("div", { id: "member-results" });
+  const form = el("form", { class: "inline", id: "member-search-form" },
+    el("label", {}, I18n.t("members.search"), input),
+    el("button", { type: "submit" }, I18n.t("common.find")));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    location.hash = "#/members?q=" + encodeURIComponent(input.value.trim());
+  });
+  view.append(el("h1", {}, I18n.t("nav.members")), el("div", { class: "card" }, form), results);
+  if (!query) return;
+  const reply = await api("GET", programPath("/members?q=" + encodeURIComponent(query)));
+  const open = (h) => el("a", { href: "#/members/" + h.member_id, class: "member-link" },
+    h.username ? "@" + h.username : (h.display_name || h.member_id));
+  results.append(table([
+    ["members.account", open],
+    ["members.network", (h) => el("span", { class: "net-" + (h.network || "") }, networkName(h.network))],
+    ["members.name", (h) => h.display_name || "—"],
+    ["members.external", (h) => el("span", { class: "mono" }, h.external_id || "—")],
+    ["members.balance", (h) => fmtNum(h.balance), "num"],
+    ["members.status", (h) => h.blocked ? el("span", { class: "badge blocked" }, I18n.t("members.blocked")) : ""],
+  ], reply.hits, "member-hit"));
+};
+
+function eventSummary(line) {
+  const e = line.event || {};
+  switch (line.event_type) {
+    case "PointsAwarded": {
+      const a = e.activity || {};
+      return networkName(a.network) + " · " + (I18n.t("kind." + a.kind, null, true) || a.kind);
+    }
+    case "PointsReversed": return I18n.t("reversal." + e.reason, null, true) || e.reason || "";
+    case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "");
+    case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
+    case "AccountLinked": case "AccountUnlinked":
+      return networkName(e.identity && e.identity.network) + " " + ((e.identity && e.identity.external_id) || "");
+    default: return line.reason || "";
+  }
+}
+
+Views.member = async function (view, memberId) {
+  const card = await api("GET", programPath("/members/" + encodeURIComponent(memberId)));
+  const status = card.blocked
+    ? el("span", { class: "badge blocked", id: "member-status" }, I18n.t("members.blocked"))
+    : el("span", { class: "badge active", id: "member-status" }, I18n.t("members.active"));
+  const accounts = table([
+    ["members.network", (a) => el("span", { class: "net-" + a.network }, networkName(a.network))],
+    ["members.account", (a) => a.username ? "@" + a.username : "—"],
+    ["members.name", (a) => a.display_name || "—"],
+    ["members.external", (a) => el("span", { class: "mono" }, a.external_id || "—")],
+  ], card.accounts, "account-row");
+  view.append(
+    el("p", {}, el("a", { href: "#/members" }, "← " + I18n.t("nav.members"))),
+    el("h1", {}, I18n.t("card.title"), " ", el("span", { class: "mono" }, card.member_id), " ", status),
+    el("div", { class: "row" },
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("members.balance")),
+        el("div", { class: "stat", id: "member-balance" }, fmtNum(card.balance))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.earned")),
+        el("div", { class: "stat" }, fmtNum(card.earned))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.spent")),
+        el("div", { class: "stat" }, fmtNum(card.spent)))),
+    el("h2", {}, I18n.t("card.accounts")), accounts);
+  if (can("manage")) view.append(Manage.memberForms(card, () => App.render()));
+  const reverse = (line) => line.reversible && can("manage")
+    ? el("button", { type: "button", class: "secondary reverse-button",
+        onclick: () => Manage.reverse(card.member_id, line, () => App.render()) }, I18n.t("card.reverse"))
+    : "";
+  view.append(
+    el("h2", {}, I18n.t("card.history"), " ",
+      el("span", { class: "muted" }, I18n.t("card.count", { n: card.history_total }))),
+    table([
+      ["card.when", (l) => fmtTime(l.recorded_at)],
+      ["card.event", (l) => I18n.t("event." + l.event_type, null, true) || l.event_type],
+      ["card.details", (l) => eventSummary(l)],
+      ["card.delta", (l) => l.delta ? el("span", { class: l.delta > 0 ? "pos" : "neg" }, fmtSigned(l.delta)) : "", "num"],
+      ["card.after", (l) => fmtNum(l.balance_after), "num"],
+      ["card.actor", (l) => l.actor || "—"],
+      ["card.event_id", (l) => el("span", { class: "mono" }, l.event_id)],
+      ["common.actions", reverse],
+    ], card.history, "history-row"));
+  if (card.redemptions.length) {
+    view.append(el("h2", {}, I18n.t("card.coupons")), table([
+      ["card.when", (r) => fmtTime(r.redeemed_at)],
+      ["card.coupon", (r) => el("span", { class: "mono" }, r.coupon_code)],
+      ["rewards.cost", (r) => fmtNum(r.cost), "num"],
+      ["common.status", (r) => r.cancelled_at ? I18n.t("rewards.cancelled") + ": " + (r.cancel_reason || "") : ""],
+      ["common.actions", (r) => !r.cancelled_at && can("manage")
+        ? el("button", { type: "button", class: "secondary",
+            onclick: () => Manage.cancelRedemption(r.redemption_id, () => App.render()) }, I18n.t("rewards.cancel"))
+        : ""],
+    ], card.redemptions));
+  }
+};
+
+Views.leaderboards = async function (view, params) {
+  const period = params.get("period") || "all";
+  const network = params.get("network") || "";
+  const pick = (name, value, options) => {
+    const select = el("select", { id: "board-" + name },
+      options.map(([v, key]) => el("option", { value: v, selected: v === value }, I18n.t(key))));
+    select.addEventListener("change", () => {
+      const p = new URLSearchParams({ period: document.getElementById("board-period").value,
+        network: document.getElementById("board-network").value });
+      location.hash = "#/leaderboards?" + p.toString();
+    });
+    return select;
+  };
+  view.append(el("h1", {}, I18n.t("nav.leaderboards")), el("div", { class: "card" },
+    el("label", {}, I18n.t("board.period"),
+      pick("period", period, [["all", "board.all"], ["week", "board.week"], ["month", "board.month"]])),
+    el("label", {}, I18n.t("members.network"),
+      pick("network", network, [["", "network.all"], ["instagram", "network.instagram"],
+        ["vk", "network.vk"], ["telegram", "network.telegram"]]))));
+  const q = new URLSearchParams({ period, network, limit: "100" });
+  const board = await api("GET", programPath("/leaderboards?" + q.toString()));
+  view.append(table([
+    ["board.rank", (r) => String(r.rank), "num"],
+    ["members.account", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
+    ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
+    ["board.score", (r) => fmtNum(r.score), "num"],
+  ], board.entries, "board-row"));
+};
+
+Views.auditLog = async function (view, params) {
+  const before = params.get("before");
+  const page = await api("GET", programPath("/audit-log?limit=100" + (before ? "&before=" + encodeURIComponent(before) : "")));
+  view.append(
+    el("h1", {}, I18n.t("nav.audit")),
+    el("p", {}, el("a", { href: programPath("/audit-log.csv"), download: "audit-log.csv", id: "audit-csv" },
+      I18n.t("audit.csv"))),
+    table([
+      ["card.when", (e) => fmtTime(e.at)],
+      ["audit.manager", (e) => e.manager],
+      ["audit.action", (e) => I18n.t("event." + e.action, null, true) || e.action],
+      ["audit.subject", (e) => {
+        const m = /^member-(.+)$/.exec(e.subject);
+        return m ? el("a", { href: "#/members/" + m[1], class: "mono" }, e.subject) : el("span", { class: "mono" }, e.subject);
+      }],
+      ["card.delta", (e) => e.points === null || e.points === undefined ? "" : fmtSigned(e.points), "num"],
+      ["audit.reason", (e) => e.reason || ""],
+    ], page.entries, "audit-row"));
+  if (page.next_before) {
+    view.append(el("p", {}, el("a", { href: "#/audit-log?before=" + page.next_before }, I18n.t("common.older"))));
+  }
+};
+
+Views.auditor = async function (view) {
+  const field = (id, key, attrs) => el("label", {}, I18n.t(key), el("input", Object.assign({ id }, attrs || {})));
+  const exportForm = el("form", { class: "inline", id: "export-form" },
+    el("label", {}, I18n.t("auditor.format"), el("select", { id: "export-format" },
+      el("option", { value: "jsonl" }, "JSON Lines"), el("option", { value: "csv" }, "CSV"))),
+    field("export-stream", "auditor.stream", { placeholder: "member-…" }),
+    field("export-type", "auditor.type", { placeholder: "PointsAdjusted" }),
+    field("export-from", "auditor.from", { type: "datetime-local" }),
+    field("export-to", "auditor.to", { type: "datetime-local" }),
+    el("label", {}, el("span", {}, I18n.t("auditor.this_program")), el("input", { id: "export-program", type: "checkbox", checked: true })),
+    el("button", { type: "submit" }, I18n.t("auditor.download")));
+  exportForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams({ format: document.getElementById("export-format").value });
+    const add = (k, id, time) => {
+      const v = document.getElementById(id).value.trim();
+      if (v) p.set(k, time ? new Date(v).toISOString() : v);
+    };
+    add("stream", "export-stream"); add("type", "export-type");
+    add("from", "export-from", true); add("to", "export-to", true);
+    if (document.getElementById("export-program").checked) p.set("program", Admin.program);
+    window.location.assign("/api/v1/admin/audit/events?" + p.toString());
+  });
+  const asOfOut = el("div", { id: "as-of-result" });
+  const asOfForm = el("form", { class: "inline", id: "as-of-form" },
+    field("as-of-member", "auditor.member", { required: true, size: 38, placeholder: "00000000-0000-…" }),
+    field("as-of-at", "auditor.at", { type: "datetime-local" }),
+    el("button", { type: "submit" }, I18n.t("auditor.show")));
+  asOfForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(asOfOut);
+    const at = document.getElementById("as-of-at").value;
+    const q = at ? "?at=" + encodeURIComponent(new Date(at).toISOString()) : "";
+    try {
+      const a = await api("GET", "/api/v1/admin/audit/members/" +
+        encodeURIComponent(document.getElementById("as-of-member").value.trim()) + "/as-of" + q);
+      asOfOut.append(
+        el("p", {}, I18n.t("auditor.as_of_line", { at: fmtTime(a.at), balance: fmtNum(a.balance),
+          earned: fmtNum(a.earned), spent: fmtNum(a.spent) })),
+        table([
+          ["card.when", (h) => fmtTime(h.recorded_at)],
+          ["card.event", (h) => I18n.t("event." + h.event_type, null, true) || h.event_type],
+          ["card.delta", (h) => h.delta ? fmtSigned(h.delta) : "", "num"],
+          ["card.after", (h) => fmtNum(h.balance_after), "num"],
+        ], a.history));
+    } catch (err) { asOfOut.append(el("p", { class: "error" }, errorText(err))); }
+  });
+  const verifyOut = el("div", { id: "verify-result" });
+  const verifyButton = el("button", { type: "button", id: "verify-run" }, I18n.t("auditor.verify_run"));
+  verifyButton.addEventListener("click", async () => {
+    clear(verifyOut);
+    verifyButton.disabled = true;
+    verifyOut.append(el("p", { class: "muted" }, I18n.t("auditor.running")));
+    try {
+      const r = await api("POST", "/api/v1/admin/audit/verify");
+      clear(verifyOut).append(
+        el("p", { class: r.differences_total === 0 ? "ok" : "error", id: "verify-verdict" },
+          r.differences_total === 0 ? I18n.t("auditor.clean") : I18n.t("auditor.dirty", { n: r.differences_total })),
+        el("p", { class: "muted" }, I18n.t("auditor.verify_stats", { events: fmtNum(r.events),
+          streams: fmtNum(r.streams), secs: r.secs.toFixed(2) })),
+        table([
+          ["auditor.projection", (p) => p.name],
+          ["auditor.position", (p) => fmtNum(p.position), "num"],
+          ["auditor.behind", (p) => fmtNum(p.behind), "num"],
+        ], r.projections),
+        r.differences.length ? table([
+          ["auditor.model", (x) => x.model], ["auditor.key", (x) => x.key],
+          ["auditor.expected", (x) => x.expected], ["auditor.actual", (x) => x.actual],
+        ], r.differences.slice(0, 200)) : "");
+    } catch (err) { clear(verifyOut).append(el("p", { class: "error" }, errorText(err))); }
+    verifyButton.disabled = false;
+  });
+  view.append(el("h1", {}, I18n.t("nav.auditor")),
+    el("div", { class: "card" }, el("h2", {}, I18n.t("auditor.export")), exportForm),
+    el("div", { class: "card" }, el("h2", {}, I18n.t("auditor.as_of")), asOfForm, asOfOut),
+    el("div", { class: "card" }, el("h2", {}, I18n.t("auditor.verify")),
+      el("p", { class: "muted" }, I18n.t("auditor.verify_hint")), verifyButton, verifyOut));
+};

@@ -1,0 +1,536 @@
+//! W3 projection-rebuild: a log of N events over M members, decided by the real domain (so
+//! every event is valid), loaded with COPY with its hash chain computed here; then every read
+//! model rebuilt from position 0, then the audit (fold everything, compare every model, check
+//! every chain).
+
+use super::round2;
+use anyhow::Context;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
+use domain::codeword::Codeword;
+use domain::event::{LinkMethod, ReversalReason};
+use domain::identity::{IdentityState, decide_link};
+use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::points::{Points, PointsDelta};
+use domain::program::Rules;
+use domain::reward::{
+    CancelRedemption, Redeem, RewardState, decide_cancel_redemption, decide_redeem,
+};
+use domain::{Aggregate, Event};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::time::Instant;
+use store::digest::{chain_hash, content_digest};
+use uuid::Uuid;
+
+pub struct Params {
+    pub events: usize,
+    pub members: usize,
+    pub seed: u64,
+}
+
+const TZ: chrono_tz::Tz = chrono_tz::Europe::Moscow;
+const CAMPAIGNS: usize = 20;
+/// Share of decisions that register a new member, until all are registered.
+const REGISTER_SHARE: f64 = 0.12;
+const REWARDS: usize = 10;
+/// Rows per COPY (each its own transaction), cut only between decisions.
+const ROWS_PER_COPY: usize = 50_000;
+
+pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
+    let pool = super::fresh_database(database_url, "loyalty_bench_rebuild").await?;
+    let loaded = Generator::new(&p).load(&pool, p.events).await?;
+    sqlx::query("ANALYZE events").execute(&pool).await?;
+    // Count the peak from here: the generator's memory is not the rebuild's (though what the
+    // allocator keeps of it stays in RSS: reported as rss_at_start_mb).
+    reset_peak_rss();
+    let rss_at_start_mb = proc_status_mb("VmRSS:");
+
+    let began = Instant::now();
+    let rebuilt = projections::rebuild(&pool, None).await?;
+    let rebuild_secs = began.elapsed().as_secs_f64();
+    let began = Instant::now();
+    let audit = projections::audit::verify(&pool).await?;
+    let audit_secs = began.elapsed().as_secs_f64();
+    for d in audit.differences.iter().take(5) {
+        eprintln!(
+            "difference: {} {}: expected {}, found {}",
+            d.model, d.key, d.expected, d.actual
+        );
+    }
+    Ok(json!({
+        "workload": "rebuild",
+        "events": loaded,
+        "events_per_s": round2(rebuilt.events as f64 / rebuild_secs),
+        "audit_events_per_s": round2(audit.events as f64 / audit_secs),
+        "differences": audit.differences_total,
+        "peak_rss_mb": proc_status_mb("VmHWM:"),
+        "rss_at_start_mb": rss_at_start_mb,
+        "rebuild_secs": round2(rebuild_secs),
+        "audit_secs": round2(audit_secs),
+    }))
+}
+
+/// Resets VmHWM to the current RSS (Linux 4.0+); harmless where unsupported.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A memory figure of /proc/self/status (VmHWM: peak RSS, VmRSS: now), in MB.
+fn proc_status_mb(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    round2(kb / 1024.0)
+}
+
+/// Decides a realistic history with the domain's own deciders; rejected commands are skipped.
+struct Generator {
+    rng: StdRng,
+    program: ProgramId,
+    rules: Rules,
+    members: Vec<MemberState>,
+    target_members: usize,
+    campaigns: Vec<CampaignState>,
+    rewards: Vec<RewardState>,
+    recent_awards: Vec<(usize, ActivityRef)>,
+    recent_adjustments: Vec<(usize, EntryId)>,
+    recent_redemptions: Vec<(usize, usize, RedemptionId)>,
+    heads: HashMap<String, (i64, [u8; 32])>,
+    now: DateTime<Utc>,
+    step: Duration,
+    next_id: u64,
+}
+
+impl Generator {
+    fn new(p: &Params) -> Self {
+        let start = Utc
+            .with_ymd_and_hms(2026, 10, 1, 6, 0, 0)
+            .single()
+            .unwrap_or_default();
+        // Thirty days of activity, evenly spread.
+        let step_ms = (30 * 24 * 3600 * 1000 / p.events.max(1) as i64).max(1);
+        let mut rng = StdRng::seed_from_u64(p.seed);
+        let program = ProgramId(Uuid::from_u128(rng.r#gen()));
+        Self {
+            rng,
+            program,
+            rules: Rules::standard(),
+            members: Vec::with_capacity(p.members),
+            target_members: p.members,
+            campaigns: Vec::new(),
+            rewards: Vec::new(),
+            recent_awards: Vec::new(),
+            recent_adjustments: Vec::new(),
+            recent_redemptions: Vec::new(),
+            heads: HashMap::new(),
+            now: start,
+            step: Duration::milliseconds(step_ms),
+            next_id: 0,
+        }
+    }
+
+    fn id(&mut self) -> Uuid {
+        self.next_id += 1;
+        Uuid::from_u64_pair(self.rng.r#gen(), self.next_id)
+    }
+
+    /// A member, skewed: a few are very active, most rarely.
+    fn someone(&mut self) -> Option<usize> {
+        let n = self.members.len();
+        (n > 0).then(|| ((n as f64) * self.rng.r#gen::<f64>().powf(1.6)) as usize % n)
+    }
+
+    async fn load(mut self, pool: &PgPool, events: usize) -> anyhow::Result<usize> {
+        let mut conn = pool.acquire().await?;
+        let mut buffer = Vec::with_capacity(ROWS_PER_COPY * 400);
+        let (mut rows, mut loaded) = (0usize, 0usize);
+        let opening = self.opening();
+        let mut pending = vec![opening];
+        while loaded + rows < events {
+            let decided = match pending.pop() {
+                Some(d) => d,
+                None => self.next_decision(),
+            };
+            for event in decided.into_iter().take(events - loaded - rows) {
+                self.encode(&event, &mut buffer)?;
+                rows += 1;
+            }
+            if rows >= ROWS_PER_COPY {
+                copy(&mut conn, &mut buffer).await?;
+                loaded += std::mem::take(&mut rows);
+            }
+        }
+        if rows > 0 {
+            copy(&mut conn, &mut buffer).await?;
+            loaded += rows;
+        }
+        Ok(loaded)
+    }
+
+    /// The program, its rules, campaigns and rewards.
+    fn opening(&mut self) -> Vec<Event> {
+        let at = self.now;
+        let mut events = vec![
+            Event::ProgramCreated {
+                program_id: self.program,
+                name: "Bench".into(),
+                time_zone: TZ,
+                at,
+            },
+            Event::RulesChanged {
+                program_id: self.program,
+                version: 1,
+                rules: self.rules.clone(),
+                by: "admin".into(),
+                at,
+            },
+        ];
+        for i in 0..CAMPAIGNS {
+            let created = Event::CampaignCreated {
+                campaign_id: CampaignId(self.id()),
+                program_id: self.program,
+                name: format!("Campaign {i}"),
+                codeword: Codeword::parse(&format!("WORD{i}"))
+                    .unwrap_or_else(|_| unreachable_codeword()),
+                points: 50,
+                starts_at: at,
+                ends_at: at + Duration::days(40),
+                total_cap: Some(2_000),
+                networks: Network::ALL.to_vec(),
+                target_post: None,
+                by: "manager".into(),
+                at,
+            };
+            self.campaigns
+                .push(CampaignState::default().apply(&created));
+            events.push(created);
+        }
+        for i in 0..REWARDS {
+            let listed = Event::RewardListed {
+                reward_id: RewardId(self.id()),
+                program_id: self.program,
+                title: format!("Reward {i}"),
+                cost: 50 + 50 * i as i64,
+                stock: 5_000,
+                by: "manager".into(),
+                at,
+            };
+            self.rewards.push(RewardState::default().apply(&listed));
+            events.push(listed);
+        }
+        events
+    }
+
+    /// The next accepted decision: a mix of registrations, links, awards, reversals,
+    /// adjustments, codewords and reward redemptions.
+    fn next_decision(&mut self) -> Vec<Event> {
+        loop {
+            self.now += self.step;
+            let registering = self.members.len() < self.target_members
+                && (self.members.is_empty() || self.rng.gen_bool(REGISTER_SHARE));
+            // Per mille of the other decisions (links, codewords and redemptions are two events).
+            let decided = if registering {
+                self.register()
+            } else {
+                match self.rng.gen_range(0..1000) {
+                    0..=59 => self.link(),
+                    60..=109 => self.reverse(),
+                    110..=124 => self.adjust(),
+                    125..=154 => self.codeword(),
+                    155..=174 => self.redeem(),
+                    175..=177 => self.cancel(),
+                    178 => self.block(),
+                    _ => self.award(),
+                }
+            };
+            if let Some(events) = decided.filter(|e| !e.is_empty()) {
+                return events;
+            }
+        }
+    }
+
+    fn apply_member(&mut self, i: usize, events: &[Event]) {
+        let state = std::mem::take(&mut self.members[i]);
+        self.members[i] = events.iter().fold(state, |s, e| s.apply(e));
+    }
+
+    fn register(&mut self) -> Option<Vec<Event>> {
+        let member_id = MemberId(self.id());
+        let events = MemberState::default()
+            .decide(MemberCommand::Register {
+                member_id,
+                program_id: self.program,
+                at: self.now,
+            })
+            .ok()?;
+        self.members.push(MemberState::default());
+        self.apply_member(self.members.len() - 1, &events);
+        Some(events)
+    }
+
+    fn link(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let network = Network::ALL[self.rng.gen_range(0..3)];
+        let identity = ExternalIdentity::new(network, "", self.id().simple().to_string());
+        let events = decide_link(
+            &IdentityState::default(),
+            &self.members[i],
+            self.program,
+            identity,
+            LinkMethod::Code,
+            self.now,
+        )
+        .ok()?;
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    fn award(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let network = Network::ALL[self.rng.gen_range(0..3)];
+        let kinds = [
+            ActivityKind::Comment,
+            ActivityKind::Reaction,
+            ActivityKind::Reaction,
+            ActivityKind::PollVote,
+            ActivityKind::Mention,
+        ];
+        let kind = kinds[self.rng.gen_range(0..kinds.len())];
+        let rule = self.rules.rule_for(network, kind)?.clone();
+        let activity = ActivityRef {
+            network,
+            kind,
+            reference: self.id().simple().to_string(),
+        };
+        let occurred_at = self.now - Duration::seconds(self.rng.gen_range(0..120));
+        let award = Award {
+            entry_id: EntryId(self.id()),
+            activity: activity.clone(),
+            points: Points::new(rule.points).ok()?,
+            rule_version: 1,
+            campaign_id: None,
+            occurred_at,
+            limits: AwardLimits {
+                time_zone: TZ,
+                daily_cap: self.rules.daily_cap,
+                daily_cap_per_network: self.rules.daily_cap_per_network,
+                cooldown_seconds: rule.cooldown_seconds,
+            },
+            at: self.now,
+        };
+        let events = self.members[i].decide(MemberCommand::Award(award)).ok()?;
+        self.apply_member(i, &events);
+        remember(&mut self.recent_awards, (i, activity), &mut self.rng);
+        Some(events)
+    }
+
+    fn reverse(&mut self) -> Option<Vec<Event>> {
+        let (i, activity) = pick(&self.recent_awards, &mut self.rng)?;
+        let command = MemberCommand::Reverse {
+            entry_id: EntryId(self.id()),
+            activity,
+            reason: ReversalReason::Deleted,
+            at: self.now,
+        };
+        let events = self.members[i].decide(command).ok()?;
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    fn adjust(&mut self) -> Option<Vec<Event>> {
+        if self.rng.gen_bool(0.3)
+            && let Some((i, target)) = pick(&self.recent_adjustments, &mut self.rng)
+        {
+            let command = MemberCommand::Compensate {
+                entry_id: EntryId(self.id()),
+                target,
+                reason: "correction".into(),
+                by: "manager".into(),
+                at: self.now,
+            };
+            let events = self.members[i].decide(command).ok()?;
+            self.apply_member(i, &events);
+            return Some(events);
+        }
+        let i = self.someone()?;
+        let entry_id = EntryId(self.id());
+        let delta = PointsDelta::new(self.rng.gen_range(-30..=100)).ok()?;
+        let command = MemberCommand::Adjust {
+            entry_id,
+            delta,
+            reason: "goodwill".into(),
+            by: "manager".into(),
+            at: self.now,
+        };
+        let events = self.members[i].decide(command).ok()?;
+        self.apply_member(i, &events);
+        remember(&mut self.recent_adjustments, (i, entry_id), &mut self.rng);
+        Some(events)
+    }
+
+    fn codeword(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let c = self.rng.gen_range(0..self.campaigns.len());
+        let command = RedeemCodeword {
+            entry_id: EntryId(self.id()),
+            network: Network::ALL[self.rng.gen_range(0..3)],
+            reference: self.id().simple().to_string(),
+            target: None,
+            occurred_at: self.now,
+            time_zone: TZ,
+            at: self.now,
+        };
+        let events = decide_codeword(&self.campaigns[c], &self.members[i], command).ok()?;
+        self.campaigns[c] = events
+            .iter()
+            .fold(std::mem::take(&mut self.campaigns[c]), |s, e| s.apply(e));
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    fn redeem(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let r = self.rng.gen_range(0..self.rewards.len());
+        let redemption_id = RedemptionId(self.id());
+        let command = Redeem {
+            entry_id: EntryId(self.id()),
+            redemption_id,
+            coupon_code: format!("C{:08X}", self.rng.r#gen::<u32>()),
+            at: self.now,
+        };
+        let events = decide_redeem(&self.rewards[r], &self.members[i], command).ok()?;
+        self.rewards[r] = events
+            .iter()
+            .fold(std::mem::take(&mut self.rewards[r]), |s, e| s.apply(e));
+        self.apply_member(i, &events);
+        remember(
+            &mut self.recent_redemptions,
+            (i, r, redemption_id),
+            &mut self.rng,
+        );
+        Some(events)
+    }
+
+    fn cancel(&mut self) -> Option<Vec<Event>> {
+        let (i, r, redemption_id) = pick(&self.recent_redemptions, &mut self.rng)?;
+        let command = CancelRedemption {
+            entry_id: EntryId(self.id()),
+            redemption_id,
+            reason: "out of stock".into(),
+            by: "manager".into(),
+            at: self.now,
+        };
+        let events = decide_cancel_redemption(&self.rewards[r], &self.members[i], command).ok()?;
+        self.rewards[r] = events
+            .iter()
+            .fold(std::mem::take(&mut self.rewards[r]), |s, e| s.apply(e));
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    fn block(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let command = if self.members[i].blocked {
+            MemberCommand::Unblock {
+                by: "manager".into(),
+                at: self.now,
+            }
+        } else {
+            MemberCommand::Block {
+                reason: "spam".into(),
+                by: "manager".into(),
+                at: self.now,
+            }
+        };
+        let events = self.members[i].decide(command).ok()?;
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    /// One COPY text row, with the stream's next version and hash chain link.
+    fn encode(&mut self, event: &Event, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        use std::io::Write;
+        let stream = event.stream().to_string();
+        let event_id = self.id();
+        let payload = serde_json::to_value(event)?;
+        let digest = content_digest(
+            event_id,
+            event.event_type(),
+            Event::SCHEMA_VERSION,
+            &payload,
+        );
+        let (version, previous) = self
+            .heads
+            .get(&stream)
+            .map_or((0, None), |(v, h)| (*v, Some(*h)));
+        let hash = chain_hash(
+            previous.as_ref().map_or(&[][..], |h| &h[..]),
+            version + 1,
+            &digest,
+        );
+        self.heads.insert(stream.clone(), (version + 1, hash));
+        let at = self
+            .now
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let payload = payload.to_string().replace('\\', "\\\\");
+        writeln!(
+            out,
+            "{}\t{stream}\t{}\t{event_id}\t{}\t{}\t{payload}\t{{}}\t{at}\t\\\\x{}",
+            self.program.0,
+            version + 1,
+            event.event_type(),
+            Event::SCHEMA_VERSION,
+            hex(&hash)
+        )?;
+        Ok(())
+    }
+}
+
+fn unreachable_codeword() -> Codeword {
+    Codeword {
+        display: "BENCH".into(),
+        skeleton: "bench".into(),
+    }
+}
+
+/// Keeps a bounded sample of recent items to correct later (reversals, compensations).
+fn remember<T>(items: &mut Vec<T>, item: T, rng: &mut StdRng) {
+    const KEEP: usize = 10_000;
+    if items.len() < KEEP {
+        items.push(item);
+    } else {
+        let slot = rng.gen_range(0..KEEP);
+        items[slot] = item;
+    }
+}
+
+fn pick<T: Clone>(items: &[T], rng: &mut StdRng) -> Option<T> {
+    (!items.is_empty()).then(|| items[rng.gen_range(0..items.len())].clone())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn copy(conn: &mut sqlx::PgConnection, buffer: &mut Vec<u8>) -> anyhow::Result<()> {
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY events (program_id, stream_id, stream_version, event_id, event_type, schema_version, \
+             payload, metadata, recorded_at, hash) FROM STDIN",
+        )
+        .await?;
+    copy.send(buffer.as_slice()).await?;
+    copy.finish()
+        .await
+        .context("COPY of generated events failed")?;
+    buffer.clear();
+    Ok(())
+}

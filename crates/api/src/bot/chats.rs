@@ -1,0 +1,118 @@
+//! What the bot knows of each private chat (`bot_chats`): the user's language, and whether the
+//! bot can write to them at all.
+
+use super::texts::Lang;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+/// The user wrote to the bot (or opened the Mini App): remember their language; a message from
+/// them also means the bot may write to them again.
+pub async fn remember(
+    pool: &PgPool,
+    user_id: i64,
+    language_code: Option<&str>,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO bot_chats (user_id, language_code, started_at, updated_at) \
+         VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) DO UPDATE SET \
+         language_code = coalesce(EXCLUDED.language_code, bot_chats.language_code), \
+         started_at = coalesce(bot_chats.started_at, EXCLUDED.started_at), \
+         unreachable_since = NULL, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(user_id)
+    .bind(language_code)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The user's language, seen outside the bot (the Mini App): reachability is left as it is,
+/// since opening the app does not let the bot write to them.
+pub async fn remember_language(
+    pool: &PgPool,
+    user_id: i64,
+    language_code: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO bot_chats (user_id, language_code, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET language_code = EXCLUDED.language_code, \
+         updated_at = EXCLUDED.updated_at",
+    )
+    .bind(user_id)
+    .bind(language_code)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The user blocked the bot (or never started it): notifications to them stop until they
+/// write again.
+pub async fn mark_unreachable(pool: &PgPool, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO bot_chats (user_id, unreachable_since, updated_at) VALUES ($1, $2, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+         unreachable_since = coalesce(bot_chats.unreachable_since, EXCLUDED.unreachable_since), \
+         updated_at = EXCLUDED.updated_at",
+    )
+    .bind(user_id)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The user unblocked the bot (`my_chat_member` in a private chat).
+pub async fn mark_reachable(pool: &PgPool, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE bot_chats SET unreachable_since = NULL, updated_at = $2 WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// How to talk to one chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatInfo {
+    pub lang: Lang,
+    pub reachable: bool,
+}
+
+/// Language and reachability of many chats; unknown chats are reachable, in Russian.
+pub async fn infos(pool: &PgPool, user_ids: &[i64]) -> sqlx::Result<HashMap<i64, ChatInfo>> {
+    let rows: Vec<(i64, Option<String>, bool)> = sqlx::query_as(
+        "SELECT user_id, language_code, unreachable_since IS NULL FROM bot_chats \
+         WHERE user_id = ANY($1)",
+    )
+    .bind(user_ids)
+    .fetch_all(pool)
+    .await?;
+    let mut infos: HashMap<i64, ChatInfo> = rows
+        .into_iter()
+        .map(|(id, code, reachable)| {
+            let lang = Lang::from_code(code.as_deref());
+            (id, ChatInfo { lang, reachable })
+        })
+        .collect();
+    for id in user_ids {
+        infos.entry(*id).or_insert(ChatInfo {
+            lang: Lang::Ru,
+            reachable: true,
+        });
+    }
+    Ok(infos)
+}
+
+pub async fn lang(pool: &PgPool, user_id: i64) -> sqlx::Result<Lang> {
+    Ok(infos(pool, &[user_id])
+        .await?
+        .get(&user_id)
+        .map_or(Lang::Ru, |info| info.lang))
+}

@@ -1,0 +1,217 @@
+//! Accounts of the admin panel: who may sign in, with which role. Managed by admins through the
+//! API and by `loyalty admin create-user` through [`create_user`].
+
+use super::password;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::fmt;
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+/// Shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password accepted, in bytes: hashing cost must not be driven by the caller.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What an account may do. Admins may do everything; managers change points, campaigns,
+/// rewards and blocks; auditors only read, export and verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Manager,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Manager, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim().to_lowercase())
+            .ok_or_else(|| format!("unknown role {s:?}: use admin, manager or auditor"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error(
+        "invalid username: 1 to 64 characters, lower-case Latin letters, digits, '.', '_' or '-', \
+         starting with a letter or digit"
+    )]
+    InvalidUsername,
+    #[error("password too weak: use at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    #[error("password too long: at most {MAX_PASSWORD_BYTES} bytes")]
+    LongPassword,
+    #[error("user {0} already exists")]
+    AlreadyExists(String),
+    #[error("user {0} not found")]
+    NotFound(String),
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// An account as the API shows it (never its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AdminUser {
+    pub username: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+/// Usernames are compared lower-cased and trimmed, as typed on a login form.
+pub fn normalize_username(raw: &str) -> Result<String, UserError> {
+    let name = raw.trim().to_lowercase();
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if !first_ok || !rest_ok || name.len() > 64 {
+        return Err(UserError::InvalidUsername);
+    }
+    Ok(name)
+}
+
+pub fn check_password(password: &str) -> Result<(), UserError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(UserError::LongPassword);
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::WeakPassword);
+    }
+    Ok(())
+}
+
+/// Hashes on a blocking thread: Argon2 takes tens of milliseconds of CPU by design.
+pub async fn hash_password(password: &str) -> Result<String, UserError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| UserError::Hash(e.to_string()))?
+        .map_err(UserError::Hash)
+}
+
+/// Creates an admin panel account. Refuses an invalid username, a password shorter than
+/// [`MIN_PASSWORD_CHARS`] characters, and a username that exists.
+pub async fn create_user(
+    pool: &PgPool,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Result<AdminUser, UserError> {
+    let username = normalize_username(username)?;
+    check_password(password)?;
+    let hash = hash_password(password).await?;
+    let created = sqlx::query_as(
+        "INSERT INTO admin_users (username, password_hash, role) VALUES ($1, $2, $3) \
+         ON CONFLICT (username) DO NOTHING RETURNING username, role, created_at, disabled_at",
+    )
+    .bind(&username)
+    .bind(&hash)
+    .bind(role.as_str())
+    .fetch_optional(pool)
+    .await?;
+    created.ok_or(UserError::AlreadyExists(username))
+}
+
+pub async fn list_users(pool: &PgPool) -> Result<Vec<AdminUser>, UserError> {
+    Ok(sqlx::query_as(
+        "SELECT username, role, created_at, disabled_at FROM admin_users ORDER BY username",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// What an admin may change about an account; `None` leaves it as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// Changes role, disabled flag or password. Disabling or a new password ends the account's
+/// sessions.
+pub async fn update_user(
+    pool: &PgPool,
+    username: &str,
+    change: UserChange,
+) -> Result<AdminUser, UserError> {
+    let username = normalize_username(username)?;
+    let hash = match &change.password {
+        Some(p) => {
+            check_password(p)?;
+            Some(hash_password(p).await?)
+        }
+        None => None,
+    };
+    let mut tx = pool.begin().await?;
+    let updated: Option<AdminUser> = sqlx::query_as(
+        "UPDATE admin_users SET role = coalesce($2, role), \
+           password_hash = coalesce($3, password_hash), \
+           disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at \
+                              WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END \
+         WHERE username = $1 RETURNING username, role, created_at, disabled_at",
+    )
+    .bind(&username)
+    .bind(change.role.map(Role::as_str))
+    .bind(&hash)
+    .bind(change.disabled)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let updated = updated.ok_or_else(|| UserError::NotFound(username.clone()))?;
+    if change.disabled == Some(true) || hash.is_some() || change.role.is_some() {
+        sqlx::query("DELETE FROM admin_sessions WHERE username = $1")
+            .bind(&username)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// The stored hash and role of an enabled account, for signing in.
+pub(super) async fn credentials(
+    pool: &PgPool,
+    username: &str,
+) -> Result<Option<(String, Role)>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT password_hash, role FROM admin_users WHERE username = $1 AND disabled_at IS NULL",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(hash, role)| role.parse().ok().map(|role| (hash, role))))
+}

@@ -1,0 +1,66 @@
+//! The admin panel: its JSON API under /api/v1/admin (session cookie + CSRF header + role) and
+//! its pages at /admin.
+//!
+//! Every change a manager makes goes through the command layer as one command whose actor is
+//! the manager (`manager:<username>`) and whose request id is UUIDv5 of (account,
+//! `Idempotency-Key`): nothing is edited or deleted, and a double submit changes nothing twice.
+//! Handlers are thin: parse, check the subject belongs to the program in the path, run one
+//! command or query.
+
+pub mod audit_log;
+pub mod auditor;
+pub mod auth;
+pub mod campaigns;
+pub mod dashboard;
+pub mod members;
+pub mod pages;
+pub mod programs;
+pub mod queries;
+pub mod rewards;
+pub mod session_api;
+pub mod support;
+pub mod users_api;
+
+pub use auth::{Role, UserError, create_user};
+
+use super::AppState;
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            session_api::login,
+            session_api::current,
+            session_api::logout
+        ))
+        .routes(routes!(users_api::list, users_api::create))
+        .routes(routes!(users_api::update))
+        .routes(routes!(programs::list, programs::create))
+        .routes(routes!(programs::rules, programs::change_rules))
+        .routes(routes!(dashboard::dashboard))
+        .routes(routes!(dashboard::leaderboard))
+        .routes(routes!(members::search))
+        .routes(routes!(members::card))
+        .routes(routes!(members::adjust))
+        .routes(routes!(members::reverse))
+        .routes(routes!(members::block))
+        .routes(routes!(members::unblock))
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::change))
+        .routes(routes!(campaigns::redemptions))
+        .routes(routes!(rewards::list, rewards::create))
+        .routes(routes!(rewards::stock))
+        .routes(routes!(rewards::delist))
+        .routes(routes!(rewards::coupons))
+        .routes(routes!(rewards::cancel))
+        .routes(routes!(audit_log::page))
+        .routes(routes!(audit_log::csv))
+        .routes(routes!(auditor::export))
+        .routes(routes!(auditor::as_of))
+        .routes(routes!(auditor::verify))
+        .route("/admin", get(pages::page))
+        .route("/admin/", get(pages::page))
+        .route("/admin/assets/{name}", get(pages::asset))
+}

@@ -1,0 +1,151 @@
+//! Reads the Mini App needs that the projections crate has no function for: a page of a
+//! member's own stream, one event by id, and names joined from read models and `profiles`.
+
+use chrono::{DateTime, Utc};
+use domain::network::ExternalIdentity;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use store::RecordedEvent;
+use uuid::Uuid;
+
+const EVENT_COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
+     event_type, schema_version, payload, metadata, recorded_at, hash";
+
+/// Up to `limit` events of a stream with a version below `before_version`, newest first.
+/// Bounded both ways, unlike `EventStore::read_stream`, which reads up to the head: a deep
+/// page costs one page.
+pub async fn stream_page(
+    pool: &PgPool,
+    stream_id: &str,
+    before_version: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<RecordedEvent>> {
+    sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version < $2 \
+         ORDER BY stream_version DESC LIMIT $3"
+    ))
+    .bind(stream_id)
+    .bind(before_version)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The event with this id, if recorded.
+pub async fn event(pool: &PgPool, event_id: Uuid) -> sqlx::Result<Option<RecordedEvent>> {
+    sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"
+    ))
+    .bind(event_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// How, when and as whom an account was linked, as far as the read models know yet.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct AccountDetails {
+    pub network: String,
+    pub scope: String,
+    pub external_id: String,
+    pub method: Option<String>,
+    pub linked_at: Option<DateTime<Utc>>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Details of the given accounts of a member (one row each, in no particular order).
+pub async fn account_details(
+    pool: &PgPool,
+    program_id: Uuid,
+    member_id: Uuid,
+    accounts: &[ExternalIdentity],
+) -> sqlx::Result<Vec<AccountDetails>> {
+    let networks: Vec<&str> = accounts.iter().map(|a| a.network.as_str()).collect();
+    let scopes: Vec<&str> = accounts.iter().map(|a| a.scope.as_str()).collect();
+    let ids: Vec<&str> = accounts.iter().map(|a| a.external_id.as_str()).collect();
+    sqlx::query_as(
+        "SELECT k.network, k.scope, k.external_id, i.method, i.linked_at, p.username, \
+                p.display_name \
+         FROM unnest($3::text[], $4::text[], $5::text[]) AS k(network, scope, external_id) \
+         LEFT JOIN identities i ON i.program_id = $1 AND i.member_id = $2 \
+              AND i.network = k.network AND i.scope = k.scope AND i.external_id = k.external_id \
+         LEFT JOIN profiles p ON p.program_id = $1 \
+              AND p.network = k.network AND p.scope = k.scope AND p.external_id = k.external_id",
+    )
+    .bind(program_id)
+    .bind(member_id)
+    .bind(&networks)
+    .bind(&scopes)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// What to call each member on a leaderboard: the profile of their Telegram account first,
+/// else of any linked account; members without a profile are left out.
+pub async fn display_names(
+    pool: &PgPool,
+    program_id: Uuid,
+    members: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, (Option<String>, Option<String>)>> {
+    let rows: Vec<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT ON (i.member_id) i.member_id, p.display_name, p.username \
+         FROM identities i JOIN profiles p ON p.program_id = i.program_id \
+              AND p.network = i.network AND p.scope = i.scope AND p.external_id = i.external_id \
+         WHERE i.program_id = $1 AND i.member_id = ANY($2) \
+           AND (p.display_name <> '' OR p.username <> '') \
+         ORDER BY i.member_id, (i.network = 'telegram') DESC, p.updated_at DESC",
+    )
+    .bind(program_id)
+    .bind(members)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(m, d, u)| (m, (d, u))).collect())
+}
+
+/// Names of campaigns by id (from the campaigns read model).
+pub async fn campaign_names(
+    pool: &PgPool,
+    program_id: Uuid,
+    ids: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT campaign_id, name FROM campaigns WHERE program_id = $1 AND campaign_id = ANY($2)",
+    )
+    .bind(program_id)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Titles of rewards by id (from the rewards read model).
+pub async fn reward_titles(
+    pool: &PgPool,
+    program_id: Uuid,
+    ids: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, String>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT reward_id, title FROM rewards WHERE program_id = $1 AND reward_id = ANY($2)",
+    )
+    .bind(program_id)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Campaigns whose codeword this member has already redeemed.
+pub async fn redeemed_campaigns(
+    pool: &PgPool,
+    program_id: Uuid,
+    member_id: Uuid,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT campaign_id FROM codeword_redemptions WHERE program_id = $1 AND member_id = $2",
+    )
+    .bind(program_id)
+    .bind(member_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,8 @@
+//! The Telegram bot end to end: commands, long polling, subscription checks and
+//! notifications, against a real PostgreSQL and fake Telegram / VK APIs (wiremock).
+
+mod commands;
+mod notifications;
+mod polling;
+mod subscriptions;
+mod support;

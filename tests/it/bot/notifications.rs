@@ -1,0 +1,213 @@
+//! Point notifications: once per entry, coalesced per chat, within Telegram's flood limits,
+//! and never again after a restart.
+
+use super::support::*;
+use crate::helpers::manager;
+use api::bot::members::ensure_telegram_member;
+use api::bot::notify::{CHECKPOINT, NotificationWorker};
+use chrono::Utc;
+use domain::ids::MemberId;
+use domain::points::PointsDelta;
+use serde_json::json;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use wiremock::matchers::path;
+use wiremock::{Mock, ResponseTemplate};
+
+const DRAIN: Duration = Duration::from_secs(10);
+
+async fn anna(bot: &BotApp) -> MemberId {
+    ensure_telegram_member(&bot.app.t.ledger, bot.app.t.program_id(), ANNA, Utc::now())
+        .await
+        .unwrap()
+}
+
+async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
+    bot.app
+        .t
+        .ledger
+        .adjust_points(
+            bot.app.t.program_id(),
+            member,
+            PointsDelta::new(points).unwrap(),
+            "thanks for the review",
+            &manager(),
+        )
+        .await
+        .unwrap();
+}
+
+async fn start(bot: &BotApp) -> NotificationWorker {
+    NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_award_is_notified_once_even_after_a_restart(pool: PgPool) {
+    let bot = BotApp::new(pool.clone()).await;
+    anna(&bot).await;
+    let mut worker = start(&bot).await;
+    // A comment in the program's Telegram group: 10 points for Anna.
+    bot.app.telegram_fixture("message_group.json").await;
+    worker.drain(DRAIN).await.unwrap();
+
+    let sent = bot.sent().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["chat_id"], ANNA);
+    assert_eq!(sent[0]["text"], "+10 баллов — комментарий (Telegram)");
+    assert!(sent[0].get("reply_markup").is_none());
+    worker.shutdown().await.unwrap();
+
+    // Restart: a new worker over the same database sends nothing again.
+    let mut restarted = start(&bot).await;
+    restarted.drain(DRAIN).await.unwrap();
+    restarted.shutdown().await.unwrap();
+    assert_eq!(bot.sent().await.len(), 1);
+
+    // Even a checkpoint lost entirely (back to the log's start): the delivered key is known.
+    sqlx::query("UPDATE notification_checkpoint SET tx_id = 0, position = 0 WHERE name = $1")
+        .bind(CHECKPOINT)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut rewound = start(&bot).await;
+    rewound.drain(DRAIN).await.unwrap();
+    rewound.shutdown().await.unwrap();
+    assert_eq!(bot.sent().await.len(), 1);
+    let delivered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification_deliveries WHERE outcome = 'delivered'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(delivered, 1);
+    assert_eq!(bot.balance(ANNA).await, 10);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_burst_of_five_awards_is_one_message(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    let mut worker = start(&bot).await;
+    for points in 1..=5 {
+        adjust(&bot, member, points).await;
+    }
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+
+    let sent = bot.sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let text = sent[0]["text"].as_str().unwrap();
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert!(
+        text.starts_with("+1 балл — корректировка: thanks for the review"),
+        "{text}"
+    );
+    assert!(text.contains("+3 балла —"), "{text}");
+    assert!(
+        text.ends_with("+5 баллов — корректировка: thanks for the review"),
+        "{text}"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn flood_control_retry_after_is_honoured(pool: PgPool) {
+    let bot = BotApp::new(pool.clone()).await;
+    let member = anna(&bot).await;
+    // The first sendMessage hits flood control: retry after 1 second.
+    Mock::given(path(bot_path("sendMessage")))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "ok": false, "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1}
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&bot.telegram)
+        .await;
+    let mut worker = start(&bot).await;
+    adjust(&bot, member, 7).await;
+    let started = Instant::now();
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+
+    let attempts = bot.sent().await;
+    assert_eq!(attempts.len(), 2, "one refused, one delivered");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited retry_after"
+    );
+    let outcome: (String, Option<i64>) =
+        sqlx::query_as("SELECT outcome, message_id FROM notification_deliveries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(outcome, ("delivered".to_owned(), Some(1)));
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_member_who_blocked_the_bot_is_not_asked_again(pool: PgPool) {
+    let bot = BotApp::new(pool.clone()).await;
+    let member = anna(&bot).await;
+    Mock::given(path(bot_path("sendMessage")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "ok": false, "error_code": 403,
+            "description": "Forbidden: bot was blocked by the user"
+        })))
+        .with_priority(1)
+        .mount(&bot.telegram)
+        .await;
+    let mut worker = start(&bot).await;
+    adjust(&bot, member, 5).await;
+    worker.drain(DRAIN).await.unwrap();
+    assert_eq!(bot.sent().await.len(), 1);
+    adjust(&bot, member, 6).await;
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    assert_eq!(bot.sent().await.len(), 1, "the blocked chat is skipped");
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notification_deliveries WHERE outcome = 'failed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(failed, 1);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn blocking_the_bot_stops_notifications_until_the_member_writes_again(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    let bot_user = json!({"id": 7000000001_i64, "is_bot": true, "first_name": "Brand Points"});
+    let blocked = json!({"update_id": 910_000_100, "my_chat_member": {
+        "chat": {"id": ANNA, "type": "private", "first_name": "Анна"},
+        "from": {"id": ANNA, "is_bot": false, "first_name": "Анна"},
+        "date": Utc::now().timestamp(),
+        "old_chat_member": {"user": bot_user, "status": "member"},
+        "new_chat_member": {"user": bot_user, "status": "kicked", "until_date": 0}
+    }});
+    assert_eq!(bot.webhook(blocked).await, axum::http::StatusCode::OK);
+    // The bot made an admin of the program's channel: logged, answered 200.
+    let promoted = crate::app::fixture("telegram/my_chat_member_promoted.json");
+    let promoted: serde_json::Value = serde_json::from_slice(&promoted).unwrap();
+    assert_eq!(bot.webhook(promoted).await, axum::http::StatusCode::OK);
+
+    let mut worker = start(&bot).await;
+    adjust(&bot, member, 5).await;
+    worker.drain(DRAIN).await.unwrap();
+    assert!(
+        bot.sent().await.is_empty(),
+        "no message to a chat that blocked the bot"
+    );
+
+    bot.say(910_000_101, "/balance").await;
+    adjust(&bot, member, 6).await;
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let sent = bot.sent().await;
+    assert_eq!(sent.len(), 2, "the reply, then the notification");
+    assert_eq!(
+        sent[1]["text"],
+        "+6 баллов — корректировка: thanks for the review"
+    );
+}
