@@ -8,4 +8,5 @@ mod helpers;
 mod ledger;
 mod mini_app;
 mod platforms;
+mod serve;
 mod webhooks;

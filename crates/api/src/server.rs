@@ -25,12 +25,23 @@ pub async fn serve(
     let _relay = store
         .wake()
         .spawn_notify_relay(pool.clone(), NOTIFY_INTERVAL);
-    let ledger = Ledger::new(store.clone(), LedgerConfig::default());
+    let _listener = store.wake().spawn_listener(pool.clone());
+    let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+    // Projections follow the same store the ledger appends through, so each append wakes them.
+    let projections = config.projections.then(|| {
+        projections::runner::spawn(
+            &store,
+            projections::RunnerConfig::default(),
+            stopped.clone(),
+        )
+    });
+    let ledger = Ledger::new(store, LedgerConfig::default());
     let state = AppState {
         ingest: Ingest::new(ledger, pool.clone()),
         pool,
         config: Arc::new(config),
     };
+    let bot = crate::bot::spawn(&state, stopped);
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(
         listener,
@@ -38,6 +49,14 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    // In-flight requests are done; let each worker finish its current batch.
+    let _ = stop_workers.send(true);
+    let workers = projections
+        .map(|running| running.handles)
+        .unwrap_or_default();
+    for handle in workers.into_iter().chain(bot) {
+        let _ = handle.await;
+    }
     Ok(())
 }
 

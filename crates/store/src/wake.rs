@@ -10,27 +10,37 @@ use tokio::sync::watch;
 
 pub const CHANNEL: &str = "loyalty_events";
 
-/// A counter bumped after every commit that appended something.
+/// Counters bumped when something was appended: `local` by this process's commits only (what
+/// the relay forwards, so a relayed NOTIFY never echoes back into another NOTIFY), `any` by
+/// local commits and by NOTIFYs from other processes (what subscribers watch).
 #[derive(Clone)]
 pub struct Wake {
-    tx: watch::Sender<u64>,
+    local: watch::Sender<u64>,
+    any: watch::Sender<u64>,
 }
 
 impl Default for Wake {
     fn default() -> Self {
         Self {
-            tx: watch::channel(0).0,
+            local: watch::channel(0).0,
+            any: watch::channel(0).0,
         }
     }
 }
 
+fn bump(counter: &watch::Sender<u64>) {
+    counter.send_modify(|n| *n = n.wrapping_add(1));
+}
+
 impl Wake {
+    /// This process appended.
     pub fn signal(&self) {
-        self.tx.send_modify(|n| *n = n.wrapping_add(1));
+        bump(&self.local);
+        bump(&self.any);
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.tx.subscribe()
+        self.any.subscribe()
     }
 
     /// Relays local appends to other processes: at most one NOTIFY per `min_interval`.
@@ -39,7 +49,7 @@ impl Wake {
         pool: PgPool,
         min_interval: Duration,
     ) -> tokio::task::JoinHandle<()> {
-        let mut rx = self.subscribe();
+        let mut rx = self.local.subscribe();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
@@ -56,14 +66,14 @@ impl Wake {
 
     /// Turns NOTIFYs from other processes into local wake-ups, reconnecting on failure.
     pub fn spawn_listener(&self, pool: PgPool) -> tokio::task::JoinHandle<()> {
-        let wake = self.clone();
+        let any = self.any.clone();
         tokio::spawn(async move {
             loop {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
                         if listener.listen(CHANNEL).await.is_ok() {
                             while listener.recv().await.is_ok() {
-                                wake.signal();
+                                bump(&any);
                             }
                         }
                     }
