@@ -7,7 +7,6 @@ use super::texts::Lang;
 use crate::app::{AppError, Ledger, ProgramContext};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::ingest::observed_member_id;
 use adapters::InitDataError;
 use adapters::mini_app::{TelegramUser, validate_init_data};
 use axum::extract::FromRequestParts;
@@ -15,14 +14,9 @@ use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::event::LinkMethod;
-use domain::identity::{IdentityState, decide_link};
+use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
-use domain::member::{MemberCommand, MemberState};
 use domain::network::{ExternalIdentity, Network};
-use domain::{DomainError, StreamId};
-use store::Metadata;
-use uuid::Uuid;
 
 /// The member behind a request with valid initData.
 pub struct Member {
@@ -144,62 +138,12 @@ fn refused(e: InitDataError) -> ApiError {
 }
 
 /// The member a Telegram account belongs to; a first visit registers a member and links the
-/// account in one append. The member id is the one ingest derives for an unclaimed account, so
-/// a first visit racing the account's first bot update converges on one member.
+/// account in one append (the same path as the bot's /start, so the two converge).
 pub async fn member_for_telegram(
     ledger: &Ledger,
     program_id: ProgramId,
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Result<MemberId, ApiError> {
-    let identity = telegram_identity(user_id);
-    if let Some(owner) = ledger.identity_owner(program_id, &identity).await? {
-        return Ok(owner);
-    }
-    let member_id = observed_member_id(program_id, &identity);
-    let streams = (
-        &StreamId::Identity(program_id, identity.clone()),
-        &StreamId::Member(member_id),
-    );
-    let metadata = Metadata {
-        actor: Some("mini-app".into()),
-        ..Metadata::default()
-    };
-    ledger
-        .execute2::<IdentityState, MemberState>(
-            program_id.0,
-            Uuid::new_v4(),
-            metadata,
-            streams,
-            |claimed, member| {
-                if claimed.claimed_by.is_some() {
-                    return Ok(vec![]);
-                }
-                let mut events = if member.is_registered() {
-                    vec![]
-                } else {
-                    member.decide(MemberCommand::Register {
-                        member_id,
-                        program_id,
-                        at,
-                    })?
-                };
-                let registered = events.iter().fold(member.clone(), |s, e| s.evolve(e));
-                events.extend(decide_link(
-                    claimed,
-                    &registered,
-                    program_id,
-                    identity.clone(),
-                    LinkMethod::Telegram,
-                    at,
-                )?);
-                Ok(events)
-            },
-        )
-        .await?;
-    // Whoever won a race to claim the account, its identity stream now names the owner.
-    ledger
-        .identity_owner(program_id, &identity)
-        .await?
-        .ok_or_else(|| ApiError::internal("a signed-in Telegram account has no member"))
+    Ok(crate::bot::members::ensure_telegram_member(ledger, program_id, user_id, at).await?)
 }
