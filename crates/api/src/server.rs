@@ -22,10 +22,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = EventStore::new(pool.clone());
-    let _relay = store
+    let relay = store
         .wake()
         .spawn_notify_relay(pool.clone(), NOTIFY_INTERVAL);
-    let _listener = store.wake().spawn_listener(pool.clone());
+    let listener_task = store.wake().spawn_listener(pool.clone());
     let (stop_workers, stopped) = tokio::sync::watch::channel(false);
     // Projections follow the same store the ledger appends through, so each append wakes them.
     let projections = config.projections.then(|| {
@@ -57,6 +57,8 @@ pub async fn serve(
     for handle in workers.into_iter().chain(bot) {
         let _ = handle.await;
     }
+    relay.abort();
+    listener_task.abort();
     Ok(())
 }
 
