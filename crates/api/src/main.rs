@@ -162,19 +162,11 @@ async fn main() -> anyhow::Result<()> {
     let database_url = api::db::resolve_database_url().await?;
     match cli.command {
         Command::Migrate => {
-            let pool = store::connect(&database_url, 2).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            connect_migrated(&database_url, 2).await?;
             eprintln!("migrations applied");
         }
         Command::Serve(config) => {
-            let pool = store::connect(&database_url, config.db_connections).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            let pool = connect_migrated(&database_url, config.db_connections).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -192,20 +184,12 @@ async fn main() -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let pool = store::connect(&database_url, 2).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            let pool = connect_migrated(&database_url, 2).await?;
             let user = api::http::admin::create_user(&pool, &username, &password, role).await?;
             println!("created {user:?}");
         }
         Command::Projections { command } => {
-            let pool = store::connect(&database_url, 4).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            let pool = connect_migrated(&database_url, 4).await?;
             match command {
                 ProjectionsCommand::Rebuild { name } => {
                     let report = projections::rebuild(&pool, name.as_deref()).await?;
@@ -218,11 +202,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => {
-            let pool = store::connect(&database_url, 4).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            let pool = connect_migrated(&database_url, 4).await?;
             match command {
                 AuditCommand::Verify => {
                     let report = projections::audit::verify(&pool).await?;
@@ -265,11 +245,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(config) => {
             let config = api::demo::demo_config(config);
-            let pool = store::connect(&database_url, config.db_connections).await?;
-            store::MIGRATOR
-                .run(&pool)
-                .await
-                .context("migration failed")?;
+            let pool = connect_migrated(&database_url, config.db_connections).await?;
             let program = api::demo::seed(&pool).await?;
             let (admin, password) = api::demo::admin_login(&pool).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -370,4 +346,14 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every command works on a migrated database: connect and apply pending migrations.
+async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
+    let pool = store::connect(database_url, connections).await?;
+    store::MIGRATOR
+        .run(&pool)
+        .await
+        .context("migration failed")?;
+    Ok(pool)
 }
