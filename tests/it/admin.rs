@@ -1306,7 +1306,7 @@ mod browser_tests {
                 };
                 let metadata = store::Metadata::default();
                 ledger
-                    .award_activity(program, member, activity, at, metadata, at)
+                    .award_activity(program, member, activity, None, at, metadata, at)
                     .await
                     .unwrap();
             }

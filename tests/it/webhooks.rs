@@ -253,3 +253,88 @@ async fn telegram_group_messages_earn_and_need_the_secret(pool: PgPool) {
         );
     }
 }
+
+/// One signed Instagram comment from the account `igsid`, sent `ago` seconds ago.
+async fn instagram_comment_from(
+    app: &TestApp,
+    igsid: &str,
+    comment_id: &str,
+    text: &str,
+    ago: i64,
+) -> StatusCode {
+    let delivery = api::simulate::instagram_comment(
+        &api::simulate::InstagramComment {
+            brand_account: IG_BRAND,
+            igsid,
+            username: "repeat_fan",
+            comment_id,
+            media_id: "18031234567890123",
+            text,
+            unix_time: chrono::Utc::now().timestamp() - ago,
+        },
+        IG_APP_SECRET,
+    );
+    let signature = &delivery.headers[0].1;
+    app.instagram(delivery.body, Some(signature)).await.status
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_same_comment_text_earns_once_however_it_is_typed(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let fan = domain::network::ExternalIdentity::new(
+        domain::network::Network::Instagram,
+        IG_BRAND,
+        "9988770001",
+    );
+    // Two hours apart, so neither the comment cooldown nor the daily caps are what refuses.
+    let first = instagram_comment_from(
+        &app,
+        "9988770001",
+        "17990000000001001",
+        "Лучшая кофейня района!",
+        7_200,
+    )
+    .await;
+    let again = instagram_comment_from(
+        &app,
+        "9988770001",
+        "17990000000001002",
+        "лучшая   КОФЕЙНЯ района",
+        3_600,
+    )
+    .await;
+    assert_eq!((first, again), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(app.balance_of(&fan).await, 10, "the repeat earns nothing");
+
+    let other = instagram_comment_from(
+        &app,
+        "9988770001",
+        "17990000000001003",
+        "А флэт уайт ещё лучше",
+        0,
+    )
+    .await;
+    assert_eq!(other, StatusCode::OK);
+    assert_eq!(app.balance_of(&fan).await, 20, "another text earns");
+
+    let member = app.member_of(&fan).await.unwrap();
+    let awards: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE event_type = 'PointsAwarded' \
+         AND payload->>'member_id' = $1 ORDER BY position",
+    )
+    .bind(member.0.to_string())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(awards.len(), 2, "{awards:?}");
+    let fingerprint = domain::text::TextFingerprint::of("Лучшая кофейня района!").unwrap();
+    assert_eq!(awards[0]["text_fingerprint"], fingerprint.to_string());
+    assert_eq!(awards[0]["activity"]["reference"], "17990000000001001");
+    for award in &awards {
+        let json = award.to_string().to_lowercase();
+        assert!(
+            !json.contains("кофейня") && !json.contains("флэт"),
+            "no text in events: {json}"
+        );
+    }
+}

@@ -212,7 +212,15 @@ pub async fn drive_traffic(base_url: String, config: ServeConfig) {
             let mut rng = rand::thread_rng();
             let who = rng.gen_range(0..CAST.len());
             let (username, first_name) = CAST[who];
-            let text = TEXTS.choose(&mut rng).copied().unwrap_or("Привет");
+            let line = TEXTS.choose(&mut rng).copied().unwrap_or("Привет");
+            // The rules pay a text once per member: most comments say something new, the rest
+            // repeat a line word for word and show the repeated-text rule refusing them.
+            let text = if rng.gen_bool(0.75) {
+                format!("{line} (#{n})")
+            } else {
+                line.to_string()
+            };
+            let text = text.as_str();
             let now = Utc::now().timestamp();
             let unique = now * 1000 + n;
             match rng.gen_range(0..3) {

@@ -54,7 +54,7 @@ impl Codeword {
 }
 
 /// Splits text into words (runs of letters and digits), each reduced to its skeleton.
-fn tokens(text: &str) -> Vec<String> {
+pub(crate) fn tokens(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     for c in text.nfkc() {
@@ -73,7 +73,7 @@ fn tokens(text: &str) -> Vec<String> {
 }
 
 /// Invisible characters that do not split a word (soft hyphen, zero-width joiners, marks).
-fn is_joiner(c: char) -> bool {
+pub(crate) fn is_joiner(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FE0F}'

@@ -27,6 +27,8 @@ pub enum DomainError {
     IdentityNotLinked(ExternalIdentity),
     #[error("this activity was already awarded")]
     DuplicateActivity,
+    #[error("this member was already paid for the same text")]
+    DuplicateText,
     #[error("daily cap reached: {awarded_today} of {cap} points already awarded today")]
     DailyCapReached { awarded_today: i64, cap: i64 },
     #[error("too soon after the previous award of this kind")]

@@ -7,6 +7,7 @@ use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardI
 use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::program::Rules;
 use crate::stream::StreamId;
+use crate::text::TextFingerprint;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,11 @@ pub enum Event {
         /// When the activity happened on the platform (drives daily caps and periods).
         occurred_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        /// For a comment, mention or message: the fingerprint of its normalised text (never the
+        /// text), so a repeat can be refused. Absent otherwise, and in events recorded before
+        /// it existed (whose payloads, and so hashes, are unchanged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text_fingerprint: Option<TextFingerprint>,
     },
     PointsReversed {
         member_id: MemberId,

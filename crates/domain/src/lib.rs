@@ -18,6 +18,7 @@ pub mod points;
 pub mod program;
 pub mod reward;
 pub mod stream;
+pub mod text;
 
 pub use aggregate::Aggregate;
 pub use error::DomainError;

@@ -5,6 +5,7 @@ use crate::event::{Event, LinkMethod, ManagerId, ReversalReason};
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::points::{Points, PointsDelta};
+use crate::text::{RepeatedText, TextFingerprint};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -51,6 +52,9 @@ pub struct MemberState {
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
     timeline: BTreeMap<DateTime<Utc>, Vec<TimedAward>>,
+    /// Texts this member was paid for, with when each paid copy happened. Reversals and
+    /// compensations do not remove them: a text earns once, and its own award may come back.
+    paid_texts: HashMap<TextFingerprint, Vec<DateTime<Utc>>>,
 }
 
 /// Limits the program's rules put on one award, computed by the caller from the rules in force.
@@ -74,6 +78,14 @@ pub struct Award {
     pub at: DateTime<Utc>,
 }
 
+/// What a comment, mention or message said, as far as the award decision cares: the fingerprint
+/// of its normalised text and how the rules in force treat a text already paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenText {
+    pub fingerprint: TextFingerprint,
+    pub repeats: RepeatedText,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberCommand {
     Register {
@@ -82,6 +94,12 @@ pub enum MemberCommand {
         at: DateTime<Utc>,
     },
     Award(Award),
+    /// An award for written activity: as `Award`, and refused when the rules refuse a text this
+    /// member was already paid for. The event records the text's fingerprint either way.
+    AwardWritten {
+        award: Award,
+        text: WrittenText,
+    },
     /// Take back what an activity earned (deleted comment, withdrawn like, left the group).
     Reverse {
         entry_id: EntryId,
@@ -155,8 +173,13 @@ impl MemberState {
                 activity,
                 points,
                 occurred_at,
+                text_fingerprint,
                 ..
             } => {
+                if let Some(fingerprint) = text_fingerprint {
+                    let paid = self.paid_texts.entry(*fingerprint).or_default();
+                    paid.push(*occurred_at);
+                }
                 self.awards.insert(
                     activity.key(),
                     AwardRecord {
@@ -301,6 +324,9 @@ impl MemberState {
                 }])
             }
             MemberCommand::Award(award) => self.decide_award(award).map(|e| vec![e]),
+            MemberCommand::AwardWritten { award, text } => {
+                self.decide_written_award(award, text).map(|e| vec![e])
+            }
             MemberCommand::Reverse {
                 entry_id,
                 activity,
@@ -424,9 +450,35 @@ impl MemberState {
 
     /// The award decision, shared by plain activity and codeword redemptions.
     pub fn decide_award(&self, award: Award) -> Result<Event, DomainError> {
+        self.award_checked(award, None)
+    }
+
+    /// The award decision for a comment, mention or message: also refused when the rules
+    /// refuse a text this member was already paid for (a redelivery stays a duplicate).
+    pub fn decide_written_award(
+        &self,
+        award: Award,
+        text: WrittenText,
+    ) -> Result<Event, DomainError> {
+        self.award_checked(award, Some(text))
+    }
+
+    /// When each paid copy of a text happened (empty if it was never paid).
+    pub fn paid_text(&self, fingerprint: TextFingerprint) -> &[DateTime<Utc>] {
+        self.paid_texts.get(&fingerprint).map_or(&[], Vec::as_slice)
+    }
+
+    fn award_checked(&self, award: Award, text: Option<WrittenText>) -> Result<Event, DomainError> {
         let member_id = self.require_active()?;
         if self.awards.contains_key(&award.activity.key()) {
             return Err(DomainError::DuplicateActivity);
+        }
+        if let Some(text) = text
+            && text
+                .repeats
+                .refuses(self.paid_text(text.fingerprint), award.occurred_at)
+        {
+            return Err(DomainError::DuplicateText);
         }
         let points = award.points.get();
         let limits = &award.limits;
@@ -482,6 +534,7 @@ impl MemberState {
             campaign_id: award.campaign_id,
             occurred_at: award.occurred_at,
             at: award.at,
+            text_fingerprint: text.map(|t| t.fingerprint),
         })
     }
 }

@@ -78,6 +78,14 @@ impl ActivityKind {
     pub fn parse(s: &str) -> Option<ActivityKind> {
         ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Activity whose text the member wrote (and so may repeat): comments, mentions, messages.
+    pub fn is_written(self) -> bool {
+        matches!(
+            self,
+            ActivityKind::Comment | ActivityKind::Mention | ActivityKind::Message
+        )
+    }
 }
 
 impl fmt::Display for ActivityKind {

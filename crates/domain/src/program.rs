@@ -5,6 +5,7 @@ use crate::error::DomainError;
 use crate::event::{Event, ManagerId};
 use crate::ids::ProgramId;
 use crate::network::{ActivityKind, ExternalIdentity, Network};
+use crate::text::RepeatedText;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,14 @@ pub struct Rules {
     /// Comments shorter than this (in characters, trimmed) earn nothing.
     #[serde(default)]
     pub min_comment_chars: u32,
+    /// A comment, mention or message whose normalised text (case, spacing, punctuation and
+    /// Unicode forms aside) this member was already paid for earns nothing. On unless a manager
+    /// turns it off; rules recorded before it existed read as on.
+    #[serde(default = "yes")]
+    pub refuse_repeated_text: bool,
+    /// For how many days either side of a paid copy a text counts as a repeat; 0 = for ever.
+    #[serde(default)]
+    pub repeated_text_window_days: u32,
     /// A deleted comment takes its points back.
     #[serde(default = "yes")]
     pub reverse_on_delete: bool,
@@ -43,6 +52,9 @@ pub struct Rules {
 fn yes() -> bool {
     true
 }
+
+/// The longest repeated-text window a manager may set (ten years); longer is "for ever" (0).
+pub const MAX_REPEATED_TEXT_WINDOW_DAYS: u32 = 3_650;
 
 impl Rules {
     pub fn validate(&self) -> Result<(), DomainError> {
@@ -66,7 +78,21 @@ impl Rules {
         {
             return Err(DomainError::InvalidRules("caps must be positive".into()));
         }
+        if self.repeated_text_window_days > MAX_REPEATED_TEXT_WINDOW_DAYS {
+            return Err(DomainError::InvalidRules(format!(
+                "repeated_text_window_days: at most {MAX_REPEATED_TEXT_WINDOW_DAYS} (0 = for ever)"
+            )));
+        }
         Ok(())
+    }
+
+    /// How these rules treat written activity whose text the member was already paid for.
+    pub fn repeated_text(&self) -> RepeatedText {
+        match (self.refuse_repeated_text, self.repeated_text_window_days) {
+            (false, _) => RepeatedText::Earns,
+            (true, 0) => RepeatedText::EarnsOnce,
+            (true, days) => RepeatedText::EarnsOnceWithin { days },
+        }
     }
 
     pub fn rule_for(&self, network: Network, kind: ActivityKind) -> Option<&PointsRule> {
@@ -105,6 +131,8 @@ impl Rules {
             daily_cap: Some(500),
             daily_cap_per_network: Some(300),
             min_comment_chars: 3,
+            refuse_repeated_text: true,
+            repeated_text_window_days: 0,
             reverse_on_delete: true,
             reverse_on_leave: true,
             own_accounts: Vec::new(),

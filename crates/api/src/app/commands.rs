@@ -11,13 +11,14 @@ use domain::campaign::{
 use domain::event::{LinkMethod, ManagerId};
 use domain::identity::{IdentityState, decide_claim_observed, decide_link, decide_unlink};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
-use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
+use domain::member::{Award, AwardLimits, MemberCommand, MemberState, WrittenText};
 use domain::network::{ActivityRef, ExternalIdentity};
 use domain::points::{Points, PointsDelta};
 use domain::program::{ProgramCommand, ProgramState, Rules};
 use domain::reward::{
     CancelRedemption, Redeem, RewardCommand, RewardState, decide_cancel_redemption, decide_redeem,
 };
+use domain::text::TextFingerprint;
 use domain::{DomainError, StreamId};
 use store::Metadata;
 use uuid::Uuid;
@@ -40,6 +41,7 @@ impl ManagerAction {
 }
 
 /// The program's rules as they stand, with what the member decider needs from them.
+#[derive(Debug, Clone)]
 pub struct ProgramContext {
     pub program_id: ProgramId,
     pub time_zone: chrono_tz::Tz,
@@ -154,12 +156,16 @@ impl Ledger {
     }
 
     /// Pays for one activity by the program's rules in force. The command id derives from
-    /// the activity, so a redelivered webhook is a duplicate.
+    /// the activity, so a redelivered webhook is a duplicate. `text` is the fingerprint of what
+    /// a comment, mention or message said: a text this member was already paid for is refused
+    /// (`DuplicateText`) when the rules say so.
+    #[allow(clippy::too_many_arguments)]
     pub async fn award_activity(
         &self,
         program: &ProgramContext,
         member_id: MemberId,
         activity: ActivityRef,
+        text: Option<TextFingerprint>,
         occurred_at: DateTime<Utc>,
         metadata: Metadata,
         at: DateTime<Utc>,
@@ -189,7 +195,19 @@ impl Ledger {
             command_id,
             metadata,
             &StreamId::Member(member_id),
-            |s| s.decide(MemberCommand::Award(award.clone())),
+            |s| {
+                let award = award.clone();
+                s.decide(match text {
+                    Some(fingerprint) => MemberCommand::AwardWritten {
+                        award,
+                        text: WrittenText {
+                            fingerprint,
+                            repeats: program.rules.repeated_text(),
+                        },
+                    },
+                    None => MemberCommand::Award(award),
+                })
+            },
         )
         .await
     }

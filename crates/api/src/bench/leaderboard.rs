@@ -221,6 +221,7 @@ fn award_event(member: Uuid, points: i64, rng: &mut StdRng) -> Event {
         campaign_id: None,
         occurred_at: now,
         at: now,
+        text_fingerprint: None,
     }
 }
 

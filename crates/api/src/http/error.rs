@@ -102,6 +102,7 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::IdentityAlreadyClaimed(_) => "identity_already_claimed",
         DomainError::IdentityNotLinked(_) => "identity_not_linked",
         DomainError::DuplicateActivity => "duplicate_activity",
+        DomainError::DuplicateText => "duplicate_text",
         DomainError::DailyCapReached { .. } => "daily_cap_reached",
         DomainError::CooldownActive => "cooldown_active",
         DomainError::MemberBlocked(_) => "member_blocked",

@@ -1,6 +1,7 @@
 //! Platform signals become commands. Adapters have already verified and parsed the delivery;
 //! here each signal is routed to its program, its author resolved to a member, and the program's
-//! rules applied. Denials (caps, cooldowns, duplicates) are normal outcomes, not errors.
+//! rules applied. Denials (caps, cooldowns, duplicates, repeated texts) are normal outcomes,
+//! not errors.
 
 pub mod bot_codewords;
 pub mod channels;
@@ -16,6 +17,7 @@ use domain::identity::{IdentityState, decide_register_observed};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
 use domain::member::MemberState;
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::text::TextFingerprint;
 use domain::{DomainError, StreamId};
 use parking_lot::Mutex;
 use sqlx::PgPool;
@@ -196,6 +198,7 @@ impl Ingest {
                 program,
                 member,
                 activity.activity_ref(),
+                written_text(activity),
                 occurred,
                 metadata,
                 received_at,
@@ -460,7 +463,7 @@ impl Ingest {
                 }
                 let outcome = self
                     .ledger
-                    .award_activity(program, member, activity, occurred, metadata, at)
+                    .award_activity(program, member, activity, None, occurred, metadata, at)
                     .await;
                 let points = program
                     .rules
@@ -510,6 +513,15 @@ fn settle(outcome: Result<Outcome, AppError>, recorded: Handled) -> Result<Handl
         Err(AppError::Denied(denied)) => Ok(Handled::Denied(denied)),
         Err(other) => Err(other),
     }
+}
+
+/// The fingerprint of what a comment, mention or message said (never the text itself), so the
+/// rules can refuse a text the member was already paid for. Other activity has none.
+pub fn written_text(activity: &Activity) -> Option<TextFingerprint> {
+    if !activity.kind.is_written() {
+        return None;
+    }
+    activity.text.as_deref().and_then(TextFingerprint::of)
 }
 
 fn text_chars(text: Option<&str>) -> usize {

@@ -8,6 +8,7 @@ use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, Reward
 use domain::member::{Award, AwardLimits};
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
 use domain::points::Points;
+use domain::text::TextFingerprint;
 use uuid::Uuid;
 
 pub fn program() -> ProgramId {
@@ -92,6 +93,22 @@ pub fn award(
         limits: no_limits(),
         at: occurred_at,
     }
+}
+
+/// Comments as members type them: each pair is one text to the rules (case, spacing,
+/// punctuation and look-alike letters aside), and no two pairs are.
+pub const TEXTS: [&str; 6] = [
+    "Nice post!",
+    "nice   POST",
+    "Отличный пост",
+    "ОТЛИЧНЫЙ пост!!!",
+    "🔥🔥",
+    "🔥 🔥",
+];
+
+/// The fingerprint of `TEXTS[n]` (taken modulo its length).
+pub fn text_fingerprint(n: u8) -> TextFingerprint {
+    TextFingerprint::of(TEXTS[usize::from(n) % TEXTS.len()]).expect("some text")
 }
 
 /// The events of one stream, in log order.

@@ -5,6 +5,7 @@ use super::steps::Step;
 use domain::event::ReversalReason;
 use domain::member::AwardLimits;
 use domain::network::{ActivityRef, Network};
+use domain::text::RepeatedText;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
@@ -71,14 +72,26 @@ fn reward_spec() -> impl Strategy<Value = RewardSpec> {
     (1..=2 * MAX_POINTS, 0u32..5).prop_map(|(cost, stock)| RewardSpec { cost, stock })
 }
 
+/// Repeats earning, refused for ever, or refused within a window shorter than the span.
+pub fn repeats() -> impl Strategy<Value = RepeatedText> {
+    select(vec![
+        RepeatedText::Earns,
+        RepeatedText::EarnsOnce,
+        RepeatedText::EarnsOnceWithin { days: 1 },
+        RepeatedText::EarnsOnceWithin { days: 2 },
+    ])
+}
+
 pub fn setup() -> impl Strategy<Value = Setup> {
     (
         limits(),
+        repeats(),
         prop::collection::vec(campaign_spec(), 1..=3),
         prop::collection::vec(reward_spec(), 1..=3),
     )
-        .prop_map(|(limits, campaigns, rewards)| Setup {
+        .prop_map(|(limits, repeats, campaigns, rewards)| Setup {
             limits,
+            repeats,
             campaigns,
             rewards,
         })
@@ -107,6 +120,11 @@ pub fn activity() -> impl Strategy<Value = ActivityRef> {
     })
 }
 
+/// Half the awards are for written activity, in one of the few texts of `TEXTS`.
+fn text() -> impl Strategy<Value = Option<u8>> {
+    proptest::option::of(0u8..6)
+}
+
 fn reason() -> impl Strategy<Value = ReversalReason> {
     select(vec![
         ReversalReason::Deleted,
@@ -118,9 +136,11 @@ fn reason() -> impl Strategy<Value = ReversalReason> {
 /// Activity earning points and platforms taking them back.
 pub fn earning_step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (member(), activity(), 1..=MAX_POINTS, minute()).prop_map(|(member, activity, points, minute)| {
-            Step::Award { member, activity, points, minute }
-        }),
+        6 => (member(), activity(), 1..=MAX_POINTS, minute(), text()).prop_map(
+            |(member, activity, points, minute, text)| {
+                Step::Award { member, activity, points, minute, text }
+            }
+        ),
         2 => (member(), activity(), reason())
             .prop_map(|(member, activity, reason)| Step::Reverse { member, activity, reason }),
         1 => (member(), activity()).prop_map(|(member, activity)| Step::Restore { member, activity }),

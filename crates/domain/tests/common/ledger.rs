@@ -11,6 +11,7 @@ use domain::member::{AwardLimits, MemberState};
 use domain::network::{ActivityKind, ExternalIdentity, Network};
 use domain::points::Points;
 use domain::reward::{RewardCommand, RewardState};
+use domain::text::RepeatedText;
 use domain::{DomainError, Event, StreamId};
 use std::collections::BTreeMap;
 
@@ -36,6 +37,8 @@ pub struct RewardSpec {
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub limits: AwardLimits,
+    /// How the rules treat a text a member was already paid for.
+    pub repeats: RepeatedText,
     pub campaigns: Vec<CampaignSpec>,
     pub rewards: Vec<RewardSpec>,
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::campaign::{self, CampaignCommand, RedeemCodeword};
 use domain::event::{LinkMethod, ReversalReason};
 use domain::identity;
-use domain::member::{Award, MemberCommand};
+use domain::member::{Award, MemberCommand, WrittenText};
 use domain::network::{ActivityRef, Network};
 use domain::points::{Points, PointsDelta};
 use domain::reward::{self, CancelRedemption, Redeem, RewardCommand};
@@ -25,6 +25,8 @@ pub enum Step {
         activity: ActivityRef,
         points: i64,
         minute: i64,
+        /// What the activity said (an index into `TEXTS`), when it was written.
+        text: Option<u8>,
     },
     Reverse {
         member: u8,
@@ -119,6 +121,7 @@ impl Ledger {
                 activity,
                 points,
                 minute,
+                text,
             } => {
                 let award = Award {
                     entry_id: entry(self.fresh_id()),
@@ -130,7 +133,17 @@ impl Ledger {
                     limits: self.setup.limits.clone(),
                     at,
                 };
-                self.member(m).decide(MemberCommand::Award(award))
+                let command = match text {
+                    Some(n) => MemberCommand::AwardWritten {
+                        award,
+                        text: WrittenText {
+                            fingerprint: text_fingerprint(n),
+                            repeats: self.setup.repeats,
+                        },
+                    },
+                    None => MemberCommand::Award(award),
+                };
+                self.member(m).decide(command)
             }
             Step::Reverse {
                 member: m,

@@ -10,6 +10,7 @@ mod limits;
 mod member;
 mod program;
 mod reward;
+mod texts;
 mod values;
 
 use domain::{Aggregate, DomainError, Event};

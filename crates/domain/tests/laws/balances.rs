@@ -138,6 +138,7 @@ proptest! {
 fn spent_everything() -> Ledger {
     let setup = Setup {
         limits: no_limits(),
+        repeats: domain::text::RepeatedText::EarnsOnce,
         campaigns: Vec::new(),
         rewards: vec![RewardSpec {
             cost: 100,
@@ -150,6 +151,7 @@ fn spent_everything() -> Ledger {
         activity: comment("c1"),
         points: 100,
         minute: 0,
+        text: None,
     };
     ledger.run(&award).expect("awarded");
     ledger

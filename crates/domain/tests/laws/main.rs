@@ -10,3 +10,4 @@ mod corrections;
 mod folds;
 mod identity;
 mod leaderboards;
+mod texts;

@@ -8,6 +8,7 @@ use domain::event::{LinkMethod, ReversalReason};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
 use domain::program::{PointsRule, Rules};
+use domain::text::TextFingerprint;
 use proptest::prelude::*;
 use proptest::sample::select;
 use uuid::Uuid;
@@ -85,7 +86,13 @@ fn rules() -> impl Strategy<Value = Rules> {
             points,
             cooldown_seconds,
         });
-    let flags = (any::<u32>(), any::<bool>(), any::<bool>());
+    let flags = (
+        any::<u32>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<u32>(),
+    );
     (
         prop::collection::vec(rule, 0..4),
         any::<Option<i64>>(),
@@ -101,6 +108,8 @@ fn rules() -> impl Strategy<Value = Rules> {
                 min_comment_chars: flags.0,
                 reverse_on_delete: flags.1,
                 reverse_on_leave: flags.2,
+                refuse_repeated_text: flags.3,
+                repeated_text_window_days: flags.4,
                 own_accounts,
             },
         )
@@ -224,7 +233,8 @@ fn points_event() -> impl Strategy<Value = Event> {
             award,
             proptest::option::of(campaign_id()),
             instant(),
-            instant()
+            instant(),
+            proptest::option::of(any::<u64>().prop_map(TextFingerprint)),
         )
             .prop_map(
                 |(
@@ -232,6 +242,7 @@ fn points_event() -> impl Strategy<Value = Event> {
                     campaign_id,
                     occurred_at,
                     at,
+                    text_fingerprint,
                 )| {
                     Event::PointsAwarded {
                         member_id,
@@ -242,6 +253,7 @@ fn points_event() -> impl Strategy<Value = Event> {
                         campaign_id,
                         occurred_at,
                         at,
+                        text_fingerprint,
                     }
                 }
             ),

@@ -79,3 +79,74 @@ fn a_payload_without_a_known_type_is_refused() {
     let unknown = r#"{"type":"PointsInvented","member_id":"00000000-0000-0000-0000-000000000001"}"#;
     assert!(serde_json::from_str::<Event>(unknown).is_err());
 }
+
+/// Events recorded before awards carried text fingerprints decode, and re-encode to exactly
+/// the payload they were stored with, so their content digests (and hash chains) are unchanged.
+#[test]
+fn an_award_recorded_before_text_fingerprints_decodes_and_re_encodes_unchanged() {
+    let stored = serde_json::json!({
+        "type": "PointsAwarded",
+        "member_id": "00000000-0000-0000-0000-000000000001",
+        "entry_id": "00000000-0000-0000-0000-000000000002",
+        "activity": {"network": "vk", "kind": "comment", "reference": "229871234_88_512"},
+        "points": 10,
+        "rule_version": 1,
+        "campaign_id": null,
+        "occurred_at": "2026-01-01T12:00:00Z",
+        "at": "2026-01-01T12:00:01Z"
+    });
+    let event: Event = serde_json::from_value(stored.clone()).expect("decodes");
+    match &event {
+        Event::PointsAwarded {
+            text_fingerprint, ..
+        } => assert_eq!(*text_fingerprint, None),
+        other => panic!("decoded as {other:?}"),
+    }
+    assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+}
+
+#[test]
+fn an_award_with_a_text_carries_only_its_fingerprint() {
+    let stored = serde_json::json!({
+        "type": "PointsAwarded",
+        "member_id": "00000000-0000-0000-0000-000000000001",
+        "entry_id": "00000000-0000-0000-0000-000000000002",
+        "activity": {"network": "vk", "kind": "comment", "reference": "229871234_88_512"},
+        "points": 10,
+        "rule_version": 1,
+        "campaign_id": null,
+        "occurred_at": "2026-01-01T12:00:00Z",
+        "at": "2026-01-01T12:00:01Z",
+        "text_fingerprint": "0cd381b9bfe829f6"
+    });
+    let event: Event = serde_json::from_value(stored.clone()).expect("decodes");
+    let fingerprint = domain::text::TextFingerprint::of("Nice post!");
+    match &event {
+        Event::PointsAwarded {
+            text_fingerprint, ..
+        } => assert_eq!(*text_fingerprint, fingerprint),
+        other => panic!("decoded as {other:?}"),
+    }
+    assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+}
+
+/// Rules recorded before the repeated-text rule existed read with it on, for ever.
+#[test]
+fn rules_recorded_before_the_repeated_text_rule_read_with_it_on() {
+    let stored = serde_json::json!({
+        "type": "RulesChanged",
+        "program_id": "00000000-0000-0000-0000-000000000001",
+        "version": 1,
+        "rules": {"points": [], "daily_cap": 500, "daily_cap_per_network": 300,
+                  "min_comment_chars": 3, "reverse_on_delete": true, "reverse_on_leave": true,
+                  "own_accounts": []},
+        "by": "manager:olga",
+        "at": "2026-01-01T12:00:00Z"
+    });
+    let Event::RulesChanged { rules, .. } = serde_json::from_value(stored).expect("decodes") else {
+        panic!("not RulesChanged");
+    };
+    assert!(rules.refuse_repeated_text);
+    assert_eq!(rules.repeated_text_window_days, 0);
+    assert_eq!(rules.repeated_text(), domain::text::RepeatedText::EarnsOnce);
+}

@@ -120,6 +120,7 @@ pub fn award(
         campaign_id: None,
         occurred_at: at,
         at,
+        text_fingerprint: None,
     }
 }
 
@@ -241,6 +242,7 @@ pub fn redeem_codeword(
             campaign_id: Some(c),
             occurred_at: at,
             at,
+            text_fingerprint: None,
         },
     ]
 }

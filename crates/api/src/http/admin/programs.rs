@@ -86,7 +86,8 @@ pub struct RulesReply {
     pub time_zone: String,
     /// The rules version in force (each change makes the next).
     pub version: u32,
-    /// Points per network and activity, caps, cooldowns, own accounts.
+    /// Points per network and activity, caps, cooldowns, minimum comment length, repeated
+    /// texts (`refuse_repeated_text`, `repeated_text_window_days`), own accounts.
     #[schema(value_type = Object)]
     pub rules: Rules,
 }

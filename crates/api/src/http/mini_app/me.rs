@@ -267,6 +267,7 @@ mod tests {
             campaign_id: None,
             occurred_at: at,
             at,
+            text_fingerprint: None,
         };
         let left = Event::PointsReversed {
             member_id,
