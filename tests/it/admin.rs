@@ -1193,6 +1193,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "charts.js",
         "views.js",
         "manage.js",
+        "polls.js",
         "app.js",
     ] {
         let answer = panel.get(&format!("/admin/assets/{asset}")).await;

@@ -4,5 +4,6 @@
 mod commands;
 mod notifications;
 mod polling;
+mod polls;
 mod subscriptions;
 mod support;

@@ -19,6 +19,10 @@ pub use crate::secret::secret_matches;
 /// Header carrying the `secret_token` given to `setWebhook`.
 pub const SECRET_TOKEN_HEADER: &str = "x-telegram-bot-api-secret-token";
 
+/// A poll answer names no chat: its destination is `poll:<poll_id>`, resolved by whoever
+/// published the poll.
+pub const POLL_DESTINATION_PREFIX: &str = "poll:";
+
 /// One parsed update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramUpdate {

@@ -80,7 +80,7 @@ pub(super) fn poll_answer(answer: PollAnswer) -> Signal {
         };
     };
     let reference = format!("poll:{poll_id}:{}", user.id);
-    let destination = format!("poll:{poll_id}");
+    let destination = format!("{}{poll_id}", super::POLL_DESTINATION_PREFIX);
     if answer.option_ids.is_empty() {
         return Signal::Retraction(Retraction {
             activity: ActivityRef {

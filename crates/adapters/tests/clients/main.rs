@@ -8,6 +8,7 @@ mod notify_support;
 mod retry;
 mod support;
 mod telegram;
+mod telegram_polls;
 mod telegram_updates;
 mod vk;
 mod vk_id;

@@ -9,6 +9,7 @@ const PAGES = [
   ["#/members", "nav.members", null],
   ["#/campaigns", "nav.campaigns", null],
   ["#/rewards", "nav.rewards", null],
+  ["#/polls", "nav.polls", null],
   ["#/leaderboards", "nav.leaderboards", null],
   ["#/rules", "nav.rules", null],
   ["#/audit-log", "nav.audit", null],
@@ -57,6 +58,7 @@ async function renderNow() {
       case "rewards":
         if (parts[1]) await Views.reward(view, parts[1]); else await Views.rewards(view);
         break;
+      case "polls": await Views.polls(view); break;
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules": await Views.rules(view); if (can("administer")) view.append(programForm()); break;
       case "audit-log": await Views.auditLog(view, params); break;

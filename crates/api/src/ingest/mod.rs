@@ -6,6 +6,7 @@
 pub mod bot_codewords;
 pub mod channels;
 pub mod link_codes;
+pub mod polls;
 pub mod profiles;
 
 use crate::app::{AppError, Ledger, Outcome, ProgramContext};
@@ -52,6 +53,7 @@ pub struct Ingest {
     pool: PgPool,
     campaigns: std::sync::Arc<Mutex<CampaignLists>>,
     channels: channels::ChannelCache,
+    polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
 }
 
@@ -62,6 +64,7 @@ impl Ingest {
             pool,
             campaigns: Default::default(),
             channels: Default::default(),
+            polls: Default::default(),
             profiles: Default::default(),
         }
     }
@@ -70,12 +73,16 @@ impl Ingest {
         &self.ledger
     }
 
-    /// The channel (and so the program) a platform destination belongs to.
+    /// The channel (and so the program) a platform destination belongs to. A Telegram poll
+    /// answer's destination is its poll (`poll:<id>`), owned by the program that published it.
     pub async fn channel(
         &self,
         network: Network,
         destination: &str,
     ) -> sqlx::Result<Option<channels::Channel>> {
+        if network == Network::Telegram && destination.starts_with(polls::DESTINATION_PREFIX) {
+            return self.polls.find(&self.pool, destination).await;
+        }
         self.channels.find(&self.pool, network, destination).await
     }
 
@@ -191,6 +198,33 @@ impl Ingest {
                 activity.kind
             )));
             return Ok(handled);
+        }
+        if activity.kind == ActivityKind::PollVote {
+            // A vote retracted (award reversed) and cast again gets its award back, as a
+            // rejoin does; a changed vote finds the award standing and pays nothing.
+            let restored = self
+                .ledger
+                .restore_activity(
+                    program.program_id,
+                    member,
+                    activity.activity_ref(),
+                    metadata.clone(),
+                    received_at,
+                )
+                .await;
+            match restored {
+                Ok(Outcome::Recorded { .. }) => {
+                    handled.push(Handled::Restored);
+                    return Ok(handled);
+                }
+                Ok(Outcome::Duplicate) => {
+                    handled.push(Handled::Duplicate);
+                    return Ok(handled);
+                }
+                // Nothing reversed to restore (the usual case): award below.
+                Ok(Outcome::Unchanged) | Err(AppError::Denied(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let outcome = self
             .ledger

@@ -1,4 +1,5 @@
-//! Telegram Bot API client: membership checks, messages, webhook set-up and long polling.
+//! Telegram Bot API client: membership checks, messages, polls, webhook set-up and long
+//! polling.
 //!
 //! A thin client over reqwest with its own minimal serde types rather than teloxide: updates
 //! from `getUpdates` go to the caller as raw bytes for the same parser the webhook uses, and
@@ -6,6 +7,7 @@
 
 mod member;
 mod message;
+mod poll;
 mod webhook;
 mod wire;
 
@@ -20,6 +22,9 @@ use super::{ClientError, Result, RetryPolicy, Secret};
 
 pub use member::MemberStatus;
 pub use message::{InlineButton, InlineKeyboard, MAX_TEXT_UTF16, SentMessage};
+pub use poll::{
+    MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS, SentPoll,
+};
 pub use webhook::{ALLOWED_UPDATES, PolledUpdate, WebhookConfig, WebhookInfo, next_offset};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.telegram.org";

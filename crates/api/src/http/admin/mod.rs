@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod dashboard;
 pub mod members;
 pub mod pages;
+pub mod polls;
 pub mod programs;
 pub mod queries;
 pub mod rewards;
@@ -55,6 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::delist))
         .routes(routes!(rewards::coupons))
         .routes(routes!(rewards::cancel))
+        .routes(routes!(polls::list, polls::publish))
         .routes(routes!(audit_log::page))
         .routes(routes!(audit_log::csv))
         .routes(routes!(auditor::export))

@@ -28,6 +28,8 @@ pub trait Permission: Send + Sync + 'static {
 pub struct Read;
 /// Changes to points, campaigns, rewards and blocks.
 pub struct Manage;
+/// Posting to the program's Telegram chats (polls): the roles that manage.
+pub struct Publish;
 /// Accounts, programs and rules.
 pub struct Administer;
 /// Event export, as-of views and verification.
@@ -40,6 +42,10 @@ impl Permission for Read {
 impl Permission for Manage {
     const ROLES: &'static [Role] = &[Role::Admin, Role::Manager];
     const WHAT: &'static str = "change points, campaigns, rewards or blocks";
+}
+impl Permission for Publish {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Manager];
+    const WHAT: &'static str = "publish polls";
 }
 impl Permission for Administer {
     const ROLES: &'static [Role] = &[Role::Admin];

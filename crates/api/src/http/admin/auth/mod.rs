@@ -7,7 +7,7 @@ pub mod session;
 pub mod throttle;
 pub mod users;
 
-pub use guard::{Administer, Audit, Authorized, IdempotencyKey, Manage, Read};
+pub use guard::{Administer, Audit, Authorized, IdempotencyKey, Manage, Publish, Read};
 pub use session::Session;
 pub use users::{AdminUser, Role, UserError, create_user};
 
