@@ -1,9 +1,14 @@
-//! Configuration: every option is an environment variable (documented in the README), typed
-//! here once. Secrets never print.
+//! Configuration of `serve` (and `demo`): every option is a flag, an environment variable and a
+//! key of an optional TOML config file (documented in the README and `loyalty.example.toml`),
+//! typed here once. Precedence: flag > environment variable > config file > built-in default.
+//! Secrets never print.
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 /// A secret from the environment: Debug and Display show only whether it is set.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -32,6 +37,12 @@ impl std::str::FromStr for Secret {
     }
 }
 
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.is_set() {
@@ -42,8 +53,24 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// How bot updates arrive.
+pub const TELEGRAM_MODES: [&str; 3] = ["webhook", "polling", "off"];
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// TOML file of options (keys are the long flag names with `_`, e.g. `listen`,
+    /// `telegram_bot_token`). Flags and environment variables override it.
+    #[arg(long = "config", env = "LOYALTY_CONFIG", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Check the configuration, print it (secrets hidden) and exit.
+    #[arg(long)]
+    pub check_config: bool,
+    /// PostgreSQL URL; unset: the local server or a private cluster (see the README).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
+    #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
     /// Address to listen on.
     #[arg(long, env = "LOYALTY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -98,8 +125,13 @@ pub struct ServeConfig {
         hide_env_values = true
     )]
     pub telegram_bot_token: Secret,
-    /// How bot updates arrive: `webhook` or `polling` (getUpdates).
-    #[arg(long, env = "LOYALTY_TELEGRAM_MODE", default_value = "webhook", value_parser = ["webhook", "polling", "off"])]
+    /// How bot updates arrive: `webhook`, `polling` (getUpdates) or `off`.
+    #[arg(
+        long,
+        env = "LOYALTY_TELEGRAM_MODE",
+        default_value = "webhook",
+        value_parser = TELEGRAM_MODES
+    )]
     pub telegram_mode: String,
     /// Bot API base URL (a local fake in tests).
     #[arg(
@@ -158,4 +190,333 @@ pub struct ServeConfig {
     /// Database connections in the pool.
     #[arg(long, env = "LOYALTY_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
+}
+
+/// Why a config file could not be used. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Declares the options a config file may set: each is the `ServeConfig` field of the same name,
+/// taken from the file only when neither its flag nor its environment variable gave it.
+macro_rules! file_options {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        /// A config file: TOML, one key per option, named as the option's long flag with `_`.
+        /// Unknown keys are an error.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct FileConfig {
+            $(pub $field: Option<$ty>,)*
+        }
+
+        /// Every key a config file may hold.
+        pub const FILE_KEYS: &[&str] = &[$(stringify!($field)),*];
+
+        impl ServeConfig {
+            /// Takes the file's value of every option that `given` says no flag or environment
+            /// variable set.
+            fn layer(&mut self, file: FileConfig, given: &dyn Fn(&str) -> bool) {
+                $(
+                    if let Some(value) = file.$field
+                        && !given(stringify!($field))
+                    {
+                        self.$field = value.into();
+                    }
+                )*
+            }
+        }
+    };
+}
+
+file_options! {
+    database_url: Secret,
+    log: String,
+    listen: SocketAddr,
+    public_url: String,
+    program: uuid::Uuid,
+    db_connections: u32,
+    projections: bool,
+    max_body_bytes: usize,
+    request_timeout_ms: u64,
+    ready_max_lag_events: i64,
+    instagram_app_secret: Secret,
+    instagram_verify_token: Secret,
+    telegram_webhook_secret: Secret,
+    telegram_bot_token: Secret,
+    telegram_mode: String,
+    telegram_api_url: String,
+    vk_api_token: Secret,
+    vk_api_url: String,
+    vk_id_client_id: String,
+    vk_id_authorize_url: String,
+    vk_id_token_url: String,
+    init_data_max_age_secs: i64,
+    dev_sign_in: bool,
+    session_ttl_hours: i64,
+    cookie_secure: bool,
+}
+
+impl FileConfig {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    /// Reads a config file; a file named but missing is an error.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+}
+
+impl ServeConfig {
+    /// Layers the config file named by `--config` / `LOYALTY_CONFIG` (if any) under the flags
+    /// and environment variables `matches` were parsed from: an option takes the file's value
+    /// only when it would otherwise take its built-in default.
+    pub fn with_config_file(mut self, matches: &ArgMatches) -> Result<Self, ConfigError> {
+        let Some(path) = self.config_file.clone() else {
+            return Ok(self);
+        };
+        let file = FileConfig::load(&path)?;
+        self.layer(file, &|id| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        });
+        self.validate()
+            .map_err(|message| ConfigError::Invalid { path, message })?;
+        Ok(self)
+    }
+
+    /// What flags and environment variables have checked already (clap's value parsers) but a
+    /// file's values have not.
+    fn validate(&self) -> Result<(), String> {
+        if !TELEGRAM_MODES.contains(&self.telegram_mode.as_str()) {
+            return Err(format!(
+                "telegram_mode = {:?}: expected one of {}",
+                self.telegram_mode,
+                TELEGRAM_MODES.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ServeConfig,
+    }
+
+    /// A config file of its own for each test, removed when dropped.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(text: &str) -> Self {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let name = format!(
+                "loyalty-config-test-{}-{}.toml",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, text).expect("temp file written");
+            Self(path)
+        }
+
+        fn arg(&self) -> String {
+            self.0.display().to_string()
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Parses `args` as `loyalty serve` would and layers the config file under them.
+    fn resolve(args: &[&str]) -> Result<ServeConfig, ConfigError> {
+        let argv = std::iter::once("loyalty").chain(args.iter().copied());
+        let matches = Cli::command()
+            .try_get_matches_from(argv)
+            .expect("valid arguments");
+        let cli = Cli::from_arg_matches(&matches).expect("valid arguments");
+        cli.config.with_config_file(&matches)
+    }
+
+    #[test]
+    fn the_file_fills_what_flags_leave_at_their_defaults() {
+        let file = TempFile::new(
+            r#"
+listen = "0.0.0.0:9000"
+public_url = "https://loyalty.example.com"
+max_body_bytes = 1024
+projections = false
+telegram_mode = "polling"
+program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
+"#,
+        );
+        let config = resolve(&["--config", &file.arg(), "--listen", "127.0.0.1:7000"]).unwrap();
+        assert_eq!(
+            config.listen,
+            "127.0.0.1:7000".parse().unwrap(),
+            "the flag wins"
+        );
+        assert_eq!(config.public_url, "https://loyalty.example.com");
+        assert_eq!(config.max_body_bytes, 1024);
+        assert!(!config.projections);
+        assert_eq!(config.telegram_mode, "polling");
+        assert_eq!(
+            config.program,
+            Some("6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11".parse().unwrap())
+        );
+        assert_eq!(
+            config.request_timeout_ms, 10_000,
+            "absent from the file: the default"
+        );
+    }
+
+    #[test]
+    fn a_flag_set_to_its_default_value_still_beats_the_file() {
+        let file = TempFile::new("telegram_mode = \"off\"\ndev_sign_in = true\n");
+        let args = [
+            "--config",
+            &file.arg(),
+            "--telegram-mode",
+            "webhook",
+            "--dev-sign-in",
+            "false",
+        ];
+        let config = resolve(&args).unwrap();
+        assert_eq!(config.telegram_mode, "webhook");
+        assert!(!config.dev_sign_in);
+    }
+
+    #[test]
+    fn environment_variables_beat_the_file_and_the_file_beats_defaults() {
+        let file = FileConfig::parse(
+            "listen = \"0.0.0.0:9000\"\nmax_body_bytes = 1024\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let mut config = Cli::parse_from(["loyalty", "--listen", "127.0.0.1:7000"]).config;
+        // As if LOYALTY_LISTEN had been set: it was given, so the file does not apply.
+        config.layer(file, &|id| id == "listen");
+        assert_eq!(config.listen, "127.0.0.1:7000".parse().unwrap());
+        assert_eq!(config.max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn secrets_load_from_the_file_and_never_print() {
+        let file = TempFile::new(
+            "telegram_bot_token = \"123456:AAH-secret-token\"\n\
+             database_url = \"postgres://loyalty:hunter2@db/loyalty\"\n",
+        );
+        let config = resolve(&["--config", &file.arg()]).unwrap();
+        assert_eq!(
+            config.telegram_bot_token.expose(),
+            "123456:AAH-secret-token"
+        );
+        assert_eq!(
+            config.database_url.as_ref().map(Secret::expose),
+            Some("postgres://loyalty:hunter2@db/loyalty")
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("AAH-secret-token"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let file = TempFile::new("listen = \"127.0.0.1:1\"\ntelegram_bot_tokn = \"x\"\n");
+        let error = resolve(&["--config", &file.arg()]).unwrap_err().to_string();
+        assert!(error.contains(&file.arg()), "{error}");
+        assert!(
+            error.contains("unknown field `telegram_bot_tokn`"),
+            "{error}"
+        );
+        assert!(
+            error.contains("telegram_bot_token"),
+            "the known keys are listed: {error}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let path = std::env::temp_dir().join("loyalty-config-test-does-not-exist.toml");
+        let error = resolve(&["--config", &path.display().to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("cannot read config file"), "{error}");
+        assert!(error.contains("does-not-exist"), "{error}");
+    }
+
+    #[test]
+    fn values_are_checked_like_flags() {
+        for (text, expected) in [
+            ("max_body_bytes = \"big\"", "max_body_bytes"),
+            ("listen = \"nowhere\"", "listen"),
+            ("telegram_mode = \"carrier-pigeon\"", "telegram_mode"),
+            ("listen = ", "listen"),
+        ] {
+            let file = TempFile::new(text);
+            let error = resolve(&["--config", &file.arg()]).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn every_option_but_the_file_itself_has_a_key() {
+        let mut ids: Vec<String> = Cli::command()
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .filter(|id| !["config_file", "check_config", "help"].contains(&id.as_str()))
+            .collect();
+        ids.sort();
+        let mut keys: Vec<String> = FILE_KEYS.iter().map(|k| k.to_string()).collect();
+        keys.sort();
+        assert_eq!(ids, keys);
+    }
+
+    /// `loyalty.example.toml` documents every key, and uncommented it is a valid config file.
+    #[test]
+    fn the_example_file_lists_every_option() {
+        let example = include_str!("../../../loyalty.example.toml");
+        for key in FILE_KEYS {
+            assert!(
+                example
+                    .lines()
+                    .any(|l| l.starts_with(&format!("# {key} = "))),
+                "{key} missing from loyalty.example.toml"
+            );
+        }
+        let uncommented: String = example
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| FILE_KEYS.iter().any(|k| l.starts_with(&format!("{k} = "))))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = FileConfig::parse(&uncommented, Path::new("loyalty.example.toml")).unwrap();
+        assert_eq!(file.listen, Some("127.0.0.1:8080".parse().unwrap()));
+    }
 }

@@ -13,8 +13,14 @@ pub const DEFAULT_DATABASE: &str = "loyalty";
 const PRIVATE_PORT: u16 = 54329;
 
 pub async fn resolve_database_url() -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        return Ok(url);
+    resolve_configured_database_url(std::env::var("DATABASE_URL").ok().as_deref()).await
+}
+
+/// As `resolve_database_url`, with the URL configured for `serve` (its flag, `DATABASE_URL` or
+/// the config file) in place of the environment variable alone.
+pub async fn resolve_configured_database_url(configured: Option<&str>) -> anyhow::Result<String> {
+    if let Some(url) = configured {
+        return Ok(url.to_string());
     }
     if let Some(url) = ensure_database(DEFAULT_SERVER_URL).await? {
         return Ok(url);

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use api::bench;
-use clap::{Parser, Subcommand};
+use api::config::ServeConfig;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -20,9 +21,9 @@ enum Command {
     /// Apply database migrations (creates the event log).
     Migrate,
     /// Migrate, create a demo program, start serving and drive live demo traffic.
-    Demo(api::config::ServeConfig),
+    Demo(ServeConfig),
     /// Serve the HTTP API, webhooks and workers.
-    Serve(api::config::ServeConfig),
+    Serve(ServeConfig),
     /// Read models: rebuild beside the live tables and swap, or show where each stands.
     Projections {
         #[command(subcommand)]
@@ -152,15 +153,43 @@ enum Workload {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `serve` and `demo` read their config file under their flags and environment variables.
+    let command = match cli.command {
+        Command::Serve(config) => Command::Serve(with_config_file(config, &matches, "serve")?),
+        Command::Demo(config) => Command::Demo(with_config_file(config, &matches, "demo")?),
+        other => other,
+    };
+    let (log, configured_database) = match &command {
+        Command::Serve(config) | Command::Demo(config) => {
+            if config.check_config {
+                println!("{config:#?}");
+                return Ok(());
+            }
+            (
+                config.log.clone(),
+                config
+                    .database_url
+                    .as_ref()
+                    .map(|url| url.expose().to_string()),
+            )
+        }
+        _ => (
+            std::env::var("RUST_LOG").ok(),
+            std::env::var("DATABASE_URL").ok(),
+        ),
+    };
+    let filter = log.as_deref().unwrap_or("info");
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let database_url = api::db::resolve_database_url().await?;
-    match cli.command {
+    let database_url =
+        api::db::resolve_configured_database_url(configured_database.as_deref()).await?;
+    match command {
         Command::Migrate => {
             connect_migrated(&database_url, 2).await?;
             eprintln!("migrations applied");
@@ -346,6 +375,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Layers the config file (`--config` / `LOYALTY_CONFIG`) of `serve` or `demo` under its flags
+/// and environment variables.
+fn with_config_file(
+    config: ServeConfig,
+    matches: &ArgMatches,
+    subcommand: &str,
+) -> anyhow::Result<ServeConfig> {
+    let matches = matches
+        .subcommand_matches(subcommand)
+        .with_context(|| format!("no arguments parsed for {subcommand}"))?;
+    Ok(config.with_config_file(matches)?)
 }
 
 /// Every command works on a migrated database: connect and apply pending migrations.

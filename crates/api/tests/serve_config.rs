@@ -1,0 +1,107 @@
+//! `loyalty serve --check-config` as an operator runs it: flags beat environment variables,
+//! which beat the config file, which beats the defaults; a bad file stops the server with a
+//! message naming the file and the key.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A config file of its own for each test, removed when dropped.
+struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    fn new(name: &str, text: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "loyalty-serve-config-{}-{name}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).expect("config file written");
+        Self(path)
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `loyalty serve ARGS --check-config` with only `env` in its environment.
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loyalty"));
+    command
+        .env_clear()
+        .arg("serve")
+        .args(args)
+        .arg("--check-config");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("loyalty runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn flag_beats_environment_beats_file_beats_default() {
+    let file = ConfigFile::new(
+        "precedence",
+        r#"
+listen = "127.0.0.1:9001"
+public_url = "https://from-the-file.example"
+request_timeout_ms = 2500
+telegram_bot_token = "123456:file-secret"
+"#,
+    );
+    let path = file.0.display().to_string();
+    let env = [
+        ("LOYALTY_CONFIG", path.as_str()),
+        ("LOYALTY_LISTEN", "127.0.0.1:9002"),
+        ("LOYALTY_PUBLIC_URL", "https://from-the-env.example"),
+    ];
+    let out = stdout(&check_config(
+        &["--public-url", "https://from-the-flag.example"],
+        &env,
+    ));
+    assert!(
+        out.contains("listen: 127.0.0.1:9002"),
+        "env beats file: {out}"
+    );
+    assert!(
+        out.contains("public_url: \"https://from-the-flag.example\""),
+        "flag beats env: {out}"
+    );
+    assert!(
+        out.contains("request_timeout_ms: 2500"),
+        "file beats default: {out}"
+    );
+    assert!(out.contains("max_body_bytes: 262144"), "the default: {out}");
+    assert!(out.contains("telegram_bot_token: Secret(***)"), "{out}");
+    assert!(!out.contains("file-secret"), "secrets never print: {out}");
+}
+
+#[test]
+fn an_unknown_key_or_a_missing_file_stops_serve() {
+    let file = ConfigFile::new(
+        "unknown",
+        "listen = \"127.0.0.1:9001\"\nlisten_port = 9001\n",
+    );
+    let path = file.0.display().to_string();
+    let output = check_config(&["--config", &path], &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&path), "{stderr}");
+    assert!(stderr.contains("unknown field `listen_port`"), "{stderr}");
+
+    let missing = std::env::temp_dir().join("loyalty-serve-config-missing.toml");
+    let output = check_config(&[], &[("LOYALTY_CONFIG", &missing.display().to_string())]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot read config file"), "{stderr}");
+}
