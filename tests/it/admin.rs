@@ -6,7 +6,6 @@ use crate::app::{IG_APP_SECRET, IG_BRAND, IG_VERIFY_TOKEN, TG_SECRET, TestApp};
 use api::config::ServeConfig;
 use api::http::admin::{Role, UserError, create_user};
 use api::http::{AppState, router};
-use api::ingest::Ingest;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -44,6 +43,8 @@ fn config() -> ServeConfig {
 /// The whole application plus an admin-panel browser: its cookie and CSRF token.
 struct Panel {
     app: Arc<TestApp>,
+    /// The in-memory leaderboards behind `router`, caught up by `drain`.
+    boards: projections::live_boards::LiveBoards,
     router: Router,
     cookie: Option<String>,
     csrf: Option<String>,
@@ -73,13 +74,10 @@ impl Panel {
         let app = TestApp::new(pool.clone()).await;
         // A router of our own over the same ledger: the harness's answers carry no headers,
         // and sign-in needs Set-Cookie.
-        let state = AppState {
-            ingest: Ingest::new(app.t.ledger.clone(), pool.clone()),
-            pool,
-            config: Arc::new(config()),
-        };
+        let state = AppState::new(app.t.ledger.clone(), pool, config());
         Self {
             app: Arc::new(app),
+            boards: state.boards.clone(),
             router: router(state),
             cookie: None,
             csrf: None,
@@ -90,6 +88,7 @@ impl Panel {
     fn browser(&self) -> Self {
         Self {
             app: self.app.clone(),
+            boards: self.boards.clone(),
             router: self.router.clone(),
             cookie: None,
             csrf: None,
@@ -195,6 +194,7 @@ impl Panel {
                 .await
                 .unwrap();
         }
+        self.boards.catch_up().await.unwrap();
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -1224,11 +1224,7 @@ mod browser_tests {
         create_user(&panel.app.pool, "admin", PASSWORD, Role::Admin)
             .await
             .unwrap();
-        let state = AppState {
-            ingest: Ingest::new(panel.app.t.ledger.clone(), panel.app.pool.clone()),
-            pool: panel.app.pool.clone(),
-            config: Arc::new(config()),
-        };
+        let state = AppState::new(panel.app.t.ledger.clone(), panel.app.pool.clone(), config());
         TestServer::start(state).await
     }
 

@@ -4,7 +4,7 @@
 use crate::helpers::{TestLedger, at};
 use api::config::ServeConfig;
 use api::http::{AppState, router};
-use api::ingest::{Ingest, channels};
+use api::ingest::channels;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -19,7 +19,6 @@ use domain::points::Points;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
-use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -96,11 +95,7 @@ impl TestApp {
             TG_SECRET,
         ])
         .config;
-        let state = AppState {
-            ingest: Ingest::new(t.ledger.clone(), pool.clone()),
-            pool: pool.clone(),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(t.ledger.clone(), pool.clone(), config);
         Self {
             t,
             pool,

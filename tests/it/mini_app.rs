@@ -6,7 +6,6 @@ use crate::browser::{Browser, TestServer};
 use api::app::ManagerAction;
 use api::config::ServeConfig;
 use api::http::{AppState, router};
-use api::ingest::Ingest;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -25,7 +24,6 @@ use projections::{Projection, Runner};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use std::sync::Arc;
 use store::Metadata;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -118,11 +116,7 @@ impl MiniApp {
         }
         args.extend_from_slice(extra);
         let config = Args::parse_from(args).config;
-        let state = AppState {
-            ingest: Ingest::new(app.t.ledger.clone(), pool.clone()),
-            pool,
-            config: Arc::new(config),
-        };
+        let state = AppState::new(app.t.ledger.clone(), pool, config);
         let router = router(state.clone());
         MiniApp { app, state, router }
     }
@@ -186,6 +180,7 @@ impl MiniApp {
                 .await
                 .unwrap();
         }
+        self.state.boards.catch_up().await.unwrap();
     }
 
     pub async fn give(&self, member: MemberId, points: i64) {

@@ -129,6 +129,12 @@ enum Workload {
         award_rate: u32,
         #[arg(long, default_value_t = 300)]
         staleness_samples: usize,
+        /// Ask `loyalty serve` over HTTP (the Mini App's API) instead of the read model.
+        #[arg(long)]
+        http: bool,
+        /// Members with a Telegram account who call the API (with --http).
+        #[arg(long, default_value_t = 10_000)]
+        callers: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -335,6 +341,8 @@ async fn main() -> anyhow::Result<()> {
                     award_rate,
                     staleness_samples,
                     seed,
+                    http,
+                    callers,
                 } => {
                     bench::leaderboard::run(
                         &database_url,
@@ -345,6 +353,8 @@ async fn main() -> anyhow::Result<()> {
                             award_rate,
                             staleness_samples,
                             seed,
+                            http,
+                            callers,
                         },
                     )
                     .await?

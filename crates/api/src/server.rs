@@ -4,16 +4,18 @@
 use crate::app::{Ledger, LedgerConfig};
 use crate::config::ServeConfig;
 use crate::http::{AppState, router};
-use crate::ingest::Ingest;
 use sqlx::PgPool;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 use store::EventStore;
 use tokio::net::TcpListener;
 
 /// How often other processes' appends are relayed as one NOTIFY at most.
 const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
+/// The in-memory leaderboards look at the log at least this often (appends wake them sooner).
+const BOARDS_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// A board nobody asked for in this long is dropped (finished weeks and months go this way).
+const BOARDS_IDLE: Duration = Duration::from_secs(15 * 60);
 
 pub async fn serve(
     listener: TcpListener,
@@ -35,12 +37,15 @@ pub async fn serve(
             stopped.clone(),
         )
     });
+    let board_wake = store.wake().subscribe();
     let ledger = Ledger::new(store, LedgerConfig::default());
-    let state = AppState {
-        ingest: Ingest::new(ledger, pool.clone()),
-        pool,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(ledger, pool, config);
+    let boards = tokio::spawn(state.boards.clone().follow(
+        board_wake,
+        BOARDS_POLL_INTERVAL,
+        BOARDS_IDLE,
+        stopped.clone(),
+    ));
     let bot = crate::bot::spawn(&state, stopped);
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(
@@ -54,7 +59,7 @@ pub async fn serve(
     let workers = projections
         .map(|running| running.handles)
         .unwrap_or_default();
-    for handle in workers.into_iter().chain(bot) {
+    for handle in workers.into_iter().chain(bot).chain([boards]) {
         let _ = handle.await;
     }
     relay.abort();

@@ -1,6 +1,6 @@
 //! Projection "leaderboards": each member's score on every board the domain defines
 //! (`Leaderboards::changes`: all-time, ISO week and month in the program's zone, each overall
-//! and per network), and a histogram of scores per board that makes a rank one range sum.
+//! and per network). Ranks are computed in memory from it (`live_boards`).
 
 use crate::error::Result;
 use crate::projection::{FastMap, ROWS_PER_STATEMENT, Target};
@@ -66,7 +66,6 @@ impl Changes {
             return write_fresh(conn, target, self.into_rows()).await;
         }
         let board_table = target.table("leaderboard");
-        let histogram_table = target.table("leaderboard_histogram");
         let mut keys: HashMap<BoardKey, String> = HashMap::new();
         let rows: Vec<_> = self.into_rows().collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
@@ -80,26 +79,11 @@ impl Changes {
                 member.push(m.0);
                 delta.push(*d);
             }
-            // Upsert the scores, then move each changed member from its old score's histogram
-            // bucket to its new one: old = new - delta, unless the row was just inserted.
             sqlx::query(&format!(
-                "WITH d AS (SELECT p AS program_id, b COLLATE \"C\" AS board_key, m AS member_id, delta \
-                   FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::int8[]) AS t(p, b, m, delta)), \
-                 up AS (INSERT INTO {board_table} AS l (program_id, board_key, member_id, score) \
-                   SELECT program_id, board_key, member_id, delta FROM d \
-                   ON CONFLICT (member_id, program_id, board_key) \
-                   DO UPDATE SET score = l.score + EXCLUDED.score \
-                   RETURNING l.program_id, l.board_key, l.member_id, l.score, (xmax = 0) AS inserted), \
-                 moves AS (SELECT program_id, board_key, score, 1::int8 AS n FROM up \
-                   UNION ALL \
-                   SELECT up.program_id, up.board_key, up.score - d.delta, -1::int8 FROM up \
-                   JOIN d USING (program_id, board_key, member_id) WHERE NOT up.inserted), \
-                 net AS (SELECT program_id, board_key, score, sum(n)::int8 AS n FROM moves \
-                   GROUP BY program_id, board_key, score HAVING sum(n) <> 0) \
-                 INSERT INTO {histogram_table} AS h (program_id, board_key, score, members) \
-                 SELECT program_id, board_key, score, n FROM net \
-                 ON CONFLICT (program_id, board_key, score) \
-                 DO UPDATE SET members = h.members + EXCLUDED.members"
+                "INSERT INTO {board_table} AS l (program_id, board_key, member_id, score) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::int8[]) \
+                 ON CONFLICT (member_id, program_id, board_key) \
+                 DO UPDATE SET score = l.score + EXCLUDED.score"
             ))
             .bind(&program)
             .bind(&board)
@@ -108,9 +92,6 @@ impl Changes {
             .execute(&mut *conn)
             .await?;
         }
-        sqlx::query(&format!("DELETE FROM {histogram_table} WHERE members = 0"))
-            .execute(&mut *conn)
-            .await?;
         Ok(())
     }
 }
@@ -118,8 +99,8 @@ impl Changes {
 /// A board as stored: its program and text key.
 type BoardName = (Uuid, String);
 
-/// Complete boards into empty tables: rows go in rank order (and the histogram in key order)
-/// so that building the indexes afterwards finds its input already sorted.
+/// Complete boards into an empty table: rows go in rank order so that building the rank index
+/// afterwards finds its input already sorted.
 async fn write_fresh(
     conn: &mut PgConnection,
     target: Target,
@@ -138,7 +119,6 @@ async fn write_fresh(
         .collect();
     boards.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let board_table = target.table("leaderboard");
-    let mut histogram = Histogram::default();
     let mut text = Vec::with_capacity(COPY_CHUNK_BYTES + 256);
     for ((program, key), members) in &mut boards {
         members.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -149,21 +129,8 @@ async fn write_fresh(
                 copy_rows(conn, &board_table, &mut text).await?;
             }
         }
-        let mut runs: Vec<(i64, i64)> = Vec::new();
-        for (_, score) in members.iter() {
-            match runs.last_mut() {
-                Some((s, n)) if s == score => *n += 1,
-                _ => runs.push((*score, 1)),
-            }
-        }
-        for (score, n) in runs.into_iter().rev() {
-            histogram.push(*program, key, score, n);
-        }
     }
     copy_rows(conn, &board_table, &mut text).await?;
-    histogram
-        .insert(conn, &target.table("leaderboard_histogram"))
-        .await?;
     Ok(())
 }
 
@@ -183,36 +150,4 @@ async fn copy_rows(conn: &mut PgConnection, table: &str, text: &mut Vec<u8>) -> 
     copy.finish().await?;
     text.clear();
     Ok(())
-}
-
-/// The histogram of fresh boards, as columns for one insert.
-#[derive(Default)]
-struct Histogram<'a> {
-    program: Vec<Uuid>,
-    board: Vec<&'a str>,
-    score: Vec<i64>,
-    members: Vec<i64>,
-}
-
-impl<'a> Histogram<'a> {
-    fn push(&mut self, program: Uuid, board: &'a str, score: i64, members: i64) {
-        self.program.push(program);
-        self.board.push(board);
-        self.score.push(score);
-        self.members.push(members);
-    }
-
-    async fn insert(&self, conn: &mut PgConnection, table: &str) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO {table} (program_id, board_key, score, members) \
-             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::int8[])"
-        ))
-        .bind(&self.program)
-        .bind(&self.board)
-        .bind(&self.score)
-        .bind(&self.members)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    }
 }

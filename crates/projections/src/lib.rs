@@ -19,6 +19,7 @@ pub mod daily_stats;
 pub mod error;
 pub mod identities;
 pub mod leaderboards;
+pub mod live_boards;
 pub mod projection;
 pub mod ranking;
 pub mod rebuild;

@@ -51,7 +51,7 @@ impl Projection {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Projection::Balances => &["balances"],
-            Projection::Leaderboards => &["leaderboard", "leaderboard_histogram"],
+            Projection::Leaderboards => &["leaderboard"],
             Projection::Campaigns => &["campaigns", "codeword_redemptions"],
             Projection::Identities => &["identities"],
             Projection::Rewards => &["rewards", "reward_redemptions"],

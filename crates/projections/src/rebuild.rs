@@ -271,7 +271,7 @@ async fn finish(pool: &PgPool, mut b: Build) -> Result<(u64, Checkpoint)> {
     }
     tx.commit().await?;
     // Fresh tables have no statistics (the planner guesses badly) and no visibility map (no
-    // index-only scans, which rank sums over the histogram rely on) until vacuumed.
+    // index-only scans, which loading a board into memory uses) until vacuumed.
     for p in &b.projections {
         for table in p.tables() {
             sqlx::query(&format!("VACUUM (ANALYZE) {table}"))

@@ -5,7 +5,6 @@ use adapters::clients::{Jitter, NotifierConfig, RetryPolicy};
 use api::bot::Bot;
 use api::config::ServeConfig;
 use api::http::AppState;
-use api::ingest::Ingest;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -75,11 +74,7 @@ impl BotApp {
             &vk_url,
         ])
         .config;
-        let state = AppState {
-            ingest: Ingest::new(app.t.ledger.clone(), pool.clone()),
-            pool,
-            config: Arc::new(config),
-        };
+        let state = AppState::new(app.t.ledger.clone(), pool, config);
         let bot = Bot::from_state(&state)
             .expect("bot configured")
             .with_retry(fast_retry());
@@ -163,6 +158,7 @@ impl BotApp {
                 .await
                 .unwrap();
         }
+        self.state.boards.catch_up().await.unwrap();
     }
 
     pub fn notifier_config(&self) -> NotifierConfig {

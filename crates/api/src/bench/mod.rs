@@ -40,3 +40,46 @@ pub fn ms(us: u64) -> f64 {
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+/// `loyalty serve` as users run it, in a child process on a free loopback port, over the
+/// bench's database; killed when dropped.
+pub struct ServeChild {
+    _child: tokio::process::Child,
+}
+
+impl ServeChild {
+    /// Starts the server with `env` on top of its defaults and waits until /healthz answers;
+    /// returns it with its base URL.
+    pub async fn start(
+        database_url: &str,
+        database: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<(ServeChild, String)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let (server, _) = database_url
+            .rsplit_once('/')
+            .context("DATABASE_URL has no database name")?;
+        let child = tokio::process::Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .env("DATABASE_URL", format!("{server}/{database}"))
+            .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start loyalty serve")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let ready = client.get(format!("{base}/healthz")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok((ServeChild { _child: child }, base));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("loyalty serve did not become ready")
+    }
+}

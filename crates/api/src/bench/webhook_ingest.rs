@@ -3,11 +3,10 @@
 //! response latency and append-to-visible latency in the balance read model), then as fast as
 //! the server sustains. 2% of deliveries are exact duplicates and must create no events.
 
-use super::{fresh_database, latency_histogram, ms, round2};
+use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
 use crate::app::{Ledger, LedgerConfig, ManagerAction};
 use crate::ingest::{channels, observed_member_id};
 use crate::simulate;
-use anyhow::Context;
 use chrono::Utc;
 use domain::ids::ProgramId;
 use domain::network::{ExternalIdentity, Network};
@@ -16,7 +15,6 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,6 +31,7 @@ pub struct Params {
     pub seed: u64,
 }
 
+const DATABASE: &str = "loyalty_bench_webhook_ingest";
 const APP_SECRET: &str = "bench-instagram-app-secret";
 const BRAND: &str = "17841400000000001";
 const VK_GROUP: i64 = 229871234;
@@ -49,28 +48,17 @@ struct Delivery {
 }
 
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
-    let pool = fresh_database(database_url, "loyalty_bench_webhook_ingest").await?;
+    let pool = fresh_database(database_url, DATABASE).await?;
     let program_id = seed_program(&pool).await?;
-    let port = free_port()?;
-    let bench_url = format!(
-        "{}/loyalty_bench_webhook_ingest",
-        database_url.rsplit_once('/').map_or("", |(s, _)| s)
-    );
-    let mut server = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .env("DATABASE_URL", &bench_url)
-        .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start loyalty serve")?;
-    let base = format!("http://127.0.0.1:{port}");
+    let (server, base) = ServeChild::start(
+        database_url,
+        DATABASE,
+        &[("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)],
+    )
+    .await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
-    wait_ready(&client, &base).await?;
 
     let mut generator = Generator::new(p.commenters, p.seed);
     let fixed_count = (p.fixed_rate * p.fixed_secs) as usize;
@@ -165,7 +153,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         hist.add(t.await?)?;
     }
     let secs = began.elapsed().as_secs_f64();
-    let _ = server.kill().await;
+    drop(server);
 
     let duplicate_events: i64 = sqlx::query_scalar(
         "SELECT count(*) - count(DISTINCT payload #>> '{activity,reference}') FROM events \
@@ -314,25 +302,4 @@ async fn wait_visible(pool: &PgPool, program_id: ProgramId, member: Uuid, target
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     false
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("loyalty serve did not become ready")
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

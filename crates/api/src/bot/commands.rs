@@ -211,8 +211,9 @@ impl Ctx<'_> {
         let program = self.program.program_id;
         let pool = self.bot.pool();
         let board =
-            ranking::current_board_key(PeriodKind::AllTime, None, self.program.time_zone, self.now);
-        let top = ranking::top(pool, program.0, &board, TOP_LIMIT).await?;
+            ranking::current_board(PeriodKind::AllTime, None, self.program.time_zone, self.now);
+        let boards = &self.bot.state.boards;
+        let top = boards.top(program.0, board, TOP_LIMIT).await?;
         if top.is_empty() {
             return Ok(Reply::text(texts::top_empty(self.lang)));
         }
@@ -236,7 +237,7 @@ impl Ctx<'_> {
             lines.push(format!("{}. {name} — {score}{me}", ranked.rank));
         }
         let mine = match member {
-            Some(member) => ranking::around(pool, program.0, &board, member.0, 0).await?,
+            Some(member) => boards.around(program.0, board, member.0, 0).await?,
             None => None,
         };
         lines.push(String::new());

@@ -13,6 +13,7 @@ use crate::config::ServeConfig;
 use crate::ingest::Ingest;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use projections::live_boards::LiveBoards;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +27,22 @@ pub struct AppState {
     pub ingest: Ingest,
     pub pool: PgPool,
     pub config: Arc<ServeConfig>,
+    /// This process's in-memory leaderboards; `serve` keeps them following the log.
+    pub boards: LiveBoards,
+    pub mini_app: mini_app::cache::MiniAppCache,
 }
 
 impl AppState {
+    pub fn new(ledger: crate::app::Ledger, pool: PgPool, config: ServeConfig) -> Self {
+        Self {
+            ingest: Ingest::new(ledger, pool.clone()),
+            boards: LiveBoards::new(pool.clone()),
+            mini_app: Default::default(),
+            pool,
+            config: Arc::new(config),
+        }
+    }
+
     pub fn ledger(&self) -> &crate::app::Ledger {
         self.ingest.ledger()
     }

@@ -1,4 +1,4 @@
-//! Compares balances and leaderboards (with their score histograms) row by row with the fold.
+//! Compares balances and leaderboards row by row with the fold.
 //! Matched entries are taken out of the expected maps: what is left afterwards is missing from
 //! the model.
 
@@ -9,7 +9,6 @@ use crate::leaderboards::board_key;
 use crate::projection::FastMap;
 use domain::folds::BoardKey;
 use domain::ids::MemberId;
-use uuid::Uuid;
 
 pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     for (program, member, current, earned, spent, blocked) in std::mem::take(&mut m.balances) {
@@ -49,18 +48,16 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
 }
 
 pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    // The text key of every expected board, and each board's expected score histogram.
+    // The text key of every expected board.
     let mut keys: FastMap<String, BoardKey> = FastMap::default();
     let mut texts: FastMap<BoardKey, String> = FastMap::default();
-    let mut histogram: FastMap<(Uuid, BoardKey, i64), i64> = FastMap::default();
-    for ((program, _), boards) in &exp.board_scores {
-        for (board, score) in boards {
+    for boards in exp.board_scores.values() {
+        for (board, _) in boards {
             texts.entry(*board).or_insert_with(|| {
                 let text = board_key(board);
                 keys.insert(text.clone(), *board);
                 text
             });
-            *histogram.entry((*program, *board, *score)).or_default() += 1;
         }
     }
     for (program, board, member, score) in std::mem::take(&mut m.boards) {
@@ -88,22 +85,5 @@ pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Finding
                 score,
             );
         }
-    }
-    for (program, board, score, members) in std::mem::take(&mut m.histogram) {
-        let key = format!("{program}/{board}/score {score}");
-        match keys
-            .get(&board)
-            .and_then(|b| histogram.remove(&(program, *b, score)))
-        {
-            Some(e) => out.compare("leaderboard_histogram", key, e, members),
-            None => out.unexpected("leaderboard_histogram", key, members),
-        }
-    }
-    for ((program, board, score), members) in histogram {
-        out.missing(
-            "leaderboard_histogram",
-            format!("{program}/{}/score {score}", board_key(&board)),
-            members,
-        );
     }
 }

@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 pub(crate) type BalanceRow = (Uuid, Uuid, i64, i64, i64, bool);
 pub(crate) type BoardRow = (Uuid, String, Uuid, i64);
-pub(crate) type HistogramRow = (Uuid, String, i64, i64);
 pub(crate) type CampaignRow = (Uuid, Uuid, i64, Option<i32>, String, i32);
 pub(crate) type CodewordRow = (Uuid, Uuid, Uuid, String, String, i64, DateTime<Utc>);
 pub(crate) type RewardRow = (Uuid, Uuid, String, i64, i64, i64, bool);
@@ -32,7 +31,6 @@ pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
 pub(crate) struct Models {
     pub balances: Vec<BalanceRow>,
     pub boards: Vec<BoardRow>,
-    pub histogram: Vec<HistogramRow>,
     pub campaigns: Vec<CampaignRow>,
     pub codewords: Vec<CodewordRow>,
     pub rewards: Vec<RewardRow>,
@@ -51,11 +49,6 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
         boards: sqlx::query_as("SELECT program_id, board_key, member_id, score FROM leaderboard")
             .fetch_all(&mut *conn)
             .await?,
-        histogram: sqlx::query_as(
-            "SELECT program_id, board_key, score, members FROM leaderboard_histogram WHERE members <> 0",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
         campaigns: sqlx::query_as(
             "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns",
         )

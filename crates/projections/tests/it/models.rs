@@ -1,11 +1,14 @@
 //! Every read model after a varied history, read through the query functions the API uses.
 
 use crate::support::*;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use domain::Event;
 use domain::folds::{BoardKey, Leaderboards, Period};
 use domain::network::{ExternalIdentity, Network};
 use projections::identities::{Profile, search, upsert_profile};
-use projections::ranking::{PeriodKind, around, current_board_key, top};
+use projections::leaderboards::board_key;
+use projections::live_boards::LiveBoards;
+use projections::ranking::{PeriodKind, Ranked, current_board};
 use projections::{audit, balances, campaigns, daily_stats, rewards};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -122,101 +125,127 @@ async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
     assert!(report.projections.iter().all(|p| p.behind == 0));
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn ranks_share_ties_and_match_the_domain_ranking(pool: PgPool) {
-    let mut world = World::new(pool.clone()).await;
-    let t = t0();
+/// What the in-memory boards answer must be the domain's ranking of everything they have
+/// seen: every member's place, the top list, and the neighbours on both sides.
+async fn assert_board_is_the_fold(boards: &LiveBoards, domain: &Leaderboards, board: BoardKey) {
+    let ranking = domain.ranking(&board);
+    let expected_rank = |score: i64| 1 + ranking.iter().filter(|(_, s)| *s > score).count() as i64;
+    let listed = boards.top(PROGRAM, board, 1_000).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.member_id, r.score, r.rank))
+            .collect::<Vec<_>>(),
+        ranking
+            .iter()
+            .map(|(m, s)| (m.0, *s, expected_rank(*s)))
+            .collect::<Vec<_>>(),
+        "{board:?}"
+    );
+    for (i, (m, score)) in ranking.iter().enumerate() {
+        let a = boards
+            .around(PROGRAM, board, m.0, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((a.me.rank, a.me.score), (expected_rank(*score), *score));
+        let window = |range: std::ops::Range<usize>| -> Vec<_> {
+            ranking[range]
+                .iter()
+                .map(|(m, s)| (m.0, *s, expected_rank(*s)))
+                .collect()
+        };
+        let got = |rows: &[Ranked]| -> Vec<_> {
+            rows.iter()
+                .map(|r| (r.member_id, r.score, r.rank))
+                .collect()
+        };
+        assert_eq!(got(&a.above), window(i.saturating_sub(3)..i), "above {i}");
+        assert_eq!(
+            got(&a.below),
+            window(i + 1..(i + 4).min(ranking.len())),
+            "below {i}"
+        );
+    }
+    assert!(
+        boards
+            .around(PROGRAM, board, Uuid::nil(), 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Awards with many ties (0..=6 times 10), every ninth reversed to 0.
+fn tied_history(world: &mut World, members: std::ops::Range<u128>, t: DateTime<Utc>) -> Vec<Event> {
     let mut events = Vec::new();
-    // 40 members, scores with many ties (0..=6 times 10), some reversed to 0.
-    for n in 0..40u128 {
+    for n in members {
         events.push(register(member(n), t));
         let entry = world.entry();
-        events.push(award(
-            entry,
-            member(n),
-            10 * ((n * 7) % 6) as i64 + 10,
-            Network::Vk,
-            t,
-        ));
+        let points = 10 * ((n * 7) % 6) as i64 + 10;
+        events.push(award(entry, member(n), points, Network::Vk, t));
         if n % 9 == 0 {
             events.push(reverse(
                 world.entry(),
                 member(n),
                 entry,
-                10 * ((n * 7) % 6) as i64 + 10,
+                points,
                 Network::Vk,
                 t,
             ));
         }
     }
-    let mut domain_boards = Leaderboards::new(chrono_tz::Europe::Moscow);
-    for e in &events {
-        domain_boards.apply(e);
-    }
-    world.append(events).await;
-    world.drain().await;
+    events
+}
 
-    let board = BoardKey {
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn live_boards_rank_like_the_domain_wherever_they_load_from(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    let t = t0();
+    let mut domain = Leaderboards::new(chrono_tz::Europe::Moscow);
+    let all = BoardKey {
         period: Period::AllTime,
         network: None,
     };
-    let ranking = domain_boards.ranking(&board);
-    let expected_rank = |score: i64| 1 + ranking.iter().filter(|(_, s)| *s > score).count() as i64;
-
-    let listed = top(&pool, PROGRAM, "all", 100).await.unwrap();
-    assert_eq!(
-        listed
-            .iter()
-            .map(|r| (r.member_id, r.score))
-            .collect::<Vec<_>>(),
-        ranking.iter().map(|(m, s)| (m.0, *s)).collect::<Vec<_>>()
-    );
-    assert!(listed.iter().all(|r| r.rank == expected_rank(r.score)));
-
-    for (i, (m, score)) in ranking.iter().enumerate() {
-        let a = around(&pool, PROGRAM, "all", m.0, 3)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((a.me.rank, a.me.score), (expected_rank(*score), *score));
-        let above: Vec<_> = ranking[i.saturating_sub(3)..i]
-            .iter()
-            .map(|(m, s)| (m.0, *s, expected_rank(*s)))
-            .collect();
-        let below: Vec<_> = ranking[i + 1..(i + 4).min(ranking.len())]
-            .iter()
-            .map(|(m, s)| (m.0, *s, expected_rank(*s)))
-            .collect();
-        assert_eq!(
-            a.above
-                .iter()
-                .map(|r| (r.member_id, r.score, r.rank))
-                .collect::<Vec<_>>(),
-            above,
-            "above {i}"
-        );
-        assert_eq!(
-            a.below
-                .iter()
-                .map(|r| (r.member_id, r.score, r.rank))
-                .collect::<Vec<_>>(),
-            below,
-            "below {i}"
-        );
-    }
-    assert!(
-        around(&pool, PROGRAM, "all", Uuid::nil(), 3)
-            .await
-            .unwrap()
-            .is_none()
-    );
-
     // The week board is Moscow's week: Monday 23 November 2026 is ISO week 48.
-    let week = current_board_key(PeriodKind::Week, None, chrono_tz::Europe::Moscow, t);
-    assert_eq!(week, "w2026-48");
-    assert_eq!(top(&pool, PROGRAM, &week, 5).await.unwrap().len(), 5);
-    assert_eq!(
-        top(&pool, PROGRAM, "w2026-48:vk", 100).await.unwrap().len(),
-        40
-    );
+    let week = current_board(PeriodKind::Week, None, chrono_tz::Europe::Moscow, t);
+    assert_eq!(board_key(&week), "w2026-48");
+    let week_vk = BoardKey {
+        network: Some(Network::Vk),
+        ..week
+    };
+
+    // 1. Loaded from a read model that is up to date.
+    let events = tied_history(&mut world, 0..40, t);
+    events.iter().for_each(|e| domain.apply(e));
+    world.append(events).await;
+    world.drain().await;
+    let boards = LiveBoards::new(pool.clone());
+    assert_board_is_the_fold(&boards, &domain, all).await;
+
+    // 2. The boards follow the log past the read model; a board loaded now starts from the
+    //    older snapshot and replays the gap by itself.
+    let events = tied_history(&mut world, 40..60, t);
+    events.iter().for_each(|e| domain.apply(e));
+    world.append(events).await;
+    assert!(boards.catch_up().await.unwrap() > 0);
+    assert_board_is_the_fold(&boards, &domain, all).await;
+    assert_board_is_the_fold(&boards, &domain, week).await;
+
+    // 3. The read model runs ahead of the boards; a board loaded now brings the others up to
+    //    its snapshot first.
+    let events = tied_history(&mut world, 60..75, t);
+    events.iter().for_each(|e| domain.apply(e));
+    world.append(events).await;
+    world.drain().await;
+    assert_eq!(boards.loaded_len(PROGRAM, all), Some(60));
+    assert_board_is_the_fold(&boards, &domain, week_vk).await;
+    assert_eq!(boards.loaded_len(PROGRAM, all), Some(75));
+    assert_board_is_the_fold(&boards, &domain, all).await;
+    assert_board_is_the_fold(&boards, &domain, week).await;
+
+    // 4. Idle boards are dropped and load again, equal.
+    assert_eq!(boards.evict_idle(std::time::Duration::ZERO), 3);
+    assert_eq!(boards.loaded_len(PROGRAM, all), None);
+    assert_board_is_the_fold(&boards, &domain, all).await;
 }

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 async fn index_names(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' \
-         AND tablename IN ('balances', 'leaderboard', 'leaderboard_histogram', 'daily_active') ORDER BY 1",
+         AND tablename IN ('balances', 'leaderboard', 'daily_active') ORDER BY 1",
     )
     .fetch_all(pool)
     .await

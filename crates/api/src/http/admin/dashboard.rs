@@ -128,15 +128,12 @@ pub async fn leaderboard(
     let tz = ranking::program_time_zone(&state.pool, program_id)
         .await
         .map_err(ApiError::internal)?;
-    let board_key = ranking::current_board_key(kind, network, tz, Utc::now());
-    let top = ranking::top(
-        &state.pool,
-        program_id,
-        &board_key,
-        query.limit.unwrap_or(50),
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let board = ranking::current_board(kind, network, tz, Utc::now());
+    let top = state
+        .boards
+        .top(program_id, board, query.limit.unwrap_or(50))
+        .await
+        .map_err(ApiError::internal)?;
     let members: Vec<Uuid> = top.iter().map(|r| r.member_id).collect();
     let mut labels = queries::labels(&state.pool, program_id, &members).await?;
     let entries = top
@@ -148,5 +145,6 @@ pub async fn leaderboard(
             label: labels.remove(&r.member_id),
         })
         .collect();
+    let board_key = projections::leaderboards::board_key(&board);
     Ok(Json(Board { board_key, entries }))
 }

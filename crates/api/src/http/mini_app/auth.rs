@@ -50,19 +50,26 @@ impl FromRequestParts<AppState> for Member {
         let max_age = TimeDelta::seconds(state.config.init_data_max_age_secs);
         // Validated before anything is read or written: forged data changes nothing.
         let data = validate_init_data(init_data, token, Utc::now(), max_age).map_err(refused)?;
-        let program = state
-            .ledger()
-            .program(program_id)
-            .await
-            .map_err(|e| match e {
-                AppError::Denied(DomainError::NotFound) => {
-                    unconfigured("its program does not exist")
-                }
-                other => other.into(),
-            })?;
         let user = data.user().clone();
-        let member_id =
-            member_for_telegram(state.ledger(), program_id, user.id, Utc::now()).await?;
+        let (program, member_id) = match state.mini_app.caller(program_id.0, user.id) {
+            Some(known) => known,
+            None => {
+                let program = state
+                    .ledger()
+                    .program(program_id)
+                    .await
+                    .map_err(|e| match e {
+                        AppError::Denied(DomainError::NotFound) => {
+                            unconfigured("its program does not exist")
+                        }
+                        other => other.into(),
+                    })?;
+                let member =
+                    member_for_telegram(state.ledger(), program_id, user.id, Utc::now()).await?;
+                state.mini_app.remember_caller(user.id, &program, member);
+                (program, member)
+            }
+        };
         let accept = parts
             .headers
             .get(ACCEPT_LANGUAGE)

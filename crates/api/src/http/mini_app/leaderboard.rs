@@ -9,6 +9,7 @@ use crate::http::error::ApiError;
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
+use domain::folds::BoardKey;
 use domain::network::Network;
 use projections::ranking::{self, PeriodKind, Ranked};
 use serde::{Deserialize, Serialize};
@@ -85,10 +86,14 @@ pub async fn leaderboard(
         )));
     }
     let program = member.program_id().0;
-    let top = ranking::top(&state.pool, program, &board.key, limit)
+    let top = state
+        .boards
+        .top(program, board.key, limit)
         .await
         .map_err(ApiError::internal)?;
-    let place = ranking::around(&state.pool, program, &board.key, member.member_id.0, 0)
+    let place = state
+        .boards
+        .around(program, board.key, member.member_id.0, 0)
         .await
         .map_err(ApiError::internal)?;
     let mut members: Vec<Uuid> = top.iter().map(|r| r.member_id).collect();
@@ -127,15 +132,11 @@ pub async fn around_me(
         )));
     }
     let program = member.program_id().0;
-    let place = ranking::around(
-        &state.pool,
-        program,
-        &board.key,
-        member.member_id.0,
-        neighbours,
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let place = state
+        .boards
+        .around(program, board.key, member.member_id.0, neighbours)
+        .await
+        .map_err(ApiError::internal)?;
     let Some(place) = place else {
         return Ok(Json(AroundMe {
             period: board.period,
@@ -170,9 +171,9 @@ pub async fn around_me(
     }))
 }
 
-/// A board key for the period containing now, in the program's zone.
+/// The board for the period containing now, in the program's zone.
 struct Board {
-    key: String,
+    key: BoardKey,
     period: String,
     network: Option<String>,
 }
@@ -200,37 +201,54 @@ impl Board {
         };
         let tz = member.program.time_zone;
         Ok(Board {
-            key: ranking::current_board_key(kind, network, tz, Utc::now()),
+            key: ranking::current_board(kind, network, tz, Utc::now()),
             period: period.to_string(),
             network: network.map(|n| n.as_str().to_string()),
         })
     }
 }
 
-struct Names(std::collections::HashMap<Uuid, (Option<String>, Option<String>)>);
+/// The names shown beside ranks, from the cache and, for the rest, one query.
+struct Names(std::collections::HashMap<Uuid, Option<String>>);
 
 impl Names {
     async fn load(state: &AppState, program: Uuid, members: &[Uuid]) -> Result<Names, ApiError> {
-        Ok(Names(
-            queries::display_names(&state.pool, program, members).await?,
-        ))
+        let cache = &state.mini_app;
+        let mut names = std::collections::HashMap::with_capacity(members.len());
+        let mut missing = Vec::new();
+        for member in members {
+            match cache.name(program, *member) {
+                Some(name) => {
+                    names.insert(*member, name);
+                }
+                None => missing.push(*member),
+            }
+        }
+        // The caller is often in the list too: ask for each member once.
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let mut found = queries::display_names(&state.pool, program, &missing).await?;
+            for member in missing {
+                let name = found.remove(&member).and_then(|(display, username)| {
+                    display
+                        .as_deref()
+                        .filter(|d| !d.is_empty())
+                        .map(short_name)
+                        .or_else(|| username.map(|u| format!("@{u}")))
+                });
+                cache.remember_name(program, member, name.clone());
+                names.insert(member, name);
+            }
+        }
+        Ok(Names(names))
     }
 
     fn standing(&self, ranked: &Ranked, member: &Member) -> Standing {
-        let name = self
-            .0
-            .get(&ranked.member_id)
-            .and_then(|(display, username)| {
-                display
-                    .as_deref()
-                    .filter(|d| !d.is_empty())
-                    .map(short_name)
-                    .or_else(|| username.as_ref().map(|u| format!("@{u}")))
-            });
         Standing {
             rank: ranked.rank,
             score: ranked.score,
-            name,
+            name: self.0.get(&ranked.member_id).cloned().flatten(),
             me: ranked.member_id == member.member_id.0,
         }
     }

@@ -14,7 +14,7 @@ use domain::StreamId;
 use domain::member::MemberState;
 use domain::network::{ActivityKind, Network};
 use projections::identities::{Profile, upsert_profile};
-use projections::ranking::{PeriodKind, around, current_board_key};
+use projections::ranking::{PeriodKind, current_board};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -141,7 +141,11 @@ async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiEr
     };
     upsert_profile(&state.pool, &profile)
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    state
+        .mini_app
+        .forget_name(member.program_id().0, member.member_id.0);
+    Ok(())
 }
 
 async fn rank(
@@ -149,16 +153,12 @@ async fn rank(
     member: &Member,
     kind: PeriodKind,
 ) -> Result<Option<Rank>, ApiError> {
-    let board = current_board_key(kind, None, member.program.time_zone, Utc::now());
-    let place = around(
-        &state.pool,
-        member.program_id().0,
-        &board,
-        member.member_id.0,
-        0,
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let board = current_board(kind, None, member.program.time_zone, Utc::now());
+    let place = state
+        .boards
+        .around(member.program_id().0, board, member.member_id.0, 0)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(place.map(|p| Rank {
         rank: p.me.rank,
         score: p.me.score,

@@ -6,6 +6,7 @@
 //! names and usernames go to `profiles`, never into events.
 
 pub mod auth;
+pub mod cache;
 mod campaigns;
 pub mod dev;
 mod history;
