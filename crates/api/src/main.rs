@@ -5,6 +5,9 @@ use api::bench;
 use api::config::ServeConfig;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "loyalty",

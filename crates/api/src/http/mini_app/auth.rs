@@ -17,10 +17,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
 use domain::network::{ExternalIdentity, Network};
+use std::sync::Arc;
 
 /// The member behind a request with valid initData.
 pub struct Member {
-    pub program: ProgramContext,
+    pub program: Arc<ProgramContext>,
     pub member_id: MemberId,
     pub user: TelegramUser,
     pub lang: Lang,
@@ -66,6 +67,7 @@ impl FromRequestParts<AppState> for Member {
                     })?;
                 let member =
                     member_for_telegram(state.ledger(), program_id, user.id, Utc::now()).await?;
+                let program = Arc::new(program);
                 state.mini_app.remember_caller(user.id, &program, member);
                 (program, member)
             }

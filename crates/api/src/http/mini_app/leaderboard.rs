@@ -13,6 +13,7 @@ use domain::folds::BoardKey;
 use domain::network::Network;
 use projections::ranking::{self, PeriodKind, Ranked};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -209,15 +210,16 @@ impl Board {
 }
 
 /// The names shown beside ranks, from the cache and, for the rest, one query.
-struct Names(std::collections::HashMap<Uuid, Option<String>>);
+struct Names(std::collections::HashMap<Uuid, Option<Arc<str>>>);
 
 impl Names {
     async fn load(state: &AppState, program: Uuid, members: &[Uuid]) -> Result<Names, ApiError> {
         let cache = &state.mini_app;
         let mut names = std::collections::HashMap::with_capacity(members.len());
         let mut missing = Vec::new();
+        let now = std::time::Instant::now();
         for member in members {
-            match cache.name(program, *member) {
+            match cache.name(program, *member, now) {
                 Some(name) => {
                     names.insert(*member, name);
                 }
@@ -236,6 +238,7 @@ impl Names {
                         .filter(|d| !d.is_empty())
                         .map(short_name)
                         .or_else(|| username.map(|u| format!("@{u}")))
+                        .map(Arc::from)
                 });
                 cache.remember_name(program, member, name.clone());
                 names.insert(member, name);
@@ -248,7 +251,12 @@ impl Names {
         Standing {
             rank: ranked.rank,
             score: ranked.score,
-            name: self.0.get(&ranked.member_id).cloned().flatten(),
+            name: self
+                .0
+                .get(&ranked.member_id)
+                .cloned()
+                .flatten()
+                .map(|n| n.to_string()),
             me: ranked.member_id == member.member_id.0,
         }
     }
