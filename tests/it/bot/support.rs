@@ -90,15 +90,7 @@ impl BotApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        call(&self.router, request).await
     }
 
     /// Posts an update to the webhook route, as Telegram does.
@@ -246,4 +238,17 @@ async fn mount_defaults(server: &MockServer, vk_member: Arc<AtomicBool>) {
         .mount(server)
         .await;
     assert!(!VK_GROUP.is_empty());
+}
+
+/// One request through a router: its status and JSON body (`Null` if the body is not JSON).
+pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
