@@ -22,7 +22,7 @@ async fn issue_fixture_link_code(app: &TestApp, member: MemberId, network: Netwo
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
-async fn a_vk_like_earns_and_its_removal_takes_it_back(pool: PgPool) {
+async fn a_vk_like_earns_its_removal_takes_it_back_and_liking_again_restores_it(pool: PgPool) {
     let app = TestApp::new(pool).await;
     app.vk_fixture("like_add.json").await;
     assert_eq!(app.balance_of(&anna_vk()).await, 2);
@@ -34,6 +34,26 @@ async fn a_vk_like_earns_and_its_removal_takes_it_back(pool: PgPool) {
     );
     app.vk_fixture("like_remove.json").await;
     assert_eq!(app.balance_of(&anna_vk()).await, 0);
+
+    // Liking the post again is a new VK event: the award comes back, and only once.
+    let mut again: serde_json::Value =
+        serde_json::from_slice(&fixture("vk/like_add.json")).unwrap();
+    for n in 1..=2 {
+        again["event_id"] = serde_json::json!(format!("like-again-{n}"));
+        app.vk(serde_json::to_vec(&again).unwrap()).await;
+        assert_eq!(
+            app.balance_of(&anna_vk()).await,
+            2,
+            "like number {n} after removal"
+        );
+    }
+    let awards: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type IN ('PointsAwarded', 'AwardRestored')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(awards, 2, "one award, one restoration");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -199,9 +199,12 @@ impl Ingest {
             )));
             return Ok(handled);
         }
-        if activity.kind == ActivityKind::PollVote {
-            // A vote retracted (award reversed) and cast again gets its award back, as a
-            // rejoin does; a changed vote finds the award standing and pays nothing.
+        if matches!(
+            activity.kind,
+            ActivityKind::PollVote | ActivityKind::Reaction
+        ) {
+            // A vote or like withdrawn (award reversed) and given again gets its award back,
+            // as a rejoin does; while the award stands, giving it again pays nothing.
             let restored = self
                 .ledger
                 .restore_activity(
