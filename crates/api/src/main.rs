@@ -100,64 +100,13 @@ enum AuditCommand {
 #[derive(Subcommand)]
 enum Workload {
     /// W1: concurrent award commands through the real decision and append path, then replay.
-    AwardStorm {
-        #[arg(long, default_value_t = 10_000)]
-        members: usize,
-        #[arg(long, default_value_t = 100_000)]
-        commands: usize,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    AwardStorm(bench::award_storm::Params),
     /// W3: a 1,000,000-event log loaded with COPY, every read model rebuilt from 0, then the audit.
-    Rebuild {
-        #[arg(long, default_value_t = 1_000_000)]
-        events: usize,
-        #[arg(long, default_value_t = 100_000)]
-        members: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
-    /// W4 at the read-model layer: top 100 and my rank at 1,000,000 members, then staleness.
-    Leaderboard {
-        #[arg(long, default_value_t = 1_000_000)]
-        members: usize,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 200_000)]
-        requests: usize,
-        /// Awards appended per second while staleness is measured.
-        #[arg(long, default_value_t = 1_000)]
-        award_rate: u32,
-        #[arg(long, default_value_t = 300)]
-        staleness_samples: usize,
-        /// Ask `loyalty serve` over HTTP (the Mini App's API) instead of the read model.
-        #[arg(long)]
-        http: bool,
-        /// Members with a Telegram account who call the API (with --http).
-        #[arg(long, default_value_t = 10_000)]
-        callers: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    Rebuild(bench::rebuild::Params),
+    /// W4: top 100 and my rank at 1,000,000 members (read model, or over HTTP), then staleness.
+    Leaderboard(bench::leaderboard::Params),
     /// W2: signed webhooks through a real `loyalty serve`, fixed rate then maximum rate.
-    WebhookIngest {
-        #[arg(long, default_value_t = 20_000)]
-        commenters: usize,
-        /// Offered deliveries per second in the fixed-rate phase.
-        #[arg(long, default_value_t = 1_000)]
-        rate: u64,
-        #[arg(long, default_value_t = 10)]
-        fixed_secs: u64,
-        /// Deliveries sent as fast as possible in the second phase.
-        #[arg(long, default_value_t = 40_000)]
-        deliveries: usize,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    WebhookIngest(bench::webhook_ingest::Params),
 }
 
 #[tokio::main]
@@ -305,84 +254,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench { workload } => {
             let result = match workload {
-                Workload::AwardStorm {
-                    members,
-                    commands,
-                    concurrency,
-                    seed,
-                } => {
-                    bench::award_storm::run(
-                        &database_url,
-                        bench::award_storm::Params {
-                            members,
-                            commands,
-                            concurrency,
-                            seed,
-                        },
-                    )
-                    .await?
-                }
-                Workload::Rebuild {
-                    events,
-                    members,
-                    seed,
-                } => {
-                    bench::rebuild::run(
-                        &database_url,
-                        bench::rebuild::Params {
-                            events,
-                            members,
-                            seed,
-                        },
-                    )
-                    .await?
-                }
-                Workload::Leaderboard {
-                    members,
-                    concurrency,
-                    requests,
-                    award_rate,
-                    staleness_samples,
-                    seed,
-                    http,
-                    callers,
-                } => {
-                    bench::leaderboard::run(
-                        &database_url,
-                        bench::leaderboard::Params {
-                            members,
-                            concurrency,
-                            requests,
-                            award_rate,
-                            staleness_samples,
-                            seed,
-                            http,
-                            callers,
-                        },
-                    )
-                    .await?
-                }
-                Workload::WebhookIngest {
-                    commenters,
-                    rate,
-                    fixed_secs,
-                    deliveries,
-                    concurrency,
-                    seed,
-                } => {
-                    bench::webhook_ingest::run(
-                        &database_url,
-                        bench::webhook_ingest::Params {
-                            commenters,
-                            fixed_rate: rate,
-                            fixed_secs,
-                            max_deliveries: deliveries,
-                            concurrency,
-                            seed,
-                        },
-                    )
-                    .await?
-                }
+                Workload::AwardStorm(p) => bench::award_storm::run(&database_url, p).await?,
+                Workload::Rebuild(p) => bench::rebuild::run(&database_url, p).await?,
+                Workload::Leaderboard(p) => bench::leaderboard::run(&database_url, p).await?,
+                Workload::WebhookIngest(p) => bench::webhook_ingest::run(&database_url, p).await?,
             };
             println!("{result}");
         }

@@ -18,10 +18,15 @@ use std::time::Instant;
 use store::{Checkpoint, EventStore, Metadata};
 use uuid::Uuid;
 
+#[derive(Debug, clap::Args)]
 pub struct Params {
+    #[arg(long, default_value_t = 10_000)]
     pub members: usize,
+    #[arg(long, default_value_t = 100_000)]
     pub commands: usize,
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 

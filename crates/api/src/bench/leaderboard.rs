@@ -33,17 +33,26 @@ use std::time::{Duration, Instant};
 use store::{Commit, EventStore, ExpectedVersion, Metadata, StreamAppend};
 use uuid::Uuid;
 
+#[derive(Debug, clap::Args)]
 pub struct Params {
+    #[arg(long, default_value_t = 1_000_000)]
     pub members: usize,
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    #[arg(long, default_value_t = 200_000)]
     pub requests: usize,
     /// Awards appended per second in the background while staleness is measured.
+    #[arg(long, default_value_t = 1_000)]
     pub award_rate: u32,
+    #[arg(long, default_value_t = 300)]
     pub staleness_samples: usize,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Ask `loyalty serve` over HTTP instead of the in-process read model.
+    /// Ask `loyalty serve` over HTTP (the Mini App's API) instead of the read model.
+    #[arg(long)]
     pub http: bool,
-    /// Members with a Telegram account who call the Mini App API (HTTP layer).
+    /// Members with a Telegram account who call the API (with --http).
+    #[arg(long, default_value_t = 10_000)]
     pub callers: usize,
 }
 

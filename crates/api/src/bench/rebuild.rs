@@ -27,9 +27,13 @@ use std::time::Instant;
 use store::digest::{chain_hash, content_digest};
 use uuid::Uuid;
 
+#[derive(Debug, clap::Args)]
 pub struct Params {
+    #[arg(long, default_value_t = 1_000_000)]
     pub events: usize,
+    #[arg(long, default_value_t = 100_000)]
     pub members: usize,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 

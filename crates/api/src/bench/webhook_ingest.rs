@@ -22,12 +22,25 @@ use store::EventStore;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+#[derive(Debug, clap::Args)]
 pub struct Params {
+    #[arg(long, default_value_t = 20_000)]
     pub commenters: usize,
+    /// Offered deliveries per second in the fixed-rate phase.
+    #[arg(long = "rate", value_name = "RATE", default_value_t = 1_000)]
     pub fixed_rate: u64,
+    #[arg(long, default_value_t = 10)]
     pub fixed_secs: u64,
+    /// Deliveries sent as fast as possible in the second phase.
+    #[arg(
+        long = "deliveries",
+        value_name = "DELIVERIES",
+        default_value_t = 40_000
+    )]
     pub max_deliveries: usize,
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 
