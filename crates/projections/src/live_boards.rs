@@ -174,6 +174,13 @@ impl LiveBoards {
             .await
     }
 
+    /// Boards in memory and the entries on them, for metrics.
+    pub fn loaded(&self) -> (usize, usize) {
+        let boards = self.0.boards.read();
+        let entries = boards.boards.values().map(|b| b.scores.len()).sum();
+        (boards.boards.len(), entries)
+    }
+
     /// Members on a loaded board (for metrics and tests); `None` if it is not loaded.
     pub fn loaded_len(&self, program: Uuid, board: BoardKey) -> Option<usize> {
         self.0
@@ -301,6 +308,9 @@ impl LiveBoards {
                 tracing::warn!(error = %e, "live leaderboards could not follow the log");
             }
             self.evict_idle(idle);
+            let (boards, members) = self.loaded();
+            metrics::gauge!("leaderboard_boards_in_memory").set(boards as f64);
+            metrics::gauge!("leaderboard_entries_in_memory").set(members as f64);
             tokio::select! {
                 changed = wake.changed(), if wake_open => wake_open = changed.is_ok(),
                 _ = tokio::time::sleep(poll_interval) => {}

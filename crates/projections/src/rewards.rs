@@ -7,7 +7,7 @@ use crate::source::Recorded;
 use chrono::{DateTime, Utc};
 use domain::Event;
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -42,19 +42,22 @@ pub struct RedemptionRow {
 }
 
 /// The catalog of a program, listed rewards first.
-pub async fn rewards(pool: &PgPool, program_id: Uuid) -> Result<Vec<RewardRow>> {
+pub async fn rewards<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    program_id: Uuid,
+) -> Result<Vec<RewardRow>> {
     Ok(sqlx::query_as(
         "SELECT program_id, reward_id, title, cost, stock, issued, returned, delisted, listed_by, updated_at \
          FROM rewards WHERE program_id = $1 ORDER BY delisted, title, reward_id",
     )
     .bind(program_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 
 /// A member's redemptions, newest first, at most `limit` (≤ 1,000).
-pub async fn redemptions_of(
-    pool: &PgPool,
+pub async fn redemptions_of<'c>(
+    db: impl sqlx::PgExecutor<'c>,
     program_id: Uuid,
     member_id: Uuid,
     limit: i64,
@@ -67,7 +70,7 @@ pub async fn redemptions_of(
     .bind(program_id)
     .bind(member_id)
     .bind(limit.clamp(0, 1_000))
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 

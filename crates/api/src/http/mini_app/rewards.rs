@@ -89,17 +89,20 @@ pub async fn rewards(
     member: Member,
 ) -> Result<Json<RewardsView>, ApiError> {
     let program = member.program_id().0;
-    let catalog = projections::rewards::rewards(&state.pool, program)
+    // Stock and coupons from one snapshot: the page subtracts the coupons the model has not
+    // folded yet from the stock, which is only right if both were read at the same moment.
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let catalog = projections::rewards::rewards(&mut *tx, program)
         .await
         .map_err(ApiError::internal)?;
-    let mine = projections::rewards::redemptions_of(
-        &state.pool,
-        program,
-        member.member_id.0,
-        COUPONS_SHOWN,
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let mine =
+        projections::rewards::redemptions_of(&mut *tx, program, member.member_id.0, COUPONS_SHOWN)
+            .await
+            .map_err(ApiError::internal)?;
+    tx.commit().await?;
     let coupons = mine
         .into_iter()
         .map(|r| Coupon {
