@@ -294,7 +294,9 @@ impl LiveBoards {
     }
 
     /// Follows the log until `shutdown` turns true: on every append signal, at least every
-    /// `poll_interval`; drops boards idle for `idle` along the way.
+    /// `poll_interval`; drops boards idle for `idle` along the way. A wake-up that finds
+    /// nothing new looks again soon (5 ms, doubling up to `poll_interval`): the append may sit
+    /// behind another transaction's gap-safe horizon for a moment.
     pub async fn follow(
         self,
         mut wake: watch::Receiver<u64>,
@@ -302,18 +304,38 @@ impl LiveBoards {
         idle: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        const FIRST_RETRY: Duration = Duration::from_millis(5);
         let mut wake_open = true;
+        let mut woken = false;
+        let mut retry = FIRST_RETRY;
         while !*shutdown.borrow() {
-            if let Err(e) = self.catch_up().await {
-                tracing::warn!(error = %e, "live leaderboards could not follow the log");
-            }
+            let read = match self.catch_up().await {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live leaderboards could not follow the log");
+                    0
+                }
+            };
             self.evict_idle(idle);
             let (boards, members) = self.loaded();
             metrics::gauge!("leaderboard_boards_in_memory").set(boards as f64);
             metrics::gauge!("leaderboard_entries_in_memory").set(members as f64);
+            let pause = if woken && read == 0 && boards > 0 {
+                let pause = retry;
+                retry = (retry * 2).min(poll_interval);
+                woken = retry < poll_interval;
+                pause
+            } else {
+                retry = FIRST_RETRY;
+                woken = false;
+                poll_interval
+            };
             tokio::select! {
-                changed = wake.changed(), if wake_open => wake_open = changed.is_ok(),
-                _ = tokio::time::sleep(poll_interval) => {}
+                changed = wake.changed(), if wake_open => {
+                    wake_open = changed.is_ok();
+                    woken = wake_open;
+                }
+                _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => {}
             }
         }

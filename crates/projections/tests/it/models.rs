@@ -258,3 +258,46 @@ async fn live_boards_rank_like_the_domain_wherever_they_load_from(pool: PgPool) 
     assert_eq!(boards.loaded_len(PROGRAM, all), None);
     assert_board_is_the_fold(&boards, &domain, all).await;
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn live_boards_follow_appends_as_they_happen(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    let t = t0();
+    let events = tied_history(&mut world, 0..5, t);
+    world.append(events).await;
+    world.drain().await;
+    let boards = LiveBoards::new(pool.clone());
+    let all = BoardKey {
+        period: Period::AllTime,
+        network: None,
+    };
+    assert_eq!(boards.loaded_len(PROGRAM, all), None);
+    assert_eq!(boards.top(PROGRAM, all, 10).await.unwrap().len(), 5);
+    // Polling once an hour: only the append's wake-up can bring the award in time.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(boards.clone().follow(
+        world.store.wake().subscribe(),
+        std::time::Duration::from_secs(3600),
+        std::time::Duration::from_secs(3600),
+        stopped,
+    ));
+    let entry = world.entry();
+    world
+        .append(vec![award(entry, member(3), 1_000, Network::Vk, t)])
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let top = boards.top(PROGRAM, all, 1).await.unwrap();
+        if top[0].member_id == member(3).0 {
+            assert!(top[0].score >= 1_000);
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the award never reached the board"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let _ = stop.send(true);
+    follower.await.unwrap();
+}
