@@ -535,6 +535,122 @@ async fn roles_are_enforced_an_auditor_cannot_adjust_a_manager_cannot_edit_rules
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_account_limited_to_one_program_sees_and_changes_only_that_program(pool: PgPool) {
+    let mut admin = Panel::signed_in(pool, Role::Admin).await;
+    let theirs = admin.program();
+    let member = admin.app.t.member().await;
+    let ours = domain::ids::ProgramId(Uuid::new_v4());
+    admin
+        .app
+        .t
+        .ledger
+        .create_program(
+            ours,
+            "Second brand",
+            chrono_tz::Europe::Moscow,
+            domain::program::Rules::standard(),
+            &crate::helpers::manager(),
+        )
+        .await
+        .unwrap();
+    // Limiting an admin is refused; a manager of the second brand is created by the API.
+    let refused = admin
+        .change(
+            Method::POST,
+            "/api/v1/admin/users",
+            Some(
+                json!({ "username": "boss", "password": PASSWORD, "role": "admin",
+                         "programs": [ours.0] }),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.code(), "admin_unlimited");
+    let created = admin
+        .change(
+            Method::POST,
+            "/api/v1/admin/users",
+            Some(
+                json!({ "username": "vera", "password": PASSWORD, "role": "manager",
+                         "programs": [ours.0] }),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.json()["programs"], json!([ours.0]));
+
+    let mut vera = admin.browser();
+    assert_eq!(vera.login("vera", PASSWORD).await.status, StatusCode::OK);
+    let listed = vera.get("/api/v1/admin/programs").await.json();
+    let ids: Vec<&str> = listed["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["program_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![ours.0.to_string()]);
+    // The first brand's members and points are out of reach, and nothing is appended.
+    let events = vera.app.event_count().await;
+    let card = vera.get(&vera.path(&format!("/members/{member}"))).await;
+    assert_eq!(card.status, StatusCode::FORBIDDEN, "{}", card.body);
+    let answer = vera.adjust(member, json!(50), "gift").await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.body.contains(&theirs.to_string()), "{}", answer.body);
+    assert_eq!(vera.app.event_count().await, events);
+    let own = format!("/api/v1/admin/programs/{}/dashboard", ours.0);
+    assert_eq!(vera.get(&own).await.status, StatusCode::OK);
+
+    // An auditor limited to the second brand exports only it and cannot run the global check.
+    let limited = admin
+        .change(
+            Method::POST,
+            "/api/v1/admin/users",
+            Some(
+                json!({ "username": "ivan", "password": PASSWORD, "role": "auditor",
+                         "programs": [ours.0] }),
+            ),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::OK, "{}", limited.body);
+    let mut ivan = admin.browser();
+    assert_eq!(ivan.login("ivan", PASSWORD).await.status, StatusCode::OK);
+    let everything = ivan.get("/api/v1/admin/audit/events").await;
+    assert_eq!(everything.status, StatusCode::FORBIDDEN);
+    let other = ivan
+        .get(&format!("/api/v1/admin/audit/events?program={theirs}"))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let mine = ivan
+        .get(&format!("/api/v1/admin/audit/events?program={}", ours.0))
+        .await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert!(mine.body.contains("ProgramCreated"));
+    assert!(!mine.body.contains(&theirs.to_string()));
+    let as_of = ivan
+        .get(&format!("/api/v1/admin/audit/members/{member}/as-of"))
+        .await;
+    assert_eq!(as_of.status, StatusCode::FORBIDDEN);
+    let verify = ivan
+        .change(Method::POST, "/api/v1/admin/audit/verify", None)
+        .await;
+    assert_eq!(verify.status, StatusCode::FORBIDDEN);
+
+    // Lifting the limit gives the manager every program again.
+    let lifted = admin
+        .change(
+            Method::PUT,
+            "/api/v1/admin/users/vera",
+            Some(json!({ "every_program": true })),
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.body);
+    assert_eq!(lifted.json()["programs"], Value::Null);
+    assert_eq!(vera.login("vera", PASSWORD).await.status, StatusCode::OK);
+    let card = vera.get(&vera.path(&format!("/members/{member}"))).await;
+    assert_eq!(card.status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_double_submit_with_the_same_idempotency_key_changes_nothing_twice(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Manager).await;
     let member = panel.app.t.member().await;

@@ -164,6 +164,7 @@ pub async fn admin_login(pool: &PgPool) -> anyhow::Result<(String, String)> {
                 role: Some(Role::Admin),
                 disabled: Some(false),
                 password: Some(password.clone()),
+                programs: None,
             };
             crate::http::admin::auth::users::update_user(pool, &username, change).await?;
         }

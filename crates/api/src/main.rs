@@ -56,6 +56,9 @@ enum AdminCommand {
         username: String,
         #[arg(long)]
         role: api::http::admin::Role,
+        /// Limit a manager or auditor to this program (repeat for several); default: every program.
+        #[arg(long = "program", value_name = "PROGRAM_ID")]
+        programs: Vec<uuid::Uuid>,
     },
 }
 
@@ -160,7 +163,12 @@ async fn main() -> anyhow::Result<()> {
             api::server::serve(listener, pool, config, api::server::shutdown_signal()).await?;
         }
         Command::Admin {
-            command: AdminCommand::CreateUser { username, role },
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    role,
+                    programs,
+                },
         } => {
             let password = match std::env::var("LOYALTY_ADMIN_PASSWORD") {
                 Ok(p) => p,
@@ -171,8 +179,19 @@ async fn main() -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
+            if role == api::http::admin::Role::Admin && !programs.is_empty() {
+                anyhow::bail!("admin accounts manage every program and cannot be limited to some");
+            }
             let pool = connect_migrated(&database_url, 2).await?;
-            let user = api::http::admin::create_user(&pool, &username, &password, role).await?;
+            let mut user = api::http::admin::create_user(&pool, &username, &password, role).await?;
+            if !programs.is_empty() {
+                user = api::http::admin::auth::users::limit_to_programs(
+                    &pool,
+                    &user.username,
+                    Some(&programs),
+                )
+                .await?;
+            }
             println!("created {user:?}");
         }
         Command::Projections { command } => {

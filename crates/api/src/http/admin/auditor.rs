@@ -74,10 +74,17 @@ fn blank_to_none(s: Option<String>) -> Option<String> {
     )
 )]
 pub async fn export(
-    _auth: Authorized<Audit>,
+    auth: Authorized<Audit>,
     State(state): State<AppState>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
+    // An account limited to some programs exports one of them at a time.
+    if auth.session.programs.is_some() && !query.program.is_some_and(|p| auth.session.may_access(p))
+    {
+        return Err(ApiError::forbidden(
+            "this account may export only its own programs: set the program filter to one of them",
+        ));
+    }
     let (format, content_type, extension) = match query.format.as_deref().unwrap_or("jsonl") {
         "jsonl" | "json" => (ExportFormat::JsonLines, "application/x-ndjson", "jsonl"),
         "csv" => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
@@ -134,7 +141,7 @@ pub struct AsOfQuery {
     responses((status = 200, body = Object), (status = 403))
 )]
 pub async fn as_of(
-    _auth: Authorized<Audit>,
+    auth: Authorized<Audit>,
     State(state): State<AppState>,
     Path(member_id): Path<Uuid>,
     Query(query): Query<AsOfQuery>,
@@ -143,6 +150,11 @@ pub async fn as_of(
     let view = projections::audit::as_of(state.ledger().store(), member_id, at)
         .await
         .map_err(ApiError::internal)?;
+    if !view.program_id.is_none_or(|p| auth.session.may_access(p)) {
+        return Err(ApiError::forbidden(
+            "this member belongs to a program this account does not manage",
+        ));
+    }
     Ok(Json(view))
 }
 
@@ -156,9 +168,14 @@ pub async fn as_of(
     responses((status = 200, body = Object, description = "The report; clean when differences_total is 0"), (status = 403))
 )]
 pub async fn verify(
-    _auth: Authorized<Audit>,
+    auth: Authorized<Audit>,
     State(state): State<AppState>,
 ) -> Result<Json<VerifyReport>, ApiError> {
+    if auth.session.programs.is_some() {
+        return Err(ApiError::forbidden(
+            "verification reads every program: it needs an account not limited to some",
+        ));
+    }
     let report = projections::audit::verify(&state.pool)
         .await
         .map_err(ApiError::internal)?;

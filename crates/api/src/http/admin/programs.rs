@@ -29,12 +29,14 @@ pub struct ProgramList {
     responses((status = 200, body = ProgramList))
 )]
 pub async fn list(
-    _auth: Authorized<Read>,
+    auth: Authorized<Read>,
     State(state): State<AppState>,
 ) -> Result<Json<ProgramList>, ApiError> {
+    let mut programs = queries::programs(&state.pool).await?;
+    programs.retain(|p| auth.session.may_access(p.program_id));
     Ok(Json(ProgramList {
-        programs: queries::programs(&state.pool).await?,
-        default_program: state.config.program,
+        programs,
+        default_program: state.config.program.filter(|p| auth.session.may_access(*p)),
     }))
 }
 

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 impl From<UserError> for ApiError {
     fn from(e: UserError) -> Self {
@@ -18,7 +19,7 @@ impl From<UserError> for ApiError {
             UserError::InvalidUsername | UserError::WeakPassword | UserError::LongPassword => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            UserError::AlreadyExists(_) => StatusCode::CONFLICT,
+            UserError::AlreadyExists(_) | UserError::AdminUnlimited => StatusCode::CONFLICT,
             UserError::NotFound(_) => StatusCode::NOT_FOUND,
             UserError::Hash(_) | UserError::Db(_) => return ApiError::internal(e),
         };
@@ -27,6 +28,7 @@ impl From<UserError> for ApiError {
             UserError::WeakPassword => "weak_password",
             UserError::LongPassword => "long_password",
             UserError::AlreadyExists(_) => "already_exists",
+            UserError::AdminUnlimited => "admin_unlimited",
             _ => "not_found",
         };
         ApiError::new(status, code, e.to_string())
@@ -60,6 +62,8 @@ pub struct NewUserRequest {
     /// At least 10 characters.
     pub password: String,
     pub role: Role,
+    /// Limit a manager or auditor to these programs; absent: every program.
+    pub programs: Option<Vec<Uuid>>,
 }
 
 /// Create an account.
@@ -76,7 +80,16 @@ pub async fn create(
     State(state): State<AppState>,
     Body(body): Body<NewUserRequest>,
 ) -> Result<Json<AdminUser>, ApiError> {
+    if body.role == Role::Admin && body.programs.is_some() {
+        return Err(UserError::AdminUnlimited.into());
+    }
     let user = users::create_user(&state.pool, &body.username, &body.password, body.role).await?;
+    let user = match body.programs {
+        Some(programs) => {
+            users::limit_to_programs(&state.pool, &user.username, Some(&programs)).await?
+        }
+        None => user,
+    };
     Ok(Json(user))
 }
 
@@ -86,6 +99,10 @@ pub struct UserChangeRequest {
     pub disabled: Option<bool>,
     /// A new password (at least 10 characters); ends the account's sessions.
     pub password: Option<String>,
+    /// Limit the account to these programs (ends its sessions).
+    pub programs: Option<Vec<Uuid>>,
+    /// `true`: lift the limit, every program again (ends its sessions).
+    pub every_program: Option<bool>,
 }
 
 /// Change an account's role, disable or enable it, or set a new password.
@@ -111,10 +128,30 @@ pub async fn update(
             "you cannot disable or demote your own account; ask another admin",
         ));
     }
+    let programs = match (body.programs, body.every_program) {
+        (Some(_), Some(true)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "conflicting_programs",
+                "give either programs or every_program, not both",
+            ));
+        }
+        (Some(ids), _) => Some(Some(ids)),
+        (None, Some(true)) => Some(None),
+        (None, _) => None,
+    };
+    let limits_an_admin = programs.as_ref().is_some_and(Option::is_some)
+        && (body.role == Some(Role::Admin)
+            || body.role.is_none()
+                && users::role_of(&state.pool, &username).await? == Some(Role::Admin));
+    if limits_an_admin {
+        return Err(UserError::AdminUnlimited.into());
+    }
     let change = UserChange {
         role: body.role,
         disabled: body.disabled,
         password: body.password,
+        programs,
     };
     Ok(Json(
         users::update_user(&state.pool, &username, change).await?,

@@ -102,11 +102,26 @@ impl<P: Permission> FromRequestParts<AppState> for Authorized<P> {
                 P::WHAT
             )));
         }
+        // Every program-scoped route lives under /programs/{id}: one check covers them all.
+        if let Some(program) = program_in_path(parts.uri.path())
+            && !session.may_access(program)
+        {
+            return Err(ApiError::forbidden(format!(
+                "this account does not manage program {program}"
+            )));
+        }
         Ok(Self {
             session,
             _permission: PhantomData,
         })
     }
+}
+
+/// The program a `/api/v1/admin/programs/{id}/...` path names. A path segment that is not a
+/// program id names no program (and routing answers it).
+fn program_in_path(path: &str) -> Option<uuid::Uuid> {
+    let rest = path.strip_prefix("/api/v1/admin/programs/")?;
+    rest.split('/').next()?.parse().ok()
 }
 
 /// The `Idempotency-Key` header: 1 to 128 visible ASCII characters, chosen by the client once

@@ -10,6 +10,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "loyalty_admin";
@@ -21,9 +22,18 @@ pub struct Session {
     pub role: Role,
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+    /// The programs the account may see and change; `None`: every program.
+    pub programs: Option<Vec<Uuid>>,
 }
 
 impl Session {
+    /// Whether the account may see and change this program.
+    pub fn may_access(&self, program: Uuid) -> bool {
+        self.programs
+            .as_ref()
+            .is_none_or(|programs| programs.contains(&program))
+    }
+
     /// The event actor for this account's changes (`manager:<username>` for every role: the
     /// prefix names the admin panel's accounts, the role may change later).
     pub fn actor(&self) -> String {
@@ -56,48 +66,54 @@ pub async fn start(
     client: &str,
 ) -> Result<(String, Session), sqlx::Error> {
     let token = random_hex();
-    let session = Session {
+    let mut session = Session {
         username: username.to_string(),
         role,
         csrf_token: random_hex(),
         expires_at: Utc::now() + Duration::hours(ttl_hours.clamp(1, 24 * 30)),
+        programs: None,
     };
     // Expired rows are swept as new sessions open, so the table stays small without a job.
     sqlx::query("DELETE FROM admin_sessions WHERE expires_at < now()")
         .execute(pool)
         .await?;
-    sqlx::query(
+    session.programs = sqlx::query_scalar(
         "INSERT INTO admin_sessions (token_sha256, username, csrf_token, expires_at, client) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) \
+         RETURNING (SELECT programs FROM admin_users WHERE username = $2)",
     )
     .bind(digest(&token))
     .bind(username)
     .bind(&session.csrf_token)
     .bind(session.expires_at)
     .bind(client)
-    .execute(pool)
+    .fetch_one(pool)
     .await?;
     Ok((token, session))
 }
 
 /// The live session a cookie token belongs to: unexpired, and its account enabled.
 pub async fn find(pool: &PgPool, token: &str) -> Result<Option<Session>, sqlx::Error> {
-    let row: Option<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT s.username, u.role, s.csrf_token, s.expires_at FROM admin_sessions s \
+    type Row = (String, String, String, DateTime<Utc>, Option<Vec<Uuid>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.username, u.role, s.csrf_token, s.expires_at, u.programs FROM admin_sessions s \
          JOIN admin_users u USING (username) \
          WHERE s.token_sha256 = $1 AND s.expires_at > now() AND u.disabled_at IS NULL",
     )
     .bind(digest(token))
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(username, role, csrf_token, expires_at)| {
-        Some(Session {
-            username,
-            role: role.parse().ok()?,
-            csrf_token,
-            expires_at,
-        })
-    }))
+    Ok(
+        row.and_then(|(username, role, csrf_token, expires_at, programs)| {
+            Some(Session {
+                username,
+                role: role.parse().ok()?,
+                csrf_token,
+                expires_at,
+                programs,
+            })
+        }),
+    )
 }
 
 pub async fn end(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> {

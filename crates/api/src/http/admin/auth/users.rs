@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use std::fmt;
 use std::str::FromStr;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -67,6 +68,8 @@ pub enum UserError {
     AlreadyExists(String),
     #[error("user {0} not found")]
     NotFound(String),
+    #[error("admin accounts manage every program and cannot be limited to some")]
+    AdminUnlimited,
     #[error("could not hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -81,6 +84,8 @@ pub struct AdminUser {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The programs this account may see and change; `None`: every program.
+    pub programs: Option<Vec<Uuid>>,
 }
 
 impl TryFrom<String> for Role {
@@ -136,7 +141,7 @@ pub async fn create_user(
     let hash = hash_password(password).await?;
     let created = sqlx::query_as(
         "INSERT INTO admin_users (username, password_hash, role) VALUES ($1, $2, $3) \
-         ON CONFLICT (username) DO NOTHING RETURNING username, role, created_at, disabled_at",
+         ON CONFLICT (username) DO NOTHING RETURNING username, role, created_at, disabled_at, programs",
     )
     .bind(&username)
     .bind(&hash)
@@ -146,9 +151,52 @@ pub async fn create_user(
     created.ok_or(UserError::AlreadyExists(username))
 }
 
+/// Limits a manager or auditor account to `programs` (`None`: every program again). Admin
+/// accounts manage accounts and programs, so they cannot be limited.
+pub async fn limit_to_programs(
+    pool: &PgPool,
+    username: &str,
+    programs: Option<&[Uuid]>,
+) -> Result<AdminUser, UserError> {
+    let username = normalize_username(username)?;
+    let updated: Option<AdminUser> = sqlx::query_as(
+        "UPDATE admin_users SET programs = $2 WHERE username = $1 AND (role <> 'admin' OR $2 IS NULL) \
+         RETURNING username, role, created_at, disabled_at, programs",
+    )
+    .bind(&username)
+    .bind(programs)
+    .fetch_optional(pool)
+    .await?;
+    match updated {
+        Some(user) => Ok(user),
+        None if user_exists(pool, &username).await? => Err(UserError::AdminUnlimited),
+        None => Err(UserError::NotFound(username)),
+    }
+}
+
+/// The role of an account, if it exists.
+pub async fn role_of(pool: &PgPool, username: &str) -> Result<Option<Role>, UserError> {
+    let username = normalize_username(username)?;
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM admin_users WHERE username = $1")
+            .bind(&username)
+            .fetch_optional(pool)
+            .await?;
+    Ok(role.and_then(|r| r.parse().ok()))
+}
+
+async fn user_exists(pool: &PgPool, username: &str) -> Result<bool, UserError> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM admin_users WHERE username = $1)")
+            .bind(username)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 pub async fn list_users(pool: &PgPool) -> Result<Vec<AdminUser>, UserError> {
     Ok(sqlx::query_as(
-        "SELECT username, role, created_at, disabled_at FROM admin_users ORDER BY username",
+        "SELECT username, role, created_at, disabled_at, programs FROM admin_users ORDER BY username",
     )
     .fetch_all(pool)
     .await?)
@@ -160,6 +208,9 @@ pub struct UserChange {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// `Some(Some(ids))`: limit to these programs; `Some(None)`: every program; `None`: keep.
+    /// Becoming an admin lifts any limit.
+    pub programs: Option<Option<Vec<Uuid>>>,
 }
 
 /// Changes role, disabled flag or password. Disabling or a new password ends the account's
@@ -182,17 +233,25 @@ pub async fn update_user(
         "UPDATE admin_users SET role = coalesce($2, role), \
            password_hash = coalesce($3, password_hash), \
            disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at \
-                              WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END \
-         WHERE username = $1 RETURNING username, role, created_at, disabled_at",
+                              WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END, \
+           programs = CASE WHEN coalesce($2, role) = 'admin' THEN NULL \
+                           WHEN $5 THEN $6 ELSE programs END \
+         WHERE username = $1 RETURNING username, role, created_at, disabled_at, programs",
     )
     .bind(&username)
     .bind(change.role.map(Role::as_str))
     .bind(&hash)
     .bind(change.disabled)
+    .bind(change.programs.is_some())
+    .bind(change.programs.clone().flatten())
     .fetch_optional(&mut *tx)
     .await?;
     let updated = updated.ok_or_else(|| UserError::NotFound(username.clone()))?;
-    if change.disabled == Some(true) || hash.is_some() || change.role.is_some() {
+    if change.disabled == Some(true)
+        || hash.is_some()
+        || change.role.is_some()
+        || change.programs.is_some()
+    {
         sqlx::query("DELETE FROM admin_sessions WHERE username = $1")
             .bind(&username)
             .execute(&mut *tx)
