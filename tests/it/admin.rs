@@ -1562,6 +1562,31 @@ mod browser_tests {
                     .await
                     .unwrap();
             }
+            if hash == "#/users" {
+                // A manager limited to this program, created from the page.
+                browser.type_into("#user-name", "vera").await.unwrap();
+                browser.type_into("#user-password", PASSWORD).await.unwrap();
+                let program = panel.program().to_string();
+                browser
+                    .execute(
+                        "document.getElementById('user-program').value = arguments[0];",
+                        vec![json!(program)],
+                    )
+                    .await
+                    .unwrap();
+                browser.click("#user-submit").await.unwrap();
+                let table = browser.wait_for_text("tbody", "vera").await.unwrap();
+                assert!(table.contains("veramanagerBrand"), "{table}");
+                let rows: Vec<(String, Option<Vec<Uuid>>)> =
+                    sqlx::query_as("SELECT username, programs FROM admin_users ORDER BY username")
+                        .fetch_all(&panel.app.pool)
+                        .await
+                        .unwrap();
+                assert!(
+                    rows.contains(&("vera".into(), Some(vec![panel.program()]))),
+                    "{rows:?}"
+                );
+            }
             browser.screenshot(name).await.unwrap();
         }
         // Russian is complete: switch and look at the member card again.

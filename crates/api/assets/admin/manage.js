@@ -243,11 +243,17 @@ Views.users = async function (view) {
     el("label", {}, I18n.t("login.password"), el("input", { id: "user-password", type: "password", required: true, minlength: 10, autocomplete: "new-password" })),
     el("label", {}, I18n.t("users.role"), el("select", { id: "user-role" },
       roles.map((r) => el("option", { value: r, selected: r === "manager" }, I18n.t("role." + r))))),
+    el("label", {}, I18n.t("users.programs"), el("select", { id: "user-program" },
+      [el("option", { value: "" }, I18n.t("users.allPrograms"))].concat(
+        (Admin.programs || []).map((p) => el("option", { value: p.program_id }, p.name))))),
     submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const body = { username: document.getElementById("user-name").value,
       password: document.getElementById("user-password").value, role: document.getElementById("user-role").value };
+    // Admins manage every program; a manager or auditor may be limited to one from here.
+    const program = document.getElementById("user-program").value;
+    if (program && body.role !== "admin") body.programs = [program];
     submitChange(submit, () => api("POST", "/api/v1/admin/users", body), () => App.render());
   });
   const change = (u, body) => (e) => submitChange(e.target,
@@ -255,6 +261,9 @@ Views.users = async function (view) {
   view.append(el("h1", {}, I18n.t("nav.users")), el("div", { class: "card" }, form), table([
     ["login.username", (u) => u.username],
     ["users.role", (u) => I18n.t("role." + u.role)],
+    ["users.programs", (u) => u.programs
+      ? u.programs.map((id) => ((Admin.programs || []).find((p) => p.program_id === id) || { name: id }).name).join(", ")
+      : I18n.t("users.allPrograms")],
     ["users.created", (u) => fmtTime(u.created_at)],
     ["common.status", (u) => u.disabled_at ? statusBadge("disabled") : statusBadge("active")],
     ["common.actions", (u) => u.username === Admin.session.username ? "" : el("span", {},
