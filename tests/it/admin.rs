@@ -536,7 +536,7 @@ async fn roles_are_enforced_an_auditor_cannot_adjust_a_manager_cannot_edit_rules
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_account_limited_to_one_program_sees_and_changes_only_that_program(pool: PgPool) {
-    let mut admin = Panel::signed_in(pool, Role::Admin).await;
+    let admin = Panel::signed_in(pool, Role::Admin).await;
     let theirs = admin.program();
     let member = admin.app.t.member().await;
     let ours = domain::ids::ProgramId(Uuid::new_v4());
