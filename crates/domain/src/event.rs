@@ -161,6 +161,10 @@ pub enum Event {
         identity: ExternalIdentity,
         points: i64,
         at: DateTime<Utc>,
+        /// The texts the account was paid for, with when each paid copy happened: they stay
+        /// paid for their new owner. Absent in events recorded before texts were tracked.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        paid_texts: Vec<(TextFingerprint, DateTime<Utc>)>,
     },
     MemberBlocked {
         member_id: MemberId,

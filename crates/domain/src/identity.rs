@@ -180,6 +180,7 @@ pub fn decide_claim_observed(
             identity,
             points: observed.balance,
             at,
+            paid_texts: observed.paid_texts(),
         });
     }
     Ok(events)
@@ -219,6 +220,22 @@ mod tests {
             compensates: None,
             at: at(),
         });
+        let said = crate::text::TextFingerprint::of("Отличный пост!");
+        log.push(Event::PointsAwarded {
+            member_id: observed_id,
+            entry_id: EntryId(Uuid::from_u128(8)),
+            activity: crate::network::ActivityRef {
+                network: Network::Vk,
+                kind: crate::network::ActivityKind::Comment,
+                reference: "-1_2_3".into(),
+            },
+            points: 5,
+            rule_version: 1,
+            campaign_id: None,
+            occurred_at: at(),
+            at: at(),
+            text_fingerprint: said,
+        });
         log.push(Event::MemberRegistered {
             member_id: owner_id,
             program_id: program,
@@ -245,7 +262,10 @@ mod tests {
         let observed = MemberState::fold(of(&log, StreamId::Member(observed_id)));
         let owner = MemberState::fold(of(&log, StreamId::Member(owner_id)));
         let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.clone())));
-        assert_eq!((observed.balance, owner.balance), (0, 30));
+        assert_eq!((observed.balance, owner.balance), (0, 35));
+        // The text the account was paid for stays paid: its new owner cannot earn it again.
+        let said = said.expect("a text with letters has a fingerprint");
+        assert_eq!(owner.paid_text(said), &[at()]);
         assert_eq!(id_state.claimed_by, Some(owner_id));
         assert!(owner.linked.contains(&identity) && observed.linked.is_empty());
         // A member with accounts of their own is not an observed member: no taking it.

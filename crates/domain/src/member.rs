@@ -238,6 +238,14 @@ impl MemberState {
             }
             Event::MemberBlocked { .. } => self.blocked = true,
             Event::MemberUnblocked { .. } => self.blocked = false,
+            Event::PointsMovedIn { paid_texts, .. } => {
+                for (fingerprint, occurred_at) in paid_texts {
+                    self.paid_texts
+                        .entry(*fingerprint)
+                        .or_default()
+                        .push(*occurred_at);
+                }
+            }
             _ => {}
         }
         self.apply_balance(event);
@@ -461,6 +469,17 @@ impl MemberState {
         text: WrittenText,
     ) -> Result<Event, DomainError> {
         self.award_checked(award, Some(text))
+    }
+
+    /// Every paid copy of every text, in a stable order (what moves with a claimed account).
+    pub fn paid_texts(&self) -> Vec<(TextFingerprint, DateTime<Utc>)> {
+        let mut all: Vec<(TextFingerprint, DateTime<Utc>)> = self
+            .paid_texts
+            .iter()
+            .flat_map(|(f, times)| times.iter().map(move |t| (*f, *t)))
+            .collect();
+        all.sort_unstable();
+        all
     }
 
     /// When each paid copy of a text happened (empty if it was never paid).

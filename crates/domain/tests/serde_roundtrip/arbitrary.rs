@@ -317,29 +317,33 @@ fn points_event() -> impl Strategy<Value = Event> {
             identity(),
             any::<i64>(),
             instant(),
-            any::<bool>()
+            any::<bool>(),
+            proptest::collection::vec((any::<u64>().prop_map(TextFingerprint), instant()), 0..3),
         )
-            .prop_map(|(member_id, entry_id, other, identity, points, at, out)| {
-                if out {
-                    Event::PointsMovedOut {
-                        member_id,
-                        entry_id,
-                        to_member: other,
-                        identity,
-                        points,
-                        at,
-                    }
-                } else {
-                    Event::PointsMovedIn {
-                        member_id,
-                        entry_id,
-                        from_member: other,
-                        identity,
-                        points,
-                        at,
+            .prop_map(
+                |(member_id, entry_id, other, identity, points, at, out, paid_texts)| {
+                    if out {
+                        Event::PointsMovedOut {
+                            member_id,
+                            entry_id,
+                            to_member: other,
+                            identity,
+                            points,
+                            at,
+                        }
+                    } else {
+                        Event::PointsMovedIn {
+                            member_id,
+                            entry_id,
+                            from_member: other,
+                            identity,
+                            points,
+                            at,
+                            paid_texts,
+                        }
                     }
                 }
-            }),
+            ),
     ]
 }
 
