@@ -1586,6 +1586,25 @@ mod browser_tests {
                     rows.contains(&("vera".into(), Some(vec![panel.program()]))),
                     "{rows:?}"
                 );
+                // Lifting the limit from the row's program selector.
+                browser
+                    .execute(
+                        "const s = document.querySelector('tr.user-row:nth-child(2) .user-scope'); \
+                         s.value = ''; s.dispatchEvent(new Event('change'));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                browser
+                    .wait_for_text("tbody", "veramanagerAll programs")
+                    .await
+                    .unwrap();
+                let vera: Option<Vec<Uuid>> =
+                    sqlx::query_scalar("SELECT programs FROM admin_users WHERE username = 'vera'")
+                        .fetch_one(&panel.app.pool)
+                        .await
+                        .unwrap();
+                assert_eq!(vera, None);
             }
             browser.screenshot(name).await.unwrap();
         }

@@ -271,6 +271,13 @@ Views.users = async function (view) {
         ? el("button", { type: "button", class: "secondary", onclick: change(u, { disabled: false }) }, I18n.t("users.enable"))
         : el("button", { type: "button", class: "danger", onclick: change(u, { disabled: true }) }, I18n.t("users.disable")),
       " ", el("select", { onchange: (e) => change(u, { role: e.target.value })(e) },
-        roles.map((r) => el("option", { value: r, selected: r === u.role }, I18n.t("role." + r)))))],
+        roles.map((r) => el("option", { value: r, selected: r === u.role }, I18n.t("role." + r)))),
+      // Admins manage every program; others may be limited to one from here.
+      u.role === "admin" ? "" : el("select", { class: "user-scope",
+        onchange: (e) => change(u, e.target.value ? { programs: [e.target.value] } : { every_program: true })(e) },
+        [el("option", { value: "", selected: !u.programs }, I18n.t("users.allPrograms"))].concat(
+          (Admin.programs || []).map((p) => el("option", {
+            value: p.program_id, selected: !!u.programs && u.programs.length === 1 && u.programs[0] === p.program_id,
+          }, p.name)))))],
   ], users, "user-row"));
 };
