@@ -181,7 +181,7 @@ impl LiveBoards {
         (boards.boards.len(), entries)
     }
 
-    /// Members on a loaded board (for metrics and tests); `None` if it is not loaded.
+    /// Members on a loaded board; `None` if it is not loaded.
     pub fn loaded_len(&self, program: Uuid, board: BoardKey) -> Option<usize> {
         self.0
             .boards
@@ -218,23 +218,18 @@ impl LiveBoards {
     /// many were read. The follower task calls it on every append; tests call it directly.
     pub async fn catch_up(&self) -> Result<usize> {
         let mut zones = self.0.follower.lock().await;
-        let Some(mut at) = self.0.boards.read().at else {
+        let Some(from) = self.0.boards.read().at else {
             return Ok(0);
         };
         let mut conn = self.0.pool.acquire().await?;
-        let mut read = 0;
-        loop {
-            let batch = read_after(&mut conn, at, FOLLOW_BATCH).await?;
-            let Some(last) = batch.last() else {
-                return Ok(read);
-            };
-            zones.resolve(&mut conn, &batch).await?;
-            at = last.checkpoint();
-            read += batch.len();
+        replay(&mut conn, &mut zones, from, None, |batch, zones| {
             let mut boards = self.0.boards.write();
-            boards.apply(&batch, &zones);
-            boards.at = Some(at);
-        }
+            boards.apply(batch, zones);
+            if let Some(last) = batch.last() {
+                boards.at = Some(last.checkpoint());
+            }
+        })
+        .await
     }
 
     /// Loads a board from the read model, then brings it and the others to one place in the
@@ -253,11 +248,18 @@ impl LiveBoards {
             Some(at) if snapshot_at <= at => {
                 let mut board = board;
                 let id = (program, key);
-                replay_between(&mut conn, &mut zones, snapshot_at, at, |batch, zones| {
-                    for (_, member, delta) in board_changes(batch, zones).filter(|c| c.0 == id) {
-                        board.add(member, delta);
-                    }
-                })
+                replay(
+                    &mut conn,
+                    &mut zones,
+                    snapshot_at,
+                    Some(at),
+                    |batch, zones| {
+                        for (_, member, delta) in board_changes(batch, zones).filter(|c| c.0 == id)
+                        {
+                            board.add(member, delta);
+                        }
+                    },
+                )
                 .await?;
                 board.last_used.store(self.now_ms(), Ordering::Relaxed);
                 self.0.boards.write().boards.insert(id, board);
@@ -265,9 +267,15 @@ impl LiveBoards {
             }
             // The new board is ahead: bring the others up to it first.
             Some(at) => {
-                replay_between(&mut conn, &mut zones, at, snapshot_at, |batch, zones| {
-                    self.0.boards.write().apply(batch, zones);
-                })
+                replay(
+                    &mut conn,
+                    &mut zones,
+                    at,
+                    Some(snapshot_at),
+                    |batch, zones| {
+                        self.0.boards.write().apply(batch, zones);
+                    },
+                )
                 .await?;
             }
         }
@@ -374,27 +382,32 @@ async fn snapshot(
     Ok((at, board))
 }
 
-/// Feeds `apply` the events in `(from, to]`, in log order. `to` is a checkpoint some reader
-/// has reached, so everything up to it is visible and will not change.
-async fn replay_between(
+/// Feeds `apply` the events after `from` in log order, batch by batch: up to and including
+/// `to` (a checkpoint some reader has reached, so everything up to it is visible and will not
+/// change), or with no `to` as far as is visible now. Returns how many events were read.
+async fn replay(
     conn: &mut PgConnection,
     zones: &mut Zones,
     from: Checkpoint,
-    to: Checkpoint,
+    to: Option<Checkpoint>,
     mut apply: impl FnMut(&[Recorded], &Zones),
-) -> Result<()> {
+) -> Result<usize> {
     let mut at = from;
-    while at < to {
+    let mut read = 0;
+    while to.is_none_or(|to| at < to) {
         let mut batch = read_after(conn, at, FOLLOW_BATCH).await?;
         let Some(last) = batch.last() else {
-            return Ok(());
+            break;
         };
         at = last.checkpoint();
-        batch.retain(|r| r.checkpoint() <= to);
+        if let Some(to) = to {
+            batch.retain(|r| r.checkpoint() <= to);
+        }
+        read += batch.len();
         zones.resolve(conn, &batch).await?;
         apply(&batch, zones);
     }
-    Ok(())
+    Ok(read)
 }
 
 #[cfg(test)]
