@@ -80,11 +80,9 @@ fn a_payload_without_a_known_type_is_refused() {
     assert!(serde_json::from_str::<Event>(unknown).is_err());
 }
 
-/// Events recorded before awards carried text fingerprints decode, and re-encode to exactly
-/// the payload they were stored with, so their content digests (and hash chains) are unchanged.
-#[test]
-fn an_award_recorded_before_text_fingerprints_decodes_and_re_encodes_unchanged() {
-    let stored = serde_json::json!({
+/// A stored `PointsAwarded` payload, with a `text_fingerprint` field if one is given.
+fn stored_award(text_fingerprint: Option<&str>) -> serde_json::Value {
+    let mut stored = serde_json::json!({
         "type": "PointsAwarded",
         "member_id": "00000000-0000-0000-0000-000000000001",
         "entry_id": "00000000-0000-0000-0000-000000000002",
@@ -95,39 +93,38 @@ fn an_award_recorded_before_text_fingerprints_decodes_and_re_encodes_unchanged()
         "occurred_at": "2026-01-01T12:00:00Z",
         "at": "2026-01-01T12:00:01Z"
     });
+    if let Some(fingerprint) = text_fingerprint {
+        stored["text_fingerprint"] = fingerprint.into();
+    }
+    stored
+}
+
+/// Decodes a stored award, checks it re-encodes to exactly the stored payload, and returns
+/// the fingerprint it carries.
+fn decoded_fingerprint(stored: serde_json::Value) -> Option<domain::text::TextFingerprint> {
     let event: Event = serde_json::from_value(stored.clone()).expect("decodes");
-    match &event {
+    assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+    match event {
         Event::PointsAwarded {
             text_fingerprint, ..
-        } => assert_eq!(*text_fingerprint, None),
+        } => text_fingerprint,
         other => panic!("decoded as {other:?}"),
     }
-    assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+}
+
+/// Events recorded before awards carried text fingerprints decode, and re-encode to exactly
+/// the payload they were stored with, so their content digests (and hash chains) are unchanged.
+#[test]
+fn an_award_recorded_before_text_fingerprints_decodes_and_re_encodes_unchanged() {
+    assert_eq!(decoded_fingerprint(stored_award(None)), None);
 }
 
 #[test]
 fn an_award_with_a_text_carries_only_its_fingerprint() {
-    let stored = serde_json::json!({
-        "type": "PointsAwarded",
-        "member_id": "00000000-0000-0000-0000-000000000001",
-        "entry_id": "00000000-0000-0000-0000-000000000002",
-        "activity": {"network": "vk", "kind": "comment", "reference": "229871234_88_512"},
-        "points": 10,
-        "rule_version": 1,
-        "campaign_id": null,
-        "occurred_at": "2026-01-01T12:00:00Z",
-        "at": "2026-01-01T12:00:01Z",
-        "text_fingerprint": "0cd381b9bfe829f6"
-    });
-    let event: Event = serde_json::from_value(stored.clone()).expect("decodes");
-    let fingerprint = domain::text::TextFingerprint::of("Nice post!");
-    match &event {
-        Event::PointsAwarded {
-            text_fingerprint, ..
-        } => assert_eq!(*text_fingerprint, fingerprint),
-        other => panic!("decoded as {other:?}"),
-    }
-    assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+    assert_eq!(
+        decoded_fingerprint(stored_award(Some("0cd381b9bfe829f6"))),
+        domain::text::TextFingerprint::of("Nice post!")
+    );
 }
 
 /// Rules recorded before the repeated-text rule existed read with it on, for ever.
