@@ -18,7 +18,6 @@ use domain::ids::{MemberId, RewardId};
 use domain::network::{ExternalIdentity, Network};
 use domain::points::{Points, PointsDelta};
 use domain::reward::{RewardCommand, RewardState};
-use hmac::{Hmac, Mac};
 use projections::identities::{Profile, upsert_profile};
 use projections::{Projection, Runner};
 use serde_json::{Value, json};
@@ -50,25 +49,15 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
-/// initData for `user`, issued at `auth_date`, signed with `token`.
+/// initData for `user`, issued at `auth_date`, signed with `token` as Telegram does (the
+/// signer is checked against an independent one in the adapters' tests).
 pub fn init_data_signed(user: &Value, auth_date: i64, token: &str) -> String {
-    let mut fields = [
+    let fields = [
         ("auth_date", auth_date.to_string()),
         ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc".to_string()),
         ("user", user.to_string()),
     ];
-    fields.sort();
-    let check: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut secret = Hmac::<Sha256>::new_from_slice(b"WebAppData").unwrap();
-    secret.update(token.as_bytes());
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret.finalize().into_bytes()).unwrap();
-    mac.update(check.join("\n").as_bytes());
-    let hash = hex::encode(mac.finalize().into_bytes());
-    let query: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    format!("{}&hash={hash}", query.join("&"))
+    api::http::mini_app::dev::sign_init_data(&fields, token)
 }
 
 pub fn user(id: i64, first_name: &str, username: &str, lang: &str) -> Value {
