@@ -185,12 +185,12 @@ async fn main() -> anyhow::Result<()> {
             let pool = connect_migrated(&database_url, 2).await?;
             let mut user = api::http::admin::create_user(&pool, &username, &password, role).await?;
             if !programs.is_empty() {
-                user = api::http::admin::auth::users::limit_to_programs(
-                    &pool,
-                    &user.username,
-                    Some(&programs),
-                )
-                .await?;
+                let limit = api::http::admin::auth::users::UserChange {
+                    programs: Some(Some(programs)),
+                    ..Default::default()
+                };
+                user = api::http::admin::auth::users::update_user(&pool, &user.username, limit)
+                    .await?;
             }
             println!("created {user:?}");
         }

@@ -86,7 +86,11 @@ pub async fn create(
     let user = users::create_user(&state.pool, &body.username, &body.password, body.role).await?;
     let user = match body.programs {
         Some(programs) => {
-            users::limit_to_programs(&state.pool, &user.username, Some(&programs)).await?
+            let limit = UserChange {
+                programs: Some(Some(programs)),
+                ..UserChange::default()
+            };
+            users::update_user(&state.pool, &user.username, limit).await?
         }
         None => user,
     };
@@ -140,13 +144,6 @@ pub async fn update(
         (None, Some(true)) => Some(None),
         (None, _) => None,
     };
-    let limits_an_admin = programs.as_ref().is_some_and(Option::is_some)
-        && (body.role == Some(Role::Admin)
-            || body.role.is_none()
-                && users::role_of(&state.pool, &username).await? == Some(Role::Admin));
-    if limits_an_admin {
-        return Err(UserError::AdminUnlimited.into());
-    }
     let change = UserChange {
         role: body.role,
         disabled: body.disabled,

@@ -151,47 +151,17 @@ pub async fn create_user(
     created.ok_or(UserError::AlreadyExists(username))
 }
 
-/// Limits a manager or auditor account to `programs` (`None`: every program again). Admin
-/// accounts manage accounts and programs, so they cannot be limited.
-pub async fn limit_to_programs(
-    pool: &PgPool,
-    username: &str,
-    programs: Option<&[Uuid]>,
-) -> Result<AdminUser, UserError> {
-    let username = normalize_username(username)?;
-    let updated: Option<AdminUser> = sqlx::query_as(
-        "UPDATE admin_users SET programs = $2 WHERE username = $1 AND (role <> 'admin' OR $2 IS NULL) \
-         RETURNING username, role, created_at, disabled_at, programs",
-    )
-    .bind(&username)
-    .bind(programs)
-    .fetch_optional(pool)
-    .await?;
-    match updated {
-        Some(user) => Ok(user),
-        None if user_exists(pool, &username).await? => Err(UserError::AdminUnlimited),
-        None => Err(UserError::NotFound(username)),
+/// The database refuses to limit an admin account (constraint
+/// `admin_users_admins_see_everything`): that is the rule, and this names it.
+fn limit_refused(e: sqlx::Error) -> UserError {
+    match &e {
+        sqlx::Error::Database(db)
+            if db.constraint() == Some("admin_users_admins_see_everything") =>
+        {
+            UserError::AdminUnlimited
+        }
+        _ => e.into(),
     }
-}
-
-/// The role of an account, if it exists.
-pub async fn role_of(pool: &PgPool, username: &str) -> Result<Option<Role>, UserError> {
-    let username = normalize_username(username)?;
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM admin_users WHERE username = $1")
-            .bind(&username)
-            .fetch_optional(pool)
-            .await?;
-    Ok(role.and_then(|r| r.parse().ok()))
-}
-
-async fn user_exists(pool: &PgPool, username: &str) -> Result<bool, UserError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM admin_users WHERE username = $1)")
-            .bind(username)
-            .fetch_one(pool)
-            .await?,
-    )
 }
 
 pub async fn list_users(pool: &PgPool) -> Result<Vec<AdminUser>, UserError> {
@@ -209,7 +179,7 @@ pub struct UserChange {
     pub disabled: Option<bool>,
     pub password: Option<String>,
     /// `Some(Some(ids))`: limit to these programs; `Some(None)`: every program; `None`: keep.
-    /// Becoming an admin lifts any limit.
+    /// Becoming an admin lifts any limit; limiting an admin is refused (`AdminUnlimited`).
     pub programs: Option<Option<Vec<Uuid>>>,
 }
 
@@ -234,8 +204,8 @@ pub async fn update_user(
            password_hash = coalesce($3, password_hash), \
            disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at \
                               WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END, \
-           programs = CASE WHEN coalesce($2, role) = 'admin' THEN NULL \
-                           WHEN $5 THEN $6 ELSE programs END \
+           programs = CASE WHEN $5 THEN $6 WHEN coalesce($2, role) = 'admin' THEN NULL \
+                           ELSE programs END \
          WHERE username = $1 RETURNING username, role, created_at, disabled_at, programs",
     )
     .bind(&username)
@@ -245,7 +215,8 @@ pub async fn update_user(
     .bind(change.programs.is_some())
     .bind(change.programs.clone().flatten())
     .fetch_optional(&mut *tx)
-    .await?;
+    .await
+    .map_err(limit_refused)?;
     let updated = updated.ok_or_else(|| UserError::NotFound(username.clone()))?;
     if change.disabled == Some(true)
         || hash.is_some()
