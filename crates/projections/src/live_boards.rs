@@ -314,8 +314,8 @@ impl LiveBoards {
     ) {
         const FIRST_RETRY: Duration = Duration::from_millis(5);
         let mut wake_open = true;
-        let mut woken = false;
-        let mut retry = FIRST_RETRY;
+        // After a wake-up: how long to wait before looking again if nothing new shows.
+        let mut retry: Option<Duration> = None;
         while !*shutdown.borrow() {
             let read = match self.catch_up().await {
                 Ok(read) => read,
@@ -328,20 +328,20 @@ impl LiveBoards {
             let (boards, members) = self.loaded();
             metrics::gauge!("leaderboard_boards_in_memory").set(boards as f64);
             metrics::gauge!("leaderboard_entries_in_memory").set(members as f64);
-            let pause = if woken && read == 0 && boards > 0 {
-                let pause = retry;
-                retry = (retry * 2).min(poll_interval);
-                woken = retry < poll_interval;
-                pause
-            } else {
-                retry = FIRST_RETRY;
-                woken = false;
-                poll_interval
+            let pause = match retry {
+                Some(pause) if read == 0 && boards > 0 && pause < poll_interval => {
+                    retry = Some((pause * 2).min(poll_interval));
+                    pause
+                }
+                _ => {
+                    retry = None;
+                    poll_interval
+                }
             };
             tokio::select! {
                 changed = wake.changed(), if wake_open => {
                     wake_open = changed.is_ok();
-                    woken = wake_open;
+                    retry = wake_open.then_some(FIRST_RETRY);
                 }
                 _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => {}
