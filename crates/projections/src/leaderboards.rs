@@ -5,8 +5,9 @@
 use crate::error::Result;
 use crate::projection::{FastMap, ROWS_PER_STATEMENT, Target};
 use crate::source::{Recorded, Zones};
-use domain::folds::{BoardKey, Leaderboards};
+use domain::folds::{BoardKey, Leaderboards, Period};
 use domain::ids::MemberId;
+use domain::network::Network;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use std::io::Write;
@@ -19,6 +20,30 @@ pub fn board_key(board: &BoardKey) -> String {
         None => board.period.to_string(),
         Some(network) => format!("{}:{network}", board.period),
     }
+}
+
+/// The board a stored text key names: the inverse of [`board_key`]. Only the exact text
+/// [`board_key`] writes is accepted (`w2026-7` is not `w2026-07`).
+pub fn parse_board_key(text: &str) -> Option<BoardKey> {
+    let (period_text, network) = match text.split_once(':') {
+        Some((period, network)) => (period, Some(Network::parse(network)?)),
+        None => (text, None),
+    };
+    let year_and = |rest: &str| -> Option<(i32, u32)> {
+        let (year, n) = rest.split_once('-')?;
+        Some((year.parse().ok()?, n.parse().ok()?))
+    };
+    let period = if period_text == "all" {
+        Period::AllTime
+    } else if let Some(rest) = period_text.strip_prefix('w') {
+        let (iso_year, week) = year_and(rest)?;
+        Period::Week { iso_year, week }
+    } else {
+        let (year, month) = year_and(period_text.strip_prefix('m')?)?;
+        Period::Month { year, month }
+    };
+    let board = BoardKey { period, network };
+    (board_key(&board) == text).then_some(board)
 }
 
 /// Deltas grouped by member: an event changes up to six boards of one member, so one map
@@ -150,4 +175,40 @@ async fn copy_rows(conn: &mut PgConnection, table: &str, text: &mut Vec<u8>) -> 
     copy.finish().await?;
     text.clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_board_key_parses_back_to_its_board() {
+        for period in [
+            Period::AllTime,
+            Period::Week {
+                iso_year: 2026,
+                week: 7,
+            },
+            Period::Month {
+                year: 2026,
+                month: 11,
+            },
+        ] {
+            for network in std::iter::once(None).chain(Network::ALL.map(Some)) {
+                let board = BoardKey { period, network };
+                assert_eq!(parse_board_key(&board_key(&board)), Some(board));
+            }
+        }
+        for text in [
+            "",
+            "al",
+            "w2026-7",
+            "w2026",
+            "m2026-11:fax",
+            "x2026-01",
+            "all:",
+        ] {
+            assert_eq!(parse_board_key(text), None, "{text:?}");
+        }
+    }
 }

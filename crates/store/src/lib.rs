@@ -9,12 +9,14 @@ mod appender;
 pub mod codec;
 pub mod digest;
 mod error;
+mod log_copy;
 mod read;
 pub mod wake;
 
 pub use append::{AppendOutcome, Commit, ExpectedVersion, Metadata, NewEvent, StreamAppend};
 pub use appender::Appender;
 pub use error::StoreError;
+pub use log_copy::{LogCopy, LogRow};
 pub use read::{Checkpoint, Envelope, MAX_READ_BATCH, RecordedEvent};
 pub use wake::Wake;
 

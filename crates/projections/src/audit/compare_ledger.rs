@@ -5,8 +5,7 @@
 use super::expected::Expected;
 use super::findings::Findings;
 use super::models::Models;
-use crate::leaderboards::board_key;
-use crate::projection::FastMap;
+use crate::leaderboards::{board_key, parse_board_key};
 use domain::folds::BoardKey;
 use domain::ids::MemberId;
 
@@ -48,42 +47,34 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
 }
 
 pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    // The text key of every expected board.
-    let mut keys: FastMap<String, BoardKey> = FastMap::default();
-    let mut texts: FastMap<BoardKey, String> = FastMap::default();
-    for boards in exp.board_scores.values() {
-        for (board, _) in boards {
-            texts.entry(*board).or_insert_with(|| {
-                let text = board_key(board);
-                keys.insert(text.clone(), *board);
-                text
-            });
+    let mut model = std::mem::take(&mut m.boards);
+    let boards: Vec<Option<BoardKey>> = model.keys.iter().map(|k| parse_board_key(k)).collect();
+    let key_text = |id: u32| model.keys.get(id as usize).map_or("?", String::as_str);
+    for ((program, member), expected) in exp.board_scores.drain() {
+        let mut found = model
+            .by_member
+            .remove(&(program, member.0))
+            .unwrap_or_default();
+        for (board, score) in expected {
+            let at = found
+                .iter()
+                .position(|(id, _)| boards.get(*id as usize) == Some(&Some(board)));
+            let key = || format!("{program}/{}/{member}", board_key(&board));
+            match at.map(|i| found.swap_remove(i).1) {
+                Some(stored) if stored == score => {}
+                Some(stored) => out.push("leaderboard", key(), score, stored),
+                None => out.missing("leaderboard", key(), score),
+            }
+        }
+        for (id, score) in found {
+            let key = format!("{program}/{}/{member}", key_text(id));
+            out.unexpected("leaderboard", key, score);
         }
     }
-    for (program, board, member, score) in std::mem::take(&mut m.boards) {
-        let expected = keys.get(&board).and_then(|b| {
-            let boards = exp.board_scores.get_mut(&(program, MemberId(member)))?;
-            let i = boards.iter().position(|(k, _)| k == b)?;
-            Some(boards.swap_remove(i).1)
-        });
-        match expected {
-            Some(e) if e == score => {}
-            Some(e) => out.push(
-                "leaderboard",
-                format!("{program}/{board}/{member}"),
-                e,
-                score,
-            ),
-            None => out.unexpected("leaderboard", format!("{program}/{board}/{member}"), score),
-        }
-    }
-    for ((program, member), boards) in exp.board_scores.drain() {
-        for (board, score) in boards {
-            out.missing(
-                "leaderboard",
-                format!("{program}/{}/{member}", board_key(&board)),
-                score,
-            );
+    for ((program, member), rows) in model.by_member.drain() {
+        for (id, score) in rows {
+            let key = format!("{program}/{}/{member}", key_text(id));
+            out.unexpected("leaderboard", key, score);
         }
     }
 }

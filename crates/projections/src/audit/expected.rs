@@ -14,7 +14,6 @@ use domain::ids::{CampaignId, MemberId, RedemptionId, RewardId};
 use domain::network::{ExternalIdentity, Network};
 use domain::reward::RewardState;
 use domain::{Aggregate, Event};
-use std::collections::HashMap;
 use store::Checkpoint;
 use uuid::Uuid;
 
@@ -42,23 +41,23 @@ pub(crate) struct Expected {
     checkpoints: [Checkpoint; Projection::ALL.len()],
     pub zones: Zones,
     pub balances: Balances,
-    pub member_program: HashMap<MemberId, Uuid>,
-    pub blocked: HashMap<MemberId, bool>,
+    pub member_program: FastMap<MemberId, Uuid>,
+    pub blocked: FastMap<MemberId, bool>,
     /// Scores by (program, member) and board, summed from `Leaderboards::changes`, the domain's
     /// definition of what each event does to each board (its `apply` sums the same changes).
     pub board_scores: FastMap<(Uuid, MemberId), Vec<(BoardKey, i64)>>,
     pub codewords: CodewordRedemptions,
-    pub codeword_program: HashMap<CampaignId, Uuid>,
-    pub campaigns: HashMap<(Uuid, CampaignId), CampaignState>,
-    pub rewards: HashMap<(Uuid, RewardId), RewardState>,
-    pub redemptions: HashMap<(Uuid, RedemptionId), ExpectedRedemption>,
-    pub identities: HashMap<(Uuid, ExternalIdentity), IdentityState>,
-    pub adjustments: HashMap<(Uuid, i64), ExpectedAdjustment>,
+    pub codeword_program: FastMap<CampaignId, Uuid>,
+    pub campaigns: FastMap<(Uuid, CampaignId), CampaignState>,
+    pub rewards: FastMap<(Uuid, RewardId), RewardState>,
+    pub redemptions: FastMap<(Uuid, RedemptionId), ExpectedRedemption>,
+    pub identities: FastMap<(Uuid, ExternalIdentity), IdentityState>,
+    pub adjustments: FastMap<(Uuid, i64), ExpectedAdjustment>,
     /// (action, manager, subject) by (program, position).
-    pub actions: HashMap<(Uuid, i64), (String, String, String)>,
-    pub daily: HashMap<(Uuid, NaiveDate, &'static str), DayCounters>,
-    newest_day: HashMap<Uuid, NaiveDate>,
-    active: HashMap<(Uuid, NaiveDate, Uuid), i16>,
+    pub actions: FastMap<(Uuid, i64), (String, String, String)>,
+    pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
+    newest_day: FastMap<Uuid, NaiveDate>,
+    active: FastMap<(Uuid, NaiveDate, Uuid), i16>,
 }
 
 impl Expected {

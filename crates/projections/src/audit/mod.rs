@@ -21,17 +21,15 @@ use crate::error::{ProjectionError, Result};
 use crate::projection::Projection;
 use crate::source::{Recorded, Zones};
 use chain::ChainCheck;
-use chrono::{DateTime, Utc};
 use domain::Event;
 use expected::Expected;
 use findings::Findings;
-use futures::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
-use store::Checkpoint;
+use store::{Checkpoint, LogCopy, LogRow};
 use uuid::Uuid;
 
 /// Where a projection stood in the snapshot the audit read.
@@ -88,40 +86,10 @@ impl VerifyReport {
     }
 }
 
-/// One row of the log as the audit reads it; the payload as stored text, parsed twice on two
-/// threads (as a value for the hash chain, as an event for the folds).
-struct EventRow {
-    tx_id: i64,
-    position: i64,
-    program_id: Uuid,
-    stream_id: String,
-    stream_version: i64,
-    event_id: Uuid,
-    event_type: String,
-    schema_version: i16,
-    recorded_at: DateTime<Utc>,
-    payload: String,
-    hash: Vec<u8>,
-}
-
-type RawRow = (
-    i64,
-    i64,
-    Uuid,
-    String,
-    i64,
-    Uuid,
-    String,
-    i16,
-    DateTime<Utc>,
-    String,
-    Vec<u8>,
-);
-
 /// Rows handed to the fold and hash-chain threads at a time.
 const BATCH_ROWS: usize = 4_096;
 
-type Batch = Arc<Vec<EventRow>>;
+type Batch = Arc<Vec<LogRow>>;
 
 /// Folds the whole log and compares every read model with it, all in one snapshot of the
 /// database (so it can run beside live projections), and checks every stream's hash chain.
@@ -161,8 +129,7 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
         }
     }
     // Three threads: this one reads rows; one folds them into the expected models, one checks
-    // the hash chains. Batches come back here to be freed: freeing them on another thread
-    // makes the threads fight over the allocator's lock.
+    // the hash chains. Batches come back here to be written over: no allocation per row.
     let (chain_tx, chain_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
@@ -173,32 +140,33 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
     let exp = Expected::new(checkpoints, zones);
     let fold = tokio::task::spawn_blocking(move || fold_rows(exp, checkpoints, fold_rx, done_tx));
     {
-        let mut rows = sqlx::query_as::<_, RawRow>(
-            "SELECT tx_id, position, program_id, stream_id, stream_version, event_id, event_type, \
-             schema_version, recorded_at, payload::text, hash FROM events ORDER BY tx_id, position",
-        )
-        .fetch(&mut *tx);
-        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let mut log = LogCopy::start(&mut tx).await?;
+        // Batches both threads are done with come back to be written over.
+        let mut spare: Vec<Vec<LogRow>> = Vec::new();
         loop {
-            let next = rows.try_next().await?;
-            if let Some(raw) = next {
-                batch.push(EventRow::from(raw));
-                if batch.len() < BATCH_ROWS {
-                    continue;
+            let mut batch = spare.pop().unwrap_or_default();
+            let mut filled = 0;
+            while filled < BATCH_ROWS {
+                if filled == batch.len() {
+                    batch.push(LogRow::default());
                 }
+                if !log.next_into(&mut batch[filled]).await? {
+                    break;
+                }
+                filled += 1;
             }
+            batch.truncate(filled);
             if batch.is_empty() {
                 break;
             }
-            let full = Arc::new(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(BATCH_ROWS),
-            ));
+            let full = Arc::new(batch);
             if fold_tx.send(full.clone()).is_err() || chain_tx.send(full).is_err() {
                 break;
             }
             while let Ok(checked) = done_rx.try_recv() {
-                drop(checked);
+                if let Ok(rows) = Arc::try_unwrap(checked) {
+                    spare.push(rows);
+                }
             }
         }
     }
@@ -247,37 +215,6 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
         differences: findings.list,
         broken_chains,
     })
-}
-
-impl From<RawRow> for EventRow {
-    fn from(r: RawRow) -> Self {
-        let (
-            tx_id,
-            position,
-            program_id,
-            stream_id,
-            stream_version,
-            event_id,
-            event_type,
-            schema_version,
-            recorded_at,
-            payload,
-            hash,
-        ) = r;
-        Self {
-            tx_id,
-            position,
-            program_id,
-            stream_id,
-            stream_version,
-            event_id,
-            event_type,
-            schema_version,
-            recorded_at,
-            payload,
-            hash,
-        }
-    }
 }
 
 /// Reads the models in the snapshot the fold reads the log in.

@@ -2,12 +2,13 @@
 //! the log is being folded on another.
 
 use crate::error::Result;
+use crate::projection::FastMap;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use futures::TryStreamExt;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 pub(crate) type BalanceRow = (Uuid, Uuid, i64, i64, i64, bool);
-pub(crate) type BoardRow = (Uuid, String, Uuid, i64);
 pub(crate) type CampaignRow = (Uuid, Uuid, i64, Option<i32>, String, i32);
 pub(crate) type CodewordRow = (Uuid, Uuid, Uuid, String, String, i64, DateTime<Utc>);
 pub(crate) type RewardRow = (Uuid, Uuid, String, i64, i64, i64, bool);
@@ -30,7 +31,7 @@ pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
 #[derive(Default)]
 pub(crate) struct Models {
     pub balances: Vec<BalanceRow>,
-    pub boards: Vec<BoardRow>,
+    pub boards: BoardRows,
     pub campaigns: Vec<CampaignRow>,
     pub codewords: Vec<CodewordRow>,
     pub rewards: Vec<RewardRow>,
@@ -41,14 +42,48 @@ pub(crate) struct Models {
     pub daily: Vec<DailyRow>,
 }
 
+/// The leaderboard model grouped by (program, member), as the fold groups what it expects, so
+/// the comparison costs one lookup per member rather than per row (a million-member program
+/// has over a million rows); board keys are stored once each, rows name them by index.
+#[derive(Default)]
+pub(crate) struct BoardRows {
+    /// The distinct stored board keys.
+    pub keys: Vec<String>,
+    /// (index into `keys`, score) by (program, member).
+    pub by_member: FastMap<(Uuid, Uuid), Vec<(u32, i64)>>,
+}
+
+async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
+    let mut rows = sqlx::query("SELECT program_id, board_key, member_id, score FROM leaderboard")
+        .fetch(&mut *conn);
+    let mut boards = BoardRows::default();
+    let mut ids: FastMap<String, u32> = FastMap::default();
+    while let Some(row) = rows.try_next().await? {
+        let key: &str = row.try_get(1)?;
+        let id = match ids.get(key) {
+            Some(id) => *id,
+            None => {
+                let id = boards.keys.len() as u32;
+                boards.keys.push(key.to_string());
+                ids.insert(key.to_string(), id);
+                id
+            }
+        };
+        boards
+            .by_member
+            .entry((row.try_get(0)?, row.try_get(2)?))
+            .or_default()
+            .push((id, row.try_get(3)?));
+    }
+    Ok(boards)
+}
+
 pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
     Ok(Models {
         balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, blocked FROM balances")
             .fetch_all(&mut *conn)
             .await?,
-        boards: sqlx::query_as("SELECT program_id, board_key, member_id, score FROM leaderboard")
-            .fetch_all(&mut *conn)
-            .await?,
+        boards: load_boards(&mut *conn).await?,
         campaigns: sqlx::query_as(
             "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns",
         )

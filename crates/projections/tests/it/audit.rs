@@ -23,11 +23,41 @@ async fn verify_catches_a_tampered_read_model_row(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
+    sqlx::query(
+        "UPDATE leaderboard SET score = score + 5 WHERE member_id = $1 AND board_key = 'all'",
+    )
+    .bind(member(4).0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO leaderboard (program_id, board_key, member_id, score) \
+         SELECT program_id, 'w1999-01', member_id, 7 FROM leaderboard \
+         WHERE member_id = $1 AND board_key = 'all'",
+    )
+    .bind(member(5).0)
+    .execute(&pool)
+    .await
+    .unwrap();
     let report = audit::verify(&pool).await.unwrap();
     assert!(!report.is_clean());
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();
     assert!(models.contains(&"balances"), "{models:?}");
-    assert!(models.contains(&"leaderboard"), "{models:?}");
+    // A row missing, a score changed, a row the log never made: each reported.
+    let board_keys: Vec<&str> = report
+        .differences
+        .iter()
+        .filter(|d| d.model == "leaderboard")
+        .map(|d| d.key.as_str())
+        .collect();
+    assert_eq!(board_keys.len(), 3, "{board_keys:?}");
+    for (board, m) in [("all", 3), ("all", 4), ("w1999-01", 5)] {
+        let suffix = format!("/{board}/{}", member(m).0);
+        assert!(
+            board_keys.iter().any(|k| k.ends_with(&suffix)),
+            "{suffix} in {board_keys:?}"
+        );
+    }
     let balance = report
         .differences
         .iter()
