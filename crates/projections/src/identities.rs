@@ -43,18 +43,31 @@ pub struct Profile {
 
 /// Records the latest username and display name seen for an account.
 pub async fn upsert_profile(pool: &PgPool, profile: &Profile) -> Result<()> {
+    upsert_profiles(pool, std::slice::from_ref(profile)).await
+}
+
+/// Records many accounts' latest names in one statement; for an account listed twice, the
+/// later entry wins.
+pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> Result<()> {
+    // One statement cannot update a row twice: keep each account's last entry.
+    let mut last: HashMap<(Uuid, &ExternalIdentity), &Profile> = HashMap::new();
+    for p in profiles {
+        last.insert((p.program_id, &p.identity), p);
+    }
+    let rows: Vec<&Profile> = last.into_values().collect();
     sqlx::query(
         "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, now()) \
+         SELECT p, n, s, e, u, d, now() \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(p, n, s, e, u, d) \
          ON CONFLICT (program_id, network, scope, external_id) DO UPDATE SET \
          username = EXCLUDED.username, display_name = EXCLUDED.display_name, updated_at = now()",
     )
-    .bind(profile.program_id)
-    .bind(profile.identity.network.as_str())
-    .bind(&profile.identity.scope)
-    .bind(&profile.identity.external_id)
-    .bind(&profile.username)
-    .bind(&profile.display_name)
+    .bind(rows.iter().map(|p| p.program_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.network.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.scope.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.external_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.username.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.display_name.as_deref()).collect::<Vec<_>>())
     .execute(pool)
     .await?;
     Ok(())

@@ -62,6 +62,21 @@ impl EventStore {
             .await?)
     }
 
+    /// Several whole streams in one round trip, each in version order.
+    pub async fn read_streams(
+        &self,
+        stream_ids: &[&str],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ANY($1) \
+             ORDER BY stream_id, stream_version"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(stream_ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The next events after `after`, in an order that never skips one: only transactions
     /// older than the oldest one still running are read, so an append that commits late (its
     /// position lower than ones already visible) is still read, after them.

@@ -9,8 +9,8 @@ use domain::{Aggregate, DomainError, Event, StreamId};
 use std::sync::Arc;
 use store::codec;
 use store::{
-    AppendOutcome, Appender, Commit, EventStore, ExpectedVersion, Metadata, StoreError,
-    StreamAppend,
+    AppendOutcome, Appender, Commit, EventStore, ExpectedVersion, Metadata, RecordedEvent,
+    StoreError, StreamAppend,
 };
 use uuid::Uuid;
 
@@ -107,27 +107,65 @@ impl Ledger {
         &self.store
     }
 
-    /// The current state of a stream: from the cache, topped up from the log if the log is
-    /// ahead, or folded from the log.
+    /// The current state of a stream: from the cache, or folded from the log.
     pub async fn load<S: CachedState>(&self, stream: &StreamId) -> Result<Loaded<S>, AppError> {
+        if let Some(hit) = self.cached(stream) {
+            return Ok(hit);
+        }
         let name = stream.to_string();
-        let (version, state) = match S::cache(&self.caches).get(&name) {
-            Some(hit) => hit,
-            None => {
-                let mut version = 0;
-                let mut state = S::default();
-                for recorded in self.store.read_stream(&name, 0).await? {
-                    let event =
-                        codec::decode(&recorded).map_err(|e| AppError::Corrupt(e.to_string()))?;
-                    state = state.apply(&event);
-                    version = recorded.stream_version;
-                }
-                S::cache(&self.caches).put(&name, version, state.clone());
-                (version, state)
-            }
-        };
-        Ok(Loaded {
+        let recorded = self.store.read_stream(&name, 0).await?;
+        self.fold_and_cache(name, &recorded)
+    }
+
+    /// A stream's state if it is in memory.
+    pub fn cached<S: CachedState>(&self, stream: &StreamId) -> Option<Loaded<S>> {
+        let name = stream.to_string();
+        let (version, state) = S::cache(&self.caches).get(&name)?;
+        Some(Loaded {
             stream: name,
+            version,
+            state,
+        })
+    }
+
+    /// Two streams' states, read in one round trip when neither is cached (a new account's
+    /// identity and the member standing in for it: the first thing its first comment needs).
+    pub async fn load_pair<A: CachedState, B: CachedState>(
+        &self,
+        a: &StreamId,
+        b: &StreamId,
+    ) -> Result<(Loaded<A>, Loaded<B>), AppError> {
+        let (a_name, b_name) = (a.to_string(), b.to_string());
+        if A::cache(&self.caches).get(&a_name).is_some()
+            || B::cache(&self.caches).get(&b_name).is_some()
+        {
+            return Ok((self.load(a).await?, self.load(b).await?));
+        }
+        let recorded = self.store.read_streams(&[&a_name, &b_name]).await?;
+        let (of_a, of_b): (Vec<_>, Vec<_>) =
+            recorded.into_iter().partition(|r| r.stream_id == a_name);
+        Ok((
+            self.fold_and_cache(a_name, &of_a)?,
+            self.fold_and_cache(b_name, &of_b)?,
+        ))
+    }
+
+    /// Folds a whole stream read from the log, and keeps the state hot.
+    fn fold_and_cache<S: CachedState>(
+        &self,
+        stream: String,
+        recorded: &[RecordedEvent],
+    ) -> Result<Loaded<S>, AppError> {
+        let mut version = 0;
+        let mut state = S::default();
+        for r in recorded {
+            let event = codec::decode(r).map_err(|e| AppError::Corrupt(e.to_string()))?;
+            state = state.apply(&event);
+            version = r.stream_version;
+        }
+        S::cache(&self.caches).put(&stream, version, state.clone());
+        Ok(Loaded {
+            stream,
             version,
             state,
         })
@@ -185,8 +223,7 @@ impl Ledger {
     ) -> Result<Outcome, AppError> {
         let mut retries = 0;
         loop {
-            let a = self.load::<A>(streams.0).await?;
-            let b = self.load::<B>(streams.1).await?;
+            let (a, b) = self.load_pair::<A, B>(streams.0, streams.1).await?;
             let events = decide(&a.state, &b.state)?;
             let heads = [
                 (a.stream.as_str(), a.version),

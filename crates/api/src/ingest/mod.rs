@@ -61,11 +61,11 @@ impl Ingest {
     pub fn new(ledger: Ledger, pool: PgPool) -> Self {
         Self {
             ledger,
+            profiles: profiles::ProfileWriter::spawn(pool.clone()),
             pool,
             campaigns: Default::default(),
             channels: Default::default(),
             polls: Default::default(),
-            profiles: Default::default(),
         }
     }
 
@@ -157,7 +157,6 @@ impl Ingest {
         }
         self.profiles
             .record(
-                &self.pool,
                 program.program_id,
                 &activity.account,
                 activity.username.as_deref(),
@@ -377,9 +376,6 @@ impl Ingest {
         identity: &ExternalIdentity,
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
-        if let Some(owner) = self.ledger.identity_owner(program_id, identity).await? {
-            return Ok(owner);
-        }
         let member_id = MemberId(domain::ids::derived_id(&format!(
             "{program_id}/observed/{}",
             identity.key()
@@ -388,6 +384,20 @@ impl Ingest {
             &StreamId::Identity(program_id, identity.clone()),
             &StreamId::Member(member_id),
         );
+        let account = match self.ledger.cached::<IdentityState>(streams.0) {
+            Some(account) => account,
+            // Not seen lately: read the member standing in for it in the same round trip, as
+            // a new account's first comment needs both.
+            None => {
+                self.ledger
+                    .load_pair::<IdentityState, MemberState>(streams.0, streams.1)
+                    .await?
+                    .0
+            }
+        };
+        if let Some(owner) = account.state.claimed_by {
+            return Ok(owner);
+        }
         self.ledger
             .execute2::<IdentityState, MemberState>(
                 program_id.0,

@@ -1,34 +1,55 @@
 //! Usernames and display names seen on webhooks go to the `profiles` table (personal data stays
 //! out of events, so a member can be erased without editing the log). Written only when they
-//! change, so a busy commenter costs one write, not one per comment.
+//! change, so a busy commenter costs one write, not one per comment; and the writes of
+//! concurrent deliveries go together, one statement for all that are waiting (a burst of new
+//! commenters costs a few statements, not one each). A delivery is answered only after its
+//! profile is stored, as before.
 
 use domain::ids::ProgramId;
 use domain::network::ExternalIdentity;
 use parking_lot::Mutex;
-use projections::identities::{Profile, upsert_profile};
+use projections::identities::{Profile, upsert_profiles};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
 
-/// Profiles remembered as written; past this the memory is cleared and rebuilt by writes.
 const MAX_REMEMBERED: usize = 200_000;
+/// Most profiles written in one statement.
+const MAX_BATCH: usize = 256;
 
 type Written = HashMap<(ProgramId, ExternalIdentity), (Option<String>, Option<String>)>;
 
-#[derive(Clone, Default)]
+struct Pending {
+    profile: Profile,
+    stored: oneshot::Sender<Result<(), String>>,
+}
+
+#[derive(Clone)]
 pub struct ProfileWriter {
     written: Arc<Mutex<Written>>,
+    queue: mpsc::Sender<Pending>,
 }
 
 impl ProfileWriter {
+    /// Starts the task that writes queued profiles; it ends when the last writer is dropped.
+    pub fn spawn(pool: PgPool) -> Self {
+        let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_batches(pool, pending));
+        Self {
+            written: Arc::default(),
+            queue,
+        }
+    }
+
+    /// Stores an account's names unless they are the ones stored last; returns once stored.
     pub async fn record(
         &self,
-        pool: &PgPool,
         program_id: ProgramId,
         identity: &ExternalIdentity,
         username: Option<&str>,
         display_name: Option<&str>,
-    ) -> Result<(), projections::ProjectionError> {
+    ) -> Result<(), String> {
         if username.is_none() && display_name.is_none() {
             return Ok(());
         }
@@ -46,12 +67,32 @@ impl ProfileWriter {
             username: value.0.clone(),
             display_name: value.1.clone(),
         };
-        upsert_profile(pool, &profile).await?;
+        let (stored, done) = oneshot::channel();
+        self.queue
+            .send(Pending { profile, stored })
+            .await
+            .map_err(|_| "the profile writer has stopped".to_string())?;
+        done.await
+            .map_err(|_| "the profile writer has stopped".to_string())??;
         let mut written = self.written.lock();
         if written.len() >= MAX_REMEMBERED {
             written.clear();
         }
         written.insert(key, value);
         Ok(())
+    }
+}
+
+/// Writes whatever is waiting in one statement, then tells each waiter how it went.
+async fn write_batches(pool: PgPool, mut pending: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let profiles: Vec<Profile> = batch.iter().map(|p| p.profile.clone()).collect();
+        let result = upsert_profiles(&pool, &profiles)
+            .await
+            .map_err(|e| e.to_string());
+        for waiter in batch.drain(..) {
+            let _ = waiter.stored.send(result.clone());
+        }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::Event;
 use domain::folds::{BoardKey, Leaderboards, Period};
 use domain::network::{ExternalIdentity, Network};
-use projections::identities::{Profile, search, upsert_profile};
+use projections::identities::{Profile, search, upsert_profile, upsert_profiles};
 use projections::leaderboards::board_key;
 use projections::live_boards::LiveBoards;
 use projections::ranking::{PeriodKind, Ranked, current_board};
@@ -123,6 +123,41 @@ async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
     let report = audit::verify(&pool).await.unwrap();
     assert_eq!(report.differences, vec![], "{report:?}");
     assert!(report.projections.iter().all(|p| p.behind == 0));
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
+    let profile = |id: &str, username: &str| Profile {
+        program_id: PROGRAM,
+        identity: ExternalIdentity::new(Network::Vk, "", id.to_string()),
+        username: Some(username.to_string()),
+        display_name: None,
+    };
+    upsert_profile(&pool, &profile("1", "old")).await.unwrap();
+    // The same account twice in one statement, and a name changed from an earlier write.
+    upsert_profiles(
+        &pool,
+        &[
+            profile("1", "first"),
+            profile("2", "two"),
+            profile("1", "last"),
+        ],
+    )
+    .await
+    .unwrap();
+    let stored: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT external_id, username FROM profiles ORDER BY external_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            ("1".to_string(), Some("last".to_string())),
+            ("2".to_string(), Some("two".to_string()))
+        ]
+    );
+    upsert_profiles(&pool, &[]).await.unwrap();
 }
 
 /// What the in-memory boards answer must be the domain's ranking of everything they have
