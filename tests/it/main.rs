@@ -7,6 +7,7 @@ mod browser;
 mod helpers;
 mod ledger;
 mod mini_app;
+mod names;
 mod platforms;
 mod serve;
 mod webhooks;

@@ -161,7 +161,8 @@ impl MiniApp {
         MemberId(me["member_id"].as_str().unwrap().parse().unwrap())
     }
 
-    /// Folds everything appended so far into the read models.
+    /// Folds everything appended so far into the read models, and refreshes the names of the
+    /// programs whose name directory is loaded.
     pub async fn drain(&self) {
         for projection in Projection::ALL {
             Runner::new(self.state.pool.clone(), projection)
@@ -170,6 +171,7 @@ impl MiniApp {
                 .unwrap();
         }
         self.state.boards.catch_up().await.unwrap();
+        self.state.names.refresh().await.unwrap();
     }
 
     pub async fn give(&self, member: MemberId, points: i64) {
@@ -259,7 +261,7 @@ pub fn json_of(reply: &Reply) -> Value {
     serde_json::from_str(&reply.body).unwrap_or(Value::Null)
 }
 
-fn instagram_comment(from_id: &str, username: &str, comment_id: &str, text: &str) -> Vec<u8> {
+pub fn instagram_comment(from_id: &str, username: &str, comment_id: &str, text: &str) -> Vec<u8> {
     json!({"object": "instagram", "entry": [{"id": IG_BRAND, "time": Utc::now().timestamp(),
         "changes": [{"field": "comments", "value": {
             "from": {"id": from_id, "username": username},

@@ -8,5 +8,6 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod ingest;
+pub mod names;
 pub mod server;
 pub mod simulate;

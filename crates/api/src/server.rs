@@ -16,6 +16,13 @@ const NOTIFY_INTERVAL: Duration = Duration::from_millis(5);
 const BOARDS_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// A board nobody asked for in this long is dropped (finished weeks and months go this way).
 const BOARDS_IDLE: Duration = Duration::from_secs(15 * 60);
+/// How often the name directory re-reads the profiles changed since it last looked.
+const NAMES_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+/// How often it reads a program whole, for what no profile change shows (unlinks, claims,
+/// deleted profiles).
+const NAMES_RELOAD_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// A program whose names nobody asked for in this long leaves memory, like an idle board.
+const NAMES_IDLE: Duration = BOARDS_IDLE;
 
 pub async fn serve(
     listener: TcpListener,
@@ -46,6 +53,12 @@ pub async fn serve(
         BOARDS_IDLE,
         stopped.clone(),
     ));
+    let names = tokio::spawn(state.names.clone().follow(
+        NAMES_REFRESH_INTERVAL,
+        NAMES_RELOAD_INTERVAL,
+        NAMES_IDLE,
+        stopped.clone(),
+    ));
     let bot = crate::bot::spawn(&state, stopped);
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(
@@ -59,7 +72,7 @@ pub async fn serve(
     let workers = projections
         .map(|running| running.handles)
         .unwrap_or_default();
-    for handle in workers.into_iter().chain(bot).chain([boards]) {
+    for handle in workers.into_iter().chain(bot).chain([boards, names]) {
         let _ = handle.await;
     }
     relay.abort();

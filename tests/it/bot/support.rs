@@ -142,7 +142,8 @@ impl BotApp {
         self.app.balance_of(&identity).await
     }
 
-    /// Folds everything appended so far into the read models (/top reads the leaderboard).
+    /// Folds everything appended so far into the read models (/top reads the leaderboard) and
+    /// refreshes the names it shows.
     pub async fn project(&self) {
         for projection in projections::Projection::ALL {
             projections::Runner::new(self.state.pool.clone(), projection)
@@ -151,6 +152,7 @@ impl BotApp {
                 .unwrap();
         }
         self.state.boards.catch_up().await.unwrap();
+        self.state.names.refresh().await.unwrap();
     }
 
     pub fn notifier_config(&self) -> NotifierConfig {

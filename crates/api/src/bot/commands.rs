@@ -209,7 +209,6 @@ impl Ctx<'_> {
 
     async fn top(&self) -> Result<Reply, BotError> {
         let program = self.program.program_id;
-        let pool = self.bot.pool();
         let board =
             ranking::current_board(PeriodKind::AllTime, None, self.program.time_zone, self.now);
         let boards = &self.bot.state.boards;
@@ -219,12 +218,10 @@ impl Ctx<'_> {
         }
         let member = self.existing_member().await?;
         let ids: Vec<Uuid> = top.iter().map(|r| r.member_id).collect();
-        let names = history::names(pool, program, &ids).await?;
+        let names = self.bot.state.names.names(program.0, &ids).await?;
         let mut lines = vec![texts::top_header(self.lang).to_owned()];
-        for ranked in &top {
-            let name = names
-                .get(&ranked.member_id)
-                .map_or(texts::anonymous(self.lang), String::as_str);
+        for (ranked, name) in top.iter().zip(&names) {
+            let name = name.as_deref().unwrap_or(texts::anonymous(self.lang));
             let me = if Some(MemberId(ranked.member_id)) == member {
                 match self.lang {
                     Lang::Ru => " ← вы",

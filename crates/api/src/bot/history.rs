@@ -1,16 +1,14 @@
-//! Ledger entries as one line of text (for /history and notifications), the member's latest
-//! entries, and the names shown on /top.
+//! Ledger entries as one line of text (for /history and notifications) and the member's latest
+//! entries.
 
 use super::texts::{self, Lang};
 use crate::app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::Event;
-use domain::ids::{MemberId, ProgramId, RewardId};
+use domain::ids::{MemberId, RewardId};
 use domain::reward::RewardState;
 use domain::{StreamId, network::ActivityKind};
 use sqlx::PgPool;
-use std::collections::HashMap;
-use uuid::Uuid;
 
 /// Events that move a member's balance, as stored in `events.event_type`.
 pub const BALANCE_EVENTS: [&str; 6] = [
@@ -158,55 +156,4 @@ pub async fn latest_entries(
     .await
     .map_err(store::StoreError::from)?;
     Ok(payloads.into_iter().map(|p| p.0).collect())
-}
-
-/// A display name per member for the leaderboard: a profile's name or @username from any of
-/// the member's linked accounts (the `identities` read model joined with `profiles`).
-pub async fn names(
-    pool: &PgPool,
-    program: ProgramId,
-    members: &[Uuid],
-) -> sqlx::Result<HashMap<Uuid, String>> {
-    let rows: Vec<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT DISTINCT ON (i.member_id) i.member_id, p.display_name, p.username \
-         FROM identities i JOIN profiles p USING (program_id, network, scope, external_id) \
-         WHERE i.program_id = $1 AND i.member_id = ANY($2) \
-         ORDER BY i.member_id, (p.display_name IS NULL), p.updated_at DESC",
-    )
-    .bind(program.0)
-    .bind(members)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(member, display, username)| {
-            let name = display
-                .as_deref()
-                .and_then(short_name)
-                .or_else(|| username.map(|u| format!("@{u}")))?;
-            Some((member, name))
-        })
-        .collect())
-}
-
-/// "Анна Смирнова" → "Анна С.": a leaderboard shows other members, so not their full name.
-pub fn short_name(display_name: &str) -> Option<String> {
-    let mut words = display_name.split_whitespace();
-    let first = words.next()?;
-    Some(match words.next().and_then(|w| w.chars().next()) {
-        Some(initial) => format!("{first} {initial}."),
-        None => first.to_owned(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leaderboard_names_keep_the_first_name_and_an_initial() {
-        assert_eq!(short_name("Анна Смирнова").as_deref(), Some("Анна С."));
-        assert_eq!(short_name("  Boris ").as_deref(), Some("Boris"));
-        assert_eq!(short_name("   "), None);
-    }
 }

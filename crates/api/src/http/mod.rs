@@ -11,6 +11,7 @@ pub mod webhooks;
 
 use crate::config::ServeConfig;
 use crate::ingest::Ingest;
+use crate::names::NameDirectory;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use projections::live_boards::LiveBoards;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// This process's in-memory leaderboards; `serve` keeps them following the log.
     pub boards: LiveBoards,
+    /// The names shown beside ranks; `serve` keeps them refreshed.
+    pub names: NameDirectory,
     pub mini_app: mini_app::cache::MiniAppCache,
 }
 
@@ -37,6 +40,7 @@ impl AppState {
         Self {
             ingest: Ingest::new(ledger, pool.clone()),
             boards: LiveBoards::new(pool.clone()),
+            names: NameDirectory::new(pool.clone()),
             mini_app: Default::default(),
             pool,
             config: Arc::new(config),

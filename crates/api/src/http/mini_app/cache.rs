@@ -1,7 +1,8 @@
 //! What the Mini App asks on every request, remembered briefly so the hot read paths
 //! (leaderboards, balance) need no database round trip: who a Telegram user is (their member
-//! and the program's context) and the names shown beside ranks. Both change rarely and are
-//! harmless when a few seconds old; nothing that decides or appends reads from here.
+//! and the program's context). It changes rarely and is harmless when a few seconds old;
+//! nothing that decides or appends reads from here. The names shown beside ranks are not a
+//! cache but a directory kept current per program (`crate::names`).
 
 use crate::app::ProgramContext;
 use domain::ids::MemberId;
@@ -13,10 +14,7 @@ use uuid::Uuid;
 
 /// How long a caller's member and program context are reused.
 const CALLER_TTL: Duration = Duration::from_secs(10);
-/// How long a shown name is reused (people rename themselves; their own change shows at once).
-const NAME_TTL: Duration = Duration::from_secs(30);
 const MAX_CALLERS: usize = 100_000;
-const MAX_NAMES: usize = 500_000;
 
 /// A bounded cache (quick_cache: sharded, CLOCK eviction, cheap reads) whose entries also
 /// expire after a fixed time.
@@ -34,8 +32,8 @@ impl<K: Eq + Hash + Clone, V: Clone> Expiring<K, V> {
         }
     }
 
-    /// The value stored under `key` if it is fresher than the TTL at `now` (one clock read
-    /// serves a whole request's lookups).
+    /// The value stored under `key` if it is fresher than the TTL at `now` (given, so a test
+    /// can look from later).
     fn get(&self, key: &K, now: Instant) -> Option<V> {
         let (stored, value) = self.entries.get(key)?;
         (now.saturating_duration_since(stored) < self.ttl).then_some(value)
@@ -44,23 +42,17 @@ impl<K: Eq + Hash + Clone, V: Clone> Expiring<K, V> {
     fn insert(&self, key: K, value: V) {
         self.entries.insert(key, (Instant::now(), value));
     }
-
-    fn remove(&self, key: &K) {
-        self.entries.remove(key);
-    }
 }
 
 #[derive(Clone)]
 pub struct MiniAppCache {
     callers: Expiring<(Uuid, i64), (Arc<ProgramContext>, MemberId)>,
-    names: Expiring<(Uuid, Uuid), Option<Arc<str>>>,
 }
 
 impl Default for MiniAppCache {
     fn default() -> Self {
         Self {
             callers: Expiring::new(MAX_CALLERS, CALLER_TTL),
-            names: Expiring::new(MAX_NAMES, NAME_TTL),
         }
     }
 }
@@ -86,20 +78,6 @@ impl MiniAppCache {
             (program.clone(), member),
         );
     }
-
-    /// The shown name of a member (`Some(None)`: known to have none), if seen lately.
-    pub fn name(&self, program: Uuid, member: Uuid, now: Instant) -> Option<Option<Arc<str>>> {
-        self.names.get(&(program, member), now)
-    }
-
-    pub fn remember_name(&self, program: Uuid, member: Uuid, name: Option<Arc<str>>) {
-        self.names.insert((program, member), name);
-    }
-
-    /// Forgets a member's name at once (they just changed their profile here).
-    pub fn forget_name(&self, program: Uuid, member: Uuid) {
-        self.names.remove(&(program, member));
-    }
 }
 
 #[cfg(test)]
@@ -107,12 +85,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_expire_and_can_be_forgotten() {
+    fn entries_expire() {
         let cache: Expiring<u8, &str> = Expiring::new(10, Duration::from_millis(30));
-        cache.insert(1, "one");
-        assert_eq!(cache.get(&1, Instant::now()), Some("one"));
-        cache.remove(&1);
-        assert_eq!(cache.get(&1, Instant::now()), None);
+        assert_eq!(cache.get(&2, Instant::now()), None);
         cache.insert(2, "two");
         assert_eq!(cache.get(&2, Instant::now()), Some("two"));
         let later = Instant::now() + Duration::from_millis(40);

@@ -3,17 +3,17 @@
 //! Rows carry a name and whether they are the caller; never another member's id.
 
 use super::auth::Member;
-use super::{ErrorEnvelope, QueryParams, queries};
+use super::{ErrorEnvelope, QueryParams};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::Utc;
 use domain::folds::BoardKey;
 use domain::network::Network;
 use projections::ranking::{self, PeriodKind, Ranked};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -72,6 +72,7 @@ pub struct AroundMe {
         (status = 200, description = "The best members of a board", body = Leaderboard),
         (status = 400, description = "Unknown period or network, or bad limit", body = ErrorEnvelope),
         (status = 401, description = "initData missing, forged or expired", body = ErrorEnvelope),
+        (status = 503, description = "The program's names could not be loaded; try again", body = ErrorEnvelope),
     )
 )]
 pub async fn leaderboard(
@@ -97,14 +98,15 @@ pub async fn leaderboard(
         .around(program, board.key, member.member_id.0, 0)
         .await
         .map_err(ApiError::internal)?;
-    let mut members: Vec<Uuid> = top.iter().map(|r| r.member_id).collect();
-    members.push(member.member_id.0);
-    let names = Names::load(&state, program, &members).await?;
+    // The caller's own row last, named in the same read as the others.
+    let ranked: Vec<&Ranked> = top.iter().chain(place.as_ref().map(|p| &p.me)).collect();
+    let mut entries = standings(&state, &member, &ranked).await?;
+    let me = place.and_then(|_| entries.pop());
     Ok(Json(Leaderboard {
         period: board.period,
         network: board.network,
-        entries: top.iter().map(|r| names.standing(r, &member)).collect(),
-        me: place.map(|p| names.standing(&p.me, &member)),
+        entries,
+        me,
     }))
 }
 
@@ -118,6 +120,7 @@ pub async fn leaderboard(
         (status = 200, description = "The caller's place with neighbours", body = AroundMe),
         (status = 400, description = "Unknown period or network, or bad limit", body = ErrorEnvelope),
         (status = 401, description = "initData missing, forged or expired", body = ErrorEnvelope),
+        (status = 503, description = "The program's names could not be loaded; try again", body = ErrorEnvelope),
     )
 )]
 pub async fn around_me(
@@ -147,28 +150,21 @@ pub async fn around_me(
             below: vec![],
         }));
     };
-    let members: Vec<Uuid> = place
+    let ranked: Vec<&Ranked> = place
         .above
         .iter()
-        .chain(&place.below)
         .chain([&place.me])
-        .map(|r| r.member_id)
+        .chain(&place.below)
         .collect();
-    let names = Names::load(&state, program, &members).await?;
+    let mut above = standings(&state, &member, &ranked).await?;
+    let below = above.split_off(place.above.len() + 1);
+    let me = above.pop();
     Ok(Json(AroundMe {
         period: board.period,
         network: board.network,
-        above: place
-            .above
-            .iter()
-            .map(|r| names.standing(r, &member))
-            .collect(),
-        me: Some(names.standing(&place.me, &member)),
-        below: place
-            .below
-            .iter()
-            .map(|r| names.standing(r, &member))
-            .collect(),
+        above,
+        me,
+        below,
     }))
 }
 
@@ -209,77 +205,37 @@ impl Board {
     }
 }
 
-/// The names shown beside ranks, from the cache and, for the rest, one query.
-struct Names(std::collections::HashMap<Uuid, Option<Arc<str>>>);
-
-impl Names {
-    async fn load(state: &AppState, program: Uuid, members: &[Uuid]) -> Result<Names, ApiError> {
-        let cache = &state.mini_app;
-        let mut names = std::collections::HashMap::with_capacity(members.len());
-        let mut missing = Vec::new();
-        let now = std::time::Instant::now();
-        for member in members {
-            match cache.name(program, *member, now) {
-                Some(name) => {
-                    names.insert(*member, name);
-                }
-                None => missing.push(*member),
-            }
-        }
-        // The caller is often in the list too: ask for each member once.
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() {
-            let mut found = queries::display_names(&state.pool, program, &missing).await?;
-            for member in missing {
-                let name = found.remove(&member).and_then(|(display, username)| {
-                    display
-                        .as_deref()
-                        .filter(|d| !d.is_empty())
-                        .map(short_name)
-                        .or_else(|| username.map(|u| format!("@{u}")))
-                        .map(Arc::from)
-                });
-                cache.remember_name(program, member, name.clone());
-                names.insert(member, name);
-            }
-        }
-        Ok(Names(names))
-    }
-
-    fn standing(&self, ranked: &Ranked, member: &Member) -> Standing {
-        Standing {
-            rank: ranked.rank,
-            score: ranked.score,
-            name: self
-                .0
-                .get(&ranked.member_id)
-                .cloned()
-                .flatten()
-                .map(|n| n.to_string()),
-            me: ranked.member_id == member.member_id.0,
-        }
-    }
+/// Rows as shown, in the order given, each named from the program's name directory.
+async fn standings(
+    state: &AppState,
+    member: &Member,
+    ranked: &[&Ranked],
+) -> Result<Vec<Standing>, ApiError> {
+    let ids: Vec<Uuid> = ranked.iter().map(|r| r.member_id).collect();
+    let names = state
+        .names
+        .names(member.program_id().0, &ids)
+        .await
+        .map_err(names_unavailable)?;
+    Ok(ranked
+        .iter()
+        .zip(names)
+        .map(|(r, name)| Standing {
+            rank: r.rank,
+            score: r.score,
+            name,
+            me: r.member_id == member.member_id.0,
+        })
+        .collect())
 }
 
-/// "Анна Смирнова" → "Анна С.": enough to recognise oneself, less to expose others.
-fn short_name(full: &str) -> String {
-    let mut words = full.split_whitespace();
-    let first = words.next().unwrap_or_default();
-    match words.next().and_then(|w| w.chars().next()) {
-        Some(initial) => format!("{first} {initial}."),
-        None => first.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_name;
-
-    #[test]
-    fn shortens_the_last_name_to_an_initial() {
-        assert_eq!(short_name("Анна Смирнова"), "Анна С.");
-        assert_eq!(short_name("Boris"), "Boris");
-        assert_eq!(short_name("  Olga  Ivanova Petrovna "), "Olga I.");
-    }
+/// The program's names are read once, on its first leaderboard question; if that fails, the
+/// app can try again (the next question loads anew).
+fn names_unavailable(cause: sqlx::Error) -> ApiError {
+    tracing::error!(%cause, "the name directory could not load");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "names_unavailable",
+        "the leaderboard's names could not be loaded; try again",
+    )
 }

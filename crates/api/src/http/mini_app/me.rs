@@ -126,7 +126,8 @@ pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me
     }))
 }
 
-/// Opening the app is when Telegram tells us the member's name: kept in `profiles`.
+/// Opening the app is when Telegram tells us the member's name: kept in `profiles`, and shown
+/// on leaderboards from now on.
 async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiError> {
     let user = &member.user;
     let full_name = match &user.last_name {
@@ -142,9 +143,12 @@ async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiEr
     upsert_profile(&state.pool, &profile)
         .await
         .map_err(ApiError::internal)?;
-    state
-        .mini_app
-        .forget_name(member.program_id().0, member.member_id.0);
+    state.names.own_telegram_profile(
+        profile.program_id,
+        member.member_id.0,
+        profile.display_name.as_deref(),
+        profile.username.as_deref(),
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Reads the Mini App needs that the projections crate has no function for: a page of a
-//! member's own stream, one event by id, and names joined from read models and `profiles`.
+//! member's own stream, one event by id, account details joined with `profiles`, and the
+//! names of campaigns and rewards.
 
 use chrono::{DateTime, Utc};
 use domain::network::ExternalIdentity;
@@ -79,28 +80,6 @@ pub async fn account_details(
     .bind(&ids)
     .fetch_all(pool)
     .await
-}
-
-/// What to call each member on a leaderboard: the profile of their Telegram account first,
-/// else of any linked account; members without a profile are left out.
-pub async fn display_names(
-    pool: &PgPool,
-    program_id: Uuid,
-    members: &[Uuid],
-) -> sqlx::Result<HashMap<Uuid, (Option<String>, Option<String>)>> {
-    let rows: Vec<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT DISTINCT ON (i.member_id) i.member_id, p.display_name, p.username \
-         FROM identities i JOIN profiles p ON p.program_id = i.program_id \
-              AND p.network = i.network AND p.scope = i.scope AND p.external_id = i.external_id \
-         WHERE i.program_id = $1 AND i.member_id = ANY($2) \
-           AND (p.display_name <> '' OR p.username <> '') \
-         ORDER BY i.member_id, (i.network = 'telegram') DESC, p.updated_at DESC",
-    )
-    .bind(program_id)
-    .bind(members)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|(m, d, u)| (m, (d, u))).collect())
 }
 
 /// Names of campaigns by id (from the campaigns read model).
