@@ -62,19 +62,29 @@ impl EventStore {
             .await?)
     }
 
-    /// Several whole streams in one round trip, each in version order.
-    pub async fn read_streams(
+    /// Two whole streams in one round trip, each in version order. Two lookups of one stream
+    /// each, like `read_stream`: a prepared `stream_id = ANY($1)` can keep a generic plan made
+    /// while the table was small, a sequential scan (seen: W2 fell from ~4,900 to ~800/s).
+    pub async fn read_stream_pair(
         &self,
-        stream_ids: &[&str],
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        a: &str,
+        b: &str,
+    ) -> Result<(Vec<RecordedEvent>, Vec<RecordedEvent>), StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE stream_id = ANY($1) \
-             ORDER BY stream_id, stream_version"
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > 0 \
+             UNION ALL \
+             SELECT {COLUMNS} FROM events WHERE stream_id = $2 AND stream_version > 0"
         );
-        Ok(sqlx::query_as(&sql)
-            .bind(stream_ids)
+        let rows: Vec<RecordedEvent> = sqlx::query_as(&sql)
+            .bind(a)
+            .bind(b)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        let (mut of_a, mut of_b): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| r.stream_id == a);
+        of_a.sort_unstable_by_key(|r| r.stream_version);
+        of_b.sort_unstable_by_key(|r| r.stream_version);
+        Ok((of_a, of_b))
     }
 
     /// The next events after `after`, in an order that never skips one: only transactions

@@ -141,9 +141,7 @@ impl Ledger {
         {
             return Ok((self.load(a).await?, self.load(b).await?));
         }
-        let recorded = self.store.read_streams(&[&a_name, &b_name]).await?;
-        let (of_a, of_b): (Vec<_>, Vec<_>) =
-            recorded.into_iter().partition(|r| r.stream_id == a_name);
+        let (of_a, of_b) = self.store.read_stream_pair(&a_name, &b_name).await?;
         Ok((
             self.fold_and_cache(a_name, &of_a)?,
             self.fold_and_cache(b_name, &of_b)?,
