@@ -58,14 +58,19 @@ async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
         .fetch(&mut *conn);
     let mut boards = BoardRows::default();
     let mut ids: FastMap<String, u32> = FastMap::default();
+    // Rows of one board mostly come together: the last key saves hashing most of them.
+    let mut last: Option<(String, u32)> = None;
     while let Some(row) = rows.try_next().await? {
         let key: &str = row.try_get(1)?;
-        let id = match ids.get(key) {
-            Some(id) => *id,
-            None => {
-                let id = boards.keys.len() as u32;
-                boards.keys.push(key.to_string());
-                ids.insert(key.to_string(), id);
+        let id = match &last {
+            Some((text, id)) if text == key => *id,
+            _ => {
+                let next = boards.keys.len() as u32;
+                let id = *ids.entry(key.to_string()).or_insert_with(|| {
+                    boards.keys.push(key.to_string());
+                    next
+                });
+                last = Some((key.to_string(), id));
                 id
             }
         };
