@@ -234,9 +234,7 @@ async fn load(
     for (rank, member) in ids.into_iter().enumerate() {
         if !callers.contains(&member) {
             let account = format!("{program}\tvk\t\t{rank}");
-            identities.extend_from_slice(
-                format!("{account}\t{member}\tcode\t{now}\n").as_bytes(),
-            );
+            identities.extend_from_slice(format!("{account}\t{member}\tcode\t{now}\n").as_bytes());
             profiles.extend_from_slice(
                 format!("{account}\tfan_{rank}\tFan Number {rank}\n").as_bytes(),
             );

@@ -155,15 +155,29 @@ impl Ingest {
         if program.rules.is_own_account(&activity.account) {
             return Ok(vec![Handled::Ignored("the program's own account".into())]);
         }
-        self.profiles
-            .record(
-                program.program_id,
-                &activity.account,
-                activity.username.as_deref(),
-                activity.display_name.as_deref(),
-            )
-            .await
-            .map_err(|e| AppError::ReadModel(format!("profile: {e}")))?;
+        // The names are stored beside the points, not before them (each waits for its own
+        // commit); the delivery is answered once both are done. A failure of either fails the
+        // delivery, and the platform's retry is a duplicate for whatever did commit.
+        let profile = self.profiles.record(
+            program.program_id,
+            &activity.account,
+            activity.username.as_deref(),
+            activity.display_name.as_deref(),
+        );
+        let (stored, handled) =
+            tokio::join!(profile, self.earn(program, activity, metadata, received_at));
+        stored.map_err(|e| AppError::ReadModel(format!("profile: {e}")))?;
+        handled
+    }
+
+    /// What an activity earns: a link, codeword redemptions, its award.
+    async fn earn(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
         if let Some(linked) = self.link_code(program, activity, received_at).await? {
             return Ok(vec![linked]);
         }
