@@ -1,9 +1,8 @@
 //! Usernames and display names seen on webhooks go to the `profiles` table (personal data stays
-//! out of events, so a member can be erased without editing the log). Written only when they
-//! change, so a busy commenter costs one write, not one per comment; and the writes of
-//! concurrent deliveries go together, one statement for all that are waiting (a burst of new
-//! commenters costs a few statements, not one each). A delivery is answered only after its
-//! profile is stored, as before.
+//! out of events, so a member can be erased without editing the log). Written when they change
+//! and at most once a minute when they do not, so a busy commenter costs one write, not one per
+//! comment; the writes of concurrent deliveries go together, one statement for all that are
+//! waiting. A delivery is answered only after its profile is stored.
 
 use domain::ids::ProgramId;
 use domain::network::ExternalIdentity;
@@ -12,13 +11,19 @@ use projections::identities::{Profile, upsert_profiles};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 const MAX_REMEMBERED: usize = 200_000;
 /// Most profiles written in one statement.
 const MAX_BATCH: usize = 256;
 
-type Written = HashMap<(ProgramId, ExternalIdentity), (Option<String>, Option<String>)>;
+/// An unchanged name is written again after this long: another process (or the bot, or the
+/// Mini App) may have stored a different one since, and this bounds how long it stays.
+const REWRITE_AFTER: Duration = Duration::from_secs(60);
+
+type Names = (Option<String>, Option<String>);
+type Written = HashMap<(ProgramId, ExternalIdentity), (Names, Instant)>;
 
 struct Pending {
     profile: Profile,
@@ -58,7 +63,7 @@ impl ProfileWriter {
             username.map(str::to_string),
             display_name.map(str::to_string),
         );
-        if self.written.lock().get(&key) == Some(&value) {
+        if !needs_write(self.written.lock().get(&key), &value, Instant::now()) {
             return Ok(());
         }
         let profile = Profile {
@@ -78,9 +83,16 @@ impl ProfileWriter {
         if written.len() >= MAX_REMEMBERED {
             written.clear();
         }
-        written.insert(key, value);
+        written.insert(key, (value, Instant::now()));
         Ok(())
     }
+}
+
+/// Whether `value` must be written, given what this process stored last for the account.
+fn needs_write(stored: Option<&(Names, Instant)>, value: &Names, now: Instant) -> bool {
+    stored.is_none_or(|(names, at)| {
+        names != value || now.saturating_duration_since(*at) >= REWRITE_AFTER
+    })
 }
 
 /// Writes whatever is waiting in one statement, then tells each waiter how it went.
@@ -94,5 +106,26 @@ async fn write_batches(pool: PgPool, mut pending: mpsc::Receiver<Pending>) {
         for waiter in batch.drain(..) {
             let _ = waiter.stored.send(result.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_written_when_new_changed_or_a_minute_old() {
+        let anna: Names = (Some("anna".into()), Some("Анна".into()));
+        let renamed: Names = (Some("anna".into()), Some("Анна С.".into()));
+        let then = Instant::now();
+        let stored = (anna.clone(), then);
+        assert!(needs_write(None, &anna, then));
+        assert!(!needs_write(
+            Some(&stored),
+            &anna,
+            then + Duration::from_secs(59)
+        ));
+        assert!(needs_write(Some(&stored), &renamed, then));
+        assert!(needs_write(Some(&stored), &anna, then + REWRITE_AFTER));
     }
 }
