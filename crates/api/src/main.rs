@@ -152,11 +152,11 @@ async fn main() -> anyhow::Result<()> {
         api::db::resolve_configured_database_url(configured_database.as_deref()).await?;
     match command {
         Command::Migrate => {
-            connect_migrated(&database_url, 2).await?;
+            connect_migrated(&database_url, 2, false).await?;
             eprintln!("migrations applied");
         }
         Command::Serve(config) => {
-            let pool = connect_migrated(&database_url, config.db_connections).await?;
+            let pool = connect_migrated(&database_url, config.db_connections, true).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -182,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
             if role == api::http::admin::Role::Admin && !programs.is_empty() {
                 anyhow::bail!("admin accounts manage every program and cannot be limited to some");
             }
-            let pool = connect_migrated(&database_url, 2).await?;
+            let pool = connect_migrated(&database_url, 2, false).await?;
             let mut user = api::http::admin::create_user(&pool, &username, &password, role).await?;
             if !programs.is_empty() {
                 let limit = api::http::admin::auth::users::UserChange {
@@ -195,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
             println!("created {user:?}");
         }
         Command::Projections { command } => {
-            let pool = connect_migrated(&database_url, 4).await?;
+            let pool = connect_migrated(&database_url, 4, false).await?;
             match command {
                 ProjectionsCommand::Rebuild { name } => {
                     let report = projections::rebuild(&pool, name.as_deref()).await?;
@@ -208,7 +208,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => {
-            let pool = connect_migrated(&database_url, 4).await?;
+            let pool = connect_migrated(&database_url, 4, false).await?;
             match command {
                 AuditCommand::Verify => {
                     let report = projections::audit::verify(&pool).await?;
@@ -251,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(config) => {
             let config = api::demo::demo_config(config);
-            let pool = connect_migrated(&database_url, config.db_connections).await?;
+            let pool = connect_migrated(&database_url, config.db_connections, true).await?;
             let program = api::demo::seed(&pool).await?;
             let (admin, password) = api::demo::admin_login(&pool).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -297,9 +297,15 @@ fn with_config_file(
     Ok(config.with_config_file(matches)?)
 }
 
-/// Every command works on a migrated database: connect and apply pending migrations.
-async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
-    let pool = store::connect(database_url, connections).await?;
+/// Every command works on a migrated database: connect and apply pending migrations. A server
+/// keeps all its connections open; a one-shot command opens them as needed.
+async fn connect_migrated(
+    database_url: &str,
+    connections: u32,
+    serving: bool,
+) -> anyhow::Result<sqlx::PgPool> {
+    let warm = if serving { connections } else { 0 };
+    let pool = store::connect(database_url, connections, warm).await?;
     store::MIGRATOR
         .run(&pool)
         .await

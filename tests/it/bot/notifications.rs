@@ -37,6 +37,29 @@ async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
         .unwrap();
 }
 
+/// Waits until log readers see every appended event: they read below the oldest running
+/// transaction of the whole server, so another test's open transaction could otherwise show
+/// the worker the burst in two parts.
+async fn burst_visible_to_log_readers(pool: &PgPool) {
+    let deadline = Instant::now() + DRAIN;
+    loop {
+        let visible: bool = sqlx::query_scalar(
+            "SELECT coalesce(max(tx_id), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM events",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if visible {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the log's horizon did not pass the burst"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn start(bot: &BotApp) -> NotificationWorker {
     NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
         .await
@@ -95,6 +118,7 @@ async fn a_burst_of_five_awards_is_one_message(pool: PgPool) {
     for points in 1..=5 {
         adjust(&bot, member, points).await;
     }
+    burst_visible_to_log_readers(&bot.state.pool).await;
     let mut worker = start(&bot).await;
     worker.drain(DRAIN).await.unwrap();
     worker.shutdown().await.unwrap();

@@ -22,7 +22,7 @@ pub async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<PgPool
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await?;
-    let pool = store::connect(&format!("{server}/{name}"), 24).await?;
+    let pool = store::connect(&format!("{server}/{name}"), 24, 0).await?;
     store::MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
