@@ -215,6 +215,18 @@ impl MiniApp {
     pub async fn rival(&self, telegram_id: i64, name: &str, points: i64) -> MemberId {
         let member = self.app.t.member().await;
         let identity = ExternalIdentity::new(Network::Telegram, "", telegram_id.to_string());
+        self.link_named(member, identity, Some(name)).await;
+        self.give(member, points).await;
+        member
+    }
+
+    /// Links another account to `member` (as a manager would) and writes its profile.
+    pub async fn link_named(
+        &self,
+        member: MemberId,
+        identity: ExternalIdentity,
+        name: Option<&str>,
+    ) {
         let program = self.app.t.program_id();
         self.app
             .t
@@ -229,15 +241,20 @@ impl MiniApp {
             )
             .await
             .unwrap();
+        if let Some(name) = name {
+            self.write_profile(identity, name).await;
+        }
+    }
+
+    /// Writes an account's profile, as a webhook or the bot does.
+    pub async fn write_profile(&self, identity: ExternalIdentity, display_name: &str) {
         let profile = Profile {
-            program_id: program.0,
+            program_id: self.app.t.program_id().0,
             identity,
             username: None,
-            display_name: Some(name.into()),
+            display_name: Some(display_name.into()),
         };
         upsert_profile(&self.state.pool, &profile).await.unwrap();
-        self.give(member, points).await;
-        member
     }
 
     pub async fn events_of_type(&self, event_type: &str) -> i64 {

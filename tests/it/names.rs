@@ -4,15 +4,10 @@
 use crate::app::{IG_APP_SECRET, IG_BRAND, sign};
 use crate::mini_app::{ANNA, MiniApp, anna, init_data, instagram_comment, user};
 use axum::http::StatusCode;
-use chrono::Utc;
-use domain::event::LinkMethod;
-use domain::ids::MemberId;
 use domain::network::{ExternalIdentity, Network};
-use projections::identities::{Profile, upsert_profile};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::time::Duration;
-use store::Metadata;
 
 /// The names on the all-time top, best first (`null`: no name).
 async fn names_on_top(m: &MiniApp) -> Vec<Value> {
@@ -24,38 +19,6 @@ async fn names_on_top(m: &MiniApp) -> Vec<Value> {
         .iter()
         .map(|e| e["name"].clone())
         .collect()
-}
-
-/// Links another account to `member` (as a manager would) and writes its profile.
-async fn account(m: &MiniApp, member: MemberId, identity: ExternalIdentity, name: Option<&str>) {
-    let program = m.app.t.program_id();
-    m.app
-        .t
-        .ledger
-        .link_account(
-            program,
-            member,
-            identity.clone(),
-            LinkMethod::Manager,
-            Metadata::default(),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    if let Some(name) = name {
-        profile(m, identity, name).await;
-    }
-}
-
-/// Writes an account's profile, as a webhook or the bot does.
-async fn profile(m: &MiniApp, identity: ExternalIdentity, display_name: &str) {
-    let profile = Profile {
-        program_id: m.app.t.program_id().0,
-        identity,
-        username: None,
-        display_name: Some(display_name.into()),
-    };
-    upsert_profile(&m.state.pool, &profile).await.unwrap();
 }
 
 async fn instagram_comment_from(m: &MiniApp, from_id: &str, username: &str, comment_id: &str) {
@@ -110,25 +73,27 @@ async fn the_telegram_profile_names_a_member_else_the_newest(pool: PgPool) {
     let m = MiniApp::new(pool).await;
     // Boris: Telegram first, even though his Instagram profile is newer.
     let boris = m.rival(5_000_000_099, "Борис Петров", 300).await;
-    account(&m, boris, instagram("2001"), Some("Boris Instagram")).await;
+    m.link_named(boris, instagram("2001"), Some("Boris Instagram"))
+        .await;
     // Olga: no Telegram account; of her two profiles the newest names her.
     let olga = m.app.t.member().await;
-    account(&m, olga, vk("3001"), Some("Ольга Старая")).await;
-    account(&m, olga, instagram("3002"), Some("Olga Newest")).await;
+    m.link_named(olga, vk("3001"), Some("Ольга Старая")).await;
+    m.link_named(olga, instagram("3002"), Some("Olga Newest"))
+        .await;
     m.give(olga, 200).await;
     // Ivan: a Telegram account with no profile, and a VK one that names him.
     let ivan = m.app.t.member().await;
     let ivan_telegram = ExternalIdentity::new(Network::Telegram, "", "5000000077");
-    account(&m, ivan, ivan_telegram, None).await;
-    account(&m, ivan, vk("4001"), Some("Иван Иванов")).await;
+    m.link_named(ivan, ivan_telegram, None).await;
+    m.link_named(ivan, vk("4001"), Some("Иван Иванов")).await;
     m.give(ivan, 100).await;
     m.drain().await;
     assert_eq!(names_on_top(&m).await, ["Борис П.", "Olga N.", "Иван И."]);
 
     // Refreshing applies the same rule: Boris's Instagram changing again does not win over
     // Telegram; Olga's VK profile changing makes it her newest.
-    profile(&m, instagram("2001"), "Boris Again").await;
-    profile(&m, vk("3001"), "Ольга Новая").await;
+    m.write_profile(instagram("2001"), "Boris Again").await;
+    m.write_profile(vk("3001"), "Ольга Новая").await;
     m.state.names.refresh().await.unwrap();
     assert_eq!(names_on_top(&m).await, ["Борис П.", "Ольга Н.", "Иван И."]);
 }
@@ -140,7 +105,7 @@ async fn a_member_without_a_profile_shows_no_name(pool: PgPool) {
     m.give(nobody, 200).await;
     // An account, but no profile for it.
     let unnamed = m.app.t.member().await;
-    account(&m, unnamed, vk("5001"), None).await;
+    m.link_named(unnamed, vk("5001"), None).await;
     m.give(unnamed, 150).await;
     let member = m.sign_in(&anna()).await;
     m.give(member, 100).await;
@@ -201,7 +166,7 @@ async fn a_failed_load_is_a_clear_error_and_the_next_question_loads(pool: PgPool
 async fn what_no_profile_change_shows_is_caught_by_reading_the_program_whole(pool: PgPool) {
     let m = MiniApp::new(pool.clone()).await;
     let olga = m.app.t.member().await;
-    account(&m, olga, vk("3001"), Some("Ольга Петрова")).await;
+    m.link_named(olga, vk("3001"), Some("Ольга Петрова")).await;
     m.give(olga, 100).await;
     m.drain().await;
     assert_eq!(names_on_top(&m).await, ["Ольга П."]);
