@@ -135,17 +135,19 @@ impl Ledger {
         a: &StreamId,
         b: &StreamId,
     ) -> Result<(Loaded<A>, Loaded<B>), AppError> {
-        let (a_name, b_name) = (a.to_string(), b.to_string());
-        if A::cache(&self.caches).get(&a_name).is_some()
-            || B::cache(&self.caches).get(&b_name).is_some()
-        {
-            return Ok((self.load(a).await?, self.load(b).await?));
+        match (self.cached::<A>(a), self.cached::<B>(b)) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            (Some(a), None) => Ok((a, self.load(b).await?)),
+            (None, Some(b)) => Ok((self.load(a).await?, b)),
+            (None, None) => {
+                let (a_name, b_name) = (a.to_string(), b.to_string());
+                let (of_a, of_b) = self.store.read_stream_pair(&a_name, &b_name).await?;
+                Ok((
+                    self.fold_and_cache(a_name, &of_a)?,
+                    self.fold_and_cache(b_name, &of_b)?,
+                ))
+            }
         }
-        let (of_a, of_b) = self.store.read_stream_pair(&a_name, &b_name).await?;
-        Ok((
-            self.fold_and_cache(a_name, &of_a)?,
-            self.fold_and_cache(b_name, &of_b)?,
-        ))
     }
 
     /// Folds a whole stream read from the log, and keeps the state hot.

@@ -99,12 +99,13 @@ fn needs_write(stored: Option<&(Names, Instant)>, value: &Names, now: Instant) -
 async fn write_batches(pool: PgPool, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let profiles: Vec<Profile> = batch.iter().map(|p| p.profile.clone()).collect();
+        let (profiles, waiters): (Vec<Profile>, Vec<_>) =
+            batch.drain(..).map(|p| (p.profile, p.stored)).unzip();
         let result = upsert_profiles(&pool, &profiles)
             .await
             .map_err(|e| e.to_string());
-        for waiter in batch.drain(..) {
-            let _ = waiter.stored.send(result.clone());
+        for waiter in waiters {
+            let _ = waiter.send(result.clone());
         }
     }
 }
