@@ -338,3 +338,93 @@ async fn the_same_comment_text_earns_once_however_it_is_typed(pool: PgPool) {
         );
     }
 }
+
+/// Each event of the log with its transaction, oldest first, for one member's own streams.
+async fn events_of(app: &TestApp, member: domain::ids::MemberId) -> Vec<(i64, String)> {
+    sqlx::query_as(
+        "SELECT tx_id, event_type FROM events WHERE payload->>'member_id' = $1 ORDER BY position",
+    )
+    .bind(member.0.to_string())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_new_commenters_first_comment_registers_and_pays_in_one_commit(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    // An hour apart: the comment cooldown does not refuse the second.
+    let sent = instagram_comment_from(
+        &app,
+        "5550001",
+        "17990000000005001",
+        "Отличный кофе!",
+        3_600,
+    );
+    assert_eq!(sent.await, StatusCode::OK);
+    let fan = domain::network::ExternalIdentity::new(
+        domain::network::Network::Instagram,
+        IG_BRAND,
+        "5550001",
+    );
+    let member = app.member_of(&fan).await.expect("the account has a member");
+    let events = events_of(&app, member).await;
+    let types: Vec<&str> = events.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "MemberRegistered",
+            "AccountLinked",
+            "PointsAwarded",
+            "IdentityClaimed"
+        ]
+    );
+    assert!(
+        events.iter().all(|(tx, _)| *tx == events[0].0),
+        "one transaction: {events:?}"
+    );
+    assert_eq!(app.balance_of(&fan).await, 10);
+
+    // The second comment of the account is an award alone, in a commit of its own.
+    let sent = instagram_comment_from(&app, "5550001", "17990000000005002", "И десерты тоже", 0);
+    assert_eq!(sent.await, StatusCode::OK);
+    let events = events_of(&app, member).await;
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[4].1, "PointsAwarded");
+    assert_ne!(events[4].0, events[0].0);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn first_deliveries_of_a_new_account_at_once_register_it_once_and_pay_each_once(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool).await;
+    // Its first comment twice (a platform retry racing the original) and its first like.
+    let (comment, retry, like) = tokio::join!(
+        app.vk_fixture("wall_reply_new.json"),
+        app.vk_fixture("wall_reply_new.json"),
+        app.vk_fixture("like_add.json"),
+    );
+    assert_eq!(
+        (comment.status, retry.status, like.status),
+        (StatusCode::OK, StatusCode::OK, StatusCode::OK)
+    );
+    let member = app.member_of(&anna_vk()).await.expect("registered");
+    let mut types: Vec<String> = events_of(&app, member)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "AccountLinked",
+            "IdentityClaimed",
+            "MemberRegistered",
+            "PointsAwarded",
+            "PointsAwarded"
+        ]
+    );
+    assert_eq!(app.balance_of(&anna_vk()).await, 10 + 2);
+}

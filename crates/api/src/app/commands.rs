@@ -2,14 +2,16 @@
 //! needs, lets the domain decide, and appends; the HTTP handlers, the bot, the demo and the
 //! benches all come through here.
 
-use super::ledger::Ledger;
+use super::ledger::{Decided, Ledger};
 use super::{AppError, Outcome};
 use chrono::{DateTime, Utc};
 use domain::campaign::{
     CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_codeword,
 };
 use domain::event::{LinkMethod, ManagerId};
-use domain::identity::{IdentityState, decide_claim_observed, decide_link, decide_unlink};
+use domain::identity::{
+    IdentityState, decide_claim_observed, decide_link, decide_register_observed, decide_unlink,
+};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState, WrittenText};
 use domain::network::{ActivityRef, ExternalIdentity};
@@ -19,7 +21,7 @@ use domain::reward::{
     CancelRedemption, Redeem, RewardCommand, RewardState, decide_cancel_redemption, decide_redeem,
 };
 use domain::text::TextFingerprint;
-use domain::{DomainError, StreamId};
+use domain::{Aggregate, DomainError, StreamId};
 use store::Metadata;
 use uuid::Uuid;
 
@@ -170,46 +172,85 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let rule = program
-            .rules
-            .rule_for(activity.network, activity.kind)
-            .ok_or(AppError::Denied(DomainError::NotFound))?;
-        let command_id = activity_command_id(program.program_id, member_id, &activity, "award");
-        let award = Award {
-            entry_id: EntryId(command_id),
-            activity,
-            points: Points::new(rule.points)?,
-            rule_version: program.rules_version,
-            campaign_id: None,
-            occurred_at,
-            limits: AwardLimits {
-                time_zone: program.time_zone,
-                daily_cap: program.rules.daily_cap,
-                daily_cap_per_network: program.rules.daily_cap_per_network,
-                cooldown_seconds: rule.cooldown_seconds,
-            },
-            at,
-        };
+        let (command_id, command) =
+            award_command(program, member_id, activity, text, occurred_at, at)?;
         self.execute::<MemberState>(
             program.program_id.0,
             command_id,
             metadata,
             &StreamId::Member(member_id),
-            |s| {
-                let award = award.clone();
-                s.decide(match text {
-                    Some(fingerprint) => MemberCommand::AwardWritten {
-                        award,
-                        text: WrittenText {
-                            fingerprint,
-                            repeats: program.rules.repeated_text(),
-                        },
-                    },
-                    None => MemberCommand::Award(award),
-                })
-            },
+            |s| s.decide(command.clone()),
         )
         .await
+    }
+
+    /// A new account's first award, recorded in the commit that registers the member standing
+    /// in for it: a first comment waits for one commit instead of two. Both parts keep the
+    /// event ids they have alone (registration by the member's id, the award by the
+    /// activity's), so a redelivery is still a duplicate. `None` when it cannot be one commit
+    /// (the account is no longer new, the award is refused, a concurrent delivery got there
+    /// first): nothing was recorded, and the usual way (`Ingest::member_for`, then
+    /// `award_activity`) decides the delivery as ever.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register_observed_and_award(
+        &self,
+        program: &ProgramContext,
+        identity: &ExternalIdentity,
+        member_id: MemberId,
+        activity: ActivityRef,
+        text: Option<TextFingerprint>,
+        occurred_at: DateTime<Utc>,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Outcome>, AppError> {
+        let program_id = program.program_id;
+        let (account, member) = self
+            .load_pair::<IdentityState, MemberState>(
+                &StreamId::Identity(program_id, identity.clone()),
+                &StreamId::Member(member_id),
+            )
+            .await?;
+        let registration = decide_register_observed(
+            &account.state,
+            &member.state,
+            program_id,
+            member_id,
+            identity.clone(),
+            at,
+        )?;
+        if registration.is_empty() {
+            return Ok(None);
+        }
+        let registered = registration
+            .iter()
+            .filter(|e| e.stream() == StreamId::Member(member_id))
+            .fold(member.state.clone(), |s, e| s.apply(e));
+        let (command_id, command) =
+            award_command(program, member_id, activity, text, occurred_at, at)?;
+        let Ok(award) = registered.decide(command) else {
+            return Ok(None);
+        };
+        let unmarked = Metadata::default();
+        let decided = [
+            Decided {
+                command_id: member_id.0,
+                metadata: &unmarked,
+                events: &registration,
+            },
+            Decided {
+                command_id,
+                metadata: &metadata,
+                events: &award,
+            },
+        ];
+        let positions = self
+            .append_together(program_id.0, (&account, &member), &decided)
+            .await?;
+        Ok(positions.map(|positions| Outcome::Recorded {
+            events: award,
+            positions,
+            retries: 0,
+        }))
     }
 
     /// Takes back what an activity earned (deleted, withdrawn, left), once.
@@ -603,4 +644,47 @@ pub fn activity_command_id(
         "{program_id}/{member_id}/{}/{what}",
         activity.key()
     ))
+}
+
+/// The award an activity earns under the program's rules in force, with its command id
+/// (derived from the activity, so the same activity is always the same command).
+fn award_command(
+    program: &ProgramContext,
+    member_id: MemberId,
+    activity: ActivityRef,
+    text: Option<TextFingerprint>,
+    occurred_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(Uuid, MemberCommand), AppError> {
+    let rule = program
+        .rules
+        .rule_for(activity.network, activity.kind)
+        .ok_or(AppError::Denied(DomainError::NotFound))?;
+    let command_id = activity_command_id(program.program_id, member_id, &activity, "award");
+    let award = Award {
+        entry_id: EntryId(command_id),
+        activity,
+        points: Points::new(rule.points)?,
+        rule_version: program.rules_version,
+        campaign_id: None,
+        occurred_at,
+        limits: AwardLimits {
+            time_zone: program.time_zone,
+            daily_cap: program.rules.daily_cap,
+            daily_cap_per_network: program.rules.daily_cap_per_network,
+            cooldown_seconds: rule.cooldown_seconds,
+        },
+        at,
+    };
+    let command = match text {
+        Some(fingerprint) => MemberCommand::AwardWritten {
+            award,
+            text: WrittenText {
+                fingerprint,
+                repeats: program.rules.repeated_text(),
+            },
+        },
+        None => MemberCommand::Award(award),
+    };
+    Ok((command_id, command))
 }

@@ -77,6 +77,13 @@ pub struct Ledger {
     max_attempts: u32,
 }
 
+/// One command's share of a commit: its events take their ids from its own command id.
+pub struct Decided<'a> {
+    pub command_id: Uuid,
+    pub metadata: &'a Metadata,
+    pub events: &'a [Event],
+}
+
 /// A stream a command reads and may append to, with the state it had.
 pub struct Loaded<S> {
     pub stream: String,
@@ -292,7 +299,46 @@ impl Ledger {
         }
     }
 
-    /// Groups the decided events by the stream each names, with the version seen for it.
+    /// Two commands over the same two streams in one commit, each keeping the event ids (and
+    /// metadata) it would have had alone, so a redelivery of either is still a duplicate. Not
+    /// retried: after a conflict or a duplicate nothing was recorded, both states are dropped
+    /// from the cache, and the answer is `None`.
+    pub async fn append_together<A: CachedState, B: CachedState>(
+        &self,
+        program_id: Uuid,
+        loaded: (&Loaded<A>, &Loaded<B>),
+        decided: &[Decided<'_>],
+    ) -> Result<Option<Vec<i64>>, AppError> {
+        let heads = [
+            (loaded.0.stream.as_str(), loaded.0.version),
+            (loaded.1.stream.as_str(), loaded.1.version),
+        ];
+        match self.append_decided(program_id, decided, &heads).await {
+            Ok(Some(AppendOutcome::Appended { positions })) => {
+                let events: Vec<Event> = decided.iter().flat_map(|d| d.events).cloned().collect();
+                let appended = Some(AppendOutcome::Appended {
+                    positions: positions.clone(),
+                });
+                self.remember(loaded.0, &events, &appended);
+                self.remember(loaded.1, &events, &appended);
+                Ok(Some(positions))
+            }
+            Ok(None) => Ok(Some(Vec::new())),
+            Ok(Some(AppendOutcome::Duplicate)) => {
+                self.forget::<A>(&loaded.0.stream);
+                self.forget::<B>(&loaded.1.stream);
+                Ok(None)
+            }
+            Err(e) if e.is_conflict() => {
+                self.forget::<A>(&loaded.0.stream);
+                self.forget::<B>(&loaded.1.stream);
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One command's events in one commit.
     async fn append(
         &self,
         program_id: Uuid,
@@ -301,14 +347,30 @@ impl Ledger {
         events: &[Event],
         heads: &[(&str, i64)],
     ) -> Result<Option<AppendOutcome>, StoreError> {
-        if events.is_empty() {
-            return Ok(None);
-        }
+        let decided = Decided {
+            command_id,
+            metadata,
+            events,
+        };
+        self.append_decided(program_id, &[decided], heads).await
+    }
+
+    /// Groups the decided events by the stream each names, with the version seen for it.
+    async fn append_decided(
+        &self,
+        program_id: Uuid,
+        decided: &[Decided<'_>],
+        heads: &[(&str, i64)],
+    ) -> Result<Option<AppendOutcome>, StoreError> {
         let mut commit = Commit::default();
-        for (index, event) in events.iter().enumerate() {
+        let numbered = decided.iter().flat_map(|d| {
+            d.events.iter().enumerate().map(move |(index, event)| {
+                (codec::event_id(d.command_id, index), d.metadata, event)
+            })
+        });
+        for (event_id, metadata, event) in numbered {
             let stream_id = event.stream().to_string();
-            let new_event =
-                codec::encode(event, codec::event_id(command_id, index), metadata.clone())?;
+            let new_event = codec::encode(event, event_id, metadata.clone())?;
             match commit.appends.iter_mut().find(|a| a.stream_id == stream_id) {
                 Some(append) => append.events.push(new_event),
                 None => {
@@ -329,6 +391,9 @@ impl Ledger {
                     });
                 }
             }
+        }
+        if commit.appends.is_empty() {
+            return Ok(None);
         }
         self.appender.append(commit).await.map(Some)
     }

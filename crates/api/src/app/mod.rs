@@ -7,7 +7,7 @@ pub mod commands;
 pub mod ledger;
 
 pub use commands::{ManagerAction, ProgramContext};
-pub use ledger::{Ledger, LedgerConfig};
+pub use ledger::{Decided, Ledger, LedgerConfig};
 
 use domain::{DomainError, Event};
 use store::StoreError;

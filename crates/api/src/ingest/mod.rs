@@ -181,8 +181,14 @@ impl Ingest {
         if let Some(linked) = self.link_code(program, activity, received_at).await? {
             return Ok(vec![linked]);
         }
-        let member = self.member_for(program, activity, received_at).await?;
         let occurred = activity.occurred_at.unwrap_or(received_at);
+        if let Some(first) = self
+            .first_award(program, activity, occurred, metadata.clone(), received_at)
+            .await?
+        {
+            return Ok(vec![first]);
+        }
+        let member = self.member_for(program, activity, received_at).await?;
         let mut handled = self
             .codewords(
                 program,
@@ -193,23 +199,8 @@ impl Ingest {
                 received_at,
             )
             .await?;
-        if activity.kind == ActivityKind::Comment
-            && text_chars(activity.text.as_deref()) < program.rules.min_comment_chars as usize
-        {
-            handled.push(Handled::Ignored(
-                "comment shorter than the program's minimum".into(),
-            ));
-            return Ok(handled);
-        }
-        if program
-            .rules
-            .rule_for(activity.account.network, activity.kind)
-            .is_none()
-        {
-            handled.push(Handled::Ignored(format!(
-                "no points for {} here",
-                activity.kind
-            )));
+        if let Some(unpaid) = unpaid(program, activity) {
+            handled.push(unpaid);
             return Ok(handled);
         }
         if matches!(
@@ -254,12 +245,50 @@ impl Ingest {
                 received_at,
             )
             .await;
-        let points = program
-            .rules
-            .rule_for(activity.account.network, activity.kind)
-            .map_or(0, |r| r.points);
-        handled.push(settle(outcome, Handled::Awarded { points })?);
+        handled.push(settle(outcome, awarded(program, activity))?);
         Ok(handled)
+    }
+
+    /// A new account's first activity, registered and paid in one commit, when its award is
+    /// all it earns (no codeword in play, an activity the rules pay for). `None` otherwise,
+    /// or when the one commit did not go through: the usual way then decides.
+    async fn first_award(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        occurred: DateTime<Utc>,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Option<Handled>, AppError> {
+        let Account::Unclaimed(member) =
+            self.account(program.program_id, &activity.account).await?
+        else {
+            return Ok(None);
+        };
+        if unpaid(program, activity).is_some()
+            || !self
+                .codeword_matches(program, activity, occurred)
+                .await?
+                .is_empty()
+        {
+            return Ok(None);
+        }
+        let outcome = self
+            .ledger
+            .register_observed_and_award(
+                program,
+                &activity.account,
+                member,
+                activity.activity_ref(),
+                written_text(activity),
+                occurred,
+                metadata,
+                received_at,
+            )
+            .await?;
+        outcome
+            .map(|o| settle(Ok(o), awarded(program, activity)))
+            .transpose()
     }
 
     /// Pays every open campaign whose codeword the text carries.
@@ -272,20 +301,11 @@ impl Ingest {
         metadata: Metadata,
         received_at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
-        let Some(text) = activity.text.as_deref() else {
-            return Ok(vec![]);
-        };
         let mut handled = Vec::new();
-        for campaign_id in self.campaign_ids(program.program_id).await? {
-            let campaign = self
-                .ledger
-                .load::<CampaignState>(&StreamId::Campaign(campaign_id))
-                .await?
-                .state;
-            let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
-            if !matches || !campaign.is_open(occurred_at) {
-                continue;
-            }
+        for (campaign_id, campaign) in self
+            .codeword_matches(program, activity, occurred_at)
+            .await?
+        {
             let redeem = RedeemCodeword {
                 entry_id: EntryId(Uuid::nil()),
                 network: activity.account.network,
@@ -313,6 +333,31 @@ impl Ingest {
             )?);
         }
         Ok(handled)
+    }
+
+    /// The open campaigns whose codeword the activity's text carries.
+    async fn codeword_matches(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<Vec<(CampaignId, CampaignState)>, AppError> {
+        let Some(text) = activity.text.as_deref() else {
+            return Ok(vec![]);
+        };
+        let mut matching = Vec::new();
+        for campaign_id in self.campaign_ids(program.program_id).await? {
+            let campaign = self
+                .ledger
+                .load::<CampaignState>(&StreamId::Campaign(campaign_id))
+                .await?
+                .state;
+            let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
+            if matches && campaign.is_open(occurred_at) {
+                matching.push((campaign_id, campaign));
+            }
+        }
+        Ok(matching)
     }
 
     async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
@@ -390,28 +435,14 @@ impl Ingest {
         identity: &ExternalIdentity,
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
-        let member_id = MemberId(domain::ids::derived_id(&format!(
-            "{program_id}/observed/{}",
-            identity.key()
-        )));
+        let member_id = match self.account(program_id, identity).await? {
+            Account::Owned(owner) => return Ok(owner),
+            Account::Unclaimed(member_id) => member_id,
+        };
         let streams = (
             &StreamId::Identity(program_id, identity.clone()),
             &StreamId::Member(member_id),
         );
-        let account = match self.ledger.cached::<IdentityState>(streams.0) {
-            Some(account) => account,
-            // Not seen lately: read the member standing in for it in the same round trip, as
-            // a new account's first comment needs both.
-            None => {
-                self.ledger
-                    .load_pair::<IdentityState, MemberState>(streams.0, streams.1)
-                    .await?
-                    .0
-            }
-        };
-        if let Some(owner) = account.state.claimed_by {
-            return Ok(owner);
-        }
         self.ledger
             .execute2::<IdentityState, MemberState>(
                 program_id.0,
@@ -437,6 +468,31 @@ impl Ingest {
             .ok_or(AppError::Denied(DomainError::IdentityNotLinked(
                 identity.clone(),
             )))
+    }
+
+    /// Who owns an external account, or the member that would stand in for it.
+    async fn account(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<Account, AppError> {
+        let member_id = observed_member_id(program_id, identity);
+        let stream = StreamId::Identity(program_id, identity.clone());
+        let account = match self.ledger.cached::<IdentityState>(&stream) {
+            Some(account) => account,
+            // Not seen lately: read the member standing in for it in the same round trip, as
+            // a new account's first comment needs both.
+            None => {
+                self.ledger
+                    .load_pair::<IdentityState, MemberState>(&stream, &StreamId::Member(member_id))
+                    .await?
+                    .0
+            }
+        };
+        Ok(match account.state.claimed_by {
+            Some(owner) => Account::Owned(owner),
+            None => Account::Unclaimed(member_id),
+        })
     }
 
     async fn retraction(
@@ -553,6 +609,38 @@ impl Ingest {
             }
         }
     }
+}
+
+/// Whom an external account's activity is credited to.
+enum Account {
+    Owned(MemberId),
+    /// Nobody has claimed it yet: the member that stands (or will stand) in for it.
+    Unclaimed(MemberId),
+}
+
+/// Why an activity earns no award by the program's rules, if it does not.
+fn unpaid(program: &ProgramContext, activity: &Activity) -> Option<Handled> {
+    if activity.kind == ActivityKind::Comment
+        && text_chars(activity.text.as_deref()) < program.rules.min_comment_chars as usize
+    {
+        return Some(Handled::Ignored(
+            "comment shorter than the program's minimum".into(),
+        ));
+    }
+    let paid = program
+        .rules
+        .rule_for(activity.account.network, activity.kind)
+        .is_some();
+    (!paid).then(|| Handled::Ignored(format!("no points for {} here", activity.kind)))
+}
+
+/// What an award for the activity pays, as the delivery's answer reports it.
+fn awarded(program: &ProgramContext, activity: &Activity) -> Handled {
+    let points = program
+        .rules
+        .rule_for(activity.account.network, activity.kind)
+        .map_or(0, |r| r.points);
+    Handled::Awarded { points }
 }
 
 /// The member an unclaimed account gets: derived, so concurrent first deliveries agree.
