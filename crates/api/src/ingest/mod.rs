@@ -12,7 +12,7 @@ pub mod profiles;
 use crate::app::{AppError, Ledger, Outcome, ProgramContext};
 use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
 use chrono::{DateTime, Utc};
-use domain::campaign::{CampaignState, RedeemCodeword};
+use domain::campaign::RedeemCodeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::identity::{IdentityState, decide_register_observed};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
@@ -302,7 +302,7 @@ impl Ingest {
         received_at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
         let mut handled = Vec::new();
-        for (campaign_id, campaign) in self
+        for matched in self
             .codeword_matches(program, activity, occurred_at)
             .await?
         {
@@ -319,7 +319,7 @@ impl Ingest {
                 .ledger
                 .redeem_codeword(
                     program.program_id,
-                    campaign_id,
+                    matched.campaign_id,
                     member,
                     redeem,
                     metadata.clone(),
@@ -328,7 +328,7 @@ impl Ingest {
             handled.push(settle(
                 outcome,
                 Handled::CodewordRedeemed {
-                    points: campaign.points,
+                    points: matched.points,
                 },
             )?);
         }
@@ -341,23 +341,14 @@ impl Ingest {
         program: &ProgramContext,
         activity: &Activity,
         occurred_at: DateTime<Utc>,
-    ) -> Result<Vec<(CampaignId, CampaignState)>, AppError> {
-        let Some(text) = activity.text.as_deref() else {
-            return Ok(vec![]);
-        };
-        let mut matching = Vec::new();
-        for campaign_id in self.campaign_ids(program.program_id).await? {
-            let campaign = self
-                .ledger
-                .load::<CampaignState>(&StreamId::Campaign(campaign_id))
-                .await?
-                .state;
-            let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
-            if matches && campaign.is_open(occurred_at) {
-                matching.push((campaign_id, campaign));
+    ) -> Result<Vec<bot_codewords::MatchedCampaign>, AppError> {
+        match activity.text.as_deref() {
+            Some(text) => {
+                self.campaigns_matching(program.program_id, text, occurred_at)
+                    .await
             }
+            None => Ok(vec![]),
         }
-        Ok(matching)
     }
 
     async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
