@@ -313,29 +313,24 @@ impl Ledger {
             (loaded.0.stream.as_str(), loaded.0.version),
             (loaded.1.stream.as_str(), loaded.1.version),
         ];
-        match self.append_decided(program_id, decided, &heads).await {
-            Ok(Some(AppendOutcome::Appended { positions })) => {
-                let events: Vec<Event> = decided.iter().flat_map(|d| d.events).cloned().collect();
-                let appended = Some(AppendOutcome::Appended {
-                    positions: positions.clone(),
-                });
-                self.remember(loaded.0, &events, &appended);
-                self.remember(loaded.1, &events, &appended);
-                Ok(Some(positions))
-            }
-            Ok(None) => Ok(Some(Vec::new())),
-            Ok(Some(AppendOutcome::Duplicate)) => {
-                self.forget::<A>(&loaded.0.stream);
-                self.forget::<B>(&loaded.1.stream);
-                Ok(None)
-            }
+        let outcome = match self.append_decided(program_id, decided, &heads).await {
+            Ok(outcome) => outcome,
             Err(e) if e.is_conflict() => {
                 self.forget::<A>(&loaded.0.stream);
                 self.forget::<B>(&loaded.1.stream);
-                Ok(None)
+                return Ok(None);
             }
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        // Moves both cached states forward, or forgets them after a duplicate.
+        let events: Vec<Event> = decided.iter().flat_map(|d| d.events).cloned().collect();
+        self.remember(loaded.0, &events, &outcome);
+        self.remember(loaded.1, &events, &outcome);
+        Ok(match outcome {
+            Some(AppendOutcome::Appended { positions }) => Some(positions),
+            Some(AppendOutcome::Duplicate) => None,
+            None => Some(Vec::new()),
+        })
     }
 
     /// One command's events in one commit.

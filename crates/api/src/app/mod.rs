@@ -7,7 +7,7 @@ pub mod commands;
 pub mod ledger;
 
 pub use commands::{ManagerAction, ProgramContext};
-pub use ledger::{Decided, Ledger, LedgerConfig};
+pub use ledger::{Ledger, LedgerConfig};
 
 use domain::{DomainError, Event};
 use store::StoreError;
