@@ -124,8 +124,8 @@ impl Changes {
 /// A board as stored: its program and text key.
 type BoardName = (Uuid, String);
 
-/// Complete boards into an empty table: rows go in rank order so that building the rank index
-/// afterwards finds its input already sorted.
+/// Complete boards into an empty table: rows go board by board, in board order, so that building
+/// the board index afterwards finds its input already sorted.
 async fn write_fresh(
     conn: &mut PgConnection,
     target: Target,
@@ -145,9 +145,8 @@ async fn write_fresh(
     boards.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let board_table = target.table("leaderboard");
     let mut text = Vec::with_capacity(COPY_CHUNK_BYTES + 256);
-    for ((program, key), members) in &mut boards {
-        members.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (member, score) in members.iter() {
+    for ((program, key), members) in &boards {
+        for (member, score) in members {
             // COPY's text format: tab-separated, nothing here needs escaping.
             let _ = writeln!(text, "{program}\t{key}\t{}\t{score}", member.0);
             if text.len() >= COPY_CHUNK_BYTES {

@@ -1,7 +1,7 @@
 //! Building a projection's tables beside the live ones and swapping them in: the copy starts
 //! without indexes (bulk inserts into an unindexed table are several times faster), gets the
-//! live table's constraints and indexes under temporary names, and takes the live names at the
-//! swap, so the schema looks the same after any number of rebuilds.
+//! live table's storage parameters, constraints and indexes (these under temporary names), and
+//! takes the live names at the swap, so the schema looks the same after any number of rebuilds.
 
 use crate::error::Result;
 use sqlx::PgConnection;
@@ -49,6 +49,17 @@ pub(crate) async fn create_beside(conn: &mut PgConnection, table: &str) -> Resul
     ))
     .execute(&mut *conn)
     .await?;
+    // LIKE copies no storage parameters: a rebuilt table keeps the live one's fillfactor.
+    let options: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = $1::text::regclass")
+            .bind(table)
+            .fetch_one(&mut *conn)
+            .await?;
+    if let Some(options) = options.filter(|o| !o.is_empty()) {
+        sqlx::query(&format!("ALTER TABLE {copy} SET ({})", options.join(", ")))
+            .execute(&mut *conn)
+            .await?;
+    }
     let mut defs = Vec::new();
     let constraints: Vec<(String, String)> = sqlx::query_as(
         "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \

@@ -17,12 +17,28 @@ async fn index_names(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
+/// Tables with storage parameters (fillfactor), with those parameters.
+async fn storage_options(pool: &PgPool) -> Vec<(String, Vec<String>)> {
+    sqlx::query_as(
+        "SELECT relname::text, reloptions FROM pg_class WHERE relkind = 'r' \
+         AND relnamespace = 'public'::regnamespace AND reloptions IS NOT NULL ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn rebuild_while_appending_ends_equal_to_a_fresh_fold(pool: PgPool) {
     let mut world = World::new(pool.clone()).await;
     busy_history(&mut world, 12).await;
     world.drain().await;
     let names_before = index_names(&pool).await;
+    let options_before = storage_options(&pool).await;
+    assert!(
+        options_before.contains(&("leaderboard".into(), vec!["fillfactor=85".into()])),
+        "{options_before:?}"
+    );
     let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)
         .await
@@ -71,5 +87,6 @@ async fn rebuild_while_appending_ends_equal_to_a_fresh_fold(pool: PgPool) {
     assert_eq!(report.projections.len(), 7);
     assert!(audit::verify(&pool).await.unwrap().is_clean());
     assert_eq!(index_names(&pool).await, names_before);
+    assert_eq!(storage_options(&pool).await, options_before);
     assert!(rebuild(&pool, Some("nonsense")).await.is_err());
 }
