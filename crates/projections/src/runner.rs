@@ -148,13 +148,17 @@ impl Runner {
         )
         .await?;
         let Some(last) = batch.last() else {
-            let waiting: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2))",
+            // Not `EXISTS (…)`: its generic plan is a sequential scan of the whole log (the
+            // rows past a caught-up checkpoint are at its end); ORDER BY … LIMIT 1 walks the index.
+            let waiting = sqlx::query_scalar::<_, i32>(
+                "SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2) \
+                 ORDER BY tx_id, position LIMIT 1",
             )
             .bind(from.tx_id)
             .bind(from.position)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
             tx.rollback().await?;
             return Ok(if waiting {
                 Step::HeldBack
