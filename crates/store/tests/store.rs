@@ -199,6 +199,84 @@ async fn a_batch_checks_each_commit_against_the_ones_before_it(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_batch_sees_the_events_and_heads_its_earlier_commits_will_write(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let repeated = event(4);
+    let refused_first = event(6);
+    let results = store
+        .append_batch(vec![
+            commit(
+                "shared",
+                ExpectedVersion::NoStream,
+                vec![event(1), event(2)],
+            ),
+            Commit {
+                appends: vec![
+                    StreamAppend {
+                        program_id: PROGRAM,
+                        stream_id: "other".into(),
+                        expected: ExpectedVersion::NoStream,
+                        events: vec![event(3)],
+                    },
+                    StreamAppend {
+                        program_id: PROGRAM,
+                        stream_id: "shared".into(),
+                        expected: ExpectedVersion::Exact(2),
+                        events: vec![repeated.clone()],
+                    },
+                ],
+            },
+            // The same event id again, in a later commit of the same batch: a duplicate.
+            commit("third", ExpectedVersion::NoStream, vec![repeated]),
+            // Refused for its version, so its id is not taken by it...
+            commit(
+                "shared",
+                ExpectedVersion::Exact(1),
+                vec![refused_first.clone()],
+            ),
+            // ...and a later commit of the batch may still use it.
+            commit(
+                "shared",
+                ExpectedVersion::Any,
+                vec![event(5), refused_first],
+            ),
+        ])
+        .await;
+    let positions = |r: &Result<AppendOutcome, StoreError>| match r {
+        Ok(AppendOutcome::Appended { positions }) => positions.clone(),
+        other => panic!("expected an append, got {other:?}"),
+    };
+    let first = positions(&results[0]);
+    let second = positions(&results[1]);
+    assert_eq!(results[2].as_ref().unwrap(), &AppendOutcome::Duplicate);
+    assert!(results[3].as_ref().unwrap_err().is_conflict());
+    let last = positions(&results[4]);
+    let all: Vec<i64> = [first, second, last].concat();
+    assert_eq!(all.len(), 6);
+    assert!(
+        all.windows(2).all(|w| w[0] < w[1]),
+        "positions follow the batch's order: {all:?}"
+    );
+    assert_eq!(store.stream_version("shared").await.unwrap(), 5);
+    assert_eq!(store.stream_version("third").await.unwrap(), 0);
+    assert_eq!(count(&pool).await, 6);
+    let mut previous: Vec<u8> = Vec::new();
+    let shared = store.read_stream("shared", 0).await.unwrap();
+    let ns: Vec<i64> = shared
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, [1, 2, 4, 5, 6]);
+    for e in shared {
+        let digest =
+            store::digest::content_digest(e.event_id, &e.event_type, e.schema_version, &e.payload);
+        let expected = store::digest::chain_hash(&previous, e.stream_version, &digest);
+        assert_eq!(e.hash, expected.to_vec(), "version {}", e.stream_version);
+        previous = e.hash;
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn events_cannot_be_updated_deleted_or_truncated(pool: PgPool) {
     let store = EventStore::new(pool.clone());
     store
