@@ -278,10 +278,14 @@ async fn load_active(
         d.push(*day);
         m.push(*member);
     }
+    // One primary-key probe per key. As a plain join, a batch of a hundred keys or more got a
+    // hash join over a sequential scan of the whole table (4.7 ms against 1.5 ms at 12,000
+    // rows, and growing with it); LIMIT 1 keeps the subquery a parameterised index scan.
     let rows: Vec<(Uuid, NaiveDate, Uuid, i16)> = sqlx::query_as(&format!(
-        "SELECT a.program_id, a.day, a.member_id, a.networks FROM {table} a \
-         JOIN UNNEST($1::uuid[], $2::date[], $3::uuid[]) AS t(program_id, day, member_id) \
-           ON a.program_id = t.program_id AND a.day = t.day AND a.member_id = t.member_id"
+        "SELECT t.program_id, t.day, t.member_id, a.networks \
+         FROM UNNEST($1::uuid[], $2::date[], $3::uuid[]) AS t(program_id, day, member_id) \
+         CROSS JOIN LATERAL (SELECT a.networks FROM {table} a WHERE a.program_id = t.program_id \
+                             AND a.day = t.day AND a.member_id = t.member_id LIMIT 1) AS a"
     ))
     .bind(&p)
     .bind(&d)
