@@ -105,10 +105,14 @@ impl Ingest {
                     .member_for(program, &edit.activity, received_at)
                     .await?;
                 let occurred = edit.edited_at.unwrap_or(received_at);
+                let matched = self
+                    .codeword_matches(program, &edit.activity, occurred)
+                    .await?;
                 self.codewords(
                     program,
                     member,
                     &edit.activity,
+                    matched,
                     occurred,
                     metadata,
                     received_at,
@@ -182,18 +186,37 @@ impl Ingest {
             return Ok(vec![linked]);
         }
         let occurred = activity.occurred_at.unwrap_or(received_at);
-        if let Some(first) = self
-            .first_award(program, activity, occurred, metadata.clone(), received_at)
-            .await?
-        {
-            return Ok(vec![first]);
-        }
-        let member = self.member_for(program, activity, received_at).await?;
+        let matched = self.codeword_matches(program, activity, occurred).await?;
+        let member = match self.account(program.program_id, &activity.account).await? {
+            Account::Owned(owner) => owner,
+            Account::Unclaimed(member) => {
+                // When its award is all it earns, a new account is registered and paid in one
+                // commit; if that does not go through, the usual way below decides.
+                if matched.is_empty()
+                    && unpaid(program, activity).is_none()
+                    && let Some(first) = self
+                        .first_award(
+                            program,
+                            activity,
+                            member,
+                            occurred,
+                            metadata.clone(),
+                            received_at,
+                        )
+                        .await?
+                {
+                    return Ok(vec![first]);
+                }
+                self.register_observed(program.program_id, &activity.account, member, received_at)
+                    .await?
+            }
+        };
         let mut handled = self
             .codewords(
                 program,
                 member,
                 activity,
+                matched,
                 occurred,
                 metadata.clone(),
                 received_at,
@@ -249,30 +272,17 @@ impl Ingest {
         Ok(handled)
     }
 
-    /// A new account's first activity, registered and paid in one commit, when its award is
-    /// all it earns (no codeword in play, an activity the rules pay for). `None` otherwise,
-    /// or when the one commit did not go through: the usual way then decides.
+    /// A new account's first activity, registered (as `member`) and paid in one commit;
+    /// `None` when the one commit did not go through.
     async fn first_award(
         &self,
         program: &ProgramContext,
         activity: &Activity,
+        member: MemberId,
         occurred: DateTime<Utc>,
         metadata: Metadata,
         received_at: DateTime<Utc>,
     ) -> Result<Option<Handled>, AppError> {
-        let Account::Unclaimed(member) =
-            self.account(program.program_id, &activity.account).await?
-        else {
-            return Ok(None);
-        };
-        if unpaid(program, activity).is_some()
-            || !self
-                .codeword_matches(program, activity, occurred)
-                .await?
-                .is_empty()
-        {
-            return Ok(None);
-        }
         let outcome = self
             .ledger
             .register_observed_and_award(
@@ -291,21 +301,20 @@ impl Ingest {
             .transpose()
     }
 
-    /// Pays every open campaign whose codeword the text carries.
+    /// Pays every matched campaign (open, its codeword in the text).
+    #[allow(clippy::too_many_arguments)]
     async fn codewords(
         &self,
         program: &ProgramContext,
         member: MemberId,
         activity: &Activity,
+        matched_campaigns: Vec<bot_codewords::MatchedCampaign>,
         occurred_at: DateTime<Utc>,
         metadata: Metadata,
         received_at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
         let mut handled = Vec::new();
-        for matched in self
-            .codeword_matches(program, activity, occurred_at)
-            .await?
-        {
+        for matched in matched_campaigns {
             let redeem = RedeemCodeword {
                 entry_id: EntryId(Uuid::nil()),
                 network: activity.account.network,
@@ -426,10 +435,24 @@ impl Ingest {
         identity: &ExternalIdentity,
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
-        let member_id = match self.account(program_id, identity).await? {
-            Account::Owned(owner) => return Ok(owner),
-            Account::Unclaimed(member_id) => member_id,
-        };
+        match self.account(program_id, identity).await? {
+            Account::Owned(owner) => Ok(owner),
+            Account::Unclaimed(member_id) => {
+                self.register_observed(program_id, identity, member_id, at)
+                    .await
+            }
+        }
+    }
+
+    /// Registers `member_id` as standing in for an account nobody has claimed, and answers
+    /// whoever owns the account after (the winner of any race to claim it).
+    async fn register_observed(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+        member_id: MemberId,
+        at: DateTime<Utc>,
+    ) -> Result<MemberId, AppError> {
         let streams = (
             &StreamId::Identity(program_id, identity.clone()),
             &StreamId::Member(member_id),
