@@ -189,7 +189,7 @@ impl Ledger {
     /// event ids they have alone (registration by the member's id, the award by the
     /// activity's), so a redelivery is still a duplicate. `None` when it cannot be one commit
     /// (the account is no longer new, the award is refused, a concurrent delivery got there
-    /// first): nothing was recorded, and the usual way (`Ingest::member_for`, then
+    /// first): nothing was recorded, and the usual way (`Ingest::register_observed`, then
     /// `award_activity`) decides the delivery as ever.
     #[allow(clippy::too_many_arguments)]
     pub async fn register_observed_and_award(
