@@ -7,6 +7,7 @@
 mod append;
 mod appender;
 pub mod codec;
+mod copy_out;
 pub mod digest;
 mod error;
 mod log_copy;
@@ -15,6 +16,7 @@ pub mod wake;
 
 pub use append::{AppendOutcome, Commit, ExpectedVersion, Metadata, NewEvent, StreamAppend};
 pub use appender::Appender;
+pub use copy_out::{BinaryCopy, Fields};
 pub use error::StoreError;
 pub use log_copy::{LogCopy, LogRow};
 pub use read::{Checkpoint, Envelope, MAX_READ_BATCH, RecordedEvent};
