@@ -285,6 +285,7 @@ fn check_chains(
     done: std::sync::mpsc::Sender<Batch>,
 ) -> (u64, Vec<BrokenChain>) {
     let mut chain = ChainCheck::default();
+    let mut scratch = canonical::Scratch::default();
     for batch in rows {
         for row in batch.iter() {
             // A payload that is not JSON cannot match its digest: a zero digest breaks the link.
@@ -293,6 +294,7 @@ fn check_chains(
                 &row.event_type,
                 row.schema_version,
                 &row.payload,
+                &mut scratch,
             )
             .unwrap_or_default();
             chain.check(
