@@ -76,7 +76,7 @@ struct Fast<'a> {
 }
 
 impl<'a> Fast<'a> {
-    /// Rewrites the whole text into `out`; the caller clears `entries` after a `None`.
+    /// Rewrites the whole text into `out` (`entries` may hold leftovers of an earlier `None`).
     fn canonical(&mut self, out: &mut Vec<u8>) -> Option<()> {
         self.entries.clear();
         self.value(out, 0)?;
