@@ -79,6 +79,12 @@ pub async fn rebuild_with(
         }
     }
     let result = build(pool, projections, options).await;
+    // Unlocked before closing: a closed connection's backend lets go of its locks only when it
+    // has exited, a moment after the close returns, and a rebuild started right after would
+    // find them still held.
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut guard)
+        .await?;
     guard.close().await?;
     let (events, at) = result?;
     Ok(RebuildReport {

@@ -25,7 +25,8 @@ struct Link {
 #[derive(Default)]
 struct Stream {
     version: i64,
-    hash: Vec<u8>,
+    /// The hash of `version` (unused before the first link: the chain starts from no bytes).
+    hash: [u8; 32],
     /// Versions read ahead of a gap (the log's order is by transaction, not by version).
     ahead: BTreeMap<i64, Link>,
     broken: bool,
@@ -34,14 +35,14 @@ struct Stream {
 impl Stream {
     /// Extends the chain by one link; false (and broken) if the stored hash disagrees.
     fn link(&mut self, version: i64, digest: &[u8; 32], stored: &[u8]) -> bool {
-        let hash = chain_hash(&self.hash, version, digest);
+        let previous: &[u8] = if self.version == 0 { &[] } else { &self.hash };
+        let hash = chain_hash(previous, version, digest);
         if hash.as_slice() != stored {
             self.broken = true;
             return false;
         }
         self.version = version;
-        self.hash.clear();
-        self.hash.extend_from_slice(&hash);
+        self.hash = hash;
         true
     }
 }

@@ -57,7 +57,10 @@ pub(crate) struct Expected {
     pub actions: FastMap<(Uuid, i64), (String, String, String)>,
     pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
     newest_day: FastMap<Uuid, NaiveDate>,
-    active: FastMap<(Uuid, NaiveDate, Uuid), i16>,
+    /// Who was active on each day (network bits by member) by program and day, for the days
+    /// inside the active window only: older days are never looked at again, so they are
+    /// dropped as the newest day moves on (a million events would otherwise keep every day's).
+    active: FastMap<(Uuid, NaiveDate), FastMap<Uuid, i16>>,
 }
 
 impl Expected {
@@ -221,7 +224,12 @@ impl Expected {
             .with_timezone(&self.zones.get(p))
             .date_naive();
         let newest = self.newest_day.entry(p).or_insert(day);
-        *newest = (*newest).max(day);
+        if day > *newest {
+            *newest = day;
+            self.active.retain(|(program, d), _| {
+                *program != p || (day - *d).num_days() <= ACTIVE_WINDOW_DAYS
+            });
+        }
         let newest = *newest;
         for (network, c) in event_counters(&r.event) {
             if c == DayCounters::default() {
@@ -244,7 +252,12 @@ impl Expected {
             && (newest - day).num_days() <= ACTIVE_WINDOW_DAYS
         {
             let bit = network_bit(activity.network);
-            let bits = self.active.entry((p, day, member_id.0)).or_default();
+            let bits = self
+                .active
+                .entry((p, day))
+                .or_default()
+                .entry(member_id.0)
+                .or_default();
             if *bits & bit == 0 {
                 let first_today = *bits == 0;
                 *bits |= bit;

@@ -194,3 +194,83 @@ async fn as_of_and_export_show_the_log_as_it_was(pool: PgPool) {
         "payload JSON is quoted: {csv}"
     );
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn verify_counts_active_members_across_the_window_like_the_projection(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    let day = |n: i64| t0() + Duration::days(n);
+    world
+        .append((0..3).map(|n| register(member(n), t0())).collect())
+        .await;
+    for d in 0..10 {
+        let first = world.entry();
+        let second = world.entry();
+        world
+            .append(vec![
+                award(first, member(0), 10, Network::Instagram, day(d)),
+                award(second, member(1), 10, Network::Vk, day(d)),
+            ])
+            .await;
+    }
+    world.drain().await;
+    // Late awards after day 9: days 7 and 8 are inside the active window, days 5 and 2 not
+    // (they count in their day's points only).
+    for (m, network, d) in [
+        (2, Network::Instagram, 7),
+        (0, Network::Vk, 8),
+        (1, Network::Vk, 2),
+        (2, Network::Instagram, 5),
+    ] {
+        let entry = world.entry();
+        world
+            .append(vec![award(entry, member(m), 10, network, day(d))])
+            .await;
+    }
+    world.drain().await;
+
+    let first = day(0)
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .date_naive();
+    let rows =
+        projections::daily_stats::daily_stats(&pool, PROGRAM, first, first + Duration::days(9))
+            .await
+            .unwrap();
+    let counters = |d: i64, network: &str| {
+        rows.iter()
+            .find(|r| r.day == first + Duration::days(d) && r.network == network)
+            .map(|r| (r.counters.points_awarded, r.counters.active_members))
+            .unwrap()
+    };
+    assert_eq!(counters(7, "all"), (30, 3));
+    assert_eq!(counters(7, "instagram"), (20, 2));
+    assert_eq!(counters(8, "all"), (30, 2));
+    assert_eq!(counters(8, "vk"), (20, 2));
+    assert_eq!(counters(2, "all"), (30, 2));
+    assert_eq!(counters(2, "vk"), (20, 1));
+    assert_eq!(counters(5, "all"), (30, 2));
+    assert_eq!(counters(5, "instagram"), (20, 1));
+
+    let report = audit::verify(&pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+
+    // The audit's own count, not a copy of the model: a changed count is a difference.
+    sqlx::query(
+        "UPDATE daily_stats SET active_members = active_members + 1 \
+         WHERE program_id = $1 AND day = $2 AND network = 'all'",
+    )
+    .bind(PROGRAM)
+    .bind(first + Duration::days(2))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let report = audit::verify(&pool).await.unwrap();
+    assert_eq!(
+        report
+            .differences
+            .iter()
+            .map(|d| d.model)
+            .collect::<Vec<_>>(),
+        vec!["daily_stats"],
+        "{report:?}"
+    );
+}
