@@ -171,7 +171,7 @@ impl EventStore {
     }
 }
 
-/// A decoded event with its place in the log, as projections and replays consume it.
+/// A decoded event with its place in the log, as followers of the log consume it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope<T> {
     pub tx_id: i64,
@@ -192,7 +192,7 @@ impl<T> Envelope<T> {
 
 impl EventStore {
     /// Like [`EventStore::read_all`], decoding payloads straight from jsonb into `T` and
-    /// reading only what a fold needs: the fast path for projections and replays.
+    /// reading only what a fold needs: the fast path for followers of the log (notifications).
     pub async fn read_all_as<T>(
         &self,
         after: Checkpoint,
@@ -232,38 +232,5 @@ impl EventStore {
                 },
             )
             .collect())
-    }
-
-    /// The whole log after `after`, page by page in gap-safe order, the next page read while
-    /// the caller works on the current one. Ends at the visible head.
-    pub fn pages_from<T>(
-        &self,
-        after: Checkpoint,
-        page_size: i64,
-    ) -> tokio::sync::mpsc::Receiver<Result<Vec<Envelope<T>>, StoreError>>
-    where
-        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
-    {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut after = after;
-            loop {
-                let page = store.read_all_as::<T>(after, page_size).await;
-                let last = match &page {
-                    Ok(rows) => rows.last().map(Envelope::checkpoint),
-                    Err(_) => None,
-                };
-                let failed = page.is_err();
-                if tx.send(page).await.is_err() || failed {
-                    return;
-                }
-                match last {
-                    Some(next) => after = next,
-                    None => return,
-                }
-            }
-        });
-        rx
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use store::{Checkpoint, EventStore, Metadata};
+use store::{EventStore, LogCopy, LogRow, Metadata};
 use uuid::Uuid;
 
 #[derive(Debug, clap::Args)]
@@ -179,22 +179,25 @@ async fn register_all(
     Ok(())
 }
 
-/// Rebuilds every member's state from the whole log, sequentially.
+/// Rebuilds every member's state from the whole log, sequentially, read the way the auditor
+/// reads it (`store::LogCopy`: binary COPY in log order, rows written over one reused row).
 async fn replay(store: &EventStore) -> anyhow::Result<(usize, f64, i64)> {
     let began = Instant::now();
     let mut states: HashMap<MemberId, MemberState> = HashMap::new();
-    let mut pages = store.pages_from::<Event>(Checkpoint::default(), store::MAX_READ_BATCH);
+    let mut tx = store.pool().begin().await?;
+    let mut log = LogCopy::start(&mut tx).await?;
+    let mut row = LogRow::default();
     let mut count = 0;
-    while let Some(page) = pages.recv().await {
-        let page = page?;
-        for envelope in &page {
-            if let StreamId::Member(member) = envelope.event.stream() {
-                let state = states.entry(member).or_default();
-                *state = std::mem::take(state).apply(&envelope.event);
-            }
+    while log.next_into(&mut row).await? {
+        let event: Event = serde_json::from_str(&row.payload)?;
+        if let StreamId::Member(member) = event.stream() {
+            let state = states.entry(member).or_default();
+            *state = std::mem::take(state).apply(&event);
         }
-        count += page.len();
+        count += 1;
     }
+    drop(log);
+    tx.rollback().await?;
     let secs = began.elapsed().as_secs_f64();
     Ok((count, secs, states.values().map(|s| s.balance).sum()))
 }
