@@ -33,10 +33,7 @@ pub const TG_GROUP: &str = "-1002233445566";
 pub const TG_CHANNEL: &str = "-1001122334455";
 
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = format!(
-        "{}/../../shared/fixtures/platforms/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let full = format!("{}/fixtures/platforms/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 

@@ -27,7 +27,7 @@ use store::Metadata;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-/// The fixture bot token (shared/fixtures/platforms/signatures.md).
+/// The fixture bot token (tests/fixtures/platforms/README.md).
 pub const BOT_TOKEN: &str = "7000000001:AAHf1xTuReS-0nLy_4_t3sTs_q9W2e4R6t8Y";
 pub const ANNA: i64 = 5_000_000_001;
 pub const XSS: &str = "<img src=x onerror=alert(1)>";

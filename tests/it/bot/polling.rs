@@ -12,8 +12,7 @@ use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 /// Every fixture update, plus one private /start from Anna, sorted by update id.
 fn fixture_updates() -> Vec<Value> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/platforms/telegram");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/platforms/telegram");
     let mut updates: Vec<Value> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|entry| {

@@ -1,5 +1,5 @@
 //! The few Bot API fields the ledger reads. Own structs rather than teloxide-core: its parser
-//! panics on a `message_reaction` or `poll_answer` without an actor (TELEGRAM.md, teloxide
+//! panics on a `message_reaction` or `poll_answer` without an actor (docs/platforms.md, teloxide
 //! gotcha 3), and unknown fields must never fail an update.
 
 use serde::Deserialize;

@@ -7,7 +7,7 @@ use wiremock::MockServer;
 
 pub const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/platforms/"
+    "/../../tests/fixtures/platforms/"
 );
 
 /// Made up, in the shape BotFather issues.

@@ -1,4 +1,4 @@
-//! Instagram authenticity: every `X-Hub-Signature-256` vector in signatures.md, the negative
+//! Instagram authenticity: every `X-Hub-Signature-256` vector in tests/fixtures/platforms/README.md, the negative
 //! cases, and the GET subscription handshake.
 
 use adapters::SignatureError;
@@ -12,7 +12,7 @@ const APP_SECRET: &[u8] = b"6c3f1b2a9d8e7f60a1b2c3d4e5f60718";
 const COMMENT_SIGNATURE: &str =
     "sha256=9e289674406477a43327f63c319319b3d2475a488c720d1bcb1e2ed1a2e7f531";
 
-/// (file, bytes, X-Hub-Signature-256) from signatures.md.
+/// (file, bytes, X-Hub-Signature-256) from tests/fixtures/platforms/README.md.
 const SIGNED: &[(&str, usize, &str)] = &[
     (
         "batched_two_entries.json",

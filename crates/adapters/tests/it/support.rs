@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 pub const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/platforms/"
+    "/../../tests/fixtures/platforms/"
 );
 
 pub fn fixture(path: &str) -> Vec<u8> {

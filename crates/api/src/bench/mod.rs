@@ -1,4 +1,4 @@
-//! `loyalty bench`: the fixed workloads of WORKLOADS.md, each printing one JSON line.
+//! `loyalty bench`: the fixed workloads W1–W4 of BENCHMARKS.md, each printing one JSON line.
 
 pub mod award_storm;
 pub mod leaderboard;

@@ -1,5 +1,5 @@
 //! Webhook mode at start-up: `setWebhook` with the secret and an explicit `allowed_updates`
-//! (an empty or missing list silently drops reactions and `chat_member`, TELEGRAM.md §1), then
+//! (an empty or missing list silently drops reactions and `chat_member`, docs/platforms.md, Telegram), then
 //! `getWebhookInfo` to confirm Telegram took it. Mismatches are logged loudly, never fatal:
 //! the API keeps serving.
 

@@ -21,7 +21,7 @@ pub enum MemberStatus {
 }
 
 impl MemberStatus {
-    /// Membership per TELEGRAM.md §3: creator, administrator, member, and restricted users
+    /// Membership per docs/platforms.md (Telegram): creator, administrator, member, and restricted users
     /// still in the chat. (teloxide's `is_member()` is true only for plain members.)
     pub fn is_member(self) -> bool {
         match self {

@@ -3,7 +3,7 @@
 //!
 //! A thin client over reqwest with its own minimal serde types rather than teloxide: updates
 //! from `getUpdates` go to the caller as raw bytes for the same parser the webhook uses, and
-//! teloxide-core panics on some update bodies (TELEGRAM.md §6).
+//! teloxide-core panics on some update bodies (docs/platforms.md, Telegram).
 
 mod member;
 mod message;

@@ -11,7 +11,7 @@ use super::message::expect_true;
 use crate::clients::{ClientError, Result, Secret};
 
 /// The update kinds the ledger reads. Listed explicitly because an empty or missing list
-/// silently drops `chat_member` and reactions (TELEGRAM.md §1).
+/// silently drops `chat_member` and reactions (docs/platforms.md, Telegram).
 pub const ALLOWED_UPDATES: [&str; 9] = [
     "message",
     "edited_message",
