@@ -136,6 +136,10 @@ async fn measure_in(url: &str, insert_for: Duration, rows: u64) -> anyhow::Resul
         rates.push(n as f64 / began.elapsed().as_secs_f64());
         rows_read.push(n);
     }
+    anyhow::ensure!(
+        rows_read.iter().all(|&n| n == rows),
+        "the ordered read returned {rows_read:?} rows, not {rows}"
+    );
     rates.sort_by(f64::total_cmp);
     conn.close().await?;
     Ok(Limits {
