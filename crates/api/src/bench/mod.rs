@@ -1,7 +1,9 @@
-//! `loyalty bench`: the fixed workloads W1–W4 of BENCHMARKS.md, each printing one JSON line.
+//! `loyalty bench`: the fixed workloads W1–W4 of BENCHMARKS.md and PostgreSQL's own limits
+//! (`limits`) their figures are compared with, each printing one JSON line.
 
 pub mod award_storm;
 pub mod leaderboard;
+pub mod limits;
 pub mod rebuild;
 pub mod webhook_ingest;
 
