@@ -140,7 +140,6 @@ impl Runner {
             tx.rollback().await?;
             return Ok(Step::Busy);
         };
-        // Read before writing: once this transaction writes, it holds the horizon back itself.
         let batch = read_after(
             &mut tx,
             from,
@@ -199,9 +198,8 @@ impl Runner {
     }
 
     /// Runs steps until caught up; returns the events applied. Tests use this instead of
-    /// sleeping. It waits out other runners and open transactions (any transaction of the
-    /// cluster that has written holds the horizon back), so it must not be called while the
-    /// caller itself holds one open.
+    /// sleeping. It waits out other runners and open appends (a transaction that has appended
+    /// events holds the horizon back), so it must not be called while the caller holds one open.
     pub async fn drain(&mut self) -> Result<usize> {
         let mut applied = 0;
         loop {

@@ -391,6 +391,75 @@ async fn the_log_is_read_in_commit_safe_order_and_never_skips_a_late_commit(pool
     assert!(rest[0].position < rest[1].position);
 }
 
+/// A transaction that holds an id but can never append: one in another database, one here that
+/// wrote only other tables. Neither may hold readers back (both used to freeze every reader).
+async fn open_writer_elsewhere(pool: &PgPool, database: Option<&str>) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut options = pool.connect_options().as_ref().clone();
+    if let Some(database) = database {
+        options = options.database(database);
+    }
+    let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("CREATE TEMP TABLE scratch (n int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let xid: Option<i64> =
+        sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(xid.is_some(), "the open transaction holds an id");
+    conn
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn open_transactions_that_cannot_append_do_not_hold_readers_back(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let mut other_database = open_writer_elsewhere(&pool, Some("postgres")).await;
+    let mut same_database = open_writer_elsewhere(&pool, None).await;
+    let mut read_only = pool.begin().await.unwrap();
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *read_only)
+        .await
+        .unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut *read_only)
+        .await
+        .unwrap();
+
+    store
+        .append(commit("a", ExpectedVersion::Any, vec![event(1), event(2)]))
+        .await
+        .unwrap();
+    let read = read_settled(&store, Checkpoint::default(), 2).await;
+    assert_eq!(read.len(), 2, "the open transactions held the reader back");
+    assert_eq!(store.head().await.unwrap(), read[1].checkpoint());
+
+    // What cannot append indeed cannot: a transaction that wrote something else first.
+    let refused = sqlx::query(
+        "INSERT INTO events (program_id, stream_id, stream_version, event_id, event_type, \
+         schema_version, payload, hash) VALUES ($1, 'late', 1, $2, 'Tested', 1, '{}', '')",
+    )
+    .bind(PROGRAM)
+    .bind(Uuid::new_v4())
+    .execute(&mut same_database)
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("events must be the first thing a transaction writes"),
+        "{refused}"
+    );
+    for conn in [&mut other_database, &mut same_database] {
+        sqlx::query("ROLLBACK").execute(conn).await.unwrap();
+    }
+    read_only.rollback().await.unwrap();
+    assert_eq!(count(&pool).await, 2);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_stored_hash_chain_matches_a_recomputation(pool: PgPool) {
     let store = EventStore::new(pool);

@@ -44,7 +44,7 @@ async fn burst_visible_to_log_readers(pool: &PgPool) {
     let deadline = Instant::now() + DRAIN;
     loop {
         let visible: bool = sqlx::query_scalar(
-            "SELECT coalesce(max(tx_id), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM events",
+            "SELECT coalesce(max(tx_id), 0) < (SELECT events_read_horizon()) FROM events",
         )
         .fetch_one(pool)
         .await
