@@ -206,7 +206,7 @@ pub struct ServeConfig {
     /// Mark session cookies Secure (behind HTTPS).
     #[arg(long, env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
-    /// /readyz fails when a projection lags more events than this.
+    /// /readyz names projections lagging more events than this (it stays ready: lag is shared).
     #[arg(long, env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000,
           value_parser = clap::value_parser!(i64).range(limits::READY_MAX_LAG_EVENTS))]
     pub ready_max_lag_events: i64,
