@@ -37,9 +37,9 @@ async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
         .unwrap();
 }
 
-/// Waits until log readers see every appended event: they read below the oldest running
-/// transaction of the whole server, so another test's open transaction could otherwise show
-/// the worker the burst in two parts.
+/// Waits until log readers see every appended event: they read below the oldest transaction
+/// that may still append, so an append still committing could otherwise show the worker the
+/// burst in two parts.
 async fn burst_visible_to_log_readers(pool: &PgPool) {
     let deadline = Instant::now() + DRAIN;
     loop {
