@@ -344,6 +344,27 @@ async fn valid_init_data_signs_the_member_in_and_shows_the_balance(pool: PgPool)
     );
 }
 
+/// The largest `init_data_max_age_secs` the configuration accepts works: initData almost that
+/// old signs in, older is refused, nothing panics (above about 9.2e15 every request used to).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_largest_init_data_max_age_accepted_signs_in_and_refuses_older(pool: PgPool) {
+    let largest = api::config::limits::INIT_DATA_MAX_AGE_SECS
+        .end()
+        .to_string();
+    let m = MiniApp::with_args(pool, &["--init-data-max-age-secs", &largest]).await;
+    let anna = user(ANNA, "Анна", "anna_runs", "ru");
+    let now = Utc::now().timestamp();
+    let max_age = *api::config::limits::INIT_DATA_MAX_AGE_SECS.end();
+    m.sign_in(&init_data_signed(&anna, now - max_age + 60, BOT_TOKEN))
+        .await;
+    let older = init_data_signed(&anna, now - max_age - 60, BOT_TOKEN);
+    let reply = m
+        .call("GET", "/api/v1/app/me", Some(&older), None, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert!(reply.body.contains("expired"), "{}", reply.body);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn forged_expired_or_missing_init_data_is_refused_and_changes_nothing(pool: PgPool) {
     let m = MiniApp::new(pool).await;

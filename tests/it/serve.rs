@@ -69,3 +69,109 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+// ---------- /readyz: this process can serve, answered quickly and cheaply ----------
+
+fn state_with(pool: PgPool, args: &[&str]) -> api::http::AppState {
+    let config = Args::parse_from(["test"].iter().chain(args)).config;
+    let ledger = api::app::Ledger::new(
+        store::EventStore::new(pool.clone()),
+        api::app::LedgerConfig::default(),
+    );
+    api::http::AppState::new(ledger, pool, config)
+}
+
+async fn readyz(state: &api::http::AppState) -> (axum::http::StatusCode, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/readyz")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = api::http::router(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Lag is shared by every process on the database: it is reported, never a reason to take this
+/// process (and so every process at once) out of service.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn readyz_stays_ready_while_projections_lag_and_names_the_lag(pool: PgPool) {
+    let t = TestLedger::new(pool.clone()).await;
+    projections::Runner::new(pool.clone(), projections::Projection::Balances)
+        .drain()
+        .await
+        .unwrap();
+    t.ledger
+        .create_program(
+            domain::ids::ProgramId(uuid::Uuid::new_v4()),
+            "Another brand",
+            chrono_tz::UTC,
+            domain::program::Rules::standard(),
+            &crate::mini_app::now_action(),
+        )
+        .await
+        .unwrap();
+    let state = state_with(pool, &["--ready-max-lag-events", "0"]);
+    let (status, body) = readyz(&state).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert!(body.starts_with("ready; balances lags up to "), "{body}");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn readyz_answers_503_within_a_second_when_the_database_is_down(pool: PgPool) {
+    // A pool like serve's (a 10 s acquire timeout) on a port where nothing listens.
+    let down = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(pool.connect_options().as_ref().clone().port(1));
+    let state = state_with(down, &[]);
+    let started = std::time::Instant::now();
+    let (status, body) = readyz(&state).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
+
+/// At most one database query a second, however often it is asked: a second answer within the
+/// second comes without the database (closed here), the next check finds it gone.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn readyz_reuses_its_answer_for_a_second(pool: PgPool) {
+    let state = state_with(pool.clone(), &[]);
+    assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
+    pool.close().await;
+    assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
+    tokio::time::sleep(api::http::observability::READY_CACHE).await;
+    let (status, body) = readyz(&state).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{body}"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_stopped_worker_makes_the_process_unready(pool: PgPool) {
+    let state = state_with(pool, &[]);
+    let worker = tokio::spawn(async {});
+    let handle = worker.abort_handle();
+    worker.await.unwrap();
+    state.readiness.watch("projections", handle);
+    let (status, body) = readyz(&state).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{body}"
+    );
+    assert_eq!(body, "the projections worker has stopped");
+}

@@ -8,6 +8,7 @@ use clap::{ArgMatches, Args};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 /// A secret from the environment: Debug and Display show only whether it is set.
@@ -51,6 +52,23 @@ impl fmt::Debug for Secret {
             "Secret(unset)"
         })
     }
+}
+
+/// The values each numeric option accepts. Clap checks flags and environment variables against
+/// them, [`ServeConfig::validate`] a config file's values; anything outside stops `serve` with a
+/// message naming the option and its range.
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    pub const MAX_BODY_BYTES: RangeInclusive<u64> = 1_024..=1_073_741_824;
+    /// Up to a day.
+    pub const REQUEST_TIMEOUT_MS: RangeInclusive<u64> = 1..=86_400_000;
+    /// Up to a year.
+    pub const INIT_DATA_MAX_AGE_SECS: RangeInclusive<i64> = 1..=31_536_000;
+    /// Up to 30 days.
+    pub const SESSION_TTL_HOURS: RangeInclusive<i64> = 1..=720;
+    pub const READY_MAX_LAG_EVENTS: RangeInclusive<i64> = 0..=i64::MAX;
+    pub const DB_CONNECTIONS: RangeInclusive<i64> = 1..=1_000;
 }
 
 /// How bot updates arrive.
@@ -99,10 +117,12 @@ pub struct ServeConfig {
     )]
     pub telegram_webhook_secret: Secret,
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    #[arg(long, env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
     pub max_body_bytes: usize,
     /// Requests taking longer are answered 408.
-    #[arg(long, env = "LOYALTY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "LOYALTY_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(limits::REQUEST_TIMEOUT_MS))]
     pub request_timeout_ms: u64,
     /// Run projection workers in this process.
     #[arg(long, env = "LOYALTY_PROJECTIONS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -173,22 +193,26 @@ pub struct ServeConfig {
     )]
     pub vk_id_token_url: String,
     /// Oldest Mini App initData accepted, in seconds since Telegram signed it.
-    #[arg(long, env = "LOYALTY_INIT_DATA_MAX_AGE_SECS", default_value_t = 86_400)]
+    #[arg(long, env = "LOYALTY_INIT_DATA_MAX_AGE_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(i64).range(limits::INIT_DATA_MAX_AGE_SECS))]
     pub init_data_max_age_secs: i64,
     /// Lets the Mini App open in a plain browser with a development sign-in. Never in production.
     #[arg(long, env = "LOYALTY_DEV_SIGN_IN", default_value_t = false, action = clap::ArgAction::Set)]
     pub dev_sign_in: bool,
     /// Admin panel sessions expire after this many hours.
-    #[arg(long, env = "LOYALTY_SESSION_TTL_HOURS", default_value_t = 12)]
+    #[arg(long, env = "LOYALTY_SESSION_TTL_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(i64).range(limits::SESSION_TTL_HOURS))]
     pub session_ttl_hours: i64,
     /// Mark session cookies Secure (behind HTTPS).
     #[arg(long, env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
-    /// /readyz fails when a projection lags more events than this.
-    #[arg(long, env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000)]
+    /// /readyz names projections lagging more events than this (it stays ready: lag is shared).
+    #[arg(long, env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(i64).range(limits::READY_MAX_LAG_EVENTS))]
     pub ready_max_lag_events: i64,
     /// Database connections in the pool (default: twice this machine's cores, plus two).
-    #[arg(long, env = "LOYALTY_DB_CONNECTIONS", default_value_t = default_db_connections())]
+    #[arg(long, env = "LOYALTY_DB_CONNECTIONS", default_value_t = default_db_connections(),
+          value_parser = clap::value_parser!(u32).range(limits::DB_CONNECTIONS))]
     pub db_connections: u32,
 }
 
@@ -319,7 +343,56 @@ impl ServeConfig {
                 TELEGRAM_MODES.join(", ")
             ));
         }
+        let body = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
+        within("max_body_bytes", body, limits::MAX_BODY_BYTES)?;
+        within(
+            "request_timeout_ms",
+            self.request_timeout_ms,
+            limits::REQUEST_TIMEOUT_MS,
+        )?;
+        within(
+            "init_data_max_age_secs",
+            self.init_data_max_age_secs,
+            limits::INIT_DATA_MAX_AGE_SECS,
+        )?;
+        within(
+            "session_ttl_hours",
+            self.session_ttl_hours,
+            limits::SESSION_TTL_HOURS,
+        )?;
+        within(
+            "ready_max_lag_events",
+            self.ready_max_lag_events,
+            limits::READY_MAX_LAG_EVENTS,
+        )?;
+        within(
+            "db_connections",
+            i64::from(self.db_connections),
+            limits::DB_CONNECTIONS,
+        )
+    }
+
+    /// The oldest Mini App initData accepted. The option's range keeps it representable; were it
+    /// not, every age would be accepted rather than the request failing.
+    pub fn init_data_max_age(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::try_seconds(self.init_data_max_age_secs)
+            .unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
+fn within<T: PartialOrd + fmt::Display>(
+    key: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), String> {
+    if range.contains(&value) {
         Ok(())
+    } else {
+        Err(format!(
+            "{key} = {value}: allowed range is {}..={}",
+            range.start(),
+            range.end()
+        ))
     }
 }
 

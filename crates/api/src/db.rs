@@ -4,9 +4,11 @@
 //! manual set-up.
 
 use anyhow::{Context, bail};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::str::FromStr;
 
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432";
 pub const DEFAULT_DATABASE: &str = "loyalty";
@@ -20,34 +22,116 @@ pub async fn resolve_database_url() -> anyhow::Result<String> {
 /// the config file) in place of the environment variable alone.
 pub async fn resolve_configured_database_url(configured: Option<&str>) -> anyhow::Result<String> {
     if let Some(url) = configured {
+        ensure_database(url).await?;
         return Ok(url.to_string());
     }
-    if let Some(url) = ensure_database(DEFAULT_SERVER_URL).await? {
-        return Ok(url);
+    let local = format!("{DEFAULT_SERVER_URL}/{DEFAULT_DATABASE}");
+    match ensure_database(&local).await {
+        Ok(()) => return Ok(local),
+        Err(DatabaseError::Unreachable { .. }) => {}
+        Err(other) => return Err(other.into()),
     }
     let server = start_private_cluster()
         .context("no PostgreSQL is reachable and a private one could not be started")?;
-    ensure_database(&server)
-        .await?
-        .context("the private PostgreSQL cluster started but does not accept connections")
+    let private = format!("{server}/{DEFAULT_DATABASE}");
+    ensure_database(&private).await?;
+    Ok(private)
 }
 
-/// Connects to the server's `postgres` database and creates `loyalty` if missing.
-async fn ensure_database(server_url: &str) -> anyhow::Result<Option<String>> {
-    let Ok(mut conn) = PgConnection::connect(&format!("{server_url}/postgres")).await else {
-        return Ok(None);
+/// Why the database a URL names cannot be used. Messages name the server, never the password.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("DATABASE_URL is not a PostgreSQL URL: {0}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot reach PostgreSQL at {server}: {source}")]
+    Unreachable { server: String, source: sqlx::Error },
+    #[error("PostgreSQL at {server} refused the connection: {source}")]
+    Refused { server: String, source: sqlx::Error },
+    #[error("cannot create database {database} on PostgreSQL at {server}: {source}")]
+    Create {
+        database: String,
+        server: String,
+        source: sqlx::Error,
+    },
+}
+
+/// Makes sure the database `url` names exists: connects to it and, when the server answers that
+/// it does not exist, creates it from the server's maintenance database (`postgres`, else
+/// `template1`). Processes starting at once may all try: losing that race is success.
+pub async fn ensure_database(url: &str) -> Result<(), DatabaseError> {
+    let options = PgConnectOptions::from_str(url).map_err(DatabaseError::BadUrl)?;
+    let server = server_name(&options);
+    let failed = |source: sqlx::Error| match source {
+        sqlx::Error::Database(_) => DatabaseError::Refused {
+            server: server.clone(),
+            source,
+        },
+        _ => DatabaseError::Unreachable {
+            server: server.clone(),
+            source,
+        },
     };
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(DEFAULT_DATABASE)
-            .fetch_one(&mut conn)
-            .await?;
-    if !exists {
-        sqlx::query(&format!("CREATE DATABASE {DEFAULT_DATABASE}"))
-            .execute(&mut conn)
-            .await?;
+    match PgConnection::connect_with(&options).await {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Err(e) if has_code(&e, MISSING_DATABASE) => {
+            let database = options
+                .get_database()
+                .unwrap_or(options.get_username())
+                .to_string();
+            let mut admin =
+                match PgConnection::connect_with(&options.clone().database("postgres")).await {
+                    Err(e) if has_code(&e, MISSING_DATABASE) => {
+                        PgConnection::connect_with(&options.clone().database("template1")).await
+                    }
+                    other => other,
+                }
+                .map_err(failed)?;
+            let created = sqlx::query(&format!(
+                "CREATE DATABASE \"{}\"",
+                database.replace('"', "\"\"")
+            ))
+            .execute(&mut admin)
+            .await;
+            let _ = admin.close().await;
+            match created {
+                Ok(_) => {
+                    tracing::info!(%database, %server, "created the database");
+                    Ok(())
+                }
+                // Another process created it first (a duplicate name, or the catalog's unique
+                // index when both got that far).
+                Err(e) if has_code(&e, DUPLICATE_DATABASE) || has_code(&e, UNIQUE_VIOLATION) => {
+                    Ok(())
+                }
+                Err(source) => Err(DatabaseError::Create {
+                    database,
+                    server,
+                    source,
+                }),
+            }
+        }
+        Err(e) => Err(failed(e)),
     }
-    Ok(Some(format!("{server_url}/{DEFAULT_DATABASE}")))
+}
+
+/// SQLSTATE invalid_catalog_name: the database does not exist.
+const MISSING_DATABASE: &str = "3D000";
+const DUPLICATE_DATABASE: &str = "42P04";
+const UNIQUE_VIOLATION: &str = "23505";
+
+fn has_code(e: &sqlx::Error, code: &str) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
+}
+
+/// `host:port` (or the socket) of a server, for messages: never the user's password.
+fn server_name(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    }
 }
 
 fn postgres_bin_dir() -> anyhow::Result<PathBuf> {

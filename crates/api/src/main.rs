@@ -114,8 +114,17 @@ enum Workload {
     Limits(bench::limits::Params),
 }
 
+/// Errors end the process with one line on stderr (the error and its causes), never a
+/// backtrace: an operator reads it, not a developer.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("loyalty: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `serve` and `demo` read their config file under their flags and environment variables.

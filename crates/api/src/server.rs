@@ -59,6 +59,11 @@ pub async fn serve(
         NAMES_IDLE,
         stopped.clone(),
     ));
+    for handle in projections.iter().flat_map(|running| &running.handles) {
+        state.readiness.watch("projections", handle.abort_handle());
+    }
+    state.readiness.watch("leaderboards", boards.abort_handle());
+    state.readiness.watch("names", names.abort_handle());
     let bot = crate::bot::spawn(&state, stopped);
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(

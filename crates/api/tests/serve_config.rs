@@ -105,3 +105,106 @@ fn an_unknown_key_or_a_missing_file_stops_serve() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot read config file"), "{stderr}");
 }
+
+/// Every numeric option with values outside its range (refused) and at both ends of it
+/// (accepted), by environment variable and by config file.
+const NUMERIC_OPTIONS: &[(&str, &str, &[&str], [&str; 2])] = &[
+    (
+        "LOYALTY_MAX_BODY_BYTES",
+        "max_body_bytes",
+        &["0", "1023", "1073741825", "18446744073709551615", "-1"],
+        ["1024", "1073741824"],
+    ),
+    (
+        "LOYALTY_REQUEST_TIMEOUT_MS",
+        "request_timeout_ms",
+        &["0", "86400001", "18446744073709551615", "-1"],
+        ["1", "86400000"],
+    ),
+    (
+        "LOYALTY_INIT_DATA_MAX_AGE_SECS",
+        "init_data_max_age_secs",
+        &[
+            "0",
+            "-1",
+            "31536001",
+            "9300000000000000",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ],
+        ["1", "31536000"],
+    ),
+    (
+        "LOYALTY_SESSION_TTL_HOURS",
+        "session_ttl_hours",
+        &[
+            "0",
+            "-1",
+            "721",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ],
+        ["1", "720"],
+    ),
+    (
+        "LOYALTY_READY_MAX_LAG_EVENTS",
+        "ready_max_lag_events",
+        &["-1", "-9223372036854775808"],
+        ["0", "9223372036854775807"],
+    ),
+    (
+        "LOYALTY_DB_CONNECTIONS",
+        "db_connections",
+        &["0", "1001", "4294967295", "-1"],
+        ["1", "1000"],
+    ),
+];
+
+#[test]
+fn numeric_options_outside_their_range_stop_serve_naming_the_option_and_range() {
+    for (variable, key, refused, accepted) in NUMERIC_OPTIONS {
+        let flag = format!("--{}", key.replace('_', "-"));
+        for value in *refused {
+            let output = check_config(&[], &[(variable, value)]);
+            assert!(!output.status.success(), "{variable}={value} accepted");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(&flag), "{variable}={value}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{variable}={value}: {stderr}");
+
+            let file = ConfigFile::new(key, &format!("{key} = {value}\n"));
+            let path = file.0.display().to_string();
+            let output = check_config(&["--config", &path], &[]);
+            assert!(!output.status.success(), "{key} = {value} accepted");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(key), "{key} = {value}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{key} = {value}: {stderr}");
+        }
+        for value in accepted {
+            let out = stdout(&check_config(&[], &[(variable, value)]));
+            assert!(
+                out.contains(&format!("{key}: {value}")),
+                "{variable}={value}: {out}"
+            );
+            let file = ConfigFile::new(key, &format!("{key} = {value}\n"));
+            let path = file.0.display().to_string();
+            let out = stdout(&check_config(&["--config", &path], &[]));
+            assert!(
+                out.contains(&format!("{key}: {value}")),
+                "{key} = {value}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_config_file_value_outside_its_range_names_the_range() {
+    let file = ConfigFile::new("range", "init_data_max_age_secs = 9300000000000000\n");
+    let path = file.0.display().to_string();
+    let output = check_config(&["--config", &path], &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("init_data_max_age_secs = 9300000000000000: allowed range is 1..=31536000"),
+        "{stderr}"
+    );
+}

@@ -84,8 +84,8 @@ impl Runner {
         Self::group(pool, &[projection], config)
     }
 
-    /// One runner for several projections: fewer reads, fewer transactions holding the
-    /// horizon back, all of them visible at the same commit.
+    /// One runner for several projections: fewer reads and transactions, all of them visible at
+    /// the same commit.
     pub fn group(pool: PgPool, projections: &[Projection], config: RunnerConfig) -> Self {
         let projections = projections.to_vec();
         Self {
@@ -140,7 +140,6 @@ impl Runner {
             tx.rollback().await?;
             return Ok(Step::Busy);
         };
-        // Read before writing: once this transaction writes, it holds the horizon back itself.
         let batch = read_after(
             &mut tx,
             from,
@@ -199,9 +198,8 @@ impl Runner {
     }
 
     /// Runs steps until caught up; returns the events applied. Tests use this instead of
-    /// sleeping. It waits out other runners and open transactions (any transaction of the
-    /// cluster that has written holds the horizon back), so it must not be called while the
-    /// caller itself holds one open.
+    /// sleeping. It waits out other runners and open appends (a transaction that has appended
+    /// events holds the horizon back), so it must not be called while the caller holds one open.
     pub async fn drain(&mut self) -> Result<usize> {
         let mut applied = 0;
         loop {
@@ -228,15 +226,16 @@ impl Runner {
         while !*shutdown.borrow() {
             let pause = match self.run_once().await {
                 Ok(Step::Progressed { .. }) => {
-                    // Our commit may unblock other runners' horizon: tell them to look again.
+                    // A transaction ending while another runner looks holds that look back for a
+                    // moment: tell them to look again.
                     kick.send_modify(|n| *n = n.wrapping_add(1));
                     held_back = self.config.held_back_retry;
                     continue;
                 }
                 Ok(Step::HeldBack) => {
-                    // Usually another runner's or an append's transaction, gone in a few ms
-                    // (and its commit kicks or wakes us); a long one (an index build, a
-                    // forgotten session) gets a gently growing pause, capped.
+                    // Usually an append still committing, gone in a few ms (and its commit kicks
+                    // or wakes us); a long one (an append held open by hand) gets a gently
+                    // growing pause, capped.
                     let pause = held_back;
                     held_back = (held_back * 2).min(MAX_HELD_BACK_PAUSE);
                     pause

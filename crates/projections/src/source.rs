@@ -33,9 +33,8 @@ impl Recorded {
 type Row = (i64, i64, Uuid, DateTime<Utc>, sqlx::types::Json<Event>);
 
 /// About `limit` events after `after` (more to finish the last transaction), below the
-/// gap-safe horizon (the same order and horizon as `EventStore::read_all_as`). Call it before
-/// the transaction writes anything: a transaction that has written holds the horizon back for
-/// every reader, itself included.
+/// gap-safe horizon (the same order and horizon as `EventStore::read_all_as`: the database's
+/// `events_read_horizon()`, which only transactions that can append events hold back).
 pub async fn read_after(
     conn: &mut PgConnection,
     after: Checkpoint,
@@ -45,7 +44,7 @@ pub async fn read_after(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT tx_id, position, program_id, recorded_at, payload FROM events \
          WHERE (tx_id, position) > ($1, $2) \
-           AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+           AND tx_id < (SELECT events_read_horizon()) \
          ORDER BY tx_id, position LIMIT $3",
     )
     .bind(after.tx_id)

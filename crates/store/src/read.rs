@@ -87,9 +87,12 @@ impl EventStore {
         Ok((of_a, of_b))
     }
 
-    /// The next events after `after`, in an order that never skips one: only transactions
-    /// older than the oldest one still running are read, so an append that commits late (its
-    /// position lower than ones already visible) is still read, after them.
+    /// The next events after `after`, in an order that never skips one: only events below the
+    /// database's `events_read_horizon()` are read, the oldest transaction that may still append
+    /// (migration `appender_horizon`), so an append that commits late (its position lower than
+    /// ones already visible) is still read, after them. Transactions that cannot append (other
+    /// databases', ones that wrote other tables) hold nobody back. Every follower of the log
+    /// reads below that one horizon.
     pub async fn read_all(
         &self,
         after: Checkpoint,
@@ -98,7 +101,7 @@ impl EventStore {
         let sql = format!(
             "SELECT {COLUMNS} FROM events \
              WHERE (tx_id, position) > ($1, $2) \
-               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+               AND tx_id < (SELECT events_read_horizon()) \
              ORDER BY tx_id, position LIMIT $3"
         );
         Ok(sqlx::query_as(&sql)
@@ -160,7 +163,7 @@ impl EventStore {
     pub async fn head(&self) -> Result<Checkpoint, StoreError> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT tx_id, position FROM events \
-             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             WHERE tx_id < (SELECT events_read_horizon()) \
              ORDER BY tx_id DESC, position DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
@@ -205,7 +208,7 @@ impl EventStore {
         let rows: Vec<Row<T>> = sqlx::query_as(
             "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
              WHERE (tx_id, position) > ($1, $2) \
-               AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+               AND tx_id < (SELECT events_read_horizon()) \
              ORDER BY tx_id, position LIMIT $3",
         )
         .bind(after.tx_id)

@@ -34,8 +34,8 @@ fn commit(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Com
     }
 }
 
-/// The horizon is cluster-wide: a transaction open in another test's database holds readers
-/// back for a moment. Reads until `n` events are visible (bounded), as a projection would.
+/// A transaction of another test that ends while a reader looks holds that reader back for a
+/// moment. Reads until `n` events are visible (bounded), as a projection would.
 async fn read_settled(
     store: &EventStore,
     after: Checkpoint,
@@ -389,6 +389,173 @@ async fn the_log_is_read_in_commit_safe_order_and_never_skips_a_late_commit(pool
         .collect();
     assert_eq!(ns, [2, 3], "the late commit is read, in transaction order");
     assert!(rest[0].position < rest[1].position);
+}
+
+/// A transaction that holds an id but can never append: one in another database, one here that
+/// wrote only other tables. Neither may hold readers back (both used to freeze every reader).
+async fn open_writer_elsewhere(pool: &PgPool, database: Option<&str>) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut options = pool.connect_options().as_ref().clone();
+    if let Some(database) = database {
+        options = options.database(database);
+    }
+    let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("CREATE TEMP TABLE scratch (n int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let xid: Option<i64> =
+        sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(xid.is_some(), "the open transaction holds an id");
+    conn
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn open_transactions_that_cannot_append_do_not_hold_readers_back(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let mut other_database = open_writer_elsewhere(&pool, Some("postgres")).await;
+    let mut same_database = open_writer_elsewhere(&pool, None).await;
+    let mut read_only = pool.begin().await.unwrap();
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *read_only)
+        .await
+        .unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut *read_only)
+        .await
+        .unwrap();
+
+    store
+        .append(commit("a", ExpectedVersion::Any, vec![event(1), event(2)]))
+        .await
+        .unwrap();
+    let read = read_settled(&store, Checkpoint::default(), 2).await;
+    assert_eq!(read.len(), 2, "the open transactions held the reader back");
+    assert_eq!(store.head().await.unwrap(), read[1].checkpoint());
+
+    // What cannot append indeed cannot: a transaction that wrote something else first.
+    let refused = sqlx::query(
+        "INSERT INTO events (program_id, stream_id, stream_version, event_id, event_type, \
+         schema_version, payload, hash) VALUES ($1, 'late', 1, $2, 'Tested', 1, '{}', '')",
+    )
+    .bind(PROGRAM)
+    .bind(Uuid::new_v4())
+    .execute(&mut same_database)
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("events must be the first thing a transaction writes"),
+        "{refused}"
+    );
+    for conn in [&mut other_database, &mut same_database] {
+        sqlx::query("ROLLBACK").execute(conn).await.unwrap();
+    }
+    read_only.rollback().await.unwrap();
+    assert_eq!(count(&pool).await, 2);
+}
+
+/// Appenders, writers of other tables and a follower of the log all at once: the follower reads
+/// every event exactly once, in (tx_id, position) order, whatever commits when.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_follower_racing_appenders_and_other_writers_reads_every_event_once(pool: PgPool) {
+    const APPENDERS: u64 = 6;
+    const COMMITS: u64 = 40;
+    // A connection for every task (the test pool has 5), so they really run at once.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let store = EventStore::new(pool.clone());
+    sqlx::query("CREATE TABLE unrelated (n bigint)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..APPENDERS {
+        let pool = pool.clone();
+        writers.push(tokio::spawn(async move {
+            for c in 0..COMMITS {
+                // Each commit stays open a little after appending, so commits land out of
+                // transaction order.
+                let n = (w * 1_000 + c) as i64;
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(vec![0i32, 0])
+                    .bind(vec![PROGRAM, PROGRAM])
+                    .bind(vec![format!("s{w}"), format!("s{w}")])
+                    .bind(vec![-1i64, -1])
+                    .bind(vec![Uuid::new_v4(), Uuid::new_v4()])
+                    .bind(vec!["Tested".to_string(), "Tested".to_string()])
+                    .bind(vec![1i16, 1])
+                    .bind(vec![json!({"n": n * 2}), json!({"n": n * 2 + 1})])
+                    .bind(vec![json!({}), json!({})])
+                    .bind(vec![vec![0u8; 32], vec![0u8; 32]])
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                let pause = (w * 7 + c * 3) % 5;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let pool = pool.clone();
+        let done = done.clone();
+        others.push(tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO unrelated VALUES (1)")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    let mut seen: Vec<store::RecordedEvent> = Vec::new();
+    let mut at = Checkpoint::default();
+    let total = (APPENDERS * COMMITS * 2) as usize;
+    let mut writing = true;
+    for _ in 0..5_000 {
+        let batch = store.read_all(at, 7).await.unwrap();
+        if let Some(last) = batch.last() {
+            at = last.checkpoint();
+        }
+        seen.extend(batch);
+        if writing && writers.iter().all(|w| w.is_finished()) {
+            writing = false;
+        }
+        if !writing && seen.len() >= total {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in writers.into_iter().chain(others) {
+        task.await.unwrap();
+    }
+    let order: Vec<Checkpoint> = seen.iter().map(|e| e.checkpoint()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "read in order, once");
+    let mut ns: Vec<i64> = seen
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    ns.sort_unstable();
+    let expected: Vec<i64> = (0..APPENDERS as i64)
+        .flat_map(|w| (0..(COMMITS * 2) as i64).map(move |k| w * 2_000 + k))
+        .collect();
+    assert_eq!(ns, expected, "every event read exactly once");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -37,14 +37,14 @@ async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
         .unwrap();
 }
 
-/// Waits until log readers see every appended event: they read below the oldest running
-/// transaction of the whole server, so another test's open transaction could otherwise show
-/// the worker the burst in two parts.
+/// Waits until log readers see every appended event: they read below the oldest transaction
+/// that may still append, so an append still committing could otherwise show the worker the
+/// burst in two parts.
 async fn burst_visible_to_log_readers(pool: &PgPool) {
     let deadline = Instant::now() + DRAIN;
     loop {
         let visible: bool = sqlx::query_scalar(
-            "SELECT coalesce(max(tx_id), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM events",
+            "SELECT coalesce(max(tx_id), 0) < (SELECT events_read_horizon()) FROM events",
         )
         .fetch_one(pool)
         .await

@@ -33,6 +33,8 @@ pub struct AppState {
     /// The names shown beside ranks; `serve` keeps them refreshed.
     pub names: NameDirectory,
     pub mini_app: mini_app::cache::MiniAppCache,
+    /// `/readyz`: the workers `serve` runs, and the last answer.
+    pub readiness: observability::Readiness,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             boards: LiveBoards::new(pool.clone()),
             names: NameDirectory::new(pool.clone()),
             mini_app: Default::default(),
+            readiness: Default::default(),
             pool,
             config: Arc::new(config),
         }

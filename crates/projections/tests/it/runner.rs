@@ -154,6 +154,54 @@ async fn two_runners_never_both_apply_a_batch(pool: PgPool) {
     );
 }
 
+/// A transaction that has written but cannot append (here: in the server's `postgres` database,
+/// and one in this database that wrote another table) does not hold a projection back.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn open_transactions_that_cannot_append_do_not_hold_a_projection_back(pool: PgPool) {
+    use sqlx::Connection;
+    let mut world = World::new(pool.clone()).await;
+    let mut open = Vec::new();
+    for database in [Some("postgres"), None] {
+        let mut options = pool.connect_options().as_ref().clone();
+        if let Some(database) = database {
+            options = options.database(database);
+        }
+        let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+        sqlx::query("CREATE TEMP TABLE scratch (n int)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        open.push(conn);
+    }
+    world.append(vec![register(member(1), t0())]).await;
+    let entry = world.entry();
+    world
+        .append(vec![award(entry, member(1), 7, Network::Vk, t0())])
+        .await;
+
+    let mut runner = Runner::new(pool.clone(), Projection::Balances);
+    let mut caught_up = false;
+    // Other tests' transactions on the server may hold it back for moments, never for long.
+    for _ in 0..500 {
+        match runner.run_once().await.unwrap() {
+            Step::Progressed { .. } => {}
+            Step::CaughtUp => {
+                caught_up = true;
+                break;
+            }
+            Step::HeldBack | Step::Busy => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await
+            }
+        }
+    }
+    assert!(caught_up, "the open transactions held the projection back");
+    assert_eq!(balance(&pool, 1).await, 7);
+    for mut conn in open {
+        sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+    }
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_append_committed_late_is_still_applied(pool: PgPool) {
     let mut world = World::new(pool.clone()).await;

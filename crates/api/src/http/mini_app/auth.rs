@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
 use domain::network::{ExternalIdentity, Network};
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Member {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let init_data = init_data_header(&parts.headers)?;
         let (token, program_id) = configured(state)?;
-        let max_age = TimeDelta::seconds(state.config.init_data_max_age_secs);
+        let max_age = state.config.init_data_max_age();
         // Validated before anything is read or written: forged data changes nothing.
         let data = validate_init_data(init_data, token, Utc::now(), max_age).map_err(refused)?;
         let user = data.user().clone();
