@@ -650,6 +650,76 @@ async fn an_account_limited_to_one_program_sees_and_changes_only_that_program(po
     assert_eq!(card.status, StatusCode::OK);
 }
 
+/// PostgreSQL stores no U+0000: every text a manager or auditor sends (reasons, titles, names,
+/// searches, export filters, path segments) is refused with 400 when it holds one, and nothing
+/// changes; the same change without it is recorded.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn text_with_a_nul_character_is_400_and_changes_nothing(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Admin).await;
+    let member = panel.app.t.member().await;
+    let events = panel.app.event_count().await;
+    let now = chrono::Utc::now();
+    let refused_changes = [
+        (
+            panel.path(&format!("/members/{member}/adjustments")),
+            json!({ "points": 5, "reason": "спам\u{0}" }),
+        ),
+        (
+            panel.path("/campaigns"),
+            json!({ "name": "Aut\u{0}umn", "codeword": "ОСЕНЬ", "points": 30,
+                    "starts_at": now, "ends_at": now + chrono::Duration::days(1),
+                    "networks": ["vk"] }),
+        ),
+        (
+            panel.path("/rewards"),
+            json!({ "title": "Mug\u{0}", "cost": 100, "stock": 3 }),
+        ),
+        (
+            "/api/v1/admin/programs".to_string(),
+            json!({ "name": "Brand\u{0}" }),
+        ),
+        (
+            "/api/v1/admin/users".to_string(),
+            json!({ "username": "olga", "password": "long enough\u{0}", "role": "manager" }),
+        ),
+    ];
+    for (path, body) in refused_changes {
+        let answer = panel.change(Method::POST, &path, Some(body)).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (StatusCode::BAD_REQUEST, "nul_character"),
+            "{path}: {}",
+            answer.body
+        );
+    }
+    let refused_reads = [
+        panel.path("/members?q=anna%00"),
+        panel.path(&format!("/members/{member}?cursor=%00")),
+        "/api/v1/admin/audit/events?stream=member-%00&type=PointsAdjusted".to_string(),
+        "/api/v1/admin/audit/events?program=%00".to_string(),
+        "/api/v1/admin/users/ol%00ga".to_string(),
+    ];
+    for path in refused_reads {
+        let answer = panel.get(&path).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (StatusCode::BAD_REQUEST, "nul_character"),
+            "{path}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        panel.app.event_count().await,
+        events,
+        "nothing was recorded"
+    );
+    assert_eq!(panel.count("SELECT count(*) FROM admin_users").await, 1);
+
+    let accepted = panel.adjust(member, json!(5), "спам").await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(panel.app.event_count().await, events + 1);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_double_submit_with_the_same_idempotency_key_changes_nothing_twice(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Manager).await;

@@ -561,6 +561,48 @@ async fn redeeming_is_atomic_and_a_repeated_key_pays_once(pool: PgPool) {
 
 // ---------- linking ----------
 
+/// A NUL (U+0000) in a Mini App path, query or body is 400 and changes nothing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn text_with_a_nul_character_is_400_and_changes_nothing(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    m.sign_in(&anna()).await;
+    let events = m.app.event_count().await;
+    let idempotency = [("idempotency-key", "k-1")];
+    let refused = [
+        ("GET", "/api/v1/app/links/LINK-%00".to_string(), None),
+        ("DELETE", "/api/v1/app/links/LINK-%00".to_string(), None),
+        (
+            "DELETE",
+            "/api/v1/app/accounts/instagram/1%00".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/app/rewards/{}%00/redeem", Uuid::nil()),
+            None,
+        ),
+        ("GET", "/api/v1/app/history?cursor=%00".to_string(), None),
+        (
+            "POST",
+            "/api/v1/app/links".to_string(),
+            Some(json!({"network": "instagram\u{0}"})),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let reply = m
+            .call(method, &path, Some(&anna()), body, &idempotency)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path}: {}",
+            reply.body
+        );
+        assert_eq!(json_of(&reply)["error"]["code"], "nul_character", "{path}");
+    }
+    assert_eq!(m.app.event_count().await, events, "nothing was recorded");
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_link_code_posted_from_instagram_links_that_account(pool: PgPool) {
     let m = MiniApp::new(pool).await;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod mini_app;
 pub mod observability;
 pub mod subscriptions;
+pub mod text_guard;
 pub mod webhooks;
 
 use crate::config::ServeConfig;
@@ -77,7 +78,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     observability::prometheus();
     Router::new()
-        .merge(api)
+        .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
         .route("/api/openapi.json", get(move || async move { Json(doc) }))
         .route("/healthz", get(observability::healthz))
         .route("/readyz", get(observability::readyz))
