@@ -177,6 +177,31 @@ impl Panel {
         answer
     }
 
+    /// A sign-in from the client address `addr`, as `serve` records it (`ConnectInfo`).
+    async fn login_from(&self, addr: [u8; 4], username: &str, password: &str) -> Answer {
+        let body = json!({ "username": username, "password": password }).to_string();
+        let mut request = Request::post("/api/v1/admin/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                addr, 40000,
+            ))));
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     async fn signed_in(pool: PgPool, role: Role) -> Self {
         let mut panel = Self::new(pool).await;
         let name = role.as_str().to_string() + "1";
@@ -373,6 +398,134 @@ async fn five_failed_sign_ins_throttle_the_sixth_even_with_the_right_password(po
         .count("SELECT count(*) FROM admin_login_failures WHERE username = 'ivan'")
         .await;
     assert_eq!(left, 0);
+}
+
+/// Random usernames from one address are throttled too: past 20 failures in the window the
+/// address gets 429 whatever it types, even a right password; other addresses do not.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_address_is_throttled_whatever_usernames_it_types(pool: PgPool) {
+    let panel = Panel::new(pool).await;
+    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let guesser = [203, 0, 113, 7];
+    for i in 0..20 {
+        let answer = panel
+            .login_from(guesser, &format!("guess{i}"), "not the password")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for (user, password) in [("guess20", "not the password"), ("olga", PASSWORD)] {
+        let throttled = panel.login_from(guesser, user, password).await;
+        assert_eq!(
+            (throttled.status, throttled.code().as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            "{user}"
+        );
+        let retry_after: u64 = throttled.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+    }
+    assert_eq!(panel.count("SELECT count(*) FROM admin_sessions").await, 0);
+    let elsewhere = panel.login_from([198, 51, 100, 1], "olga", PASSWORD).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+}
+
+/// 32 concurrent attempts on one (username, address) are counted one at a time: exactly five
+/// are let through to a password check. Twenty such keys at once, so that the attempts truly
+/// overlap in the database.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_throttle_holds_under_concurrent_attempts(pool: PgPool) {
+    use api::http::admin::auth::throttle::{Attempt, MAX_FAILURES, begin_attempt};
+    let attempts = futures::future::join_all((0..32 * 20).map(|i| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let user = format!("user{}", i % 20);
+            let client = format!("203.0.113.{}", i % 20);
+            let attempt = begin_attempt(&pool, &user, &client).await.unwrap();
+            (user, attempt)
+        })
+    }))
+    .await;
+    let mut counted = std::collections::BTreeMap::<String, i64>::new();
+    for attempt in attempts {
+        let (user, attempt) = attempt.unwrap();
+        *counted.entry(user).or_default() += i64::from(attempt == Attempt::Counted);
+    }
+    assert_eq!(counted.len(), 20);
+    for (user, n) in &counted {
+        assert_eq!(*n, MAX_FAILURES, "{user}");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_login_failures")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 20 * MAX_FAILURES);
+}
+
+/// The process's peak and current resident memory, in KiB.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// 500 sign-ins at once, each from its own address with a username that does not exist: at
+/// most a few passwords are checked at a time (each check holds 19 MiB), the rest are answered
+/// 429 `busy` with Retry-After, and the process's peak memory stays bounded.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_flood_of_sign_ins_checks_few_passwords_at_once(pool: PgPool) {
+    use api::http::admin::auth::CONCURRENT_PASSWORD_CHECKS;
+    let panel = Panel::new(pool).await;
+    // The first check of an unknown username hashes a stand-in once; not part of the flood.
+    panel.login_from([192, 0, 2, 1], "nobody", "warm up").await;
+    let (peak_before, rss_before) = memory_kib();
+    let answers = futures::future::join_all((0..500u32).map(|i| {
+        let [_, _, a, b] = i.to_be_bytes();
+        let panel = &panel;
+        async move {
+            panel
+                .login_from([10, 9, a, b], &format!("flood{i}"), "not the password")
+                .await
+        }
+    }))
+    .await;
+    let (peak_after, rss_after) = memory_kib();
+    println!(
+        "500 concurrent sign-ins: VmHWM {peak_before} -> {peak_after} KiB, \
+         VmRSS {rss_before} -> {rss_after} KiB"
+    );
+    let mut checked = 0;
+    for answer in &answers {
+        match answer.status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(answer.code(), "busy");
+                assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+            }
+            other => panic!("{other}: {}", answer.body),
+        }
+    }
+    println!("{checked} of 500 had their password checked");
+    assert!(checked >= CONCURRENT_PASSWORD_CHECKS, "{checked}");
+    assert!(checked < 500, "the flood was not bounded");
+    let throttled: i64 = panel
+        .count("SELECT count(*) FROM admin_login_failures")
+        .await;
+    assert_eq!(throttled, 1 + checked as i64, "a busy answer costs no try");
+    // Unbounded, 500 checks of 19 MiB each would need about 9.5 GB at once.
+    let grown_mib = peak_after.saturating_sub(peak_before) / 1024;
+    assert!(grown_mib < 256, "peak memory grew by {grown_mib} MiB");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

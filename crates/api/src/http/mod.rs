@@ -34,6 +34,8 @@ pub struct AppState {
     /// The names shown beside ranks; `serve` keeps them refreshed.
     pub names: NameDirectory,
     pub mini_app: mini_app::cache::MiniAppCache,
+    /// Bounds the admin sign-in password checks running at once.
+    pub password_checks: admin::auth::PasswordChecks,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             boards: LiveBoards::new(pool.clone()),
             names: NameDirectory::new(pool.clone()),
             mini_app: Default::default(),
+            password_checks: Default::default(),
             pool,
             config: Arc::new(config),
         }
