@@ -1284,6 +1284,89 @@ async fn auditors_export_events_see_a_member_as_of_and_verify(pool: PgPool) {
     assert_eq!(verify.json()["differences_total"], 0, "{}", verify.body);
 }
 
+/// A campaign whose codeword another campaign not ended holds on an overlapping window and
+/// network is 409 `codeword_taken` (the panel words it from the code), and nothing changes.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_campaign_with_a_codeword_another_holds_is_409(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let now = chrono::Utc::now();
+    let autumn = json!({
+        "name": "Autumn", "codeword": "ОСЕНЬ", "points": 30,
+        "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::days(7),
+        "networks": ["instagram", "vk"],
+    });
+    let created = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(autumn))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let campaign_id = created.json()["created_id"].as_str().unwrap().to_string();
+    // The same codeword as matched (Latin look-alikes, other case) on an overlapping window
+    // and network: one comment would pay both, so it is refused and nothing is recorded.
+    let events = panel.app.event_count().await;
+    let same_word = json!({
+        "name": "Lookalike", "codeword": "oceнь", "points": 10,
+        "starts_at": now + chrono::Duration::days(6), "ends_at": now + chrono::Duration::days(9),
+        "networks": ["vk", "telegram"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(same_word))
+        .await;
+    assert_eq!(
+        (taken.status, taken.code().as_str()),
+        (StatusCode::CONFLICT, "codeword_taken"),
+        "{}",
+        taken.body
+    );
+    assert!(
+        taken.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&campaign_id)
+    );
+    assert_eq!(panel.app.event_count().await, events);
+    // After its window, or on another network, the codeword is free.
+    for (from, to, networks) in [(7, 9, json!(["vk"])), (0, 3, json!(["telegram"]))] {
+        let apart = json!({
+            "name": "Later", "codeword": "ОСЕНЬ", "points": 10,
+            "starts_at": now + chrono::Duration::days(from),
+            "ends_at": now + chrono::Duration::days(to), "networks": networks,
+        });
+        let answer = panel
+            .change(Method::POST, &panel.path("/campaigns"), Some(apart))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // Paused, it still holds the codeword (it may resume); ended, it does not.
+    let pause = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/pause")),
+            None,
+        )
+        .await;
+    assert_eq!(pause.json()["outcome"], "recorded");
+    let again = json!({
+        "name": "Again", "codeword": "осень", "points": 10,
+        "starts_at": now, "ends_at": now + chrono::Duration::days(1), "networks": ["vk"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again.clone()))
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let end = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/end")),
+            None,
+        )
+        .await;
+    assert_eq!(end.json()["outcome"], "recorded");
+    let free = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again))
+        .await;
+    assert_eq!(free.status, StatusCode::OK, "{}", free.body);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn campaigns_rewards_rules_and_dashboard(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Admin).await;

@@ -74,6 +74,45 @@ async fn a_codeword_typed_in_latin_look_alikes_pays_the_campaign_once(pool: PgPo
     assert_eq!(app.balance_of(&boris_ig()).await, 60);
 }
 
+/// Two open campaigns sharing a codeword (old data: creating the second is refused today) pay
+/// one comment once: the campaign that started first.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_comment_pays_one_of_two_campaigns_sharing_a_codeword(pool: PgPool) {
+    use domain::campaign::{CampaignCommand, CampaignState, NewCampaign};
+    let app = TestApp::new(pool).await;
+    app.codeword_campaign().await;
+    let second = NewCampaign {
+        campaign_id: domain::ids::CampaignId(uuid::Uuid::new_v4()),
+        program_id: app.t.program_id(),
+        name: "Same word".into(),
+        codeword: domain::codeword::Codeword::parse("cekpet").unwrap(),
+        points: domain::points::Points::new(10).unwrap(),
+        starts_at: crate::helpers::at(0) - chrono::Duration::days(30),
+        ends_at: crate::helpers::at(0) + chrono::Duration::days(365),
+        total_cap: None,
+        networks: domain::network::Network::ALL.to_vec(),
+        target_post: None,
+        by: "manager:olga".into(),
+        at: crate::helpers::at(0),
+    };
+    // Recorded past today's refusal, as an older version would have.
+    app.t
+        .ledger
+        .execute::<CampaignState>(
+            app.t.program_id().0,
+            second.campaign_id.0,
+            store::Metadata::default(),
+            &domain::StreamId::Campaign(second.campaign_id),
+            |s| s.decide(CampaignCommand::Create(second.clone())),
+        )
+        .await
+        .unwrap();
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 10 + 50);
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 10 + 50);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn unsigned_or_mis_signed_instagram_deliveries_are_refused_and_change_nothing(pool: PgPool) {
     let app = TestApp::new(pool).await;
