@@ -271,6 +271,7 @@ async fn anna_from_instagram(panel: &Panel, username: &str) -> MemberId {
             identity: anna_ig(),
             username: Some(username.to_string()),
             display_name: Some("Anna".to_string()),
+            language_code: None,
         };
         projections::identities::upsert_profile(&panel.app.pool, &profile)
             .await
@@ -1049,6 +1050,42 @@ async fn invalid_amounts_and_missing_reasons_are_422_in_the_envelope_and_change_
     assert_eq!(panel.app.event_count().await, events);
 }
 
+/// An adjustment keeps the manager's reason (required, internal) apart from the optional note
+/// to the member; the card shows both, labelled; a blank note is none.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_adjustment_records_an_internal_reason_and_an_optional_note(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let member = panel.app.t.member().await;
+    let path = panel.path(&format!("/members/{member}/adjustments"));
+    let noted = json!({ "points": 20, "reason": "Спам: не по теме", "note": "Бонус за отзыв" });
+    let blank = json!({ "points": 5, "reason": "goodwill", "note": "   " });
+    for body in [noted, blank] {
+        let answer = panel.change(Method::POST, &path, Some(body)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let too_long = json!({ "points": 5, "reason": "goodwill", "note": "я".repeat(501) });
+    let refused = panel.change(Method::POST, &path, Some(too_long)).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "note_too_long")
+    );
+    let card = panel.card(member).await;
+    let lines: Vec<(&str, &Value)> = card["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["event_type"] == "PointsAdjusted")
+        .map(|l| (l["reason"].as_str().unwrap(), &l["note"]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("goodwill", &Value::Null),
+            ("Спам: не по теме", &json!("Бонус за отзыв"))
+        ]
+    );
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn reversing_an_award_nets_it_to_zero_once(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Manager).await;
@@ -1702,6 +1739,7 @@ mod browser_tests {
                 display_name: Some(
                     ["Мария", "Пётр", "Света", "Олег", "Нина", "Дмитрий"][m as usize].into(),
                 ),
+                language_code: None,
             };
             projections::identities::upsert_profile(&panel.app.pool, &profile)
                 .await
@@ -1738,6 +1776,7 @@ mod browser_tests {
                 member,
                 delta,
                 "Photo contest: 1st place",
+                None,
                 &crate::helpers::manager(),
             )
             .await
@@ -1829,15 +1868,20 @@ mod browser_tests {
             .type_into("#adjust-reason", "Photo contest winner")
             .await
             .unwrap();
+        browser
+            .type_into("#adjust-note", "Congratulations on the contest!")
+            .await
+            .unwrap();
         browser.click("#adjust-submit").await.unwrap();
         browser
             .wait_for_text("#member-balance", "60")
             .await
             .unwrap();
-        browser
+        let row = browser
             .wait_for_text(".history-row", "Photo contest winner")
             .await
             .unwrap();
+        assert!(row.contains("Congratulations on the contest!"), "{row}");
         browser.screenshot("admin-member-card").await.unwrap();
         assert_eq!(panel.app.t.balance(anna).await, 60);
 

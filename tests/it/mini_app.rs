@@ -183,6 +183,7 @@ impl MiniApp {
                 member,
                 PointsDelta::new(points).unwrap(),
                 "welcome bonus",
+                None,
                 &now_action(),
             )
             .await
@@ -253,6 +254,7 @@ impl MiniApp {
             identity,
             username: None,
             display_name: Some(display_name.into()),
+            language_code: None,
         };
         upsert_profile(&self.state.pool, &profile).await.unwrap();
     }
@@ -915,6 +917,46 @@ async fn the_leaderboard_shows_the_member_highlighted(pool: PgPool) {
     assert_eq!(bad["error"]["code"], "bad_request");
     let (status, _) = m.get("/api/v1/app/leaderboard?limit=abc", &anna()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The member's history shows a manager's note, never the manager's internal reason; an
+/// adjustment without a note says only who changed the points.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn history_shows_the_note_to_the_member_never_the_reason(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    let ledger = &m.app.t.ledger;
+    let program = m.app.t.program_id();
+    for (points, reason, note) in [
+        (30, "Спам: комментарий не по теме", Some("Бонус за отзыв")),
+        (5, "internal: ticket 4521", None),
+    ] {
+        let delta = PointsDelta::new(points).unwrap();
+        ledger
+            .adjust_points(program, member, delta, reason, note, &now_action())
+            .await
+            .unwrap();
+    }
+    let reply = m
+        .call("GET", "/api/v1/app/history", Some(&anna()), None, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        !reply.body.contains("Спам") && !reply.body.contains("4521"),
+        "{}",
+        reply.body
+    );
+    let page = json_of(&reply);
+    let texts: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts[..2],
+        ["От команды бренда", "От команды бренда: Бонус за отзыв"]
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -518,6 +518,7 @@ async fn bad_commands_in_a_webhook_storm_fail_alone(pool: PgPool) {
                                 victims[i % victims.len()],
                                 domain::points::PointsDelta::new(5).unwrap(),
                                 "спам\u{0}",
+                                None,
                                 &crate::helpers::manager(),
                             )
                             .await;

@@ -303,6 +303,7 @@ impl Ledger {
         member_id: MemberId,
         delta: PointsDelta,
         reason: &str,
+        note: Option<&str>,
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
         self.member_command(program_id, member_id, action, |entry_id| {
@@ -310,6 +311,7 @@ impl Ledger {
                 entry_id,
                 delta,
                 reason: reason.to_string(),
+                note: note.map(str::to_string),
                 by: action.manager.clone(),
                 at: action.at,
             }
@@ -324,6 +326,7 @@ impl Ledger {
         member_id: MemberId,
         target: EntryId,
         reason: &str,
+        note: Option<&str>,
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
         self.member_command(program_id, member_id, action, |entry_id| {
@@ -331,6 +334,7 @@ impl Ledger {
                 entry_id,
                 target,
                 reason: reason.to_string(),
+                note: note.map(str::to_string),
                 by: action.manager.clone(),
                 at: action.at,
             }

@@ -167,6 +167,7 @@ impl Ingest {
             &activity.account,
             activity.username.as_deref(),
             activity.display_name.as_deref(),
+            activity.language_code.as_deref(),
         );
         let (stored, handled) =
             tokio::join!(profile, self.earn(program, activity, metadata, received_at));
