@@ -177,6 +177,31 @@ impl Panel {
         answer
     }
 
+    /// A sign-in from the client address `addr`, as `serve` records it (`ConnectInfo`).
+    async fn login_from(&self, addr: [u8; 4], username: &str, password: &str) -> Answer {
+        let body = json!({ "username": username, "password": password }).to_string();
+        let mut request = Request::post("/api/v1/admin/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                addr, 40000,
+            ))));
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     async fn signed_in(pool: PgPool, role: Role) -> Self {
         let mut panel = Self::new(pool).await;
         let name = role.as_str().to_string() + "1";
@@ -246,6 +271,7 @@ async fn anna_from_instagram(panel: &Panel, username: &str) -> MemberId {
             identity: anna_ig(),
             username: Some(username.to_string()),
             display_name: Some("Anna".to_string()),
+            language_code: None,
         };
         projections::identities::upsert_profile(&panel.app.pool, &profile)
             .await
@@ -373,6 +399,134 @@ async fn five_failed_sign_ins_throttle_the_sixth_even_with_the_right_password(po
         .count("SELECT count(*) FROM admin_login_failures WHERE username = 'ivan'")
         .await;
     assert_eq!(left, 0);
+}
+
+/// Random usernames from one address are throttled too: past 20 failures in the window the
+/// address gets 429 whatever it types, even a right password; other addresses do not.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_address_is_throttled_whatever_usernames_it_types(pool: PgPool) {
+    let panel = Panel::new(pool).await;
+    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let guesser = [203, 0, 113, 7];
+    for i in 0..20 {
+        let answer = panel
+            .login_from(guesser, &format!("guess{i}"), "not the password")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for (user, password) in [("guess20", "not the password"), ("olga", PASSWORD)] {
+        let throttled = panel.login_from(guesser, user, password).await;
+        assert_eq!(
+            (throttled.status, throttled.code().as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            "{user}"
+        );
+        let retry_after: u64 = throttled.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+    }
+    assert_eq!(panel.count("SELECT count(*) FROM admin_sessions").await, 0);
+    let elsewhere = panel.login_from([198, 51, 100, 1], "olga", PASSWORD).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+}
+
+/// 32 concurrent attempts on one (username, address) are counted one at a time: exactly five
+/// are let through to a password check. Twenty such keys at once, so that the attempts truly
+/// overlap in the database.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_throttle_holds_under_concurrent_attempts(pool: PgPool) {
+    use api::http::admin::auth::throttle::{Attempt, MAX_FAILURES, begin_attempt};
+    let attempts = futures::future::join_all((0..32 * 20).map(|i| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let user = format!("user{}", i % 20);
+            let client = format!("203.0.113.{}", i % 20);
+            let attempt = begin_attempt(&pool, &user, &client).await.unwrap();
+            (user, attempt)
+        })
+    }))
+    .await;
+    let mut counted = std::collections::BTreeMap::<String, i64>::new();
+    for attempt in attempts {
+        let (user, attempt) = attempt.unwrap();
+        *counted.entry(user).or_default() += i64::from(attempt == Attempt::Counted);
+    }
+    assert_eq!(counted.len(), 20);
+    for (user, n) in &counted {
+        assert_eq!(*n, MAX_FAILURES, "{user}");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_login_failures")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 20 * MAX_FAILURES);
+}
+
+/// The process's peak and current resident memory, in KiB.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// 500 sign-ins at once, each from its own address with a username that does not exist: at
+/// most a few passwords are checked at a time (each check holds 19 MiB), the rest are answered
+/// 429 `busy` with Retry-After, and the process's peak memory stays bounded.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_flood_of_sign_ins_checks_few_passwords_at_once(pool: PgPool) {
+    use api::http::admin::auth::CONCURRENT_PASSWORD_CHECKS;
+    let panel = Panel::new(pool).await;
+    // The first check of an unknown username hashes a stand-in once; not part of the flood.
+    panel.login_from([192, 0, 2, 1], "nobody", "warm up").await;
+    let (peak_before, rss_before) = memory_kib();
+    let answers = futures::future::join_all((0..500u32).map(|i| {
+        let [_, _, a, b] = i.to_be_bytes();
+        let panel = &panel;
+        async move {
+            panel
+                .login_from([10, 9, a, b], &format!("flood{i}"), "not the password")
+                .await
+        }
+    }))
+    .await;
+    let (peak_after, rss_after) = memory_kib();
+    println!(
+        "500 concurrent sign-ins: VmHWM {peak_before} -> {peak_after} KiB, \
+         VmRSS {rss_before} -> {rss_after} KiB"
+    );
+    let mut checked = 0;
+    for answer in &answers {
+        match answer.status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(answer.code(), "busy");
+                assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+            }
+            other => panic!("{other}: {}", answer.body),
+        }
+    }
+    println!("{checked} of 500 had their password checked");
+    assert!(checked >= CONCURRENT_PASSWORD_CHECKS, "{checked}");
+    assert!(checked < 500, "the flood was not bounded");
+    let throttled: i64 = panel
+        .count("SELECT count(*) FROM admin_login_failures")
+        .await;
+    assert_eq!(throttled, 1 + checked as i64, "a busy answer costs no try");
+    // Unbounded, 500 checks of 19 MiB each would need about 9.5 GB at once.
+    let grown_mib = peak_after.saturating_sub(peak_before) / 1024;
+    assert!(grown_mib < 256, "peak memory grew by {grown_mib} MiB");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -650,6 +804,76 @@ async fn an_account_limited_to_one_program_sees_and_changes_only_that_program(po
     assert_eq!(card.status, StatusCode::OK);
 }
 
+/// PostgreSQL stores no U+0000: every text a manager or auditor sends (reasons, titles, names,
+/// searches, export filters, path segments) is refused with 400 when it holds one, and nothing
+/// changes; the same change without it is recorded.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn text_with_a_nul_character_is_400_and_changes_nothing(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Admin).await;
+    let member = panel.app.t.member().await;
+    let events = panel.app.event_count().await;
+    let now = chrono::Utc::now();
+    let refused_changes = [
+        (
+            panel.path(&format!("/members/{member}/adjustments")),
+            json!({ "points": 5, "reason": "спам\u{0}" }),
+        ),
+        (
+            panel.path("/campaigns"),
+            json!({ "name": "Aut\u{0}umn", "codeword": "ОСЕНЬ", "points": 30,
+                    "starts_at": now, "ends_at": now + chrono::Duration::days(1),
+                    "networks": ["vk"] }),
+        ),
+        (
+            panel.path("/rewards"),
+            json!({ "title": "Mug\u{0}", "cost": 100, "stock": 3 }),
+        ),
+        (
+            "/api/v1/admin/programs".to_string(),
+            json!({ "name": "Brand\u{0}" }),
+        ),
+        (
+            "/api/v1/admin/users".to_string(),
+            json!({ "username": "olga", "password": "long enough\u{0}", "role": "manager" }),
+        ),
+    ];
+    for (path, body) in refused_changes {
+        let answer = panel.change(Method::POST, &path, Some(body)).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (StatusCode::BAD_REQUEST, "nul_character"),
+            "{path}: {}",
+            answer.body
+        );
+    }
+    let refused_reads = [
+        panel.path("/members?q=anna%00"),
+        panel.path(&format!("/members/{member}?cursor=%00")),
+        "/api/v1/admin/audit/events?stream=member-%00&type=PointsAdjusted".to_string(),
+        "/api/v1/admin/audit/events?program=%00".to_string(),
+        "/api/v1/admin/users/ol%00ga".to_string(),
+    ];
+    for path in refused_reads {
+        let answer = panel.get(&path).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (StatusCode::BAD_REQUEST, "nul_character"),
+            "{path}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        panel.app.event_count().await,
+        events,
+        "nothing was recorded"
+    );
+    assert_eq!(panel.count("SELECT count(*) FROM admin_users").await, 1);
+
+    let accepted = panel.adjust(member, json!(5), "спам").await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(panel.app.event_count().await, events + 1);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_double_submit_with_the_same_idempotency_key_changes_nothing_twice(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Manager).await;
@@ -824,6 +1048,42 @@ async fn invalid_amounts_and_missing_reasons_are_422_in_the_envelope_and_change_
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
     );
     assert_eq!(panel.app.event_count().await, events);
+}
+
+/// An adjustment keeps the manager's reason (required, internal) apart from the optional note
+/// to the member; the card shows both, labelled; a blank note is none.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_adjustment_records_an_internal_reason_and_an_optional_note(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let member = panel.app.t.member().await;
+    let path = panel.path(&format!("/members/{member}/adjustments"));
+    let noted = json!({ "points": 20, "reason": "Спам: не по теме", "note": "Бонус за отзыв" });
+    let blank = json!({ "points": 5, "reason": "goodwill", "note": "   " });
+    for body in [noted, blank] {
+        let answer = panel.change(Method::POST, &path, Some(body)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let too_long = json!({ "points": 5, "reason": "goodwill", "note": "я".repeat(501) });
+    let refused = panel.change(Method::POST, &path, Some(too_long)).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "note_too_long")
+    );
+    let card = panel.card(member).await;
+    let lines: Vec<(&str, &Value)> = card["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["event_type"] == "PointsAdjusted")
+        .map(|l| (l["reason"].as_str().unwrap(), &l["note"]))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("goodwill", &Value::Null),
+            ("Спам: не по теме", &json!("Бонус за отзыв"))
+        ]
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -1059,6 +1319,89 @@ async fn auditors_export_events_see_a_member_as_of_and_verify(pool: PgPool) {
         .await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.body);
     assert_eq!(verify.json()["differences_total"], 0, "{}", verify.body);
+}
+
+/// A campaign whose codeword another campaign not ended holds on an overlapping window and
+/// network is 409 `codeword_taken` (the panel words it from the code), and nothing changes.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_campaign_with_a_codeword_another_holds_is_409(pool: PgPool) {
+    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let now = chrono::Utc::now();
+    let autumn = json!({
+        "name": "Autumn", "codeword": "ОСЕНЬ", "points": 30,
+        "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::days(7),
+        "networks": ["instagram", "vk"],
+    });
+    let created = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(autumn))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let campaign_id = created.json()["created_id"].as_str().unwrap().to_string();
+    // The same codeword as matched (Latin look-alikes, other case) on an overlapping window
+    // and network: one comment would pay both, so it is refused and nothing is recorded.
+    let events = panel.app.event_count().await;
+    let same_word = json!({
+        "name": "Lookalike", "codeword": "oceнь", "points": 10,
+        "starts_at": now + chrono::Duration::days(6), "ends_at": now + chrono::Duration::days(9),
+        "networks": ["vk", "telegram"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(same_word))
+        .await;
+    assert_eq!(
+        (taken.status, taken.code().as_str()),
+        (StatusCode::CONFLICT, "codeword_taken"),
+        "{}",
+        taken.body
+    );
+    assert!(
+        taken.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&campaign_id)
+    );
+    assert_eq!(panel.app.event_count().await, events);
+    // After its window, or on another network, the codeword is free.
+    for (from, to, networks) in [(7, 9, json!(["vk"])), (0, 3, json!(["telegram"]))] {
+        let apart = json!({
+            "name": "Later", "codeword": "ОСЕНЬ", "points": 10,
+            "starts_at": now + chrono::Duration::days(from),
+            "ends_at": now + chrono::Duration::days(to), "networks": networks,
+        });
+        let answer = panel
+            .change(Method::POST, &panel.path("/campaigns"), Some(apart))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // Paused, it still holds the codeword (it may resume); ended, it does not.
+    let pause = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/pause")),
+            None,
+        )
+        .await;
+    assert_eq!(pause.json()["outcome"], "recorded");
+    let again = json!({
+        "name": "Again", "codeword": "осень", "points": 10,
+        "starts_at": now, "ends_at": now + chrono::Duration::days(1), "networks": ["vk"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again.clone()))
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let end = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/end")),
+            None,
+        )
+        .await;
+    assert_eq!(end.json()["outcome"], "recorded");
+    let free = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again))
+        .await;
+    assert_eq!(free.status, StatusCode::OK, "{}", free.body);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -1396,6 +1739,7 @@ mod browser_tests {
                 display_name: Some(
                     ["Мария", "Пётр", "Света", "Олег", "Нина", "Дмитрий"][m as usize].into(),
                 ),
+                language_code: None,
             };
             projections::identities::upsert_profile(&panel.app.pool, &profile)
                 .await
@@ -1432,6 +1776,7 @@ mod browser_tests {
                 member,
                 delta,
                 "Photo contest: 1st place",
+                None,
                 &crate::helpers::manager(),
             )
             .await
@@ -1523,15 +1868,20 @@ mod browser_tests {
             .type_into("#adjust-reason", "Photo contest winner")
             .await
             .unwrap();
+        browser
+            .type_into("#adjust-note", "Congratulations on the contest!")
+            .await
+            .unwrap();
         browser.click("#adjust-submit").await.unwrap();
         browser
             .wait_for_text("#member-balance", "60")
             .await
             .unwrap();
-        browser
+        let row = browser
             .wait_for_text(".history-row", "Photo contest winner")
             .await
             .unwrap();
+        assert!(row.contains("Congratulations on the contest!"), "{row}");
         browser.screenshot("admin-member-card").await.unwrap();
         assert_eq!(panel.app.t.balance(anna).await, 60);
 

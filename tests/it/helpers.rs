@@ -64,6 +64,7 @@ impl TestLedger {
                 member,
                 delta,
                 "welcome bonus",
+                None,
                 &manager(),
             )
             .await

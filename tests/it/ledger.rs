@@ -89,6 +89,7 @@ async fn a_reversal_happens_once_and_a_compensation_nets_to_zero(pool: PgPool) {
             member,
             domain::points::PointsDelta::new(70).unwrap(),
             "contest winner",
+            None,
             &manager(),
         )
         .await
@@ -100,13 +101,13 @@ async fn a_reversal_happens_once_and_a_compensation_nets_to_zero(pool: PgPool) {
         panic!()
     };
     t.ledger
-        .compensate_entry(pid, member, *entry_id, "wrong member", &manager())
+        .compensate_entry(pid, member, *entry_id, "wrong member", None, &manager())
         .await
         .unwrap();
     assert_eq!(t.balance(member).await, 0);
     let twice = t
         .ledger
-        .compensate_entry(pid, member, *entry_id, "again", &manager())
+        .compensate_entry(pid, member, *entry_id, "again", None, &manager())
         .await;
     assert!(matches!(
         twice,
@@ -127,6 +128,7 @@ async fn invalid_manual_amounts_change_nothing(pool: PgPool) {
             member,
             domain::points::PointsDelta::new(-31).unwrap(),
             "fix",
+            None,
             &manager(),
         )
         .await;
@@ -141,6 +143,7 @@ async fn invalid_manual_amounts_change_nothing(pool: PgPool) {
             member,
             domain::points::PointsDelta::new(5).unwrap(),
             "  ",
+            None,
             &manager(),
         )
         .await;

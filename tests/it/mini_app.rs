@@ -183,6 +183,7 @@ impl MiniApp {
                 member,
                 PointsDelta::new(points).unwrap(),
                 "welcome bonus",
+                None,
                 &now_action(),
             )
             .await
@@ -253,6 +254,7 @@ impl MiniApp {
             identity,
             username: None,
             display_name: Some(display_name.into()),
+            language_code: None,
         };
         upsert_profile(&self.state.pool, &profile).await.unwrap();
     }
@@ -582,6 +584,48 @@ async fn redeeming_is_atomic_and_a_repeated_key_pays_once(pool: PgPool) {
 
 // ---------- linking ----------
 
+/// A NUL (U+0000) in a Mini App path, query or body is 400 and changes nothing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn text_with_a_nul_character_is_400_and_changes_nothing(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    m.sign_in(&anna()).await;
+    let events = m.app.event_count().await;
+    let idempotency = [("idempotency-key", "k-1")];
+    let refused = [
+        ("GET", "/api/v1/app/links/LINK-%00".to_string(), None),
+        ("DELETE", "/api/v1/app/links/LINK-%00".to_string(), None),
+        (
+            "DELETE",
+            "/api/v1/app/accounts/instagram/1%00".to_string(),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/app/rewards/{}%00/redeem", Uuid::nil()),
+            None,
+        ),
+        ("GET", "/api/v1/app/history?cursor=%00".to_string(), None),
+        (
+            "POST",
+            "/api/v1/app/links".to_string(),
+            Some(json!({"network": "instagram\u{0}"})),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let reply = m
+            .call(method, &path, Some(&anna()), body, &idempotency)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path}: {}",
+            reply.body
+        );
+        assert_eq!(json_of(&reply)["error"]["code"], "nul_character", "{path}");
+    }
+    assert_eq!(m.app.event_count().await, events, "nothing was recorded");
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_link_code_posted_from_instagram_links_that_account(pool: PgPool) {
     let m = MiniApp::new(pool).await;
@@ -894,6 +938,46 @@ async fn the_leaderboard_shows_the_member_highlighted(pool: PgPool) {
     assert_eq!(bad["error"]["code"], "bad_request");
     let (status, _) = m.get("/api/v1/app/leaderboard?limit=abc", &anna()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The member's history shows a manager's note, never the manager's internal reason; an
+/// adjustment without a note says only who changed the points.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn history_shows_the_note_to_the_member_never_the_reason(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    let ledger = &m.app.t.ledger;
+    let program = m.app.t.program_id();
+    for (points, reason, note) in [
+        (30, "Спам: комментарий не по теме", Some("Бонус за отзыв")),
+        (5, "internal: ticket 4521", None),
+    ] {
+        let delta = PointsDelta::new(points).unwrap();
+        ledger
+            .adjust_points(program, member, delta, reason, note, &now_action())
+            .await
+            .unwrap();
+    }
+    let reply = m
+        .call("GET", "/api/v1/app/history", Some(&anna()), None, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        !reply.body.contains("Спам") && !reply.body.contains("4521"),
+        "{}",
+        reply.body
+    );
+    let page = json_of(&reply);
+    let texts: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts[..2],
+        ["От команды бренда", "От команды бренда: Бонус за отзыв"]
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

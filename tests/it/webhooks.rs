@@ -74,6 +74,45 @@ async fn a_codeword_typed_in_latin_look_alikes_pays_the_campaign_once(pool: PgPo
     assert_eq!(app.balance_of(&boris_ig()).await, 60);
 }
 
+/// Two open campaigns sharing a codeword (old data: creating the second is refused today) pay
+/// one comment once: the campaign that started first.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_comment_pays_one_of_two_campaigns_sharing_a_codeword(pool: PgPool) {
+    use domain::campaign::{CampaignCommand, CampaignState, NewCampaign};
+    let app = TestApp::new(pool).await;
+    app.codeword_campaign().await;
+    let second = NewCampaign {
+        campaign_id: domain::ids::CampaignId(uuid::Uuid::new_v4()),
+        program_id: app.t.program_id(),
+        name: "Same word".into(),
+        codeword: domain::codeword::Codeword::parse("cekpet").unwrap(),
+        points: domain::points::Points::new(10).unwrap(),
+        starts_at: crate::helpers::at(0) - chrono::Duration::days(30),
+        ends_at: crate::helpers::at(0) + chrono::Duration::days(365),
+        total_cap: None,
+        networks: domain::network::Network::ALL.to_vec(),
+        target_post: None,
+        by: "manager:olga".into(),
+        at: crate::helpers::at(0),
+    };
+    // Recorded past today's refusal, as an older version would have.
+    app.t
+        .ledger
+        .execute::<CampaignState>(
+            app.t.program_id().0,
+            second.campaign_id.0,
+            store::Metadata::default(),
+            &domain::StreamId::Campaign(second.campaign_id),
+            |s| s.decide(CampaignCommand::Create(second.clone())),
+        )
+        .await
+        .unwrap();
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 10 + 50);
+    app.instagram_fixture("comment_utf8.json").await;
+    assert_eq!(app.balance_of(&boris_ig()).await, 10 + 50);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn unsigned_or_mis_signed_instagram_deliveries_are_refused_and_change_nothing(pool: PgPool) {
     let app = TestApp::new(pool).await;
@@ -427,4 +466,90 @@ async fn first_deliveries_of_a_new_account_at_once_register_it_once_and_pay_each
         ]
     );
     assert_eq!(app.balance_of(&anna_vk()).await, 10 + 2);
+}
+
+/// A W2-like load: signed comments from many new accounts at once, with commands that carry
+/// text PostgreSQL cannot store (adjustments whose reason holds a NUL, sent past the HTTP edge
+/// straight to the ledger) mixed in. They share the group-commit writer's batches; each bad
+/// command fails alone and every delivery is answered 200 and paid.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn bad_commands_in_a_webhook_storm_fail_alone(pool: PgPool) {
+    use futures::StreamExt;
+    let app = TestApp::new(pool).await;
+    let victims: Vec<_> = futures::future::join_all((0..8).map(|_| app.t.member())).await;
+    let events_before = app.event_count().await;
+    const DELIVERIES: usize = 400;
+    const BAD: usize = 40;
+    enum Job {
+        Delivery(usize),
+        Bad(usize),
+    }
+    // Every tenth delivery is followed by a bad command.
+    let jobs: Vec<Job> = (0..DELIVERIES)
+        .flat_map(|i| {
+            let bad = (i % 10 == 0).then_some(Job::Bad(i / 10));
+            std::iter::once(Job::Delivery(i)).chain(bad)
+        })
+        .collect();
+    assert_eq!(jobs.len(), DELIVERIES + BAD);
+    let results: Vec<(bool, String)> = futures::stream::iter(jobs)
+        .map(|job| {
+            let app = &app;
+            let victims = &victims;
+            async move {
+                match job {
+                    Job::Delivery(i) => {
+                        let status = instagram_comment_from(
+                            app,
+                            &format!("77000000{i:04}"),
+                            &format!("1799000000{i:05}"),
+                            &format!("comment number {i}"),
+                            0,
+                        )
+                        .await;
+                        (true, format!("delivery {i}: {status}"))
+                    }
+                    Job::Bad(i) => {
+                        let refused = app
+                            .t
+                            .ledger
+                            .adjust_points(
+                                app.t.program_id(),
+                                victims[i % victims.len()],
+                                domain::points::PointsDelta::new(5).unwrap(),
+                                "спам\u{0}",
+                                None,
+                                &crate::helpers::manager(),
+                            )
+                            .await;
+                        (false, format!("bad {i}: {}", refused.is_err()))
+                    }
+                }
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for (delivery, outcome) in &results {
+        if *delivery {
+            assert!(outcome.ends_with("200 OK"), "{outcome}");
+        } else {
+            assert!(outcome.ends_with("true"), "a NUL was stored: {outcome}");
+        }
+    }
+    for i in [0, DELIVERIES / 2, DELIVERIES - 1] {
+        let account = domain::network::ExternalIdentity::new(
+            domain::network::Network::Instagram,
+            IG_BRAND,
+            format!("77000000{i:04}"),
+        );
+        assert!(app.balance_of(&account).await > 0, "account {i} was paid");
+    }
+    let adjusted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'PointsAdjusted'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(adjusted, 0, "no bad adjustment was recorded");
+    assert!(app.event_count().await > events_before + DELIVERIES as i64);
 }

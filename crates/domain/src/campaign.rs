@@ -120,6 +120,29 @@ impl CampaignState {
             && self.ends_at.is_some_and(|e| at < e)
     }
 
+    /// Takes a comment on `network` (on `target`, the post it was written under).
+    pub fn accepts(&self, network: Network, target: Option<&str>) -> bool {
+        self.networks.contains(&network)
+            && self
+                .target_post
+                .as_deref()
+                .is_none_or(|post| target == Some(post))
+    }
+
+    /// One comment could pay both: the same codeword as matched (look-alike letters included),
+    /// overlapping windows and a network in common.
+    pub fn collides_with(&self, other: &CampaignState) -> bool {
+        let same_word = match (&self.codeword, &other.codeword) {
+            (Some(a), Some(b)) => a.skeleton == b.skeleton,
+            _ => false,
+        };
+        let windows_overlap = match (self.starts_at, self.ends_at, other.starts_at, other.ends_at) {
+            (Some(s1), Some(e1), Some(s2), Some(e2)) => s1 < e2 && s2 < e1,
+            _ => false,
+        };
+        same_word && windows_overlap && self.networks.iter().any(|n| other.networks.contains(n))
+    }
+
     pub fn decide(&self, command: CampaignCommand) -> Result<Vec<Event>, DomainError> {
         let campaign_id = self.campaign_id;
         match command {
@@ -185,6 +208,81 @@ impl CampaignState {
             }
         }
     }
+}
+
+/// Refuses a campaign (being created or resumed) that collides with another campaign not
+/// ended (active, or paused and so able to resume): one comment would pay both.
+fn refuse_codeword_collision<'a>(
+    campaign: &CampaignState,
+    others: impl IntoIterator<Item = &'a CampaignState>,
+) -> Result<(), DomainError> {
+    let live = |c: &&CampaignState| {
+        matches!(c.status, CampaignStatus::Active | CampaignStatus::Paused)
+            && c.campaign_id != campaign.campaign_id
+    };
+    match others
+        .into_iter()
+        .filter(live)
+        .find(|other| campaign.collides_with(other))
+    {
+        Some(other) => Err(DomainError::CodewordTaken(
+            other.campaign_id.ok_or(DomainError::NotFound)?,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The campaigns a text pays, of those open at `at` whose codeword it carries: one per
+/// codeword, so that campaigns sharing a codeword (which creation refuses, but older data may
+/// hold) never pay one comment twice. Of those sharing a codeword, the first that takes the
+/// comment (network, target post) in the order they started (then by id); if none takes it,
+/// the first, whose redemption is then refused with the reason.
+pub fn campaigns_to_pay<'a>(
+    campaigns: &'a [CampaignState],
+    text: &str,
+    network: Network,
+    target: Option<&str>,
+    at: DateTime<Utc>,
+) -> Vec<&'a CampaignState> {
+    let mut matched: Vec<&CampaignState> = campaigns
+        .iter()
+        .filter(|c| c.is_open(at) && c.codeword.as_ref().is_some_and(|w| w.matches(text)))
+        .collect();
+    matched.sort_by_key(|c| (c.starts_at, c.campaign_id));
+    let mut chosen: Vec<&CampaignState> = Vec::new();
+    for campaign in &matched {
+        let skeleton = campaign.codeword.as_ref().map(|w| &w.skeleton);
+        if chosen
+            .iter()
+            .any(|c| c.codeword.as_ref().map(|w| &w.skeleton) == skeleton)
+        {
+            continue;
+        }
+        let same_word = matched
+            .iter()
+            .filter(|c| c.codeword.as_ref().map(|w| &w.skeleton) == skeleton);
+        let taker = same_word
+            .clone()
+            .find(|c| c.accepts(network, target))
+            .or_else(|| same_word.clone().next());
+        chosen.extend(taker);
+    }
+    chosen
+}
+
+/// Decides a campaign command knowing the program's other campaigns: a command that makes the
+/// campaign active (create, resume) is refused when it would collide with one not ended.
+pub fn decide_among<'a>(
+    campaign: &CampaignState,
+    command: CampaignCommand,
+    others: impl IntoIterator<Item = &'a CampaignState>,
+) -> Result<Vec<Event>, DomainError> {
+    let events = campaign.decide(command)?;
+    let after = events.iter().fold(campaign.clone(), CampaignState::evolve);
+    if after.status == CampaignStatus::Active && campaign.status != CampaignStatus::Active {
+        refuse_codeword_collision(&after, others)?;
+    }
+    Ok(events)
 }
 
 /// Decides a codeword redemption over both streams: the campaign (window, cap, once per member)

@@ -1,6 +1,6 @@
 //! Why a command was denied. These are answers, not failures: the caller maps them to 4xx.
 
-use crate::ids::{EntryId, MemberId};
+use crate::ids::{CampaignId, EntryId, MemberId};
 use crate::network::ExternalIdentity;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,4 +55,9 @@ pub enum DomainError {
     InvalidRules(String),
     #[error("invalid codeword: {0}")]
     InvalidCodeword(String),
+    #[error(
+        "campaign {0} has the same codeword (as matched) on an overlapping window and network: \
+         one comment would pay both; end it or change the codeword, window or networks"
+    )]
+    CodewordTaken(CampaignId),
 }

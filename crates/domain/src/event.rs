@@ -119,7 +119,12 @@ pub enum Event {
         member_id: MemberId,
         entry_id: EntryId,
         delta: i64,
+        /// Why, for managers and auditors: never shown to the member.
         reason: String,
+        /// What the member is told, if anything. Absent from events recorded before it existed,
+        /// which read as no note (same schema version: the field is additive).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
         by: ManagerId,
         /// The entry this adjustment compensates; then `delta` nets it to zero.
         compensates: Option<EntryId>,

@@ -216,6 +216,7 @@ mod tests {
             entry_id: EntryId(Uuid::from_u128(9)),
             delta: 30,
             reason: "earned".into(),
+            note: None,
             by: "test".into(),
             compensates: None,
             at: at(),

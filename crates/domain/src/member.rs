@@ -117,6 +117,8 @@ pub enum MemberCommand {
         entry_id: EntryId,
         delta: PointsDelta,
         reason: String,
+        /// For the member; blank means none.
+        note: Option<String>,
         by: ManagerId,
         at: DateTime<Utc>,
     },
@@ -125,6 +127,8 @@ pub enum MemberCommand {
         entry_id: EntryId,
         target: EntryId,
         reason: String,
+        /// For the member; blank means none.
+        note: Option<String>,
         by: ManagerId,
         at: DateTime<Utc>,
     },
@@ -387,6 +391,7 @@ impl MemberState {
                 entry_id,
                 delta,
                 reason,
+                note,
                 by,
                 at,
             } => {
@@ -404,6 +409,7 @@ impl MemberState {
                     entry_id,
                     delta,
                     reason,
+                    note: optional_note(note),
                     by,
                     compensates: None,
                     at,
@@ -413,6 +419,7 @@ impl MemberState {
                 entry_id,
                 target,
                 reason,
+                note,
                 by,
                 at,
             } => {
@@ -428,6 +435,7 @@ impl MemberState {
                     entry_id,
                     delta,
                     reason,
+                    note: optional_note(note),
                     by,
                     compensates: Some(target),
                     at,
@@ -556,6 +564,11 @@ impl MemberState {
             text_fingerprint: text.map(|t| t.fingerprint),
         })
     }
+}
+
+/// A note to the member, trimmed; a blank one is none.
+fn optional_note(note: Option<String>) -> Option<String> {
+    note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 pub(crate) fn required_reason(reason: String) -> Result<String, DomainError> {

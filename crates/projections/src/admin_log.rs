@@ -126,6 +126,7 @@ impl Changes {
             entry_id,
             delta,
             reason,
+            note: _,
             by,
             compensates,
             at,

@@ -39,6 +39,8 @@ pub struct Profile {
     pub identity: ExternalIdentity,
     pub username: Option<String>,
     pub display_name: Option<String>,
+    /// Telegram's `language_code` of the account; none keeps the one stored.
+    pub language_code: Option<String>,
 }
 
 /// Records the latest username and display name seen for an account.
@@ -56,11 +58,12 @@ pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> Result<()> 
     }
     let rows: Vec<&Profile> = last.into_values().collect();
     sqlx::query(
-        "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, updated_at) \
-         SELECT p, n, s, e, u, d, now() \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(p, n, s, e, u, d) \
+        "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, language_code, updated_at) \
+         SELECT p, n, s, e, u, d, l, now() \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(p, n, s, e, u, d, l) \
          ON CONFLICT (program_id, network, scope, external_id) DO UPDATE SET \
-         username = EXCLUDED.username, display_name = EXCLUDED.display_name, updated_at = now()",
+         username = EXCLUDED.username, display_name = EXCLUDED.display_name, \
+         language_code = coalesce(EXCLUDED.language_code, profiles.language_code), updated_at = now()",
     )
     .bind(rows.iter().map(|p| p.program_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.identity.network.as_str()).collect::<Vec<_>>())
@@ -68,6 +71,7 @@ pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> Result<()> 
     .bind(rows.iter().map(|p| p.identity.external_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.username.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.display_name.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.language_code.as_deref()).collect::<Vec<_>>())
     .execute(pool)
     .await?;
     Ok(())

@@ -196,8 +196,9 @@ impl EventStore {
     }
 
     /// Appends many independent commits in one round trip; each succeeds or fails on its own.
-    /// If another process raced us on a stream (the whole statement fails), falls back to one
-    /// round trip per commit so that only the losers see a conflict.
+    /// If the whole statement fails because another process raced us on a stream, or because
+    /// the database refused something one commit carries (text it cannot store, say), falls
+    /// back to one round trip per commit, so that only the losers or the bad commit fail.
     pub async fn append_batch(
         &self,
         commits: Vec<Commit>,
@@ -240,7 +241,7 @@ impl EventStore {
                         }
                     }
                 }
-                Err(e) if sent.len() > 1 && is_race(&e) => {
+                Err(e) if sent.len() > 1 && is_refused_by_server(&e) => {
                     for &i in &sent {
                         let single = Box::pin(self.append(commits[i].clone())).await;
                         results[i] = Some(single);
@@ -332,6 +333,13 @@ fn outcome_of(row: GroupRow, commit: &Commit) -> Result<AppendOutcome, StoreErro
 fn is_race(e: &sqlx::Error) -> bool {
     StoreError::is_unique_violation(e).is_some()
         || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
+}
+
+/// An error the server raised for the statement: a race (see `is_race`) or something one
+/// commit carries. A connection or pool failure is neither, and retrying commit by commit would
+/// only multiply it.
+fn is_refused_by_server(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(_))
 }
 
 fn map_single_failure(e: sqlx::Error) -> StoreError {

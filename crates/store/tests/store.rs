@@ -756,3 +756,62 @@ async fn the_log_by_copy_is_the_log_as_read(pool: PgPool) {
     }
     assert!(!log.next_into(&mut row).await.unwrap());
 }
+
+/// A commit the database refuses (PostgreSQL cannot store U+0000 in jsonb) fails alone: the
+/// good commits grouped with it, in one writer's batch, are appended.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_bad_commit_in_a_batch_fails_alone(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let mut bad = event(99);
+    bad.payload = json!({"type": "Tested", "reason": "spam\u{0}"});
+    let results = store
+        .append_batch(vec![
+            commit("s-1", ExpectedVersion::NoStream, vec![event(1)]),
+            commit("s-2", ExpectedVersion::NoStream, vec![bad]),
+            commit("s-3", ExpectedVersion::Any, vec![event(3)]),
+            commit("s-1", ExpectedVersion::Exact(1), vec![event(4)]),
+        ])
+        .await;
+    assert!(matches!(results[0], Ok(AppendOutcome::Appended { .. })));
+    assert!(
+        matches!(results[1], Err(StoreError::Database(_))),
+        "{:?}",
+        results[1]
+    );
+    assert!(matches!(results[2], Ok(AppendOutcome::Appended { .. })));
+    assert!(matches!(results[3], Ok(AppendOutcome::Appended { .. })));
+    assert_eq!(count(&pool).await, 3);
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 2);
+    assert_eq!(store.stream_version("s-2").await.unwrap(), 0);
+
+    // The same through the group-commit writer: one writer, so the commits share batches.
+    let appender = store::Appender::spawn(store.clone(), 1, 64);
+    let mut tasks = Vec::new();
+    for i in 0..100u64 {
+        let appender = appender.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut e = event(i);
+            if i % 10 == 3 {
+                e.payload = json!({"type": "Tested", "reason": "\u{0}"});
+            }
+            (
+                i,
+                appender
+                    .append(commit(&format!("w-{i}"), ExpectedVersion::Any, vec![e]))
+                    .await,
+            )
+        }));
+    }
+    for t in tasks {
+        let (i, result) = t.await.unwrap();
+        if i % 10 == 3 {
+            assert!(result.is_err(), "commit {i} carried a NUL");
+        } else {
+            assert!(
+                matches!(result, Ok(AppendOutcome::Appended { .. })),
+                "commit {i}: {result:?}"
+            );
+        }
+    }
+    assert_eq!(count(&pool).await, 3 + 90);
+}

@@ -90,6 +90,29 @@ async fn balance_replies_with_the_balance_in_the_members_language(pool: PgPool) 
         "{text}"
     );
 
+    // A manager's adjustment: Anna sees its note, never its internal reason.
+    let member = bot.app.member_of(&anna_tg()).await.unwrap();
+    bot.app
+        .t
+        .ledger
+        .adjust_points(
+            bot.app.t.program_id(),
+            member,
+            domain::points::PointsDelta::new(-3).unwrap(),
+            "Спам: комментарий не по теме",
+            Some("Баллы исправлены"),
+            &crate::helpers::manager(),
+        )
+        .await
+        .unwrap();
+    let history = bot.say(910_000_006, "/history").await;
+    let text = history["text"].as_str().unwrap();
+    assert!(
+        text.contains("−3 балла — корректировка: Баллы исправлены"),
+        "{text}"
+    );
+    assert!(!text.contains("Спам"), "{text}");
+
     let unknown = bot.say(910_000_005, "/promo").await;
     assert!(
         unknown["text"].as_str().unwrap().contains("/balance"),

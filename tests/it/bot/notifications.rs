@@ -30,7 +30,8 @@ async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
             bot.app.t.program_id(),
             member,
             PointsDelta::new(points).unwrap(),
-            "thanks for the review",
+            "review bonus, ticket 4521",
+            Some("thanks for the review"),
             &manager(),
         )
         .await
@@ -106,6 +107,76 @@ async fn an_award_is_notified_once_even_after_a_restart(pool: PgPool) {
     .unwrap();
     assert_eq!(delivered, 1);
     assert_eq!(bot.balance(ANNA).await, 10);
+}
+
+/// A member who never wrote to the bot, whose Telegram says English in the program's group, is
+/// notified in English; an adjustment tells them its note, never the manager's reason, and
+/// one without a note says only that it was an adjustment.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn notifications_speak_the_members_language_and_tell_the_note_not_the_reason(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    start(&bot).await.shutdown().await.unwrap();
+    let mut message: serde_json::Value =
+        serde_json::from_slice(&crate::app::fixture("telegram/message_group.json")).unwrap();
+    message["message"]["from"]["language_code"] = json!("en");
+    message["message"]["text"] = json!("Lovely run this morning");
+    let delivered = bot
+        .app
+        .telegram(
+            message.to_string().into_bytes(),
+            Some(crate::app::TG_SECRET),
+        )
+        .await;
+    assert_eq!(delivered.status, axum::http::StatusCode::OK);
+    let program = bot.app.t.program_id();
+    let ledger = &bot.app.t.ledger;
+    let delta = PointsDelta::new(-5).unwrap();
+    let reason = "Спам: комментарий не по теме";
+    ledger
+        .adjust_points(
+            program,
+            member,
+            delta,
+            reason,
+            Some("Points corrected"),
+            &manager(),
+        )
+        .await
+        .unwrap();
+    let delta = PointsDelta::new(2).unwrap();
+    ledger
+        .adjust_points(
+            program,
+            member,
+            delta,
+            "internal: goodwill",
+            None,
+            &manager(),
+        )
+        .await
+        .unwrap();
+    let mut worker = start(&bot).await;
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let text: String = bot
+        .sent()
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in [
+        "+10 points — comment (Telegram)",
+        "−5 points — adjustment: Points corrected",
+        "+2 points — adjustment",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text:?}");
+    }
+    assert!(
+        !text.contains("Спам") && !text.contains("goodwill"),
+        "{text}"
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

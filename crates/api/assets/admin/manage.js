@@ -18,20 +18,23 @@ async function submitChange(button, run, done) {
   }
 }
 
-// A card at the top of the view asking for a reason, then running `run(reason, key)`.
-Manage.askReason = function (title, run, done) {
+// A card at the top of the view asking for a reason, then running `run(reason, key, note)`.
+// With `withNote`, the reason is labelled internal and an optional note to the member is asked.
+Manage.askReason = function (title, run, done, withNote) {
   const old = document.getElementById("reason-box");
   if (old) old.remove();
   const key = newKey();
   const input = el("input", { id: "reason-input", required: true, size: 50 });
+  const note = el("input", { id: "reason-note", size: 50 });
   const ok = el("button", { type: "submit", id: "reason-confirm" }, I18n.t("common.confirm"));
   const form = el("form", { class: "inline card", id: "reason-box" },
     el("strong", {}, title), el("span", { class: "spacer" }),
-    el("label", {}, I18n.t("common.reason"), input), ok,
+    el("label", {}, I18n.t(withNote ? "card.reason_internal" : "common.reason"), input),
+    withNote ? el("label", {}, I18n.t("card.note_member"), note) : null, ok,
     el("button", { type: "button", class: "secondary", onclick: () => form.remove() }, I18n.t("common.cancel")));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    submitChange(ok, () => run(input.value, key), done);
+    submitChange(ok, () => run(input.value, key, withNote ? note.value : undefined), done);
   });
   document.getElementById("view").prepend(form);
   input.focus();
@@ -42,15 +45,18 @@ Manage.memberForms = function (card, done) {
   let key = newKey();
   const points = el("input", { id: "adjust-points", type: "number", step: "1", required: true, size: 8 });
   const reason = el("input", { id: "adjust-reason", required: true, size: 40 });
+  const note = el("input", { id: "adjust-note", size: 40 });
   const submit = el("button", { type: "submit", id: "adjust-submit" }, I18n.t("card.apply"));
   const adjust = el("form", { class: "inline", id: "adjust-form" },
     el("label", {}, I18n.t("card.points"), points),
-    el("label", {}, I18n.t("common.reason"), reason), submit);
+    el("label", {}, I18n.t("card.reason_internal"), reason),
+    el("label", {}, I18n.t("card.note_member"), note), submit);
   adjust.addEventListener("submit", (e) => {
     e.preventDefault();
     // Sent as typed: the server refuses zero, fractions and out-of-range numbers.
     const value = points.value.trim() === "" ? null : Number(points.value);
-    submitChange(submit, () => api("POST", path + "/adjustments", { points: value, reason: reason.value }, key),
+    const body = { points: value, reason: reason.value, note: note.value };
+    submitChange(submit, () => api("POST", path + "/adjustments", body, key),
       () => { key = newKey(); return done(); });
   });
   const block = card.blocked
@@ -65,7 +71,7 @@ Manage.memberForms = function (card, done) {
 Manage.reverse = function (memberId, line, done) {
   const path = programPath("/members/" + encodeURIComponent(memberId) + "/reversals");
   Manage.askReason(I18n.t("card.reverse_title", { delta: fmtSigned(line.delta) }),
-    (reason, key) => api("POST", path, { entry_id: line.entry_id, reason }, key), done);
+    (reason, key, note) => api("POST", path, { entry_id: line.entry_id, reason, note }, key), done, true);
 };
 
 Manage.cancelRedemption = function (redemptionId, done) {

@@ -61,7 +61,8 @@ function eventSummary(line) {
       return networkName(a.network) + " · " + (I18n.t("kind." + a.kind, null, true) || a.kind);
     }
     case "PointsReversed": return I18n.t("reversal." + e.reason, null, true) || e.reason || "";
-    case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "");
+    case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
+      + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
     case "AccountLinked": case "AccountUnlinked":
       return networkName(e.identity && e.identity.network) + " " + ((e.identity && e.identity.external_id) || "");

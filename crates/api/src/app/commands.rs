@@ -6,7 +6,7 @@ use super::ledger::{Decided, Ledger};
 use super::{AppError, Outcome};
 use chrono::{DateTime, Utc};
 use domain::campaign::{
-    CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_codeword,
+    CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_among, decide_codeword,
 };
 use domain::event::{LinkMethod, ManagerId};
 use domain::identity::{
@@ -303,6 +303,7 @@ impl Ledger {
         member_id: MemberId,
         delta: PointsDelta,
         reason: &str,
+        note: Option<&str>,
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
         self.member_command(program_id, member_id, action, |entry_id| {
@@ -310,6 +311,7 @@ impl Ledger {
                 entry_id,
                 delta,
                 reason: reason.to_string(),
+                note: note.map(str::to_string),
                 by: action.manager.clone(),
                 at: action.at,
             }
@@ -324,6 +326,7 @@ impl Ledger {
         member_id: MemberId,
         target: EntryId,
         reason: &str,
+        note: Option<&str>,
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
         self.member_command(program_id, member_id, action, |entry_id| {
@@ -331,6 +334,7 @@ impl Ledger {
                 entry_id,
                 target,
                 reason: reason.to_string(),
+                note: note.map(str::to_string),
                 by: action.manager.clone(),
                 at: action.at,
             }
@@ -469,22 +473,57 @@ impl Ledger {
         .await
     }
 
+    /// The ids of a program's campaigns, in no particular order.
+    pub async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT (payload->>'campaign_id')::uuid FROM events \
+             WHERE event_type = 'CampaignCreated' AND program_id = $1",
+        )
+        .bind(program_id.0)
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(store::StoreError::from)?;
+        Ok(ids.into_iter().map(CampaignId).collect())
+    }
+
+    /// Every campaign of a program, as it stands.
+    pub async fn campaigns_of(
+        &self,
+        program_id: ProgramId,
+    ) -> Result<Vec<CampaignState>, AppError> {
+        let mut campaigns = Vec::new();
+        for id in self.campaign_ids(program_id).await? {
+            campaigns.push(
+                self.load::<CampaignState>(&StreamId::Campaign(id))
+                    .await?
+                    .state,
+            );
+        }
+        Ok(campaigns)
+    }
+
+    /// Creates a campaign, unless its codeword collides with another campaign of the program
+    /// (`DomainError::CodewordTaken`). Two managers creating colliding campaigns at the same
+    /// moment can both succeed; even then a comment pays one of them (`campaigns_to_pay`).
     pub async fn create_campaign(&self, campaign: NewCampaign) -> Result<Outcome, AppError> {
         let action_id = campaign.campaign_id.0;
         let metadata = Metadata {
             actor: Some(campaign.by.clone()),
             ..Metadata::default()
         };
+        let others = self.campaigns_of(campaign.program_id).await?;
         self.execute::<CampaignState>(
             campaign.program_id.0,
             action_id,
             metadata,
             &StreamId::Campaign(campaign.campaign_id),
-            |s| s.decide(CampaignCommand::Create(campaign.clone())),
+            |s| decide_among(s, CampaignCommand::Create(campaign.clone()), &others),
         )
         .await
     }
 
+    /// Pauses, resumes or ends a campaign; resuming is refused like creating when the codeword
+    /// collides.
     pub async fn campaign_command(
         &self,
         program_id: ProgramId,
@@ -492,12 +531,13 @@ impl Ledger {
         action: &ManagerAction,
         command: impl Fn() -> CampaignCommand,
     ) -> Result<Outcome, AppError> {
+        let others = self.campaigns_of(program_id).await?;
         self.execute::<CampaignState>(
             program_id.0,
             action.request_id,
             action.metadata(),
             &StreamId::Campaign(campaign_id),
-            |s| s.decide(command()),
+            |s| decide_among(s, command(), &others),
         )
         .await
     }

@@ -357,6 +357,7 @@ impl Generator {
                 entry_id: EntryId(self.id()),
                 target,
                 reason: "correction".into(),
+                note: None,
                 by: "manager".into(),
                 at: self.now,
             };
@@ -371,6 +372,7 @@ impl Generator {
             entry_id,
             delta,
             reason: "goodwill".into(),
+            note: None,
             by: "manager".into(),
             at: self.now,
         };

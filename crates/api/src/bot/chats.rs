@@ -3,8 +3,10 @@
 
 use super::texts::Lang;
 use chrono::{DateTime, Utc};
+use domain::ids::ProgramId;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use uuid::Uuid;
 
 /// The user wrote to the bot (or opened the Mini App): remember their language; a message from
 /// them also means the bot may write to them again.
@@ -85,34 +87,34 @@ pub struct ChatInfo {
     pub reachable: bool,
 }
 
-/// Language and reachability of many chats; unknown chats are reachable, in Russian.
-pub async fn infos(pool: &PgPool, user_ids: &[i64]) -> sqlx::Result<HashMap<i64, ChatInfo>> {
+/// Language and reachability of many members' chats, each given with the member's program.
+/// The language is the one the user's Telegram reported to the bot or the Mini App, else the
+/// one seen on their activity in the program's groups (`profiles`), else Russian, the
+/// programs' default; unknown chats are reachable.
+pub async fn infos(
+    pool: &PgPool,
+    chats: &[(i64, ProgramId)],
+) -> sqlx::Result<HashMap<i64, ChatInfo>> {
+    let (user_ids, programs): (Vec<i64>, Vec<Uuid>) = chats
+        .iter()
+        .map(|(user, program)| (*user, program.0))
+        .unzip();
     let rows: Vec<(i64, Option<String>, bool)> = sqlx::query_as(
-        "SELECT user_id, language_code, unreachable_since IS NULL FROM bot_chats \
-         WHERE user_id = ANY($1)",
+        "SELECT u.id, coalesce(c.language_code, p.language_code), c.unreachable_since IS NULL \
+         FROM unnest($1::bigint[], $2::uuid[]) AS u(id, program_id) \
+         LEFT JOIN bot_chats c ON c.user_id = u.id \
+         LEFT JOIN profiles p ON p.program_id = u.program_id AND p.network = 'telegram' \
+              AND p.scope = '' AND p.external_id = u.id::text",
     )
-    .bind(user_ids)
+    .bind(&user_ids)
+    .bind(&programs)
     .fetch_all(pool)
     .await?;
-    let mut infos: HashMap<i64, ChatInfo> = rows
+    Ok(rows
         .into_iter()
         .map(|(id, code, reachable)| {
             let lang = Lang::from_code(code.as_deref());
             (id, ChatInfo { lang, reachable })
         })
-        .collect();
-    for id in user_ids {
-        infos.entry(*id).or_insert(ChatInfo {
-            lang: Lang::Ru,
-            reachable: true,
-        });
-    }
-    Ok(infos)
-}
-
-pub async fn lang(pool: &PgPool, user_id: i64) -> sqlx::Result<Lang> {
-    Ok(infos(pool, &[user_id])
-        .await?
-        .get(&user_id)
-        .map_or(Lang::Ru, |info| info.lang))
+        .collect())
 }

@@ -98,6 +98,7 @@ async fn remember_profile(bot: &Bot, program: &ProgramContext, msg: &BotMessage)
         identity: msg.account.clone(),
         username: msg.username.clone(),
         display_name: msg.display_name.clone(),
+        language_code: msg.language_code.clone(),
     };
     if let Err(e) = projections::identities::upsert_profile(bot.pool(), &profile).await {
         tracing::warn!(error = %e, "could not record the bot user's profile");

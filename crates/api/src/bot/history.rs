@@ -77,12 +77,16 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
                 format!("{what} ({})", texts::network(lang, *network)),
             )
         }
-        Event::PointsAdjusted { delta, reason, .. } => {
+        // The manager's reason is internal: the member sees the note, if there is one.
+        Event::PointsAdjusted { delta, note, .. } => {
             let what = match lang {
                 Lang::Ru => "корректировка",
                 Lang::En => "adjustment",
             };
-            (*delta, format!("{what}: {reason}"))
+            match note {
+                Some(note) => (*delta, format!("{what}: {note}")),
+                None => (*delta, what.to_string()),
+            }
         }
         Event::RewardRedeemed {
             cost, coupon_code, ..

@@ -116,5 +116,6 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::NotFound => "not_found",
         DomainError::InvalidRules(_) => "invalid_rules",
         DomainError::InvalidCodeword(_) => "invalid_codeword",
+        DomainError::CodewordTaken(_) => "codeword_taken",
     }
 }

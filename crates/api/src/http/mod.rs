@@ -7,6 +7,7 @@ pub mod error;
 pub mod mini_app;
 pub mod observability;
 pub mod subscriptions;
+pub mod text_guard;
 pub mod webhooks;
 
 use crate::config::ServeConfig;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub mini_app: mini_app::cache::MiniAppCache,
     /// `/readyz`: the workers `serve` runs, and the last answer.
     pub readiness: observability::Readiness,
+    /// Bounds the admin sign-in password checks running at once.
+    pub password_checks: admin::auth::PasswordChecks,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             names: NameDirectory::new(pool.clone()),
             mini_app: Default::default(),
             readiness: Default::default(),
+            password_checks: Default::default(),
             pool,
             config: Arc::new(config),
         }
@@ -80,7 +84,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     observability::prometheus();
     Router::new()
-        .merge(api)
+        .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
         .route("/api/openapi.json", get(move || async move { Json(doc) }))
         .route("/healthz", get(observability::healthz))
         .route("/readyz", get(observability::readyz))

@@ -6,8 +6,9 @@ use super::Ingest;
 use crate::app::AppError;
 use chrono::{DateTime, Utc};
 use domain::StreamId;
-use domain::campaign::CampaignState;
+use domain::campaign::{CampaignState, campaigns_to_pay};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
+use domain::network::Network;
 
 /// An open campaign whose codeword a text carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,29 +18,31 @@ pub struct MatchedCampaign {
 }
 
 impl Ingest {
-    /// The program's campaigns open at `occurred_at` whose codeword `text` carries.
+    /// The program's campaigns a text pays (`domain::campaign::campaigns_to_pay`: open at
+    /// `occurred_at`, its codeword in the text, one per codeword).
     pub async fn campaigns_matching(
         &self,
         program_id: ProgramId,
         text: &str,
+        network: Network,
+        target: Option<&str>,
         occurred_at: DateTime<Utc>,
     ) -> Result<Vec<MatchedCampaign>, AppError> {
-        let mut matched = Vec::new();
+        let mut campaigns = Vec::new();
         for campaign_id in self.campaign_ids(program_id).await? {
-            let campaign = self
-                .ledger
-                .load::<CampaignState>(&StreamId::Campaign(campaign_id))
-                .await?
-                .state;
-            let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
-            if matches && campaign.is_open(occurred_at) {
-                matched.push(MatchedCampaign {
-                    campaign_id,
-                    points: campaign.points,
-                });
-            }
+            let stream = StreamId::Campaign(campaign_id);
+            campaigns.push(self.ledger.load::<CampaignState>(&stream).await?.state);
         }
-        Ok(matched)
+        let paid = campaigns_to_pay(&campaigns, text, network, target, occurred_at);
+        Ok(paid
+            .into_iter()
+            .filter_map(|c| {
+                Some(MatchedCampaign {
+                    campaign_id: c.campaign_id?,
+                    points: c.points,
+                })
+            })
+            .collect())
     }
 }
 

@@ -167,6 +167,7 @@ impl Ingest {
             &activity.account,
             activity.username.as_deref(),
             activity.display_name.as_deref(),
+            activity.language_code.as_deref(),
         );
         let (stored, handled) =
             tokio::join!(profile, self.earn(program, activity, metadata, received_at));
@@ -353,7 +354,8 @@ impl Ingest {
     ) -> Result<Vec<bot_codewords::MatchedCampaign>, AppError> {
         match activity.text.as_deref() {
             Some(text) => {
-                self.campaigns_matching(program.program_id, text, occurred_at)
+                let (network, target) = (activity.account.network, activity.target.as_deref());
+                self.campaigns_matching(program.program_id, text, network, target, occurred_at)
                     .await
             }
             None => Ok(vec![]),
@@ -366,15 +368,7 @@ impl Ingest {
         {
             return Ok(ids.clone());
         }
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT (payload->>'campaign_id')::uuid FROM events \
-             WHERE event_type = 'CampaignCreated' AND program_id = $1",
-        )
-        .bind(program_id.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store::StoreError::from)?;
-        let ids: Vec<CampaignId> = ids.into_iter().map(CampaignId).collect();
+        let ids = self.ledger.campaign_ids(program_id).await?;
         self.campaigns
             .lock()
             .insert(program_id, (Instant::now(), ids.clone()));

@@ -22,7 +22,8 @@ const MAX_BATCH: usize = 256;
 /// Mini App) may have stored a different one since, and this bounds how long it stays.
 const REWRITE_AFTER: Duration = Duration::from_secs(60);
 
-type Names = (Option<String>, Option<String>);
+/// Username, display name, language code.
+type Names = (Option<String>, Option<String>, Option<String>);
 type Written = HashMap<(ProgramId, ExternalIdentity), (Names, Instant)>;
 
 struct Pending {
@@ -47,21 +48,24 @@ impl ProfileWriter {
         }
     }
 
-    /// Stores an account's names unless they are the ones stored last; returns once stored.
+    /// Stores an account's names (and Telegram language) unless they are the ones stored last;
+    /// returns once stored.
     pub async fn record(
         &self,
         program_id: ProgramId,
         identity: &ExternalIdentity,
         username: Option<&str>,
         display_name: Option<&str>,
+        language_code: Option<&str>,
     ) -> Result<(), String> {
-        if username.is_none() && display_name.is_none() {
+        if username.is_none() && display_name.is_none() && language_code.is_none() {
             return Ok(());
         }
         let key = (program_id, identity.clone());
         let value = (
             username.map(str::to_string),
             display_name.map(str::to_string),
+            language_code.map(str::to_string),
         );
         if !needs_write(self.written.lock().get(&key), &value, Instant::now()) {
             return Ok(());
@@ -71,6 +75,7 @@ impl ProfileWriter {
             identity: identity.clone(),
             username: value.0.clone(),
             display_name: value.1.clone(),
+            language_code: value.2.clone(),
         };
         let (stored, done) = oneshot::channel();
         self.queue
@@ -116,8 +121,8 @@ mod tests {
 
     #[test]
     fn a_name_is_written_when_new_changed_or_a_minute_old() {
-        let anna: Names = (Some("anna".into()), Some("Анна".into()));
-        let renamed: Names = (Some("anna".into()), Some("Анна С.".into()));
+        let anna: Names = (Some("anna".into()), Some("Анна".into()), None);
+        let renamed: Names = (Some("anna".into()), Some("Анна С.".into()), None);
         let then = Instant::now();
         let stored = (anna.clone(), then);
         assert!(needs_write(None, &anna, then));

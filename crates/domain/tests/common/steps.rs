@@ -176,6 +176,7 @@ impl Ledger {
                     entry_id,
                     delta,
                     reason,
+                    note: None,
                     by,
                     at,
                 })
@@ -194,6 +195,7 @@ impl Ledger {
                     entry_id,
                     target,
                     reason,
+                    note: None,
                     by,
                     at,
                 };

@@ -2,13 +2,14 @@
 
 use super::{accepted, refused};
 use crate::common::*;
-use domain::DomainError;
 use domain::campaign::{
-    CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_codeword,
+    CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, campaigns_to_pay, decide_among,
+    decide_codeword,
 };
 use domain::codeword::Codeword;
 use domain::member::{MemberCommand, MemberState};
 use domain::network::Network;
+use domain::{DomainError, Event};
 
 /// A Vk-and-Telegram campaign paying 50 points, open from minute 0 to minute 600.
 fn new_campaign(total_cap: Option<u32>) -> NewCampaign {
@@ -240,4 +241,113 @@ fn controlling_a_campaign_that_does_not_exist_is_not_found() {
             DomainError::NotFound
         );
     }
+}
+
+/// A second campaign (id 1) with `codeword`, on `networks`, open from `from` to `to` minutes.
+fn other_campaign(codeword: &str, networks: Vec<Network>, from: i64, to: i64) -> NewCampaign {
+    NewCampaign {
+        campaign_id: campaign(1),
+        codeword: Codeword::parse(codeword).expect("a valid codeword"),
+        starts_at: minutes(from),
+        ends_at: minutes(to),
+        networks,
+        points: points(10),
+        ..new_campaign(None)
+    }
+}
+
+fn create_beside(existing: &[CampaignState], new: NewCampaign) -> Result<Vec<Event>, DomainError> {
+    decide_among(
+        &CampaignState::default(),
+        CampaignCommand::Create(new),
+        existing,
+    )
+}
+
+#[test]
+fn a_campaign_whose_codeword_collides_with_a_live_one_is_refused() {
+    let first = open_campaign(None);
+    // Latin look-alikes, other case and spacing: the same codeword as matched.
+    for word in ["СЕКРЕТ", "cekpet", "Се Крет!"] {
+        let decision = create_beside(
+            std::slice::from_ref(&first),
+            other_campaign(word, vec![Network::Telegram], 500, 900),
+        );
+        assert_eq!(
+            refused(decision),
+            DomainError::CodewordTaken(campaign(0)),
+            "{word}"
+        );
+    }
+    // A paused campaign can resume, so it still holds its codeword.
+    let paused = controlled(first.clone(), pause());
+    let decision = create_beside(
+        std::slice::from_ref(&paused),
+        other_campaign("СЕКРЕТ", vec![Network::Vk], 0, 10),
+    );
+    assert_eq!(refused(decision), DomainError::CodewordTaken(campaign(0)));
+}
+
+#[test]
+fn a_shared_codeword_is_allowed_when_window_network_or_status_keeps_them_apart() {
+    let first = open_campaign(None);
+    let apart = [
+        other_campaign("СЕКРЕТ", vec![Network::Vk], 600, 900),
+        other_campaign("СЕКРЕТ", vec![Network::Instagram], 0, 600),
+        other_campaign("ДРУГОЕ", vec![Network::Vk], 0, 600),
+    ];
+    for new in apart {
+        assert!(
+            create_beside(std::slice::from_ref(&first), new.clone()).is_ok(),
+            "{new:?}"
+        );
+    }
+    let ended = controlled(first, end());
+    let decision = create_beside(
+        std::slice::from_ref(&ended),
+        other_campaign("СЕКРЕТ", vec![Network::Vk], 0, 600),
+    );
+    assert!(decision.is_ok());
+}
+
+#[test]
+fn resuming_a_campaign_whose_codeword_another_now_holds_is_refused() {
+    let first = controlled(open_campaign(None), pause());
+    // Old data: both exist (creation refuses this pair today).
+    let second = created(other_campaign("СЕКРЕТ", vec![Network::Vk], 0, 600));
+    let decision = decide_among(&first, resume(), std::slice::from_ref(&second));
+    assert_eq!(refused(decision), DomainError::CodewordTaken(campaign(1)));
+    // Pausing and ending need no check.
+    assert!(decide_among(&second, pause(), std::slice::from_ref(&first)).is_ok());
+}
+
+#[test]
+fn one_comment_pays_one_campaign_per_codeword_even_when_old_data_holds_two() {
+    let first = open_campaign(None);
+    let second = created(other_campaign("cekpet", vec![Network::Vk], 0, 900));
+    let third = created(NewCampaign {
+        campaign_id: campaign(2),
+        ..other_campaign("ДРУГОЕ", vec![Network::Vk], 0, 900)
+    });
+    let all = [second.clone(), third, first.clone()];
+    let paid = campaigns_to_pay(&all, "мой СЕКРЕТ и другое", Network::Vk, None, minutes(10));
+    let ids: Vec<_> = paid.iter().map(|c| c.campaign_id).collect();
+    // The one that started first (then the lower id) of the two sharing a codeword.
+    assert_eq!(ids, [Some(campaign(0)), Some(campaign(2))]);
+    // Of two sharing a codeword, the one that takes the comment's network is paid, even if it
+    // started later.
+    let later = created(NewCampaign {
+        networks: vec![Network::Instagram],
+        ..other_campaign("СЕКРЕТ", vec![], 1, 900)
+    });
+    let with_instagram = [first, later];
+    let on_instagram = campaigns_to_pay(
+        &with_instagram,
+        "секрет",
+        Network::Instagram,
+        None,
+        minutes(10),
+    );
+    assert_eq!(on_instagram.len(), 1);
+    assert_eq!(on_instagram[0].campaign_id, Some(campaign(1)));
 }

@@ -66,6 +66,7 @@ fn adjust(n: u64, delta: i64, reason: &str) -> MemberCommand {
         entry_id: entry(n),
         delta,
         reason: reason.into(),
+        note: None,
         by: "manager".into(),
         at: t0(),
     }
@@ -77,6 +78,7 @@ fn compensate(n: u64, target: EntryId, reason: &str) -> MemberCommand {
         entry_id: entry(n),
         target,
         reason,
+        note: None,
         by,
         at: t0(),
     }
@@ -285,4 +287,35 @@ fn manual_changes_need_a_reason() {
         at: t0(),
     };
     assert_eq!(refused(state.decide(block)), DomainError::ReasonRequired);
+}
+
+/// The reason stays for managers; the note, trimmed, is what the member is told, and a blank
+/// note is none. A note never stands in for the reason.
+#[test]
+fn an_adjustment_keeps_its_reason_and_an_optional_note_apart() {
+    let adjust_noted = |reason: &str, note: &str| MemberCommand::Adjust {
+        entry_id: entry(1),
+        delta: PointsDelta::new(5).expect("a valid delta"),
+        reason: reason.into(),
+        note: Some(note.into()),
+        by: "manager".into(),
+        at: t0(),
+    };
+    let recorded = |command| match registered().decide(command) {
+        Ok(events) => match events.as_slice() {
+            [domain::Event::PointsAdjusted { reason, note, .. }] => (reason.clone(), note.clone()),
+            other => panic!("{other:?}"),
+        },
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        recorded(adjust_noted(" Спам: не по теме ", "  Подарок  ")),
+        ("Спам: не по теме".to_string(), Some("Подарок".to_string()))
+    );
+    assert_eq!(
+        recorded(adjust_noted("goodwill", "   ")),
+        ("goodwill".to_string(), None)
+    );
+    let decision = registered().decide(adjust_noted("  ", "Подарок"));
+    assert_eq!(refused(decision), DomainError::ReasonRequired);
 }

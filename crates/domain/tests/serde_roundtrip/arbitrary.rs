@@ -293,17 +293,19 @@ fn points_event() -> impl Strategy<Value = Event> {
             entry_id(),
             any::<i64>(),
             text(),
+            proptest::option::of(text()),
             text(),
             proptest::option::of(entry_id()),
             instant()
         )
             .prop_map(
-                |(member_id, entry_id, delta, reason, by, compensates, at)| {
+                |(member_id, entry_id, delta, reason, note, by, compensates, at)| {
                     Event::PointsAdjusted {
                         member_id,
                         entry_id,
                         delta,
                         reason,
+                        note,
                         by,
                         compensates,
                         at,

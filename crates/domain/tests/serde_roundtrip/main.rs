@@ -147,3 +147,43 @@ fn rules_recorded_before_the_repeated_text_rule_read_with_it_on() {
     assert_eq!(rules.repeated_text_window_days, 0);
     assert_eq!(rules.repeated_text(), domain::text::RepeatedText::EarnsOnce);
 }
+
+/// A stored `PointsAdjusted` payload, with a `note` for the member if one is given.
+fn stored_adjustment(note: Option<&str>) -> serde_json::Value {
+    let mut stored = serde_json::json!({
+        "type": "PointsAdjusted",
+        "member_id": "00000000-0000-0000-0000-000000000001",
+        "entry_id": "00000000-0000-0000-0000-000000000002",
+        "delta": -20,
+        "reason": "Спам: комментарий не по теме",
+        "by": "manager:olga",
+        "compensates": null,
+        "at": "2026-01-01T12:00:01Z"
+    });
+    if let Some(note) = note {
+        stored["note"] = note.into();
+    }
+    stored
+}
+
+/// Adjustments recorded before notes existed decode with no note and re-encode to exactly the
+/// stored payload (their digests are unchanged); a note round-trips.
+#[test]
+fn an_adjustment_recorded_before_notes_decodes_with_none_and_re_encodes_unchanged() {
+    for note in [None, Some("Баллы списаны по правилам конкурса")] {
+        let stored = stored_adjustment(note);
+        let event: Event = serde_json::from_value(stored.clone()).expect("decodes");
+        assert_eq!(serde_json::to_value(&event).expect("encodes"), stored);
+        match event {
+            Event::PointsAdjusted {
+                note: decoded,
+                reason,
+                ..
+            } => {
+                assert_eq!(decoded.as_deref(), note);
+                assert_eq!(reason, "Спам: комментарий не по теме");
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+}

@@ -108,6 +108,7 @@ async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
             identity,
             username: Some(format!("Coffee_Fan{n}")),
             display_name: None,
+            language_code: None,
         };
         upsert_profile(&pool, &profile).await.unwrap();
     }
@@ -132,6 +133,7 @@ async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
         identity: ExternalIdentity::new(Network::Vk, "", id.to_string()),
         username: Some(username.to_string()),
         display_name: None,
+        language_code: None,
     };
     upsert_profile(&pool, &profile("1", "old")).await.unwrap();
     // The same account twice in one statement, and a name changed from an earlier write.

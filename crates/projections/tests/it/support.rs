@@ -156,6 +156,7 @@ pub fn adjust(
         entry_id: entry,
         delta,
         reason: "goodwill".into(),
+        note: None,
         by: "manager@brand".into(),
         compensates,
         at,

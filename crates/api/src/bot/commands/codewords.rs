@@ -22,7 +22,13 @@ impl Ctx<'_> {
         let occurred_at = self.msg.occurred_at.unwrap_or(self.now);
         let ingest = &self.bot.state.ingest;
         let matched = ingest
-            .campaigns_matching(self.program.program_id, text, occurred_at)
+            .campaigns_matching(
+                self.program.program_id,
+                text,
+                Network::Telegram,
+                None,
+                occurred_at,
+            )
             .await?;
         if matched.is_empty() {
             return Ok(Reply::text(texts::codeword_unknown(self.lang)));

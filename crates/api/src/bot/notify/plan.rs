@@ -87,18 +87,20 @@ pub async fn plan(
         return Ok(Vec::new());
     }
     let ledger = bot.state.ledger();
-    let mut chat_of: HashMap<MemberId, Option<i64>> = HashMap::new();
+    let mut chat_of: HashMap<MemberId, Option<(i64, ProgramId)>> = HashMap::new();
     for (_, member, _) in &candidates {
         if chat_of.contains_key(member) {
             continue;
         }
         let state = members::member_state(ledger, *member).await?;
         let in_program = program.is_none() || state.program_id == program;
-        let chat = members::telegram_chat(&state).filter(|_| in_program);
+        let chat = members::telegram_chat(&state)
+            .zip(state.program_id)
+            .filter(|_| in_program);
         chat_of.insert(*member, chat);
     }
-    let chat_ids: Vec<i64> = chat_of.values().flatten().copied().collect();
-    let infos = chats::infos(bot.pool(), &chat_ids).await?;
+    let chats: Vec<(i64, ProgramId)> = chat_of.values().flatten().copied().collect();
+    let infos = chats::infos(bot.pool(), &chats).await?;
     let rewards: HashSet<RewardId> = candidates
         .iter()
         .filter_map(|(envelope, _, _)| history::reward_of(&envelope.event))
@@ -109,7 +111,7 @@ pub async fn plan(
     }
     let mut planned = Vec::new();
     for (envelope, member, entry) in candidates {
-        let Some(chat_id) = chat_of.get(&member).copied().flatten() else {
+        let Some((chat_id, _)) = chat_of.get(&member).copied().flatten() else {
             continue;
         };
         let Some(info) = infos.get(&chat_id).filter(|info| info.reachable) else {

@@ -85,7 +85,10 @@ pub struct HistoryEntry {
     pub entry_id: Option<Uuid>,
     /// A manager may still reverse this entry (an award or adjustment not yet compensated).
     pub reversible: bool,
+    /// Why, for managers and auditors.
     pub reason: Option<String>,
+    /// What the member was told (adjustments with a note).
+    pub note: Option<String>,
     /// The event as recorded.
     #[schema(value_type = Object)]
     pub event: serde_json::Value,
@@ -194,6 +197,10 @@ pub async fn card(
                 reversible: entry
                     .is_some_and(|e| matches!(folded.compensable.get(&e), Some(Some(_)))),
                 reason: reason_of(&event),
+                note: match &event {
+                    Event::PointsAdjusted { note, .. } => note.clone(),
+                    _ => None,
+                },
                 event_type: r.event_type,
                 event: r.payload,
             }
@@ -217,6 +224,17 @@ pub async fn card(
     }))
 }
 
+/// A note to the member: as long as a reason may be; blank is none (the domain trims it).
+fn member_note(note: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match note {
+        Some(n) if n.chars().count() > MAX_REASON_CHARS => Err(invalid(
+            "note_too_long",
+            format!("a note to the member is at most {MAX_REASON_CHARS} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
 pub(super) fn required_reason(reason: &str) -> Result<String, ApiError> {
     let reason = reason.trim();
     if reason.is_empty() {
@@ -237,8 +255,12 @@ pub struct AdjustRequest {
     /// 1,000,000,000 either way.
     #[schema(value_type = i64)]
     pub points: serde_json::Value,
-    /// Why: mandatory, kept in the event and shown in the audit log.
+    /// Why, for managers and auditors: mandatory, kept in the event and shown in the audit
+    /// log; never shown to the member.
     pub reason: String,
+    /// What the member is told (Mini App history, bot /history, notification); none if absent
+    /// or blank, and then the member sees only that the team changed their points.
+    pub note: Option<String>,
 }
 
 /// Whole points only: a fraction, a string or an out-of-range number is refused here with the
@@ -253,7 +275,8 @@ fn points_delta(value: &serde_json::Value) -> Result<PointsDelta, ApiError> {
     PointsDelta::new(whole).map_err(denied)
 }
 
-/// Add or remove points by hand, with a mandatory reason.
+/// Add or remove points by hand, with a mandatory reason (internal) and an optional note (the
+/// member's).
 #[utoipa::path(
     post,
     path = "/api/v1/admin/programs/{program_id}/members/{member_id}/adjustments",
@@ -278,11 +301,12 @@ pub async fn adjust(
 ) -> Result<Json<CommandReply>, ApiError> {
     let delta = points_delta(&body.points)?;
     let reason = required_reason(&body.reason)?;
+    let note = member_note(body.note.as_deref())?;
     let (program, member) = (ProgramId(program_id), MemberId(member_id));
     member_in(&state, program, member).await?;
     let action = auth.action(&key);
     let ledger = state.ledger();
-    let command = ledger.adjust_points(program, member, delta, &reason, &action);
+    let command = ledger.adjust_points(program, member, delta, &reason, note, &action);
     Ok(Json(run(&state, action.request_id, command).await?))
 }
 
@@ -290,7 +314,10 @@ pub async fn adjust(
 pub struct ReverseRequest {
     /// The award or adjustment to net to zero (`entry_id` of a history line).
     pub entry_id: Uuid,
+    /// Why, for managers and auditors only.
     pub reason: String,
+    /// What the member is told, if anything (as for adjustments).
+    pub note: Option<String>,
 }
 
 /// Reverse one specific award or adjustment: a compensating adjustment that nets it to zero.
@@ -317,13 +344,14 @@ pub async fn reverse(
     Body(body): Body<ReverseRequest>,
 ) -> Result<Json<CommandReply>, ApiError> {
     let reason = required_reason(&body.reason)?;
+    let note = member_note(body.note.as_deref())?;
     let (program, member) = (ProgramId(program_id), MemberId(member_id));
     member_in(&state, program, member).await?;
     let action = auth.action(&key);
     let target = EntryId(body.entry_id);
     let command = state
         .ledger()
-        .compensate_entry(program, member, target, &reason, &action);
+        .compensate_entry(program, member, target, &reason, note, &action);
     Ok(Json(run(&state, action.request_id, command).await?))
 }
 

@@ -58,8 +58,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// Sign in with a username and password. Sets the HttpOnly session cookie. A wrong password
-/// is a 401 that changes nothing; the sixth failure within 15 minutes for the same username
-/// and address is a 429, whatever the password.
+/// is a 401 that changes nothing. 429 with `Retry-After`: the sixth failure within 15 minutes
+/// for the same username and address, or the 21st for the same address whatever the username
+/// (`too_many_attempts`), whatever the password; or more sign-ins at once than the server
+/// checks (`busy`).
 #[utoipa::path(
     post,
     path = "/api/v1/admin/session",
@@ -68,7 +70,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     responses(
         (status = 200, description = "Signed in", body = SessionInfo),
         (status = 401, description = "Wrong username or password"),
-        (status = 429, description = "Too many failed sign-ins"),
+        (status = 429, description = "Too many failed sign-ins, or too many at once"),
     )
 )]
 pub async fn login(
@@ -77,7 +79,16 @@ pub async fn login(
     Body(body): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let ttl = state.config.session_ttl_hours;
-    match super::auth::sign_in(&state.pool, &body.username, &body.password, &client, ttl).await {
+    let signed_in = super::auth::sign_in(
+        &state.pool,
+        &state.password_checks,
+        &body.username,
+        &body.password,
+        &client,
+        ttl,
+    )
+    .await;
+    match signed_in {
         Ok((token, session)) => {
             let cookie = session::cookie(&token, ttl, state.config.cookie_secure);
             let mut response = Json(SessionInfo::from(&session)).into_response();
@@ -93,13 +104,21 @@ pub async fn login(
             "wrong_credentials",
             "wrong username or password",
         )),
-        Err(e @ SignInError::Throttled) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            e.to_string(),
-        )),
+        Err(e @ SignInError::Throttled { retry_after_secs }) => {
+            Ok(too_many("too_many_attempts", &e, retry_after_secs))
+        }
+        Err(e @ SignInError::Busy) => Ok(too_many("busy", &e, 1)),
         Err(SignInError::Db(e)) => Err(e.into()),
     }
+}
+
+fn too_many(code: &'static str, e: &SignInError, retry_after_secs: u64) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, e.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, retry_after_secs.into());
+    response
 }
 
 /// The current session and its CSRF token; 401 when not signed in.

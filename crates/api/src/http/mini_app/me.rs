@@ -139,6 +139,7 @@ async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiEr
         identity: member.identity(),
         username: user.username.clone(),
         display_name: Some(full_name.trim().to_string()).filter(|n| !n.is_empty()),
+        language_code: user.language_code.clone(),
     };
     upsert_profile(&state.pool, &profile)
         .await

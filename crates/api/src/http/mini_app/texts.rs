@@ -137,18 +137,21 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
                 Lang::En => format!("Points restored ({network})"),
             }
         }
+        // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted {
-            reason,
-            compensates: Some(_),
-            ..
-        } => match lang {
-            Lang::Ru => format!("Исправление: {reason}"),
-            Lang::En => format!("Correction: {reason}"),
-        },
-        Event::PointsAdjusted { reason, .. } => match lang {
-            Lang::Ru => format!("От команды бренда: {reason}"),
-            Lang::En => format!("From the brand's team: {reason}"),
-        },
+            note, compensates, ..
+        } => {
+            let what = match (compensates.is_some(), lang) {
+                (true, Lang::Ru) => "Исправление от команды бренда",
+                (true, Lang::En) => "Correction by the brand's team",
+                (false, Lang::Ru) => "От команды бренда",
+                (false, Lang::En) => "From the brand's team",
+            };
+            match note {
+                Some(note) => format!("{what}: {note}"),
+                None => what.to_string(),
+            }
+        }
         Event::RewardRedeemed {
             reward_id,
             coupon_code,
