@@ -194,8 +194,13 @@ async fn joining_the_vk_group_pays_once_and_leaving_takes_it_back(pool: PgPool) 
     assert_eq!(app.balance_of(&anna_vk()).await, 50);
     app.vk_fixture("group_leave.json").await;
     assert_eq!(app.balance_of(&anna_vk()).await, 0);
-    app.vk_fixture("group_join.json").await;
-    app.vk_fixture("group_join.json").await;
+    // Joining again is a new VK event: the bonus comes back, and only once.
+    let mut rejoin: serde_json::Value =
+        serde_json::from_slice(&fixture("vk/group_join.json")).unwrap();
+    rejoin["event_id"] = serde_json::json!("rejoin-1");
+    for _ in 0..2 {
+        app.vk(serde_json::to_vec(&rejoin).unwrap()).await;
+    }
     assert_eq!(
         app.balance_of(&anna_vk()).await,
         50,
