@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod link_codes;
 pub mod polls;
 pub mod profiles;
+pub mod unrouted;
 
 use crate::app::commands::delivery_command_id;
 use crate::app::{AppError, Ledger, Outcome, ProgramContext};
@@ -57,6 +58,7 @@ pub struct Ingest {
     channels: channels::ChannelCache,
     polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
+    unrouted: unrouted::UnroutedLog,
 }
 
 impl Ingest {
@@ -68,6 +70,7 @@ impl Ingest {
             campaigns: Default::default(),
             channels: Default::default(),
             polls: Default::default(),
+            unrouted: Default::default(),
         }
     }
 
@@ -86,6 +89,42 @@ impl Ingest {
             return self.polls.find(&self.pool, destination).await;
         }
         self.channels.find(&self.pool, network, destination).await
+    }
+
+    /// A delivery for a destination no program receives: counted and kept for the admin
+    /// panel, nothing else.
+    pub async fn unrouted(
+        &self,
+        network: Network,
+        destination: &str,
+        why: unrouted::Unrouted,
+    ) -> Result<(), AppError> {
+        self.unrouted
+            .record(&self.pool, network, destination, why)
+            .await
+            .map_err(|e| AppError::Store(e.into()))
+    }
+
+    /// A Telegram group became a supergroup: its channel follows it to the new chat id, so
+    /// activity there reaches the program. Both migration messages (in the old group and in
+    /// the new supergroup) say so; the first moves the channel, the second finds nothing to do.
+    pub async fn chat_migrated(&self, from: &str, to: &str) -> Result<(), AppError> {
+        let moved = channels::move_telegram_chat(&self.pool, from, to)
+            .await
+            .map_err(|e| AppError::Store(e.into()))?;
+        for chat in [from, to] {
+            self.channels.forget(Network::Telegram, chat);
+        }
+        match moved {
+            Some(moved) => tracing::info!(
+                from,
+                to,
+                program = %moved.program_id,
+                "Telegram group became a supergroup: its channel moved"
+            ),
+            None => tracing::debug!(from, to, "chat migration: no channel to move"),
+        }
+        Ok(())
     }
 
     /// Handles one signal for the program that owns its destination. A delivery about
