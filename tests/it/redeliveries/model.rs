@@ -381,7 +381,7 @@ async fn redeliveries_anywhere_leave_the_ledger_of_the_deliveries_made_once(pool
     let ingest = Ingest::new(ledger.clone(), pool.clone());
     let handle = tokio::runtime::Handle::current();
     let config = Config {
-        cases: 48,
+        cases: 96,
         failure_persistence: None,
         ..Config::default()
     };

@@ -134,3 +134,26 @@ pub async fn list(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<UnroutedDestina
     .fetch_all(pool)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_destination_is_logged_once_a_minute_whatever_else_is() {
+        let log = UnroutedLog::default();
+        assert!(log.due(Network::Vk, "1", Unrouted::NoProgram));
+        assert!(!log.due(Network::Vk, "1", Unrouted::NoProgram));
+        assert!(log.due(Network::Vk, "2", Unrouted::NoProgram));
+        assert!(log.due(Network::Vk, "1", Unrouted::WrongSecret));
+        assert!(log.due(Network::Telegram, "1", Unrouted::NoProgram));
+        log.logged
+            .lock()
+            .values_mut()
+            .for_each(|at| *at = at.checked_sub(LOG_EVERY).expect("up for a minute"));
+        assert!(
+            log.due(Network::Vk, "1", Unrouted::NoProgram),
+            "a minute on"
+        );
+    }
+}
