@@ -70,20 +70,24 @@ pub async fn instagram_receive(
 pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let callback = vk::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let group = callback.group_id.to_string();
-    let channel = state.ingest.channel(Network::Vk, &group).await?;
-    let refused = match &channel {
-        None => Some(Unrouted::NoProgram),
-        Some(channel) => {
-            let expected = channel.secret.as_deref().unwrap_or_default();
-            (!adapters::secret_matches(expected, callback.secret.as_deref()))
-                .then_some(Unrouted::WrongSecret)
+    let routed = match state.ingest.channel(Network::Vk, &group).await? {
+        None => Err(Unrouted::NoProgram),
+        Some(channel)
+            if adapters::secret_matches(
+                channel.secret.as_deref().unwrap_or_default(),
+                callback.secret.as_deref(),
+            ) =>
+        {
+            Ok(channel)
         }
+        Some(_) => Err(Unrouted::WrongSecret),
     };
-    let (Some(channel), None) = (channel, refused) else {
-        if let Some(why) = refused {
+    let channel = match routed {
+        Ok(channel) => channel,
+        Err(why) => {
             state.ingest.unrouted(Network::Vk, &group, why).await?;
+            return Ok((StatusCode::OK, vk::OK_RESPONSE).into_response());
         }
-        return Ok((StatusCode::OK, vk::OK_RESPONSE).into_response());
     };
     if callback.is_confirmation() {
         return Ok((StatusCode::OK, channel.confirmation.unwrap_or_default()).into_response());
