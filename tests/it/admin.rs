@@ -2,6 +2,8 @@
 //! with the manager as actor, read models after draining the projections, exports, and the
 //! pages in a real headless Chromium.
 
+mod channels;
+
 use crate::app::{IG_APP_SECRET, IG_BRAND, IG_VERIFY_TOKEN, TG_SECRET, TestApp};
 use api::config::ServeConfig;
 use api::http::admin::{Role, UserError, create_user};
@@ -1653,6 +1655,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "views.js",
         "manage.js",
         "polls.js",
+        "channels.js",
         "app.js",
     ] {
         let answer = panel.get(&format!("/admin/assets/{asset}")).await;
@@ -1905,6 +1908,11 @@ mod browser_tests {
         ] {
             open(&browser, hash).await;
             assert_eq!(browser.count("#view-error").await.unwrap(), 0, "{hash}");
+            if hash == "#/rules" {
+                // The program's channels, and destinations of no program, under the rules.
+                assert_eq!(browser.count("#channels .channel-row").await.unwrap(), 4);
+                assert_eq!(browser.count("#unrouted").await.unwrap(), 1);
+            }
             if hash == "#/auditor" {
                 browser.click("#verify-run").await.unwrap();
                 browser

@@ -9,5 +9,6 @@ mod ledger;
 mod mini_app;
 mod names;
 mod platforms;
+mod redeliveries;
 mod serve;
 mod webhooks;

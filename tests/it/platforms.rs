@@ -242,3 +242,76 @@ async fn linking_an_account_that_already_earned_moves_it_and_its_points(pool: Pg
     app.vk_fixture("like_add.json").await;
     assert_eq!(app.t.balance(member).await, 12);
 }
+
+/// Identities anybody holds in the test's database.
+async fn identity_events(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE event_type IN ('MemberRegistered', 'IdentityClaimed')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn activity_that_earns_nothing_creates_no_member(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let before = app.event_count().await;
+    // Direct messages earn nothing under the standard rules (no Message points).
+    assert_eq!(
+        app.instagram_fixture("message_text.json").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.vk_fixture("message_new.json").await.body, "ok");
+    // A message in a Telegram chat no program receives.
+    let mut elsewhere: serde_json::Value =
+        serde_json::from_slice(&fixture("telegram/message_group.json")).unwrap();
+    elsewhere["message"]["chat"]["id"] = serde_json::json!(-1009999999999_i64);
+    assert_eq!(
+        app.telegram(serde_json::to_vec(&elsewhere).unwrap(), Some(TG_SECRET))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A leave and a deletion by accounts that never earned anything.
+    app.vk_fixture("group_leave.json").await;
+    app.telegram_fixture("chat_member_left.json").await;
+    app.vk_fixture("wall_reply_restore.json").await;
+    assert_eq!(identity_events(&app).await, 0, "no member was created");
+    assert_eq!(app.event_count().await, before);
+    assert_eq!(app.member_of(&anna_vk()).await, None);
+    let anna_ig = ExternalIdentity::new(Network::Instagram, IG_BRAND, "1122334455667788");
+    assert_eq!(app.member_of(&anna_ig).await, None);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn bot_commands_typed_in_a_group_earn_nothing(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let before = app.event_count().await;
+    let group_message: serde_json::Value =
+        serde_json::from_slice(&fixture("telegram/message_group.json")).unwrap();
+    for (n, command) in [
+        "/report",
+        "/top",
+        "/top@brand_points_bot",
+        "/report this is spam",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut message = group_message.clone();
+        message["update_id"] = serde_json::json!(900_000_500 + n as i64);
+        message["message"]["message_id"] = serde_json::json!(5000 + n as i64);
+        message["message"]["text"] = serde_json::json!(command);
+        let length = command.split(' ').next().unwrap().len();
+        message["message"]["entities"] =
+            serde_json::json!([{"type": "bot_command", "offset": 0, "length": length}]);
+        let reply = app
+            .telegram(serde_json::to_vec(&message).unwrap(), Some(TG_SECRET))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{command}");
+    }
+    assert_eq!(app.event_count().await, before, "commands are not comments");
+    app.telegram_fixture("message_group.json").await;
+    assert_eq!(app.balance_of(&anna_tg()).await, 10, "a comment still pays");
+}

@@ -61,6 +61,12 @@ fn group_message(msg: Message, edited: bool) -> Signal {
             };
         }
     };
+    // `/report`, `/top@brand_bot`: asking the bot something is not taking part.
+    if msg.text.as_deref().and_then(command).is_some() {
+        return Signal::Ignored {
+            reason: "bot command in a group",
+        };
+    }
     let chat_id = msg.chat.id;
     let activity = Activity {
         account: member(from.id),

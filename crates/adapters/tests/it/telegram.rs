@@ -339,3 +339,30 @@ fn a_repeated_reaction_set_changes_nothing() {
         "reactions unchanged"
     );
 }
+
+#[test]
+fn bot_commands_in_a_group_are_not_comments() {
+    for text in [
+        "/report",
+        "/top",
+        "/top@brand_points_bot",
+        "/report spam in the thread",
+    ] {
+        let body = serde_json::json!({
+            "update_id": 7,
+            "message": {
+                "message_id": 3, "date": 1,
+                "chat": {"id": -1002233445566_i64, "type": "supergroup"},
+                "from": {"id": 5, "is_bot": false, "first_name": "A"},
+                "text": text,
+                "entities": [{"type": "bot_command", "offset": 0, "length": text.split(' ').next().unwrap().encode_utf16().count()}]
+            }
+        });
+        let update = parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+        assert_eq!(
+            ignored(only(&update.signals)),
+            "bot command in a group",
+            "{text}"
+        );
+    }
+}

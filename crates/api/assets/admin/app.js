@@ -60,7 +60,11 @@ async function renderNow() {
         break;
       case "polls": await Views.polls(view); break;
       case "leaderboards": await Views.leaderboards(view, params); break;
-      case "rules": await Views.rules(view); if (can("administer")) view.append(programForm()); break;
+      case "rules":
+        await Views.rules(view);
+        await Views.channels(view);
+        if (can("administer")) view.append(programForm());
+        break;
       case "audit-log": await Views.auditLog(view, params); break;
       case "auditor": await Views.auditor(view); break;
       case "users": await Views.users(view); break;

@@ -118,6 +118,13 @@ const TEXTS = {
     "error.telegram_chat_not_found": "Telegram does not know this chat, or the bot is not in it.",
     "error.poll_publishing": "This poll is being sent right now: reload the list in a moment.",
     "error.telegram_unavailable": "Telegram did not confirm the poll; it may have been posted anyway. Check the chat before publishing again.",
+    "channels.title": "Channels", "channels.network": "Network", "channels.destination": "Account, group or chat id",
+    "channels.moves": "Channel moves", "channels.moved_at": "Moved", "channels.from": "From", "channels.to": "To",
+    "channels.why": "Why", "channels.reason.telegram_supergroup": "The Telegram group became a supergroup",
+    "channels.unrouted": "Deliveries no program received",
+    "channels.unrouted_hint": "Platforms sent deliveries for these accounts, groups and chats, but no program has them (or the VK secret key differs). Nothing of them was recorded; connect the destination to a program to receive its activity.",
+    "channels.reason.no_program": "No program has it", "channels.reason.wrong_secret": "The VK secret key differs",
+    "channels.deliveries": "Deliveries", "channels.first_seen": "First seen", "channels.last_seen": "Last seen",
   },
   ru: {
     "login.title": "Программа лояльности", "login.username": "Логин", "login.password": "Пароль",
@@ -237,6 +244,13 @@ const TEXTS = {
     "error.telegram_chat_not_found": "Telegram не знает этот чат, или бота в нём нет.",
     "error.poll_publishing": "Опрос как раз отправляется: обновите список через минуту.",
     "error.telegram_unavailable": "Telegram не подтвердил опрос; возможно, он всё же опубликован. Проверьте чат, прежде чем публиковать снова.",
+    "channels.title": "Каналы", "channels.network": "Сеть", "channels.destination": "Id аккаунта, группы или чата",
+    "channels.moves": "Переезды каналов", "channels.moved_at": "Когда", "channels.from": "Откуда", "channels.to": "Куда",
+    "channels.why": "Почему", "channels.reason.telegram_supergroup": "Группа Telegram стала супергруппой",
+    "channels.unrouted": "Доставки, которые не получила ни одна программа",
+    "channels.unrouted_hint": "Платформы присылали события для этих аккаунтов, групп и чатов, но ни у одной программы их нет (или не совпал секретный ключ ВКонтакте). Из них ничего не записано; подключите их к программе, чтобы получать активность.",
+    "channels.reason.no_program": "Нет ни у одной программы", "channels.reason.wrong_secret": "Не совпал секретный ключ ВКонтакте",
+    "channels.deliveries": "Доставок", "channels.first_seen": "Впервые", "channels.last_seen": "Последняя",
   },
 };
 

@@ -157,10 +157,10 @@ impl Ledger {
         .await
     }
 
-    /// Pays for one activity by the program's rules in force. The command id derives from
-    /// the activity, so a redelivered webhook is a duplicate. `text` is the fingerprint of what
-    /// a comment, mention or message said: a text this member was already paid for is refused
-    /// (`DuplicateText`) when the rules say so.
+    /// Pays for one activity by the program's rules in force. The command id derives from the
+    /// delivery (or, without one, from the activity), so a redelivered webhook is a duplicate.
+    /// `text` is the fingerprint of what a comment, mention or message said: a text this member
+    /// was already paid for is refused (`DuplicateText`) when the rules say so.
     #[allow(clippy::too_many_arguments)]
     pub async fn award_activity(
         &self,
@@ -172,8 +172,8 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let (command_id, command) =
-            award_command(program, member_id, activity, text, occurred_at, at)?;
+        let command_id = award_command_id(program.program_id, member_id, &activity, &metadata);
+        let command = award_command(program, command_id, activity, text, occurred_at, at)?;
         self.execute::<MemberState>(
             program.program_id.0,
             command_id,
@@ -181,6 +181,44 @@ impl Ledger {
             &StreamId::Member(member_id),
             |s| s.decide(command.clone()),
         )
+        .await
+    }
+
+    /// An activity a member can withdraw and give again (a like, a reaction, a vote, a join):
+    /// awarded the first time, its award restored after a reversal, a duplicate while the
+    /// award stands. One decision under the delivery's command id, whichever it records, so
+    /// the same delivery arriving again after a withdrawal finds its own events and changes
+    /// nothing.
+    pub async fn award_or_restore(
+        &self,
+        program: &ProgramContext,
+        member_id: MemberId,
+        activity: ActivityRef,
+        occurred_at: DateTime<Utc>,
+        metadata: Metadata,
+        at: DateTime<Utc>,
+    ) -> Result<Outcome, AppError> {
+        let stream = StreamId::Member(member_id);
+        let command_id = match delivery_command_id(program.program_id, &metadata, &activity) {
+            Some(delivered) => delivered,
+            // Without a delivery id: the activity's award id, or a new restoration.
+            None if is_reversed(&self.load::<MemberState>(&stream).await?.state, &activity) => {
+                Uuid::new_v4()
+            }
+            None => activity_command_id(program.program_id, member_id, &activity, "award"),
+        };
+        let award = award_command(program, command_id, activity.clone(), None, occurred_at, at)?;
+        self.execute::<MemberState>(program.program_id.0, command_id, metadata, &stream, |s| {
+            if is_reversed(s, &activity) {
+                s.decide(MemberCommand::Restore {
+                    entry_id: EntryId(command_id),
+                    activity: activity.clone(),
+                    at,
+                })
+            } else {
+                s.decide(award.clone())
+            }
+        })
         .await
     }
 
@@ -225,8 +263,8 @@ impl Ledger {
             .iter()
             .filter(|e| e.stream() == StreamId::Member(member_id))
             .fold(member.state.clone(), |s, e| s.apply(e));
-        let (command_id, command) =
-            award_command(program, member_id, activity, text, occurred_at, at)?;
+        let command_id = award_command_id(program_id, member_id, &activity, &metadata);
+        let command = award_command(program, command_id, activity, text, occurred_at, at)?;
         let Ok(award) = registered.decide(command) else {
             return Ok(None);
         };
@@ -263,7 +301,8 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let command_id = delivery_command_id(&metadata, &activity, "reverse");
+        let command_id =
+            delivery_command_id(program_id, &metadata, &activity).unwrap_or_else(Uuid::new_v4);
         let stream = StreamId::Member(member_id);
         self.execute::<MemberState>(program_id.0, command_id, metadata, &stream, |s| {
             s.decide(MemberCommand::Reverse {
@@ -285,7 +324,8 @@ impl Ledger {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Outcome, AppError> {
-        let command_id = delivery_command_id(&metadata, &activity, "restore");
+        let command_id =
+            delivery_command_id(program_id, &metadata, &activity).unwrap_or_else(Uuid::new_v4);
         let stream = StreamId::Member(member_id);
         self.execute::<MemberState>(program_id.0, command_id, metadata, &stream, |s| {
             s.decide(MemberCommand::Restore {
@@ -664,13 +704,40 @@ impl Ledger {
     }
 }
 
-/// A platform redelivering the same event (same delivery id) maps to the same command, so an
-/// old leave or delete that arrives again changes nothing; without a delivery id, a new one.
-fn delivery_command_id(metadata: &Metadata, activity: &ActivityRef, what: &str) -> Uuid {
-    match &metadata.delivery_id {
-        Some(delivery) => domain::ids::derived_id(&format!("{delivery}/{}/{what}", activity.key())),
-        None => Uuid::new_v4(),
-    }
+/// The one command a delivery makes of an activity, whichever event it records (award,
+/// reversal, restoration), derived from the platform's delivery id: a delivery arriving again
+/// maps to the same command, so whatever it recorded is a duplicate in the store, whatever
+/// happened since. `None` when the delivery has no id (Instagram, admin actions).
+pub fn delivery_command_id(
+    program_id: ProgramId,
+    metadata: &Metadata,
+    activity: &ActivityRef,
+) -> Option<Uuid> {
+    let delivery = metadata.delivery_id.as_deref()?;
+    Some(domain::ids::derived_id(&format!(
+        "{program_id}/delivery/{delivery}/{}",
+        activity.key()
+    )))
+}
+
+/// An award's command id: the delivery's, else the activity's (the same activity of the same
+/// member is always the same award).
+fn award_command_id(
+    program_id: ProgramId,
+    member_id: MemberId,
+    activity: &ActivityRef,
+    metadata: &Metadata,
+) -> Uuid {
+    delivery_command_id(program_id, metadata, activity)
+        .unwrap_or_else(|| activity_command_id(program_id, member_id, activity, "award"))
+}
+
+/// Whether the member's award for the activity was reversed (and may be restored).
+fn is_reversed(member: &MemberState, activity: &ActivityRef) -> bool {
+    member
+        .awards
+        .get(&activity.key())
+        .is_some_and(|award| award.reversed)
 }
 
 /// The same activity of the same member always maps to the same command id.
@@ -686,21 +753,19 @@ pub fn activity_command_id(
     ))
 }
 
-/// The award an activity earns under the program's rules in force, with its command id
-/// (derived from the activity, so the same activity is always the same command).
+/// The award an activity earns under the program's rules in force, as command `command_id`.
 fn award_command(
     program: &ProgramContext,
-    member_id: MemberId,
+    command_id: Uuid,
     activity: ActivityRef,
     text: Option<TextFingerprint>,
     occurred_at: DateTime<Utc>,
     at: DateTime<Utc>,
-) -> Result<(Uuid, MemberCommand), AppError> {
+) -> Result<MemberCommand, AppError> {
     let rule = program
         .rules
         .rule_for(activity.network, activity.kind)
         .ok_or(AppError::Denied(DomainError::NotFound))?;
-    let command_id = activity_command_id(program.program_id, member_id, &activity, "award");
     let award = Award {
         entry_id: EntryId(command_id),
         activity,
@@ -716,7 +781,7 @@ fn award_command(
         },
         at,
     };
-    let command = match text {
+    Ok(match text {
         Some(fingerprint) => MemberCommand::AwardWritten {
             award,
             text: WrittenText {
@@ -725,6 +790,5 @@ fn award_command(
             },
         },
         None => MemberCommand::Award(award),
-    };
-    Ok((command_id, command))
+    })
 }

@@ -1,9 +1,11 @@
 //! Webhook routes. Each takes the raw body and headers, verifies first (in constant time),
 //! parses with a pure adapter, and records before answering. Signals whose destination no
-//! program owns are skipped; a delivery none of whose signals has an owner is a 404.
+//! program owns are skipped and the destination noted (`ingest::unrouted`); the delivery is
+//! still answered as accepted, since the platforms retry anything else for hours.
 
 use super::AppState;
 use super::error::ApiError;
+use crate::ingest::unrouted::Unrouted;
 use adapters::signal::Signal;
 use adapters::{instagram, telegram, vk};
 use axum::extract::{Query, State};
@@ -62,20 +64,31 @@ pub async fn instagram_receive(
     Ok(StatusCode::OK)
 }
 
+/// A VK group no program has and a secret key that does not match the group's are answered
+/// alike, "ok" (as an accepted delivery), so the answer does not tell a stranger which groups
+/// are configured; neither records anything but the group (`ingest::unrouted`).
 pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let callback = vk::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let group = callback.group_id.to_string();
-    let channel = state
-        .ingest
-        .channel(Network::Vk, &group)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no program receives VK group {group}")))?;
-    let expected = channel.secret.as_deref().unwrap_or_default();
-    if !adapters::secret_matches(expected, callback.secret.as_deref()) {
-        return Err(ApiError::forbidden(
-            "the secret key does not match this group's",
-        ));
-    }
+    let routed = match state.ingest.channel(Network::Vk, &group).await? {
+        None => Err(Unrouted::NoProgram),
+        Some(channel)
+            if adapters::secret_matches(
+                channel.secret.as_deref().unwrap_or_default(),
+                callback.secret.as_deref(),
+            ) =>
+        {
+            Ok(channel)
+        }
+        Some(_) => Err(Unrouted::WrongSecret),
+    };
+    let channel = match routed {
+        Ok(channel) => channel,
+        Err(why) => {
+            state.ingest.unrouted(Network::Vk, &group, why).await?;
+            return Ok((StatusCode::OK, vk::OK_RESPONSE).into_response());
+        }
+    };
     if callback.is_confirmation() {
         return Ok((StatusCode::OK, channel.confirmation.unwrap_or_default()).into_response());
     }
@@ -122,17 +135,11 @@ pub async fn telegram_update(state: &AppState, body: &[u8]) -> Result<(), ApiErr
         delivery_id: Some(update.delivery_key()),
         ..Metadata::default()
     };
-    match record(state, Network::Telegram, &update.signals, metadata).await {
-        Ok(())
-        | Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            ..
-        }) => Ok(()),
-        Err(e) => Err(e),
-    }
+    record(state, Network::Telegram, &update.signals, metadata).await
 }
 
-/// Routes each signal to the program owning its destination and records it.
+/// Routes each signal to the program owning its destination and records it; a destination
+/// nobody receives is noted once per delivery.
 async fn record(
     state: &AppState,
     network: Network,
@@ -140,30 +147,35 @@ async fn record(
     metadata: Metadata,
 ) -> Result<(), ApiError> {
     let received_at = Utc::now();
-    let mut routed = 0;
+    let mut unrouted: Vec<&str> = Vec::new();
     for signal in signals {
         match signal {
             // Stored in the bot's inbox by `telegram_update`; the bot worker answers it.
-            Signal::BotMessage(_) => {
-                routed += 1;
-                continue;
-            }
+            Signal::BotMessage(_) => continue,
             Signal::BotStatus(status) => {
                 crate::bot::status::observe(state, status).await?;
-                routed += 1;
+                continue;
+            }
+            Signal::ChatMigrated {
+                from_chat_id,
+                to_chat_id,
+            } => {
+                state.ingest.chat_migrated(from_chat_id, to_chat_id).await?;
                 continue;
             }
             _ => {}
         }
         let Some(destination) = destination(signal) else {
-            routed += 1;
             continue;
         };
         let Some(channel) = state.ingest.channel(network, destination).await? else {
-            tracing::debug!(%network, destination, "no program for this destination");
+            // An answer to a poll this server did not publish has nothing to connect.
+            let poll = destination.starts_with(telegram::POLL_DESTINATION_PREFIX);
+            if !poll && !unrouted.contains(&destination) {
+                unrouted.push(destination);
+            }
             continue;
         };
-        routed += 1;
         let program = state.ingest.ledger().program(channel.program()).await?;
         let handled = state
             .ingest
@@ -171,10 +183,11 @@ async fn record(
             .await?;
         tracing::debug!(?handled, "signal recorded");
     }
-    if routed == 0 && !signals.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no program receives these {network} deliveries"
-        )));
+    for destination in unrouted {
+        state
+            .ingest
+            .unrouted(network, destination, Unrouted::NoProgram)
+            .await?;
     }
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! Which program a platform destination belongs to.
 
+use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
 use domain::network::Network;
 use parking_lot::Mutex;
+use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -54,6 +57,11 @@ impl ChannelCache {
             .insert(key, (Instant::now(), channel.clone()));
         Ok(channel)
     }
+
+    /// Drops what this process remembers of a destination (after its channel moved).
+    pub fn forget(&self, network: Network, destination: &str) {
+        self.map.lock().remove(&(network, destination.to_string()));
+    }
 }
 
 pub async fn find(
@@ -93,6 +101,77 @@ pub async fn bind(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Why a channel moved to a new destination id.
+pub const TELEGRAM_SUPERGROUP: &str = "telegram_supergroup";
+
+/// A channel that followed its destination to a new id.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ChannelMove {
+    pub network: String,
+    pub program_id: Uuid,
+    pub from_destination: String,
+    pub to_destination: String,
+    /// `telegram_supergroup`: the Telegram group became a supergroup with a new chat id.
+    pub reason: String,
+    pub moved_at: DateTime<Utc>,
+}
+
+/// Moves a Telegram chat's channel to the chat's new id (the group became a supergroup), and
+/// records the move, in one statement. `None` when there is nothing to move: the old chat has
+/// no channel (not a program's, or moved already by the other of the two migration messages),
+/// or the new id has a channel of its own already.
+pub async fn move_telegram_chat(
+    pool: &PgPool,
+    from: &str,
+    to: &str,
+) -> sqlx::Result<Option<ChannelMove>> {
+    sqlx::query_as(
+        "WITH moved AS ( \
+           UPDATE channels SET destination = $2 \
+           WHERE network = 'telegram' AND destination = $1 AND NOT EXISTS \
+             (SELECT 1 FROM channels WHERE network = 'telegram' AND destination = $2) \
+           RETURNING program_id) \
+         INSERT INTO channel_moves (network, program_id, from_destination, to_destination, reason) \
+         SELECT 'telegram', program_id, $1, $2, $3 FROM moved \
+         RETURNING network, program_id, from_destination, to_destination, reason, moved_at",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(TELEGRAM_SUPERGROUP)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A program's channels, as (network, destination).
+pub async fn of_program(
+    pool: &PgPool,
+    program_id: ProgramId,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT network, destination FROM channels WHERE program_id = $1 \
+         ORDER BY network, destination",
+    )
+    .bind(program_id.0)
+    .fetch_all(pool)
+    .await
+}
+
+/// A program's channel moves, newest first.
+pub async fn moves(
+    pool: &PgPool,
+    program_id: ProgramId,
+    limit: i64,
+) -> sqlx::Result<Vec<ChannelMove>> {
+    sqlx::query_as(
+        "SELECT network, program_id, from_destination, to_destination, reason, moved_at \
+         FROM channel_moves WHERE program_id = $1 ORDER BY moved_at DESC, id DESC LIMIT $2",
+    )
+    .bind(program_id.0)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// The member who was paid for an activity, for deletions that name no author.

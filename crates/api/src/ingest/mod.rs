@@ -5,10 +5,13 @@
 
 pub mod bot_codewords;
 pub mod channels;
+pub mod deliveries;
 pub mod link_codes;
 pub mod polls;
 pub mod profiles;
+pub mod unrouted;
 
+use crate::app::commands::delivery_command_id;
 use crate::app::{AppError, Ledger, Outcome, ProgramContext};
 use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
 use chrono::{DateTime, Utc};
@@ -55,6 +58,7 @@ pub struct Ingest {
     channels: channels::ChannelCache,
     polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
+    unrouted: unrouted::UnroutedLog,
 }
 
 impl Ingest {
@@ -66,6 +70,7 @@ impl Ingest {
             campaigns: Default::default(),
             channels: Default::default(),
             polls: Default::default(),
+            unrouted: Default::default(),
         }
     }
 
@@ -86,8 +91,75 @@ impl Ingest {
         self.channels.find(&self.pool, network, destination).await
     }
 
-    /// Handles one signal for the program that owns its destination.
+    /// A delivery for a destination no program receives: counted and kept for the admin
+    /// panel, nothing else.
+    pub async fn unrouted(
+        &self,
+        network: Network,
+        destination: &str,
+        why: unrouted::Unrouted,
+    ) -> Result<(), AppError> {
+        self.unrouted
+            .record(&self.pool, network, destination, why)
+            .await
+            .map_err(|e| AppError::Store(e.into()))
+    }
+
+    /// A Telegram group became a supergroup: its channel follows it to the new chat id, so
+    /// activity there reaches the program. Both migration messages (in the old group and in
+    /// the new supergroup) say so; the first moves the channel, the second finds nothing to do.
+    pub async fn chat_migrated(&self, from: &str, to: &str) -> Result<(), AppError> {
+        let moved = channels::move_telegram_chat(&self.pool, from, to)
+            .await
+            .map_err(|e| AppError::Store(e.into()))?;
+        for chat in [from, to] {
+            self.channels.forget(Network::Telegram, chat);
+        }
+        match moved {
+            Some(moved) => tracing::info!(
+                from,
+                to,
+                program = %moved.program_id,
+                "Telegram group became a supergroup: its channel moved"
+            ),
+            None => tracing::debug!(from, to, "chat migration: no channel to move"),
+        }
+        Ok(())
+    }
+
+    /// Handles one signal for the program that owns its destination. A delivery about
+    /// something a member can withdraw and give again (likes, reactions, votes, joins, deleted
+    /// and restored comments) changes the ledger at most once, whatever happened after it: what
+    /// it recorded carries its delivery's command id (a duplicate when it arrives again), and
+    /// when it recorded nothing, that is remembered (`deliveries`).
     pub async fn handle(
+        &self,
+        program: &ProgramContext,
+        signal: &Signal,
+        metadata: Metadata,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<Handled>, AppError> {
+        let once = withdrawable(signal)
+            .and_then(|activity| delivery_command_id(program.program_id, &metadata, &activity));
+        if let Some(command_id) = once
+            && deliveries::changed_nothing(&self.pool, command_id)
+                .await
+                .map_err(store::StoreError::from)?
+        {
+            return Ok(vec![Handled::Duplicate]);
+        }
+        let handled = self.decide(program, signal, metadata, received_at).await?;
+        if let Some(command_id) = once
+            && !handled.iter().any(Handled::changed_ledger)
+        {
+            deliveries::remember_unchanged(&self.pool, command_id)
+                .await
+                .map_err(store::StoreError::from)?;
+        }
+        Ok(handled)
+    }
+
+    async fn decide(
         &self,
         program: &ProgramContext,
         signal: &Signal,
@@ -101,12 +173,15 @@ impl Ingest {
             }
             Signal::Edit(edit) => {
                 // An edit never earns twice; a codeword added by editing still counts once.
-                let member = self
-                    .member_for(program, &edit.activity, received_at)
-                    .await?;
                 let occurred = edit.edited_at.unwrap_or(received_at);
                 let matched = self
                     .codeword_matches(program, &edit.activity, occurred)
+                    .await?;
+                if matched.is_empty() {
+                    return Ok(vec![]);
+                }
+                let member = self
+                    .member_for(program, &edit.activity, received_at)
                     .await?;
                 self.codewords(
                     program,
@@ -120,7 +195,16 @@ impl Ingest {
                 .await
             }
             Signal::Restoration(activity) => {
-                let member = self.member_for(program, activity, received_at).await?;
+                // Only an award can be restored, and an award has its member already.
+                let Some(member) = self
+                    .ledger
+                    .identity_owner(program.program_id, &activity.account)
+                    .await?
+                else {
+                    return Ok(vec![Handled::Ignored(
+                        "nothing was awarded for this activity".into(),
+                    )]);
+                };
                 let outcome = self
                     .ledger
                     .restore_activity(
@@ -191,11 +275,14 @@ impl Ingest {
         let member = match self.account(program.program_id, &activity.account).await? {
             Account::Owned(owner) => owner,
             Account::Unclaimed(member) => {
-                // When its award is all it earns, a new account is registered and paid in one
-                // commit; if that does not go through, the usual way below decides.
-                if matched.is_empty()
-                    && unpaid(program, activity).is_none()
-                    && let Some(first) = self
+                if matched.is_empty() {
+                    // A new account gets a member only when something of theirs is recorded.
+                    if let Some(unpaid) = unpaid(program, activity) {
+                        return Ok(vec![unpaid]);
+                    }
+                    // When its award is all it earns, a new account is registered and paid in
+                    // one commit; if that does not go through, the usual way below decides.
+                    if let Some(first) = self
                         .first_award(
                             program,
                             activity,
@@ -205,8 +292,9 @@ impl Ingest {
                             received_at,
                         )
                         .await?
-                {
-                    return Ok(vec![first]);
+                    {
+                        return Ok(vec![first]);
+                    }
                 }
                 self.register_observed(program.program_id, &activity.account, member, received_at)
                     .await?
@@ -227,49 +315,42 @@ impl Ingest {
             handled.push(unpaid);
             return Ok(handled);
         }
-        if matches!(
-            activity.kind,
-            ActivityKind::PollVote | ActivityKind::Reaction
-        ) {
-            // A vote or like withdrawn (award reversed) and given again gets its award back,
-            // as a rejoin does; while the award stands, giving it again pays nothing.
-            let restored = self
-                .ledger
-                .restore_activity(
-                    program.program_id,
+        let outcome = if can_be_withdrawn(activity.kind) {
+            // Withdrawn (award reversed) and given again, it gets its award back.
+            self.ledger
+                .award_or_restore(
+                    program,
                     member,
                     activity.activity_ref(),
-                    metadata.clone(),
+                    occurred,
+                    metadata,
                     received_at,
                 )
-                .await;
-            match restored {
-                Ok(Outcome::Recorded { .. }) => {
-                    handled.push(Handled::Restored);
-                    return Ok(handled);
-                }
-                Ok(Outcome::Duplicate) => {
-                    handled.push(Handled::Duplicate);
-                    return Ok(handled);
-                }
-                // Nothing reversed to restore (the usual case): award below.
-                Ok(Outcome::Unchanged) | Err(AppError::Denied(_)) => {}
-                Err(e) => return Err(e),
+                .await
+        } else {
+            self.ledger
+                .award_activity(
+                    program,
+                    member,
+                    activity.activity_ref(),
+                    written_text(activity),
+                    occurred,
+                    metadata,
+                    received_at,
+                )
+                .await
+        };
+        let recorded = match &outcome {
+            Ok(Outcome::Recorded { events, .. })
+                if events
+                    .iter()
+                    .any(|e| matches!(e, domain::Event::AwardRestored { .. })) =>
+            {
+                Handled::Restored
             }
-        }
-        let outcome = self
-            .ledger
-            .award_activity(
-                program,
-                member,
-                activity.activity_ref(),
-                written_text(activity),
-                occurred,
-                metadata,
-                received_at,
-            )
-            .await;
-        handled.push(settle(outcome, awarded(program, activity))?);
+            _ => awarded(program, activity),
+        };
+        handled.push(settle(outcome, recorded)?);
         Ok(handled)
     }
 
@@ -562,52 +643,30 @@ impl Ingest {
         metadata: Metadata,
         at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
-        let activity = ActivityRef {
-            network: change.account.network,
-            kind: ActivityKind::Subscription,
-            reference: change.destination.clone(),
-        };
-        let member = self
-            .member_for_identity(program.program_id, &change.account, at)
-            .await?;
-        let occurred = change.occurred_at.unwrap_or(at);
         match change.change {
-            MembershipEvent::Joined => {
-                let restored = self
-                    .ledger
-                    .restore_activity(
-                        program.program_id,
-                        member,
-                        activity.clone(),
-                        metadata.clone(),
-                        at,
-                    )
-                    .await;
-                if restored.is_ok() {
-                    return Ok(vec![Handled::Restored]);
-                }
-                let outcome = self
-                    .ledger
-                    .award_activity(program, member, activity, None, occurred, metadata, at)
-                    .await;
-                let points = program
-                    .rules
-                    .rule_for(change.account.network, ActivityKind::Subscription)
-                    .map_or(0, |r| r.points);
-                Ok(vec![settle(outcome, Handled::Awarded { points })?])
-            }
+            // Joining is an activity like a like: paid once, restored after a leave.
+            MembershipEvent::Joined => self.activity(program, &joined(change), metadata, at).await,
             MembershipEvent::Left | MembershipEvent::Removed => {
                 if !program.rules.reverse_on_leave {
                     return Ok(vec![Handled::Ignored(
                         "the program keeps the subscription bonus".into(),
                     )]);
                 }
+                let Some(member) = self
+                    .ledger
+                    .identity_owner(program.program_id, &change.account)
+                    .await?
+                else {
+                    return Ok(vec![Handled::Ignored(
+                        "nothing was awarded for this membership".into(),
+                    )]);
+                };
                 let outcome = self
                     .ledger
                     .reverse_activity(
                         program.program_id,
                         member,
-                        activity,
+                        subscription(change),
                         ReversalReason::Left,
                         metadata,
                         at,
@@ -624,6 +683,67 @@ enum Account {
     Owned(MemberId),
     /// Nobody has claimed it yet: the member that stands (or will stand) in for it.
     Unclaimed(MemberId),
+}
+
+impl Handled {
+    /// Whether handling the signal recorded something in the log.
+    fn changed_ledger(&self) -> bool {
+        match self {
+            Handled::Awarded { .. }
+            | Handled::CodewordRedeemed { .. }
+            | Handled::Linked(_)
+            | Handled::Reversed
+            | Handled::Restored => true,
+            Handled::Duplicate | Handled::Denied(_) | Handled::Ignored(_) => false,
+        }
+    }
+}
+
+/// What members can take back and give again: their award is reversed and restored.
+fn can_be_withdrawn(kind: ActivityKind) -> bool {
+    matches!(
+        kind,
+        ActivityKind::Reaction | ActivityKind::PollVote | ActivityKind::Subscription
+    )
+}
+
+/// The activity a signal gives, withdraws or restores, when that can go back and forth.
+fn withdrawable(signal: &Signal) -> Option<ActivityRef> {
+    match signal {
+        Signal::Activity(activity) if can_be_withdrawn(activity.kind) => {
+            Some(activity.activity_ref())
+        }
+        Signal::Restoration(activity) => Some(activity.activity_ref()),
+        Signal::Retraction(retraction) => Some(retraction.activity.clone()),
+        Signal::Membership(change) => Some(subscription(change)),
+        _ => None,
+    }
+}
+
+/// Membership of a group or channel is one activity per member and destination.
+fn subscription(change: &MembershipChange) -> ActivityRef {
+    ActivityRef {
+        network: change.account.network,
+        kind: ActivityKind::Subscription,
+        reference: change.destination.clone(),
+    }
+}
+
+/// A join as the activity it pays for.
+fn joined(change: &MembershipChange) -> Activity {
+    Activity {
+        account: change.account.clone(),
+        username: change.username.clone(),
+        display_name: change.display_name.clone(),
+        language_code: change.language_code.clone(),
+        kind: ActivityKind::Subscription,
+        reference: change.destination.clone(),
+        destination: change.destination.clone(),
+        target: None,
+        text: None,
+        mentions: Vec::new(),
+        occurred_at: change.occurred_at,
+    }
 }
 
 /// Why an activity earns no award by the program's rules, if it does not.

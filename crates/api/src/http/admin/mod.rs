@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod auditor;
 pub mod auth;
 pub mod campaigns;
+pub mod channels;
 pub mod dashboard;
 pub mod members;
 pub mod pages;
@@ -57,6 +58,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::coupons))
         .routes(routes!(rewards::cancel))
         .routes(routes!(polls::list, polls::publish))
+        .routes(routes!(channels::program_channels))
+        .routes(routes!(channels::unrouted))
         .routes(routes!(audit_log::page))
         .routes(routes!(audit_log::csv))
         .routes(routes!(auditor::export))

@@ -54,6 +54,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../assets/admin/polls.js"),
     ),
     (
+        "channels.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../assets/admin/channels.js"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../assets/admin/app.js"),
