@@ -25,6 +25,7 @@ pub mod ranking;
 pub mod rebuild;
 pub mod rewards;
 pub mod runner;
+pub mod seal;
 pub mod source;
 pub mod stats;
 pub mod status;
