@@ -30,6 +30,14 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Everything the server does, it does as the service role: it may append events and seal
+    // blocks but not change or remove them. `pool` (the owner's) only names the database.
+    let pool = store::connect_as_service(
+        &pool.connect_options(),
+        config.db_connections,
+        config.db_connections,
+    )
+    .await?;
     let store = EventStore::new(pool.clone());
     let relay = store
         .wake()
@@ -41,6 +49,14 @@ pub async fn serve(
         projections::runner::spawn(
             &store,
             projections::RunnerConfig::default(),
+            stopped.clone(),
+        )
+    });
+    // The sealer goes with the projection workers: whichever process runs those seals the log.
+    let sealer = config.projections.then(|| {
+        projections::seal::spawn(
+            &store,
+            projections::seal::SealConfig::default(),
             stopped.clone(),
         )
     });
@@ -72,7 +88,12 @@ pub async fn serve(
     let workers = projections
         .map(|running| running.handles)
         .unwrap_or_default();
-    for handle in workers.into_iter().chain(bot).chain([boards, names]) {
+    for handle in workers
+        .into_iter()
+        .chain(sealer)
+        .chain(bot)
+        .chain([boards, names])
+    {
         let _ = handle.await;
     }
     relay.abort();

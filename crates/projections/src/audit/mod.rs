@@ -79,6 +79,7 @@ impl VerifyReport {
                 p.name, p.position, p.behind
             )?;
         }
+        self.seal.write_text(out)?;
         for d in &self.differences {
             writeln!(
                 out,

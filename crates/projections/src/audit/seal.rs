@@ -328,6 +328,7 @@ impl SealCheck {
         }
         self.broken.sort_by_key(|b| (b.block, b.position));
         SealReport {
+            anchor_block: self.anchor.as_ref().map(|a| a.block),
             blocks: self.blocks.len() as u64,
             sealed_events: self.found_total as u64,
             unsealed_events: self.unsealed,
@@ -344,7 +345,26 @@ pub struct SealReport {
     pub sealed_events: u64,
     /// Events after the last block (sealed within seconds by a running server).
     pub unsealed_events: u64,
+    /// The block of the anchor checked, if one was given.
+    pub anchor_block: Option<i64>,
     pub broken: Vec<BrokenSeal>,
+}
+
+impl SealReport {
+    pub fn write_text(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write!(
+            out,
+            "seal: {} blocks, {} events sealed, {} after the last block",
+            self.blocks, self.sealed_events, self.unsealed_events
+        )?;
+        match self.anchor_block {
+            Some(block) if self.broken.iter().any(|b| b.block <= block) => {
+                writeln!(out, "; the anchor (block {block}) does NOT hold")
+            }
+            Some(block) => writeln!(out, "; the anchor (block {block}) holds"),
+            None => writeln!(out),
+        }
+    }
 }
 
 /// Reads an anchor file.
