@@ -158,10 +158,11 @@ impl SealCheck {
     fn check_stored_chain(&mut self) {
         let mut prev: &[u8] = &[];
         let mut total = 0;
-        for (i, b) in self.blocks.iter().enumerate() {
+        let mut number = 0;
+        for b in &self.blocks {
             let h = &b.header;
-            let reason = if h.block != i as i64 + 1 {
-                Some(format!("block {} is missing", i + 1))
+            let reason = if h.block != number + 1 {
+                Some(format!("block {} is missing", number + 1))
             } else if b.prev_digest != prev {
                 Some("its link to the previous block does not match".to_string())
             } else if h.total != total + h.count
@@ -184,6 +185,7 @@ impl SealCheck {
             }
             prev = &b.digest;
             total = h.total;
+            number = h.block;
         }
     }
 

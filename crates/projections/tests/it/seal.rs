@@ -346,3 +346,48 @@ async fn the_service_role_can_append_and_seal_but_not_change_the_log(pool: PgPoo
         .unwrap();
     assert_eq!(count, 2);
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_seal_block_changed_or_removed_is_reported(pool: PgPool) {
+    sealed_history(&pool).await;
+    verified_clean(&pool).await;
+    let (block_2_first, block_3_first): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT first_position FROM log_seal WHERE block = 2), \
+                (SELECT first_position FROM log_seal WHERE block = 3)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    past_the_triggers(
+        &pool,
+        &[
+            "DELETE FROM log_seal WHERE block = 2".to_string(),
+            "UPDATE log_seal SET events_digest = sha256(events_digest) WHERE block = 4".to_string(),
+        ],
+    )
+    .await;
+
+    let report = audit::verify(&pool).await.unwrap();
+    let reasons: Vec<(i64, i64, &str)> = report
+        .seal
+        .broken
+        .iter()
+        .map(|b| (b.block, b.position, b.reason.as_str()))
+        .collect();
+    // Block 3 is now the second stored block: its number and link are wrong, and the events
+    // block 2 sealed fall into its range unsealed.
+    assert!(
+        reasons.contains(&(3, block_3_first, "stored block: block 2 is missing")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(3, block_2_first, "an event the block did not seal")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(block, _, reason)| *block == 4 && reason.contains("digest does not match")),
+        "{reasons:?}"
+    );
+}
