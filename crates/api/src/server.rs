@@ -4,6 +4,7 @@
 use crate::app::{Ledger, LedgerConfig};
 use crate::config::ServeConfig;
 use crate::http::{AppState, router};
+use anyhow::Context;
 use sqlx::PgPool;
 use std::future::Future;
 use std::time::Duration;
@@ -37,7 +38,14 @@ pub async fn serve(
         config.db_connections,
         config.db_connections,
     )
-    .await?;
+    .await
+    .with_context(|| {
+        format!(
+            "serve works as the role {}: the user of the database URL must be a superuser or \
+             a member of it (`loyalty migrate` creates it)",
+            store::SERVICE_ROLE
+        )
+    })?;
     let store = EventStore::new(pool.clone());
     let relay = store
         .wake()
