@@ -126,7 +126,8 @@ pub(crate) struct SealCheck {
     found_total: i64,
     /// The block digest recomputed from the events, chaining from the first block.
     recomputed: Vec<u8>,
-    anchor_reached: bool,
+    /// Whether the chain recomputed from the events reached the anchor's digest (once reached).
+    anchor_holds: Option<bool>,
     unsealed: u64,
     broken: Vec<BrokenSeal>,
 }
@@ -145,7 +146,7 @@ impl SealCheck {
             found: Found::default(),
             found_total: 0,
             recomputed: Vec::new(),
-            anchor_reached: false,
+            anchor_holds: None,
             unsealed: 0,
             broken: Vec::new(),
         };
@@ -283,7 +284,6 @@ impl SealCheck {
         if let Some(anchor) = &self.anchor
             && anchor.block == block.header.block
         {
-            self.anchor_reached = true;
             let digest_matches = hex::encode(&self.recomputed) == anchor.digest.to_lowercase();
             let place_matches = (anchor.tx_id, anchor.position, anchor.events)
                 == (
@@ -291,6 +291,7 @@ impl SealCheck {
                     block.header.last.position,
                     self.found_total,
                 );
+            self.anchor_holds = Some(digest_matches && place_matches);
             if !digest_matches || !place_matches {
                 // The first bad position is the one the block's own check found, if any.
                 let position = self
@@ -317,7 +318,7 @@ impl SealCheck {
             self.finish_block();
         }
         if let Some(anchor) = &self.anchor
-            && !self.anchor_reached
+            && self.anchor_holds.is_none()
         {
             self.broken.push(BrokenSeal {
                 block: anchor.block,
@@ -330,7 +331,10 @@ impl SealCheck {
         }
         self.broken.sort_by_key(|b| (b.block, b.position));
         SealReport {
-            anchor_block: self.anchor.as_ref().map(|a| a.block),
+            anchor: self
+                .anchor
+                .as_ref()
+                .map(|a| (a.block, self.anchor_holds.unwrap_or(false))),
             blocks: self.blocks.len() as u64,
             sealed_events: self.found_total as u64,
             unsealed_events: self.unsealed,
@@ -347,8 +351,8 @@ pub struct SealReport {
     pub sealed_events: u64,
     /// Events after the last block (sealed within seconds by a running server).
     pub unsealed_events: u64,
-    /// The block of the anchor checked, if one was given.
-    pub anchor_block: Option<i64>,
+    /// The block of the anchor checked, if one was given, and whether the log recomputes to it.
+    pub anchor: Option<(i64, bool)>,
     pub broken: Vec<BrokenSeal>,
 }
 
@@ -359,11 +363,9 @@ impl SealReport {
             "seal: {} blocks, {} events sealed, {} after the last block",
             self.blocks, self.sealed_events, self.unsealed_events
         )?;
-        match self.anchor_block {
-            Some(block) if self.broken.iter().any(|b| b.block <= block) => {
-                writeln!(out, "; the anchor (block {block}) does NOT hold")
-            }
-            Some(block) => writeln!(out, "; the anchor (block {block}) holds"),
+        match self.anchor {
+            Some((block, true)) => writeln!(out, "; the anchor (block {block}) holds"),
+            Some((block, false)) => writeln!(out, "; the anchor (block {block}) does NOT hold"),
             None => writeln!(out),
         }
     }

@@ -236,6 +236,7 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     let report = audit::verify_anchored(&pool, Some(&anchor)).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);
     assert_eq!(report.seal.sealed_events, 22);
+    assert_eq!(report.seal.anchor, Some((anchor.block, true)));
 
     // A superuser deletes an event before the anchor and hides it: the seal is dropped and
     // made again from the changed log, so the stored blocks match the events once more.
@@ -253,6 +254,7 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     assert!(unanchored.seal.broken.is_empty(), "{:?}", unanchored.seal);
     let report = audit::verify_anchored(&pool, Some(&anchor)).await.unwrap();
     assert!(!report.is_clean());
+    assert_eq!(report.seal.anchor, Some((anchor.block, false)));
     assert!(
         report.seal.broken.iter().any(|b| b.block == anchor.block),
         "{:?}",
