@@ -148,8 +148,10 @@ pub enum SealStep {
         block: i64,
         events: usize,
     },
-    /// Nothing readable after the last block.
+    /// Nothing after the last block.
     CaughtUp,
+    /// Committed events wait after the last block behind an older transaction still open.
+    HeldBack,
     /// Another sealer holds the lock.
     Busy,
 }
@@ -182,8 +184,22 @@ impl Sealer {
         let limit = self.config.block_events.clamp(1, MAX_BLOCK_EVENTS);
         let events = self.store.read_all(after, limit).await?;
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            // ORDER BY … LIMIT 1 walks the index, as the projection runner's same question does.
+            let waiting = sqlx::query_scalar::<_, i32>(
+                "SELECT 1 FROM events WHERE (tx_id, position) > ($1, $2) \
+                 ORDER BY tx_id, position LIMIT 1",
+            )
+            .bind(after.tx_id)
+            .bind(after.position)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
             tx.rollback().await?;
-            return Ok(SealStep::CaughtUp);
+            return Ok(if waiting {
+                SealStep::HeldBack
+            } else {
+                SealStep::CaughtUp
+            });
         };
         let mut digest = Sha256::new();
         let mut positions = Vec::with_capacity(events.len());
@@ -231,15 +247,25 @@ impl Sealer {
         })
     }
 
-    /// Seals until caught up with what is readable now; returns the events sealed. Waits out
-    /// another sealer. Tests and `audit anchor` use it.
+    /// Seals until nothing is left after the last block; returns the events sealed. Waits out
+    /// another sealer and open transactions, so the caller must not hold one that has written.
     pub async fn drain(&self) -> Result<u64> {
+        self.seal_while(|step| step != SealStep::CaughtUp).await
+    }
+
+    /// Seals what is readable now (waiting out another sealer, not open transactions).
+    pub async fn seal_readable(&self) -> Result<u64> {
+        self.seal_while(|step| step == SealStep::Busy).await
+    }
+
+    async fn seal_while(&self, go_on: impl Fn(SealStep) -> bool) -> Result<u64> {
         let mut sealed = 0;
         loop {
-            match self.seal_once().await? {
+            let step = self.seal_once().await?;
+            match step {
                 SealStep::Sealed { events, .. } => sealed += events as u64,
-                SealStep::CaughtUp => return Ok(sealed),
-                SealStep::Busy => tokio::time::sleep(Duration::from_millis(10)).await,
+                _ if go_on(step) => tokio::time::sleep(Duration::from_millis(5)).await,
+                _ => return Ok(sealed),
             }
         }
     }

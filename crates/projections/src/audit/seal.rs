@@ -29,7 +29,7 @@ pub struct Anchor {
 /// log is empty).
 pub async fn anchor(store: &store::EventStore) -> Result<Option<Anchor>> {
     seal::Sealer::new(store.clone(), seal::SealConfig::default())
-        .drain()
+        .seal_readable()
         .await?;
     let mut conn = store.pool().acquire().await?;
     Ok(seal::head(&mut conn).await?.map(|h| Anchor {

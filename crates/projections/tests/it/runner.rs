@@ -184,7 +184,7 @@ async fn an_append_committed_late_is_still_applied(pool: PgPool) {
 }
 
 /// Appends one event inside the caller's open transaction, as the store's append does.
-async fn append_in(conn: &mut sqlx::PgConnection, event: &Event) {
+pub async fn append_in(conn: &mut sqlx::PgConnection, event: &Event) {
     let new = store::codec::encode(event, Uuid::new_v4(), Metadata::default()).unwrap();
     let digest = store::digest::content_digest(
         new.event_id,

@@ -5,9 +5,10 @@
 
 use crate::support::*;
 use chrono::Duration;
+use domain::ids::EntryId;
 use domain::network::Network;
 use projections::audit::{self, VerifyReport};
-use projections::seal::{SealConfig, Sealer};
+use projections::seal::{SealConfig, SealStep, Sealer};
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -392,4 +393,64 @@ async fn a_seal_block_changed_or_removed_is_reported(pool: PgPool) {
             .any(|(block, _, reason)| *block == 4 && reason.contains("digest does not match")),
         "{reasons:?}"
     );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_append_committed_late_is_sealed_never_skipped(pool: PgPool) {
+    let world = World::new(pool.clone()).await;
+    world.append(vec![register(member(1), t0())]).await;
+    let sealer = Sealer::new(world.store.clone(), SealConfig::default());
+    assert_eq!(sealer.drain().await.unwrap(), 2);
+
+    // The first append stays open (lower transaction id) while a later one commits: sealing
+    // the later one now would leave the first behind the seal for ever.
+    let mut held = pool.begin().await.unwrap();
+    let entry = EntryId(uuid::Uuid::from_u128(0xE1));
+    crate::runner::append_in(&mut held, &award(entry, member(1), 7, Network::Vk, t0())).await;
+    world.append(vec![register(member(2), t0())]).await;
+    assert_eq!(sealer.seal_once().await.unwrap(), SealStep::HeldBack);
+
+    held.commit().await.unwrap();
+    assert_eq!(sealer.drain().await.unwrap(), 2);
+    let report = audit::verify(&pool).await.unwrap();
+    assert!(report.seal.broken.is_empty(), "{:?}", report.seal);
+    assert_eq!(
+        (report.seal.sealed_events, report.seal.unsealed_events),
+        (4, 0)
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn two_sealers_never_seal_the_same_events(pool: PgPool) {
+    let world = World::new(pool.clone()).await;
+    for m in 1..=30 {
+        world.append(vec![register(member(m), t0())]).await;
+    }
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('loyalty.seal'), 0)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let sealer = Sealer::new(world.store.clone(), SealConfig::default());
+    assert_eq!(sealer.seal_once().await.unwrap(), SealStep::Busy);
+    holder.rollback().await.unwrap();
+
+    let small = SealConfig {
+        block_events: 3,
+        ..SealConfig::default()
+    };
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let sealer = Sealer::new(world.store.clone(), small.clone());
+            tokio::spawn(async move { sealer.drain().await.unwrap() })
+        })
+        .collect();
+    let mut sealed = 0;
+    for t in tasks {
+        sealed += t.await.unwrap();
+    }
+    assert_eq!(sealed, 31);
+    let report = audit::verify(&pool).await.unwrap();
+    assert!(report.seal.broken.is_empty(), "{:?}", report.seal);
+    assert_eq!((report.seal.blocks, report.seal.sealed_events), (11, 31));
 }
