@@ -148,10 +148,8 @@ async fn two_runners_never_both_apply_a_batch(pool: PgPool) {
     let mut runner = Runner::new(pool.clone(), Projection::Leaderboards);
     assert_eq!(runner.run_once().await.unwrap(), Step::Busy);
     holder.rollback().await.unwrap();
-    assert_eq!(
-        runner.run_once().await.unwrap(),
-        Step::Progressed { events: 1 }
-    );
+    // Any writing transaction of the cluster may hold the horizon back for a moment: drain.
+    assert_eq!(runner.drain().await.unwrap(), 1);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
