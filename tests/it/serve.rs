@@ -66,6 +66,24 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     }
     assert_eq!(visible, Some(10));
 
+    // The sealer runs beside the projections: the whole log is sealed within seconds.
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut sealed = 0;
+    for _ in 0..500 {
+        sealed = sqlx::query_scalar("SELECT coalesce(max(total), 0) FROM log_seal")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if sealed == events {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sealed, events);
+
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

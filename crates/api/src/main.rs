@@ -73,8 +73,15 @@ enum ProjectionsCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Fold the whole log through the domain and compare with every read model; check every
-    /// stream's hash chain. Exits non-zero on any difference.
-    Verify,
+    /// stream's hash chain and the log's seal. Exits non-zero on any difference.
+    Verify {
+        /// An anchor from `audit anchor`: the log must still hold exactly the history up to it.
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<std::path::PathBuf>,
+    },
+    /// Seal the log up to now and print its head (block, position, events, digest) as JSON,
+    /// for an auditor to keep outside the database.
+    Anchor,
     /// A member's balance and history as they stood at a time.
     AsOf {
         #[arg(long)]
@@ -163,11 +170,12 @@ async fn run() -> anyhow::Result<()> {
         api::db::resolve_configured_database_url(configured_database.as_deref()).await?;
     match command {
         Command::Migrate => {
-            connect_migrated(&database_url, 2, false).await?;
+            connect_migrated(&database_url, 2).await?;
             eprintln!("migrations applied");
         }
         Command::Serve(config) => {
-            let pool = connect_migrated(&database_url, config.db_connections, true).await?;
+            // The owner's pool migrates; `serve` opens its own pool as the service role.
+            let pool = connect_migrated(&database_url, 2).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -193,7 +201,7 @@ async fn run() -> anyhow::Result<()> {
             if role == api::http::admin::Role::Admin && !programs.is_empty() {
                 anyhow::bail!("admin accounts manage every program and cannot be limited to some");
             }
-            let pool = connect_migrated(&database_url, 2, false).await?;
+            let pool = connect_migrated(&database_url, 2).await?;
             let mut user = api::http::admin::create_user(&pool, &username, &password, role).await?;
             if !programs.is_empty() {
                 let limit = api::http::admin::auth::users::UserChange {
@@ -206,7 +214,7 @@ async fn run() -> anyhow::Result<()> {
             println!("created {user:?}");
         }
         Command::Projections { command } => {
-            let pool = connect_migrated(&database_url, 4, false).await?;
+            let pool = connect_migrated(&database_url, 4).await?;
             match command {
                 ProjectionsCommand::Rebuild { name } => {
                     let report = projections::rebuild(&pool, name.as_deref()).await?;
@@ -219,14 +227,30 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => {
-            let pool = connect_migrated(&database_url, 4, false).await?;
+            let pool = connect_migrated(&database_url, 4).await?;
             match command {
-                AuditCommand::Verify => {
-                    let report = projections::audit::verify(&pool).await?;
+                AuditCommand::Verify { anchor } => {
+                    let anchor = match anchor {
+                        Some(path) => {
+                            let text = std::fs::read_to_string(&path)
+                                .with_context(|| format!("cannot read {}", path.display()))?;
+                            Some(projections::audit::read_anchor(&text)?)
+                        }
+                        None => None,
+                    };
+                    let report =
+                        projections::audit::verify_anchored(&pool, anchor.as_ref()).await?;
                     report.write_text(&mut std::io::stdout())?;
                     if !report.is_clean() {
                         std::process::exit(1);
                     }
+                }
+                AuditCommand::Anchor => {
+                    let store = store::EventStore::new(pool);
+                    let anchor = projections::audit::anchor(&store)
+                        .await?
+                        .context("the log is empty: there is nothing to anchor")?;
+                    println!("{}", serde_json::to_string_pretty(&anchor)?);
                 }
                 AuditCommand::AsOf { member, at } => {
                     let store = store::EventStore::new(pool);
@@ -262,7 +286,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Demo(config) => {
             let config = api::demo::demo_config(config);
-            let pool = connect_migrated(&database_url, config.db_connections, true).await?;
+            let pool = connect_migrated(&database_url, 2).await?;
             let program = api::demo::seed(&pool).await?;
             let (admin, password) = api::demo::admin_login(&pool).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -309,18 +333,24 @@ fn with_config_file(
     Ok(config.with_config_file(matches)?)
 }
 
-/// Every command works on a migrated database: connect and apply pending migrations. A server
-/// keeps all its connections open; a one-shot command opens them as needed.
-async fn connect_migrated(
-    database_url: &str,
-    connections: u32,
-    serving: bool,
-) -> anyhow::Result<sqlx::PgPool> {
-    let warm = if serving { connections } else { 0 };
-    let pool = store::connect(database_url, connections, warm).await?;
-    store::MIGRATOR
-        .run(&pool)
-        .await
-        .context("migration failed")?;
+/// Every command works on a migrated database: connect and apply pending migrations. With none
+/// pending nothing is run, so a login role that may not change the schema (a member of
+/// `loyalty_service`) can start `serve` once the owner has run `loyalty migrate`.
+async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
+    let pool = store::connect(database_url, connections, 0).await?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    let pending = store::MIGRATOR
+        .iter()
+        .any(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version));
+    if pending {
+        store::MIGRATOR
+            .run(&pool)
+            .await
+            .context("migration failed (migrations run as the owner of the tables)")?;
+    }
     Ok(pool)
 }

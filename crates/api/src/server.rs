@@ -4,6 +4,7 @@
 use crate::app::{Ledger, LedgerConfig};
 use crate::config::ServeConfig;
 use crate::http::{AppState, router};
+use anyhow::Context;
 use sqlx::PgPool;
 use std::future::Future;
 use std::time::Duration;
@@ -30,6 +31,21 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Everything the server does, it does as the service role: it may append events and seal
+    // blocks but not change or remove them. `pool` (the owner's) only names the database.
+    let pool = store::connect_as_service(
+        &pool.connect_options(),
+        config.db_connections,
+        config.db_connections,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "serve works as the role {}: the user of the database URL must be a superuser or \
+             a member of it (`loyalty migrate` creates it)",
+            store::SERVICE_ROLE
+        )
+    })?;
     let store = EventStore::new(pool.clone());
     let relay = store
         .wake()
@@ -41,6 +57,14 @@ pub async fn serve(
         projections::runner::spawn(
             &store,
             projections::RunnerConfig::default(),
+            stopped.clone(),
+        )
+    });
+    // The sealer goes with the projection workers: whichever process runs those seals the log.
+    let sealer = config.projections.then(|| {
+        projections::seal::spawn(
+            &store,
+            projections::seal::SealConfig::default(),
             stopped.clone(),
         )
     });
@@ -77,7 +101,12 @@ pub async fn serve(
     let workers = projections
         .map(|running| running.handles)
         .unwrap_or_default();
-    for handle in workers.into_iter().chain(bot).chain([boards, names]) {
+    for handle in workers
+        .into_iter()
+        .chain(sealer)
+        .chain(bot)
+        .chain([boards, names])
+    {
         let _ = handle.await;
     }
     relay.abort();

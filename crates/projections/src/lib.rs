@@ -6,9 +6,9 @@
 //! rows and its checkpoint commit together; a batch never ends inside a transaction of the
 //! log; only one runner applies a projection's batch at a time.
 //!
-//! What the CLI calls: [`runner::spawn`] (serve), [`rebuild::rebuild`] and [`status::status`]
-//! (`projections rebuild|status`), [`audit::verify`], [`audit::as_of`] and [`audit::export`]
-//! (`audit verify|as-of|export`). Queries for the API live beside each projection.
+//! What the CLI calls: [`runner::spawn`] and [`seal::spawn`] (serve), [`rebuild::rebuild`] and
+//! [`status::status`] (`projections rebuild|status`), [`audit::verify_anchored`],
+//! [`audit::anchor`], [`audit::as_of`] and [`audit::export`] (`audit verify|anchor|as-of|export`). Queries for the API live beside each projection.
 
 pub mod admin_log;
 pub mod audit;
@@ -25,6 +25,7 @@ pub mod ranking;
 pub mod rebuild;
 pub mod rewards;
 pub mod runner;
+pub mod seal;
 pub mod source;
 pub mod stats;
 pub mod status;

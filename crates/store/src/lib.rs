@@ -23,7 +23,7 @@ pub use read::{Checkpoint, Envelope, MAX_READ_BATCH, RecordedEvent};
 pub use wake::Wake;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
 
 /// The schema, embedded: `loyalty migrate` and tests apply it.
@@ -67,5 +67,33 @@ pub async fn connect(
         .min_connections(min_connections.min(max_connections))
         .acquire_timeout(Duration::from_secs(10))
         .connect(database_url)
+        .await
+}
+
+/// The role `loyalty serve` works as, created by the migrations: it reads and appends events
+/// and seal blocks but may not change or remove them, and owns no table, so it cannot disable
+/// their triggers. It cannot log in: a connection switches to it.
+pub const SERVICE_ROLE: &str = "loyalty_service";
+
+/// A pool on the database of `options` whose every connection first switches to
+/// [`SERVICE_ROLE`] (`SET ROLE`, allowed to a superuser or a member of the role).
+pub async fn connect_as_service(
+    options: &PgConnectOptions,
+    max_connections: u32,
+    min_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(min_connections.min(max_connections))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query(&format!("SET ROLE {SERVICE_ROLE}"))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
         .await
 }

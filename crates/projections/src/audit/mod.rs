@@ -11,11 +11,13 @@ mod expected;
 mod export;
 mod findings;
 mod models;
+mod seal;
 
 pub use as_of::{AsOf, HistoryLine, as_of, write_as_of};
 pub use chain::BrokenChain;
 pub use export::{ExportFilter, ExportFormat, export};
 pub use findings::{Difference, MAX_LISTED_DIFFERENCES};
+pub use seal::{Anchor, BrokenSeal, SealReport, anchor, read_anchor};
 
 use crate::error::{ProjectionError, Result};
 use crate::projection::Projection;
@@ -54,6 +56,8 @@ pub struct VerifyReport {
     pub differences: Vec<Difference>,
     /// The first broken link of each stream whose chain does not hold.
     pub broken_chains: Vec<BrokenChain>,
+    /// The seal's blocks against the events (and the anchor, if one was given).
+    pub seal: SealReport,
 }
 
 impl VerifyReport {
@@ -75,6 +79,7 @@ impl VerifyReport {
                 p.name, p.position, p.behind
             )?;
         }
+        self.seal.write_text(out)?;
         for d in &self.differences {
             writeln!(
                 out,
@@ -95,6 +100,11 @@ type Batch = Arc<Vec<LogRow>>;
 /// database (so it can run beside live projections), and checks every stream's hash chain.
 /// Three things run side by side: the fold, the hash chains, and reading the models.
 pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
+    verify_anchored(pool, None).await
+}
+
+/// [`verify`], and the log's seal recomputed up to `anchor`'s block must reach its digest.
+pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<VerifyReport> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -133,9 +143,10 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
     let (chain_tx, chain_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
+    let seal_check = seal::SealCheck::load(&mut tx, anchor.cloned()).await?;
     let chains = tokio::task::spawn_blocking({
         let done = done_tx.clone();
-        move || check_chains(chain_rx, done)
+        move || check_chains(chain_rx, done, seal_check)
     });
     let exp = Expected::new(checkpoints, zones);
     let fold = tokio::task::spawn_blocking(move || fold_rows(exp, checkpoints, fold_rx, done_tx));
@@ -185,7 +196,7 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
     compare_catalog::identities(&mut models, &mut exp, &mut findings);
     compare_catalog::admin_log(&mut models, &mut exp, &mut findings);
     compare_catalog::daily_stats(&mut models, &mut exp, &mut findings);
-    let (streams, broken_chains) = chains
+    let (streams, broken_chains, seal) = chains
         .await
         .map_err(|e| ProjectionError::Invalid(format!("the hash chain check failed: {e}")))?;
     for b in &broken_chains {
@@ -194,6 +205,15 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
             b.position, b.stream_version, b.reason
         );
         findings.push("hash_chain", &b.stream_id, "an unbroken chain", found);
+    }
+    for b in &seal.broken {
+        let found = format!("position {}: {}", b.position, b.reason);
+        findings.push(
+            "log_seal",
+            format!("block {}", b.block),
+            "the sealed events",
+            found,
+        );
     }
     Ok(VerifyReport {
         events,
@@ -214,6 +234,7 @@ pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
         differences_total: findings.total,
         differences: findings.list,
         broken_chains,
+        seal,
     })
 }
 
@@ -279,11 +300,12 @@ fn fold_rows(
     (exp, findings, behind, events)
 }
 
-/// The hash chains of every stream, recomputed from the stored fields.
+/// The hash chains of every stream, recomputed from the stored fields, and the seal's blocks.
 fn check_chains(
     rows: std::sync::mpsc::Receiver<Batch>,
     done: std::sync::mpsc::Sender<Batch>,
-) -> (u64, Vec<BrokenChain>) {
+    mut seal: seal::SealCheck,
+) -> (u64, Vec<BrokenChain>, SealReport) {
     let mut chain = ChainCheck::default();
     let mut scratch = canonical::Scratch::default();
     for batch in rows {
@@ -304,8 +326,9 @@ fn check_chains(
                 digest,
                 &row.hash,
             );
+            seal.check(row);
         }
         let _ = done.send(batch);
     }
-    (chain.streams() as u64, chain.finish())
+    (chain.streams() as u64, chain.finish(), seal.finish())
 }

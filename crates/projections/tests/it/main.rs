@@ -5,4 +5,5 @@ mod audit;
 mod models;
 mod rebuild;
 mod runner;
+mod seal;
 mod support;

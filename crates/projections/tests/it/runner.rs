@@ -148,10 +148,8 @@ async fn two_runners_never_both_apply_a_batch(pool: PgPool) {
     let mut runner = Runner::new(pool.clone(), Projection::Leaderboards);
     assert_eq!(runner.run_once().await.unwrap(), Step::Busy);
     holder.rollback().await.unwrap();
-    assert_eq!(
-        runner.run_once().await.unwrap(),
-        Step::Progressed { events: 1 }
-    );
+    // Any writing transaction of the cluster may hold the horizon back for a moment: drain.
+    assert_eq!(runner.drain().await.unwrap(), 1);
 }
 
 /// A transaction that has written but cannot append (here: in the server's `postgres` database,
@@ -232,7 +230,7 @@ async fn an_append_committed_late_is_still_applied(pool: PgPool) {
 }
 
 /// Appends one event inside the caller's open transaction, as the store's append does.
-async fn append_in(conn: &mut sqlx::PgConnection, event: &Event) {
+pub async fn append_in(conn: &mut sqlx::PgConnection, event: &Event) {
     let new = store::codec::encode(event, Uuid::new_v4(), Metadata::default()).unwrap();
     let digest = store::digest::content_digest(
         new.event_id,
