@@ -32,7 +32,7 @@ impl Ingest {
                 .await?
                 .state;
             let matches = campaign.codeword.as_ref().is_some_and(|c| c.matches(text));
-            if matches && campaign.is_open(occurred_at) {
+            if matches && campaign.is_open(occurred_at.into()) {
                 matched.push(MatchedCampaign {
                     campaign_id,
                     points: campaign.points,

@@ -128,7 +128,7 @@ impl Ingest {
                         member,
                         activity.activity_ref(),
                         metadata,
-                        received_at,
+                        received_at.into(),
                     )
                     .await;
                 Ok(vec![settle(outcome, Handled::Restored)?])
@@ -239,7 +239,7 @@ impl Ingest {
                     member,
                     activity.activity_ref(),
                     metadata.clone(),
-                    received_at,
+                    received_at.into(),
                 )
                 .await;
             match restored {
@@ -263,9 +263,9 @@ impl Ingest {
                 member,
                 activity.activity_ref(),
                 written_text(activity),
-                occurred,
+                occurred.into(),
                 metadata,
-                received_at,
+                received_at.into(),
             )
             .await;
         handled.push(settle(outcome, awarded(program, activity))?);
@@ -291,9 +291,9 @@ impl Ingest {
                 member,
                 activity.activity_ref(),
                 written_text(activity),
-                occurred,
+                occurred.into(),
                 metadata,
-                received_at,
+                received_at.into(),
             )
             .await?;
         outcome
@@ -320,9 +320,9 @@ impl Ingest {
                 network: activity.account.network,
                 reference: activity.reference.clone(),
                 target: activity.target.clone(),
-                occurred_at,
+                occurred_at: occurred_at.into(),
                 time_zone: program.time_zone,
-                at: received_at,
+                at: received_at.into(),
             };
             let outcome = self
                 .ledger
@@ -411,7 +411,7 @@ impl Ingest {
                 activity.account.clone(),
                 LinkMethod::Code,
                 Metadata::default(),
-                received_at,
+                received_at.into(),
             )
             .await;
         Ok(Some(settle(outcome, Handled::Linked(member))?))
@@ -470,7 +470,7 @@ impl Ingest {
                         program_id,
                         member_id,
                         identity.clone(),
-                        at,
+                        at.into(),
                     )
                 },
             )
@@ -555,7 +555,7 @@ impl Ingest {
                 retraction.activity.clone(),
                 reason,
                 metadata,
-                at,
+                at.into(),
             )
             .await;
         Ok(vec![settle(outcome, Handled::Reversed)?])
@@ -586,7 +586,7 @@ impl Ingest {
                         member,
                         activity.clone(),
                         metadata.clone(),
-                        at,
+                        at.into(),
                     )
                     .await;
                 if restored.is_ok() {
@@ -594,7 +594,15 @@ impl Ingest {
                 }
                 let outcome = self
                     .ledger
-                    .award_activity(program, member, activity, None, occurred, metadata, at)
+                    .award_activity(
+                        program,
+                        member,
+                        activity,
+                        None,
+                        occurred.into(),
+                        metadata,
+                        at.into(),
+                    )
                     .await;
                 let points = program
                     .rules
@@ -616,7 +624,7 @@ impl Ingest {
                         activity,
                         ReversalReason::Left,
                         metadata,
-                        at,
+                        at.into(),
                     )
                     .await;
                 Ok(vec![settle(outcome, Handled::Reversed)?])
