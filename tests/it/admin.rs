@@ -1729,7 +1729,7 @@ mod browser_tests {
                     identity.clone(),
                     method,
                     metadata,
-                    now,
+                    now.into(),
                 )
                 .await
                 .unwrap();
@@ -1752,8 +1752,9 @@ mod browser_tests {
                 if (day + i64::from(m)) % 3 == 0 {
                     continue;
                 }
-                let at =
-                    now - chrono::Duration::days(day) - chrono::Duration::minutes(i64::from(m));
+                let at = domain::Timestamp::new(
+                    now - chrono::Duration::days(day) - chrono::Duration::minutes(i64::from(m)),
+                );
                 let kind = [
                     ActivityKind::Comment,
                     ActivityKind::Reaction,

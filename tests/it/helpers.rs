@@ -1,13 +1,14 @@
 use api::app::{Ledger, LedgerConfig, ManagerAction, ProgramContext};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
+use domain::Timestamp;
 use domain::ids::{MemberId, ProgramId};
 use domain::program::Rules;
 use sqlx::PgPool;
 use store::EventStore;
 use uuid::Uuid;
 
-pub fn at(hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap()
+pub fn at(hour: u32) -> Timestamp {
+    Timestamp::new(Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap())
 }
 
 pub fn manager() -> ManagerAction {

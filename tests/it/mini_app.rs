@@ -204,7 +204,7 @@ impl MiniApp {
                     cost: Points::new(cost).unwrap(),
                     stock,
                     by: "manager:olga".into(),
-                    at: Utc::now(),
+                    at: Utc::now().into(),
                 }
             })
             .await
@@ -238,7 +238,7 @@ impl MiniApp {
                 identity.clone(),
                 LinkMethod::Manager,
                 Metadata::default(),
-                Utc::now(),
+                Utc::now().into(),
             )
             .await
             .unwrap();
@@ -272,7 +272,7 @@ pub fn now_action() -> ManagerAction {
     ManagerAction {
         manager: "manager:olga".into(),
         request_id: Uuid::new_v4(),
-        at: Utc::now(),
+        at: Utc::now().into(),
     }
 }
 

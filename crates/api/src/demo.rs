@@ -62,7 +62,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
     let action = |name: &str| ManagerAction {
         manager: "demo".into(),
         request_id: derived_id(&format!("demo/{name}")),
-        at: now,
+        at: now.into(),
     };
     let mut rules = Rules::standard();
     rules.min_comment_chars = 2;
@@ -86,13 +86,13 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
                 name: "Осенний секрет".into(),
                 codeword: Codeword::parse("СЕКРЕТ")?,
                 points: Points::new(50)?,
-                starts_at: now - Duration::hours(1),
-                ends_at: now + Duration::days(30),
+                starts_at: (now - Duration::hours(1)).into(),
+                ends_at: (now + Duration::days(30)).into(),
                 total_cap: Some(100),
                 networks: Network::ALL.to_vec(),
                 target_post: None,
                 by: "demo".into(),
-                at: now,
+                at: now.into(),
             })
             .await,
     )?;
@@ -109,7 +109,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
             cost: Points::new(cost).expect("a positive constant"),
             stock,
             by: "demo".into(),
-            at: now,
+            at: now.into(),
         };
         ignore_existing(
             ledger

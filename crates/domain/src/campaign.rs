@@ -8,7 +8,7 @@ use crate::ids::{CampaignId, EntryId, ProgramId};
 use crate::member::{Award, AwardLimits, MemberState};
 use crate::network::{ActivityKind, ActivityRef, Network};
 use crate::points::Points;
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,8 +26,8 @@ pub struct CampaignState {
     pub program_id: Option<ProgramId>,
     pub codeword: Option<Codeword>,
     pub points: i64,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
     pub total_cap: Option<u32>,
     pub networks: Vec<Network>,
     pub target_post: Option<String>,
@@ -42,20 +42,20 @@ pub struct NewCampaign {
     pub name: String,
     pub codeword: Codeword,
     pub points: Points,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     pub total_cap: Option<u32>,
     pub networks: Vec<Network>,
     pub target_post: Option<String>,
     pub by: ManagerId,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 pub enum CampaignCommand {
     Create(NewCampaign),
-    Pause { by: ManagerId, at: DateTime<Utc> },
-    Resume { by: ManagerId, at: DateTime<Utc> },
-    End { by: ManagerId, at: DateTime<Utc> },
+    Pause { by: ManagerId, at: Timestamp },
+    Resume { by: ManagerId, at: Timestamp },
+    End { by: ManagerId, at: Timestamp },
 }
 
 /// A member wrote the codeword somewhere.
@@ -67,9 +67,9 @@ pub struct RedeemCodeword {
     pub reference: String,
     /// The post the comment was on, checked against the campaign's target post.
     pub target: Option<String>,
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Timestamp,
     pub time_zone: chrono_tz::Tz,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 impl CampaignState {
@@ -114,7 +114,7 @@ impl CampaignState {
     }
 
     /// Open for codewords at `at`: active and inside its time window.
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+    pub fn is_open(&self, at: Timestamp) -> bool {
         self.status == CampaignStatus::Active
             && self.starts_at.is_some_and(|s| s <= at)
             && self.ends_at.is_some_and(|e| at < e)
@@ -242,7 +242,7 @@ pub fn campaigns_to_pay<'a>(
     text: &str,
     network: Network,
     target: Option<&str>,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Vec<&'a CampaignState> {
     let mut matched: Vec<&CampaignState> = campaigns
         .iter()

@@ -8,7 +8,7 @@ use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::program::Rules;
 use crate::stream::StreamId;
 use crate::text::TextFingerprint;
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Who caused a manual change: a manager or auditor account of the admin panel.
@@ -51,32 +51,32 @@ pub enum Event {
         program_id: ProgramId,
         name: String,
         time_zone: chrono_tz::Tz,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RulesChanged {
         program_id: ProgramId,
         version: u32,
         rules: Rules,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 
     // ----- member stream -----
     MemberRegistered {
         member_id: MemberId,
         program_id: ProgramId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     AccountLinked {
         member_id: MemberId,
         identity: ExternalIdentity,
         method: LinkMethod,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     AccountUnlinked {
         member_id: MemberId,
         identity: ExternalIdentity,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     PointsAwarded {
         member_id: MemberId,
@@ -86,8 +86,8 @@ pub enum Event {
         rule_version: u32,
         campaign_id: Option<CampaignId>,
         /// When the activity happened on the platform (drives daily caps and periods).
-        occurred_at: DateTime<Utc>,
-        at: DateTime<Utc>,
+        occurred_at: Timestamp,
+        at: Timestamp,
         /// For a comment, mention or message: the fingerprint of its normalised text (never the
         /// text), so a repeat can be refused. Absent otherwise, and in events recorded before
         /// it existed (whose payloads, and so hashes, are unchanged).
@@ -100,10 +100,10 @@ pub enum Event {
         /// The award being reversed, with its network and time so period folds can annul it.
         award_entry_id: EntryId,
         network: Network,
-        award_occurred_at: DateTime<Utc>,
+        award_occurred_at: Timestamp,
         points: i64,
         reason: ReversalReason,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     /// A reversed award that earns again (a deleted comment was restored).
     AwardRestored {
@@ -111,9 +111,9 @@ pub enum Event {
         entry_id: EntryId,
         award_entry_id: EntryId,
         network: Network,
-        award_occurred_at: DateTime<Utc>,
+        award_occurred_at: Timestamp,
         points: i64,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     PointsAdjusted {
         member_id: MemberId,
@@ -128,7 +128,7 @@ pub enum Event {
         by: ManagerId,
         /// The entry this adjustment compensates; then `delta` nets it to zero.
         compensates: Option<EntryId>,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RewardRedeemed {
         member_id: MemberId,
@@ -137,7 +137,7 @@ pub enum Event {
         reward_id: RewardId,
         cost: i64,
         coupon_code: String,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RedemptionCancelled {
         member_id: MemberId,
@@ -147,7 +147,7 @@ pub enum Event {
         refund: i64,
         by: ManagerId,
         reason: String,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     /// Points an observed member (an account that earned before anyone claimed it) hands to
     /// the member who proved they own that account. Paired with `PointsMovedIn`.
@@ -157,7 +157,7 @@ pub enum Event {
         to_member: MemberId,
         identity: ExternalIdentity,
         points: i64,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     PointsMovedIn {
         member_id: MemberId,
@@ -165,22 +165,22 @@ pub enum Event {
         from_member: MemberId,
         identity: ExternalIdentity,
         points: i64,
-        at: DateTime<Utc>,
+        at: Timestamp,
         /// The texts the account was paid for, with when each paid copy happened: they stay
         /// paid for their new owner. Absent in events recorded before texts were tracked.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        paid_texts: Vec<(TextFingerprint, DateTime<Utc>)>,
+        paid_texts: Vec<(TextFingerprint, Timestamp)>,
     },
     MemberBlocked {
         member_id: MemberId,
         reason: String,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     MemberUnblocked {
         member_id: MemberId,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 
     // ----- identity stream: one per external account, the uniqueness guard -----
@@ -188,13 +188,13 @@ pub enum Event {
         program_id: ProgramId,
         identity: ExternalIdentity,
         member_id: MemberId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     IdentityReleased {
         program_id: ProgramId,
         identity: ExternalIdentity,
         member_id: MemberId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 
     // ----- campaign stream -----
@@ -204,28 +204,28 @@ pub enum Event {
         name: String,
         codeword: Codeword,
         points: i64,
-        starts_at: DateTime<Utc>,
-        ends_at: DateTime<Utc>,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
         total_cap: Option<u32>,
         networks: Vec<Network>,
         target_post: Option<String>,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     CampaignPaused {
         campaign_id: CampaignId,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     CampaignResumed {
         campaign_id: CampaignId,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     CampaignEnded {
         campaign_id: CampaignId,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     CodewordRedeemed {
         campaign_id: CampaignId,
@@ -234,7 +234,7 @@ pub enum Event {
         network: Network,
         reference: String,
         points: i64,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 
     // ----- reward stream -----
@@ -245,29 +245,29 @@ pub enum Event {
         cost: i64,
         stock: u32,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RewardStockChanged {
         reward_id: RewardId,
         delta: i32,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RewardDelisted {
         reward_id: RewardId,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RewardIssued {
         reward_id: RewardId,
         redemption_id: RedemptionId,
         member_id: MemberId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     RewardReturned {
         reward_id: RewardId,
         redemption_id: RedemptionId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 }
 

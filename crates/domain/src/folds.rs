@@ -4,7 +4,8 @@
 use crate::event::Event;
 use crate::ids::{CampaignId, MemberId};
 use crate::network::Network;
-use chrono::{DateTime, Datelike, Utc};
+use crate::time::Timestamp;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -77,7 +78,7 @@ pub enum Period {
 
 impl Period {
     /// The week and month containing `at` in `tz`.
-    pub fn containing(at: DateTime<Utc>, tz: chrono_tz::Tz) -> [Period; 2] {
+    pub fn containing(at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> [Period; 2] {
         let local = at.with_timezone(&tz);
         let week = local.iso_week();
         [
@@ -166,7 +167,7 @@ impl Leaderboards {
             _ => return Vec::new(),
         };
         let mut periods = vec![Period::AllTime];
-        periods.extend(Period::containing(when, tz));
+        periods.extend(Period::containing(when.get(), tz));
         let mut changes = Vec::with_capacity(6);
         for period in periods {
             changes.push((
@@ -213,7 +214,7 @@ pub struct CodewordRedemption {
     pub network: Network,
     pub reference: String,
     pub points: i64,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 /// Who redeemed each campaign's codeword, in order.

@@ -8,7 +8,7 @@ use crate::event::{Event, LinkMethod};
 use crate::ids::{EntryId, MemberId, ProgramId};
 use crate::member::MemberState;
 use crate::network::ExternalIdentity;
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IdentityState {
@@ -32,7 +32,7 @@ pub fn decide_link(
     program_id: ProgramId,
     identity: ExternalIdentity,
     method: LinkMethod,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
     match identity_state.claimed_by {
@@ -61,7 +61,7 @@ pub fn decide_unlink(
     member: &MemberState,
     program_id: ProgramId,
     identity: ExternalIdentity,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
     if identity_state.claimed_by != Some(member_id) || !member.linked.contains(&identity) {
@@ -90,7 +90,7 @@ pub fn decide_register_observed(
     program_id: ProgramId,
     member_id: MemberId,
     identity: ExternalIdentity,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     if identity_state.claimed_by.is_some() || member.is_registered() {
         return Ok(vec![]);
@@ -128,7 +128,7 @@ pub fn decide_claim_observed(
     identity: ExternalIdentity,
     method: LinkMethod,
     entry_id: EntryId,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     let owner_id = owner.member_id.ok_or(DomainError::MemberNotRegistered)?;
     let observed_id = observed.member_id.ok_or(DomainError::MemberNotRegistered)?;
@@ -193,8 +193,8 @@ mod tests {
     use crate::network::Network;
     use uuid::Uuid;
 
-    fn at() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_767_268_800, 0).unwrap_or_default()
+    fn at() -> Timestamp {
+        Timestamp::new(chrono::DateTime::from_timestamp(1_767_268_800, 0).unwrap_or_default())
     }
 
     #[test]

@@ -19,8 +19,10 @@ pub mod program;
 pub mod reward;
 pub mod stream;
 pub mod text;
+pub mod time;
 
 pub use aggregate::Aggregate;
 pub use error::DomainError;
 pub use event::Event;
 pub use stream::StreamId;
+pub use time::Timestamp;

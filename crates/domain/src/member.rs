@@ -6,6 +6,7 @@ use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardI
 use crate::network::{ActivityRef, ExternalIdentity, Network};
 use crate::points::{Points, PointsDelta};
 use crate::text::{RepeatedText, TextFingerprint};
+use crate::time::Timestamp;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -14,7 +15,7 @@ pub struct AwardRecord {
     pub entry_id: EntryId,
     pub points: i64,
     pub network: Network,
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Timestamp,
     pub reversed: bool,
 }
 
@@ -51,10 +52,10 @@ pub struct MemberState {
     pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
-    timeline: BTreeMap<DateTime<Utc>, Vec<TimedAward>>,
+    timeline: BTreeMap<Timestamp, Vec<TimedAward>>,
     /// Texts this member was paid for, with when each paid copy happened. Reversals and
     /// compensations do not remove them: a text earns once, and its own award may come back.
-    paid_texts: HashMap<TextFingerprint, Vec<DateTime<Utc>>>,
+    paid_texts: HashMap<TextFingerprint, Vec<Timestamp>>,
 }
 
 /// Limits the program's rules put on one award, computed by the caller from the rules in force.
@@ -73,9 +74,9 @@ pub struct Award {
     pub points: Points,
     pub rule_version: u32,
     pub campaign_id: Option<CampaignId>,
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Timestamp,
     pub limits: AwardLimits,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 /// What a comment, mention or message said, as far as the award decision cares: the fingerprint
@@ -91,7 +92,7 @@ pub enum MemberCommand {
     Register {
         member_id: MemberId,
         program_id: ProgramId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     Award(Award),
     /// An award for written activity: as `Award`, and refused when the rules refuse a text this
@@ -105,13 +106,13 @@ pub enum MemberCommand {
         entry_id: EntryId,
         activity: ActivityRef,
         reason: ReversalReason,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     /// A reversed activity earns again (comment restored, rejoined).
     Restore {
         entry_id: EntryId,
         activity: ActivityRef,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     Adjust {
         entry_id: EntryId,
@@ -120,7 +121,7 @@ pub enum MemberCommand {
         /// For the member; blank means none.
         note: Option<String>,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     /// A manager nets one earlier entry to zero.
     Compensate {
@@ -130,16 +131,16 @@ pub enum MemberCommand {
         /// For the member; blank means none.
         note: Option<String>,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     Block {
         reason: String,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     Unblock {
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 }
 
@@ -291,12 +292,16 @@ impl MemberState {
     pub fn awarded_on(&self, day: NaiveDate, tz: chrono_tz::Tz, network: Network) -> (i64, i64) {
         // A local day lies within a day either side of the same UTC date, whatever the zone.
         let midnight = day.and_time(NaiveTime::MIN).and_utc();
-        let from = midnight
-            .checked_sub_signed(Duration::days(1))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = midnight
-            .checked_add_signed(Duration::days(2))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let from = Timestamp::new(
+            midnight
+                .checked_sub_signed(Duration::days(1))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        );
+        let to = Timestamp::new(
+            midnight
+                .checked_add_signed(Duration::days(2))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        );
         self.timeline
             .range(from..to)
             .filter(|(at, _)| at.with_timezone(&tz).date_naive() == day)
@@ -480,8 +485,8 @@ impl MemberState {
     }
 
     /// Every paid copy of every text, in a stable order (what moves with a claimed account).
-    pub fn paid_texts(&self) -> Vec<(TextFingerprint, DateTime<Utc>)> {
-        let mut all: Vec<(TextFingerprint, DateTime<Utc>)> = self
+    pub fn paid_texts(&self) -> Vec<(TextFingerprint, Timestamp)> {
+        let mut all: Vec<(TextFingerprint, Timestamp)> = self
             .paid_texts
             .iter()
             .flat_map(|(f, times)| times.iter().map(move |t| (*f, *t)))
@@ -491,7 +496,7 @@ impl MemberState {
     }
 
     /// When each paid copy of a text happened (empty if it was never paid).
-    pub fn paid_text(&self, fingerprint: TextFingerprint) -> &[DateTime<Utc>] {
+    pub fn paid_text(&self, fingerprint: TextFingerprint) -> &[Timestamp] {
         self.paid_texts.get(&fingerprint).map_or(&[], Vec::as_slice)
     }
 
@@ -533,14 +538,18 @@ impl MemberState {
         }
         if limits.cooldown_seconds > 0 {
             let cooldown = Duration::seconds(i64::from(limits.cooldown_seconds));
-            let from = award
-                .occurred_at
-                .checked_sub_signed(cooldown)
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            let to = award
-                .occurred_at
-                .checked_add_signed(cooldown)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let from = Timestamp::new(
+                award
+                    .occurred_at
+                    .checked_sub_signed(cooldown)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            );
+            let to = Timestamp::new(
+                award
+                    .occurred_at
+                    .checked_add_signed(cooldown)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            );
             let too_soon = self.timeline.range(from..=to).any(|(at, awards)| {
                 (award.occurred_at - *at).abs() < cooldown
                     && awards.iter().any(|r| {

@@ -6,7 +6,7 @@ use crate::event::{Event, ManagerId};
 use crate::ids::ProgramId;
 use crate::network::{ActivityKind, ExternalIdentity, Network};
 use crate::text::RepeatedText;
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Points for one (network, activity kind), with its cooldown.
@@ -154,13 +154,13 @@ pub enum ProgramCommand {
         program_id: ProgramId,
         name: String,
         time_zone: chrono_tz::Tz,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     ChangeRules {
         program_id: ProgramId,
         rules: Rules,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 }
 

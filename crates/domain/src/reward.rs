@@ -6,7 +6,7 @@ use crate::event::{Event, ManagerId};
 use crate::ids::{EntryId, ProgramId, RedemptionId, RewardId};
 use crate::member::{MemberState, required_reason};
 use crate::points::Points;
-use chrono::{DateTime, Utc};
+use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,16 +28,16 @@ pub enum RewardCommand {
         cost: Points,
         stock: u32,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     ChangeStock {
         delta: i32,
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
     Delist {
         by: ManagerId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     },
 }
 
@@ -47,7 +47,7 @@ pub struct Redeem {
     pub redemption_id: RedemptionId,
     /// Chosen outside the domain (random), so deciding stays deterministic.
     pub coupon_code: String,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub struct CancelRedemption {
     pub redemption_id: RedemptionId,
     pub reason: String,
     pub by: ManagerId,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 impl RewardState {

@@ -11,7 +11,8 @@
 //! the hash must never change (tests pin known values).
 
 use crate::codeword;
-use chrono::{DateTime, Duration, Utc};
+use crate::time::Timestamp;
+use chrono::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
@@ -93,7 +94,7 @@ pub enum RepeatedText {
 impl RepeatedText {
     /// Whether an activity at `at` with a text paid at `paid` (every time it was paid) is a
     /// repeat the rules refuse.
-    pub fn refuses(self, paid: &[DateTime<Utc>], at: DateTime<Utc>) -> bool {
+    pub fn refuses(self, paid: &[Timestamp], at: Timestamp) -> bool {
         match self {
             RepeatedText::Earns => false,
             RepeatedText::EarnsOnce => !paid.is_empty(),
@@ -173,7 +174,7 @@ mod tests {
 
     #[test]
     fn windows_are_symmetric_and_strict() {
-        let t = |d: i64| DateTime::<Utc>::UNIX_EPOCH + Duration::days(d);
+        let t = |d: i64| Timestamp::new(chrono::DateTime::UNIX_EPOCH + Duration::days(d));
         let paid = [t(10)];
         assert!(!RepeatedText::Earns.refuses(&paid, t(10)));
         assert!(RepeatedText::EarnsOnce.refuses(&paid, t(10_000)));

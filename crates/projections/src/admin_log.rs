@@ -140,7 +140,7 @@ impl Changes {
                 reason: reason.clone(),
                 manager: by.clone(),
                 compensates: compensates.map(|c| c.0),
-                at: *at,
+                at: at.get(),
             };
             self.adjustments.push((r.program_id, row));
         }

@@ -87,7 +87,9 @@ impl Changes {
             d.touched(r);
         }
         let (member, change) = match &r.event {
-            Event::MemberRegistered { member_id, at, .. } => (member_id, Status::Registered(*at)),
+            Event::MemberRegistered { member_id, at, .. } => {
+                (member_id, Status::Registered(at.get()))
+            }
             Event::MemberBlocked { member_id, .. } => (member_id, Status::Blocked(true)),
             Event::MemberUnblocked { member_id, .. } => (member_id, Status::Blocked(false)),
             _ => return,

@@ -157,7 +157,7 @@ impl Changes {
                 let link = Link {
                     member_id: member_id.0,
                     method: method_name(*method),
-                    at: *at,
+                    at: at.get(),
                 };
                 self.links
                     .insert((r.program_id, identity.clone()), Some(link));

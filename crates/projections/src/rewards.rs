@@ -161,7 +161,7 @@ impl Changes {
                     member_id: member_id.0,
                     cost: *cost,
                     coupon_code: coupon_code.clone(),
-                    redeemed_at: *at,
+                    redeemed_at: at.get(),
                     cancelled_at: None,
                     refund: None,
                     cancelled_by: None,
@@ -179,7 +179,7 @@ impl Changes {
                 ..
             } => {
                 let cancel = Cancel {
-                    at: *at,
+                    at: at.get(),
                     refund: *refund,
                     by: by.clone(),
                     reason: reason.clone(),

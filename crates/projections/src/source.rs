@@ -176,7 +176,7 @@ pub fn event_at(event: &Event) -> DateTime<Utc> {
         | Event::RewardStockChanged { at, .. }
         | Event::RewardDelisted { at, .. }
         | Event::RewardIssued { at, .. }
-        | Event::RewardReturned { at, .. } => *at,
+        | Event::RewardReturned { at, .. } => at.get(),
     }
 }
 

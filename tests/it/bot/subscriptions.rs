@@ -28,7 +28,7 @@ async fn anna_with_vk(bot: &BotApp) -> MemberId {
             anna_vk(),
             LinkMethod::Code,
             Metadata::default(),
-            Utc::now(),
+            Utc::now().into(),
         )
         .await
         .unwrap();

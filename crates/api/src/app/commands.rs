@@ -4,7 +4,7 @@
 
 use super::ledger::{Decided, Ledger};
 use super::{AppError, Outcome};
-use chrono::{DateTime, Utc};
+use domain::Timestamp;
 use domain::campaign::{
     CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_among, decide_codeword,
 };
@@ -30,7 +30,7 @@ use uuid::Uuid;
 pub struct ManagerAction {
     pub manager: ManagerId,
     pub request_id: Uuid,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
 }
 
 impl ManagerAction {
@@ -136,7 +136,7 @@ impl Ledger {
         &self,
         program_id: ProgramId,
         member_id: MemberId,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         self.execute::<MemberState>(
             program_id.0,
@@ -168,9 +168,9 @@ impl Ledger {
         member_id: MemberId,
         activity: ActivityRef,
         text: Option<TextFingerprint>,
-        occurred_at: DateTime<Utc>,
+        occurred_at: Timestamp,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let command_id = award_command_id(program.program_id, member_id, &activity, &metadata);
         let command = award_command(program, command_id, activity, text, occurred_at, at)?;
@@ -194,9 +194,9 @@ impl Ledger {
         program: &ProgramContext,
         member_id: MemberId,
         activity: ActivityRef,
-        occurred_at: DateTime<Utc>,
+        occurred_at: Timestamp,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let stream = StreamId::Member(member_id);
         let command_id = match delivery_command_id(program.program_id, &metadata, &activity) {
@@ -237,9 +237,9 @@ impl Ledger {
         member_id: MemberId,
         activity: ActivityRef,
         text: Option<TextFingerprint>,
-        occurred_at: DateTime<Utc>,
+        occurred_at: Timestamp,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Option<Outcome>, AppError> {
         let program_id = program.program_id;
         let (account, member) = self
@@ -299,7 +299,7 @@ impl Ledger {
         activity: ActivityRef,
         reason: domain::event::ReversalReason,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let command_id =
             delivery_command_id(program_id, &metadata, &activity).unwrap_or_else(Uuid::new_v4);
@@ -322,7 +322,7 @@ impl Ledger {
         member_id: MemberId,
         activity: ActivityRef,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let command_id =
             delivery_command_id(program_id, &metadata, &activity).unwrap_or_else(Uuid::new_v4);
@@ -437,7 +437,7 @@ impl Ledger {
         reward_id: RewardId,
         redemption_id: RedemptionId,
         coupon_code: &str,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let streams = (&StreamId::Reward(reward_id), &StreamId::Member(member_id));
         self.execute2::<RewardState, MemberState>(
@@ -621,7 +621,7 @@ impl Ledger {
         identity: ExternalIdentity,
         method: LinkMethod,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let identity_stream = StreamId::Identity(program_id, identity.clone());
         let member_stream = StreamId::Member(member_id);
@@ -675,7 +675,7 @@ impl Ledger {
         member_id: MemberId,
         identity: ExternalIdentity,
         metadata: Metadata,
-        at: DateTime<Utc>,
+        at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let streams = (
             &StreamId::Identity(program_id, identity.clone()),
@@ -759,8 +759,8 @@ fn award_command(
     command_id: Uuid,
     activity: ActivityRef,
     text: Option<TextFingerprint>,
-    occurred_at: DateTime<Utc>,
-    at: DateTime<Utc>,
+    occurred_at: Timestamp,
+    at: Timestamp,
 ) -> Result<MemberCommand, AppError> {
     let rule = program
         .rules

@@ -129,14 +129,14 @@ fn award(i: usize, occurred_at: DateTime<Utc>) -> Award {
         points: Points::new(POINTS_PER_AWARD).expect("a valid constant"),
         rule_version: 1,
         campaign_id: None,
-        occurred_at,
+        occurred_at: occurred_at.into(),
         limits: AwardLimits {
             time_zone: chrono_tz::UTC,
             daily_cap: Some(DAILY_CAP),
             daily_cap_per_network: None,
             cooldown_seconds: 0,
         },
-        at: occurred_at,
+        at: occurred_at.into(),
     }
 }
 
@@ -164,7 +164,7 @@ async fn register_all(
                             s.decide(MemberCommand::Register {
                                 member_id,
                                 program_id: domain::ids::ProgramId(program_id),
-                                at,
+                                at: at.into(),
                             })
                         },
                     )

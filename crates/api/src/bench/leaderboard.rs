@@ -87,7 +87,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let action = ManagerAction {
         manager: "bench".into(),
         request_id: Uuid::from_u128(rng.r#gen()),
-        at: Utc::now(),
+        at: Utc::now().into(),
     };
     ledger
         .create_program(program, "Bench", TZ, Rules::standard(), &action)
@@ -446,8 +446,8 @@ fn award_event(member: Uuid, points: i64, rng: &mut StdRng) -> Event {
         points,
         rule_version: 1,
         campaign_id: None,
-        occurred_at: now,
-        at: now,
+        occurred_at: now.into(),
+        at: now.into(),
         text_fingerprint: None,
     }
 }

@@ -187,14 +187,14 @@ impl Generator {
                 program_id: self.program,
                 name: "Bench".into(),
                 time_zone: TZ,
-                at,
+                at: at.into(),
             },
             Event::RulesChanged {
                 program_id: self.program,
                 version: 1,
                 rules: self.rules.clone(),
                 by: "admin".into(),
-                at,
+                at: at.into(),
             },
         ];
         for i in 0..CAMPAIGNS {
@@ -205,13 +205,13 @@ impl Generator {
                 codeword: Codeword::parse(&format!("WORD{i}"))
                     .unwrap_or_else(|_| unreachable_codeword()),
                 points: 50,
-                starts_at: at,
-                ends_at: at + Duration::days(40),
+                starts_at: at.into(),
+                ends_at: (at + Duration::days(40)).into(),
                 total_cap: Some(2_000),
                 networks: Network::ALL.to_vec(),
                 target_post: None,
                 by: "manager".into(),
-                at,
+                at: at.into(),
             };
             self.campaigns
                 .push(CampaignState::default().apply(&created));
@@ -225,7 +225,7 @@ impl Generator {
                 cost: 50 + 50 * i as i64,
                 stock: 5_000,
                 by: "manager".into(),
-                at,
+                at: at.into(),
             };
             self.rewards.push(RewardState::default().apply(&listed));
             events.push(listed);
@@ -272,7 +272,7 @@ impl Generator {
             .decide(MemberCommand::Register {
                 member_id,
                 program_id: self.program,
-                at: self.now,
+                at: self.now.into(),
             })
             .ok()?;
         self.members.push(MemberState::default());
@@ -290,7 +290,7 @@ impl Generator {
             self.program,
             identity,
             LinkMethod::Code,
-            self.now,
+            self.now.into(),
         )
         .ok()?;
         self.apply_member(i, &events);
@@ -321,14 +321,14 @@ impl Generator {
             points: Points::new(rule.points).ok()?,
             rule_version: 1,
             campaign_id: None,
-            occurred_at,
+            occurred_at: occurred_at.into(),
             limits: AwardLimits {
                 time_zone: TZ,
                 daily_cap: self.rules.daily_cap,
                 daily_cap_per_network: self.rules.daily_cap_per_network,
                 cooldown_seconds: rule.cooldown_seconds,
             },
-            at: self.now,
+            at: self.now.into(),
         };
         let events = self.members[i].decide(MemberCommand::Award(award)).ok()?;
         self.apply_member(i, &events);
@@ -342,7 +342,7 @@ impl Generator {
             entry_id: EntryId(self.id()),
             activity,
             reason: ReversalReason::Deleted,
-            at: self.now,
+            at: self.now.into(),
         };
         let events = self.members[i].decide(command).ok()?;
         self.apply_member(i, &events);
@@ -359,7 +359,7 @@ impl Generator {
                 reason: "correction".into(),
                 note: None,
                 by: "manager".into(),
-                at: self.now,
+                at: self.now.into(),
             };
             let events = self.members[i].decide(command).ok()?;
             self.apply_member(i, &events);
@@ -374,7 +374,7 @@ impl Generator {
             reason: "goodwill".into(),
             note: None,
             by: "manager".into(),
-            at: self.now,
+            at: self.now.into(),
         };
         let events = self.members[i].decide(command).ok()?;
         self.apply_member(i, &events);
@@ -390,9 +390,9 @@ impl Generator {
             network: Network::ALL[self.rng.gen_range(0..3)],
             reference: self.id().simple().to_string(),
             target: None,
-            occurred_at: self.now,
+            occurred_at: self.now.into(),
             time_zone: TZ,
-            at: self.now,
+            at: self.now.into(),
         };
         let events = decide_codeword(&self.campaigns[c], &self.members[i], command).ok()?;
         self.campaigns[c] = events
@@ -410,7 +410,7 @@ impl Generator {
             entry_id: EntryId(self.id()),
             redemption_id,
             coupon_code: format!("C{:08X}", self.rng.r#gen::<u32>()),
-            at: self.now,
+            at: self.now.into(),
         };
         let events = decide_redeem(&self.rewards[r], &self.members[i], command).ok()?;
         self.rewards[r] = events
@@ -432,7 +432,7 @@ impl Generator {
             redemption_id,
             reason: "out of stock".into(),
             by: "manager".into(),
-            at: self.now,
+            at: self.now.into(),
         };
         let events = decide_cancel_redemption(&self.rewards[r], &self.members[i], command).ok()?;
         self.rewards[r] = events
@@ -447,13 +447,13 @@ impl Generator {
         let command = if self.members[i].blocked {
             MemberCommand::Unblock {
                 by: "manager".into(),
-                at: self.now,
+                at: self.now.into(),
             }
         } else {
             MemberCommand::Block {
                 reason: "spam".into(),
                 by: "manager".into(),
-                at: self.now,
+                at: self.now.into(),
             }
         };
         let events = self.members[i].decide(command).ok()?;

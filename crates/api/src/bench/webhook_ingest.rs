@@ -209,7 +209,7 @@ async fn seed_program(pool: &PgPool) -> anyhow::Result<ProgramId> {
     let action = ManagerAction {
         manager: "bench".into(),
         request_id: Uuid::new_v4(),
-        at: Utc::now(),
+        at: Utc::now().into(),
     };
     ledger
         .create_program(program_id, "Bench brand", chrono_tz::UTC, rules, &action)

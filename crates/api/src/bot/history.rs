@@ -120,7 +120,7 @@ pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
         | Event::AwardRestored { at, .. }
         | Event::PointsAdjusted { at, .. }
         | Event::RewardRedeemed { at, .. }
-        | Event::RedemptionCancelled { at, .. } => Some(*at),
+        | Event::RedemptionCancelled { at, .. } => Some((*at).get()),
         _ => None,
     }
 }

@@ -58,7 +58,7 @@ pub async fn ensure_telegram_member(
                     member.decide(MemberCommand::Register {
                         member_id,
                         program_id,
-                        at,
+                        at: at.into(),
                     })?
                 };
                 let registered = events.iter().fold(member.clone(), |s, e| s.evolve(e));
@@ -68,7 +68,7 @@ pub async fn ensure_telegram_member(
                     program_id,
                     identity.clone(),
                     LinkMethod::Telegram,
-                    at,
+                    at.into(),
                 )?);
                 Ok(events)
             },

@@ -33,7 +33,7 @@ impl Ingest {
             let stream = StreamId::Campaign(campaign_id);
             campaigns.push(self.ledger.load::<CampaignState>(&stream).await?.state);
         }
-        let paid = campaigns_to_pay(&campaigns, text, network, target, occurred_at);
+        let paid = campaigns_to_pay(&campaigns, text, network, target, occurred_at.into());
         Ok(paid
             .into_iter()
             .filter_map(|c| {

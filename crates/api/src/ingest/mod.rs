@@ -212,7 +212,7 @@ impl Ingest {
                         member,
                         activity.activity_ref(),
                         metadata,
-                        received_at,
+                        received_at.into(),
                     )
                     .await;
                 Ok(vec![settle(outcome, Handled::Restored)?])
@@ -322,9 +322,9 @@ impl Ingest {
                     program,
                     member,
                     activity.activity_ref(),
-                    occurred,
+                    occurred.into(),
                     metadata,
-                    received_at,
+                    received_at.into(),
                 )
                 .await
         } else {
@@ -334,9 +334,9 @@ impl Ingest {
                     member,
                     activity.activity_ref(),
                     written_text(activity),
-                    occurred,
+                    occurred.into(),
                     metadata,
-                    received_at,
+                    received_at.into(),
                 )
                 .await
         };
@@ -373,9 +373,9 @@ impl Ingest {
                 member,
                 activity.activity_ref(),
                 written_text(activity),
-                occurred,
+                occurred.into(),
                 metadata,
-                received_at,
+                received_at.into(),
             )
             .await?;
         outcome
@@ -402,9 +402,9 @@ impl Ingest {
                 network: activity.account.network,
                 reference: activity.reference.clone(),
                 target: activity.target.clone(),
-                occurred_at,
+                occurred_at: occurred_at.into(),
                 time_zone: program.time_zone,
-                at: received_at,
+                at: received_at.into(),
             };
             let outcome = self
                 .ledger
@@ -486,7 +486,7 @@ impl Ingest {
                 activity.account.clone(),
                 LinkMethod::Code,
                 Metadata::default(),
-                received_at,
+                received_at.into(),
             )
             .await;
         Ok(Some(settle(outcome, Handled::Linked(member))?))
@@ -545,7 +545,7 @@ impl Ingest {
                         program_id,
                         member_id,
                         identity.clone(),
-                        at,
+                        at.into(),
                     )
                 },
             )
@@ -630,7 +630,7 @@ impl Ingest {
                 retraction.activity.clone(),
                 reason,
                 metadata,
-                at,
+                at.into(),
             )
             .await;
         Ok(vec![settle(outcome, Handled::Reversed)?])
@@ -669,7 +669,7 @@ impl Ingest {
                         subscription(change),
                         ReversalReason::Left,
                         metadata,
-                        at,
+                        at.into(),
                     )
                     .await;
                 Ok(vec![settle(outcome, Handled::Reversed)?])

@@ -1,8 +1,9 @@
 //! Named ids, times and commands, so a test reads as the situation it sets up.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use domain::Event;
 use domain::StreamId;
+use domain::Timestamp;
 use domain::aggregate::Aggregate;
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits};
@@ -41,13 +42,15 @@ pub fn account(n: u8) -> ExternalIdentity {
 }
 
 /// Friday 2025-03-28 00:00 UTC: the generated days span Europe's switch to summer time.
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 28, 0, 0, 0)
-        .single()
-        .expect("a valid instant")
+pub fn t0() -> Timestamp {
+    Timestamp::new(
+        Utc.with_ymd_and_hms(2025, 3, 28, 0, 0, 0)
+            .single()
+            .expect("a valid instant"),
+    )
 }
 
-pub fn minutes(m: i64) -> DateTime<Utc> {
+pub fn minutes(m: i64) -> Timestamp {
     t0() + Duration::minutes(m)
 }
 
@@ -77,12 +80,7 @@ pub fn no_limits() -> AwardLimits {
 }
 
 /// An award of `n` points for `activity` at `occurred_at`, with no caps or cooldowns.
-pub fn award(
-    entry_id: EntryId,
-    activity: ActivityRef,
-    n: i64,
-    occurred_at: DateTime<Utc>,
-) -> Award {
+pub fn award(entry_id: EntryId, activity: ActivityRef, n: i64, occurred_at: Timestamp) -> Award {
     Award {
         entry_id,
         activity,

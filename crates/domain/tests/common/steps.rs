@@ -3,7 +3,8 @@
 
 use super::fixtures::*;
 use super::ledger::{Ledger, entry_id_of};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
+use domain::Timestamp;
 use domain::campaign::{self, CampaignCommand, RedeemCodeword};
 use domain::event::{LinkMethod, ReversalReason};
 use domain::identity;
@@ -98,7 +99,7 @@ pub enum Step {
 
 impl Ledger {
     /// The time a step is recorded: one minute per step, independent of when activity happened.
-    fn now(&self) -> DateTime<Utc> {
+    fn now(&self) -> Timestamp {
         t0() + Duration::minutes(self.steps_run)
     }
 

@@ -3,7 +3,8 @@
 
 use super::{accepted, refused};
 use crate::common::*;
-use chrono::{DateTime, Utc};
+use domain::Timestamp;
+
 use domain::DomainError;
 use domain::event::ReversalReason;
 use domain::ids::EntryId;
@@ -27,7 +28,7 @@ pub(super) fn award_with(
     entry_id: EntryId,
     activity: ActivityRef,
     n: i64,
-    at: DateTime<Utc>,
+    at: Timestamp,
     limits: &AwardLimits,
 ) -> MemberCommand {
     MemberCommand::Award(Award {

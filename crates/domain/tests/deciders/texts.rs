@@ -5,7 +5,8 @@
 use super::member::step;
 use super::{accepted, refused};
 use crate::common::*;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
+use domain::Timestamp;
 use domain::event::ReversalReason;
 use domain::member::{MemberCommand, MemberState, WrittenText};
 use domain::text::{RepeatedText, TextFingerprint};
@@ -26,7 +27,7 @@ fn registered(m: u8) -> MemberState {
 }
 
 /// Comment `n` saying `text` at `at`, under `repeats`.
-fn written(n: u64, text: &str, at: DateTime<Utc>, repeats: RepeatedText) -> MemberCommand {
+fn written(n: u64, text: &str, at: Timestamp, repeats: RepeatedText) -> MemberCommand {
     MemberCommand::AwardWritten {
         award: award(entry(n), comment(&format!("c{n}")), 10, at),
         text: WrittenText {

@@ -3,8 +3,9 @@
 
 use crate::common::Ledger;
 use crate::common::generators::{earning_history, setup};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use domain::Event;
+use domain::Timestamp;
 use domain::ids::MemberId;
 use domain::network::{ActivityKind, ActivityRef, Network};
 use proptest::prelude::*;
@@ -15,7 +16,7 @@ struct ActivityAward<'a> {
     member_id: MemberId,
     activity: &'a ActivityRef,
     points: i64,
-    occurred_at: DateTime<Utc>,
+    occurred_at: Timestamp,
 }
 
 fn activity_awards(log: &[Event]) -> Vec<ActivityAward<'_>> {
@@ -41,7 +42,7 @@ fn activity_awards(log: &[Event]) -> Vec<ActivityAward<'_>> {
         .collect()
 }
 
-fn local_day(at: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
+fn local_day(at: Timestamp, tz: chrono_tz::Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 

@@ -6,7 +6,8 @@
 use crate::common::generators::{earning_history, history, setup};
 use crate::common::ledger::MEMBERS;
 use crate::common::{Ledger, Step, member, minutes, text_fingerprint};
-use chrono::{DateTime, Utc};
+use domain::Timestamp;
+
 use domain::ids::MemberId;
 use domain::text::{RepeatedText, TextFingerprint};
 use domain::{DomainError, Event};
@@ -14,7 +15,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 /// When each member was paid for each text, in log order.
-fn paid_texts(log: &[Event]) -> BTreeMap<(MemberId, TextFingerprint), Vec<DateTime<Utc>>> {
+fn paid_texts(log: &[Event]) -> BTreeMap<(MemberId, TextFingerprint), Vec<Timestamp>> {
     let mut paid: BTreeMap<_, Vec<_>> = BTreeMap::new();
     for event in log {
         if let Event::PointsAwarded {

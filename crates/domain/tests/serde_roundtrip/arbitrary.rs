@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::Event;
+use domain::Timestamp;
 use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
@@ -41,10 +42,14 @@ fn redemption_id() -> impl Strategy<Value = RedemptionId> {
     uuid().prop_map(RedemptionId)
 }
 
-/// Any instant from 1970 to 2200, to the nanosecond.
-fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+/// Any instant from 1970 to 2200, to the nanosecond, as the ledger holds it.
+pub fn nanosecond_instant() -> impl Strategy<Value = DateTime<Utc>> {
     (0i64..7_258_118_400, 0u32..1_000_000_000)
         .prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).expect("in range"))
+}
+
+fn instant() -> impl Strategy<Value = Timestamp> {
+    nanosecond_instant().prop_map(Timestamp::new)
 }
 
 fn text() -> impl Strategy<Value = String> {

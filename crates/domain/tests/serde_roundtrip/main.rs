@@ -3,8 +3,9 @@
 
 mod arbitrary;
 
-use arbitrary::any_event;
-use domain::Event;
+use arbitrary::{any_event, nanosecond_instant};
+use chrono::{SubsecRound, Timelike};
+use domain::{Event, Timestamp};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -16,6 +17,19 @@ proptest! {
         let json = serde_json::to_string(&event).expect("serialises");
         let back: Event = serde_json::from_str(&json).expect("deserialises");
         prop_assert_eq!(back, event);
+    }
+
+    #[test]
+    fn a_timestamp_holds_whole_microseconds(at in nanosecond_instant()) {
+        let t = Timestamp::new(at);
+        prop_assert_eq!(t.nanosecond() % 1_000, 0);
+        prop_assert_eq!(t.get(), at.trunc_subsecs(6));
+        prop_assert!(t <= at && at - t.get() < chrono::TimeDelta::microseconds(1));
+        let json = serde_json::to_string(&t).expect("serialises");
+        prop_assert_eq!(serde_json::from_str::<Timestamp>(&json).expect("deserialises"), t);
+        // The JSON of a recorded nanosecond time still decodes, to the same microsecond.
+        let recorded = serde_json::to_string(&at).expect("serialises");
+        prop_assert_eq!(serde_json::from_str::<Timestamp>(&recorded).expect("deserialises"), t);
     }
 
     #[test]

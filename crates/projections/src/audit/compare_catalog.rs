@@ -79,7 +79,7 @@ pub(crate) fn campaigns(m: &mut Models, exp: &mut Expected, out: &mut Findings) 
                     r.network.as_str().to_string(),
                     r.reference,
                     r.points,
-                    r.at,
+                    r.at.get(),
                 )
             })
             .collect();

@@ -274,3 +274,40 @@ async fn verify_counts_active_members_across_the_window_like_the_projection(pool
         "{report:?}"
     );
 }
+
+/// Times as platforms and clocks hand them over, to the nanosecond: the ledger keeps them to
+/// the microsecond, so PostgreSQL stores exactly what the event and the fold hold.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn nanosecond_times_reach_the_read_models_as_the_fold_holds_them(pool: PgPool) {
+    use domain::Timestamp;
+    use domain::ids::CampaignId;
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    let instants = (0i64..7_258_118_400, 0u32..1_000_000_000).prop_map(|(secs, nanos)| {
+        chrono::DateTime::from_timestamp(secs, nanos).expect("in range")
+    });
+    let mut runner = TestRunner::deterministic();
+    let mut world = World::new(pool.clone()).await;
+    let c = CampaignId(uuid::Uuid::from_u128(0xC1));
+    world.append(vec![campaign(c, None, t0())]).await;
+    for n in 0..64 {
+        let at = Timestamp::new(instants.new_tree(&mut runner).unwrap().current());
+        // What PostgreSQL stores, bound as a parameter and parsed from the event's JSON.
+        let (bound, parsed): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+            sqlx::query_as("SELECT $1::timestamptz, ($2::jsonb #>> '{}')::timestamptz")
+                .bind(at.get())
+                .bind(serde_json::to_value(at).unwrap())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((bound, parsed), (at.get(), at.get()));
+        let m = member(n);
+        let mut events = vec![register(m, at)];
+        events.extend(redeem_codeword(c, world.entry(), m, at));
+        world.append(events).await;
+    }
+    world.drain().await;
+    let report = audit::verify(&pool).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+}

@@ -1,8 +1,9 @@
 //! Every read model after a varied history, read through the query functions the API uses.
 
 use crate::support::*;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use domain::Event;
+use domain::Timestamp;
 use domain::folds::{BoardKey, Leaderboards, Period};
 use domain::network::{ExternalIdentity, Network};
 use projections::identities::{Profile, search, upsert_profile, upsert_profiles};
@@ -214,7 +215,7 @@ async fn assert_board_is_the_fold(boards: &LiveBoards, domain: &Leaderboards, bo
 }
 
 /// Awards with many ties (0..=6 times 10), every ninth reversed to 0.
-fn tied_history(world: &mut World, members: std::ops::Range<u128>, t: DateTime<Utc>) -> Vec<Event> {
+fn tied_history(world: &mut World, members: std::ops::Range<u128>, t: Timestamp) -> Vec<Event> {
     let mut events = Vec::new();
     for n in members {
         events.push(register(member(n), t));
@@ -245,7 +246,7 @@ async fn live_boards_rank_like_the_domain_wherever_they_load_from(pool: PgPool) 
         network: None,
     };
     // The week board is Moscow's week: Monday 23 November 2026 is ISO week 48.
-    let week = current_board(PeriodKind::Week, None, chrono_tz::Europe::Moscow, t);
+    let week = current_board(PeriodKind::Week, None, chrono_tz::Europe::Moscow, t.get());
     assert_eq!(board_key(&week), "w2026-48");
     let week_vk = BoardKey {
         network: Some(Network::Vk),

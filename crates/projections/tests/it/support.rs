@@ -1,8 +1,9 @@
 //! A small world of events for projection tests: one program in Moscow time, and builders for
 //! the events members, managers and campaigns produce.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use domain::Event;
+use domain::Timestamp;
 use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
@@ -18,11 +19,13 @@ pub fn member(n: u128) -> MemberId {
     MemberId(Uuid::from_u128(0x1000 + n))
 }
 
-pub fn t0() -> DateTime<Utc> {
+pub fn t0() -> Timestamp {
     // A Sunday, 22:00 UTC: already Monday in Moscow (a new ISO week there).
-    Utc.with_ymd_and_hms(2026, 11, 22, 22, 0, 0)
-        .single()
-        .unwrap()
+    Timestamp::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 22, 0, 0)
+            .single()
+            .unwrap(),
+    )
 }
 
 pub struct World {
@@ -92,7 +95,7 @@ impl World {
     }
 }
 
-pub fn register(m: MemberId, at: DateTime<Utc>) -> Event {
+pub fn register(m: MemberId, at: Timestamp) -> Event {
     Event::MemberRegistered {
         member_id: m,
         program_id: ProgramId(PROGRAM),
@@ -100,13 +103,7 @@ pub fn register(m: MemberId, at: DateTime<Utc>) -> Event {
     }
 }
 
-pub fn award(
-    entry: EntryId,
-    m: MemberId,
-    points: i64,
-    network: Network,
-    at: DateTime<Utc>,
-) -> Event {
+pub fn award(entry: EntryId, m: MemberId, points: i64, network: Network, at: Timestamp) -> Event {
     Event::PointsAwarded {
         member_id: m,
         entry_id: entry,
@@ -130,7 +127,7 @@ pub fn reverse(
     award: EntryId,
     points: i64,
     network: Network,
-    award_at: DateTime<Utc>,
+    award_at: Timestamp,
 ) -> Event {
     Event::PointsReversed {
         member_id: m,
@@ -149,7 +146,7 @@ pub fn adjust(
     m: MemberId,
     delta: i64,
     compensates: Option<EntryId>,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Event {
     Event::PointsAdjusted {
         member_id: m,
@@ -163,7 +160,7 @@ pub fn adjust(
     }
 }
 
-pub fn link(m: MemberId, identity: &ExternalIdentity, at: DateTime<Utc>) -> Vec<Event> {
+pub fn link(m: MemberId, identity: &ExternalIdentity, at: Timestamp) -> Vec<Event> {
     vec![
         Event::IdentityClaimed {
             program_id: ProgramId(PROGRAM),
@@ -180,7 +177,7 @@ pub fn link(m: MemberId, identity: &ExternalIdentity, at: DateTime<Utc>) -> Vec<
     ]
 }
 
-pub fn unlink(m: MemberId, identity: &ExternalIdentity, at: DateTime<Utc>) -> Vec<Event> {
+pub fn unlink(m: MemberId, identity: &ExternalIdentity, at: Timestamp) -> Vec<Event> {
     vec![
         Event::IdentityReleased {
             program_id: ProgramId(PROGRAM),
@@ -196,7 +193,7 @@ pub fn unlink(m: MemberId, identity: &ExternalIdentity, at: DateTime<Utc>) -> Ve
     ]
 }
 
-pub fn campaign(id: CampaignId, cap: Option<u32>, at: DateTime<Utc>) -> Event {
+pub fn campaign(id: CampaignId, cap: Option<u32>, at: Timestamp) -> Event {
     Event::CampaignCreated {
         campaign_id: id,
         program_id: ProgramId(PROGRAM),
@@ -214,12 +211,7 @@ pub fn campaign(id: CampaignId, cap: Option<u32>, at: DateTime<Utc>) -> Event {
 }
 
 /// A codeword redemption: the campaign's record and the member's award, one commit.
-pub fn redeem_codeword(
-    c: CampaignId,
-    entry: EntryId,
-    m: MemberId,
-    at: DateTime<Utc>,
-) -> Vec<Event> {
+pub fn redeem_codeword(c: CampaignId, entry: EntryId, m: MemberId, at: Timestamp) -> Vec<Event> {
     vec![
         Event::CodewordRedeemed {
             campaign_id: c,
@@ -248,7 +240,7 @@ pub fn redeem_codeword(
     ]
 }
 
-pub fn list_reward(id: RewardId, cost: i64, stock: u32, at: DateTime<Utc>) -> Event {
+pub fn list_reward(id: RewardId, cost: i64, stock: u32, at: Timestamp) -> Event {
     Event::RewardListed {
         reward_id: id,
         program_id: ProgramId(PROGRAM),
@@ -266,7 +258,7 @@ pub fn redeem_reward(
     entry: EntryId,
     m: MemberId,
     cost: i64,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Vec<Event> {
     vec![
         Event::RewardRedeemed {
@@ -293,7 +285,7 @@ pub fn cancel_reward(
     entry: EntryId,
     m: MemberId,
     refund: i64,
-    at: DateTime<Utc>,
+    at: Timestamp,
 ) -> Vec<Event> {
     vec![
         Event::RedemptionCancelled {

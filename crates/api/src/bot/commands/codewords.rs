@@ -77,9 +77,9 @@ impl Ctx<'_> {
             network: Network::Telegram,
             reference: self.msg.message_id.to_string(),
             target: None,
-            occurred_at,
+            occurred_at: occurred_at.into(),
             time_zone: self.program.time_zone,
-            at: self.now,
+            at: self.now.into(),
         };
         let outcome = self
             .bot

@@ -222,7 +222,7 @@ pub async fn unlink(
             member.member_id,
             identity,
             metadata,
-            Utc::now(),
+            Utc::now().into(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -270,8 +270,8 @@ mod tests {
             points: 50,
             rule_version: 1,
             campaign_id: None,
-            occurred_at: at,
-            at,
+            occurred_at: at.into(),
+            at: at.into(),
             text_fingerprint: None,
         };
         let left = Event::PointsReversed {
@@ -279,10 +279,10 @@ mod tests {
             entry_id: EntryId(Uuid::from_u128(2)),
             award_entry_id: entry,
             network: Network::Vk,
-            award_occurred_at: at,
+            award_occurred_at: at.into(),
             points: 50,
             reason: ReversalReason::Left,
-            at,
+            at: at.into(),
         };
         let own = MemberState::default();
         assert_eq!(status_of(&own, "vk"), "not_seen");

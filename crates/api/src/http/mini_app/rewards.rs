@@ -174,7 +174,7 @@ pub async fn redeem(
             reward_id,
             redemption_id,
             &coupon,
-            Utc::now(),
+            Utc::now().into(),
         )
         .await;
     let repeated = match outcome {
@@ -242,7 +242,7 @@ async fn recorded(
         cost,
         coupon_code,
         balance,
-        redeemed_at: at,
+        redeemed_at: at.get(),
         repeated,
     })
 }

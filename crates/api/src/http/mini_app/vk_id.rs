@@ -181,7 +181,7 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
             identity,
             LinkMethod::OAuth,
             metadata,
-            now,
+            now.into(),
         )
         .await;
     match outcome {

@@ -159,7 +159,7 @@ impl<P> Authorized<P> {
                 "admin/{}/{}",
                 self.session.username, key.0
             )),
-            at: chrono::Utc::now(),
+            at: chrono::Utc::now().into(),
         }
     }
 }
