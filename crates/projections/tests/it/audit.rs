@@ -284,9 +284,8 @@ async fn nanosecond_times_reach_the_read_models_as_the_fold_holds_them(pool: PgP
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
 
-    let instants = (0i64..7_258_118_400, 0u32..1_000_000_000).prop_map(|(secs, nanos)| {
-        chrono::DateTime::from_timestamp(secs, nanos).expect("in range")
-    });
+    let instants = (0i64..7_258_118_400, 0u32..1_000_000_000)
+        .prop_map(|(secs, nanos)| chrono::DateTime::from_timestamp(secs, nanos).expect("in range"));
     let mut runner = TestRunner::deterministic();
     let mut world = World::new(pool.clone()).await;
     let c = CampaignId(uuid::Uuid::from_u128(0xC1));
