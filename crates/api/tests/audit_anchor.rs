@@ -2,21 +2,13 @@
 //! anchor is a JSON document kept outside the database; verifying with it passes while the log
 //! only grows, and fails (exit 1, the first bad position named) once history before it changes.
 
+mod support;
+
 use sqlx::PgPool;
 use std::process::{Command, Output};
 use store::{Commit, EventStore, ExpectedVersion, Metadata, NewEvent, StreamAppend};
+use support::database_url;
 use uuid::Uuid;
-
-fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    )
-}
 
 async fn loyalty(url: &str, args: &[&str]) -> Output {
     let mut command = tokio::process::Command::from(Command::new(env!("CARGO_BIN_EXE_loyalty")));

@@ -3,20 +3,12 @@
 //! same database finds no difference. Times reach the server to the nanosecond (the clock), so
 //! this is the run that showed an event and its read model disagreeing below the microsecond.
 
+mod support;
+
 use sqlx::PgPool;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    )
-}
+use support::database_url;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -62,12 +62,17 @@ pub async fn connect(
     max_connections: u32,
     min_connections: u32,
 ) -> Result<PgPool, sqlx::Error> {
+    pool_options(max_connections, min_connections)
+        .connect(database_url)
+        .await
+}
+
+/// The limits and timeouts every pool of the project shares.
+fn pool_options(max_connections: u32, min_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(min_connections.min(max_connections))
         .acquire_timeout(Duration::from_secs(10))
-        .connect(database_url)
-        .await
 }
 
 /// The role `loyalty serve` works as, created by the migrations: it reads and appends events
@@ -82,10 +87,7 @@ pub async fn connect_as_service(
     max_connections: u32,
     min_connections: u32,
 ) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .min_connections(min_connections.min(max_connections))
-        .acquire_timeout(Duration::from_secs(10))
+    pool_options(max_connections, min_connections)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 sqlx::query(&format!("SET ROLE {SERVICE_ROLE}"))
