@@ -84,18 +84,28 @@ pub(crate) fn campaigns(m: &mut Models, exp: &mut Expected, out: &mut Findings) 
             })
             .collect();
         let found = actual.remove(&campaign).unwrap_or_default();
-        if expected != found {
-            let n = expected
-                .iter()
-                .zip(&found)
-                .take_while(|(e, a)| e == a)
-                .count();
-            let key = format!("{campaign} (redemption #{})", n + 1);
-            out.push("codeword_redemptions", key, expected.get(n), found.get(n));
-        }
+        codeword_rows(out, campaign, &expected, &found);
     }
     for (campaign, found) in actual {
-        out.unexpected("codeword_redemptions", campaign, found.len());
+        codeword_rows(out, campaign, &[], &found);
+    }
+}
+
+/// Compares one campaign's redemptions in redemption order, every row of them.
+fn codeword_rows(
+    out: &mut Findings,
+    campaign: CampaignId,
+    expected: &[CodewordEntry],
+    found: &[CodewordEntry],
+) {
+    for n in 0..expected.len().max(found.len()) {
+        let key = || format!("{campaign} (redemption #{})", n + 1);
+        match (expected.get(n), found.get(n)) {
+            (Some(e), Some(a)) => out.compare("codeword_redemptions", key(), e, a),
+            (Some(e), None) => out.missing("codeword_redemptions", key(), e),
+            (None, Some(a)) => out.unexpected("codeword_redemptions", key(), a),
+            (None, None) => {}
+        }
     }
 }
 

@@ -62,7 +62,7 @@ pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Finding
             let key = || format!("{program}/{}/{member}", board_key(&board));
             match at.map(|i| found.swap_remove(i).1) {
                 Some(stored) if stored == score => {}
-                Some(stored) => out.push("leaderboard", key(), score, stored),
+                Some(stored) => out.compare("leaderboard", key(), score, stored),
                 None => out.missing("leaderboard", key(), score),
             }
         }

@@ -16,7 +16,9 @@ mod seal;
 pub use as_of::{AsOf, HistoryLine, as_of, write_as_of};
 pub use chain::BrokenChain;
 pub use export::{ExportFilter, ExportFormat, export};
-pub use findings::{Difference, MAX_LISTED_DIFFERENCES};
+pub use findings::{
+    Difference, DifferenceGroup, DifferenceKind, MAX_LISTED_PER_GROUP, PRINTED_PER_GROUP,
+};
 pub use seal::{Anchor, BrokenSeal, SealReport, anchor, read_anchor};
 
 use crate::error::{ProjectionError, Result};
@@ -52,7 +54,9 @@ pub struct VerifyReport {
     pub projections: Vec<AuditedProjection>,
     /// Every difference found, hash chain breaks included.
     pub differences_total: u64,
-    /// The first [`MAX_LISTED_DIFFERENCES`] of them.
+    /// Every model and kind that has differences, with its exact count.
+    pub groups: Vec<DifferenceGroup>,
+    /// The first [`MAX_LISTED_PER_GROUP`] differences of each group.
     pub differences: Vec<Difference>,
     /// The first broken link of each stream whose chain does not hold.
     pub broken_chains: Vec<BrokenChain>,
@@ -66,7 +70,14 @@ impl VerifyReport {
         self.differences_total == 0
     }
 
+    /// The text report, printing at most [`PRINTED_PER_GROUP`] differences of each group.
     pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        self.write_text_limited(out, PRINTED_PER_GROUP)
+    }
+
+    /// The text report, printing at most `per_group` differences of each group; the counts
+    /// are exact whatever the limit.
+    pub fn write_text_limited(&self, out: &mut dyn Write, per_group: usize) -> std::io::Result<()> {
         writeln!(
             out,
             "events {}  streams {}  {:.2}s",
@@ -80,12 +91,24 @@ impl VerifyReport {
             )?;
         }
         self.seal.write_text(out)?;
-        for d in &self.differences {
-            writeln!(
-                out,
-                "DIFF {} {}: expected {}, found {}",
-                d.model, d.key, d.expected, d.actual
-            )?;
+        for g in &self.groups {
+            writeln!(out, "{} {}: {}", g.model, g.kind.as_str(), g.count)?;
+            let listed = self
+                .differences
+                .iter()
+                .filter(|d| d.model == g.model && d.kind == g.kind);
+            let mut printed = 0u64;
+            for d in listed.take(per_group) {
+                writeln!(
+                    out,
+                    "DIFF {} {}: expected {}, found {}",
+                    d.model, d.key, d.expected, d.actual
+                )?;
+                printed += 1;
+            }
+            if g.count > printed {
+                writeln!(out, "  and {} more", g.count - printed)?;
+            }
         }
         writeln!(out, "{} differences", self.differences_total)
     }
@@ -204,12 +227,19 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
             "broken at position {} (version {}): {}",
             b.position, b.stream_version, b.reason
         );
-        findings.push("hash_chain", &b.stream_id, "an unbroken chain", found);
+        findings.push(
+            "hash_chain",
+            DifferenceKind::Changed,
+            &b.stream_id,
+            "an unbroken chain",
+            found,
+        );
     }
     for b in &seal.broken {
         let found = format!("position {}: {}", b.position, b.reason);
         findings.push(
             "log_seal",
+            DifferenceKind::Changed,
             format!("block {}", b.block),
             "the sealed events",
             found,
@@ -232,6 +262,7 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
             })
             .collect(),
         differences_total: findings.total,
+        groups: findings.groups(),
         differences: findings.list,
         broken_chains,
         seal,
@@ -274,6 +305,7 @@ fn fold_rows(
                 Err(e) => {
                     findings.push(
                         "events.payload",
+                        DifferenceKind::Changed,
                         format!("position {}", row.position),
                         "a known event",
                         e.to_string(),

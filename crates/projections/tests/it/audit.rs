@@ -3,7 +3,7 @@
 use crate::support::*;
 use chrono::Duration;
 use domain::network::Network;
-use projections::audit::{self, ExportFilter, ExportFormat};
+use projections::audit::{self, DifferenceKind, ExportFilter, ExportFormat};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -65,6 +65,94 @@ async fn verify_catches_a_tampered_read_model_row(pool: PgPool) {
         .unwrap();
     assert!(balance.key.contains(&member(2).0.to_string()));
     assert!(report.broken_chains.is_empty());
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn verify_reports_every_differing_row_counted_by_model_and_kind(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    busy_history(&mut world, 6).await;
+    world.drain().await;
+    assert!(audit::verify(&pool).await.unwrap().is_clean());
+
+    // Two redemptions of one campaign (its second and third, after the first matches) and two
+    // balances.
+    for m in [1, 2] {
+        sqlx::query("UPDATE codeword_redemptions SET points = points * 100 WHERE member_id = $1")
+            .bind(member(m).0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for m in [2, 3] {
+        sqlx::query("UPDATE balances SET current = current + 1 WHERE member_id = $1")
+            .bind(member(m).0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let report = audit::verify(&pool).await.unwrap();
+    let groups: Vec<(&str, DifferenceKind, u64)> = report
+        .groups
+        .iter()
+        .map(|g| (g.model, g.kind, g.count))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("balances", DifferenceKind::Changed, 2),
+            ("codeword_redemptions", DifferenceKind::Changed, 2),
+        ]
+    );
+    assert_eq!(report.differences_total, 4);
+    let keys = |model: &str| -> Vec<String> {
+        report
+            .differences
+            .iter()
+            .filter(|d| d.model == model)
+            .map(|d| d.key.clone())
+            .collect()
+    };
+    let c = uuid::Uuid::from_u128(0xC1);
+    assert_eq!(
+        keys("codeword_redemptions"),
+        vec![
+            format!("{c} (redemption #2)"),
+            format!("{c} (redemption #3)")
+        ]
+    );
+    let balances = keys("balances");
+    assert_eq!(balances.len(), 2, "{balances:?}");
+    for m in [2, 3] {
+        let m = member(m).0.to_string();
+        assert!(
+            balances.iter().any(|k| k.ends_with(&m)),
+            "{m} in {balances:?}"
+        );
+    }
+
+    // One printed per group: the rest is counted, not printed.
+    let mut text = Vec::new();
+    report.write_text_limited(&mut text, 1).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    for model in ["balances", "codeword_redemptions"] {
+        let printed = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("DIFF {model} ")))
+            .count();
+        assert_eq!(printed, 1, "{text}");
+        assert!(
+            text.contains(&format!("{model} changed: 2\nDIFF {model} ")),
+            "{text}"
+        );
+    }
+    assert_eq!(text.matches("  and 1 more\n").count(), 2, "{text}");
+    assert!(text.ends_with("4 differences\n"), "{text}");
+    // Within the limit every row is printed.
+    let mut text = Vec::new();
+    report.write_text(&mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("DIFF ")).count(), 4);
+    assert!(!text.contains("more"), "{text}");
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
