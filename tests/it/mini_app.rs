@@ -981,6 +981,59 @@ async fn history_shows_the_note_to_the_member_never_the_reason(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_cancelled_redemption_tells_the_member_the_outcome_never_the_reason(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    m.give(member, 40).await;
+    let reward = m.list_reward("Кофе", 25, 3).await;
+    let path = format!("/api/v1/app/rewards/{}/redeem", reward.0);
+    let redeemed = m
+        .call(
+            "POST",
+            &path,
+            Some(&anna()),
+            None,
+            &[("Idempotency-Key", "c")],
+        )
+        .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+    let redemption = json_of(&redeemed)["redemption_id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    m.app
+        .t
+        .ledger
+        .cancel_redemption(
+            m.app.t.program_id(),
+            member,
+            reward,
+            domain::ids::RedemptionId(redemption),
+            "Мошенничество: заявка 4521",
+            &now_action(),
+        )
+        .await
+        .unwrap();
+    m.drain().await;
+    let reply = m
+        .call("GET", "/api/v1/app/history", Some(&anna()), None, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        !reply.body.contains("Мошенничество") && !reply.body.contains("4521"),
+        "{}",
+        reply.body
+    );
+    let page = json_of(&reply);
+    assert_eq!(page["entries"][0]["points"], 25);
+    assert_eq!(
+        page["entries"][0]["text"],
+        "Награда «Кофе» отменена, баллы возвращены"
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn history_pages_through_the_members_stream_newest_first(pool: PgPool) {
     let m = MiniApp::new(pool).await;
     let member = m.sign_in(&anna()).await;

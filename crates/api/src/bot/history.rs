@@ -94,11 +94,15 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
             Lang::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
             Lang::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
         },
-        Event::RedemptionCancelled { refund, reason, .. } => match lang {
-            Lang::Ru => (*refund, format!("обмен на «{reward}» отменён: {reason}")),
+        // The manager's reason is internal, as an adjustment's is.
+        Event::RedemptionCancelled { refund, .. } => match lang {
+            Lang::Ru => (
+                *refund,
+                format!("обмен на «{reward}» отменён, баллы возвращены"),
+            ),
             Lang::En => (
                 *refund,
-                format!("“{reward}” redemption cancelled: {reason}"),
+                format!("“{reward}” redemption cancelled, points returned"),
             ),
         },
         _ => return None,

@@ -166,16 +166,15 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
                 Lang::En => format!("Reward “{title}” · coupon {coupon_code}"),
             }
         }
-        Event::RedemptionCancelled {
-            reward_id, reason, ..
-        } => {
+        // The manager's reason is internal, as an adjustment's is: the member is told the outcome.
+        Event::RedemptionCancelled { reward_id, .. } => {
             let title = names
                 .rewards
                 .get(&reward_id.0)
                 .map_or(unknown, String::as_str);
             match lang {
-                Lang::Ru => format!("Награда «{title}» отменена, баллы возвращены: {reason}"),
-                Lang::En => format!("Reward “{title}” cancelled, points returned: {reason}"),
+                Lang::Ru => format!("Награда «{title}» отменена, баллы возвращены"),
+                Lang::En => format!("Reward “{title}” cancelled, points returned"),
             }
         }
         Event::MemberBlocked { .. } => lang
