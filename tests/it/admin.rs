@@ -1920,6 +1920,32 @@ mod browser_tests {
                     .wait_for_text("#verify-verdict", "Clean")
                     .await
                     .unwrap();
+                // A balance changed behind the projection's back is shown in words, by model
+                // and kind, never in Rust's debug notation; then put back.
+                let tamper = "UPDATE balances SET current = current + $1 WHERE member_id = $2";
+                for delta in [1_000_i64, -1_000] {
+                    sqlx::query(tamper)
+                        .bind(delta)
+                        .bind(anna.0)
+                        .execute(&panel.app.pool)
+                        .await
+                        .unwrap();
+                    if delta > 0 {
+                        browser.click("#verify-run").await.unwrap();
+                        browser
+                            .wait_for_text("#verify-verdict", "1 differences")
+                            .await
+                            .unwrap();
+                        let found = browser
+                            .text("#verify-result")
+                            .await
+                            .unwrap()
+                            .unwrap_or_default();
+                        assert!(found.contains("Balances"), "{found}");
+                        assert!(found.contains("values differ"), "{found}");
+                        assert!(!found.contains("Some("), "{found}");
+                    }
+                }
             }
             if hash == "#/users" {
                 // A manager limited to this program, created from the page.

@@ -223,6 +223,9 @@ Views.auditor = async function (view) {
         ], a.history));
     } catch (err) { asOfOut.append(el("p", { class: "error" }, errorText(err))); }
   });
+  // A finding in the panel's language: the model's name and the kind of difference.
+  const modelName = (m) => I18n.t("auditor.models." + m, null, true) || m;
+  const kindName = (k) => I18n.t("auditor.kinds." + k, null, true) || k;
   const verifyOut = el("div", { id: "verify-result" });
   const verifyButton = el("button", { type: "button", id: "verify-run" }, I18n.t("auditor.verify_run"));
   verifyButton.addEventListener("click", async () => {
@@ -241,9 +244,15 @@ Views.auditor = async function (view) {
           ["auditor.position", (p) => fmtNum(p.position), "num"],
           ["auditor.behind", (p) => fmtNum(p.behind), "num"],
         ], r.projections),
+        (r.groups || []).length ? table([
+          ["auditor.model", (g) => modelName(g.model)], ["auditor.kind", (g) => kindName(g.kind)],
+          ["auditor.count", (g) => fmtNum(g.count), "num"],
+        ], r.groups) : "",
         r.differences.length ? table([
-          ["auditor.model", (x) => x.model], ["auditor.key", (x) => x.key],
-          ["auditor.expected", (x) => x.expected], ["auditor.actual", (x) => x.actual],
+          ["auditor.model", (x) => modelName(x.model)], ["auditor.kind", (x) => kindName(x.kind)],
+          ["auditor.key", (x) => x.key],
+          ["auditor.expected", (x) => x.kind === "unexpected" ? I18n.t("auditor.no_row") : x.expected],
+          ["auditor.actual", (x) => x.kind === "missing" ? I18n.t("auditor.no_row") : x.actual],
         ], r.differences.slice(0, 200)) : "");
     } catch (err) { clear(verifyOut).append(el("p", { class: "error" }, errorText(err))); }
     verifyButton.disabled = false;

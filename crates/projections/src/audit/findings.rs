@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::{Debug, Display};
+use std::fmt::Display;
 
 /// The most differences of one group (model and kind) kept in a report; all are counted.
 pub const MAX_LISTED_PER_GROUP: usize = 1_000;
@@ -64,8 +64,8 @@ impl Findings {
         model: &'static str,
         kind: DifferenceKind,
         key: impl Display,
-        expected: impl Debug,
-        actual: impl Debug,
+        expected: impl Serialize,
+        actual: impl Serialize,
     ) {
         self.total += 1;
         let count = self.counts.entry((model, kind)).or_default();
@@ -75,14 +75,14 @@ impl Findings {
                 model,
                 kind,
                 key: key.to_string(),
-                expected: format!("{expected:?}"),
-                actual: format!("{actual:?}"),
+                expected: shown(&expected),
+                actual: shown(&actual),
             });
         }
     }
 
     /// Records a difference unless both sides are equal.
-    pub fn compare<T: PartialEq + Debug>(
+    pub fn compare<T: PartialEq + Serialize>(
         &mut self,
         model: &'static str,
         key: impl Display,
@@ -94,12 +94,12 @@ impl Findings {
         }
     }
 
-    pub fn missing(&mut self, model: &'static str, key: impl Display, expected: impl Debug) {
-        self.push(model, DifferenceKind::Missing, key, expected, Absent);
+    pub fn missing(&mut self, model: &'static str, key: impl Display, expected: impl Serialize) {
+        self.push(model, DifferenceKind::Missing, key, expected, ABSENT);
     }
 
-    pub fn unexpected(&mut self, model: &'static str, key: impl Display, actual: impl Debug) {
-        self.push(model, DifferenceKind::Unexpected, key, Absent, actual);
+    pub fn unexpected(&mut self, model: &'static str, key: impl Display, actual: impl Serialize) {
+        self.push(model, DifferenceKind::Unexpected, key, ABSENT, actual);
     }
 
     /// Every group with its exact count, by model and kind.
@@ -111,10 +111,57 @@ impl Findings {
     }
 }
 
-struct Absent;
+/// A value as a person reads it, in no language: the fields of a row separated by ", ", a
+/// missing value as "—" (never Rust's debug notation such as `Some((…))`).
+fn shown(value: &impl Serialize) -> String {
+    fn write(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Null => out.push('—'),
+            serde_json::Value::String(s) => out.push_str(s),
+            serde_json::Value::Array(items) => {
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(", ");
+                    }
+                    write(item, out);
+                }
+            }
+            serde_json::Value::Object(fields) => {
+                for (n, (name, item)) in fields.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(name);
+                    out.push_str(": ");
+                    write(item, out);
+                }
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    match serde_json::to_value(value) {
+        Ok(value) => write(&value, &mut out),
+        Err(e) => out.push_str(&format!("(unreadable: {e})")),
+    }
+    out
+}
 
-impl Debug for Absent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(ABSENT)
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn values_read_as_plain_fields_without_debug_notation() {
+        let row = Some((
+            "telegram",
+            "-1002233445566_17",
+            50_i64,
+            None::<i64>,
+            vec![1, 2],
+        ));
+        assert_eq!(shown(&row), "telegram, -1002233445566_17, 50, —, 1, 2");
+        assert_eq!(shown(&None::<(i64, i64)>), "—");
+        assert_eq!(shown(&"absent"), "absent");
     }
 }
