@@ -5,9 +5,9 @@
 mod channels;
 
 use crate::app::{IG_APP_SECRET, IG_BRAND, IG_VERIFY_TOKEN, TG_SECRET, TestApp};
-use api::config::ServeConfig;
-use api::http::admin::{Role, UserError, create_user};
-use api::http::{AppState, router};
+use api::admin::{Role, UserError, create_user};
+use api::{AppState, router};
+use app::config::ServeConfig;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -76,7 +76,7 @@ impl Panel {
         let app = TestApp::new(pool.clone()).await;
         // A router of our own over the same ledger: the harness's answers carry no headers,
         // and sign-in needs Set-Cookie.
-        let state = AppState::new(app.t.ledger.clone(), pool, config());
+        let state = AppState::new(app::AppContext::new(app.t.ledger.clone(), pool, config()));
         Self {
             app: Arc::new(app),
             boards: state.boards.clone(),
@@ -442,7 +442,7 @@ async fn an_address_is_throttled_whatever_usernames_it_types(pool: PgPool) {
 /// overlap in the database.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_throttle_holds_under_concurrent_attempts(pool: PgPool) {
-    use api::http::admin::auth::throttle::{Attempt, MAX_FAILURES, begin_attempt};
+    use api::admin::auth::throttle::{Attempt, MAX_FAILURES, begin_attempt};
     let attempts = futures::future::join_all((0..32 * 20).map(|i| {
         let pool = pool.clone();
         tokio::spawn(async move {
@@ -488,7 +488,7 @@ fn memory_kib() -> (u64, u64) {
 /// 429 `busy` with Retry-After, and the process's peak memory stays bounded.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_flood_of_sign_ins_checks_few_passwords_at_once(pool: PgPool) {
-    use api::http::admin::auth::CONCURRENT_PASSWORD_CHECKS;
+    use api::admin::auth::CONCURRENT_PASSWORD_CHECKS;
     let panel = Panel::new(pool).await;
     // The first check of an unknown username hashes a stand-in once; not part of the flood.
     panel.login_from([192, 0, 2, 1], "nobody", "warm up").await;
@@ -588,7 +588,7 @@ async fn a_change_without_the_csrf_token_is_403_and_appends_nothing(pool: PgPool
 async fn every_admin_state_change_requires_the_csrf_token(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Admin).await;
     let events = panel.app.event_count().await;
-    let doc = serde_json::to_value(api::http::openapi()).unwrap();
+    let doc = serde_json::to_value(api::openapi()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         if !path.starts_with("/api/v1/admin") {
@@ -1686,7 +1686,11 @@ mod browser_tests {
         create_user(&panel.app.pool, "admin", PASSWORD, Role::Admin)
             .await
             .unwrap();
-        let state = AppState::new(panel.app.t.ledger.clone(), panel.app.pool.clone(), config());
+        let state = AppState::new(app::AppContext::new(
+            panel.app.t.ledger.clone(),
+            panel.app.pool.clone(),
+            config(),
+        ));
         TestServer::start(state).await
     }
 

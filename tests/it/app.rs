@@ -2,9 +2,9 @@
 //! endpoint.
 
 use crate::helpers::{TestLedger, at};
-use api::config::ServeConfig;
-use api::http::{AppState, router};
-use api::ingest::channels;
+use api::{AppState, router};
+use app::config::ServeConfig;
+use app::ingest::channels;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -92,7 +92,7 @@ impl TestApp {
             TG_SECRET,
         ])
         .config;
-        let state = AppState::new(t.ledger.clone(), pool.clone(), config);
+        let state = AppState::new(app::AppContext::new(t.ledger.clone(), pool.clone(), config));
         Self {
             t,
             pool,

@@ -1,5 +1,5 @@
 //! Headless-browser support for page tests (Mini App, admin panel): the real server on
-//! 127.0.0.1:0 (`api::http::router` under `axum::serve`, with the projection workers running as
+//! 127.0.0.1:0 (`api::router` under `axum::serve`, with the projection workers running as
 //! in `loyalty serve`), and Debian's Chromium driven through ChromeDriver's W3C WebDriver API.
 //!
 //! Why WebDriver with a small client here, not a crate: Debian ships chromium and
@@ -13,7 +13,7 @@
 //! notice) only when `LOYALTY_SKIP_BROWSER_TESTS=1` is set, which CI never sets. Screenshots go to `target/screenshots/`, and
 //! also to `docs/screenshots/` when `SAVE_SCREENSHOTS=1`.
 
-use api::http::{AppState, router};
+use api::{AppState, router};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-use api::app::{Ledger, LedgerConfig, ManagerAction, ProgramContext};
+use app::{Ledger, LedgerConfig, ManagerAction, ProgramContext};
 use chrono::{TimeZone, Utc};
 use domain::Timestamp;
 use domain::ids::{MemberId, ProgramId};

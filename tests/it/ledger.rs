@@ -1,7 +1,7 @@
 //! The command path: decisions, idempotency and concurrency through the real store.
 
 use crate::helpers::{TestLedger, at, manager};
-use api::app::{AppError, Outcome};
+use app::{AppError, Outcome};
 use domain::DomainError;
 use domain::campaign::{NewCampaign, RedeemCodeword};
 use domain::codeword::Codeword;

@@ -3,9 +3,9 @@
 
 use crate::app::{IG_APP_SECRET, IG_BRAND, Reply, TestApp, sign};
 use crate::browser::{Browser, TestServer};
-use api::app::ManagerAction;
-use api::config::ServeConfig;
-use api::http::{AppState, router};
+use api::{AppState, router};
+use app::ManagerAction;
+use app::config::ServeConfig;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -57,7 +57,7 @@ pub fn init_data_signed(user: &Value, auth_date: i64, token: &str) -> String {
         ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc".to_string()),
         ("user", user.to_string()),
     ];
-    api::http::mini_app::dev::sign_init_data(&fields, token)
+    api::mini_app::dev::sign_init_data(&fields, token)
 }
 
 pub fn user(id: i64, first_name: &str, username: &str, lang: &str) -> Value {
@@ -105,7 +105,7 @@ impl MiniApp {
         }
         args.extend_from_slice(extra);
         let config = Args::parse_from(args).config;
-        let state = AppState::new(app.t.ledger.clone(), pool, config);
+        let state = AppState::new(app::AppContext::new(app.t.ledger.clone(), pool, config));
         let router = router(state.clone());
         MiniApp { app, state, router }
     }
@@ -350,13 +350,13 @@ async fn valid_init_data_signs_the_member_in_and_shows_the_balance(pool: PgPool)
 /// old signs in, older is refused, nothing panics (above about 9.2e15 every request used to).
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_largest_init_data_max_age_accepted_signs_in_and_refuses_older(pool: PgPool) {
-    let largest = api::config::limits::INIT_DATA_MAX_AGE_SECS
+    let largest = app::config::limits::INIT_DATA_MAX_AGE_SECS
         .end()
         .to_string();
     let m = MiniApp::with_args(pool, &["--init-data-max-age-secs", &largest]).await;
     let anna = user(ANNA, "Анна", "anna_runs", "ru");
     let now = Utc::now().timestamp();
-    let max_age = *api::config::limits::INIT_DATA_MAX_AGE_SECS.end();
+    let max_age = *app::config::limits::INIT_DATA_MAX_AGE_SECS.end();
     m.sign_in(&init_data_signed(&anna, now - max_age + 60, BOT_TOKEN))
         .await;
     let older = init_data_signed(&anna, now - max_age - 60, BOT_TOKEN);

@@ -6,7 +6,7 @@
 mod model;
 
 use crate::app::*;
-use api::ingest::polls::{self, NewPoll};
+use app::ingest::polls::{self, NewPoll};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -3,8 +3,8 @@
 
 use crate::app::{VK_CONFIRMATION, VK_GROUP, VK_SECRET, anna_vk, fixture};
 use crate::helpers::TestLedger;
-use api::config::ServeConfig;
-use api::ingest::channels;
+use app::config::ServeConfig;
+use app::ingest::channels;
 use clap::Parser;
 use domain::network::Network;
 use sqlx::PgPool;
@@ -33,9 +33,14 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(api::server::serve(listener, pool.clone(), config, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(loyalty::server::serve(
+        listener,
+        pool.clone(),
+        config,
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let reply = reqwest::Client::new()
         .post(format!("{base}/webhooks/vk"))
@@ -90,24 +95,21 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
 
 // ---------- /readyz: this process can serve, answered quickly and cheaply ----------
 
-fn state_with(pool: PgPool, args: &[&str]) -> api::http::AppState {
+fn state_with(pool: PgPool, args: &[&str]) -> api::AppState {
     let config = Args::parse_from(["test"].iter().chain(args)).config;
-    let ledger = api::app::Ledger::new(
+    let ledger = app::Ledger::new(
         store::EventStore::new(pool.clone()),
-        api::app::LedgerConfig::default(),
+        app::LedgerConfig::default(),
     );
-    api::http::AppState::new(ledger, pool, config)
+    api::AppState::new(app::AppContext::new(ledger, pool, config))
 }
 
-async fn readyz(state: &api::http::AppState) -> (axum::http::StatusCode, String) {
+async fn readyz(state: &api::AppState) -> (axum::http::StatusCode, String) {
     use tower::ServiceExt;
     let request = axum::http::Request::get("/readyz")
         .body(axum::body::Body::empty())
         .unwrap();
-    let response = api::http::router(state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
+    let response = api::router(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), 1 << 16)
         .await
@@ -169,7 +171,7 @@ async fn readyz_reuses_its_answer_for_a_second(pool: PgPool) {
     assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
     pool.close().await;
     assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
-    tokio::time::sleep(api::http::observability::READY_CACHE).await;
+    tokio::time::sleep(api::observability::READY_CACHE).await;
     let (status, body) = readyz(&state).await;
     assert_eq!(
         status,

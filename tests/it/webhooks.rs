@@ -302,8 +302,8 @@ async fn instagram_comment_from(
     text: &str,
     ago: i64,
 ) -> StatusCode {
-    let delivery = api::simulate::instagram_comment(
-        &api::simulate::InstagramComment {
+    let delivery = loyalty::simulate::instagram_comment(
+        &loyalty::simulate::InstagramComment {
             brand_account: IG_BRAND,
             igsid,
             username: "repeat_fan",

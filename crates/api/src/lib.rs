@@ -1,13 +1,96 @@
-//! The loyalty application: the command layer, HTTP API, workers and the `loyalty` CLI.
+//! The HTTP surface: webhooks, the Mini App, the admin panel and the auditor's API. Handlers
+//! are thin: parse, call one application service, map the error. Routes are collected with
+//! their OpenAPI descriptions (utoipa), so /api/openapi.json is generated from the code.
 
-pub mod app;
-pub mod bench;
-pub mod bot;
-pub mod config;
-pub mod db;
-pub mod demo;
-pub mod http;
-pub mod ingest;
-pub mod names;
-pub mod server;
-pub mod simulate;
+pub mod admin;
+pub mod error;
+pub mod mini_app;
+pub mod observability;
+pub mod subscriptions;
+pub mod text_guard;
+pub mod webhooks;
+
+use app::AppContext;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The HTTP surface's state: the shared application context, and what only HTTP needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: AppContext,
+    pub mini_app: mini_app::cache::MiniAppCache,
+    /// `/readyz`: the workers `serve` runs, and the last answer.
+    pub readiness: observability::Readiness,
+    /// Bounds the admin sign-in password checks running at once.
+    pub password_checks: admin::auth::PasswordChecks,
+}
+
+impl AppState {
+    pub fn new(app: AppContext) -> Self {
+        Self {
+            app,
+            mini_app: Default::default(),
+            readiness: Default::default(),
+            password_checks: Default::default(),
+        }
+    }
+}
+
+/// Handlers read the shared context's fields (`state.ingest`, `state.config`) directly.
+impl std::ops::Deref for AppState {
+    type Target = AppContext;
+
+    fn deref(&self) -> &AppContext {
+        &self.app
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "loyalty",
+    description = "Event-sourced loyalty ledger: Mini App, admin panel and auditor API."
+))]
+struct ApiDoc;
+
+/// The OpenAPI document of every documented route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(mini_app::routes())
+        .merge(subscriptions::routes())
+        .merge(admin::routes())
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    let (api, doc) = api_routes().split_for_parts();
+    observability::prometheus();
+    Router::new()
+        .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
+        .route("/api/openapi.json", get(move || async move { Json(doc) }))
+        .route("/healthz", get(observability::healthz))
+        .route("/readyz", get(observability::readyz))
+        .route("/metrics", get(observability::metrics_text))
+        .route(
+            "/webhooks/instagram",
+            get(webhooks::instagram_verify).post(webhooks::instagram_receive),
+        )
+        .route("/webhooks/vk", post(webhooks::vk_receive))
+        .route("/webhooks/telegram", post(webhooks::telegram_receive))
+        .layer(axum::middleware::from_fn(observability::track))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}

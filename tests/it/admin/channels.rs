@@ -137,7 +137,7 @@ async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_list
     }
 
     // Once connected, the destination is no longer one of no program.
-    api::ingest::channels::bind(
+    app::ingest::channels::bind(
         &app.pool,
         domain::network::Network::Vk,
         "229870099",
@@ -154,7 +154,7 @@ async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_list
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn destinations_of_no_program_are_not_shown_to_an_account_limited_to_programs(pool: PgPool) {
     let mut panel = Panel::new(pool).await;
-    api::http::admin::create_user(&panel.app.pool, "limited", super::PASSWORD, Role::Manager)
+    api::admin::create_user(&panel.app.pool, "limited", super::PASSWORD, Role::Manager)
         .await
         .unwrap();
     sqlx::query("UPDATE admin_users SET programs = ARRAY[$1]::uuid[] WHERE username = 'limited'")
@@ -251,7 +251,7 @@ fn supergroup() -> Value {
 async fn a_telegram_group_that_becomes_a_supergroup_keeps_its_channel(pool: PgPool) {
     let panel = Panel::signed_in(pool, Role::Manager).await;
     let app = &panel.app;
-    api::ingest::channels::bind(
+    app::ingest::channels::bind(
         &app.pool,
         domain::network::Network::Telegram,
         &OLD_GROUP.to_string(),

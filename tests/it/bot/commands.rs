@@ -144,10 +144,9 @@ async fn top_lists_the_leaders_and_the_members_rank(pool: PgPool) {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_codeword_in_private_pays_once(pool: PgPool) {
     let bot = BotApp::new(pool).await;
-    let mut worker =
-        api::bot::notify::NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
-            .await
-            .unwrap();
+    let mut worker = bot::notify::NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
+        .await
+        .unwrap();
     bot.app.codeword_campaign().await;
 
     let paid = bot.say(910_000_010, "секрет").await;
@@ -188,7 +187,7 @@ async fn link_gives_a_code_that_links_a_vk_account(pool: PgPool) {
 
     let reply = bot.say(910_000_021, "/link vk").await;
     let text = reply["text"].as_str().unwrap();
-    let code = api::ingest::link_codes::find_in_text(text).expect("a link code");
+    let code = app::ingest::link_codes::find_in_text(text).expect("a link code");
     assert!(
         text.contains("1. ") && text.contains("2. ") && text.contains("3. "),
         "{text}"

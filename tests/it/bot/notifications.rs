@@ -3,8 +3,8 @@
 
 use super::support::*;
 use crate::helpers::manager;
-use api::bot::members::ensure_telegram_member;
-use api::bot::notify::{CHECKPOINT, NotificationWorker};
+use bot::members::ensure_telegram_member;
+use bot::notify::{CHECKPOINT, NotificationWorker};
 use chrono::Utc;
 use domain::ids::MemberId;
 use domain::points::PointsDelta;

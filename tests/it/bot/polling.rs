@@ -3,7 +3,7 @@
 
 use super::support::*;
 use crate::app::anna_tg;
-use api::bot::polling;
+use bot::polling;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::path::Path;
@@ -95,7 +95,7 @@ async fn polling_handles_the_fixtures_and_persists_the_offset(pool: PgPool) {
 
     // A restart (a new bot over the same database) asks from the stored offset: nothing new.
     let events = bot.app.event_count().await;
-    let restarted = api::bot::Bot::from_state(&bot.state).unwrap();
+    let restarted = bot::Bot::from_state(&bot.state).unwrap();
     assert_eq!(polling::poll_once(&restarted, 0).await.unwrap(), 0);
     assert_eq!(
         bot.bodies("getUpdates").await.last().unwrap()["offset"],
@@ -136,7 +136,7 @@ async fn the_startup_check_sets_the_webhook_with_every_update_kind(pool: PgPool)
         .mount(&bot.telegram)
         .await;
 
-    let check = api::bot::webhook::ensure_webhook(&bot.bot).await.unwrap();
+    let check = bot::webhook::ensure_webhook(&bot.bot).await.unwrap();
 
     let set = bot.bodies("setWebhook").await;
     assert_eq!(set.len(), 1);
@@ -144,7 +144,7 @@ async fn the_startup_check_sets_the_webhook_with_every_update_kind(pool: PgPool)
     assert_eq!(set[0]["secret_token"], crate::app::TG_SECRET);
     assert_eq!(set[0]["allowed_updates"].as_array().unwrap().len(), 9);
     match check {
-        api::bot::webhook::WebhookCheck::Mismatch {
+        bot::webhook::WebhookCheck::Mismatch {
             missing_updates, ..
         } => {
             assert!(missing_updates.contains(&"chat_member".to_owned()));

@@ -5,7 +5,7 @@
 use super::support::*;
 use crate::app::{TG_CHANNEL, TG_GROUP, TG_SECRET, fixture};
 use adapters::clients::telegram::ALLOWED_UPDATES;
-use api::http::admin::{Role, create_user};
+use api::admin::{Role, create_user};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -58,7 +58,7 @@ impl Panel {
         create_user(&bot.state.pool, &name, PASSWORD, role)
             .await
             .unwrap();
-        let router = api::http::router(bot.state.clone());
+        let router = api::router(bot.state.clone());
         let login = Request::post("/api/v1/admin/session")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(

@@ -2,11 +2,11 @@
 
 use super::support::*;
 use crate::app::{TG_CHANNEL, VK_GROUP, anna_vk};
-use api::bot::members::ensure_telegram_member;
-use api::bot::subscriptions::{Bonus, ChannelStatus, CheckStatus, check_member};
-use api::http::mini_app::dev::sign_init_data;
+use api::mini_app::dev::sign_init_data;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bot::members::ensure_telegram_member;
+use bot::subscriptions::{Bonus, ChannelStatus, CheckStatus, check_member};
 use chrono::Utc;
 use domain::event::LinkMethod;
 use domain::ids::MemberId;

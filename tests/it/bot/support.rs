@@ -2,12 +2,12 @@
 
 use crate::app::{TestApp, VK_GROUP};
 use adapters::clients::{Jitter, NotifierConfig, RetryPolicy};
-use api::bot::Bot;
-use api::config::ServeConfig;
-use api::http::AppState;
+use api::AppState;
+use app::config::ServeConfig;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bot::Bot;
 use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -74,11 +74,11 @@ impl BotApp {
             &vk_url,
         ])
         .config;
-        let state = AppState::new(app.t.ledger.clone(), pool, config);
+        let state = AppState::new(app::AppContext::new(app.t.ledger.clone(), pool, config));
         let bot = Bot::from_state(&state)
             .expect("bot configured")
             .with_retry(fast_retry());
-        let router = api::http::router(state.clone());
+        let router = api::router(state.clone());
         BotApp {
             app,
             state,
@@ -104,7 +104,7 @@ impl BotApp {
 
     /// Answers every stored private message.
     pub async fn answer(&self) -> usize {
-        api::bot::inbox::drain(&self.bot).await.unwrap()
+        bot::inbox::drain(&self.bot).await.unwrap()
     }
 
     /// A private message from Anna, through the webhook, answered.
@@ -138,7 +138,7 @@ impl BotApp {
     }
 
     pub async fn balance(&self, user_id: i64) -> i64 {
-        let identity = api::bot::members::telegram_identity(user_id);
+        let identity = bot::members::telegram_identity(user_id);
         self.app.balance_of(&identity).await
     }
 

@@ -5,8 +5,8 @@
 
 use crate::app::{TG_CHANNEL, TG_GROUP, VK_GROUP, fixture};
 use crate::helpers::manager;
-use api::app::{Ledger, ProgramContext};
-use api::ingest::Ingest;
+use app::ingest::Ingest;
+use app::{Ledger, ProgramContext};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::StreamId;
 use domain::ids::ProgramId;

@@ -1,0 +1,414 @@
+//! Members: search, the member card (balance, accounts, full history from the member's
+//! stream) and the manual changes a manager makes: add or remove points, reverse one entry,
+//! block and unblock. Each change is one command with the manager as the event's actor.
+
+use super::auth::{Authorized, IdempotencyKey, Manage, Read};
+use super::queries::{self, MemberHit};
+use super::support::{Body, CommandReply, denied, invalid, member_in, run};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use domain::DomainError;
+use domain::ids::{EntryId, MemberId, ProgramId};
+use domain::member::MemberState;
+use domain::points::PointsDelta;
+use domain::{Aggregate, Event, StreamId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Longest reason accepted, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// A username (any network, `@` optional), a Telegram name, a network account id, or a
+    /// member id.
+    pub q: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchReply {
+    pub hits: Vec<MemberHit>,
+}
+
+/// Find members by any network username, Telegram name, account id or member id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/programs/{program_id}/members",
+    tag = "admin",
+    params(("program_id" = Uuid, Path), SearchQuery),
+    responses((status = 200, body = SearchReply), (status = 401), (status = 403))
+)]
+pub async fn search(
+    _auth: Authorized<Read>,
+    State(state): State<AppState>,
+    Path(program_id): Path<Uuid>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<SearchReply>, ApiError> {
+    let mut hits = queries::search_members(&state.pool, program_id, &query.q, 50).await?;
+    if let Ok(member) = query.q.trim().parse::<Uuid>()
+        && let Ok(s) = member_in(&state, ProgramId(program_id), MemberId(member)).await
+    {
+        let accounts = queries::member_accounts(&state.pool, program_id, member).await?;
+        if accounts.is_empty() {
+            hits.push(MemberHit {
+                member_id: member,
+                network: None,
+                external_id: None,
+                username: None,
+                display_name: None,
+                balance: Some(s.balance),
+                blocked: s.blocked,
+            });
+        }
+        hits.extend(accounts);
+    }
+    Ok(Json(SearchReply { hits }))
+}
+
+/// One line of a member's history: an event of their stream and what it did to the balance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub event_id: Uuid,
+    pub stream_version: i64,
+    pub position: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub event_type: String,
+    pub delta: i64,
+    pub balance_after: i64,
+    /// Who caused it: `manager:<username>`, `member:<id>`, or none for platform activity.
+    pub actor: Option<String>,
+    /// The ledger entry this event is (awards, adjustments, redemptions).
+    pub entry_id: Option<Uuid>,
+    /// A manager may still reverse this entry (an award or adjustment not yet compensated).
+    pub reversible: bool,
+    /// Why, for managers and auditors.
+    pub reason: Option<String>,
+    /// What the member was told (adjustments with a note).
+    pub note: Option<String>,
+    /// The event as recorded.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberCard {
+    pub member_id: Uuid,
+    pub program_id: Uuid,
+    /// From the member's own stream: includes changes made a moment ago.
+    pub balance: i64,
+    pub earned: i64,
+    pub spent: i64,
+    pub blocked: bool,
+    pub accounts: Vec<MemberHit>,
+    /// Newest first.
+    pub history: Vec<HistoryEntry>,
+    pub history_total: usize,
+    /// The member's coupons, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub redemptions: Vec<projections::rewards::RedemptionRow>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CardQuery {
+    /// Most history lines returned, newest first (default 500).
+    pub limit: Option<usize>,
+}
+
+fn entry_of(event: &Event) -> Option<EntryId> {
+    match event {
+        Event::PointsAwarded { entry_id, .. }
+        | Event::PointsReversed { entry_id, .. }
+        | Event::AwardRestored { entry_id, .. }
+        | Event::PointsAdjusted { entry_id, .. }
+        | Event::RewardRedeemed { entry_id, .. }
+        | Event::RedemptionCancelled { entry_id, .. } => Some(*entry_id),
+        _ => None,
+    }
+}
+
+fn reason_of(event: &Event) -> Option<String> {
+    match event {
+        Event::PointsAdjusted { reason, .. }
+        | Event::RedemptionCancelled { reason, .. }
+        | Event::MemberBlocked { reason, .. } => Some(reason.clone()),
+        Event::PointsReversed { reason, .. } => serde_json::to_value(reason)
+            .ok()?
+            .as_str()
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The member card: balance, linked accounts, full history with event ids, coupons.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}",
+    tag = "admin",
+    params(("program_id" = Uuid, Path), ("member_id" = Uuid, Path), CardQuery),
+    responses((status = 200, body = MemberCard), (status = 404))
+)]
+pub async fn card(
+    _auth: Authorized<Read>,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<CardQuery>,
+) -> Result<Json<MemberCard>, ApiError> {
+    member_in(&state, ProgramId(program_id), MemberId(member_id)).await?;
+    let stream = StreamId::Member(MemberId(member_id)).to_string();
+    let recorded = state
+        .ledger()
+        .store()
+        .read_stream(&stream, 0)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut folded = MemberState::default();
+    let mut lines = Vec::with_capacity(recorded.len());
+    for r in recorded {
+        let event = store::codec::decode(&r).map_err(ApiError::internal)?;
+        folded = folded.apply(&event);
+        let actor = r
+            .metadata
+            .get("actor")
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        lines.push((r, event, folded.balance, actor));
+    }
+    let history_total = lines.len();
+    let limit = query.limit.unwrap_or(500).clamp(1, 5_000);
+    let history = lines
+        .into_iter()
+        .rev()
+        .take(limit)
+        .map(|(r, event, balance_after, actor)| {
+            let entry = entry_of(&event);
+            HistoryEntry {
+                event_id: r.event_id,
+                stream_version: r.stream_version,
+                position: r.position,
+                recorded_at: r.recorded_at,
+                delta: event.balance_delta().map_or(0, |(_, d)| d),
+                balance_after,
+                actor,
+                entry_id: entry.map(|e| e.0),
+                reversible: entry
+                    .is_some_and(|e| matches!(folded.compensable.get(&e), Some(Some(_)))),
+                reason: reason_of(&event),
+                note: match &event {
+                    Event::PointsAdjusted { note, .. } => note.clone(),
+                    _ => None,
+                },
+                event_type: r.event_type,
+                event: r.payload,
+            }
+        })
+        .collect();
+    let accounts = queries::member_accounts(&state.pool, program_id, member_id).await?;
+    let redemptions = projections::rewards::redemptions_of(&state.pool, program_id, member_id, 100)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(MemberCard {
+        member_id,
+        program_id,
+        balance: folded.balance,
+        earned: folded.earned,
+        spent: folded.spent,
+        blocked: folded.blocked,
+        accounts,
+        history,
+        history_total,
+        redemptions,
+    }))
+}
+
+/// A note to the member: as long as a reason may be; blank is none (the domain trims it).
+fn member_note(note: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match note {
+        Some(n) if n.chars().count() > MAX_REASON_CHARS => Err(invalid(
+            "note_too_long",
+            format!("a note to the member is at most {MAX_REASON_CHARS} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
+pub(super) fn required_reason(reason: &str) -> Result<String, ApiError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(denied(DomainError::ReasonRequired));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(invalid(
+            "reason_too_long",
+            format!("a reason is at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_string())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdjustRequest {
+    /// Points to add (positive) or remove (negative): a whole number, not zero, at most
+    /// 1,000,000,000 either way.
+    #[schema(value_type = i64)]
+    pub points: serde_json::Value,
+    /// Why, for managers and auditors: mandatory, kept in the event and shown in the audit
+    /// log; never shown to the member.
+    pub reason: String,
+    /// What the member is told (Mini App history, bot /history, notification); none if absent
+    /// or blank, and then the member sees only that the team changed their points.
+    pub note: Option<String>,
+}
+
+/// Whole points only: a fraction, a string or an out-of-range number is refused here with the
+/// domain's own error, before any command exists.
+fn points_delta(value: &serde_json::Value) -> Result<PointsDelta, ApiError> {
+    let whole = value.as_i64().ok_or_else(|| {
+        invalid(
+            "invalid_amount",
+            format!("invalid amount of points: {value} (must be a whole number, not zero, at most 1,000,000,000 in size)"),
+        )
+    })?;
+    PointsDelta::new(whole).map_err(denied)
+}
+
+/// Add or remove points by hand, with a mandatory reason (internal) and an optional note (the
+/// member's).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/adjustments",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = AdjustRequest,
+    responses(
+        (status = 200, body = CommandReply),
+        (status = 409, description = "Refused, e.g. the balance would go below zero"),
+        (status = 422, description = "Invalid amount or missing reason"),
+    )
+)]
+pub async fn adjust(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<AdjustRequest>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let delta = points_delta(&body.points)?;
+    let reason = required_reason(&body.reason)?;
+    let note = member_note(body.note.as_deref())?;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let action = auth.action(&key);
+    let ledger = state.ledger();
+    let command = ledger.adjust_points(program, member, delta, &reason, note, &action);
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReverseRequest {
+    /// The award or adjustment to net to zero (`entry_id` of a history line).
+    pub entry_id: Uuid,
+    /// Why, for managers and auditors only.
+    pub reason: String,
+    /// What the member is told, if anything (as for adjustments).
+    pub note: Option<String>,
+}
+
+/// Reverse one specific award or adjustment: a compensating adjustment that nets it to zero.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/reversals",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = ReverseRequest,
+    responses(
+        (status = 200, body = CommandReply),
+        (status = 404, description = "No such entry"),
+        (status = 409, description = "Already reversed"),
+    )
+)]
+pub async fn reverse(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<ReverseRequest>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let reason = required_reason(&body.reason)?;
+    let note = member_note(body.note.as_deref())?;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let action = auth.action(&key);
+    let target = EntryId(body.entry_id);
+    let command = state
+        .ledger()
+        .compensate_entry(program, member, target, &reason, note, &action);
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BlockRequest {
+    pub reason: String,
+}
+
+/// Block a member: no awards, codewords or redemptions until unblocked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/block",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = BlockRequest,
+    responses((status = 200, body = CommandReply), (status = 422))
+)]
+pub async fn block(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<BlockRequest>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let reason = required_reason(&body.reason)?;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let action = auth.action(&key);
+    let command = state
+        .ledger()
+        .block_member(program, member, &reason, &action);
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+/// Unblock a member.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/unblock",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    responses((status = 200, body = CommandReply))
+)]
+pub async fn unblock(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let action = auth.action(&key);
+    let command = state.ledger().unblock_member(program, member, &action);
+    Ok(Json(run(&state, action.request_id, command).await?))
+}

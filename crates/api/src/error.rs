@@ -1,0 +1,121 @@
+//! One JSON error envelope for every failure: `{"error": {"code": "...", "message": "..."}}`.
+//! A 5xx logs its cause once and does not leak it.
+
+use app::AppError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::DomainError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        (self.status, body).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Denied(denied) => {
+                let status = match denied {
+                    DomainError::NotFound
+                    | DomainError::EntryNotFound(_)
+                    | DomainError::RedemptionNotFound => StatusCode::NOT_FOUND,
+                    DomainError::InvalidAmount(_)
+                    | DomainError::ReasonRequired
+                    | DomainError::InvalidRules(_)
+                    | DomainError::InvalidCodeword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::CONFLICT,
+                };
+                Self::new(status, denied_code(&denied), denied.to_string())
+            }
+            AppError::TooManyConflicts(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many concurrent changes; try again",
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+fn denied_code(e: &DomainError) -> &'static str {
+    match e {
+        DomainError::InvalidAmount(_) => "invalid_amount",
+        DomainError::InsufficientBalance { .. } => "insufficient_balance",
+        DomainError::CodewordAlreadyUsed => "codeword_already_used",
+        DomainError::CampaignCapReached { .. } => "campaign_cap_reached",
+        DomainError::CampaignNotActive => "campaign_not_active",
+        DomainError::NetworkNotAllowed => "network_not_allowed",
+        DomainError::RewardOutOfStock => "reward_out_of_stock",
+        DomainError::RewardNotAvailable => "reward_not_available",
+        DomainError::IdentityAlreadyClaimed(_) => "identity_already_claimed",
+        DomainError::IdentityNotLinked(_) => "identity_not_linked",
+        DomainError::DuplicateActivity => "duplicate_activity",
+        DomainError::DuplicateText => "duplicate_text",
+        DomainError::DailyCapReached { .. } => "daily_cap_reached",
+        DomainError::CooldownActive => "cooldown_active",
+        DomainError::MemberBlocked(_) => "member_blocked",
+        DomainError::MemberNotRegistered => "member_not_registered",
+        DomainError::AlreadyRegistered => "already_registered",
+        DomainError::EntryNotFound(_) => "entry_not_found",
+        DomainError::AlreadyCompensated(_) => "already_compensated",
+        DomainError::RedemptionNotFound => "redemption_not_found",
+        DomainError::ReasonRequired => "reason_required",
+        DomainError::AlreadyExists => "already_exists",
+        DomainError::NotFound => "not_found",
+        DomainError::InvalidRules(_) => "invalid_rules",
+        DomainError::InvalidCodeword(_) => "invalid_codeword",
+        DomainError::CodewordTaken(_) => "codeword_taken",
+    }
+}

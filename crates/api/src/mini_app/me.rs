@@ -1,0 +1,295 @@
+//! `GET me`: balance, rank, linked accounts and subscriptions of the member who opened the app.
+//! Balance and rank come from read models; accounts and subscriptions from the member's own
+//! stream, so a link or unlink shows at once.
+
+use super::auth::Member;
+use super::texts::{self, Lang};
+use super::{ErrorEnvelope, queries};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use domain::StreamId;
+use domain::member::MemberState;
+use domain::network::{ActivityKind, Network};
+use projections::identities::{Profile, upsert_profile};
+use projections::ranking::{PeriodKind, current_board};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub member_id: Uuid,
+    pub first_name: String,
+    pub username: Option<String>,
+    /// The language the server writes its texts in (from `Accept-Language` or Telegram).
+    pub language: Lang,
+    pub balance: Balance,
+    pub blocked: bool,
+    pub rank: Ranks,
+    pub accounts: Vec<LinkedAccount>,
+    pub subscriptions: Vec<Subscription>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Balance {
+    /// Points available to spend.
+    pub current: i64,
+    /// Points earned in all (awards, adjustments, net of reversals).
+    pub earned: i64,
+    /// Points spent on rewards (net of cancelled redemptions).
+    pub spent: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ranks {
+    /// `None` until the member has points on that board.
+    pub all_time: Option<Rank>,
+    pub week: Option<Rank>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rank {
+    /// Competition ranking: equal scores share a rank.
+    pub rank: i64,
+    pub score: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinkedAccount {
+    /// `instagram`, `vk` or `telegram`.
+    pub network: String,
+    pub external_id: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    /// `telegram`, `code`, `oauth`, `manager` or `observed` (`None` until indexed).
+    pub method: Option<String>,
+    pub linked_at: Option<DateTime<Utc>>,
+    /// False for the Telegram account the member is signed in with.
+    pub can_unlink: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Subscription {
+    pub network: String,
+    /// `subscribed`, `left`, `not_seen`, or `unverifiable` (Instagram cannot be checked).
+    pub status: String,
+    pub note: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/app/me",
+    tag = "mini-app",
+    security(("tma" = [])),
+    responses(
+        (status = 200, description = "The signed-in member", body = Me),
+        (status = 401, description = "initData missing, forged or expired", body = ErrorEnvelope),
+    )
+)]
+pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me>, ApiError> {
+    let program = member.program_id().0;
+    remember_profile(&state, &member).await?;
+    let balance = projections::balances::balance(&state.pool, program, member.member_id.0)
+        .await
+        .map_err(ApiError::internal)?;
+    let rank = Ranks {
+        all_time: rank(&state, &member, PeriodKind::AllTime).await?,
+        week: rank(&state, &member, PeriodKind::Week).await?,
+    };
+    let stream = StreamId::Member(member.member_id);
+    let own = state.ledger().load::<MemberState>(&stream).await?.state;
+    let accounts = accounts(&state, &member, &own).await?;
+    Ok(Json(Me {
+        member_id: member.member_id.0,
+        first_name: member.user.first_name.clone(),
+        username: member.user.username.clone(),
+        language: member.lang,
+        balance: balance.map_or(
+            Balance {
+                current: 0,
+                earned: 0,
+                spent: 0,
+            },
+            |b| Balance {
+                current: b.current,
+                earned: b.earned,
+                spent: b.spent,
+            },
+        ),
+        blocked: own.blocked,
+        rank,
+        accounts,
+        subscriptions: subscriptions(member.lang, &own),
+    }))
+}
+
+/// Opening the app is when Telegram tells us the member's name: kept in `profiles`, and shown
+/// on leaderboards from now on.
+async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiError> {
+    let user = &member.user;
+    let full_name = match &user.last_name {
+        Some(last) => format!("{} {last}", user.first_name),
+        None => user.first_name.clone(),
+    };
+    let profile = Profile {
+        program_id: member.program_id().0,
+        identity: member.identity(),
+        username: user.username.clone(),
+        display_name: Some(full_name.trim().to_string()).filter(|n| !n.is_empty()),
+        language_code: user.language_code.clone(),
+    };
+    upsert_profile(&state.pool, &profile)
+        .await
+        .map_err(ApiError::internal)?;
+    state.names.own_telegram_profile(
+        profile.program_id,
+        member.member_id.0,
+        profile.display_name.as_deref(),
+        profile.username.as_deref(),
+    );
+    Ok(())
+}
+
+async fn rank(
+    state: &AppState,
+    member: &Member,
+    kind: PeriodKind,
+) -> Result<Option<Rank>, ApiError> {
+    let board = current_board(kind, None, member.program.time_zone, Utc::now());
+    let place = state
+        .boards
+        .around(member.program_id().0, board, member.member_id.0, 0)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(place.map(|p| Rank {
+        rank: p.me.rank,
+        score: p.me.score,
+    }))
+}
+
+async fn accounts(
+    state: &AppState,
+    member: &Member,
+    own: &MemberState,
+) -> Result<Vec<LinkedAccount>, ApiError> {
+    let linked: Vec<_> = own.linked.iter().cloned().collect();
+    let details = queries::account_details(
+        &state.pool,
+        member.program_id().0,
+        member.member_id.0,
+        &linked,
+    )
+    .await?;
+    let signed_in = member.identity();
+    Ok(linked
+        .iter()
+        .map(|identity| {
+            let found = details.iter().find(|d| {
+                d.network == identity.network.as_str()
+                    && d.scope == identity.scope
+                    && d.external_id == identity.external_id
+            });
+            let found = found.cloned().unwrap_or_default();
+            LinkedAccount {
+                network: identity.network.as_str().to_string(),
+                external_id: identity.external_id.clone(),
+                username: found.username,
+                display_name: found.display_name,
+                method: found.method,
+                linked_at: found.linked_at,
+                can_unlink: *identity != signed_in,
+            }
+        })
+        .collect())
+}
+
+/// From the member's Subscription awards: paid and not reversed means subscribed.
+fn subscriptions(lang: Lang, own: &MemberState) -> Vec<Subscription> {
+    Network::ALL
+        .into_iter()
+        .map(|network| {
+            let status = if network == Network::Instagram {
+                "unverifiable"
+            } else {
+                let prefix = format!("{network}:{}:", ActivityKind::Subscription);
+                // One award per group or channel; reversed ones were left.
+                let reversed: Vec<bool> = own
+                    .awards
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(&prefix))
+                    .map(|(_, award)| award.reversed)
+                    .collect();
+                if reversed.contains(&false) {
+                    "subscribed"
+                } else if reversed.is_empty() {
+                    "not_seen"
+                } else {
+                    "left"
+                }
+            };
+            Subscription {
+                network: network.as_str().to_string(),
+                status: status.to_string(),
+                note: texts::subscription_note(lang, network, status),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Event;
+    use domain::event::ReversalReason;
+    use domain::ids::{EntryId, MemberId};
+    use domain::network::ActivityRef;
+
+    fn status_of(own: &MemberState, network: &str) -> String {
+        let all = subscriptions(Lang::En, own);
+        all.into_iter()
+            .find(|s| s.network == network)
+            .unwrap()
+            .status
+    }
+
+    #[test]
+    fn subscription_status_follows_the_bonus_and_its_reversal() {
+        let (member_id, entry) = (MemberId(Uuid::nil()), EntryId(Uuid::from_u128(1)));
+        let at = Utc::now();
+        let joined = Event::PointsAwarded {
+            member_id,
+            entry_id: entry,
+            activity: ActivityRef {
+                network: Network::Vk,
+                kind: ActivityKind::Subscription,
+                reference: "229871234".into(),
+            },
+            points: 50,
+            rule_version: 1,
+            campaign_id: None,
+            occurred_at: at.into(),
+            at: at.into(),
+            text_fingerprint: None,
+        };
+        let left = Event::PointsReversed {
+            member_id,
+            entry_id: EntryId(Uuid::from_u128(2)),
+            award_entry_id: entry,
+            network: Network::Vk,
+            award_occurred_at: at.into(),
+            points: 50,
+            reason: ReversalReason::Left,
+            at: at.into(),
+        };
+        let own = MemberState::default();
+        assert_eq!(status_of(&own, "vk"), "not_seen");
+        assert_eq!(status_of(&own, "instagram"), "unverifiable");
+        let own = own.evolve(&joined);
+        assert_eq!(status_of(&own, "vk"), "subscribed");
+        assert_eq!(status_of(&own, "telegram"), "not_seen");
+        assert_eq!(status_of(&own.evolve(&left), "vk"), "left");
+    }
+}

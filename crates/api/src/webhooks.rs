@@ -1,0 +1,136 @@
+//! Webhook routes. Each takes the raw body and headers, verifies first (in constant time),
+//! parses with a pure adapter, and records before answering. Signals whose destination no
+//! program owns are skipped and the destination noted (`ingest::unrouted`); the delivery is
+//! still answered as accepted, since the platforms retry anything else for hours.
+
+use super::AppState;
+use super::error::ApiError;
+use adapters::signal::Signal;
+use adapters::{instagram, telegram, vk};
+use app::ingest::unrouted::Unrouted;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use domain::network::Network;
+use std::collections::HashMap;
+use store::Metadata;
+
+pub async fn instagram_verify(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let outcome = instagram::verify_subscription(
+        query.get("hub.mode").map(String::as_str),
+        query.get("hub.verify_token").map(String::as_str),
+        query.get("hub.challenge").map(String::as_str),
+        state.config.instagram_verify_token.expose(),
+    );
+    match outcome {
+        instagram::Subscription::Confirmed(challenge) => {
+            (StatusCode::OK, challenge).into_response()
+        }
+        instagram::Subscription::Forbidden => {
+            ApiError::forbidden("verify token does not match or mode is not subscribe")
+                .into_response()
+        }
+        instagram::Subscription::BadRequest => {
+            ApiError::bad_request("hub.challenge is missing").into_response()
+        }
+    }
+}
+
+pub async fn instagram_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let signature = headers
+        .get(instagram::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    instagram::verify_signature(
+        state.config.instagram_app_secret.expose().as_bytes(),
+        &body,
+        signature,
+    )
+    .map_err(|e| ApiError::unauthorized(format!("X-Hub-Signature-256: {e}")))?;
+    let signals = instagram::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let metadata = Metadata {
+        actor: Some("platform:instagram".into()),
+        ..Metadata::default()
+    };
+    record(&state, Network::Instagram, &signals, metadata).await?;
+    Ok(StatusCode::OK)
+}
+
+/// A VK group no program has and a secret key that does not match the group's are answered
+/// alike, "ok" (as an accepted delivery), so the answer does not tell a stranger which groups
+/// are configured; neither records anything but the group (`ingest::unrouted`).
+pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let callback = vk::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let group = callback.group_id.to_string();
+    let routed = match state.ingest.channel(Network::Vk, &group).await? {
+        None => Err(Unrouted::NoProgram),
+        Some(channel)
+            if adapters::secret_matches(
+                channel.secret.as_deref().unwrap_or_default(),
+                callback.secret.as_deref(),
+            ) =>
+        {
+            Ok(channel)
+        }
+        Some(_) => Err(Unrouted::WrongSecret),
+    };
+    let channel = match routed {
+        Ok(channel) => channel,
+        Err(why) => {
+            state.ingest.unrouted(Network::Vk, &group, why).await?;
+            return Ok((StatusCode::OK, vk::OK_RESPONSE).into_response());
+        }
+    };
+    if callback.is_confirmation() {
+        return Ok((StatusCode::OK, channel.confirmation.unwrap_or_default()).into_response());
+    }
+    let metadata = Metadata {
+        actor: Some("platform:vk".into()),
+        delivery_id: callback.delivery_key(),
+        ..Metadata::default()
+    };
+    record(&state, Network::Vk, callback.signals(), metadata).await?;
+    Ok((StatusCode::OK, vk::OK_RESPONSE).into_response())
+}
+
+pub async fn telegram_receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let secret = headers
+        .get(telegram::SECRET_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !adapters::secret_matches(state.config.telegram_webhook_secret.expose(), secret) {
+        return Err(ApiError::unauthorized(
+            "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
+        ));
+    }
+    bot::updates::handle(&state, &body)
+        .await
+        .map_err(|e| match e {
+            bot::updates::UpdateError::Malformed(why) => ApiError::bad_request(why),
+            bot::updates::UpdateError::Failed(e) => e.into(),
+        })?;
+    Ok(StatusCode::OK)
+}
+
+/// Routes and records the signals of one Instagram or VK delivery.
+async fn record(
+    state: &AppState,
+    network: Network,
+    signals: &[Signal],
+    metadata: Metadata,
+) -> Result<(), ApiError> {
+    Ok(state
+        .ingest
+        .record_delivery(network, signals, metadata)
+        .await?)
+}

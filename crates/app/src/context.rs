@@ -1,0 +1,37 @@
+//! What the surfaces (HTTP, bot, workers) share in one process: the ingest and its ledger, the
+//! pool, the settings, and the in-memory read models `serve` keeps following the log.
+
+use crate::Ledger;
+use crate::config::ServeConfig;
+use crate::ingest::Ingest;
+use crate::names::NameDirectory;
+use projections::live_boards::LiveBoards;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub ingest: Ingest,
+    pub pool: PgPool,
+    pub config: Arc<ServeConfig>,
+    /// This process's in-memory leaderboards; `serve` keeps them following the log.
+    pub boards: LiveBoards,
+    /// The names shown beside ranks; `serve` keeps them refreshed.
+    pub names: NameDirectory,
+}
+
+impl AppContext {
+    pub fn new(ledger: Ledger, pool: PgPool, config: ServeConfig) -> Self {
+        Self {
+            ingest: Ingest::new(ledger, pool.clone()),
+            boards: LiveBoards::new(pool.clone()),
+            names: NameDirectory::new(pool.clone()),
+            pool,
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        self.ingest.ledger()
+    }
+}

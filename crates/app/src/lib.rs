@@ -1,0 +1,60 @@
+//! The application layer, shared by every surface (HTTP, bot, CLI, bench) and free of any of
+//! them: the ledger runs a command end to end (load the states it needs, let the pure domain
+//! decide, append with the versions it saw, retry from the start on a conflict); the ingest
+//! turns verified platform signals into commands; the name directory puts names beside ranks.
+//! Nothing else appends.
+
+pub mod cache;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod ingest;
+pub mod ledger;
+pub mod names;
+
+pub use commands::{ManagerAction, ProgramContext};
+pub use context::AppContext;
+pub use ledger::{Ledger, LedgerConfig};
+
+use domain::{DomainError, Event};
+use store::StoreError;
+
+/// Two layers of failure that never mix: the command was denied (a 4xx), or we failed to
+/// record it (retry later, a 5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Denied(#[from] DomainError),
+    #[error("could not record the command: {0}")]
+    Store(#[from] StoreError),
+    #[error("gave up after {0} version conflicts")]
+    TooManyConflicts(u32),
+    #[error("stored event could not be read: {0}")]
+    Corrupt(String),
+    #[error("could not update a read-model table: {0}")]
+    ReadModel(String),
+}
+
+/// What became of a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The events were appended.
+    Recorded {
+        events: Vec<Event>,
+        positions: Vec<i64>,
+        retries: u32,
+    },
+    /// The same command was recorded before (its event ids exist): nothing changed.
+    Duplicate,
+    /// The domain decided there was nothing to do.
+    Unchanged,
+}
+
+impl Outcome {
+    pub fn retries(&self) -> u32 {
+        match self {
+            Outcome::Recorded { retries, .. } => *retries,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `loyalty bench` (the `loyalty-bench` binary): the fixed workloads W1–W4 of BENCHMARKS.md and PostgreSQL's own limits
+//! (`limits`) their figures are compared with, each printing one JSON line.
+
+pub mod award_storm;
+pub mod leaderboard;
+pub mod limits;
+pub mod rebuild;
+pub mod webhook_ingest;
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// A fresh database for one workload on the same server as `base_url`, so a bench never
+/// touches real data and always starts from the same empty state.
+pub async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<PgPool> {
+    let (server, _) = base_url
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database name")?;
+    let mut admin = PgConnection::connect(&format!("{server}/postgres")).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    let pool = store::connect(&format!("{server}/{name}"), 24, 0).await?;
+    store::MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Latencies in microseconds, up to a minute.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
+}
+
+/// Microseconds to milliseconds with three decimals.
+pub fn ms(us: u64) -> f64 {
+    (us as f64).round() / 1000.0
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The `loyalty` binary built beside this one: the benches measure it as users run it.
+pub fn loyalty_binary() -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let loyalty = exe.with_file_name(format!("loyalty{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        loyalty.exists(),
+        "{} is missing: build it with `cargo build --release -p loyalty`",
+        loyalty.display()
+    );
+    Ok(loyalty)
+}
+
+/// `loyalty serve` as users run it, in a child process on a free loopback port, over the
+/// bench's database; killed when dropped.
+pub struct ServeChild {
+    _child: tokio::process::Child,
+}
+
+impl ServeChild {
+    /// Starts the server with `env` on top of its defaults and waits until /healthz answers;
+    /// returns it with its base URL.
+    pub async fn start(
+        database_url: &str,
+        database: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<(ServeChild, String)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let (server, _) = database_url
+            .rsplit_once('/')
+            .context("DATABASE_URL has no database name")?;
+        let child = tokio::process::Command::new(loyalty_binary()?)
+            .arg("serve")
+            .env("DATABASE_URL", format!("{server}/{database}"))
+            .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start loyalty serve")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let ready = client.get(format!("{base}/healthz")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok((ServeChild { _child: child }, base));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("loyalty serve did not become ready")
+    }
+}

@@ -1,0 +1,318 @@
+//! W2 webhook-ingest: signed Instagram comments and VK wall replies from 20,000 commenters
+//! through a real `loyalty serve` child process: first at a fixed offered rate (measuring
+//! response latency and append-to-visible latency in the balance read model), then as fast as
+//! the server sustains. 2% of deliveries are exact duplicates and must create no events.
+
+use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
+use app::ingest::{channels, observed_member_id};
+use app::{Ledger, LedgerConfig, ManagerAction};
+use chrono::Utc;
+use domain::ids::ProgramId;
+use domain::network::{ExternalIdentity, Network};
+use domain::program::Rules;
+use loyalty::simulate;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use store::EventStore;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+#[derive(Debug, clap::Args)]
+pub struct Params {
+    #[arg(long, default_value_t = 20_000)]
+    pub commenters: usize,
+    /// Offered deliveries per second in the fixed-rate phase.
+    #[arg(long = "rate", value_name = "RATE", default_value_t = 1_000)]
+    pub fixed_rate: u64,
+    #[arg(long, default_value_t = 10)]
+    pub fixed_secs: u64,
+    /// Deliveries sent as fast as possible in the second phase.
+    #[arg(
+        long = "deliveries",
+        value_name = "DELIVERIES",
+        default_value_t = 40_000
+    )]
+    pub max_deliveries: usize,
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+const DATABASE: &str = "loyalty_bench_webhook_ingest";
+const APP_SECRET: &str = "bench-instagram-app-secret";
+const BRAND: &str = "17841400000000001";
+const VK_GROUP: i64 = 229871234;
+const VK_SECRET: &str = "bench-vk-secret";
+const POINTS: i64 = 10;
+const VISIBLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One delivery and who earns from it.
+#[derive(Clone)]
+struct Delivery {
+    request: Arc<simulate::Delivery>,
+    identity: ExternalIdentity,
+    duplicate: bool,
+}
+
+pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
+    let pool = fresh_database(database_url, DATABASE).await?;
+    let program_id = seed_program(&pool).await?;
+    let (server, base) = ServeChild::start(
+        database_url,
+        DATABASE,
+        &[("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)],
+    )
+    .await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+
+    let mut generator = Generator::new(p.commenters, p.seed);
+    let fixed_count = (p.fixed_rate * p.fixed_secs) as usize;
+    let fixed: Vec<Delivery> = (0..fixed_count).map(|_| generator.next()).collect();
+    let max: Vec<Delivery> = (0..p.max_deliveries).map(|_| generator.next()).collect();
+    let expected = Arc::new(Mutex::new(HashMap::<Uuid, i64>::new()));
+
+    // Phase 1: a fixed offered rate, sampling append-to-visible latency.
+    let response = Arc::new(Mutex::new(latency_histogram()));
+    let visible = Arc::new(Mutex::new(latency_histogram()));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let mut ticker =
+        tokio::time::interval(Duration::from_nanos(1_000_000_000 / p.fixed_rate.max(1)));
+    let mut tasks = Vec::new();
+    for (i, delivery) in fixed.into_iter().enumerate() {
+        ticker.tick().await;
+        let ctx = (
+            client.clone(),
+            base.clone(),
+            response.clone(),
+            visible.clone(),
+            errors.clone(),
+            expected.clone(),
+            pool.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (client, base, response, visible, errors, expected, pool) = ctx;
+            let member = observed_member_id(program_id, &delivery.identity).0;
+            if !delivery.duplicate {
+                *expected.lock().await.entry(member).or_default() += POINTS;
+            }
+            let t = Instant::now();
+            if send(&client, &base, &delivery).await.is_err() {
+                errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let _ = response.lock().await.record(t.elapsed().as_micros() as u64);
+            if i % 5 == 0 && !delivery.duplicate {
+                let target = expected
+                    .lock()
+                    .await
+                    .get(&member)
+                    .copied()
+                    .unwrap_or(POINTS);
+                let answered = Instant::now();
+                if wait_visible(&pool, program_id, member, target).await {
+                    let _ = visible
+                        .lock()
+                        .await
+                        .record(answered.elapsed().as_micros() as u64);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let fixed_response = response.lock().await.clone();
+    let visible = visible.lock().await.clone();
+
+    // Phase 2: as fast as the server sustains, closed loop.
+    let max = Arc::new(max);
+    let next = Arc::new(AtomicUsize::new(0));
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..p.concurrency.max(1) {
+        let (client, base, max, next, errors) = (
+            client.clone(),
+            base.clone(),
+            max.clone(),
+            next.clone(),
+            errors.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut hist = latency_histogram();
+            while let Some(delivery) = max.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let t = Instant::now();
+                match send(&client, &base, delivery).await {
+                    Ok(()) => {
+                        let _ = hist.record(t.elapsed().as_micros() as u64);
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            hist
+        }));
+    }
+    let mut hist = latency_histogram();
+    for t in tasks {
+        hist.add(t.await?)?;
+    }
+    let secs = began.elapsed().as_secs_f64();
+    drop(server);
+
+    let duplicate_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) - count(DISTINCT payload #>> '{activity,reference}') FROM events \
+         WHERE event_type = 'PointsAwarded'",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let deliveries = fixed_count + p.max_deliveries;
+    Ok(json!({
+        "workload": "webhook-ingest",
+        "deliveries": deliveries,
+        "deliveries_per_s": round2(p.max_deliveries as f64 / secs),
+        "p50_ms": ms(hist.value_at_quantile(0.5)),
+        "p99_ms": ms(hist.value_at_quantile(0.99)),
+        "fixed_rate_per_s": p.fixed_rate,
+        "fixed_p50_ms": ms(fixed_response.value_at_quantile(0.5)),
+        "fixed_p99_ms": ms(fixed_response.value_at_quantile(0.99)),
+        "duplicate_events": duplicate_events,
+        "errors": errors.load(Ordering::Relaxed),
+        "visible_samples": visible.len(),
+        "visible_p50_ms": ms(visible.value_at_quantile(0.5)),
+        "visible_p99_ms": ms(visible.value_at_quantile(0.99)),
+    }))
+}
+
+async fn seed_program(pool: &PgPool) -> anyhow::Result<ProgramId> {
+    let ledger = Ledger::new(EventStore::new(pool.clone()), LedgerConfig::default());
+    let program_id = ProgramId(Uuid::new_v4());
+    let mut rules = Rules::standard();
+    // Measure the path, not the rules: no caps or cooldowns to deny repeat commenters.
+    rules.daily_cap = None;
+    rules.daily_cap_per_network = None;
+    rules.min_comment_chars = 0;
+    for rule in &mut rules.points {
+        rule.cooldown_seconds = 0;
+        if rule.kind == domain::network::ActivityKind::Comment {
+            rule.points = POINTS;
+        }
+    }
+    let action = ManagerAction {
+        manager: "bench".into(),
+        request_id: Uuid::new_v4(),
+        at: Utc::now().into(),
+    };
+    ledger
+        .create_program(program_id, "Bench brand", chrono_tz::UTC, rules, &action)
+        .await?;
+    channels::bind(pool, Network::Instagram, BRAND, program_id, None, None).await?;
+    channels::bind(
+        pool,
+        Network::Vk,
+        &VK_GROUP.to_string(),
+        program_id,
+        Some(VK_SECRET),
+        Some("ok"),
+    )
+    .await?;
+    Ok(program_id)
+}
+
+struct Generator {
+    rng: StdRng,
+    commenters: usize,
+    sent: Vec<Delivery>,
+    comment: u64,
+}
+
+impl Generator {
+    fn new(commenters: usize, seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            commenters: commenters.max(2),
+            sent: Vec::new(),
+            comment: 0,
+        }
+    }
+
+    fn next(&mut self) -> Delivery {
+        if !self.sent.is_empty() && self.rng.gen_bool(0.02) {
+            let again = self.sent[self.rng.gen_range(0..self.sent.len())].clone();
+            return Delivery {
+                duplicate: true,
+                ..again
+            };
+        }
+        self.comment += 1;
+        let who = self.rng.gen_range(0..self.commenters);
+        let now = Utc::now().timestamp();
+        let delivery = if who % 2 == 0 {
+            let igsid = format!("{}", 9_000_000_000_000_000u64 + who as u64);
+            let request = simulate::instagram_comment(
+                &simulate::InstagramComment {
+                    brand_account: BRAND,
+                    igsid: &igsid,
+                    username: &format!("fan_{who}"),
+                    comment_id: &format!("{}", 17_990_000_000_000_000u64 + self.comment),
+                    media_id: "18031234567890123",
+                    text: &format!("Great post, comment {}", self.comment),
+                    unix_time: now,
+                },
+                APP_SECRET,
+            );
+            Delivery {
+                request: Arc::new(request),
+                identity: ExternalIdentity::new(Network::Instagram, BRAND, igsid),
+                duplicate: false,
+            }
+        } else {
+            let user = 700_000_000 + who as i64;
+            let text = format!("Nice, comment {}", self.comment);
+            let request =
+                simulate::vk_wall_reply(VK_GROUP, VK_SECRET, user, self.comment as i64, &text, now);
+            Delivery {
+                request: Arc::new(request),
+                identity: ExternalIdentity::new(Network::Vk, "", user.to_string()),
+                duplicate: false,
+            }
+        };
+        self.sent.push(delivery.clone());
+        delivery
+    }
+}
+
+async fn send(client: &reqwest::Client, base: &str, d: &Delivery) -> anyhow::Result<()> {
+    let status = d.request.send(client, base).await?;
+    anyhow::ensure!(status.is_success(), "status {status}");
+    Ok(())
+}
+
+/// Polls the balance read model until it shows at least `target` points.
+async fn wait_visible(pool: &PgPool, program_id: ProgramId, member: Uuid, target: i64) -> bool {
+    let deadline = Instant::now() + VISIBLE_TIMEOUT;
+    while Instant::now() < deadline {
+        let current: Option<i64> = sqlx::query_scalar(
+            "SELECT current FROM balances WHERE program_id = $1 AND member_id = $2",
+        )
+        .bind(program_id.0)
+        .bind(member)
+        .fetch_optional(pool)
+        .await
+        .ok()
+        .flatten();
+        if current.is_some_and(|c| c >= target) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    false
+}

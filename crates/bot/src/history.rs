@@ -1,0 +1,167 @@
+//! Ledger entries as one line of text (for /history and notifications) and the member's latest
+//! entries.
+
+use super::texts::{self, Lang};
+use app::{AppError, Ledger};
+use chrono::{DateTime, Utc};
+use domain::event::Event;
+use domain::ids::{MemberId, RewardId};
+use domain::reward::RewardState;
+use domain::{StreamId, network::ActivityKind};
+use sqlx::PgPool;
+
+/// Events that move a member's balance, as stored in `events.event_type`.
+pub const BALANCE_EVENTS: [&str; 6] = [
+    "PointsAwarded",
+    "PointsReversed",
+    "AwardRestored",
+    "PointsAdjusted",
+    "RewardRedeemed",
+    "RedemptionCancelled",
+];
+
+/// Entries /history shows.
+pub const HISTORY_LIMIT: i64 = 10;
+
+/// `(points, what)` for an entry: `(+10, "комментарий (ВКонтакте)")`. `None` for events that
+/// are not entries. `reward` is the title of the reward a redemption is about, when known.
+pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64, String)> {
+    let reward = reward.unwrap_or(match lang {
+        Lang::Ru => "награда",
+        Lang::En => "a reward",
+    });
+    Some(match event {
+        Event::PointsAwarded {
+            activity, points, ..
+        } => (
+            *points,
+            format!(
+                "{} ({})",
+                texts::activity(lang, activity.kind),
+                texts::network(lang, activity.network)
+            ),
+        ),
+        Event::CodewordRedeemed {
+            network, points, ..
+        } => (
+            *points,
+            format!(
+                "{} ({})",
+                texts::activity(lang, ActivityKind::Codeword),
+                texts::network(lang, *network)
+            ),
+        ),
+        Event::PointsReversed {
+            points,
+            reason,
+            network,
+            ..
+        } => {
+            let what = match lang {
+                Lang::Ru => "баллы отменены",
+                Lang::En => "points taken back",
+            };
+            let why = texts::reversal(lang, *reason);
+            let network = texts::network(lang, *network);
+            (-*points, format!("{what}: {why} ({network})"))
+        }
+        Event::AwardRestored {
+            points, network, ..
+        } => {
+            let what = match lang {
+                Lang::Ru => "баллы возвращены",
+                Lang::En => "points restored",
+            };
+            (
+                *points,
+                format!("{what} ({})", texts::network(lang, *network)),
+            )
+        }
+        // The manager's reason is internal: the member sees the note, if there is one.
+        Event::PointsAdjusted { delta, note, .. } => {
+            let what = match lang {
+                Lang::Ru => "корректировка",
+                Lang::En => "adjustment",
+            };
+            match note {
+                Some(note) => (*delta, format!("{what}: {note}")),
+                None => (*delta, what.to_string()),
+            }
+        }
+        Event::RewardRedeemed {
+            cost, coupon_code, ..
+        } => match lang {
+            Lang::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
+            Lang::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
+        },
+        // The manager's reason is internal, as an adjustment's is.
+        Event::RedemptionCancelled { refund, .. } => match lang {
+            Lang::Ru => (
+                *refund,
+                format!("обмен на «{reward}» отменён, баллы возвращены"),
+            ),
+            Lang::En => (
+                *refund,
+                format!("“{reward}” redemption cancelled, points returned"),
+            ),
+        },
+        _ => return None,
+    })
+}
+
+/// `+10 баллов — комментарий (ВКонтакте)`.
+pub fn line(lang: Lang, event: &Event, reward: Option<&str>) -> Option<String> {
+    let (points, what) = describe(lang, event, reward)?;
+    Some(format!("{} — {what}", texts::signed_points(lang, points)))
+}
+
+/// When an entry was recorded.
+pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
+    match event {
+        Event::PointsAwarded { at, .. }
+        | Event::CodewordRedeemed { at, .. }
+        | Event::PointsReversed { at, .. }
+        | Event::AwardRestored { at, .. }
+        | Event::PointsAdjusted { at, .. }
+        | Event::RewardRedeemed { at, .. }
+        | Event::RedemptionCancelled { at, .. } => Some((*at).get()),
+        _ => None,
+    }
+}
+
+/// The reward an entry is about, if any.
+pub fn reward_of(event: &Event) -> Option<RewardId> {
+    match event {
+        Event::RewardRedeemed { reward_id, .. } | Event::RedemptionCancelled { reward_id, .. } => {
+            Some(*reward_id)
+        }
+        _ => None,
+    }
+}
+
+pub async fn reward_title(ledger: &Ledger, reward: RewardId) -> Result<String, AppError> {
+    Ok(ledger
+        .load::<RewardState>(&StreamId::Reward(reward))
+        .await?
+        .state
+        .title)
+}
+
+/// The member's latest balance entries, newest first.
+pub async fn latest_entries(
+    pool: &PgPool,
+    member: MemberId,
+    limit: i64,
+) -> Result<Vec<Event>, AppError> {
+    let payloads: Vec<sqlx::types::Json<Event>> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE stream_id = $1 AND event_type = ANY($2) \
+         ORDER BY stream_version DESC LIMIT $3",
+    )
+    .bind(StreamId::Member(member).to_string())
+    .bind(&BALANCE_EVENTS[..])
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(store::StoreError::from)?;
+    Ok(payloads.into_iter().map(|p| p.0).collect())
+}

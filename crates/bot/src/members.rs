@@ -1,0 +1,121 @@
+//! Who a Telegram user is in the program: registration on /start (or on the first Mini App
+//! call) and the member's linked Telegram chat for notifications.
+
+use app::ingest::observed_member_id;
+use app::{AppError, Ledger};
+use chrono::{DateTime, Utc};
+use domain::event::LinkMethod;
+use domain::identity::{IdentityState, decide_link};
+use domain::ids::{MemberId, ProgramId};
+use domain::member::{MemberCommand, MemberState};
+use domain::network::{ExternalIdentity, Network};
+use domain::{DomainError, StreamId};
+use store::Metadata;
+use uuid::Uuid;
+
+/// A Telegram account: user ids are global, so the scope is empty.
+pub fn telegram_identity(user_id: i64) -> ExternalIdentity {
+    ExternalIdentity::new(Network::Telegram, "", user_id.to_string())
+}
+
+/// The member owning this Telegram account. An unclaimed account gets a member registered and
+/// linked with [`LinkMethod::Telegram`] in one append (the user proved the account by writing
+/// from it). The member id is the one ingest derives for an unclaimed account, as the Mini
+/// App's sign-in does, so a /start racing a first comment or a first Mini App visit converges
+/// on one member; an account already seen in a group keeps its member and points.
+pub async fn ensure_telegram_member(
+    ledger: &Ledger,
+    program_id: ProgramId,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> Result<MemberId, AppError> {
+    let identity = telegram_identity(user_id);
+    if let Some(owner) = ledger.identity_owner(program_id, &identity).await? {
+        return Ok(owner);
+    }
+    let member_id = observed_member_id(program_id, &identity);
+    let streams = (
+        &StreamId::Identity(program_id, identity.clone()),
+        &StreamId::Member(member_id),
+    );
+    let metadata = Metadata {
+        actor: Some("platform:telegram".into()),
+        ..Metadata::default()
+    };
+    ledger
+        .execute2::<IdentityState, MemberState>(
+            program_id.0,
+            Uuid::new_v4(),
+            metadata,
+            streams,
+            |claimed, member| {
+                if claimed.claimed_by.is_some() {
+                    return Ok(vec![]);
+                }
+                let mut events = if member.is_registered() {
+                    vec![]
+                } else {
+                    member.decide(MemberCommand::Register {
+                        member_id,
+                        program_id,
+                        at: at.into(),
+                    })?
+                };
+                let registered = events.iter().fold(member.clone(), |s, e| s.evolve(e));
+                events.extend(decide_link(
+                    claimed,
+                    &registered,
+                    program_id,
+                    identity.clone(),
+                    LinkMethod::Telegram,
+                    at.into(),
+                )?);
+                Ok(events)
+            },
+        )
+        .await?;
+    // Whoever won a race to claim the account, its identity stream now names the owner.
+    ledger
+        .identity_owner(program_id, &identity)
+        .await?
+        .ok_or(AppError::Denied(DomainError::IdentityNotLinked(identity)))
+}
+
+/// The member owning this Telegram account, without registering anyone.
+pub async fn telegram_member(
+    ledger: &Ledger,
+    program_id: ProgramId,
+    user_id: i64,
+) -> Result<Option<MemberId>, AppError> {
+    ledger
+        .identity_owner(program_id, &telegram_identity(user_id))
+        .await
+}
+
+pub async fn member_state(ledger: &Ledger, member: MemberId) -> Result<MemberState, AppError> {
+    Ok(ledger
+        .load::<MemberState>(&StreamId::Member(member))
+        .await?
+        .state)
+}
+
+/// The private chat that reaches a member: the first linked Telegram account (chat id = user
+/// id in private chats).
+pub fn telegram_chat(state: &MemberState) -> Option<i64> {
+    state
+        .linked
+        .iter()
+        .filter(|identity| identity.network == Network::Telegram)
+        .find_map(|identity| identity.external_id.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+}
+
+/// The member's linked accounts on one network.
+pub fn linked_on(state: &MemberState, network: Network) -> Vec<ExternalIdentity> {
+    state
+        .linked
+        .iter()
+        .filter(|identity| identity.network == network)
+        .cloned()
+        .collect()
+}

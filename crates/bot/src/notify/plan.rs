@@ -1,0 +1,133 @@
+//! Which events become a notification, to which chat, with what text.
+
+use super::entry_key;
+use crate::{Bot, BotError, chats, history, members};
+use chrono::{DateTime, Duration, Utc};
+use domain::event::Event;
+use domain::ids::{EntryId, MemberId, ProgramId, RewardId};
+use std::collections::{HashMap, HashSet};
+use store::{Checkpoint, Envelope};
+
+/// Entries older than this when the worker reads them are not announced (a worker that was
+/// down for days would otherwise flood members with old news).
+pub const MAX_AGE_HOURS: i64 = 24;
+
+/// One notification to offer to the notifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub checkpoint: Checkpoint,
+    pub key: String,
+    pub chat_id: i64,
+    pub text: String,
+}
+
+/// The member and entry an event is news about. A codeword's `PointsAwarded` is announced by
+/// its `CodewordRedeemed` (same entry), so only the latter counts.
+pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
+    match event {
+        Event::PointsAwarded {
+            member_id,
+            entry_id,
+            campaign_id: None,
+            ..
+        }
+        | Event::AwardRestored {
+            member_id,
+            entry_id,
+            ..
+        }
+        | Event::PointsReversed {
+            member_id,
+            entry_id,
+            ..
+        }
+        | Event::RewardRedeemed {
+            member_id,
+            entry_id,
+            ..
+        }
+        | Event::RedemptionCancelled {
+            member_id,
+            entry_id,
+            ..
+        }
+        | Event::CodewordRedeemed {
+            member_id,
+            entry_id,
+            ..
+        } => Some((*member_id, *entry_id)),
+        Event::PointsAdjusted {
+            member_id,
+            entry_id,
+            delta,
+            ..
+        } if *delta != 0 => Some((*member_id, *entry_id)),
+        _ => None,
+    }
+}
+
+/// Notifications for a batch of the log: members with a reachable Telegram chat, of the bot's
+/// program (every program when none is configured), entries younger than [`MAX_AGE_HOURS`].
+pub async fn plan(
+    bot: &Bot,
+    batch: &[Envelope<Event>],
+    program: Option<ProgramId>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Planned>, BotError> {
+    let oldest = now - Duration::hours(MAX_AGE_HOURS);
+    let candidates: Vec<(&Envelope<Event>, MemberId, EntryId)> = batch
+        .iter()
+        .filter(|envelope| envelope.recorded_at >= oldest)
+        .filter_map(|envelope| {
+            let (member, entry) = news(&envelope.event)?;
+            Some((envelope, member, entry))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ledger = bot.state.ledger();
+    let mut chat_of: HashMap<MemberId, Option<(i64, ProgramId)>> = HashMap::new();
+    for (_, member, _) in &candidates {
+        if chat_of.contains_key(member) {
+            continue;
+        }
+        let state = members::member_state(ledger, *member).await?;
+        let in_program = program.is_none() || state.program_id == program;
+        let chat = members::telegram_chat(&state)
+            .zip(state.program_id)
+            .filter(|_| in_program);
+        chat_of.insert(*member, chat);
+    }
+    let chats: Vec<(i64, ProgramId)> = chat_of.values().flatten().copied().collect();
+    let infos = chats::infos(bot.pool(), &chats).await?;
+    let rewards: HashSet<RewardId> = candidates
+        .iter()
+        .filter_map(|(envelope, _, _)| history::reward_of(&envelope.event))
+        .collect();
+    let mut titles = HashMap::new();
+    for reward in rewards {
+        titles.insert(reward, history::reward_title(ledger, reward).await?);
+    }
+    let mut planned = Vec::new();
+    for (envelope, member, entry) in candidates {
+        let Some((chat_id, _)) = chat_of.get(&member).copied().flatten() else {
+            continue;
+        };
+        let Some(info) = infos.get(&chat_id).filter(|info| info.reachable) else {
+            continue;
+        };
+        let title = history::reward_of(&envelope.event).and_then(|r| titles.get(&r));
+        let Some(text) = history::line(info.lang, &envelope.event, title.map(String::as_str))
+        else {
+            continue;
+        };
+        planned.push(Planned {
+            checkpoint: envelope.checkpoint(),
+            key: entry_key(entry),
+            chat_id,
+            text,
+        });
+    }
+    Ok(planned)
+}

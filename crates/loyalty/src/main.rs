@@ -1,0 +1,355 @@
+//! The `loyalty` binary.
+
+use anyhow::Context;
+use app::config::ServeConfig;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "loyalty",
+    version,
+    about = "Event-sourced loyalty ledger for Instagram, VK and Telegram communities"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply database migrations (creates the event log).
+    Migrate,
+    /// Migrate, create a demo program, start serving and drive live demo traffic.
+    Demo(ServeConfig),
+    /// Serve the HTTP API, webhooks and workers.
+    Serve(ServeConfig),
+    /// Read models: rebuild beside the live tables and swap, or show where each stands.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Auditors: prove balances from the log, see the past, export events.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Admin panel accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Run a benchmark workload (`loyalty-bench`, built beside this binary); prints one JSON
+    /// line. `loyalty bench --help` lists the workloads.
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin panel account. The password is read from LOYALTY_ADMIN_PASSWORD or asked on stdin.
+    CreateUser {
+        username: String,
+        #[arg(long)]
+        role: api::admin::Role,
+        /// Limit a manager or auditor to this program (repeat for several); default: every program.
+        #[arg(long = "program", value_name = "PROGRAM_ID")]
+        programs: Vec<uuid::Uuid>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Rebuild one projection (or all) from position 0 without taking reads down.
+    Rebuild { name: Option<String> },
+    /// Each projection's checkpoint and lag.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Fold the whole log through the domain and compare with every read model; check every
+    /// stream's hash chain and the log's seal. Exits non-zero on any difference.
+    Verify {
+        /// An anchor from `audit anchor`: the log must still hold exactly the history up to it.
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<std::path::PathBuf>,
+    },
+    /// Seal the log up to now and print its head (block, position, events, digest) as JSON,
+    /// for an auditor to keep outside the database.
+    Anchor,
+    /// A member's balance and history as they stood at a time.
+    AsOf {
+        #[arg(long)]
+        member: uuid::Uuid,
+        /// RFC 3339 time, e.g. 2026-11-23T12:00:00Z.
+        #[arg(long)]
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Write events as JSON Lines (default) or CSV to standard output.
+    Export {
+        #[arg(long)]
+        program: Option<uuid::Uuid>,
+        #[arg(long)]
+        stream: Option<String>,
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+        format: String,
+    },
+}
+
+/// Errors end the process with one line on stderr (the error and its causes), never a
+/// backtrace: an operator reads it, not a developer.
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("loyalty: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `serve` and `demo` read their config file under their flags and environment variables.
+    let command = match cli.command {
+        Command::Bench { args } => return run_bench(&args),
+        Command::Serve(config) => Command::Serve(with_config_file(config, &matches, "serve")?),
+        Command::Demo(config) => Command::Demo(with_config_file(config, &matches, "demo")?),
+        other => other,
+    };
+    let (log, configured_database) = match &command {
+        Command::Serve(config) | Command::Demo(config) => {
+            if config.check_config {
+                println!("{config:#?}");
+                return Ok(());
+            }
+            (
+                config.log.clone(),
+                config
+                    .database_url
+                    .as_ref()
+                    .map(|url| url.expose().to_string()),
+            )
+        }
+        _ => (
+            std::env::var("RUST_LOG").ok(),
+            std::env::var("DATABASE_URL").ok(),
+        ),
+    };
+    let filter = log.as_deref().unwrap_or("info");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let database_url =
+        loyalty::db::resolve_configured_database_url(configured_database.as_deref()).await?;
+    match command {
+        Command::Migrate => {
+            connect_migrated(&database_url, 2).await?;
+            eprintln!("migrations applied");
+        }
+        Command::Serve(config) => {
+            // The owner's pool migrates; `serve` opens its own pool as the service role.
+            let pool = connect_migrated(&database_url, 2).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            loyalty::server::serve(listener, pool, config, loyalty::server::shutdown_signal())
+                .await?;
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    role,
+                    programs,
+                },
+        } => {
+            let password = match std::env::var("LOYALTY_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprint!("password for {username}: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if role == api::admin::Role::Admin && !programs.is_empty() {
+                anyhow::bail!("admin accounts manage every program and cannot be limited to some");
+            }
+            let pool = connect_migrated(&database_url, 2).await?;
+            let mut user = api::admin::create_user(&pool, &username, &password, role).await?;
+            if !programs.is_empty() {
+                let limit = api::admin::auth::users::UserChange {
+                    programs: Some(Some(programs)),
+                    ..Default::default()
+                };
+                user = api::admin::auth::users::update_user(&pool, &user.username, limit).await?;
+            }
+            println!("created {user:?}");
+        }
+        Command::Projections { command } => {
+            let pool = connect_migrated(&database_url, 4).await?;
+            match command {
+                ProjectionsCommand::Rebuild { name } => {
+                    let report = projections::rebuild(&pool, name.as_deref()).await?;
+                    println!("{report:?}");
+                }
+                ProjectionsCommand::Status => {
+                    let statuses = projections::status(&pool).await?;
+                    projections::status::write_status(&statuses, &mut std::io::stdout())?;
+                }
+            }
+        }
+        Command::Audit { command } => {
+            let pool = connect_migrated(&database_url, 4).await?;
+            match command {
+                AuditCommand::Verify { anchor } => {
+                    let anchor = match anchor {
+                        Some(path) => {
+                            let text = std::fs::read_to_string(&path)
+                                .with_context(|| format!("cannot read {}", path.display()))?;
+                            Some(projections::audit::read_anchor(&text)?)
+                        }
+                        None => None,
+                    };
+                    let report =
+                        projections::audit::verify_anchored(&pool, anchor.as_ref()).await?;
+                    report.write_text(&mut std::io::stdout())?;
+                    if !report.is_clean() {
+                        std::process::exit(1);
+                    }
+                }
+                AuditCommand::Anchor => {
+                    let store = store::EventStore::new(pool);
+                    let anchor = projections::audit::anchor(&store)
+                        .await?
+                        .context("the log is empty: there is nothing to anchor")?;
+                    println!("{}", serde_json::to_string_pretty(&anchor)?);
+                }
+                AuditCommand::AsOf { member, at } => {
+                    let store = store::EventStore::new(pool);
+                    let as_of = projections::audit::as_of(&store, member, at).await?;
+                    projections::audit::write_as_of(&as_of, &mut std::io::stdout())?;
+                }
+                AuditCommand::Export {
+                    program,
+                    stream,
+                    event_type,
+                    from,
+                    to,
+                    format,
+                } => {
+                    let filter = projections::audit::ExportFilter {
+                        program,
+                        stream,
+                        event_type,
+                        from,
+                        to,
+                    };
+                    let format = if format == "csv" {
+                        projections::audit::ExportFormat::Csv
+                    } else {
+                        projections::audit::ExportFormat::JsonLines
+                    };
+                    let mut out = std::io::BufWriter::new(std::io::stdout());
+                    let n = projections::audit::export(&pool, &filter, format, &mut out).await?;
+                    std::io::Write::flush(&mut out)?;
+                    eprintln!("{n} events exported");
+                }
+            }
+        }
+        Command::Demo(config) => {
+            let config = loyalty::demo::demo_config(config);
+            let pool = connect_migrated(&database_url, 2).await?;
+            let program = loyalty::demo::seed(&pool).await?;
+            let (admin, password) = loyalty::demo::admin_login(&pool).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let base = format!("http://{}", listener.local_addr()?);
+            println!("demo program {program} is live at {base}");
+            println!("  Mini App (development sign-in): {base}/app");
+            println!(
+                "  Admin panel:                    {base}/admin  (login {admin} / {password})"
+            );
+            println!("  OpenAPI:                        {base}/api/openapi.json");
+            println!("  Metrics:                        {base}/metrics");
+            println!(
+                "simulated Instagram, VK and Telegram activity arrives every second; Ctrl-C stops"
+            );
+            tokio::spawn(loyalty::demo::drive_traffic(base, config.clone()));
+            loyalty::server::serve(listener, pool, config, loyalty::server::shutdown_signal())
+                .await?;
+        }
+        // Run before connecting: the bench binary opens its own databases.
+        Command::Bench { .. } => {}
+    }
+    Ok(())
+}
+
+/// Layers the config file (`--config` / `LOYALTY_CONFIG`) of `serve` or `demo` under its flags
+/// and environment variables.
+fn with_config_file(
+    config: ServeConfig,
+    matches: &ArgMatches,
+    subcommand: &str,
+) -> anyhow::Result<ServeConfig> {
+    let matches = matches
+        .subcommand_matches(subcommand)
+        .with_context(|| format!("no arguments parsed for {subcommand}"))?;
+    Ok(config.with_config_file(matches)?)
+}
+
+/// Every command works on a migrated database: connect and apply pending migrations. With none
+/// pending nothing is run, so a login role that may not change the schema (a member of
+/// `loyalty_service`) can start `serve` once the owner has run `loyalty migrate`.
+async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
+    let pool = store::connect(database_url, connections, 0).await?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    let pending = store::MIGRATOR
+        .iter()
+        .any(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version));
+    if pending {
+        store::MIGRATOR
+            .run(&pool)
+            .await
+            .context("migration failed (migrations run as the owner of the tables)")?;
+    }
+    Ok(pool)
+}
+
+/// The benches live in their own binary, so the production one carries none of their code;
+/// `loyalty bench` runs it from the directory this binary is in.
+fn run_bench(args: &[String]) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("cannot locate the loyalty binary")?;
+    let bench = exe.with_file_name(format!("loyalty-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.exists() {
+        anyhow::bail!(
+            "{} is missing: build it with `cargo build --release -p bench`",
+            bench.display()
+        );
+    }
+    let status = std::process::Command::new(&bench)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run {}", bench.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
