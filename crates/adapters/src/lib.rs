@@ -1,13 +1,12 @@
-//! Platform adapters. Inbound (every module but `clients`): verify and parse Instagram, VK and
-//! Telegram webhook deliveries into [`Signal`]s, and validate Telegram Mini App / Login Widget
-//! data. Outbound (`clients`): the VK API, VK ID OAuth, the Telegram Bot API and the
-//! rate-limited notification dispatcher, with timeouts and retries.
+//! Platform adapters, inbound: verify and parse Instagram, VK and Telegram webhook deliveries
+//! into [`Signal`]s, and validate Telegram Mini App / Login Widget data. The outbound calls
+//! (VK API, VK ID OAuth, Telegram Bot API) are the `clients` crate.
 //!
-//! Invariants: the inbound modules do no IO, are not async and read no clock (`now` is a
-//! parameter); nothing panics on outside input; text never carries U+0000 out of this crate.
+//! Invariants: nothing here does IO, is async or reads the clock (`now` is a parameter; `.ci/run`
+//! checks the dependency tree); nothing panics on outside input; text never carries U+0000 out
+//! of this crate.
 //! Handlers pass raw body bytes: signatures cover bytes, never re-serialised JSON.
 
-pub mod clients;
 pub mod error;
 pub mod instagram;
 pub mod mini_app;

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use domain::network::Network;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use store::Metadata;
 
@@ -24,7 +25,7 @@ pub async fn instagram_verify(
         query.get("hub.mode").map(String::as_str),
         query.get("hub.verify_token").map(String::as_str),
         query.get("hub.challenge").map(String::as_str),
-        state.config.instagram_verify_token.expose(),
+        state.config.instagram_verify_token.expose_secret(),
     );
     match outcome {
         instagram::Subscription::Confirmed(challenge) => {
@@ -49,7 +50,7 @@ pub async fn instagram_receive(
         .get(instagram::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
     instagram::verify_signature(
-        state.config.instagram_app_secret.expose().as_bytes(),
+        state.config.instagram_app_secret.expose_secret().as_bytes(),
         &body,
         signature,
     )
@@ -108,7 +109,7 @@ pub async fn telegram_receive(
     let secret = headers
         .get(telegram::SECRET_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !adapters::secret_matches(state.config.telegram_webhook_secret.expose(), secret) {
+    if !adapters::secret_matches(state.config.telegram_webhook_secret.expose_secret(), secret) {
         return Err(ApiError::unauthorized(
             "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
         ));

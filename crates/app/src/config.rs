@@ -5,53 +5,18 @@
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
-use serde::{Deserialize, Deserializer};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
-/// A secret from the environment: Debug and Display show only whether it is set.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_set(&self) -> bool {
-        !self.0.is_empty()
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_string()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.is_set() {
-            "Secret(***)"
-        } else {
-            "Secret(unset)"
-        })
-    }
+/// Secrets (tokens, app secrets, the database URL with its password) are `secrecy`'s
+/// `SecretString`: Debug prints `[REDACTED]`, and the value is read with `expose_secret` only
+/// where it is used. An empty one is unset.
+pub fn is_set(secret: &SecretString) -> bool {
+    !secret.expose_secret().is_empty()
 }
 
 /// The values each numeric option accepts. Clap checks flags and environment variables against
@@ -85,7 +50,7 @@ pub struct ServeConfig {
     pub check_config: bool,
     /// PostgreSQL URL; unset: the local server or a private cluster (see the README).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<Secret>,
+    pub database_url: Option<SecretString>,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -99,7 +64,7 @@ pub struct ServeConfig {
         default_value = "",
         hide_env_values = true
     )]
-    pub instagram_app_secret: Secret,
+    pub instagram_app_secret: SecretString,
     /// Token Meta echoes in the webhook verification handshake.
     #[arg(
         long,
@@ -107,7 +72,7 @@ pub struct ServeConfig {
         default_value = "",
         hide_env_values = true
     )]
-    pub instagram_verify_token: Secret,
+    pub instagram_verify_token: SecretString,
     /// Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (set with setWebhook).
     #[arg(
         long,
@@ -115,7 +80,7 @@ pub struct ServeConfig {
         default_value = "",
         hide_env_values = true
     )]
-    pub telegram_webhook_secret: Secret,
+    pub telegram_webhook_secret: SecretString,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
@@ -144,7 +109,7 @@ pub struct ServeConfig {
         default_value = "",
         hide_env_values = true
     )]
-    pub telegram_bot_token: Secret,
+    pub telegram_bot_token: SecretString,
     /// How bot updates arrive: `webhook`, `polling` (getUpdates) or `off`.
     #[arg(
         long,
@@ -167,7 +132,7 @@ pub struct ServeConfig {
         default_value = "",
         hide_env_values = true
     )]
-    pub vk_api_token: Secret,
+    pub vk_api_token: SecretString,
     /// VK API base URL (a local fake in tests).
     #[arg(
         long,
@@ -268,7 +233,7 @@ macro_rules! file_options {
 }
 
 file_options! {
-    database_url: Secret,
+    database_url: SecretString,
     log: String,
     listen: SocketAddr,
     public_url: String,
@@ -278,13 +243,13 @@ file_options! {
     max_body_bytes: usize,
     request_timeout_ms: u64,
     ready_max_lag_events: i64,
-    instagram_app_secret: Secret,
-    instagram_verify_token: Secret,
-    telegram_webhook_secret: Secret,
-    telegram_bot_token: Secret,
+    instagram_app_secret: SecretString,
+    instagram_verify_token: SecretString,
+    telegram_webhook_secret: SecretString,
+    telegram_bot_token: SecretString,
     telegram_mode: String,
     telegram_api_url: String,
-    vk_api_token: Secret,
+    vk_api_token: SecretString,
     vk_api_url: String,
     vk_id_client_id: String,
     vk_id_authorize_url: String,
@@ -515,11 +480,11 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         );
         let config = resolve(&["--config", &file.arg()]).unwrap();
         assert_eq!(
-            config.telegram_bot_token.expose(),
+            config.telegram_bot_token.expose_secret(),
             "123456:AAH-secret-token"
         );
         assert_eq!(
-            config.database_url.as_ref().map(Secret::expose),
+            config.database_url.as_ref().map(|s| s.expose_secret()),
             Some("postgres://loyalty:hunter2@db/loyalty")
         );
         let printed = format!("{config:?}");

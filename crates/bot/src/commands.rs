@@ -6,11 +6,11 @@ mod codewords;
 
 use super::texts::{self, Lang};
 use super::{Bot, BotError, MINI_APP_LINK_PATH, MINI_APP_PATH, chats, history, members};
-use adapters::clients::{ClientError, InlineButton, InlineKeyboard};
 use adapters::signal::{BotMessage, CommandName};
 use app::ingest::link_codes;
 use app::{AppError, ProgramContext};
 use chrono::{DateTime, Utc};
+use clients::{ClientError, InlineButton, InlineKeyboard};
 use domain::ids::MemberId;
 use domain::network::Network;
 use projections::ranking::{self, PeriodKind};

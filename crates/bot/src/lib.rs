@@ -26,11 +26,12 @@ pub mod texts;
 pub mod updates;
 pub mod webhook;
 
-use adapters::clients::{RetryPolicy, TelegramApi, VkApi};
 use app::AppContext;
 use app::{AppError, ProgramContext};
+use clients::{RetryPolicy, TelegramApi, VkApi};
 use domain::ids::ProgramId;
 use parking_lot::Mutex;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use tokio::sync::watch;
@@ -84,7 +85,7 @@ impl Bot {
 
     /// The numeric bot id: the part of the token before the colon (not secret).
     pub fn bot_id(&self) -> String {
-        let token = self.state.config.telegram_bot_token.expose();
+        let token = self.state.config.telegram_bot_token.expose_secret();
         token.split_once(':').map_or("", |(id, _)| id).to_owned()
     }
 }
@@ -110,7 +111,7 @@ static VK_CLIENTS: ClientCache<VkApi> = LazyLock::new(Default::default);
 /// The Bot API client of this configuration, or `None` without a valid bot token.
 pub fn telegram_client(state: &AppContext) -> Option<TelegramApi> {
     let config = &state.config;
-    let token = config.telegram_bot_token.expose();
+    let token = config.telegram_bot_token.expose_secret();
     if token.is_empty() {
         return None;
     }
@@ -133,7 +134,7 @@ pub fn telegram_client(state: &AppContext) -> Option<TelegramApi> {
 /// The VK API client of this configuration, or `None` without a VK token.
 pub fn vk_client(state: &AppContext) -> Option<VkApi> {
     let config = &state.config;
-    let token = config.vk_api_token.expose();
+    let token = config.vk_api_token.expose_secret();
     if token.is_empty() {
         return None;
     }
@@ -175,7 +176,7 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(notify::run(
         bot,
-        adapters::clients::NotifierConfig::default(),
+        clients::NotifierConfig::default(),
         shutdown,
     )));
     tasks
@@ -196,7 +197,7 @@ pub enum BotError {
     #[error("read model: {0}")]
     ReadModel(#[from] projections::ProjectionError),
     #[error("Telegram: {0}")]
-    Telegram(#[from] adapters::clients::ClientError),
+    Telegram(#[from] clients::ClientError),
     #[error("could not record the update: {0}")]
     Record(String),
     /// Another process runs this worker (or the notifier was shut down).

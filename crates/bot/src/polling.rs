@@ -6,8 +6,8 @@
 
 use super::{Bot, BotError, stopped};
 use crate::updates::UpdateError;
-use adapters::clients::ClientError;
-use adapters::clients::telegram::ALLOWED_UPDATES;
+use clients::ClientError;
+use clients::telegram::ALLOWED_UPDATES;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -8,12 +8,12 @@ mod stored;
 pub use stored::{recent, save};
 
 use super::{BotError, members, telegram_client, vk_client};
-use adapters::clients::ClientError;
 use adapters::signal::{MembershipChange, MembershipEvent, Signal};
 use app::AppContext;
 use app::ProgramContext;
 use app::ingest::Handled;
 use chrono::Utc;
+use clients::ClientError;
 use domain::ids::MemberId;
 use domain::member::MemberState;
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};

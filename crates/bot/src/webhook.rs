@@ -4,8 +4,9 @@
 //! the API keeps serving.
 
 use super::{Bot, BotError, MINI_APP_PATH};
-use adapters::clients::WebhookConfig;
-use adapters::clients::telegram::ALLOWED_UPDATES;
+use clients::WebhookConfig;
+use clients::telegram::ALLOWED_UPDATES;
+use secrecy::ExposeSecret;
 
 /// The route Telegram posts updates to.
 pub const WEBHOOK_PATH: &str = "/webhooks/telegram";
@@ -33,7 +34,7 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
             "LOYALTY_PUBLIC_URL is not https; Telegram delivers webhooks only over https",
         ));
     }
-    let secret = config.telegram_webhook_secret.expose();
+    let secret = config.telegram_webhook_secret.expose_secret();
     let Ok(webhook) = WebhookConfig::new(url.clone(), secret) else {
         return Ok(WebhookCheck::Skipped(
             "LOYALTY_TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -",

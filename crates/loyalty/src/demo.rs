@@ -4,7 +4,7 @@
 //! endpoints, so balances and leaderboards move in the browser.
 
 use crate::simulate::{self, InstagramComment, TelegramMessage};
-use app::config::{Secret, ServeConfig};
+use app::config::ServeConfig;
 use app::ingest::channels;
 use app::{AppError, Ledger, LedgerConfig, ManagerAction};
 use chrono::{Duration, Utc};
@@ -17,6 +17,7 @@ use domain::program::Rules;
 use domain::reward::RewardCommand;
 use rand::Rng;
 use rand::seq::SliceRandom;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use std::time::Duration as StdDuration;
 use store::EventStore;
@@ -39,9 +40,9 @@ pub fn demo_program() -> ProgramId {
 
 /// Fills in demo secrets and settings the user did not set.
 pub fn demo_config(mut config: ServeConfig) -> ServeConfig {
-    let fill = |s: &mut Secret, v: &str| {
-        if !s.is_set() {
-            *s = Secret::from(v.to_string());
+    let fill = |s: &mut SecretString, v: &str| {
+        if !app::config::is_set(s) {
+            *s = SecretString::from(v);
         }
     };
     fill(&mut config.instagram_app_secret, DEMO_INSTAGRAM_SECRET);
@@ -235,7 +236,7 @@ pub async fn drive_traffic(base_url: String, config: ServeConfig) {
                         text,
                         unix_time: now,
                     },
-                    config.instagram_app_secret.expose(),
+                    config.instagram_app_secret.expose_secret(),
                 ),
                 1 => simulate::vk_wall_reply(
                     VK_GROUP,
@@ -256,7 +257,7 @@ pub async fn drive_traffic(base_url: String, config: ServeConfig) {
                         text,
                         unix_time: now,
                     },
-                    config.telegram_webhook_secret.expose(),
+                    config.telegram_webhook_secret.expose_secret(),
                 ),
             }
         };

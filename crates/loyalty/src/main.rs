@@ -3,6 +3,7 @@
 use anyhow::Context;
 use app::config::ServeConfig;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -139,7 +140,7 @@ async fn run() -> anyhow::Result<()> {
                 config
                     .database_url
                     .as_ref()
-                    .map(|url| url.expose().to_string()),
+                    .map(|url| url.expose_secret().to_string()),
             )
         }
         _ => (

@@ -82,7 +82,10 @@ telegram_bot_token = "123456:file-secret"
         "file beats default: {out}"
     );
     assert!(out.contains("max_body_bytes: 262144"), "the default: {out}");
-    assert!(out.contains("telegram_bot_token: Secret(***)"), "{out}");
+    assert!(
+        out.contains("telegram_bot_token: SecretBox<str>([REDACTED])"),
+        "{out}"
+    );
     assert!(!out.contains("file-secret"), "secrets never print: {out}");
 }
 

@@ -4,11 +4,11 @@
 
 use super::support::*;
 use crate::app::{TG_CHANNEL, TG_GROUP, TG_SECRET, fixture};
-use adapters::clients::telegram::ALLOWED_UPDATES;
 use api::admin::{Role, create_user};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use clients::telegram::ALLOWED_UPDATES;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;

@@ -1,7 +1,6 @@
 //! A bot over a fresh database, with a fake Telegram Bot API and a fake VK API (wiremock).
 
 use crate::app::{TestApp, VK_GROUP};
-use adapters::clients::{Jitter, NotifierConfig, RetryPolicy};
 use api::AppState;
 use app::config::ServeConfig;
 use axum::Router;
@@ -9,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bot::Bot;
 use clap::Parser;
+use clients::{Jitter, NotifierConfig, RetryPolicy};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;

@@ -9,14 +9,14 @@ use super::auth::{Authorized, IdempotencyKey, Publish, Read};
 use super::support::{Body, invalid};
 use crate::AppState;
 use crate::error::ApiError;
-use adapters::clients::telegram::{
-    MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS,
-};
-use adapters::clients::{ChatId, ClientError};
 use app::ingest::polls::{self, NewPoll, PollRow};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use clients::telegram::{
+    MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS,
+};
+use clients::{ChatId, ClientError};
 use domain::ids::ProgramId;
 use domain::network::{ActivityKind, Network};
 use serde::{Deserialize, Serialize};

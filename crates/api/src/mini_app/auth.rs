@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
 use domain::network::{ExternalIdentity, Network};
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// The member behind a request with valid initData.
@@ -111,7 +112,7 @@ fn init_data_header(headers: &HeaderMap) -> Result<&str, ApiError> {
 /// Without a bot token every HMAC would be keyed by an empty string, which anyone can forge:
 /// the Mini App is off until one is configured.
 pub fn configured(state: &AppState) -> Result<(&str, ProgramId), ApiError> {
-    let token = state.config.telegram_bot_token.expose();
+    let token = state.config.telegram_bot_token.expose_secret();
     if token.is_empty() {
         return Err(unconfigured("LOYALTY_TELEGRAM_BOT_TOKEN is not set"));
     }

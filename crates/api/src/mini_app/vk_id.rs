@@ -9,17 +9,18 @@ use super::auth::Member;
 use super::pending;
 use crate::AppState;
 use crate::error::ApiError;
-use adapters::clients::{ClientError, PendingLink, VkIdCallback, VkIdOAuth};
 use app::AppError;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use clients::{ClientError, PendingLink, VkIdCallback, VkIdOAuth};
 use domain::DomainError;
 use domain::event::LinkMethod;
 use domain::ids::{MemberId, ProgramId};
 use domain::network::{ExternalIdentity, Network};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use store::Metadata;
 use utoipa::{IntoParams, ToSchema};
@@ -64,7 +65,7 @@ pub async fn start(
         member.program_id(),
         member.member_id,
         link.state(),
-        link.code_verifier().expose(),
+        link.code_verifier().expose_secret(),
         Utc::now(),
     )
     .await?;

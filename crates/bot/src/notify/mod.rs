@@ -18,7 +18,7 @@ mod worker;
 pub use worker::{NotificationWorker, Step};
 
 use super::{Bot, BotError, stopped};
-use adapters::clients::NotifierConfig;
+use clients::NotifierConfig;
 use domain::ids::EntryId;
 use std::time::Duration;
 use tokio::sync::watch;

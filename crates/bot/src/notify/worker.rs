@@ -6,9 +6,9 @@ use super::{
     REOFFER_DELAY, plan, records,
 };
 use crate::{Bot, BotError, chats};
-use adapters::clients::{ClientError, EnqueueError, Enqueued, Notifier, NotifierConfig};
-use adapters::clients::{Outcome, Report};
 use chrono::Utc;
+use clients::{ClientError, EnqueueError, Enqueued, Notifier, NotifierConfig};
+use clients::{Outcome, Report};
 use domain::event::Event;
 use domain::ids::ProgramId;
 use sqlx::{Connection, PgConnection};

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::VkApi;
-use crate::clients::{ClientError, Result};
+use crate::{ClientError, Result};
 
 /// Most `user_ids` VK takes in one `groups.isMember` call.
 pub const MAX_USER_IDS: usize = 500;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ChatId, TelegramApi};
-use crate::clients::{ClientError, Result};
+use crate::{ClientError, Result};
 
 /// A `ChatMember.status`, with what makes `restricted` a member or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

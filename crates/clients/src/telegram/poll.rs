@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ChatId, TelegramApi};
-use crate::clients::{ClientError, Result};
+use crate::{ClientError, Result};
 
 /// Telegram's limit on a poll question, in characters.
 pub const MAX_POLL_QUESTION_CHARS: usize = 300;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ChatId, TelegramApi};
-use crate::clients::{ClientError, Result};
+use crate::{ClientError, Result};
 
 /// Telegram's limit on one message's text, in UTF-16 code units.
 pub const MAX_TEXT_UTF16: usize = 4096;

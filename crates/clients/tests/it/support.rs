@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use adapters::clients::{Jitter, RetryPolicy, TelegramApi, VkApi};
+use clients::{Jitter, RetryPolicy, TelegramApi, VkApi};
 use wiremock::MockServer;
 
 pub const FIXTURES: &str = concat!(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use adapters::clients::NotifierConfig;
+use clients::NotifierConfig;
 use tokio::time::Instant;
 
 use crate::notify_support::{

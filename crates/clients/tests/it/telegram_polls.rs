@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use adapters::clients::{ClientError, SentPoll};
+use clients::{ClientError, SentPoll};
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{EnqueueError, Enqueued, NotificationKey, NotifierConfig, NotifierStats};
-use crate::clients::SlidingWindow;
-use crate::clients::telegram::MAX_TEXT_UTF16;
+use crate::SlidingWindow;
+use crate::telegram::MAX_TEXT_UTF16;
 
 #[derive(Debug, Clone)]
 pub(super) struct Item {

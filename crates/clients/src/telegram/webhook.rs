@@ -1,6 +1,7 @@
 //! Receiving updates: `setWebhook` with an explicit `allowed_updates`, `getWebhookInfo` to
 //! check it at start-up, and `getUpdates` long polling as the alternative.
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -8,7 +9,8 @@ use serde_json::value::RawValue;
 
 use super::TelegramApi;
 use super::message::expect_true;
-use crate::clients::{ClientError, Result, Secret};
+use crate::{ClientError, Result};
+use secrecy::SecretString;
 
 /// The update kinds the ledger reads. Listed explicitly because an empty or missing list
 /// silently drops `chat_member` and reactions (docs/platforms.md, Telegram).
@@ -30,26 +32,26 @@ const OPT_IN_UPDATES: [&str; 3] = ["chat_member", "message_reaction", "message_r
 /// Most updates one `getUpdates` call returns (Telegram's maximum).
 const POLL_LIMIT: u32 = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WebhookConfig {
     pub url: String,
     #[serde(serialize_with = "expose")]
-    secret_token: Secret,
+    secret_token: SecretString,
     pub allowed_updates: Vec<String>,
     pub max_connections: u32,
     pub drop_pending_updates: bool,
 }
 
-fn expose<S: Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose())
+fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
 }
 
 impl WebhookConfig {
     /// [`ALLOWED_UPDATES`], 40 connections, pending updates kept. The secret comes back in
-    /// the `X-Telegram-Bot-Api-Secret-Token` header: 1-256 of `A-Z a-z 0-9 _ -`.
-    pub fn new(url: impl Into<String>, secret_token: impl Into<Secret>) -> Result<Self> {
+    /// the `X-Telegram-Bot-Api-SecretString-Token` header: 1-256 of `A-Z a-z 0-9 _ -`.
+    pub fn new(url: impl Into<String>, secret_token: impl Into<SecretString>) -> Result<Self> {
         let secret_token = secret_token.into();
-        let token = secret_token.expose();
+        let token = secret_token.expose_secret();
         let valid = (1..=256).contains(&token.len())
             && token
                 .bytes()
@@ -99,7 +101,7 @@ impl WebhookInfo {
 }
 
 /// One update from `getUpdates`, as the bytes Telegram sent: store it by `update_id` and hand
-/// [`PolledUpdate::bytes`] to [`crate::telegram::parse`], exactly as a webhook delivery.
+/// [`PolledUpdate::bytes`] to [`adapters::telegram::parse`], exactly as a webhook delivery.
 #[derive(Debug, Clone)]
 pub struct PolledUpdate {
     pub update_id: i64,

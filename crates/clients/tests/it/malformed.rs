@@ -1,7 +1,7 @@
 //! No response body makes a client panic: every odd answer is a typed error.
 
-use adapters::clients::telegram::ALLOWED_UPDATES;
-use adapters::clients::{ClientError, PendingLink, VkIdCallback, VkIdOAuth, WebhookConfig};
+use clients::telegram::ALLOWED_UPDATES;
+use clients::{ClientError, PendingLink, VkIdCallback, VkIdOAuth, WebhookConfig};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
-use adapters::clients::{
+use clients::{
     ClientError, EnqueueError, Enqueued, NotificationKey, Notifier, NotifierConfig, Outcome,
     RetryPolicy,
 };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use adapters::clients::{ClientError, InlineButton, InlineKeyboard, MemberStatus, TelegramApi};
+use clients::{ClientError, InlineButton, InlineKeyboard, MemberStatus, TelegramApi};
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -118,7 +118,7 @@ async fn a_retry_after_beyond_the_cap_is_returned_to_the_caller() {
         .respond_with(telegram_answer("telegram/api/error_too_many_requests.json"))
         .mount(&server)
         .await;
-    let policy = adapters::clients::RetryPolicy {
+    let policy = clients::RetryPolicy {
         max_retry_after: Duration::from_secs(5),
         ..fast_retry()
     };

@@ -3,6 +3,7 @@
 mod groups;
 mod oauth;
 
+use secrecy::ExposeSecret;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::http::{self, Answer, excerpt};
-use super::{ClientError, RateLimiter, Result, RetryPolicy, Secret};
+use super::{ClientError, RateLimiter, Result, RetryPolicy};
+use secrecy::SecretString;
 
 pub use groups::{MAX_USER_IDS, VkMembership};
 pub use oauth::{PendingLink, VkIdCallback, VkIdOAuth, VkIdTokens, code_challenge};
@@ -29,7 +31,7 @@ pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 3;
 pub struct VkApi {
     http: reqwest::Client,
     base_url: String,
-    token: Secret,
+    token: SecretString,
     limiter: Arc<RateLimiter>,
     retry: RetryPolicy,
 }
@@ -44,9 +46,9 @@ impl fmt::Debug for VkApi {
 }
 
 impl VkApi {
-    pub fn new(access_token: impl Into<Secret>) -> Result<Self> {
+    pub fn new(access_token: impl Into<SecretString>) -> Result<Self> {
         let token = access_token.into();
-        if token.expose().is_empty() {
+        if token.expose_secret().is_empty() {
             return Err(ClientError::InvalidInput("VK access token is empty"));
         }
         Ok(VkApi {
@@ -92,7 +94,7 @@ impl VkApi {
                 let request = self
                     .http
                     .post(&url)
-                    .bearer_auth(self.token.expose())
+                    .bearer_auth(self.token.expose_secret())
                     .form(&Form(params));
                 let answer = http::send(request, self.retry.request_timeout).await?;
                 read_response(&answer)

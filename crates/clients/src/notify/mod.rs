@@ -10,7 +10,7 @@
 //! - At most `global_per_second` messages in any second, one per chat per
 //!   `per_chat_interval`, `group_per_minute` per group or channel.
 //! - A 429 pauses that chat for `retry_after` (all chats too with `pause_all_on_429`); network
-//!   errors and 5xx back off per the API's [`crate::clients::RetryPolicy`].
+//!   errors and 5xx back off per the API's [`crate::RetryPolicy`].
 //! - Every notification ends in exactly one [`Report`], by its [`NotificationKey`]. Keys are
 //!   the caller's (e.g. `award:<event id>`), so after a restart the caller re-offers what it
 //!   has no report for and [`NotifierConfig::already_delivered`] skips the rest.

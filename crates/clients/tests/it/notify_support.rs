@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use adapters::clients::{Enqueued, Notifier, NotifierConfig, Outcome, Report};
+use clients::{Enqueued, Notifier, NotifierConfig, Outcome, Report};
 use serde_json::json;
 use tokio::sync::mpsc::Receiver;
 use wiremock::matchers::path;

@@ -1,7 +1,7 @@
-//! Platform adapters, outbound half: calls the ledger makes to VK, VK ID and the Telegram Bot
-//! API, and a rate-limited Telegram notification dispatcher.
+//! Outbound platform clients: calls the ledger makes to VK, VK ID and the Telegram Bot API, and
+//! a rate-limited Telegram notification dispatcher.
 //!
-//! Unlike the inbound parsers this module does IO and is async (tokio + reqwest). Invariants:
+//! Unlike the inbound parsers (`adapters`) this crate does IO and is async (tokio + reqwest). Invariants:
 //! tokens never appear in `Debug` output or in error text; no response body can make it panic
 //! (anything unexpected is [`ClientError::Malformed`]); every wait is on tokio's clock, so
 //! `start_paused` tests drive retries and rate limits without sleeping.
@@ -14,7 +14,6 @@ pub mod telegram;
 pub mod vk;
 
 mod http;
-mod secret;
 
 pub use error::ClientError;
 pub use notify::{
@@ -23,7 +22,6 @@ pub use notify::{
 };
 pub use rate::{RateLimiter, SlidingWindow};
 pub use retry::{Jitter, RetryPolicy};
-pub use secret::Secret;
 pub use telegram::{
     ChatId, InlineButton, InlineKeyboard, MemberStatus, PolledUpdate, SentMessage, SentPoll,
     TelegramApi, WebhookConfig, WebhookInfo,

@@ -11,6 +11,7 @@ mod poll;
 mod webhook;
 mod wire;
 
+use secrecy::ExposeSecret;
 use std::fmt;
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::http;
-use super::{ClientError, Result, RetryPolicy, Secret};
+use super::{ClientError, Result, RetryPolicy};
+use secrecy::SecretString;
 
 pub use member::MemberStatus;
 pub use message::{InlineButton, InlineKeyboard, MAX_TEXT_UTF16, SentMessage};
@@ -54,7 +56,7 @@ impl From<&str> for ChatId {
 pub struct TelegramApi {
     http: reqwest::Client,
     base_url: String,
-    token: Secret,
+    token: SecretString,
     retry: RetryPolicy,
 }
 
@@ -70,16 +72,19 @@ impl fmt::Debug for TelegramApi {
 impl TelegramApi {
     /// The token becomes part of every URL path, so only the characters BotFather issues
     /// (`<digits>:<A-Za-z0-9_->`) are accepted.
-    pub fn new(bot_token: impl Into<Secret>) -> Result<Self> {
+    pub fn new(bot_token: impl Into<SecretString>) -> Result<Self> {
         let token = bot_token.into();
-        let valid = token.expose().split_once(':').is_some_and(|(id, key)| {
-            !id.is_empty()
-                && id.bytes().all(|b| b.is_ascii_digit())
-                && !key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
+        let valid = token
+            .expose_secret()
+            .split_once(':')
+            .is_some_and(|(id, key)| {
+                !id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && !key.is_empty()
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
         if !valid {
             return Err(ClientError::InvalidInput("bot token is not <id>:<key>"));
         }
@@ -122,7 +127,7 @@ impl TelegramApi {
     ) -> Result<T> {
         let url = http::join(
             &self.base_url,
-            &format!("bot{}/{method}", self.token.expose()),
+            &format!("bot{}/{method}", self.token.expose_secret()),
         );
         let request = self.http.post(url).json(body);
         let timeout = self.retry.request_timeout.map(|t| t + extra_wait);

@@ -11,8 +11,8 @@ use tokio::time::{Instant, sleep_until};
 
 use super::queue::{Batch, Step};
 use super::{Outcome, Report, Shared};
-use crate::clients::telegram::{SentMessage, TelegramApi};
-use crate::clients::{ClientError, Result};
+use crate::telegram::{SentMessage, TelegramApi};
+use crate::{ClientError, Result};
 
 type Sent = Result<SentMessage>;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use adapters::clients::{ClientError, VkMembership};
+use clients::{ClientError, VkMembership};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

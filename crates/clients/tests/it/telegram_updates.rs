@@ -1,7 +1,7 @@
 //! Receiving updates: `setWebhook` (fixture request), `getWebhookInfo`, `getUpdates`.
 
-use adapters::clients::telegram::{ALLOWED_UPDATES, next_offset};
-use adapters::clients::{ClientError, WebhookConfig};
+use clients::telegram::{ALLOWED_UPDATES, next_offset};
+use clients::{ClientError, WebhookConfig};
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

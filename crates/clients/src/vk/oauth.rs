@@ -4,6 +4,7 @@
 //! [`VkIdOAuth::authorize_url`] → the redirect brings `code`, `state`, `device_id` →
 //! [`VkIdOAuth::exchange_code`] checks `state` and returns the VK `user_id`.
 
+use secrecy::ExposeSecret;
 use std::fmt;
 use std::time::Duration;
 
@@ -13,9 +14,10 @@ use rand::RngCore as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::clients::http::{self, excerpt};
-use crate::clients::{ClientError, Result, RetryPolicy, Secret};
-use crate::secret_matches;
+use crate::http::{self, excerpt};
+use crate::{ClientError, Result, RetryPolicy};
+use adapters::secret_matches;
+use secrecy::SecretString;
 
 pub const DEFAULT_AUTHORIZE_URL: &str = "https://id.vk.com/authorize";
 pub const DEFAULT_TOKEN_URL: &str = "https://id.vk.com/oauth2/auth";
@@ -25,10 +27,10 @@ pub const DEFAULT_SCOPE: &str = "vkid.personal_info";
 const RANDOM_BYTES: usize = 48;
 
 /// What the server keeps between sending the member to VK ID and the redirect back.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PendingLink {
     state: String,
-    code_verifier: Secret,
+    code_verifier: SecretString,
 }
 
 impl fmt::Debug for PendingLink {
@@ -45,15 +47,18 @@ impl PendingLink {
     pub fn generate() -> Result<Self> {
         Ok(PendingLink {
             state: random_token()?,
-            code_verifier: Secret::new(random_token()?),
+            code_verifier: SecretString::from(random_token()?),
         })
     }
 
     /// Rebuilds a link read back from storage; the verifier must be 43-128 of `A-Za-z0-9_-`.
-    pub fn restore(state: impl Into<String>, code_verifier: impl Into<Secret>) -> Result<Self> {
+    pub fn restore(
+        state: impl Into<String>,
+        code_verifier: impl Into<SecretString>,
+    ) -> Result<Self> {
         let state = state.into();
         let code_verifier = code_verifier.into();
-        let verifier = code_verifier.expose();
+        let verifier = code_verifier.expose_secret();
         let valid = (43..=128).contains(&verifier.len())
             && verifier
                 .bytes()
@@ -76,7 +81,7 @@ impl PendingLink {
         &self.state
     }
 
-    pub fn code_verifier(&self) -> &Secret {
+    pub fn code_verifier(&self) -> &SecretString {
         &self.code_verifier
     }
 
@@ -114,13 +119,13 @@ pub struct VkIdCallback {
 
 /// Tokens for the linked account. Linking needs only `user_id`; the tokens are for profile
 /// reads and never print.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct VkIdTokens {
     /// The global VK id: equal to `from_id` / `user_id` in Callback API events.
     pub user_id: i64,
-    pub access_token: Secret,
-    pub refresh_token: Option<Secret>,
-    pub id_token: Option<Secret>,
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub id_token: Option<SecretString>,
     pub expires_in_secs: Option<u64>,
     pub scope: Option<String>,
 }
@@ -202,7 +207,7 @@ impl VkIdOAuth {
 
     /// Where to send the member (from a Mini App: open it in the external browser).
     pub fn authorize_url(&self, pending: &PendingLink) -> Result<String> {
-        let challenge = code_challenge(pending.code_verifier.expose());
+        let challenge = code_challenge(pending.code_verifier.expose_secret());
         let url = reqwest::Url::parse_with_params(
             &self.authorize_url,
             [
@@ -230,7 +235,7 @@ impl VkIdOAuth {
         let form = [
             ("grant_type", "authorization_code"),
             ("code", &callback.code),
-            ("code_verifier", pending.code_verifier.expose()),
+            ("code_verifier", pending.code_verifier.expose_secret()),
             ("client_id", &self.client_id),
             ("device_id", &callback.device_id),
             ("redirect_uri", &self.redirect_uri),
@@ -278,9 +283,9 @@ fn read_tokens(pending: &PendingLink, token: TokenAnswer) -> Result<VkIdTokens> 
         .ok_or_else(|| ClientError::Malformed("token answer lacks a usable user_id".to_owned()))?;
     Ok(VkIdTokens {
         user_id,
-        access_token: Secret::new(access_token),
-        refresh_token: token.refresh_token.map(Secret::new),
-        id_token: token.id_token.map(Secret::new),
+        access_token: SecretString::from(access_token),
+        refresh_token: token.refresh_token.map(SecretString::from),
+        id_token: token.id_token.map(SecretString::from),
         expires_in_secs: token.expires_in,
         scope: token.scope,
     })

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::clients::ClientError;
-use crate::clients::http::{Answer, excerpt};
+use crate::ClientError;
+use crate::http::{Answer, excerpt};
 
 #[derive(Deserialize)]
 struct Envelope<'a> {

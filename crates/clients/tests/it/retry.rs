@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use adapters::clients::{ClientError, Jitter, RetryPolicy};
+use clients::{ClientError, Jitter, RetryPolicy};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -213,7 +213,7 @@ async fn a_gateway_error_page_is_retried() {
 
 #[tokio::test]
 async fn connection_failures_are_retried_then_reported() {
-    let api = adapters::clients::TelegramApi::new(crate::support::BOT_TOKEN)
+    let api = clients::TelegramApi::new(crate::support::BOT_TOKEN)
         .expect("token")
         .with_base_url(closed_port_url())
         .with_retry(fast_retry());
