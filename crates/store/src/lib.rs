@@ -4,6 +4,8 @@
 //! versions are gapless from 1; an event id is recorded at most once; readers of the whole log
 //! never skip an event that commits late.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod append;
 mod appender;
 pub mod codec;
