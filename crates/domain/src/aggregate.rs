@@ -7,9 +7,13 @@ use crate::member::MemberState;
 use crate::program::ProgramState;
 use crate::reward::RewardState;
 
+/// A stream's state: empty by default, advanced one event at a time. Loading a stream is folding
+/// its events; events of other streams leave a state unchanged.
 pub trait Aggregate: Default + Clone + Send + Sync + 'static {
+    /// The state after `event`.
     fn apply(self, event: &Event) -> Self;
 
+    /// The state after all of `events`, in order, from empty.
     fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(Self::default(), Self::apply)
     }

@@ -11,68 +11,125 @@ use crate::points::Points;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
+/// Where a campaign is in its life; only `Active` campaigns pay, and only inside their window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CampaignStatus {
+    /// Not created yet (the state of an empty stream).
     #[default]
     Draft,
+    /// Created or resumed: pays inside its window.
     Active,
+    /// Pays nothing until resumed.
     Paused,
+    /// Closed for good.
     Ended,
 }
 
+/// Everything a decision about one campaign needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CampaignState {
+    /// `None` until the campaign is created.
     pub campaign_id: Option<CampaignId>,
+    /// The program it belongs to.
     pub program_id: Option<ProgramId>,
+    /// What members write to earn.
     pub codeword: Option<Codeword>,
+    /// Points each redemption pays.
     pub points: i64,
+    /// When codewords start earning.
     pub starts_at: Option<Timestamp>,
+    /// When codewords stop earning.
     pub ends_at: Option<Timestamp>,
+    /// The most redemptions over all members; `None` is unlimited.
     pub total_cap: Option<u32>,
+    /// Platforms where the codeword counts.
     pub networks: Vec<Network>,
+    /// The one post whose comments count, if the campaign is tied to a post.
     pub target_post: Option<String>,
+    /// Where the campaign is in its life.
     pub status: CampaignStatus,
+    /// Members who redeemed: each pays once.
     pub redeemed_by: BTreeSet<crate::ids::MemberId>,
 }
 
+/// A campaign to create, as the manager set it up.
 #[derive(Debug, Clone)]
 pub struct NewCampaign {
+    /// The new campaign's id.
     pub campaign_id: CampaignId,
+    /// The program it belongs to.
     pub program_id: ProgramId,
+    /// Its display name.
     pub name: String,
+    /// What members write to earn.
     pub codeword: Codeword,
+    /// Points each redemption pays.
     pub points: Points,
+    /// When codewords start earning.
     pub starts_at: Timestamp,
+    /// When codewords stop earning; after `starts_at`.
     pub ends_at: Timestamp,
+    /// The most redemptions over all members; `None` is unlimited.
     pub total_cap: Option<u32>,
+    /// Platforms where the codeword counts.
     pub networks: Vec<Network>,
+    /// The one post whose comments count, if any.
     pub target_post: Option<String>,
+    /// The manager creating it.
     pub by: ManagerId,
+    /// When it is decided: the command's time.
     pub at: Timestamp,
 }
 
+/// What a manager can ask of a campaign stream. Redeeming is [`decide_codeword`], since it
+/// spans the member stream too.
 pub enum CampaignCommand {
+    /// Start the campaign's stream.
     Create(NewCampaign),
-    Pause { by: ManagerId, at: Timestamp },
-    Resume { by: ManagerId, at: Timestamp },
-    End { by: ManagerId, at: Timestamp },
+    /// Stop codewords earning for now.
+    Pause {
+        /// The manager pausing it.
+        by: ManagerId,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
+    /// Let a paused campaign earn again.
+    Resume {
+        /// The manager resuming it.
+        by: ManagerId,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
+    /// Close the campaign for good.
+    End {
+        /// The manager ending it.
+        by: ManagerId,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
 }
 
 /// A member wrote the codeword somewhere.
 #[derive(Debug, Clone)]
 pub struct RedeemCodeword {
+    /// The member's new ledger entry.
     pub entry_id: EntryId,
+    /// Where the codeword was written.
     pub network: Network,
     /// The platform's id of the comment or message that carried the codeword.
     pub reference: String,
     /// The post the comment was on, checked against the campaign's target post.
     pub target: Option<String>,
+    /// When it was written on the platform; must fall in the campaign's window.
     pub occurred_at: Timestamp,
+    /// The program's time zone, for the member's award record.
     pub time_zone: chrono_tz::Tz,
+    /// When it is decided: the command's time.
     pub at: Timestamp,
 }
 
 impl CampaignState {
+    /// The state after `event`; events of other streams leave it as it is.
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::CampaignCreated {
@@ -109,6 +166,7 @@ impl CampaignState {
         self
     }
 
+    /// How many members redeemed the codeword so far (what the total cap counts).
     pub fn redemptions(&self) -> u32 {
         u32::try_from(self.redeemed_by.len()).unwrap_or(u32::MAX)
     }
@@ -143,6 +201,7 @@ impl CampaignState {
         same_word && windows_overlap && self.networks.iter().any(|n| other.networks.contains(n))
     }
 
+    /// The events a manager's `command` produces from this state, or why the rules refuse it.
     pub fn decide(&self, command: CampaignCommand) -> Result<Vec<Event>, DomainError> {
         let campaign_id = self.campaign_id;
         match command {

@@ -8,7 +8,9 @@ use unicode_normalization::UnicodeNormalization;
 /// A campaign's secret word, as the manager typed it plus its matching skeleton.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Codeword {
+    /// As the manager typed it, trimmed: what screens show.
     pub display: String,
+    /// The normalised letters and digits a comment is matched against.
     pub skeleton: String,
 }
 
@@ -16,6 +18,8 @@ const MIN_SKELETON_CHARS: usize = 3;
 const MAX_DISPLAY_CHARS: usize = 64;
 
 impl Codeword {
+    /// A codeword from what a manager typed; refused when too long or with fewer than three
+    /// letters or digits once normalised.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let display = raw.trim().to_string();
         if display.chars().count() > MAX_DISPLAY_CHARS {

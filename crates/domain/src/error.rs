@@ -3,58 +3,100 @@
 use crate::ids::{CampaignId, EntryId, MemberId};
 use crate::network::ExternalIdentity;
 
+/// A command the rules refuse, with enough detail for the caller to say why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
+    /// A points amount of zero or beyond the ledger's bound.
     #[error("invalid amount of points: {0} (must be non-zero and at most 1,000,000,000 in size)")]
     InvalidAmount(i64),
+    /// The member has fewer points than the redemption or deduction takes.
     #[error("insufficient balance: {balance} points available, {needed} needed")]
-    InsufficientBalance { balance: i64, needed: i64 },
+    InsufficientBalance {
+        /// What the member has.
+        balance: i64,
+        /// What the redemption or deduction takes.
+        needed: i64,
+    },
+    /// A campaign pays each member once.
     #[error("this member has already used the codeword of this campaign")]
     CodewordAlreadyUsed,
+    /// No more redemptions: the campaign's total cap is used up.
     #[error("the campaign has reached its cap of {cap} redemptions")]
-    CampaignCapReached { cap: u32 },
+    CampaignCapReached {
+        /// The campaign's total cap.
+        cap: u32,
+    },
+    /// Outside the campaign's window, or paused or ended.
     #[error("the campaign is not active")]
     CampaignNotActive,
+    /// The codeword was written on a platform or post the campaign does not cover.
     #[error("the campaign does not accept codewords from this network")]
     NetworkNotAllowed,
+    /// No units left to issue.
     #[error("the reward is out of stock")]
     RewardOutOfStock,
+    /// The reward was delisted.
     #[error("the reward is not available")]
     RewardNotAvailable,
+    /// Another member of the program owns the account.
     #[error("account {} is already linked to another member", .0.key())]
     IdentityAlreadyClaimed(ExternalIdentity),
+    /// The member does not own the account they tried to unlink.
     #[error("account {} is not linked to this member", .0.key())]
     IdentityNotLinked(ExternalIdentity),
+    /// The activity was awarded before (a redelivered webhook, a repeated like), or a restore
+    /// named an award that was never reversed.
     #[error("this activity was already awarded")]
     DuplicateActivity,
+    /// The rules refuse a text this member was already paid for.
     #[error("this member was already paid for the same text")]
     DuplicateText,
+    /// The member reached the program's daily cap.
     #[error("daily cap reached: {awarded_today} of {cap} points already awarded today")]
-    DailyCapReached { awarded_today: i64, cap: i64 },
+    DailyCapReached {
+        /// Points this member already earned today (on the network, for a per-network cap).
+        awarded_today: i64,
+        /// The cap that stopped the award.
+        cap: i64,
+    },
+    /// Another paid activity of the same kind on the same network lies within the program's
+    /// cooldown.
     #[error("too soon after the previous award of this kind")]
     CooldownActive,
+    /// A manager blocked the member.
     #[error("member {0} is blocked")]
     MemberBlocked(MemberId),
+    /// The member stream has no registration.
     #[error("member is not registered")]
     MemberNotRegistered,
+    /// Registering a member that exists.
     #[error("member is already registered")]
     AlreadyRegistered,
+    /// A compensation named an entry the member does not have.
     #[error("entry {0} not found for this member")]
     EntryNotFound(EntryId),
+    /// An entry is netted to zero or reversed at most once.
     #[error("entry {0} was already compensated or reversed")]
     AlreadyCompensated(EntryId),
+    /// A cancellation named a redemption the member does not have, or one already cancelled.
     #[error("redemption not found or already cancelled")]
     RedemptionNotFound,
+    /// Manual changes must say why, for the audit trail.
     #[error("a reason is required")]
     ReasonRequired,
+    /// Creating something (program, campaign, reward, redemption) whose id is taken.
     #[error("the stream already exists")]
     AlreadyExists,
+    /// The program, campaign, reward or award the command names does not exist.
     #[error("not found")]
     NotFound,
+    /// A program's rules or a campaign's setup break a constraint (the text says which).
     #[error("invalid rules: {0}")]
     InvalidRules(String),
+    /// The codeword is unusable (the text says why).
     #[error("invalid codeword: {0}")]
     InvalidCodeword(String),
+    /// A live campaign would pay for the same comment as the new or changed one.
     #[error(
         "campaign {0} has the same codeword (as matched) on an overlapping window and network: \
          one comment would pay both; end it or change the codeword, window or networks"

@@ -43,50 +43,84 @@ pub enum LinkMethod {
     Observed,
 }
 
+/// A fact the ledger recorded, stored as JSON tagged with its variant's name (`type`).
+/// Each variant belongs to exactly one stream (see [`Event::stream`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Event {
     // ----- program stream -----
+    /// A brand started a loyalty program; the first event of its program stream.
     ProgramCreated {
+        /// The program created.
         program_id: ProgramId,
+        /// The program's display name.
         name: String,
+        /// Where days start and end for daily caps and daily statistics.
         time_zone: chrono_tz::Tz,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A manager replaced the earning rules; awards from now on cite the new version.
     RulesChanged {
+        /// The program it happens in.
         program_id: ProgramId,
+        /// The new rules' version, one more than the last.
         version: u32,
+        /// The rules in full.
         rules: Rules,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
 
     // ----- member stream -----
+    /// A member joined a program; the first event of their member stream.
     MemberRegistered {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The program it happens in.
         program_id: ProgramId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// An external account now belongs to the member (see `IdentityClaimed` for the guard).
     AccountLinked {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The external account.
         identity: ExternalIdentity,
+        /// How the member proved the account is theirs.
         method: LinkMethod,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// An external account no longer belongs to the member.
     AccountUnlinked {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The external account.
         identity: ExternalIdentity,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// Points earned by one activity on a platform, under the rules in force.
     PointsAwarded {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// This ledger entry, so a later correction can name it.
         entry_id: EntryId,
+        /// The platform activity that earned them; its key makes the award unique.
         activity: ActivityRef,
+        /// Points earned; positive.
         points: i64,
+        /// The rules' version that priced the award.
         rule_version: u32,
+        /// The campaign the award counts for, if any.
         campaign_id: Option<CampaignId>,
         /// When the activity happened on the platform (drives daily caps and periods).
         occurred_at: Timestamp,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
         /// For a comment, mention or message: the fingerprint of its normalised text (never the
         /// text), so a repeat can be refused. Absent otherwise, and in events recorded before
@@ -94,30 +128,49 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text_fingerprint: Option<TextFingerprint>,
     },
+    /// An award taken back because its activity was undone.
     PointsReversed {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// This ledger entry.
         entry_id: EntryId,
         /// The award being reversed, with its network and time so period folds can annul it.
         award_entry_id: EntryId,
+        /// The platform of the reversed award.
         network: Network,
+        /// When the reversed award's activity happened, so period folds annul it in its period.
         award_occurred_at: Timestamp,
+        /// Points taken back: the award's points.
         points: i64,
+        /// What undid the activity.
         reason: ReversalReason,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
     /// A reversed award that earns again (a deleted comment was restored).
     AwardRestored {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// This ledger entry.
         entry_id: EntryId,
+        /// The award earning again.
         award_entry_id: EntryId,
+        /// The platform of the restored award.
         network: Network,
+        /// When the restored award's activity happened, so period folds count it in its period.
         award_occurred_at: Timestamp,
+        /// Points given back: the award's points.
         points: i64,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A manager's correction of a balance, up or down.
     PointsAdjusted {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// This ledger entry, so a later correction can name it.
         entry_id: EntryId,
+        /// Points added (positive) or removed (negative).
         delta: i64,
         /// Why, for managers and auditors: never shown to the member.
         reason: String,
@@ -125,148 +178,262 @@ pub enum Event {
         /// which read as no note (same schema version: the field is additive).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// The manager who did it.
         by: ManagerId,
         /// The entry this adjustment compensates; then `delta` nets it to zero.
         compensates: Option<EntryId>,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A member spent points on a reward and got a coupon; paired with `RewardIssued`.
     RewardRedeemed {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The member's ledger entry for the spend.
         entry_id: EntryId,
+        /// This redemption, named again by a cancellation.
         redemption_id: RedemptionId,
+        /// The reward redeemed.
         reward_id: RewardId,
+        /// Points spent: the reward's price at the time.
         cost: i64,
+        /// The code the member shows to get the reward.
         coupon_code: String,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A manager cancelled a redemption and refunded its points; paired with
+    /// `RewardReturned`.
     RedemptionCancelled {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The member's ledger entry for the refund.
         entry_id: EntryId,
+        /// The redemption cancelled.
         redemption_id: RedemptionId,
+        /// The reward redeemed.
         reward_id: RewardId,
+        /// Points given back: what the redemption cost.
         refund: i64,
+        /// The manager who did it.
         by: ManagerId,
+        /// Why, in the manager's words; for managers and auditors.
         reason: String,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
     /// Points an observed member (an account that earned before anyone claimed it) hands to
     /// the member who proved they own that account. Paired with `PointsMovedIn`.
     PointsMovedOut {
+        /// The observed member giving the points away.
         member_id: MemberId,
+        /// The giving member's ledger entry.
         entry_id: EntryId,
+        /// The member who proved they own the account.
         to_member: MemberId,
+        /// The account whose earnings move.
         identity: ExternalIdentity,
+        /// The observed member's whole balance.
         points: i64,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// Points a member receives from the observed member of an account they proved they own.
+    /// Paired with `PointsMovedOut`.
     PointsMovedIn {
+        /// The member receiving the points.
         member_id: MemberId,
+        /// The receiving member's ledger entry.
         entry_id: EntryId,
+        /// The observed member the points come from.
         from_member: MemberId,
+        /// The account whose earnings move.
         identity: ExternalIdentity,
+        /// Points received: the observed member's whole balance.
         points: i64,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
         /// The texts the account was paid for, with when each paid copy happened: they stay
         /// paid for their new owner. Absent in events recorded before texts were tracked.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         paid_texts: Vec<(TextFingerprint, Timestamp)>,
     },
+    /// A manager stopped a member from earning and redeeming.
     MemberBlocked {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// Why, in the manager's words; for managers and auditors.
         reason: String,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A manager lifted a block.
     MemberUnblocked {
+        /// The member whose stream this is.
         member_id: MemberId,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
 
     // ----- identity stream: one per external account, the uniqueness guard -----
+    /// The identity stream's guard: this external account belongs to this member, and to no
+    /// other member of the program until released.
     IdentityClaimed {
+        /// The program within which the account is unique.
         program_id: ProgramId,
+        /// The external account.
         identity: ExternalIdentity,
+        /// The member it now belongs to.
         member_id: MemberId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The external account is free to be claimed again.
     IdentityReleased {
+        /// The program within which the account was claimed.
         program_id: ProgramId,
+        /// The external account.
         identity: ExternalIdentity,
+        /// The member it belonged to.
         member_id: MemberId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
 
     // ----- campaign stream -----
+    /// A manager started a codeword campaign: members who write the codeword in its window earn
+    /// its points once.
     CampaignCreated {
+        /// The campaign.
         campaign_id: CampaignId,
+        /// The program it happens in.
         program_id: ProgramId,
+        /// The campaign's display name.
         name: String,
+        /// What members write to earn, matched after normalisation.
         codeword: Codeword,
+        /// Points each redemption earns.
         points: i64,
+        /// When codewords start earning.
         starts_at: Timestamp,
+        /// When codewords stop earning.
         ends_at: Timestamp,
+        /// The most redemptions over all members; `None` is unlimited.
         total_cap: Option<u32>,
+        /// Platforms where the codeword counts.
         networks: Vec<Network>,
+        /// The one post whose comments count, if the campaign is tied to a post.
         target_post: Option<String>,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// Codewords stop earning until the campaign is resumed.
     CampaignPaused {
+        /// The campaign.
         campaign_id: CampaignId,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A paused campaign earns again.
     CampaignResumed {
+        /// The campaign.
         campaign_id: CampaignId,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The campaign is over for good, before or at its end time.
     CampaignEnded {
+        /// The campaign.
         campaign_id: CampaignId,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A member earned a campaign's points by writing its codeword; counts against the cap.
     CodewordRedeemed {
+        /// The campaign.
         campaign_id: CampaignId,
+        /// The member who wrote the codeword.
         member_id: MemberId,
+        /// The member's ledger entry for the points.
         entry_id: EntryId,
+        /// Where the codeword was written.
         network: Network,
+        /// The platform's id of the comment or message that carried the codeword.
         reference: String,
+        /// Points earned: the campaign's points.
         points: i64,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
 
     // ----- reward stream -----
+    /// A manager put a reward in the catalogue with its price and stock.
     RewardListed {
+        /// The reward.
         reward_id: RewardId,
+        /// The program it happens in.
         program_id: ProgramId,
+        /// What the reward is called in the catalogue.
         title: String,
+        /// Price in points.
         cost: i64,
+        /// Units available at listing.
         stock: u32,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A manager added or removed units of a reward.
     RewardStockChanged {
+        /// The reward.
         reward_id: RewardId,
+        /// Units added (positive) or removed (negative).
         delta: i32,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The reward can no longer be redeemed; past redemptions stand.
     RewardDelisted {
+        /// The reward.
         reward_id: RewardId,
+        /// The manager who did it.
         by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// One unit of stock went to a redemption (the reward stream's half of `RewardRedeemed`).
     RewardIssued {
+        /// The reward.
         reward_id: RewardId,
+        /// The redemption it went to.
         redemption_id: RedemptionId,
+        /// The member it went to.
         member_id: MemberId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A cancelled redemption's unit is back in stock.
     RewardReturned {
+        /// The reward.
         reward_id: RewardId,
+        /// The cancelled redemption.
         redemption_id: RedemptionId,
+        /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+/// One member's points, as the balances read model shows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     /// What the member can spend now.
@@ -25,6 +26,7 @@ pub struct Balance {
 pub struct Balances(pub HashMap<MemberId, Balance>);
 
 impl Balances {
+    /// Folds one event into the balances; events that move no points leave them unchanged.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::MemberRegistered { member_id, .. } => {
@@ -58,20 +60,29 @@ impl Balances {
 /// Which leaderboard: its period and, optionally, one network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BoardKey {
+    /// The span the board covers.
     pub period: Period,
+    /// The one network it counts; `None` counts all.
     pub network: Option<Network>,
 }
 
+/// The span a leaderboard covers, in the program's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Period {
+    /// Every award ever.
     AllTime,
     /// ISO week in the program's time zone.
     Week {
+        /// The ISO week-numbering year (can differ from the calendar year at its edges).
         iso_year: i32,
+        /// The ISO week, 1 to 53.
         week: u32,
     },
+    /// A calendar month in the program's time zone.
     Month {
+        /// The calendar year.
         year: i32,
+        /// The month, 1 to 12.
         month: u32,
     },
 }
@@ -109,11 +120,14 @@ impl fmt::Display for Period {
 /// Spending does not lower a rank. A reversal counts against the period of the award it annuls.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaderboards {
+    /// The program's time zone: where weeks and months start.
     pub time_zone: chrono_tz::Tz,
+    /// Each board's score per member.
     pub scores: HashMap<BoardKey, HashMap<MemberId, i64>>,
 }
 
 impl Leaderboards {
+    /// Empty boards for a program in `time_zone`.
     pub fn new(time_zone: chrono_tz::Tz) -> Self {
         Self {
             time_zone,
@@ -185,6 +199,7 @@ impl Leaderboards {
         changes
     }
 
+    /// Folds one event into the scores (see [`Leaderboards::changes`]).
     pub fn apply(&mut self, event: &Event) {
         for (board, member, delta) in Self::changes(event, self.time_zone) {
             *self
@@ -208,12 +223,18 @@ impl Leaderboards {
     }
 }
 
+/// One member's redemption of a campaign's codeword.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodewordRedemption {
+    /// The member who redeemed.
     pub member_id: MemberId,
+    /// Where the codeword was written.
     pub network: Network,
+    /// The platform's id of the comment or message that carried it.
     pub reference: String,
+    /// Points it paid.
     pub points: i64,
+    /// When it was decided.
     pub at: Timestamp,
 }
 
@@ -222,6 +243,7 @@ pub struct CodewordRedemption {
 pub struct CodewordRedemptions(pub BTreeMap<CampaignId, Vec<CodewordRedemption>>);
 
 impl CodewordRedemptions {
+    /// Folds one event in; only `CodewordRedeemed` counts.
     pub fn apply(&mut self, event: &Event) {
         if let Event::CodewordRedeemed {
             campaign_id,

@@ -10,12 +10,15 @@ use crate::member::MemberState;
 use crate::network::ExternalIdentity;
 use crate::time::Timestamp;
 
+/// The identity stream's state: who owns one external account within a program.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IdentityState {
+    /// The member who owns it; `None` while unclaimed or after release.
     pub claimed_by: Option<MemberId>,
 }
 
 impl IdentityState {
+    /// The state after `event`; events of other streams leave it as it is.
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::IdentityClaimed { member_id, .. } => self.claimed_by = Some(*member_id),
@@ -26,6 +29,9 @@ impl IdentityState {
     }
 }
 
+/// Links `identity` to `member`: claims it on the identity stream and records it on the member
+/// stream, appended together. Nothing to do if the member owns it already; refused if another
+/// member does.
 pub fn decide_link(
     identity_state: &IdentityState,
     member: &MemberState,
@@ -56,6 +62,7 @@ pub fn decide_link(
     ])
 }
 
+/// Releases `identity` from `member` on both streams; refused unless the member owns it.
 pub fn decide_unlink(
     identity_state: &IdentityState,
     member: &MemberState,

@@ -30,9 +30,18 @@ id_type!(
     /// A brand's loyalty program: the tenant every key starts with.
     ProgramId
 );
-id_type!(MemberId);
-id_type!(CampaignId);
-id_type!(RewardId);
+id_type!(
+    /// A member of one program; owns a balance and may own external accounts.
+    MemberId
+);
+id_type!(
+    /// A codeword campaign.
+    CampaignId
+);
+id_type!(
+    /// A reward in a program's catalogue.
+    RewardId
+);
 id_type!(
     /// One reward redemption (a coupon issued to a member).
     RedemptionId

@@ -4,6 +4,9 @@
 //! Invariant: this crate does no IO, reads no clock and draws no random numbers. Time and ids
 //! arrive on commands, so replaying a log always yields the same state.
 
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod aggregate;
 pub mod campaign;
 pub mod codeword;

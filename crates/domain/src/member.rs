@@ -10,19 +10,29 @@ use crate::time::Timestamp;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// What the member stream remembers of one award: enough to reverse or restore it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwardRecord {
+    /// The award's ledger entry.
     pub entry_id: EntryId,
+    /// Points it paid.
     pub points: i64,
+    /// The platform of the activity.
     pub network: Network,
+    /// When the activity happened on the platform.
     pub occurred_at: Timestamp,
+    /// Taken back and not restored.
     pub reversed: bool,
 }
 
+/// What the member stream remembers of one redemption: enough to cancel it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedemptionRecord {
+    /// The reward redeemed.
     pub reward_id: RewardId,
+    /// Points spent, and refunded if cancelled.
     pub cost: i64,
+    /// Cancelled and refunded.
     pub cancelled: bool,
 }
 
@@ -35,12 +45,19 @@ struct TimedAward {
 /// Everything a decision about one member needs, folded from the member's stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemberState {
+    /// `None` until the member is registered.
     pub member_id: Option<MemberId>,
+    /// The program the member belongs to; `None` until registered.
     pub program_id: Option<ProgramId>,
+    /// Points the member can spend now.
     pub balance: i64,
+    /// Net points from awards, reversals, adjustments and moves; redemptions excluded.
     pub earned: i64,
+    /// Net points spent on redemptions, refunds deducted.
     pub spent: i64,
+    /// A manager blocked the member.
     pub blocked: bool,
+    /// External accounts the member owns.
     pub linked: BTreeSet<ExternalIdentity>,
     /// The account this member stands in for, while nobody has proved they own it.
     pub observed_account: Option<ExternalIdentity>,
@@ -49,6 +66,7 @@ pub struct MemberState {
     /// Balance-changing entries that a manager may compensate, with their delta; `None` once
     /// compensated or reversed.
     pub compensable: HashMap<EntryId, Option<i64>>,
+    /// Redemptions by id, for cancellation.
     pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
@@ -61,21 +79,34 @@ pub struct MemberState {
 /// Limits the program's rules put on one award, computed by the caller from the rules in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwardLimits {
+    /// The program's time zone: where a day for the daily caps starts.
     pub time_zone: chrono_tz::Tz,
+    /// The most points a member earns per day over all networks; `None` is unlimited.
     pub daily_cap: Option<i64>,
+    /// The most points a member earns per day on one network; `None` is unlimited.
     pub daily_cap_per_network: Option<i64>,
+    /// Least time between two paid activities of the same kind on the same network; 0 is none.
     pub cooldown_seconds: u32,
 }
 
+/// Pay a member for one platform activity, within the limits of the rules in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Award {
+    /// The new ledger entry.
     pub entry_id: EntryId,
+    /// The platform activity; its key makes the award idempotent.
     pub activity: ActivityRef,
+    /// Points to pay, before caps.
     pub points: Points,
+    /// The rules' version that priced it.
     pub rule_version: u32,
+    /// The campaign the award counts for, if any.
     pub campaign_id: Option<CampaignId>,
+    /// When the activity happened on the platform (decides the day for caps).
     pub occurred_at: Timestamp,
+    /// Caps and cooldown from the rules in force.
     pub limits: AwardLimits,
+    /// When it is decided: the command's time.
     pub at: Timestamp,
 }
 
@@ -83,72 +114,109 @@ pub struct Award {
 /// of its normalised text and how the rules in force treat a text already paid for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrittenText {
+    /// Fingerprint of the normalised text.
     pub fingerprint: TextFingerprint,
+    /// How the rules treat a text already paid for.
     pub repeats: RepeatedText,
 }
 
+/// What can be asked of a member stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberCommand {
+    /// Start the member's stream.
     Register {
+        /// The new member's id.
         member_id: MemberId,
+        /// The program joined.
         program_id: ProgramId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Pay a member for one platform activity, within the limits of the rules in force.
     Award(Award),
     /// An award for written activity: as `Award`, and refused when the rules refuse a text this
     /// member was already paid for. The event records the text's fingerprint either way.
     AwardWritten {
+        /// The award, as for `Award`.
         award: Award,
+        /// What the activity said.
         text: WrittenText,
     },
     /// Take back what an activity earned (deleted comment, withdrawn like, left the group).
     Reverse {
+        /// The reversal's ledger entry.
         entry_id: EntryId,
+        /// The activity undone; names the award by its key.
         activity: ActivityRef,
+        /// What undid it.
         reason: ReversalReason,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
     /// A reversed activity earns again (comment restored, rejoined).
     Restore {
+        /// The restoration's ledger entry.
         entry_id: EntryId,
+        /// The activity back; names the award by its key.
         activity: ActivityRef,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// A manager adds or removes points by hand.
     Adjust {
+        /// The adjustment's ledger entry.
         entry_id: EntryId,
+        /// Points added (positive) or removed (negative).
         delta: PointsDelta,
+        /// Why, for managers and auditors; required.
         reason: String,
         /// For the member; blank means none.
         note: Option<String>,
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
     /// A manager nets one earlier entry to zero.
     Compensate {
+        /// The compensation's ledger entry.
         entry_id: EntryId,
+        /// The entry to net to zero.
         target: EntryId,
+        /// Why, for managers and auditors; required.
         reason: String,
         /// For the member; blank means none.
         note: Option<String>,
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Stop the member from earning and redeeming.
     Block {
+        /// Why, for managers and auditors; required.
         reason: String,
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Lift a block.
     Unblock {
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
 }
 
 impl MemberState {
+    /// Whether the stream has a registration (every other command needs one).
     pub fn is_registered(&self) -> bool {
         self.member_id.is_some()
     }
 
+    /// The state after `event`; events of other streams leave it as it is.
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::MemberRegistered {
@@ -324,6 +392,7 @@ impl MemberState {
         Ok(member_id)
     }
 
+    /// The events `command` produces from this state, or why the rules refuse it.
     pub fn decide(&self, command: MemberCommand) -> Result<Vec<Event>, DomainError> {
         match command {
             MemberCommand::Register {

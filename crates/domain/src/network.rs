@@ -7,14 +7,19 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
+    /// Instagram; its user ids are scoped to the brand account (see [`ExternalIdentity`]).
     Instagram,
+    /// VK (VKontakte); user ids are global.
     Vk,
+    /// Telegram; user ids are global, and the Mini App opens from it.
     Telegram,
 }
 
 impl Network {
+    /// Every network, in a fixed order.
     pub const ALL: [Network; 3] = [Network::Instagram, Network::Vk, Network::Telegram];
 
+    /// The lowercase name used in JSON, stream names and keys.
     pub fn as_str(self) -> &'static str {
         match self {
             Network::Instagram => "instagram",
@@ -23,6 +28,7 @@ impl Network {
         }
     }
 
+    /// The network whose [`Network::as_str`] is `s`; `None` for any other text.
     pub fn parse(s: &str) -> Option<Network> {
         Network::ALL.into_iter().find(|n| n.as_str() == s)
     }
@@ -38,11 +44,17 @@ impl fmt::Display for Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
+    /// Commented on a post.
     Comment,
+    /// Mentioned the brand.
     Mention,
+    /// Liked or reacted to a post.
     Reaction,
+    /// Voted in a poll.
     PollVote,
+    /// Shared a post.
     Repost,
+    /// Wrote a message.
     Message,
     /// Joined the VK group or the Telegram channel (a one-time bonus).
     Subscription,
@@ -51,6 +63,7 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
+    /// Every kind, in a fixed order.
     pub const ALL: [ActivityKind; 8] = [
         ActivityKind::Comment,
         ActivityKind::Mention,
@@ -62,6 +75,7 @@ impl ActivityKind {
         ActivityKind::Codeword,
     ];
 
+    /// The snake_case name used in JSON and activity keys.
     pub fn as_str(self) -> &'static str {
         match self {
             ActivityKind::Comment => "comment",
@@ -75,6 +89,7 @@ impl ActivityKind {
         }
     }
 
+    /// The kind whose [`ActivityKind::as_str`] is `s`; `None` for any other text.
     pub fn parse(s: &str) -> Option<ActivityKind> {
         ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -98,12 +113,16 @@ impl fmt::Display for ActivityKind {
 /// the webhook, so `scope` carries that account id; VK and Telegram ids are global (`scope` empty).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ExternalIdentity {
+    /// The network the account is on.
     pub network: Network,
+    /// The Instagram brand account that saw the user; empty on VK and Telegram.
     pub scope: String,
+    /// The network's id for the user.
     pub external_id: String,
 }
 
 impl ExternalIdentity {
+    /// An account from its parts.
     pub fn new(network: Network, scope: impl Into<String>, external_id: impl Into<String>) -> Self {
         Self {
             network,
@@ -122,12 +141,16 @@ impl ExternalIdentity {
 /// `(network, kind, reference)` identifies one activity; a member is paid for it at most once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ActivityRef {
+    /// Where the activity happened.
     pub network: Network,
+    /// What kind of activity it was.
     pub kind: ActivityKind,
+    /// The platform's id for it (comment id, post id, ...).
     pub reference: String,
 }
 
 impl ActivityRef {
+    /// `network:kind:reference`: the key an award is stored and deduplicated under.
     pub fn key(&self) -> String {
         format!("{}:{}:{}", self.network, self.kind, self.reference)
     }

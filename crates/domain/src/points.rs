@@ -13,6 +13,7 @@ pub const MAX_POINTS_DELTA: i64 = 1_000_000_000;
 pub struct PointsDelta(i64);
 
 impl PointsDelta {
+    /// `points` as a change; refused when zero or beyond [`MAX_POINTS_DELTA`] either way.
     pub fn new(points: i64) -> Result<Self, DomainError> {
         if points == 0 || points.unsigned_abs() > MAX_POINTS_DELTA as u64 {
             return Err(DomainError::InvalidAmount(points));
@@ -20,6 +21,7 @@ impl PointsDelta {
         Ok(Self(points))
     }
 
+    /// The change, signed.
     pub fn get(self) -> i64 {
         self.0
     }
@@ -44,6 +46,7 @@ impl From<PointsDelta> for i64 {
 pub struct Points(i64);
 
 impl Points {
+    /// `points` as an amount; refused unless in `1..=MAX_POINTS_DELTA`.
     pub fn new(points: i64) -> Result<Self, DomainError> {
         if points <= 0 || points > MAX_POINTS_DELTA {
             return Err(DomainError::InvalidAmount(points));
@@ -51,6 +54,7 @@ impl Points {
         Ok(Self(points))
     }
 
+    /// The amount.
     pub fn get(self) -> i64 {
         self.0
     }

@@ -12,16 +12,21 @@ use serde::{Deserialize, Serialize};
 /// Points for one (network, activity kind), with its cooldown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PointsRule {
+    /// The network the rule applies on.
     pub network: Network,
+    /// The activity it prices.
     pub kind: ActivityKind,
+    /// Points per activity; positive.
     pub points: i64,
     /// Minimum seconds between two awards of this kind to one member (0 = none).
     #[serde(default)]
     pub cooldown_seconds: u32,
 }
 
+/// How a program pays for activity. Validated before a `RulesChanged` is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rules {
+    /// One rule per (network, kind) that earns; activity without a rule earns nothing.
     pub points: Vec<PointsRule>,
     /// Most points one member may earn from activity in one local day (all networks).
     pub daily_cap: Option<i64>,
@@ -57,6 +62,9 @@ fn yes() -> bool {
 pub const MAX_REPEATED_TEXT_WINDOW_DAYS: u32 = 3_650;
 
 impl Rules {
+    /// Refuses rules a manager may not set: points outside `1..=MAX_POINTS_DELTA`, two rules for
+    /// one network and kind, caps below 1, a repeated-text window past
+    /// [`MAX_REPEATED_TEXT_WINDOW_DAYS`].
     pub fn validate(&self) -> Result<(), DomainError> {
         for rule in &self.points {
             if rule.points <= 0 || rule.points > crate::points::MAX_POINTS_DELTA {
@@ -95,12 +103,14 @@ impl Rules {
         }
     }
 
+    /// The rule pricing `kind` on `network`; `None` when that activity earns nothing.
     pub fn rule_for(&self, network: Network, kind: ActivityKind) -> Option<&PointsRule> {
         self.points
             .iter()
             .find(|r| r.network == network && r.kind == kind)
     }
 
+    /// Whether `identity` is one of the brand's own accounts (whose activity never earns).
     pub fn is_own_account(&self, identity: &ExternalIdentity) -> bool {
         self.own_accounts.contains(identity)
     }
@@ -140,31 +150,49 @@ impl Rules {
     }
 }
 
+/// Everything a decision about one program needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProgramState {
+    /// The program exists.
     pub created: bool,
+    /// Its display name.
     pub name: String,
+    /// Where its days start; `None` until created.
     pub time_zone: Option<chrono_tz::Tz>,
+    /// The rules in force; `None` until first set.
     pub rules: Option<Rules>,
+    /// The version of the rules in force; 0 before the first.
     pub rules_version: u32,
 }
 
+/// What a manager can ask of a program stream.
 pub enum ProgramCommand {
+    /// Start the program's stream.
     Create {
+        /// The new program's id.
         program_id: ProgramId,
+        /// Its display name.
         name: String,
+        /// Where its days start and end, for daily caps and statistics.
         time_zone: chrono_tz::Tz,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Replace the rules; the new version is one more than the last.
     ChangeRules {
+        /// The program changed.
         program_id: ProgramId,
+        /// The new rules in full.
         rules: Rules,
+        /// The manager changing them.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
 }
 
 impl ProgramState {
+    /// The state after `event`; events of other streams leave it as it is.
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::ProgramCreated {
@@ -183,6 +211,7 @@ impl ProgramState {
         self
     }
 
+    /// The events `command` produces from this state, or why the rules refuse it.
     pub fn decide(&self, command: ProgramCommand) -> Result<Vec<Event>, DomainError> {
         match command {
             ProgramCommand::Create {

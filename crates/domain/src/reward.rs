@@ -9,57 +9,93 @@ use crate::points::Points;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 
+/// Everything a decision about one reward needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RewardState {
+    /// `None` until the reward is listed.
     pub reward_id: Option<RewardId>,
+    /// The program whose catalogue lists it.
     pub program_id: Option<ProgramId>,
+    /// What it is called in the catalogue.
     pub title: String,
+    /// Price in points.
     pub cost: i64,
+    /// Units left to issue.
     pub stock: i64,
+    /// Taken out of the catalogue: no more redemptions.
     pub delisted: bool,
+    /// Redemptions a unit went to.
     pub issued: BTreeSet<RedemptionId>,
 }
 
+/// What a manager can ask of a reward stream. Redeeming is [`decide_redeem`], since it spans
+/// the member stream too.
 pub enum RewardCommand {
+    /// Put a new reward in the catalogue.
     List {
+        /// The new reward's id.
         reward_id: RewardId,
+        /// The program whose catalogue lists it.
         program_id: ProgramId,
+        /// What it is called in the catalogue.
         title: String,
+        /// Price in points.
         cost: Points,
+        /// Units available at first.
         stock: u32,
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Add or remove units.
     ChangeStock {
+        /// Units added (positive) or removed (negative).
         delta: i32,
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Take the reward out of the catalogue; past redemptions stand.
     Delist {
+        /// The manager doing it.
         by: ManagerId,
+        /// When it is decided: the command's time.
         at: Timestamp,
     },
 }
 
+/// A member spends points on one unit of a reward.
 #[derive(Debug, Clone)]
 pub struct Redeem {
+    /// The member's new ledger entry for the spend.
     pub entry_id: EntryId,
+    /// The new redemption's id.
     pub redemption_id: RedemptionId,
     /// Chosen outside the domain (random), so deciding stays deterministic.
     pub coupon_code: String,
+    /// When it is decided: the command's time.
     pub at: Timestamp,
 }
 
+/// A manager cancels a redemption: points back to the member, the unit back to stock.
 #[derive(Debug, Clone)]
 pub struct CancelRedemption {
+    /// The member's new ledger entry for the refund.
     pub entry_id: EntryId,
+    /// The redemption to cancel.
     pub redemption_id: RedemptionId,
+    /// Why, for managers and auditors; required, never shown to the member.
     pub reason: String,
+    /// The manager doing it.
     pub by: ManagerId,
+    /// When it is decided: the command's time.
     pub at: Timestamp,
 }
 
 impl RewardState {
+    /// The state after `event`; events of other streams leave it as it is.
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::RewardListed {
@@ -88,6 +124,7 @@ impl RewardState {
         self
     }
 
+    /// The events a manager's `command` produces from this state, or why the rules refuse it.
     pub fn decide(&self, command: RewardCommand) -> Result<Vec<Event>, DomainError> {
         match command {
             RewardCommand::List {

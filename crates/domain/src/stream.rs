@@ -4,11 +4,16 @@ use crate::ids::{CampaignId, MemberId, ProgramId, RewardId};
 use crate::network::ExternalIdentity;
 use std::fmt;
 
+/// The stream an event belongs to; its `Display` is the `stream_id` the store keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StreamId {
+    /// A program's settings and rules.
     Program(ProgramId),
+    /// One member: balance, awards, corrections, redemptions, links, blocks.
     Member(MemberId),
+    /// One codeword campaign: its life and who redeemed it.
     Campaign(CampaignId),
+    /// One reward: its listing and stock.
     Reward(RewardId),
     /// One external account within one program: who claims it.
     Identity(ProgramId, ExternalIdentity),

@@ -88,7 +88,10 @@ pub enum RepeatedText {
     EarnsOnce,
     /// A text earns again only when it happened at least this many days before or after every
     /// paid copy.
-    EarnsOnceWithin { days: u32 },
+    EarnsOnceWithin {
+        /// The least distance, in days, from every paid copy.
+        days: u32,
+    },
 }
 
 impl RepeatedText {

@@ -20,6 +20,7 @@ impl Timestamp {
         Timestamp(at.trunc_subsecs(Self::SUBSEC_DIGITS))
     }
 
+    /// The instant as a `chrono` time.
     pub fn get(self) -> DateTime<Utc> {
         self.0
     }

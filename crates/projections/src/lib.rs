@@ -10,6 +10,8 @@
 //! [`status::status`] (`projections rebuild|status`), [`audit::verify_anchored`],
 //! [`audit::anchor`], [`audit::as_of`] and [`audit::export`] (`audit verify|anchor|as-of|export`). Queries for the API live beside each projection.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod admin_log;
 pub mod audit;
 pub mod balances;

@@ -57,10 +57,13 @@ impl fmt::Display for ExpectedVersion {
 /// Who and what caused an event. Kept beside the payload, not in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
+    /// Who acted: a manager's id, or `member:<id>` for a member's own request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The event that caused this one, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
+    /// Groups the events of one request or conversation across commits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<Uuid>,
     /// The platform's delivery id (VK event_id, Telegram update_id, ...).
@@ -68,30 +71,43 @@ pub struct Metadata {
     pub delivery_id: Option<String>,
 }
 
+/// An event ready to append: its JSON and identity, before the store gives it a place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
+    /// Unique across the log; appending an id again is reported as a duplicate.
     pub event_id: Uuid,
+    /// The event's name (the payload's `type`), kept as a column for lookups by type.
     pub event_type: String,
+    /// Version of the payload's shape, so old rows can be upcast.
     pub schema_version: i16,
+    /// The event itself as JSON.
     pub payload: Value,
+    /// Who and what caused the event.
     pub metadata: Metadata,
 }
 
+/// Events for one stream, appended only if the stream's head is where the caller expects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamAppend {
+    /// The program the stream belongs to (exports and audits filter by it).
     pub program_id: Uuid,
+    /// The stream, e.g. `member-<id>` (see `domain::StreamId`).
     pub stream_id: String,
+    /// The head the caller decided against; anything else is a conflict.
     pub expected: ExpectedVersion,
+    /// Appended in order, taking the next versions of the stream.
     pub events: Vec<NewEvent>,
 }
 
 /// Appends that succeed or fail together.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Commit {
+    /// One entry per stream; a stream may appear only once.
     pub appends: Vec<StreamAppend>,
 }
 
 impl Commit {
+    /// How many events the commit appends over all its streams.
     pub fn event_count(&self) -> usize {
         self.appends.iter().map(|a| a.events.len()).sum()
     }
@@ -113,10 +129,14 @@ impl Commit {
     }
 }
 
+/// What became of a commit that the store accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppendOutcome {
-    /// Appended; the global positions of the events, in commit order.
-    Appended { positions: Vec<i64> },
+    /// Appended.
+    Appended {
+        /// The global positions of the events, in commit order.
+        positions: Vec<i64>,
+    },
     /// An event id of this commit was recorded before: nothing changed.
     Duplicate,
 }

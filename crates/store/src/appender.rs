@@ -13,6 +13,8 @@ type Request = (Commit, oneshot::Sender<Result<AppendOutcome, StoreError>>);
 /// The most commits queued before callers wait: back-pressure, not unbounded memory.
 pub const QUEUE_CAPACITY: usize = 8_192;
 
+/// Group commit: queues commits from many callers and sends them to the database in batches, so
+/// one round trip and one fsync cover many commands. Cloning shares the queue.
 #[derive(Clone)]
 pub struct Appender {
     tx: mpsc::Sender<Request>,
@@ -46,6 +48,8 @@ impl Appender {
         Self { tx }
     }
 
+    /// Queues `commit` and waits for its own outcome; a conflict or duplicate in another commit of
+    /// the same batch does not affect it.
     pub async fn append(&self, commit: Commit) -> Result<AppendOutcome, StoreError> {
         let (reply, response) = oneshot::channel();
         self.tx

@@ -8,6 +8,7 @@ use domain::Event;
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// A domain event as a row to append, under `event_id` with `metadata`.
 pub fn encode(event: &Event, event_id: Uuid, metadata: Metadata) -> Result<NewEvent, StoreError> {
     Ok(NewEvent {
         event_id,
@@ -18,6 +19,8 @@ pub fn encode(event: &Event, event_id: Uuid, metadata: Metadata) -> Result<NewEv
     })
 }
 
+/// The domain event a row holds; a payload no `Event` variant matches is
+/// [`StoreError::UnknownEvent`], naming the row's position.
 pub fn decode(recorded: &RecordedEvent) -> Result<Event, StoreError> {
     Event::deserialize(&recorded.payload).map_err(|e| StoreError::UnknownEvent {
         position: recorded.position,

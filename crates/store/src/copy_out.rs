@@ -131,22 +131,27 @@ impl<'a> Fields<'a> {
             .map_err(|_| malformed(&format!("a {column} of the wrong width")))
     }
 
+    /// The next field as a PostgreSQL `bigint`; NULL or a wrong width is an error.
     pub fn bigint(&mut self) -> Result<i64, StoreError> {
         Ok(i64::from_be_bytes(self.fixed("bigint")?))
     }
 
+    /// The next field as a PostgreSQL `smallint`; NULL or a wrong width is an error.
     pub fn smallint(&mut self) -> Result<i16, StoreError> {
         Ok(i16::from_be_bytes(self.fixed("smallint")?))
     }
 
+    /// The next field as a `uuid`; NULL or a wrong width is an error.
     pub fn uuid(&mut self) -> Result<Uuid, StoreError> {
         Ok(Uuid::from_bytes(self.fixed("uuid")?))
     }
 
+    /// The next field as `text`, borrowed from the row; NULL or invalid UTF-8 is an error.
     pub fn text(&mut self) -> Result<&'a str, StoreError> {
         std::str::from_utf8(self.not_null("text")?).map_err(|_| malformed("text that is not UTF-8"))
     }
 
+    /// The next field's raw `bytea`, borrowed from the row; NULL is an error.
     pub fn bytea(&mut self) -> Result<&'a [u8], StoreError> {
         self.not_null("bytea")
     }

@@ -4,6 +4,9 @@
 //! versions are gapless from 1; an event id is recorded at most once; readers of the whole log
 //! never skip an event that commits late.
 
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod append;
 mod appender;
 pub mod codec;
@@ -29,6 +32,8 @@ use std::time::Duration;
 /// The schema, embedded: `loyalty migrate` and tests apply it.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// A handle on the event log: the pool it appends and reads through, and the in-process wake-up
+/// its appends signal. Cloning is cheap and shares both.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
@@ -36,6 +41,7 @@ pub struct EventStore {
 }
 
 impl EventStore {
+    /// A store over `pool` with a fresh wake-up of its own.
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
@@ -43,6 +49,7 @@ impl EventStore {
         }
     }
 
+    /// The pool, for callers that run their own queries in the same database.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

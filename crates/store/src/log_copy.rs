@@ -10,16 +10,27 @@ use uuid::Uuid;
 /// the jsonb's text.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogRow {
+    /// The inserting transaction; the log's order is `(tx_id, position)`.
     pub tx_id: i64,
+    /// The row's identity value, increasing within a transaction.
     pub position: i64,
+    /// The program whose stream the event belongs to.
     pub program_id: Uuid,
+    /// The stream the event was appended to.
     pub stream_id: String,
+    /// The event's version within its stream, gapless from 1.
     pub stream_version: i64,
+    /// The id the writer gave the event.
     pub event_id: Uuid,
+    /// The event's name, as in the payload's `type`.
     pub event_type: String,
+    /// Version of the payload's shape.
     pub schema_version: i16,
+    /// When the database recorded the row.
     pub recorded_at: DateTime<Utc>,
+    /// The payload as PostgreSQL prints the jsonb.
     pub payload: String,
+    /// The row's link in the hash chain.
     pub hash: Vec<u8>,
 }
 
@@ -31,6 +42,7 @@ pub struct LogCopy<'c> {
 }
 
 impl<'c> LogCopy<'c> {
+    /// Starts the `COPY` on `conn`; rows are read with [`LogCopy::next_into`].
     pub async fn start(conn: &'c mut PgConnection) -> Result<LogCopy<'c>, StoreError> {
         let copy = BinaryCopy::start(
             conn,

@@ -9,23 +9,37 @@ use uuid::Uuid;
 /// The most rows one read returns; callers page with the last row's checkpoint.
 pub const MAX_READ_BATCH: i64 = 20_000;
 
+/// A stored event as read back: the raw row, payload still JSON (see [`crate::codec::decode`]).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RecordedEvent {
+    /// The row's identity value, increasing within a transaction.
     pub position: i64,
+    /// The inserting transaction; the log's order is `(tx_id, position)`.
     pub tx_id: i64,
+    /// The program whose stream the event belongs to.
     pub program_id: Uuid,
+    /// The stream the event was appended to.
     pub stream_id: String,
+    /// The event's version within its stream, gapless from 1.
     pub stream_version: i64,
+    /// The id the writer gave the event.
     pub event_id: Uuid,
+    /// The event's name, as in the payload's `type`.
     pub event_type: String,
+    /// Version of the payload's shape.
     pub schema_version: i16,
+    /// The event itself as JSON.
     pub payload: Value,
+    /// Who and what caused the event (a [`crate::Metadata`] as JSON).
     pub metadata: Value,
+    /// When the database recorded the row.
     pub recorded_at: DateTime<Utc>,
+    /// The row's link in the hash chain.
     pub hash: Vec<u8>,
 }
 
 impl RecordedEvent {
+    /// Where this event stands in the log, for resuming a read after it.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             tx_id: self.tx_id,
@@ -37,7 +51,9 @@ impl RecordedEvent {
 /// A place in the global order: events are ordered by (inserting transaction, position).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Checkpoint {
+    /// The inserting transaction, compared first.
     pub tx_id: i64,
+    /// The position within that transaction.
     pub position: i64,
 }
 
@@ -177,14 +193,20 @@ impl EventStore {
 /// A decoded event with its place in the log, as followers of the log consume it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope<T> {
+    /// The inserting transaction.
     pub tx_id: i64,
+    /// The row's position in the log.
     pub position: i64,
+    /// The event's version within its stream.
     pub stream_version: i64,
+    /// When the database recorded the row.
     pub recorded_at: DateTime<Utc>,
+    /// The decoded event.
     pub event: T,
 }
 
 impl<T> Envelope<T> {
+    /// Where this event stands in the log, for resuming after it.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             tx_id: self.tx_id,

@@ -8,6 +8,7 @@ use sqlx::postgres::PgListener;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The PostgreSQL channel the relay NOTIFYs and listeners LISTEN on.
 pub const CHANNEL: &str = "loyalty_events";
 
 /// Counters bumped when something was appended: `local` by this process's commits only (what
@@ -39,6 +40,7 @@ impl Wake {
         bump(&self.any);
     }
 
+    /// Changes whenever anything was appended, here or (through the relay) in another process.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.any.subscribe()
     }
