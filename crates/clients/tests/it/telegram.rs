@@ -308,3 +308,13 @@ fn sent(message_id: i64) -> serde_json::Value {
         "text": "…"
     }})
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_a_token() {
+    let server = MockServer::start().await;
+    let telegram = format!("{:?}", telegram(&server, fast_retry()));
+    let vk = format!("{:?}", crate::support::vk(&server, fast_retry()));
+    assert!(!telegram.contains(BOT_TOKEN), "{telegram}");
+    assert!(!vk.contains(crate::support::VK_TOKEN), "{vk}");
+    assert!(telegram.contains("REDACTED") && vk.contains("REDACTED"));
+}
