@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! Platform adapters, inbound: verify and parse Instagram, VK and Telegram webhook deliveries
 //! into [`Signal`]s, and validate Telegram Mini App / Login Widget data. The outbound calls
 //! (VK API, VK ID OAuth, Telegram Bot API) are the `clients` crate.

@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The HTTP surface: webhooks, the Mini App, the admin panel and the auditor's API. Handlers
 //! are thin: parse, call one application service, map the error. Routes are collected with
 //! their OpenAPI descriptions (utoipa), so /api/openapi.json is generated from the code.

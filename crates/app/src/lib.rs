@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The application layer, shared by every surface (HTTP, bot, CLI, bench) and free of any of
 //! them: the ledger runs a command end to end (load the states it needs, let the pure domain
 //! decide, append with the versions it saw, retry from the start on a conflict); the ingest

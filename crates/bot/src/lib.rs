@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The Telegram bot: member commands in private chats, long polling, the webhook start-up
 //! check, on-demand subscription checks and point notifications.
 //!

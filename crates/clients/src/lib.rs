@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! Outbound platform clients: calls the ledger makes to VK, VK ID and the Telegram Bot API, and
 //! a rate-limited Telegram notification dispatcher.
 //!

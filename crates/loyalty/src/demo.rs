@@ -103,11 +103,12 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
         ("hoodie", "Худи бренда", 1000, 3),
     ] {
         let reward_id = RewardId(derived_id(&format!("demo/reward/{name}")));
+        let cost = Points::new(cost)?;
         let list = || RewardCommand::List {
             reward_id,
             program_id,
             title: title.into(),
-            cost: Points::new(cost).expect("a positive constant"),
+            cost,
             stock,
             by: "demo".into(),
             at: now.into(),

@@ -1,3 +1,4 @@
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 //! The `loyalty` binary.
 
 use anyhow::Context;

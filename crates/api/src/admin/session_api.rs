@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::Request};
 use chrono::{DateTime, Utc};
@@ -93,10 +93,9 @@ pub async fn login(
             let cookie = session::cookie(&token, ttl, state.config.cookie_secure);
             let mut response = Json(SessionInfo::from(&session)).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                "no-store".parse().expect("static header"),
-            );
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
         }
         Err(SignInError::Refused) => Err(ApiError::new(
@@ -138,10 +137,9 @@ pub async fn current(
     let (parts, _) = request.into_parts();
     let session = guard::session_of(&parts, &state).await?;
     let mut response = Json(SessionInfo::from(&session)).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        "no-store".parse().expect("static header"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
