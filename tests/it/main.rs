@@ -8,6 +8,7 @@ mod helpers;
 mod ledger;
 mod mini_app;
 mod names;
+mod openapi;
 mod platforms;
 mod redeliveries;
 mod serve;
