@@ -2,7 +2,7 @@
 //! and verification.
 
 use crate::harness::admin::{AdminClient, PASSWORD};
-use crate::harness::mini_app::encode;
+use crate::harness::encode;
 use api::admin::{Role, create_user};
 use axum::http::{Method, StatusCode, header};
 use serde_json::{Value, json};

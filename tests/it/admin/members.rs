@@ -2,7 +2,7 @@
 
 use super::anna_from_instagram;
 use crate::harness::admin::AdminClient;
-use crate::harness::mini_app::encode;
+use crate::harness::encode;
 use api::admin::Role;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};

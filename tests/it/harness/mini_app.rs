@@ -26,18 +26,6 @@ pub const XSS: &str = "<img src=x onerror=alert(1)>";
 
 // ---------- initData, signed as Telegram signs it ----------
 
-/// `application/x-www-form-urlencoded` for a value.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// initData for `user`, issued at `auth_date`, signed with `token` as Telegram does (the
 /// signer is checked against an independent one in the adapters' tests).
 pub fn init_data_signed(user: &Value, auth_date: i64, token: &str) -> String {

@@ -46,6 +46,18 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
+/// `application/x-www-form-urlencoded` for a value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `sha256=` + hex HMAC-SHA256 of the body, as Meta signs Instagram webhooks.
 pub fn sign(body: &[u8], secret: &str) -> String {
     loyalty::simulate::instagram_signature(body, secret)

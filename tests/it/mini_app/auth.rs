@@ -1,8 +1,9 @@
 //! Signing in with initData: valid, forged, expired or missing, and the Mini App off without
 //! a bot token.
 
+use crate::harness::encode;
 use crate::harness::json_of;
-use crate::harness::mini_app::{ANNA, BOT_TOKEN, MiniApp, anna, encode, init_data_signed, user};
+use crate::harness::mini_app::{ANNA, BOT_TOKEN, MiniApp, anna, init_data_signed, user};
 use axum::http::StatusCode;
 use chrono::Utc;
 use domain::ids::MemberId;

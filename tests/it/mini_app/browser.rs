@@ -2,9 +2,8 @@
 
 use crate::browser::Browser;
 use crate::harness::TestServer;
-use crate::harness::mini_app::{
-    ANNA, MiniApp, XSS, anna, encode, init_data, init_data_signed, user,
-};
+use crate::harness::encode;
+use crate::harness::mini_app::{ANNA, MiniApp, XSS, anna, init_data, init_data_signed, user};
 use chrono::Utc;
 use sqlx::PgPool;
 
