@@ -1,6 +1,6 @@
-//! Headless-browser support for page tests (Mini App, admin panel): the real server on
-//! 127.0.0.1:0 (`api::router` under `axum::serve`, with the projection workers running as
-//! in `loyalty serve`), and Debian's Chromium driven through ChromeDriver's W3C WebDriver API.
+//! Headless-browser support for page tests (Mini App, admin panel): Debian's Chromium driven
+//! through ChromeDriver's W3C WebDriver API, against the harness's server on 127.0.0.1:0
+//! ([`crate::harness::TestApp::serve`]).
 //!
 //! Why WebDriver with a small client here, not a crate: Debian ships chromium and
 //! chromium-driver from one source package, so the protocol always matches the browser (156
@@ -13,15 +13,12 @@
 //! notice) only when `LOYALTY_SKIP_BROWSER_TESTS=1` is set, which CI never sets. Screenshots go to `target/screenshots/`, and
 //! also to `docs/screenshots/` when `SAVE_SCREENSHOTS=1`.
 
-use api::{AppState, router};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{oneshot, watch};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -47,55 +44,6 @@ pub type Result<T> = std::result::Result<T, BrowserError>;
 
 fn fail(message: impl Into<String>) -> BrowserError {
     BrowserError(message.into())
-}
-
-/// The whole application serving HTTP on a free loopback port, with projection workers, until
-/// dropped.
-pub struct TestServer {
-    pub base_url: String,
-    stop_http: Option<oneshot::Sender<()>>,
-    stop_projections: watch::Sender<bool>,
-}
-
-impl TestServer {
-    pub async fn start(state: AppState) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        let (stop_projections, shutdown) = watch::channel(false);
-        let store = state.ledger().store().clone();
-        projections::runner::spawn(&store, projections::RunnerConfig::default(), shutdown);
-        let (stop_http, stopped) = oneshot::channel::<()>();
-        let app = router(state);
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("test server");
-        });
-        TestServer {
-            base_url: format!("http://{addr}"),
-            stop_http: Some(stop_http),
-            stop_projections,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        // Runners stop on `true`; a dropped sender alone would wake them forever.
-        let _ = self.stop_projections.send(true);
-        if let Some(stop) = self.stop_http.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// One headless Chromium session. Call [`Browser::quit`] at the end; dropping it kills the

@@ -1,13 +1,14 @@
 //! End-to-end tests of the whole product against a real PostgreSQL (one database per test).
 
 mod admin;
-mod app;
 mod bot;
 mod browser;
+mod harness;
 mod helpers;
 mod ledger;
 mod mini_app;
 mod names;
+mod openapi;
 mod platforms;
 mod redeliveries;
 mod serve;

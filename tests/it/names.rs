@@ -1,8 +1,8 @@
 //! The name directory: the names beside ranks come from this process's memory, loaded per
 //! program on first use and refreshed (here: driven by the test) from changed profiles.
 
-use crate::app::{IG_APP_SECRET, IG_BRAND, sign};
-use crate::mini_app::{ANNA, MiniApp, anna, init_data, instagram_comment, user};
+use crate::harness::mini_app::{ANNA, MiniApp, anna, init_data, instagram_comment, user};
+use crate::harness::{IG_APP_SECRET, IG_BRAND, sign};
 use axum::http::StatusCode;
 use domain::network::{ExternalIdentity, Network};
 use serde_json::Value;

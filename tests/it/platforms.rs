@@ -1,7 +1,7 @@
 //! The rest of the platform fixtures through the HTTP routes: likes, reposts, polls, reactions,
 //! channel membership, link codes in direct messages, and deliveries that must earn nothing.
 
-use crate::app::*;
+use crate::harness::*;
 use axum::http::StatusCode;
 use domain::ids::MemberId;
 use domain::network::{ExternalIdentity, Network};

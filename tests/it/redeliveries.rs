@@ -5,7 +5,7 @@
 
 mod model;
 
-use crate::app::*;
+use crate::harness::*;
 use app::ingest::polls::{self, NewPoll};
 use serde_json::{Value, json};
 use sqlx::PgPool;

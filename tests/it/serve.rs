@@ -1,20 +1,13 @@
 //! `loyalty serve` as users run it: the real server on a port, with its workers. A webhook's
 //! points must reach the balance read model without anyone draining projections by hand.
 
-use crate::app::{VK_CONFIRMATION, VK_GROUP, VK_SECRET, anna_vk, fixture};
+use crate::harness::{VK_CONFIRMATION, VK_GROUP, VK_SECRET, anna_vk, fixture};
 use crate::helpers::TestLedger;
 use app::config::ServeConfig;
 use app::ingest::channels;
-use clap::Parser;
 use domain::network::Network;
 use sqlx::PgPool;
 use std::time::Duration;
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: ServeConfig,
-}
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
@@ -29,7 +22,8 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     )
     .await
     .unwrap();
-    let config = Args::parse_from(["test", "--telegram-mode", "off"]).config;
+    let mut config = ServeConfig::for_tests();
+    config.telegram_mode = "off".into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -95,8 +89,10 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
 
 // ---------- /readyz: this process can serve, answered quickly and cheaply ----------
 
-fn state_with(pool: PgPool, args: &[&str]) -> api::AppState {
-    let config = Args::parse_from(["test"].iter().chain(args)).config;
+/// The application over `pool`, which need not reach a database: nothing is read to build it.
+fn state_with(pool: PgPool, configure: impl FnOnce(&mut ServeConfig)) -> api::AppState {
+    let mut config = ServeConfig::for_tests();
+    configure(&mut config);
     let ledger = app::Ledger::new(
         store::EventStore::new(pool.clone()),
         app::LedgerConfig::default(),
@@ -132,11 +128,11 @@ async fn readyz_stays_ready_while_projections_lag_and_names_the_lag(pool: PgPool
             "Another brand",
             chrono_tz::UTC,
             domain::program::Rules::standard(),
-            &crate::mini_app::now_action(),
+            &crate::harness::mini_app::now_action(),
         )
         .await
         .unwrap();
-    let state = state_with(pool, &["--ready-max-lag-events", "0"]);
+    let state = state_with(pool, |config| config.ready_max_lag_events = 0);
     let (status, body) = readyz(&state).await;
     assert_eq!(status, axum::http::StatusCode::OK, "{body}");
     assert!(body.starts_with("ready; balances lags up to "), "{body}");
@@ -148,7 +144,7 @@ async fn readyz_answers_503_within_a_second_when_the_database_is_down(pool: PgPo
     let down = sqlx::postgres::PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(pool.connect_options().as_ref().clone().port(1));
-    let state = state_with(down, &[]);
+    let state = state_with(down, |_| {});
     let started = std::time::Instant::now();
     let (status, body) = readyz(&state).await;
     assert_eq!(
@@ -167,7 +163,7 @@ async fn readyz_answers_503_within_a_second_when_the_database_is_down(pool: PgPo
 /// second comes without the database (closed here), the next check finds it gone.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn readyz_reuses_its_answer_for_a_second(pool: PgPool) {
-    let state = state_with(pool.clone(), &[]);
+    let state = state_with(pool.clone(), |_| {});
     assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
     pool.close().await;
     assert_eq!(readyz(&state).await.0, axum::http::StatusCode::OK);
@@ -182,7 +178,7 @@ async fn readyz_reuses_its_answer_for_a_second(pool: PgPool) {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_stopped_worker_makes_the_process_unready(pool: PgPool) {
-    let state = state_with(pool, &[]);
+    let state = state_with(pool, |_| {});
     let worker = tokio::spawn(async {});
     let handle = worker.abort_handle();
     worker.await.unwrap();

@@ -1,6 +1,6 @@
 //! Platform deliveries through the real HTTP routes, with the shared fixtures.
 
-use crate::app::*;
+use crate::harness::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use sqlx::PgPool;
@@ -314,8 +314,7 @@ async fn instagram_comment_from(
         },
         IG_APP_SECRET,
     );
-    let signature = &delivery.headers[0].1;
-    app.instagram(delivery.body, Some(signature)).await.status
+    app.deliver(&delivery).await.status
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

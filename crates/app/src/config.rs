@@ -279,6 +279,40 @@ impl FileConfig {
 }
 
 impl ServeConfig {
+    /// Every option at its built-in default, read from no flag, environment variable or file,
+    /// with no secret set: tests start here and set what they need by field assignment.
+    pub fn for_tests() -> Self {
+        Self {
+            config_file: None,
+            check_config: false,
+            database_url: None,
+            log: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            instagram_app_secret: SecretString::default(),
+            instagram_verify_token: SecretString::default(),
+            telegram_webhook_secret: SecretString::default(),
+            max_body_bytes: 256 * 1024,
+            request_timeout_ms: 10_000,
+            projections: true,
+            program: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            telegram_bot_token: SecretString::default(),
+            telegram_mode: "webhook".into(),
+            telegram_api_url: "https://api.telegram.org".into(),
+            vk_api_token: SecretString::default(),
+            vk_api_url: "https://api.vk.com/method".into(),
+            vk_id_client_id: String::new(),
+            vk_id_authorize_url: "https://id.vk.com/authorize".into(),
+            vk_id_token_url: "https://id.vk.com/oauth2/auth".into(),
+            init_data_max_age_secs: 86_400,
+            dev_sign_in: false,
+            session_ttl_hours: 12,
+            cookie_secure: false,
+            ready_max_lag_events: 10_000,
+            db_connections: default_db_connections(),
+        }
+    }
+
     /// Layers the config file named by `--config` / `LOYALTY_CONFIG` (if any) under the flags
     /// and environment variables `matches` were parsed from: an option takes the file's value
     /// only when it would otherwise take its built-in default.
@@ -542,6 +576,20 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         let mut keys: Vec<String> = FILE_KEYS.iter().map(|k| k.to_string()).collect();
         keys.sort();
         assert_eq!(ids, keys);
+    }
+
+    /// `for_tests` is exactly the flags' defaults: parsed from no arguments and no environment.
+    #[test]
+    fn for_tests_is_every_default() {
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .try_get_matches_from(["loyalty"])
+            .expect("no arguments are valid");
+        let defaults = Cli::from_arg_matches(&matches).expect("defaults").config;
+        assert_eq!(
+            format!("{:?}", ServeConfig::for_tests()),
+            format!("{defaults:?}")
+        );
     }
 
     /// `loyalty.example.toml` documents every key, and uncommented it is a valid config file.

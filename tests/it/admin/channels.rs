@@ -2,14 +2,15 @@
 //! for the panel; a VK group nobody has and a wrong VK secret look the same from outside; a
 //! Telegram group that becomes a supergroup takes its channel along.
 
-use super::{Answer, Panel, Role};
-use crate::app::*;
+use crate::harness::admin::{AdminClient, PASSWORD};
+use crate::harness::*;
+use api::admin::Role;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// `webhook_unrouted_total{network=…}` as /metrics shows it (0 before the first).
-async fn unrouted_metric(panel: &Panel, network: &str) -> u64 {
+async fn unrouted_metric(panel: &AdminClient, network: &str) -> u64 {
     let metrics = panel.get("/metrics").await.body;
     let series = format!("webhook_unrouted_total{{network=\"{network}\"}} ");
     metrics
@@ -27,7 +28,7 @@ async fn stored(app: &TestApp) -> (i64, i64) {
     (app.event_count().await, profiles)
 }
 
-fn unrouted_rows(answer: &Answer) -> Vec<(String, String, String, i64)> {
+fn unrouted_rows(answer: &Reply) -> Vec<(String, String, String, i64)> {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.json()["destinations"]
         .as_array()
@@ -62,7 +63,7 @@ fn fixture_json(path: &str) -> Value {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_listed(pool: PgPool) {
-    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
     let app = &panel.app;
     let before = stored(app).await;
     let metric_before = [
@@ -153,8 +154,8 @@ async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_list
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn destinations_of_no_program_are_not_shown_to_an_account_limited_to_programs(pool: PgPool) {
-    let mut panel = Panel::new(pool).await;
-    api::admin::create_user(&panel.app.pool, "limited", super::PASSWORD, Role::Manager)
+    let mut panel = AdminClient::new(pool).await;
+    api::admin::create_user(&panel.app.pool, "limited", PASSWORD, Role::Manager)
         .await
         .unwrap();
     sqlx::query("UPDATE admin_users SET programs = ARRAY[$1]::uuid[] WHERE username = 'limited'")
@@ -163,7 +164,7 @@ async fn destinations_of_no_program_are_not_shown_to_an_account_limited_to_progr
         .await
         .unwrap();
     assert_eq!(
-        panel.login("limited", super::PASSWORD).await.status,
+        panel.login("limited", PASSWORD).await.status,
         StatusCode::OK
     );
     let answer = panel.get("/api/v1/admin/unrouted").await;
@@ -172,7 +173,7 @@ async fn destinations_of_no_program_are_not_shown_to_an_account_limited_to_progr
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_unknown_vk_group_and_a_wrong_vk_secret_get_the_same_answer(pool: PgPool) {
-    let panel = Panel::signed_in(pool, Role::Admin).await;
+    let panel = AdminClient::signed_in(pool, Role::Admin).await;
     let app = &panel.app;
     let before = stored(app).await;
     let unknown_group = app.vk_fixture("wall_reply_new_other_group.json").await;
@@ -249,7 +250,7 @@ fn supergroup() -> Value {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_telegram_group_that_becomes_a_supergroup_keeps_its_channel(pool: PgPool) {
-    let panel = Panel::signed_in(pool, Role::Manager).await;
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
     let app = &panel.app;
     app::ingest::channels::bind(
         &app.pool,

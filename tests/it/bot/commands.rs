@@ -1,7 +1,7 @@
 //! Member commands in a private chat, through the real webhook route and the inbox worker.
 
 use super::support::*;
-use crate::app::{anna_tg, fixture};
+use crate::harness::{anna_tg, fixture};
 use axum::http::StatusCode;
 use domain::StreamId;
 use domain::event::{Event, LinkMethod};
@@ -204,7 +204,7 @@ async fn link_gives_a_code_that_links_a_vk_account(pool: PgPool) {
     );
     let member = bot.app.member_of(&anna_tg()).await.unwrap();
     assert_eq!(
-        bot.app.member_of(&crate::app::anna_vk()).await,
+        bot.app.member_of(&crate::harness::anna_vk()).await,
         Some(member)
     );
     let state = bot

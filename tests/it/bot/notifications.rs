@@ -118,14 +118,14 @@ async fn notifications_speak_the_members_language_and_tell_the_note_not_the_reas
     let member = anna(&bot).await;
     start(&bot).await.shutdown().await.unwrap();
     let mut message: serde_json::Value =
-        serde_json::from_slice(&crate::app::fixture("telegram/message_group.json")).unwrap();
+        serde_json::from_slice(&crate::harness::fixture("telegram/message_group.json")).unwrap();
     message["message"]["from"]["language_code"] = json!("en");
     message["message"]["text"] = json!("Lovely run this morning");
     let delivered = bot
         .app
         .telegram(
             message.to_string().into_bytes(),
-            Some(crate::app::TG_SECRET),
+            Some(crate::harness::TG_SECRET),
         )
         .await;
     assert_eq!(delivered.status, axum::http::StatusCode::OK);
@@ -286,7 +286,7 @@ async fn blocking_the_bot_stops_notifications_until_the_member_writes_again(pool
     }});
     assert_eq!(bot.webhook(blocked).await, axum::http::StatusCode::OK);
     // The bot made an admin of the program's channel: logged, answered 200.
-    let promoted = crate::app::fixture("telegram/my_chat_member_promoted.json");
+    let promoted = crate::harness::fixture("telegram/my_chat_member_promoted.json");
     let promoted: serde_json::Value = serde_json::from_slice(&promoted).unwrap();
     assert_eq!(bot.webhook(promoted).await, axum::http::StatusCode::OK);
 

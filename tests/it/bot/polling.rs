@@ -2,7 +2,7 @@
 //! with the offset persisted so a restart neither skips nor repeats.
 
 use super::support::*;
-use crate::app::anna_tg;
+use crate::harness::anna_tg;
 use bot::polling;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -141,7 +141,7 @@ async fn the_startup_check_sets_the_webhook_with_every_update_kind(pool: PgPool)
     let set = bot.bodies("setWebhook").await;
     assert_eq!(set.len(), 1);
     assert_eq!(set[0]["url"], format!("{PUBLIC_URL}/webhooks/telegram"));
-    assert_eq!(set[0]["secret_token"], crate::app::TG_SECRET);
+    assert_eq!(set[0]["secret_token"], crate::harness::TG_SECRET);
     assert_eq!(set[0]["allowed_updates"].as_array().unwrap().len(), 9);
     match check {
         bot::webhook::WebhookCheck::Mismatch {

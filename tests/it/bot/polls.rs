@@ -3,19 +3,17 @@
 //! are routed by poll id to the program: one PollVote award per member per poll.
 
 use super::support::*;
-use crate::app::{TG_CHANNEL, TG_GROUP, TG_SECRET, fixture};
-use api::admin::{Role, create_user};
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use crate::harness::admin::{AdminClient, PASSWORD};
+use crate::harness::{TG_CHANNEL, TG_GROUP, TG_SECRET, fixture, json_of};
 use clients::telegram::ALLOWED_UPDATES;
+use api::admin::{Role, create_user};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tower::ServiceExt;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, Request as Received, Respond, ResponseTemplate};
 
-const PASSWORD: &str = "correct horse battery";
 /// The poll id of the `telegram/poll_answer*.json` fixtures.
 const FIXTURE_POLL: &str = "5210000000000000001";
 
@@ -44,13 +42,8 @@ impl Respond for PollSent {
     }
 }
 
-/// An admin-panel session on the bot's application: cookie and CSRF token.
-struct Panel {
-    router: Router,
-    cookie: String,
-    csrf: String,
-    program: String,
-}
+/// An admin-panel session on the bot's application.
+struct Panel(AdminClient);
 
 impl Panel {
     async fn signed_in(bot: &BotApp, role: Role) -> Panel {
@@ -58,60 +51,24 @@ impl Panel {
         create_user(&bot.state.pool, &name, PASSWORD, role)
             .await
             .unwrap();
-        let router = api::router(bot.state.clone());
-        let login = Request::post("/api/v1/admin/session")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(
-                json!({"username": name, "password": PASSWORD}).to_string(),
-            ))
-            .unwrap();
-        let response = router.clone().oneshot(login).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let cookie = response.headers()[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let session: Value = serde_json::from_slice(&bytes).unwrap();
-        Panel {
-            router,
-            cookie,
-            csrf: session["csrf_token"].as_str().unwrap().to_owned(),
-            program: bot.app.t.program_id().0.to_string(),
-        }
-    }
-
-    fn polls_path(&self) -> String {
-        format!("/api/v1/admin/programs/{}/telegram/polls", self.program)
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        call(&self.router, request).await
+        let mut admin = AdminClient::on(bot.app.clone());
+        assert_eq!(admin.login(&name, PASSWORD).await.status, StatusCode::OK);
+        Panel(admin)
     }
 
     async fn publish(&self, body: Value, key: &str) -> (StatusCode, Value) {
-        let request = Request::post(self.polls_path())
-            .header(header::COOKIE, &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .header("idempotency-key", key)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        self.send(request).await
+        let path = self.0.path("/telegram/polls");
+        let reply = self
+            .0
+            .change_keyed(Method::POST, &path, Some(body), key)
+            .await;
+        (reply.status, json_of(&reply))
     }
 
     async fn list(&self) -> Value {
-        let request = Request::get(self.polls_path())
-            .header(header::COOKIE, &self.cookie)
-            .body(Body::empty())
-            .unwrap();
-        let (status, body) = self.send(request).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let reply = self.0.get(&self.0.path("/telegram/polls")).await;
+        let body = json_of(&reply);
+        assert_eq!(reply.status, StatusCode::OK, "{body}");
         body
     }
 }
@@ -377,7 +334,7 @@ async fn publishing_checks_role_chat_options_and_telegram_refusals(pool: PgPool)
 /// option added), picks the group, publishes, and sees the poll listed; in Russian too.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_manager_publishes_a_poll_from_the_admin_page(pool: PgPool) {
-    use crate::browser::{Browser, TestServer};
+    use crate::browser::Browser;
     let Some(browser) = Browser::launch().await else {
         return;
     };
@@ -386,7 +343,7 @@ async fn a_manager_publishes_a_poll_from_the_admin_page(pool: PgPool) {
     create_user(&bot.state.pool, "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
-    let server = TestServer::start(bot.state.clone()).await;
+    let server = bot.app.serve().await;
     browser.set_window_size(1280, 900).await.unwrap();
     browser.goto(&server.url("/admin")).await.unwrap();
     browser

@@ -1,7 +1,7 @@
 //! On-demand subscription checks against a fake VK API and a fake getChatMember.
 
 use super::support::*;
-use crate::app::{TG_CHANNEL, VK_GROUP, anna_vk};
+use crate::harness::{TG_CHANNEL, VK_GROUP, anna_vk};
 use api::mini_app::dev::sign_init_data;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

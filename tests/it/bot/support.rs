@@ -1,20 +1,16 @@
 //! A bot over a fresh database, with a fake Telegram Bot API and a fake VK API (wiremock).
 
-use crate::app::{TestApp, VK_GROUP};
+use crate::harness::{TestApp, VK_GROUP, json_of};
+use clients::{Jitter, NotifierConfig, RetryPolicy};
 use api::AppState;
-use app::config::ServeConfig;
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bot::Bot;
-use clap::Parser;
-use clients::{Jitter, NotifierConfig, RetryPolicy};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
-use tower::ServiceExt;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request as Received, Respond, ResponseTemplate};
 
@@ -25,20 +21,13 @@ pub const PUBLIC_URL: &str = "https://loyalty.example";
 /// Anna of the fixtures: Telegram user 5000000001, VK user 715002001.
 pub const ANNA: i64 = 5_000_000_001;
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: ServeConfig,
-}
-
 pub struct BotApp {
-    pub app: TestApp,
+    pub app: Arc<TestApp>,
     pub state: AppState,
     pub bot: Bot,
     pub telegram: MockServer,
     /// What the fake `groups.isMember` answers.
     pub vk_member: Arc<AtomicBool>,
-    router: Router,
 }
 
 impl BotApp {
@@ -47,56 +36,42 @@ impl BotApp {
     }
 
     pub async fn with_mode(pool: PgPool, mode: &str) -> Self {
-        let app = TestApp::new(pool.clone()).await;
         let telegram = MockServer::start().await;
         let vk_member = Arc::new(AtomicBool::new(true));
         mount_defaults(&telegram, vk_member.clone()).await;
-        let program = app.t.program_id().0.to_string();
         let uri = telegram.uri();
-        let vk_url = format!("{uri}/method");
-        let config = Args::parse_from([
-            "test",
-            "--telegram-webhook-secret",
-            crate::app::TG_SECRET,
-            "--telegram-bot-token",
-            BOT_TOKEN,
-            "--program",
-            &program,
-            "--public-url",
-            PUBLIC_URL,
-            "--telegram-mode",
-            mode,
-            "--telegram-api-url",
-            &uri,
-            "--vk-api-token",
-            VK_TOKEN,
-            "--vk-api-url",
-            &vk_url,
-        ])
-        .config;
-        let state = AppState::new(app::AppContext::new(app.t.ledger.clone(), pool, config));
+        let app = TestApp::with_config(pool, |config, program| {
+            config.telegram_bot_token = BOT_TOKEN.to_string().into();
+            config.program = Some(program.0);
+            config.public_url = PUBLIC_URL.into();
+            config.telegram_mode = mode.into();
+            config.telegram_api_url = uri.clone();
+            config.vk_api_token = VK_TOKEN.to_string().into();
+            config.vk_api_url = format!("{uri}/method");
+        })
+        .await;
+        let state = app.state.clone();
         let bot = Bot::from_state(&state)
             .expect("bot configured")
             .with_retry(fast_retry());
-        let router = api::router(state.clone());
         BotApp {
-            app,
+            app: Arc::new(app),
             state,
             bot,
             telegram,
             vk_member,
-            router,
         }
     }
 
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        call(&self.router, request).await
+        let reply = self.app.send(request).await;
+        (reply.status, json_of(&reply))
     }
 
     /// Posts an update to the webhook route, as Telegram does.
     pub async fn webhook(&self, update: Value) -> StatusCode {
         let request = Request::post("/webhooks/telegram")
-            .header("X-Telegram-Bot-Api-Secret-Token", crate::app::TG_SECRET)
+            .header("X-Telegram-Bot-Api-Secret-Token", crate::harness::TG_SECRET)
             .body(Body::from(update.to_string()))
             .unwrap();
         self.send(request).await.0
@@ -145,14 +120,7 @@ impl BotApp {
     /// Folds everything appended so far into the read models (/top reads the leaderboard) and
     /// refreshes the names it shows.
     pub async fn project(&self) {
-        for projection in projections::Projection::ALL {
-            projections::Runner::new(self.state.pool.clone(), projection)
-                .drain()
-                .await
-                .unwrap();
-        }
-        self.state.boards.catch_up().await.unwrap();
-        self.state.names.refresh().await.unwrap();
+        self.app.drain().await;
     }
 
     pub fn notifier_config(&self) -> NotifierConfig {
@@ -240,17 +208,4 @@ async fn mount_defaults(server: &MockServer, vk_member: Arc<AtomicBool>) {
         .mount(server)
         .await;
     assert!(!VK_GROUP.is_empty());
-}
-
-/// One request through a router: its status and JSON body (`Null` if the body is not JSON).
-pub async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }

@@ -3,7 +3,7 @@
 //! platforms deliver any of those deliveries again (same delivery id), the ledger is the
 //! ledger of the same sequence delivered once each, and the balance is the model's.
 
-use crate::app::{TG_CHANNEL, TG_GROUP, VK_GROUP, fixture};
+use crate::harness::{TG_CHANNEL, TG_GROUP, VK_GROUP, fixture};
 use crate::helpers::manager;
 use app::ingest::Ingest;
 use app::{Ledger, ProgramContext};

@@ -1,5 +1,14 @@
-//! A whole application in process, with the fixtures' secrets and channels, and one method per
-//! endpoint.
+//! The one test harness: [`TestApp`] is the whole application over a fresh database (the one
+//! `#[sqlx::test]` creates), with the fixtures' secrets and channels. Requests go through its
+//! router in process; [`TestApp::serve`] puts the same application on a loopback port (port 0)
+//! for clients that need a socket (the browser, `reqwest`). The clients built on it: signed
+//! platform deliveries (here), the admin panel ([`admin`]) and the Mini App ([`mini_app`]).
+
+pub mod admin;
+pub mod mini_app;
+mod server;
+
+pub use server::TestServer;
 
 use crate::helpers::{TestLedger, at};
 use api::{AppState, router};
@@ -7,17 +16,17 @@ use app::config::ServeConfig;
 use app::ingest::channels;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use clap::Parser;
+use axum::http::{HeaderMap, Request, StatusCode};
 use domain::StreamId;
 use domain::campaign::NewCampaign;
 use domain::codeword::Codeword;
-use domain::ids::{CampaignId, MemberId};
+use domain::ids::{CampaignId, MemberId, ProgramId};
 use domain::member::MemberState;
 use domain::network::{ExternalIdentity, Network};
 use domain::points::Points;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use loyalty::simulate::Delivery;
+use projections::{Projection, Runner};
+use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -37,31 +46,78 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-pub fn sign(body: &[u8], secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+/// `application/x-www-form-urlencoded` for a value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    config: ServeConfig,
+/// `sha256=` + hex HMAC-SHA256 of the body, as Meta signs Instagram webhooks.
+pub fn sign(body: &[u8], secret: &str) -> String {
+    loyalty::simulate::instagram_signature(body, secret)
+}
+
+/// The configuration the fixtures were signed for: every default, plus the fixtures' webhook
+/// secrets.
+pub fn fixture_config() -> ServeConfig {
+    let mut config = ServeConfig::for_tests();
+    config.instagram_app_secret = IG_APP_SECRET.to_string().into();
+    config.instagram_verify_token = IG_VERIFY_TOKEN.to_string().into();
+    config.telegram_webhook_secret = TG_SECRET.to_string().into();
+    config
 }
 
 pub struct TestApp {
     pub t: TestLedger,
     pub pool: PgPool,
+    pub state: AppState,
     router: Router,
 }
 
+/// An answer from the application.
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON; panics with the body when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// The error envelope's code (empty when there is none).
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// A reply's body as JSON, `Null` when it is not JSON.
+pub fn json_of(reply: &Reply) -> Value {
+    serde_json::from_str(&reply.body).unwrap_or(Value::Null)
 }
 
 impl TestApp {
     pub async fn new(pool: PgPool) -> Self {
+        Self::with_config(pool, |_, _| {}).await
+    }
+
+    /// The application with [`fixture_config`] changed by `configure`, which also gets the
+    /// fixtures' program.
+    pub async fn with_config(
+        pool: PgPool,
+        configure: impl FnOnce(&mut ServeConfig, ProgramId),
+    ) -> Self {
         let t = TestLedger::new(pool.clone()).await;
         let program = t.program_id();
         channels::bind(&pool, Network::Instagram, IG_BRAND, program, None, None)
@@ -82,34 +138,59 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let config = Args::parse_from([
-            "test",
-            "--instagram-app-secret",
-            IG_APP_SECRET,
-            "--instagram-verify-token",
-            IG_VERIFY_TOKEN,
-            "--telegram-webhook-secret",
-            TG_SECRET,
-        ])
-        .config;
+        let mut config = fixture_config();
+        configure(&mut config, program);
         let state = AppState::new(app::AppContext::new(t.ledger.clone(), pool.clone(), config));
         Self {
             t,
             pool,
-            router: router(state),
+            router: router(state.clone()),
+            state,
         }
     }
 
+    /// The same application serving HTTP on a free loopback port, with its projection workers,
+    /// until the server is dropped.
+    pub async fn serve(&self) -> TestServer {
+        TestServer::start(self.state.clone()).await
+    }
+
+    /// One request through the application's router.
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
             .await
             .unwrap();
         Reply {
             status,
+            headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
+    }
+
+    /// A platform delivery built by `loyalty::simulate`, signed as the platform signs it.
+    pub async fn deliver(&self, delivery: &Delivery) -> Reply {
+        let mut request = Request::post(delivery.path);
+        for (name, value) in &delivery.headers {
+            request = request.header(*name, value);
+        }
+        self.send(request.body(Body::from(delivery.body.clone())).unwrap())
+            .await
+    }
+
+    /// Folds everything appended so far into the read models, and refreshes the leaderboards
+    /// and the names of the programs whose name directory is loaded.
+    pub async fn drain(&self) {
+        for projection in Projection::ALL {
+            Runner::new(self.pool.clone(), projection)
+                .drain()
+                .await
+                .unwrap();
+        }
+        self.state.boards.catch_up().await.unwrap();
+        self.state.names.refresh().await.unwrap();
     }
 
     pub async fn instagram(&self, body: Vec<u8>, signature: Option<&str>) -> Reply {

@@ -1,0 +1,227 @@
+//! Campaigns, rewards, rules and the dashboard as the panel manages them.
+
+use crate::harness::admin::AdminClient;
+use api::admin::Role;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+
+/// A campaign whose codeword another campaign not ended holds on an overlapping window and
+/// network is 409 `codeword_taken` (the panel words it from the code), and nothing changes.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_campaign_with_a_codeword_another_holds_is_409(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
+    let now = chrono::Utc::now();
+    let autumn = json!({
+        "name": "Autumn", "codeword": "ОСЕНЬ", "points": 30,
+        "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::days(7),
+        "networks": ["instagram", "vk"],
+    });
+    let created = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(autumn))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let campaign_id = created.json()["created_id"].as_str().unwrap().to_string();
+    // The same codeword as matched (Latin look-alikes, other case) on an overlapping window
+    // and network: one comment would pay both, so it is refused and nothing is recorded.
+    let events = panel.app.event_count().await;
+    let same_word = json!({
+        "name": "Lookalike", "codeword": "oceнь", "points": 10,
+        "starts_at": now + chrono::Duration::days(6), "ends_at": now + chrono::Duration::days(9),
+        "networks": ["vk", "telegram"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(same_word))
+        .await;
+    assert_eq!(
+        (taken.status, taken.code().as_str()),
+        (StatusCode::CONFLICT, "codeword_taken"),
+        "{}",
+        taken.body
+    );
+    assert!(
+        taken.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&campaign_id)
+    );
+    assert_eq!(panel.app.event_count().await, events);
+    // After its window, or on another network, the codeword is free.
+    for (from, to, networks) in [(7, 9, json!(["vk"])), (0, 3, json!(["telegram"]))] {
+        let apart = json!({
+            "name": "Later", "codeword": "ОСЕНЬ", "points": 10,
+            "starts_at": now + chrono::Duration::days(from),
+            "ends_at": now + chrono::Duration::days(to), "networks": networks,
+        });
+        let answer = panel
+            .change(Method::POST, &panel.path("/campaigns"), Some(apart))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // Paused, it still holds the codeword (it may resume); ended, it does not.
+    let pause = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/pause")),
+            None,
+        )
+        .await;
+    assert_eq!(pause.json()["outcome"], "recorded");
+    let again = json!({
+        "name": "Again", "codeword": "осень", "points": 10,
+        "starts_at": now, "ends_at": now + chrono::Duration::days(1), "networks": ["vk"],
+    });
+    let taken = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again.clone()))
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    let end = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/end")),
+            None,
+        )
+        .await;
+    assert_eq!(end.json()["outcome"], "recorded");
+    let free = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(again))
+        .await;
+    assert_eq!(free.status, StatusCode::OK, "{}", free.body);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn campaigns_rewards_rules_and_dashboard(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Admin).await;
+    let now = chrono::Utc::now();
+    let campaign = json!({
+        "name": "Autumn", "codeword": "ОСЕНЬ", "points": 30,
+        "starts_at": now - chrono::Duration::hours(1), "ends_at": now + chrono::Duration::days(7),
+        "total_cap": 2, "networks": ["instagram", "vk"], "target_post": null,
+    });
+    let created = panel
+        .change_keyed(
+            Method::POST,
+            &panel.path("/campaigns"),
+            Some(campaign.clone()),
+            "camp-1",
+        )
+        .await
+        .json();
+    let campaign_id = created["created_id"].as_str().unwrap().to_string();
+    let twice = panel
+        .change_keyed(
+            Method::POST,
+            &panel.path("/campaigns"),
+            Some(campaign),
+            "camp-1",
+        )
+        .await
+        .json();
+    assert_eq!(
+        (twice["outcome"].as_str(), twice["created_id"].as_str()),
+        (Some("duplicate"), Some(campaign_id.as_str()))
+    );
+    let pause = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/campaigns/{campaign_id}/pause")),
+            None,
+        )
+        .await;
+    assert_eq!(pause.json()["outcome"], "recorded");
+    let bad_word = json!({ "name": "x", "codeword": "!!", "points": 5, "starts_at": now, "ends_at": now, "networks": ["vk"] });
+    let refused = panel
+        .change(Method::POST, &panel.path("/campaigns"), Some(bad_word))
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_codeword")
+    );
+
+    let reward = panel
+        .change(
+            Method::POST,
+            &panel.path("/rewards"),
+            Some(json!({ "title": "Mug", "cost": 100, "stock": 3 })),
+        )
+        .await
+        .json();
+    let reward_id = reward["created_id"].as_str().unwrap().to_string();
+    let stock = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/rewards/{reward_id}/stock")),
+            Some(json!({ "delta": 2 })),
+        )
+        .await;
+    assert_eq!(stock.json()["outcome"], "recorded");
+    let zero = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/rewards/{reward_id}/stock")),
+            Some(json!({ "delta": 0 })),
+        )
+        .await;
+    assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let rules = panel.get(&panel.path("/rules")).await.json();
+    assert_eq!(rules["version"], 1);
+    let mut changed = rules["rules"].clone();
+    changed["daily_cap"] = json!(900);
+    let put = panel
+        .change(
+            Method::PUT,
+            &panel.path("/rules"),
+            Some(json!({ "rules": changed })),
+        )
+        .await;
+    assert_eq!(put.json()["outcome"], "recorded", "{}", put.body);
+    let invalid =
+        json!({ "rules": { "points": [], "daily_cap": -1, "daily_cap_per_network": null } });
+    let refused = panel
+        .change(Method::PUT, &panel.path("/rules"), Some(invalid))
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules")
+    );
+    assert_eq!(panel.get(&panel.path("/rules")).await.json()["version"], 2);
+
+    panel.drain().await;
+    let campaigns = panel.get(&panel.path("/campaigns")).await.json();
+    assert_eq!(campaigns["campaigns"][0]["status"], "paused");
+    assert_eq!(campaigns["campaigns"][0]["remaining"], 2);
+    let redemptions = panel
+        .get(&panel.path(&format!("/campaigns/{campaign_id}/redemptions")))
+        .await
+        .json();
+    assert_eq!(redemptions["redeemed"], json!([]));
+    let rewards = panel.get(&panel.path("/rewards")).await.json();
+    assert_eq!(
+        (
+            rewards["rewards"][0]["title"].as_str(),
+            rewards["rewards"][0]["stock"].as_i64()
+        ),
+        (Some("Mug"), Some(5))
+    );
+    let dashboard = panel.get(&panel.path("/dashboard?days=7")).await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
+    let board = panel.get(&panel.path("/leaderboards?period=week")).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    let log = panel.get(&panel.path("/audit-log")).await.json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "CampaignCreated",
+        "CampaignPaused",
+        "RewardListed",
+        "RewardStockChanged",
+        "RulesChanged",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}

@@ -1,0 +1,54 @@
+//! The admin panel end to end: sign-in, sessions, CSRF, roles, idempotency, manual changes
+//! with the manager as actor, read models after draining the projections, exports, and the
+//! pages in a real headless Chromium.
+
+mod access;
+mod accounts;
+mod auth;
+mod browser;
+mod campaigns;
+mod channels;
+mod exports;
+mod members;
+mod page;
+
+use crate::harness::IG_BRAND;
+use crate::harness::admin::AdminClient;
+use axum::http::StatusCode;
+use domain::ids::MemberId;
+use domain::network::{ExternalIdentity, Network};
+
+fn anna_ig() -> ExternalIdentity {
+    ExternalIdentity::new(Network::Instagram, IG_BRAND, "1122334455667788")
+}
+
+/// Delivers the signed Instagram comment fixture (@anna.runs) and returns her member id.
+/// The webhook path does not write `profiles` (yet): the row it would write is added here.
+async fn anna_from_instagram(panel: &AdminClient, username: &str) -> MemberId {
+    assert_eq!(
+        panel.app.instagram_fixture("comment.json").await.status,
+        StatusCode::OK
+    );
+    let member = panel
+        .app
+        .member_of(&anna_ig())
+        .await
+        .expect("the comment creates a member");
+    let written = panel
+        .count("SELECT count(*) FROM profiles WHERE external_id = '1122334455667788'")
+        .await;
+    if written == 0 || username != "anna.runs" {
+        let profile = projections::identities::Profile {
+            program_id: panel.program(),
+            identity: anna_ig(),
+            username: Some(username.to_string()),
+            display_name: Some("Anna".to_string()),
+            language_code: None,
+        };
+        projections::identities::upsert_profile(&panel.app.pool, &profile)
+            .await
+            .unwrap();
+    }
+    panel.drain().await;
+    member
+}

@@ -1,0 +1,11 @@
+//! The Mini App: its API under /api/v1/app, authenticated by Telegram initData signed here with
+//! the fixture bot token, and the page at /app in headless Chromium.
+
+mod auth;
+mod browser;
+mod campaigns;
+mod history;
+mod leaderboard;
+mod links;
+mod page;
+mod rewards;
