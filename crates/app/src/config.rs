@@ -4,7 +4,7 @@
 //! Secrets never print.
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args};
+use clap::{ArgMatches, Args, ValueEnum};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::net::SocketAddr;
@@ -72,7 +72,27 @@ pub mod limits {
 }
 
 /// How bot updates arrive.
-pub const TELEGRAM_MODES: [&str; 3] = ["webhook", "polling", "off"];
+/// How Telegram bot updates arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// Telegram posts updates to `/webhooks/telegram`.
+    Webhook,
+    /// The server long-polls `getUpdates`.
+    Polling,
+    /// No bot workers run.
+    Off,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (span fields included), for log collectors.
+    Json,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -89,6 +109,9 @@ pub struct ServeConfig {
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// Log line format: `text` or `json` (one object per line, with the request span's fields).
+    #[arg(long, env = "LOYALTY_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// Address to listen on.
     #[arg(long, env = "LOYALTY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -149,10 +172,10 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "LOYALTY_TELEGRAM_MODE",
-        default_value = "webhook",
-        value_parser = TELEGRAM_MODES
+        value_enum,
+        default_value = "webhook"
     )]
-    pub telegram_mode: String,
+    pub telegram_mode: TelegramMode,
     /// Bot API base URL (a local fake in tests).
     #[arg(
         long,
@@ -270,6 +293,7 @@ macro_rules! file_options {
 file_options! {
     database_url: Secret,
     log: String,
+    log_format: LogFormat,
     listen: SocketAddr,
     public_url: String,
     program: uuid::Uuid,
@@ -282,7 +306,7 @@ file_options! {
     instagram_verify_token: Secret,
     telegram_webhook_secret: Secret,
     telegram_bot_token: Secret,
-    telegram_mode: String,
+    telegram_mode: TelegramMode,
     telegram_api_url: String,
     vk_api_token: Secret,
     vk_api_url: String,
@@ -336,13 +360,6 @@ impl ServeConfig {
     /// What flags and environment variables have checked already (clap's value parsers) but a
     /// file's values have not.
     fn validate(&self) -> Result<(), String> {
-        if !TELEGRAM_MODES.contains(&self.telegram_mode.as_str()) {
-            return Err(format!(
-                "telegram_mode = {:?}: expected one of {}",
-                self.telegram_mode,
-                TELEGRAM_MODES.join(", ")
-            ));
-        }
         let body = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
         within("max_body_bytes", body, limits::MAX_BODY_BYTES)?;
         within(
@@ -466,7 +483,7 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         assert_eq!(config.public_url, "https://loyalty.example.com");
         assert_eq!(config.max_body_bytes, 1024);
         assert!(!config.projections);
-        assert_eq!(config.telegram_mode, "polling");
+        assert_eq!(config.telegram_mode, TelegramMode::Polling);
         assert_eq!(
             config.program,
             Some("6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11".parse().unwrap())
@@ -489,7 +506,7 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
             "false",
         ];
         let config = resolve(&args).unwrap();
-        assert_eq!(config.telegram_mode, "webhook");
+        assert_eq!(config.telegram_mode, TelegramMode::Webhook);
         assert!(!config.dev_sign_in);
     }
 
