@@ -195,3 +195,42 @@ async fn a_stopped_worker_makes_the_process_unready(pool: PgPool) {
     );
     assert_eq!(body, "the projections worker has stopped");
 }
+
+// ---------- request ids: echoed when sane, generated otherwise ----------
+
+/// The `x-request-id` the answer to `GET /healthz` carries, sending `given` if any.
+async fn request_id_answered(state: &api::AppState, given: Option<&str>) -> String {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get("/healthz");
+    if let Some(id) = given {
+        request = request.header("x-request-id", id);
+    }
+    let request = request.body(axum::body::Body::empty()).unwrap();
+    let response = api::router(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response
+        .headers()
+        .get("x-request-id")
+        .expect("every answer carries a request id")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn answers_echo_a_sane_request_id_and_generate_one_otherwise(pool: PgPool) {
+    let state = state_with(pool, &["--telegram-mode", "off"]);
+    assert_eq!(
+        request_id_answered(&state, Some("lb-7f3a.42")).await,
+        "lb-7f3a.42"
+    );
+    for given in [None, Some("not a token\"}")] {
+        let generated = request_id_answered(&state, given).await;
+        assert!(
+            uuid::Uuid::parse_str(&generated).is_ok(),
+            "{given:?} → {generated}"
+        );
+    }
+    let first = request_id_answered(&state, None).await;
+    assert_ne!(first, request_id_answered(&state, None).await);
+}
