@@ -4,6 +4,7 @@
 use crate::harness::{VK_CONFIRMATION, VK_GROUP, VK_SECRET, anna_vk, fixture};
 use crate::helpers::TestLedger;
 use app::config::ServeConfig;
+use app::config::TelegramMode;
 use app::ingest::channels;
 use domain::network::Network;
 use sqlx::PgPool;
@@ -23,7 +24,7 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     .await
     .unwrap();
     let mut config = ServeConfig::for_tests();
-    config.telegram_mode = "off".into();
+    config.telegram_mode = TelegramMode::Off;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -190,4 +191,43 @@ async fn a_stopped_worker_makes_the_process_unready(pool: PgPool) {
         "{body}"
     );
     assert_eq!(body, "the projections worker has stopped");
+}
+
+// ---------- request ids: echoed when sane, generated otherwise ----------
+
+/// The `x-request-id` the answer to `GET /healthz` carries, sending `given` if any.
+async fn request_id_answered(state: &api::AppState, given: Option<&str>) -> String {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get("/healthz");
+    if let Some(id) = given {
+        request = request.header("x-request-id", id);
+    }
+    let request = request.body(axum::body::Body::empty()).unwrap();
+    let response = api::router(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response
+        .headers()
+        .get("x-request-id")
+        .expect("every answer carries a request id")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn answers_echo_a_sane_request_id_and_generate_one_otherwise(pool: PgPool) {
+    let state = state_with(pool, |config| config.telegram_mode = TelegramMode::Off);
+    assert_eq!(
+        request_id_answered(&state, Some("lb-7f3a.42")).await,
+        "lb-7f3a.42"
+    );
+    for given in [None, Some("not a token\"}")] {
+        let generated = request_id_answered(&state, given).await;
+        assert!(
+            uuid::Uuid::parse_str(&generated).is_ok(),
+            "{given:?} → {generated}"
+        );
+    }
+    let first = request_id_answered(&state, None).await;
+    assert_ne!(first, request_id_answered(&state, None).await);
 }

@@ -12,10 +12,12 @@ pub mod text_guard;
 pub mod webhooks;
 
 use app::AppContext;
+use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let timeout = Duration::from_millis(state.config.request_timeout_ms);
     let (api, doc) = api_routes().split_for_parts();
+    let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
     observability::prometheus();
     Router::new()
         .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
@@ -92,6 +95,12 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(observability::request_logs())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(
+            observability::drop_insane_request_id,
         ))
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! /healthz, /readyz and /metrics, and the request metrics middleware.
+//! /healthz, /readyz and /metrics, the request metrics middleware and the request logs.
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -9,6 +9,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::task::AbortHandle;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> &'static PrometheusHandle {
@@ -132,4 +135,87 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The header carrying a request's id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub type RequestLogs = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    fn(&Request) -> Span,
+    (),
+    fn(&Response, Duration, &Span),
+>;
+
+/// Request logs: a span per request with its method, matched route (ids left out), request id
+/// and, once answered, status and latency; one `response` event closes it.
+pub fn request_logs() -> RequestLogs {
+    TraceLayer::new_for_http()
+        .make_span_with(request_span as fn(&Request) -> Span)
+        .on_request(())
+        .on_response(log_response as fn(&Response, Duration, &Span))
+}
+
+fn request_span(request: &Request) -> Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        request_id,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+fn log_response(response: &Response, latency: Duration, span: &Span) {
+    let status = response.status().as_u16();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
+    tracing::info!(status, latency_ms, "response");
+}
+
+/// Whether an incoming request id may be reused: a short token of letters, digits and `-_.:`
+/// (it lands in logs and in the response header).
+pub fn is_sane_request_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+/// Drops an incoming request id that is not sane, so a fresh one is generated in its place.
+pub async fn drop_insane_request_id(mut request: Request) -> Request {
+    let insane = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .is_some_and(|id| !is_sane_request_id(id.as_bytes()));
+    if insane {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sane_request_id;
+
+    #[test]
+    fn request_ids_are_short_plain_tokens() {
+        assert!(is_sane_request_id(b"3f2a9c1e-7b4d-4e2f-9a1b-0c8d7e6f5a4b"));
+        assert!(is_sane_request_id(b"lb:req_42.7"));
+        assert!(!is_sane_request_id(b""));
+        assert!(!is_sane_request_id(b"a b"));
+        assert!(!is_sane_request_id(b"id\"}{"));
+        assert!(!is_sane_request_id(&[b'a'; 129]));
+    }
 }

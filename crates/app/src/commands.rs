@@ -439,16 +439,16 @@ impl Ledger {
         coupon_code: &str,
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
-        let streams = (&StreamId::Reward(reward_id), &StreamId::Member(member_id));
-        self.execute2::<RewardState, MemberState>(
+        let streams = (StreamId::Reward(reward_id), StreamId::Member(member_id));
+        self.execute::<(RewardState, MemberState)>(
             program_id.0,
             redemption_id.0,
             Metadata {
                 actor: Some(format!("member:{member_id}")),
                 ..Metadata::default()
             },
-            streams,
-            |reward, member| {
+            &streams,
+            |(reward, member)| {
                 decide_redeem(
                     reward,
                     member,
@@ -473,13 +473,13 @@ impl Ledger {
         reason: &str,
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
-        let streams = (&StreamId::Reward(reward_id), &StreamId::Member(member_id));
-        self.execute2::<RewardState, MemberState>(
+        let streams = (StreamId::Reward(reward_id), StreamId::Member(member_id));
+        self.execute::<(RewardState, MemberState)>(
             program_id.0,
             action.request_id,
             action.metadata(),
-            streams,
-            |reward, member| {
+            &streams,
+            |(reward, member)| {
                 decide_cancel_redemption(
                     reward,
                     member,
@@ -597,16 +597,13 @@ impl Ledger {
             entry_id: EntryId(command_id),
             ..redeem
         };
-        let streams = (
-            &StreamId::Campaign(campaign_id),
-            &StreamId::Member(member_id),
-        );
-        self.execute2::<CampaignState, MemberState>(
+        let streams = (StreamId::Campaign(campaign_id), StreamId::Member(member_id));
+        self.execute::<(CampaignState, MemberState)>(
             program_id.0,
             command_id,
             metadata,
-            streams,
-            |campaign, member| decide_codeword(campaign, member, redeem.clone()),
+            &streams,
+            |(campaign, member)| decide_codeword(campaign, member, redeem.clone()),
         )
         .await
     }
@@ -626,12 +623,12 @@ impl Ledger {
         let identity_stream = StreamId::Identity(program_id, identity.clone());
         let member_stream = StreamId::Member(member_id);
         let linked = self
-            .execute2::<IdentityState, MemberState>(
+            .execute::<(IdentityState, MemberState)>(
                 program_id.0,
                 Uuid::new_v4(),
                 metadata.clone(),
-                (&identity_stream, &member_stream),
-                |id_state, member| {
+                &(identity_stream.clone(), member_stream.clone()),
+                |(id_state, member)| {
                     decide_link(id_state, member, program_id, identity.clone(), method, at)
                 },
             )
@@ -648,12 +645,12 @@ impl Ledger {
             return linked;
         }
         let command_id = Uuid::new_v4();
-        self.execute3::<IdentityState, MemberState, MemberState>(
+        self.execute::<(IdentityState, MemberState, MemberState)>(
             program_id.0,
             command_id,
             metadata,
-            (&identity_stream, &holder_stream, &member_stream),
-            |id_state, observed, owner| {
+            &(identity_stream, holder_stream, member_stream),
+            |(id_state, observed, owner)| {
                 decide_claim_observed(
                     id_state,
                     observed,
@@ -678,15 +675,15 @@ impl Ledger {
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let streams = (
-            &StreamId::Identity(program_id, identity.clone()),
-            &StreamId::Member(member_id),
+            StreamId::Identity(program_id, identity.clone()),
+            StreamId::Member(member_id),
         );
-        self.execute2::<IdentityState, MemberState>(
+        self.execute::<(IdentityState, MemberState)>(
             program_id.0,
             Uuid::new_v4(),
             metadata,
-            streams,
-            |id_state, member| decide_unlink(id_state, member, program_id, identity.clone(), at),
+            &streams,
+            |(id_state, member)| decide_unlink(id_state, member, program_id, identity.clone(), at),
         )
         .await
     }

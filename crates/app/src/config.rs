@@ -4,7 +4,7 @@
 //! Secrets never print.
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args};
+use clap::{ArgMatches, Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::fmt;
@@ -37,7 +37,27 @@ pub mod limits {
 }
 
 /// How bot updates arrive.
-pub const TELEGRAM_MODES: [&str; 3] = ["webhook", "polling", "off"];
+/// How Telegram bot updates arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// Telegram posts updates to `/webhooks/telegram`.
+    Webhook,
+    /// The server long-polls `getUpdates`.
+    Polling,
+    /// No bot workers run.
+    Off,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (span fields included), for log collectors.
+    Json,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -54,6 +74,9 @@ pub struct ServeConfig {
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// Log line format: `text` or `json` (one object per line, with the request span's fields).
+    #[arg(long, env = "LOYALTY_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// Address to listen on.
     #[arg(long, env = "LOYALTY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -114,10 +137,10 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "LOYALTY_TELEGRAM_MODE",
-        default_value = "webhook",
-        value_parser = TELEGRAM_MODES
+        value_enum,
+        default_value = "webhook"
     )]
-    pub telegram_mode: String,
+    pub telegram_mode: TelegramMode,
     /// Bot API base URL (a local fake in tests).
     #[arg(
         long,
@@ -235,6 +258,7 @@ macro_rules! file_options {
 file_options! {
     database_url: SecretString,
     log: String,
+    log_format: LogFormat,
     listen: SocketAddr,
     public_url: String,
     program: uuid::Uuid,
@@ -247,7 +271,7 @@ file_options! {
     instagram_verify_token: SecretString,
     telegram_webhook_secret: SecretString,
     telegram_bot_token: SecretString,
-    telegram_mode: String,
+    telegram_mode: TelegramMode,
     telegram_api_url: String,
     vk_api_token: SecretString,
     vk_api_url: String,
@@ -287,6 +311,7 @@ impl ServeConfig {
             check_config: false,
             database_url: None,
             log: None,
+            log_format: LogFormat::Text,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             instagram_app_secret: SecretString::default(),
             instagram_verify_token: SecretString::default(),
@@ -297,7 +322,7 @@ impl ServeConfig {
             program: None,
             public_url: "http://127.0.0.1:8080".into(),
             telegram_bot_token: SecretString::default(),
-            telegram_mode: "webhook".into(),
+            telegram_mode: TelegramMode::Webhook,
             telegram_api_url: "https://api.telegram.org".into(),
             vk_api_token: SecretString::default(),
             vk_api_url: "https://api.vk.com/method".into(),
@@ -335,13 +360,6 @@ impl ServeConfig {
     /// What flags and environment variables have checked already (clap's value parsers) but a
     /// file's values have not.
     fn validate(&self) -> Result<(), String> {
-        if !TELEGRAM_MODES.contains(&self.telegram_mode.as_str()) {
-            return Err(format!(
-                "telegram_mode = {:?}: expected one of {}",
-                self.telegram_mode,
-                TELEGRAM_MODES.join(", ")
-            ));
-        }
         let body = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
         within("max_body_bytes", body, limits::MAX_BODY_BYTES)?;
         within(
@@ -465,7 +483,7 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         assert_eq!(config.public_url, "https://loyalty.example.com");
         assert_eq!(config.max_body_bytes, 1024);
         assert!(!config.projections);
-        assert_eq!(config.telegram_mode, "polling");
+        assert_eq!(config.telegram_mode, TelegramMode::Polling);
         assert_eq!(
             config.program,
             Some("6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11".parse().unwrap())
@@ -488,7 +506,7 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
             "false",
         ];
         let config = resolve(&args).unwrap();
-        assert_eq!(config.telegram_mode, "webhook");
+        assert_eq!(config.telegram_mode, TelegramMode::Webhook);
         assert!(!config.dev_sign_in);
     }
 

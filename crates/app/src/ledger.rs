@@ -45,7 +45,8 @@ pub struct Caches {
     program: StateCache<ProgramState>,
 }
 
-/// A stream state the ledger keeps hot in memory.
+/// A stream state the ledger keeps hot in memory; alone it is the [`Streams`] of a command
+/// over one stream.
 pub trait CachedState: Aggregate {
     fn cache(caches: &Caches) -> &StateCache<Self>;
 }
@@ -55,6 +56,36 @@ macro_rules! cached_state {
         $(impl CachedState for $state {
             fn cache(caches: &Caches) -> &StateCache<Self> {
                 &caches.$field
+            }
+        }
+
+        impl Streams for $state {
+            type Ids = StreamId;
+            type Loaded = Loaded<Self>;
+            type States<'a> = &'a Self;
+
+            fn load(
+                ledger: &Ledger,
+                id: &StreamId,
+            ) -> impl Future<Output = Result<Loaded<Self>, AppError>> + Send {
+                ledger.load(id)
+            }
+            fn states(loaded: &Loaded<Self>) -> &Self {
+                &loaded.state
+            }
+            fn heads(loaded: &Loaded<Self>) -> Heads<'_> {
+                Heads::new(&[(loaded.stream.as_str(), loaded.version)])
+            }
+            fn remember(
+                ledger: &Ledger,
+                loaded: &Loaded<Self>,
+                events: &[Event],
+                outcome: &Option<AppendOutcome>,
+            ) {
+                ledger.remember(loaded, events, outcome);
+            }
+            fn forget(ledger: &Ledger, loaded: &Loaded<Self>) {
+                ledger.forget::<Self>(&loaded.stream);
             }
         })*
     };
@@ -67,6 +98,115 @@ cached_state!(
     IdentityState => identity,
     ProgramState => program
 );
+
+/// The streams one command decides over: a single stream state, or a tuple of them. Knows how
+/// to load them, the versions the append expects, and how the cache learns the outcome, so
+/// [`Ledger::execute`] has one retry loop for any number of streams.
+pub trait Streams {
+    /// The stream ids, shaped like `Self`.
+    type Ids: Sync;
+    /// The loaded streams, shaped like `Self`.
+    type Loaded: Send;
+    /// The states the decision reads, shaped like `Self`.
+    type States<'a>;
+
+    fn load(
+        ledger: &Ledger,
+        ids: &Self::Ids,
+    ) -> impl Future<Output = Result<Self::Loaded, AppError>> + Send;
+    fn states(loaded: &Self::Loaded) -> Self::States<'_>;
+    fn heads(loaded: &Self::Loaded) -> Heads<'_>;
+    fn remember(
+        ledger: &Ledger,
+        loaded: &Self::Loaded,
+        events: &[Event],
+        outcome: &Option<AppendOutcome>,
+    );
+    fn forget(ledger: &Ledger, loaded: &Self::Loaded);
+}
+
+/// Most streams one command decides over.
+const MAX_STREAMS: usize = 4;
+
+/// The (stream, version) pairs an append expects, one per stream a command loaded; kept in
+/// an array, so no allocation.
+pub struct Heads<'a> {
+    pairs: [(&'a str, i64); MAX_STREAMS],
+    len: usize,
+}
+
+impl<'a> Heads<'a> {
+    fn new(given: &[(&'a str, i64)]) -> Self {
+        let mut pairs = [("", 0); MAX_STREAMS];
+        pairs[..given.len()].copy_from_slice(given);
+        Self {
+            pairs,
+            len: given.len(),
+        }
+    }
+
+    fn as_slice(&self) -> &[(&'a str, i64)] {
+        &self.pairs[..self.len]
+    }
+}
+
+/// `StreamId`, once per repeated type in a tuple's ids.
+macro_rules! stream_id {
+    ($state:ident) => {
+        StreamId
+    };
+}
+
+/// Tuples of stream states: the first two are read in one round trip, any others after.
+macro_rules! stream_tuple {
+    ($A:ident $a:ident, $B:ident $b:ident $(, $R:ident $r:ident)*) => {
+        impl<$A: CachedState, $B: CachedState $(, $R: CachedState)*> Streams
+            for ($A, $B $(, $R)*)
+        {
+            type Ids = (StreamId, StreamId $(, stream_id!($R))*);
+            type Loaded = (Loaded<$A>, Loaded<$B> $(, Loaded<$R>)*);
+            type States<'a> = (&'a $A, &'a $B $(, &'a $R)*);
+
+            async fn load(
+                ledger: &Ledger,
+                ($a, $b $(, $r)*): &Self::Ids,
+            ) -> Result<Self::Loaded, AppError> {
+                let ($a, $b) = ledger.load_pair::<$A, $B>($a, $b).await?;
+                $(let $r = ledger.load::<$R>($r).await?;)*
+                Ok(($a, $b $(, $r)*))
+            }
+            fn states(($a, $b $(, $r)*): &Self::Loaded) -> Self::States<'_> {
+                (&$a.state, &$b.state $(, &$r.state)*)
+            }
+            fn heads(($a, $b $(, $r)*): &Self::Loaded) -> Heads<'_> {
+                Heads::new(&[
+                    ($a.stream.as_str(), $a.version),
+                    ($b.stream.as_str(), $b.version)
+                    $(, ($r.stream.as_str(), $r.version))*
+                ])
+            }
+            fn remember(
+                ledger: &Ledger,
+                ($a, $b $(, $r)*): &Self::Loaded,
+                events: &[Event],
+                outcome: &Option<AppendOutcome>,
+            ) {
+                ledger.remember($a, events, outcome);
+                ledger.remember($b, events, outcome);
+                $(ledger.remember($r, events, outcome);)*
+            }
+            fn forget(ledger: &Ledger, ($a, $b $(, $r)*): &Self::Loaded) {
+                ledger.forget::<$A>(&$a.stream);
+                ledger.forget::<$B>(&$b.stream);
+                $(ledger.forget::<$R>(&$r.stream);)*
+            }
+        }
+    };
+}
+
+stream_tuple!(A a, B b);
+stream_tuple!(A a, B b, C c);
+stream_tuple!(A a, B b, C c, D d);
 
 /// Runs commands against the log. Cheap to clone.
 #[derive(Clone)]
@@ -182,115 +322,32 @@ impl Ledger {
         S::cache(&self.caches).invalidate(stream);
     }
 
-    /// A command over one stream.
-    pub async fn execute<S: CachedState>(
+    /// A command over one stream (`S` a stream state) or several (`S` a tuple of them, the
+    /// streams a tuple of ids), its events appended atomically with every version it saw.
+    /// On a conflict the states are dropped from the cache, reloaded and decided again.
+    pub async fn execute<S: Streams>(
         &self,
         program_id: Uuid,
         command_id: Uuid,
         metadata: Metadata,
-        stream: &StreamId,
-        mut decide: impl FnMut(&S) -> Result<Vec<Event>, DomainError>,
+        streams: &S::Ids,
+        mut decide: impl for<'s> FnMut(S::States<'s>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<Outcome, AppError> {
         let mut retries = 0;
         loop {
-            let loaded = self.load::<S>(stream).await?;
-            let events = decide(&loaded.state)?;
+            let loaded = S::load(self, streams).await?;
+            let events = decide(S::states(&loaded))?;
+            let heads = S::heads(&loaded);
             let result = self
-                .append(
-                    program_id,
-                    command_id,
-                    &metadata,
-                    &events,
-                    &[(&loaded.stream, loaded.version)],
-                )
+                .append(program_id, command_id, &metadata, &events, heads.as_slice())
                 .await;
             match result {
                 Ok(outcome) => {
-                    self.remember(&loaded, &events, &outcome);
+                    S::remember(self, &loaded, &events, &outcome);
                     return Ok(with_retries(outcome, events, retries));
                 }
                 Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
-                    self.forget::<S>(&loaded.stream);
-                    retries += 1;
-                }
-                Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// A command whose decision spans two streams, appended atomically with both versions.
-    pub async fn execute2<A: CachedState, B: CachedState>(
-        &self,
-        program_id: Uuid,
-        command_id: Uuid,
-        metadata: Metadata,
-        streams: (&StreamId, &StreamId),
-        mut decide: impl FnMut(&A, &B) -> Result<Vec<Event>, DomainError>,
-    ) -> Result<Outcome, AppError> {
-        let mut retries = 0;
-        loop {
-            let (a, b) = self.load_pair::<A, B>(streams.0, streams.1).await?;
-            let events = decide(&a.state, &b.state)?;
-            let heads = [
-                (a.stream.as_str(), a.version),
-                (b.stream.as_str(), b.version),
-            ];
-            match self
-                .append(program_id, command_id, &metadata, &events, &heads)
-                .await
-            {
-                Ok(outcome) => {
-                    self.remember(&a, &events, &outcome);
-                    self.remember(&b, &events, &outcome);
-                    return Ok(with_retries(outcome, events, retries));
-                }
-                Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
-                    self.forget::<A>(&a.stream);
-                    self.forget::<B>(&b.stream);
-                    retries += 1;
-                }
-                Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// A command whose decision spans three streams (claiming an observed account: the
-    /// account, the member standing in for it, and its owner).
-    pub async fn execute3<A: CachedState, B: CachedState, C: CachedState>(
-        &self,
-        program_id: Uuid,
-        command_id: Uuid,
-        metadata: Metadata,
-        streams: (&StreamId, &StreamId, &StreamId),
-        mut decide: impl FnMut(&A, &B, &C) -> Result<Vec<Event>, DomainError>,
-    ) -> Result<Outcome, AppError> {
-        let mut retries = 0;
-        loop {
-            let a = self.load::<A>(streams.0).await?;
-            let b = self.load::<B>(streams.1).await?;
-            let c = self.load::<C>(streams.2).await?;
-            let events = decide(&a.state, &b.state, &c.state)?;
-            let heads = [
-                (a.stream.as_str(), a.version),
-                (b.stream.as_str(), b.version),
-                (c.stream.as_str(), c.version),
-            ];
-            match self
-                .append(program_id, command_id, &metadata, &events, &heads)
-                .await
-            {
-                Ok(outcome) => {
-                    self.remember(&a, &events, &outcome);
-                    self.remember(&b, &events, &outcome);
-                    self.remember(&c, &events, &outcome);
-                    return Ok(with_retries(outcome, events, retries));
-                }
-                Err(e) if e.is_conflict() && retries + 1 < self.max_attempts => {
-                    self.forget::<A>(&a.stream);
-                    self.forget::<B>(&b.stream);
-                    self.forget::<C>(&c.stream);
+                    S::forget(self, &loaded);
                     retries += 1;
                 }
                 Err(e) if e.is_conflict() => return Err(AppError::TooManyConflicts(retries + 1)),

@@ -28,6 +28,7 @@ pub mod updates;
 pub mod webhook;
 
 use app::AppContext;
+use app::config::TelegramMode;
 use app::{AppError, ProgramContext};
 use clients::{RetryPolicy, TelegramApi, VkApi};
 use domain::ids::ProgramId;
@@ -157,8 +158,8 @@ pub fn vk_client(state: &AppContext) -> Option<VkApi> {
 /// started when the mode is `off` or no bot token is configured. Every task ends when
 /// `shutdown` turns true.
 pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mode = state.config.telegram_mode.as_str();
-    if mode == "off" {
+    let mode = state.config.telegram_mode;
+    if mode == TelegramMode::Off {
         tracing::info!("Telegram bot is off (LOYALTY_TELEGRAM_MODE=off)");
         return Vec::new();
     }
@@ -170,9 +171,10 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
         tracing::warn!("no LOYALTY_PROGRAM: the bot answers members that it is not set up yet");
     }
     let mut tasks = Vec::new();
-    match mode {
-        "polling" => tasks.push(tokio::spawn(polling::run(bot.clone(), shutdown.clone()))),
-        _ => tasks.push(tokio::spawn(webhook::check_at_startup(bot.clone()))),
+    if mode == TelegramMode::Polling {
+        tasks.push(tokio::spawn(polling::run(bot.clone(), shutdown.clone())));
+    } else {
+        tasks.push(tokio::spawn(webhook::check_at_startup(bot.clone())));
     }
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(notify::run(

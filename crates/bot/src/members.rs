@@ -35,20 +35,20 @@ pub async fn ensure_telegram_member(
     }
     let member_id = observed_member_id(program_id, &identity);
     let streams = (
-        &StreamId::Identity(program_id, identity.clone()),
-        &StreamId::Member(member_id),
+        StreamId::Identity(program_id, identity.clone()),
+        StreamId::Member(member_id),
     );
     let metadata = Metadata {
         actor: Some("platform:telegram".into()),
         ..Metadata::default()
     };
     ledger
-        .execute2::<IdentityState, MemberState>(
+        .execute::<(IdentityState, MemberState)>(
             program_id.0,
             Uuid::new_v4(),
             metadata,
-            streams,
-            |claimed, member| {
+            &streams,
+            |(claimed, member)| {
                 if claimed.claimed_by.is_some() {
                     return Ok(vec![]);
                 }

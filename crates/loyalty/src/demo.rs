@@ -51,7 +51,7 @@ pub fn demo_config(mut config: ServeConfig) -> ServeConfig {
     fill(&mut config.telegram_bot_token, DEMO_BOT_TOKEN);
     config.program.get_or_insert(demo_program().0);
     config.dev_sign_in = true;
-    config.telegram_mode = "off".into();
+    config.telegram_mode = app::config::TelegramMode::Off;
     config
 }
 

@@ -2,7 +2,7 @@
 //! The `loyalty` binary.
 
 use anyhow::Context;
-use app::config::ServeConfig;
+use app::config::{LogFormat, ServeConfig};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -130,7 +130,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Demo(config) => Command::Demo(with_config_file(config, &matches, "demo")?),
         other => other,
     };
-    let (log, configured_database) = match &command {
+    let (log, log_format, configured_database) = match &command {
         Command::Serve(config) | Command::Demo(config) => {
             if config.check_config {
                 println!("{config:#?}");
@@ -138,6 +138,7 @@ async fn run() -> anyhow::Result<()> {
             }
             (
                 config.log.clone(),
+                config.log_format,
                 config
                     .database_url
                     .as_ref()
@@ -146,16 +147,20 @@ async fn run() -> anyhow::Result<()> {
         }
         _ => (
             std::env::var("RUST_LOG").ok(),
+            LogFormat::Text,
             std::env::var("DATABASE_URL").ok(),
         ),
     };
     let filter = log.as_deref().unwrap_or("info");
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let database_url =
         loyalty::db::resolve_configured_database_url(configured_database.as_deref()).await?;
     match command {

@@ -3,6 +3,7 @@
 
 use super::support::*;
 use crate::harness::anna_tg;
+use app::config::TelegramMode;
 use bot::polling;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -48,7 +49,7 @@ impl Respond for GetUpdates {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn polling_handles_the_fixtures_and_persists_the_offset(pool: PgPool) {
-    let bot = BotApp::with_mode(pool.clone(), "polling").await;
+    let bot = BotApp::with_mode(pool.clone(), TelegramMode::Polling).await;
     let updates = fixture_updates();
     assert!(updates.len() >= 20, "{} fixture updates", updates.len());
     let last = updates.last().unwrap()["update_id"].as_i64().unwrap();

@@ -5,10 +5,10 @@
 use super::support::*;
 use crate::harness::admin::{AdminClient, PASSWORD};
 use crate::harness::{TG_CHANNEL, TG_GROUP, TG_SECRET, fixture, json_of};
-use clients::telegram::ALLOWED_UPDATES;
 use api::admin::{Role, create_user};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use clients::telegram::ALLOWED_UPDATES;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use wiremock::matchers::{body_partial_json, method, path};

@@ -1,11 +1,12 @@
 //! A bot over a fresh database, with a fake Telegram Bot API and a fake VK API (wiremock).
 
 use crate::harness::{TestApp, VK_GROUP, json_of};
-use clients::{Jitter, NotifierConfig, RetryPolicy};
 use api::AppState;
+use app::config::TelegramMode;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bot::Bot;
+use clients::{Jitter, NotifierConfig, RetryPolicy};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -32,10 +33,10 @@ pub struct BotApp {
 
 impl BotApp {
     pub async fn new(pool: PgPool) -> Self {
-        Self::with_mode(pool, "webhook").await
+        Self::with_mode(pool, TelegramMode::Webhook).await
     }
 
-    pub async fn with_mode(pool: PgPool, mode: &str) -> Self {
+    pub async fn with_mode(pool: PgPool, mode: TelegramMode) -> Self {
         let telegram = MockServer::start().await;
         let vk_member = Arc::new(AtomicBool::new(true));
         mount_defaults(&telegram, vk_member.clone()).await;
@@ -44,7 +45,7 @@ impl BotApp {
             config.telegram_bot_token = BOT_TOKEN.to_string().into();
             config.program = Some(program.0);
             config.public_url = PUBLIC_URL.into();
-            config.telegram_mode = mode.into();
+            config.telegram_mode = mode;
             config.telegram_api_url = uri.clone();
             config.vk_api_token = VK_TOKEN.to_string().into();
             config.vk_api_url = format!("{uri}/method");

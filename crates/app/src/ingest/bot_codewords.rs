@@ -29,7 +29,7 @@ impl Ingest {
         occurred_at: DateTime<Utc>,
     ) -> Result<Vec<MatchedCampaign>, AppError> {
         let mut campaigns = Vec::new();
-        for campaign_id in self.campaign_ids(program_id).await? {
+        for &campaign_id in self.campaign_ids(program_id).await?.iter() {
             let stream = StreamId::Campaign(campaign_id);
             campaigns.push(self.ledger.load::<CampaignState>(&stream).await?.state);
         }

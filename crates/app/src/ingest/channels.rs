@@ -1,14 +1,12 @@
 //! Which program a platform destination belongs to.
 
+use crate::cache::Expiring;
 use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
 use domain::network::Network;
-use parking_lot::Mutex;
 use serde::Serialize;
 use sqlx::PgPool;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -29,13 +27,21 @@ impl Channel {
 
 /// Channels change rarely and are read on every delivery: kept this long in memory.
 const CACHE_TTL: Duration = Duration::from_secs(5);
-
-type CacheMap = HashMap<(Network, String), (Instant, Option<Channel>)>;
+/// Most destinations remembered (unknown ones too: they are asked about on every delivery).
+const MAX_DESTINATIONS: usize = 100_000;
 
 /// Channels of one database, cached briefly.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ChannelCache {
-    map: Arc<Mutex<CacheMap>>,
+    entries: Expiring<(Network, String), Option<Channel>>,
+}
+
+impl Default for ChannelCache {
+    fn default() -> Self {
+        Self {
+            entries: Expiring::new(MAX_DESTINATIONS, CACHE_TTL),
+        }
+    }
 }
 
 impl ChannelCache {
@@ -46,21 +52,17 @@ impl ChannelCache {
         destination: &str,
     ) -> sqlx::Result<Option<Channel>> {
         let key = (network, destination.to_string());
-        if let Some((at, channel)) = self.map.lock().get(&key)
-            && at.elapsed() < CACHE_TTL
-        {
-            return Ok(channel.clone());
+        if let Some(channel) = self.entries.get(&key) {
+            return Ok(channel);
         }
         let channel = find(pool, network, destination).await?;
-        self.map
-            .lock()
-            .insert(key, (Instant::now(), channel.clone()));
+        self.entries.insert(key, channel.clone());
         Ok(channel)
     }
 
     /// Drops what this process remembers of a destination (after its channel moved).
     pub fn forget(&self, network: Network, destination: &str) {
-        self.map.lock().remove(&(network, destination.to_string()));
+        self.entries.remove(&(network, destination.to_string()));
     }
 }
 

@@ -11,6 +11,7 @@ pub mod polls;
 pub mod profiles;
 pub mod unrouted;
 
+use crate::cache::Expiring;
 use crate::commands::delivery_command_id;
 use crate::{AppError, Ledger, Outcome, ProgramContext};
 use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
@@ -23,10 +24,9 @@ use domain::member::MemberState;
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
 use domain::text::TextFingerprint;
 use domain::{DomainError, StreamId};
-use parking_lot::Mutex;
 use sqlx::PgPool;
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use store::Metadata;
 use uuid::Uuid;
 
@@ -34,8 +34,8 @@ use uuid::Uuid;
 /// decision itself always uses the campaign's current state.
 const CAMPAIGN_LIST_TTL: Duration = Duration::from_secs(2);
 
-/// Each program's campaign ids, with when they were read.
-type CampaignLists = HashMap<ProgramId, (Instant, Vec<CampaignId>)>;
+/// Most programs whose campaign lists are kept.
+const MAX_CAMPAIGN_LISTS: usize = 10_000;
 
 /// What became of one signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,8 @@ pub enum Handled {
 pub struct Ingest {
     ledger: Ledger,
     pool: PgPool,
-    campaigns: std::sync::Arc<Mutex<CampaignLists>>,
+    /// Each program's campaign ids, read at most [`CAMPAIGN_LIST_TTL`] ago.
+    campaigns: Expiring<ProgramId, Arc<[CampaignId]>>,
     channels: channels::ChannelCache,
     polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
@@ -67,7 +68,7 @@ impl Ingest {
             ledger,
             profiles: profiles::ProfileWriter::spawn(pool.clone()),
             pool,
-            campaigns: Default::default(),
+            campaigns: Expiring::new(MAX_CAMPAIGN_LISTS, CAMPAIGN_LIST_TTL),
             channels: Default::default(),
             polls: Default::default(),
             unrouted: Default::default(),
@@ -494,16 +495,12 @@ impl Ingest {
         }
     }
 
-    async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
-        if let Some((at, ids)) = self.campaigns.lock().get(&program_id)
-            && at.elapsed() < CAMPAIGN_LIST_TTL
-        {
-            return Ok(ids.clone());
+    async fn campaign_ids(&self, program_id: ProgramId) -> Result<Arc<[CampaignId]>, AppError> {
+        if let Some(ids) = self.campaigns.get(&program_id) {
+            return Ok(ids);
         }
-        let ids = self.ledger.campaign_ids(program_id).await?;
-        self.campaigns
-            .lock()
-            .insert(program_id, (Instant::now(), ids.clone()));
+        let ids: Arc<[CampaignId]> = self.ledger.campaign_ids(program_id).await?.into();
+        self.campaigns.insert(program_id, ids.clone());
         Ok(ids)
     }
 
@@ -580,16 +577,16 @@ impl Ingest {
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
         let streams = (
-            &StreamId::Identity(program_id, identity.clone()),
-            &StreamId::Member(member_id),
+            StreamId::Identity(program_id, identity.clone()),
+            StreamId::Member(member_id),
         );
         self.ledger
-            .execute2::<IdentityState, MemberState>(
+            .execute::<(IdentityState, MemberState)>(
                 program_id.0,
                 member_id.0,
                 Metadata::default(),
-                streams,
-                |id_state, member| {
+                &streams,
+                |(id_state, member)| {
                     decide_register_observed(
                         id_state,
                         member,

@@ -11,11 +11,10 @@ use super::channels::Channel;
 use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
 use domain::network::Network;
-use parking_lot::Mutex;
+use quick_cache::sync::Cache;
 use serde::Serialize;
 use sqlx::PgPool;
 use sqlx::types::Json;
-use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,14 +22,22 @@ use uuid::Uuid;
 /// The destination the Telegram adapter gives a poll answer: `poll:<poll_id>`.
 pub const DESTINATION_PREFIX: &str = adapters::telegram::POLL_DESTINATION_PREFIX;
 
-/// Most poll ids kept in memory; past this the cache starts over.
+/// Most poll ids kept in memory.
 const CACHE_LIMIT: usize = 10_000;
 
 /// Poll id → program. Only hits are cached: a poll never changes program, while an unknown
 /// poll id may be recorded a moment later (its publish was still finishing).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PollRoutes {
-    map: Arc<Mutex<HashMap<String, Uuid>>>,
+    programs: Arc<Cache<String, Uuid>>,
+}
+
+impl Default for PollRoutes {
+    fn default() -> Self {
+        Self {
+            programs: Arc::new(Cache::new(CACHE_LIMIT)),
+        }
+    }
 }
 
 impl PollRoutes {
@@ -40,17 +47,12 @@ impl PollRoutes {
         let Some(poll_id) = destination.strip_prefix(DESTINATION_PREFIX) else {
             return Ok(None);
         };
-        let cached = self.map.lock().get(poll_id).copied();
-        let program_id = match cached {
+        let program_id = match self.programs.get(poll_id) {
             Some(program_id) => Some(program_id),
             None => {
                 let found = program_of(pool, poll_id).await?;
                 if let Some(program_id) = found {
-                    let mut map = self.map.lock();
-                    if map.len() >= CACHE_LIMIT {
-                        map.clear();
-                    }
-                    map.insert(poll_id.to_owned(), program_id);
+                    self.programs.insert(poll_id.to_owned(), program_id);
                 }
                 found
             }

@@ -6,10 +6,9 @@
 
 use domain::ids::ProgramId;
 use domain::network::ExternalIdentity;
-use parking_lot::Mutex;
 use projections::identities::{Profile, upsert_profiles};
+use quick_cache::sync::Cache;
 use sqlx::PgPool;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +23,8 @@ const REWRITE_AFTER: Duration = Duration::from_secs(60);
 
 /// Username, display name, language code.
 type Names = (Option<String>, Option<String>, Option<String>);
-type Written = HashMap<(ProgramId, ExternalIdentity), (Names, Instant)>;
+/// What this process stored last per account, and when.
+type Written = Cache<(ProgramId, ExternalIdentity), (Names, Instant)>;
 
 struct Pending {
     profile: Profile,
@@ -33,7 +33,7 @@ struct Pending {
 
 #[derive(Clone)]
 pub struct ProfileWriter {
-    written: Arc<Mutex<Written>>,
+    written: Arc<Written>,
     queue: mpsc::Sender<Pending>,
 }
 
@@ -43,7 +43,7 @@ impl ProfileWriter {
         let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(write_batches(pool, pending));
         Self {
-            written: Arc::default(),
+            written: Arc::new(Cache::new(MAX_REMEMBERED)),
             queue,
         }
     }
@@ -67,7 +67,7 @@ impl ProfileWriter {
             display_name.map(str::to_string),
             language_code.map(str::to_string),
         );
-        if !needs_write(self.written.lock().get(&key), &value, Instant::now()) {
+        if !needs_write(self.written.get(&key).as_ref(), &value, Instant::now()) {
             return Ok(());
         }
         let profile = Profile {
@@ -84,11 +84,7 @@ impl ProfileWriter {
             .map_err(|_| "the profile writer has stopped".to_string())?;
         done.await
             .map_err(|_| "the profile writer has stopped".to_string())??;
-        let mut written = self.written.lock();
-        if written.len() >= MAX_REMEMBERED {
-            written.clear();
-        }
-        written.insert(key, (value, Instant::now()));
+        self.written.insert(key, (value, Instant::now()));
         Ok(())
     }
 }

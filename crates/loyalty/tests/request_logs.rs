@@ -1,0 +1,76 @@
+//! `loyalty serve --log-format json` as a log collector reads it: one JSON object per line on
+//! stderr, a request's line carrying its route, status and request id.
+
+mod support;
+
+use serde_json::Value;
+use sqlx::PgPool;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The next stderr line that `pick` accepts, each line parsed as JSON (a line that is not JSON
+/// fails the test).
+fn next_line(lines: &mpsc::Receiver<String>, pick: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs a matching line within 30 s");
+        let value: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        if pick(&value) {
+            return value;
+        }
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn json_logs_carry_each_request_with_its_route_status_and_id(pool: PgPool) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .env_clear()
+        .env("DATABASE_URL", support::database_url(&pool))
+        .env("LOYALTY_LOG_FORMAT", "json")
+        .args(["serve", "--listen", "127.0.0.1:0", "--telegram-mode", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loyalty runs");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let _server = Server(child);
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let serving = next_line(&lines, |v| v["fields"]["message"] == "serving");
+    let addr = serving["fields"]["addr"].as_str().expect("the address");
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .header("x-request-id", "probe-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let logged = next_line(&lines, |v| v["fields"]["message"] == "response");
+    assert_eq!(logged["level"], "INFO", "{logged}");
+    assert_eq!(logged["fields"]["status"], 200, "{logged}");
+    assert_eq!(logged["span"]["route"], "/healthz", "{logged}");
+    assert_eq!(logged["span"]["method"], "GET", "{logged}");
+    assert_eq!(logged["span"]["request_id"], "probe-1", "{logged}");
+}
