@@ -11,6 +11,7 @@ pub mod context;
 pub mod ingest;
 pub mod ledger;
 pub mod names;
+pub mod reads;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;
@@ -51,6 +52,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The ids of the events a command with this id appended (none unless recorded): derived
+    /// from the command id, as the ledger derives them when it appends.
+    pub fn event_ids(&self, command_id: uuid::Uuid) -> Vec<uuid::Uuid> {
+        match self {
+            Outcome::Recorded { events, .. } => (0..events.len())
+                .map(|i| store::codec::event_id(command_id, i))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn retries(&self) -> u32 {
         match self {
             Outcome::Recorded { retries, .. } => *retries,

@@ -182,8 +182,12 @@ impl Ctx<'_> {
             return Ok(Reply::text(texts::not_registered(self.lang)));
         };
         let ledger = self.bot.state.ledger();
-        let entries =
-            history::latest_entries(self.bot.pool(), member, history::HISTORY_LIMIT).await?;
+        let entries = app::reads::latest_balance_entries(
+            self.bot.state.ledger().store(),
+            member,
+            history::HISTORY_LIMIT,
+        )
+        .await?;
         if entries.is_empty() {
             return Ok(Reply::text(texts::history_empty(self.lang)));
         }

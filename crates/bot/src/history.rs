@@ -5,20 +5,9 @@ use super::texts::{self, Lang};
 use app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::Event;
-use domain::ids::{MemberId, RewardId};
+use domain::ids::RewardId;
 use domain::reward::RewardState;
 use domain::{StreamId, network::ActivityKind};
-use sqlx::PgPool;
-
-/// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 6] = [
-    "PointsAwarded",
-    "PointsReversed",
-    "AwardRestored",
-    "PointsAdjusted",
-    "RewardRedeemed",
-    "RedemptionCancelled",
-];
 
 /// Entries /history shows.
 pub const HISTORY_LIMIT: i64 = 10;
@@ -145,23 +134,4 @@ pub async fn reward_title(ledger: &Ledger, reward: RewardId) -> Result<String, A
         .await?
         .state
         .title)
-}
-
-/// The member's latest balance entries, newest first.
-pub async fn latest_entries(
-    pool: &PgPool,
-    member: MemberId,
-    limit: i64,
-) -> Result<Vec<Event>, AppError> {
-    let payloads: Vec<sqlx::types::Json<Event>> = sqlx::query_scalar(
-        "SELECT payload FROM events WHERE stream_id = $1 AND event_type = ANY($2) \
-         ORDER BY stream_version DESC LIMIT $3",
-    )
-    .bind(StreamId::Member(member).to_string())
-    .bind(&BALANCE_EVENTS[..])
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(store::StoreError::from)?;
-    Ok(payloads.into_iter().map(|p| p.0).collect())
 }
