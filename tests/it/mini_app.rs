@@ -1099,6 +1099,42 @@ async fn history_pages_through_the_members_stream_newest_first(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_language_follows_the_bots_rule_and_the_page_choice_wins(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let language_of = |code: Option<&str>, id: i64| {
+        let mut member = user(id, "Тест", "test_user", "");
+        match code {
+            Some(code) => member["language_code"] = code.into(),
+            None => {
+                member.as_object_mut().unwrap().remove("language_code");
+            }
+        }
+        init_data(&member)
+    };
+    for (code, expected) in [
+        (None, "ru"),
+        (Some("uk"), "ru"),
+        (Some("kk-KZ"), "ru"),
+        (Some("en-US"), "en"),
+        (Some("de"), "en"),
+    ] {
+        let (status, me) = m.get("/api/v1/app/me", &language_of(code, ANNA)).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["language"], expected, "language_code {code:?}");
+    }
+    let chosen = m
+        .call(
+            "GET",
+            "/api/v1/app/me",
+            Some(&language_of(Some("de"), ANNA)),
+            None,
+            &[("accept-language", "ru")],
+        )
+        .await;
+    assert_eq!(json_of(&chosen)["language"], "ru");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
 async fn campaigns_tell_what_to_do_but_not_the_codeword(pool: PgPool) {
     let m = MiniApp::new(pool).await;
     m.app.codeword_campaign().await;

@@ -9,12 +9,14 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod ingest;
+pub mod language;
 pub mod ledger;
 pub mod names;
 pub mod reads;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;
+pub use language::Language;
 pub use ledger::{Ledger, LedgerConfig};
 
 use domain::{DomainError, Event};

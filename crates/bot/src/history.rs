@@ -1,7 +1,8 @@
 //! Ledger entries as one line of text (for /history and notifications) and the member's latest
 //! entries.
 
-use super::texts::{self, Lang};
+use super::texts;
+use app::Language;
 use app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::Event;
@@ -14,10 +15,10 @@ pub const HISTORY_LIMIT: i64 = 10;
 
 /// `(points, what)` for an entry: `(+10, "комментарий (ВКонтакте)")`. `None` for events that
 /// are not entries. `reward` is the title of the reward a redemption is about, when known.
-pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64, String)> {
+pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(i64, String)> {
     let reward = reward.unwrap_or(match lang {
-        Lang::Ru => "награда",
-        Lang::En => "a reward",
+        Language::Ru => "награда",
+        Language::En => "a reward",
     });
     Some(match event {
         Event::PointsAwarded {
@@ -47,8 +48,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
             ..
         } => {
             let what = match lang {
-                Lang::Ru => "баллы отменены",
-                Lang::En => "points taken back",
+                Language::Ru => "баллы отменены",
+                Language::En => "points taken back",
             };
             let why = texts::reversal(lang, *reason);
             let network = texts::network(lang, *network);
@@ -58,8 +59,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
             points, network, ..
         } => {
             let what = match lang {
-                Lang::Ru => "баллы возвращены",
-                Lang::En => "points restored",
+                Language::Ru => "баллы возвращены",
+                Language::En => "points restored",
             };
             (
                 *points,
@@ -69,8 +70,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted { delta, note, .. } => {
             let what = match lang {
-                Lang::Ru => "корректировка",
-                Lang::En => "adjustment",
+                Language::Ru => "корректировка",
+                Language::En => "adjustment",
             };
             match note {
                 Some(note) => (*delta, format!("{what}: {note}")),
@@ -80,16 +81,16 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
         Event::RewardRedeemed {
             cost, coupon_code, ..
         } => match lang {
-            Lang::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
-            Lang::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
+            Language::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
+            Language::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
         },
         // The manager's reason is internal, as an adjustment's is.
         Event::RedemptionCancelled { refund, .. } => match lang {
-            Lang::Ru => (
+            Language::Ru => (
                 *refund,
                 format!("обмен на «{reward}» отменён, баллы возвращены"),
             ),
-            Lang::En => (
+            Language::En => (
                 *refund,
                 format!("“{reward}” redemption cancelled, points returned"),
             ),
@@ -99,7 +100,7 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
 }
 
 /// `+10 баллов — комментарий (ВКонтакте)`.
-pub fn line(lang: Lang, event: &Event, reward: Option<&str>) -> Option<String> {
+pub fn line(lang: Language, event: &Event, reward: Option<&str>) -> Option<String> {
     let (points, what) = describe(lang, event, reward)?;
     Some(format!("{} — {what}", texts::signed_points(lang, points)))
 }
