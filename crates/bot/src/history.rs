@@ -1,5 +1,5 @@
-//! Ledger entries as one line of text (for /history and notifications) and the member's latest
-//! entries.
+//! Ledger entries as one line of text, for /history (its entries come from
+//! `app::reads::latest_balance_entries`) and notifications.
 
 use super::texts;
 use app::Language;
