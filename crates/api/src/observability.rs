@@ -82,13 +82,7 @@ async fn check_ready(state: &AppState) -> (StatusCode, String) {
             format!("the {worker} worker has stopped"),
         );
     }
-    // One statement, O(1): the log's newest position and each projection's checkpoint. Positions
-    // taken by failed appends make the lag an upper bound.
-    let lags = sqlx::query_as::<_, (String, i64)>(
-        "SELECT name, greatest((SELECT coalesce(max(position), 0) FROM events) - position, 0) \
-         FROM projection_checkpoints ORDER BY name",
-    )
-    .fetch_all(&state.pool);
+    let lags = projections::status::position_lags(&state.pool);
     match tokio::time::timeout(READY_DATABASE_TIMEOUT, lags).await {
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,

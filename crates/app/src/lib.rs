@@ -10,11 +10,14 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod ingest;
+pub mod language;
 pub mod ledger;
 pub mod names;
+pub mod reads;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;
+pub use language::Language;
 pub use ledger::{Ledger, LedgerConfig};
 
 use domain::{DomainError, Event};
@@ -52,6 +55,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The ids of the events a command with this id appended (none unless recorded): derived
+    /// from the command id, as the ledger derives them when it appends.
+    pub fn event_ids(&self, command_id: uuid::Uuid) -> Vec<uuid::Uuid> {
+        match self {
+            Outcome::Recorded { events, .. } => (0..events.len())
+                .map(|i| store::codec::event_id(command_id, i))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn retries(&self) -> u32 {
         match self {
             Outcome::Recorded { retries, .. } => *retries,

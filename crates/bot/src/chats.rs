@@ -1,7 +1,7 @@
 //! What the bot knows of each private chat (`bot_chats`): the user's language, and whether the
 //! bot can write to them at all.
 
-use super::texts::Lang;
+use app::Language;
 use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
 use sqlx::PgPool;
@@ -83,7 +83,7 @@ pub async fn mark_reachable(pool: &PgPool, user_id: i64, at: DateTime<Utc>) -> s
 /// How to talk to one chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatInfo {
-    pub lang: Lang,
+    pub lang: Language,
     pub reachable: bool,
 }
 
@@ -113,7 +113,7 @@ pub async fn infos(
     Ok(rows
         .into_iter()
         .map(|(id, code, reachable)| {
-            let lang = Lang::from_code(code.as_deref());
+            let lang = Language::from_code(code.as_deref());
             (id, ChatInfo { lang, reachable })
         })
         .collect())

@@ -4,9 +4,10 @@
 
 mod codewords;
 
-use super::texts::{self, Lang};
+use super::texts;
 use super::{Bot, BotError, MINI_APP_LINK_PATH, MINI_APP_PATH, chats, history, members};
 use adapters::signal::{BotMessage, CommandName};
+use app::Language;
 use app::ingest::link_codes;
 use app::{AppError, ProgramContext};
 use chrono::{DateTime, Utc};
@@ -40,7 +41,7 @@ impl Reply {
 /// blocked the bot, or a reply Telegram refuses for good, is logged and counts as handled.
 pub async fn handle(bot: &Bot, msg: &BotMessage, metadata: Metadata) -> Result<(), BotError> {
     let now = Utc::now();
-    let lang = Lang::from_code(msg.language_code.as_deref());
+    let lang = Language::from_code(msg.language_code.as_deref());
     let user_id = msg
         .account
         .external_id
@@ -109,7 +110,7 @@ struct Ctx<'a> {
     bot: &'a Bot,
     program: &'a ProgramContext,
     msg: &'a BotMessage,
-    lang: Lang,
+    lang: Language,
     user_id: i64,
     metadata: Metadata,
     now: DateTime<Utc>,
@@ -182,8 +183,12 @@ impl Ctx<'_> {
             return Ok(Reply::text(texts::not_registered(self.lang)));
         };
         let ledger = self.bot.state.ledger();
-        let entries =
-            history::latest_entries(self.bot.pool(), member, history::HISTORY_LIMIT).await?;
+        let entries = app::reads::latest_balance_entries(
+            self.bot.state.ledger().store(),
+            member,
+            history::HISTORY_LIMIT,
+        )
+        .await?;
         if entries.is_empty() {
             return Ok(Reply::text(texts::history_empty(self.lang)));
         }
@@ -225,8 +230,8 @@ impl Ctx<'_> {
             let name = name.as_deref().unwrap_or(texts::anonymous(self.lang));
             let me = if Some(MemberId(ranked.member_id)) == member {
                 match self.lang {
-                    Lang::Ru => " ← вы",
-                    Lang::En => " ← you",
+                    Language::Ru => " ← вы",
+                    Language::En => " ← you",
                 }
             } else {
                 ""

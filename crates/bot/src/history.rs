@@ -1,34 +1,24 @@
-//! Ledger entries as one line of text (for /history and notifications) and the member's latest
-//! entries.
+//! Ledger entries as one line of text, for /history (its entries come from
+//! `app::reads::latest_balance_entries`) and notifications.
 
-use super::texts::{self, Lang};
+use super::texts;
+use app::Language;
 use app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::Event;
-use domain::ids::{MemberId, RewardId};
+use domain::ids::RewardId;
 use domain::reward::RewardState;
 use domain::{StreamId, network::ActivityKind};
-use sqlx::PgPool;
-
-/// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 6] = [
-    "PointsAwarded",
-    "PointsReversed",
-    "AwardRestored",
-    "PointsAdjusted",
-    "RewardRedeemed",
-    "RedemptionCancelled",
-];
 
 /// Entries /history shows.
 pub const HISTORY_LIMIT: i64 = 10;
 
 /// `(points, what)` for an entry: `(+10, "комментарий (ВКонтакте)")`. `None` for events that
 /// are not entries. `reward` is the title of the reward a redemption is about, when known.
-pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64, String)> {
+pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(i64, String)> {
     let reward = reward.unwrap_or(match lang {
-        Lang::Ru => "награда",
-        Lang::En => "a reward",
+        Language::Ru => "награда",
+        Language::En => "a reward",
     });
     Some(match event {
         Event::PointsAwarded {
@@ -58,8 +48,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
             ..
         } => {
             let what = match lang {
-                Lang::Ru => "баллы отменены",
-                Lang::En => "points taken back",
+                Language::Ru => "баллы отменены",
+                Language::En => "points taken back",
             };
             let why = texts::reversal(lang, *reason);
             let network = texts::network(lang, *network);
@@ -69,8 +59,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
             points, network, ..
         } => {
             let what = match lang {
-                Lang::Ru => "баллы возвращены",
-                Lang::En => "points restored",
+                Language::Ru => "баллы возвращены",
+                Language::En => "points restored",
             };
             (
                 *points,
@@ -80,8 +70,8 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted { delta, note, .. } => {
             let what = match lang {
-                Lang::Ru => "корректировка",
-                Lang::En => "adjustment",
+                Language::Ru => "корректировка",
+                Language::En => "adjustment",
             };
             match note {
                 Some(note) => (*delta, format!("{what}: {note}")),
@@ -91,16 +81,16 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
         Event::RewardRedeemed {
             cost, coupon_code, ..
         } => match lang {
-            Lang::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
-            Lang::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
+            Language::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
+            Language::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
         },
         // The manager's reason is internal, as an adjustment's is.
         Event::RedemptionCancelled { refund, .. } => match lang {
-            Lang::Ru => (
+            Language::Ru => (
                 *refund,
                 format!("обмен на «{reward}» отменён, баллы возвращены"),
             ),
-            Lang::En => (
+            Language::En => (
                 *refund,
                 format!("“{reward}” redemption cancelled, points returned"),
             ),
@@ -110,7 +100,7 @@ pub fn describe(lang: Lang, event: &Event, reward: Option<&str>) -> Option<(i64,
 }
 
 /// `+10 баллов — комментарий (ВКонтакте)`.
-pub fn line(lang: Lang, event: &Event, reward: Option<&str>) -> Option<String> {
+pub fn line(lang: Language, event: &Event, reward: Option<&str>) -> Option<String> {
     let (points, what) = describe(lang, event, reward)?;
     Some(format!("{} — {what}", texts::signed_points(lang, points)))
 }
@@ -145,23 +135,4 @@ pub async fn reward_title(ledger: &Ledger, reward: RewardId) -> Result<String, A
         .await?
         .state
         .title)
-}
-
-/// The member's latest balance entries, newest first.
-pub async fn latest_entries(
-    pool: &PgPool,
-    member: MemberId,
-    limit: i64,
-) -> Result<Vec<Event>, AppError> {
-    let payloads: Vec<sqlx::types::Json<Event>> = sqlx::query_scalar(
-        "SELECT payload FROM events WHERE stream_id = $1 AND event_type = ANY($2) \
-         ORDER BY stream_version DESC LIMIT $3",
-    )
-    .bind(StreamId::Member(member).to_string())
-    .bind(&BALANCE_EVENTS[..])
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(store::StoreError::from)?;
-    Ok(payloads.into_iter().map(|p| p.0).collect())
 }

@@ -50,7 +50,7 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
         .telegram
         .set_chat_menu_button(
             None,
-            super::texts::open_app(super::texts::Lang::Ru),
+            super::texts::open_app(app::Language::Ru),
             &bot.public_link(MINI_APP_PATH),
         )
         .await;

@@ -57,6 +57,25 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
+/// The event types the partial `(event_type, position)` index covers: the only ones read by type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedType {
+    /// Every program's creation: the admin panel's list of programs.
+    ProgramCreated,
+    /// Every campaign's creation: a program's campaigns.
+    CampaignCreated,
+}
+
+impl IndexedType {
+    /// The `event_type` column's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexedType::ProgramCreated => "ProgramCreated",
+            IndexedType::CampaignCreated => "CampaignCreated",
+        }
+    }
+}
+
 const COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
                        event_type, schema_version, payload, metadata, recorded_at, hash";
 
@@ -165,6 +184,63 @@ impl EventStore {
             .await?)
     }
 
+    /// Up to `limit` events of a stream with a version below `before_version`, newest first.
+    /// Bounded both ways, unlike `read_stream`, which reads up to the head: a deep page costs
+    /// one page. With `types`, only events of those types.
+    pub async fn stream_page(
+        &self,
+        stream_id: &str,
+        before_version: i64,
+        limit: i64,
+        types: Option<&[&str]>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version < $2 \
+             AND ($4::text[] IS NULL OR event_type = ANY($4)) \
+             ORDER BY stream_version DESC LIMIT $3"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(stream_id)
+            .bind(before_version)
+            .bind(limit)
+            .bind(types)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The event with this id, if recorded.
+    pub async fn event_by_id(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM events WHERE event_id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// True if an event with this id is recorded.
+    pub async fn contains_event(&self, event_id: Uuid) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)")
+                .bind(event_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every event of one of the rare types the `(event_type, position)` index covers, in log
+    /// order. The type is written into the statement, not bound: a generic plan for a bound
+    /// type could not use that partial index.
+    pub async fn events_of_type(
+        &self,
+        indexed: IndexedType,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE event_type = '{}' ORDER BY position",
+            indexed.as_str()
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
     /// The current head of a stream (0 when it has no events).
     pub async fn stream_version(&self, stream_id: &str) -> Result<i64, StoreError> {
         let v: Option<i64> =
@@ -173,6 +249,20 @@ impl EventStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(v.unwrap_or(0))
+    }
+
+    /// The checkpoint of the newest committed event, whether or not gap-safe readers may see
+    /// it yet (an older transaction still open holds them back): the place a follower must
+    /// reach to have read everything committed so far.
+    pub async fn last_committed(&self) -> Result<Checkpoint, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|(tx_id, position)| Checkpoint { tx_id, position })
+            .unwrap_or_default())
     }
 
     /// The checkpoint of the newest event readers can see now, and the total count.

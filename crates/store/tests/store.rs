@@ -3,8 +3,8 @@
 use serde_json::json;
 use sqlx::PgPool;
 use store::{
-    AppendOutcome, Checkpoint, Commit, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError,
-    StreamAppend,
+    AppendOutcome, Checkpoint, Commit, EventStore, ExpectedVersion, IndexedType, Metadata,
+    NewEvent, StoreError, StreamAppend,
 };
 use uuid::Uuid;
 
@@ -56,6 +56,71 @@ async fn count(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+fn typed(n: u64, event_type: &str) -> NewEvent {
+    NewEvent {
+        event_type: event_type.into(),
+        ..event(n)
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn pages_a_stream_backwards_and_finds_events_by_id_and_rare_type(pool: PgPool) {
+    let store = EventStore::new(pool);
+    let events = vec![
+        event(1),
+        typed(2, "ProgramCreated"),
+        event(3),
+        typed(4, "Other"),
+        event(5),
+    ];
+    let second_id = events[1].event_id;
+    store
+        .append(commit("s-1", ExpectedVersion::NoStream, events))
+        .await
+        .unwrap();
+    store
+        .append(commit("s-2", ExpectedVersion::NoStream, vec![event(6)]))
+        .await
+        .unwrap();
+
+    let versions = |rows: Vec<store::RecordedEvent>| -> Vec<i64> {
+        rows.iter().map(|r| r.stream_version).collect()
+    };
+    let newest = store.stream_page("s-1", i64::MAX, 2, None).await.unwrap();
+    assert_eq!(versions(newest), [5, 4]);
+    let older = store.stream_page("s-1", 4, 10, None).await.unwrap();
+    assert_eq!(versions(older), [3, 2, 1]);
+    let tested = store
+        .stream_page("s-1", i64::MAX, 10, Some(&["Tested"]))
+        .await
+        .unwrap();
+    assert_eq!(versions(tested), [5, 3, 1]);
+
+    let found = store.event_by_id(second_id).await.unwrap().unwrap();
+    assert_eq!(found.payload["n"], 2);
+    assert!(store.contains_event(second_id).await.unwrap());
+    assert!(store.event_by_id(Uuid::new_v4()).await.unwrap().is_none());
+    assert!(!store.contains_event(Uuid::new_v4()).await.unwrap());
+
+    let programs = store
+        .events_of_type(IndexedType::ProgramCreated)
+        .await
+        .unwrap();
+    assert_eq!(programs.len(), 1);
+    assert_eq!(programs[0].event_id, second_id);
+    assert!(
+        store
+            .events_of_type(IndexedType::CampaignCreated)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let last = store.last_committed().await.unwrap();
+    let s2 = store.read_stream("s-2", 0).await.unwrap();
+    assert_eq!(last, s2[0].checkpoint());
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

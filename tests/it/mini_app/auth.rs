@@ -3,7 +3,7 @@
 
 use crate::harness::encode;
 use crate::harness::json_of;
-use crate::harness::mini_app::{ANNA, BOT_TOKEN, MiniApp, anna, init_data_signed, user};
+use crate::harness::mini_app::{ANNA, BOT_TOKEN, MiniApp, anna, init_data, init_data_signed, user};
 use axum::http::StatusCode;
 use chrono::Utc;
 use domain::ids::MemberId;
@@ -181,4 +181,40 @@ async fn without_a_bot_token_the_mini_app_is_off(pool: PgPool) {
     assert_eq!(body["error"]["code"], "not_configured");
     let (_, config) = m.get("/api/v1/app/config", "").await;
     assert_eq!(config["configured"], false);
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_language_follows_the_bots_rule_and_the_page_choice_wins(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let language_of = |code: Option<&str>, id: i64| {
+        let mut member = user(id, "Тест", "test_user", "");
+        match code {
+            Some(code) => member["language_code"] = code.into(),
+            None => {
+                member.as_object_mut().unwrap().remove("language_code");
+            }
+        }
+        init_data(&member)
+    };
+    for (code, expected) in [
+        (None, "ru"),
+        (Some("uk"), "ru"),
+        (Some("kk-KZ"), "ru"),
+        (Some("en-US"), "en"),
+        (Some("de"), "en"),
+    ] {
+        let (status, me) = m.get("/api/v1/app/me", &language_of(code, ANNA)).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["language"], expected, "language_code {code:?}");
+    }
+    let chosen = m
+        .call(
+            "GET",
+            "/api/v1/app/me",
+            Some(&language_of(Some("de"), ANNA)),
+            None,
+            &[("accept-language", "ru")],
+        )
+        .await;
+    assert_eq!(json_of(&chosen)["language"], "ru");
 }

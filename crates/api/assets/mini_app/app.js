@@ -315,9 +315,13 @@
     }
   }
 
+  // The server's rule (app::Language::from_code): Russian for a missing code and for the
+  // languages whose speakers commonly read Russian, English for any other code.
+  const READ_RUSSIAN = ['ru', 'be', 'uk', 'kk', 'ky', 'tg', 'uz'];
   function chooseLanguage(user) {
-    const code = (user && user.language_code) || navigator.language || 'en';
-    return code.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+    const code = ((user && user.language_code) || '').trim().toLowerCase();
+    const primary = code.split(/[-_]/)[0];
+    return !primary || READ_RUSSIAN.includes(primary) ? 'ru' : 'en';
   }
 
   function applyTheme(params) {

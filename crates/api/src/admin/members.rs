@@ -7,14 +7,14 @@ use super::queries::{self, MemberHit};
 use super::support::{Body, CommandReply, denied, invalid, member_in, run};
 use crate::AppState;
 use crate::error::ApiError;
+use app::reads::{Logged, MemberLine};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use domain::DomainError;
+use domain::Event;
 use domain::ids::{EntryId, MemberId, ProgramId};
-use domain::member::MemberState;
 use domain::points::PointsDelta;
-use domain::{Aggregate, Event, StreamId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -158,32 +158,20 @@ pub async fn card(
     Query(query): Query<CardQuery>,
 ) -> Result<Json<MemberCard>, ApiError> {
     member_in(&state, ProgramId(program_id), MemberId(member_id)).await?;
-    let stream = StreamId::Member(MemberId(member_id)).to_string();
-    let recorded = state
-        .ledger()
-        .store()
-        .read_stream(&stream, 0)
-        .await
-        .map_err(ApiError::internal)?;
-    let mut folded = MemberState::default();
-    let mut lines = Vec::with_capacity(recorded.len());
-    for r in recorded {
-        let event = store::codec::decode(&r).map_err(ApiError::internal)?;
-        folded = folded.apply(&event);
-        let actor = r
-            .metadata
-            .get("actor")
-            .and_then(|a| a.as_str())
-            .map(str::to_string);
-        lines.push((r, event, folded.balance, actor));
-    }
+    let (lines, folded) =
+        app::reads::member_lines(state.ledger().store(), MemberId(member_id)).await?;
     let history_total = lines.len();
     let limit = query.limit.unwrap_or(500).clamp(1, 5_000);
     let history = lines
         .into_iter()
         .rev()
         .take(limit)
-        .map(|(r, event, balance_after, actor)| {
+        .map(|line| {
+            let MemberLine {
+                logged: Logged { recorded: r, event },
+                balance_after,
+                actor,
+            } = line;
             let entry = entry_of(&event);
             HistoryEntry {
                 event_id: r.event_id,

@@ -2,7 +2,7 @@
 //! and recorded as a new rules version); everyone signed in may read them.
 
 use super::auth::{Administer, Authorized, IdempotencyKey, Read};
-use super::queries::{self, ProgramRow};
+use super::queries::ProgramRow;
 use super::support::{Body, CommandReply, invalid, run};
 use crate::AppState;
 use crate::error::ApiError;
@@ -32,8 +32,12 @@ pub async fn list(
     auth: Authorized<Read>,
     State(state): State<AppState>,
 ) -> Result<Json<ProgramList>, ApiError> {
-    let mut programs = queries::programs(&state.pool).await?;
-    programs.retain(|p| auth.session.may_access(p.program_id));
+    let programs = app::reads::programs(state.ledger().store())
+        .await?
+        .into_iter()
+        .filter(|p| auth.session.may_access(p.program_id))
+        .map(ProgramRow::from)
+        .collect();
     Ok(Json(ProgramList {
         programs,
         default_program: state.config.program.filter(|p| auth.session.may_access(*p)),

@@ -188,7 +188,7 @@ pub async fn redemption(
 }
 
 /// A program as the log's ProgramCreated events name it.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProgramRow {
     pub program_id: Uuid,
     pub name: String,
@@ -196,14 +196,13 @@ pub struct ProgramRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Every program. There is no read model of programs (a handful per installation), so this
-/// reads the creation events through their type index.
-pub async fn programs(pool: &PgPool) -> Result<Vec<ProgramRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT program_id, payload->>'name' AS name, payload->>'time_zone' AS time_zone, \
-                recorded_at AS created_at \
-         FROM events WHERE event_type = 'ProgramCreated' ORDER BY position",
-    )
-    .fetch_all(pool)
-    .await
+impl From<app::reads::ProgramSummary> for ProgramRow {
+    fn from(p: app::reads::ProgramSummary) -> Self {
+        Self {
+            program_id: p.program_id,
+            name: p.name,
+            time_zone: p.time_zone,
+            created_at: p.created_at,
+        }
+    }
 }

@@ -59,15 +59,11 @@ pub struct CommandReply {
 
 impl CommandReply {
     pub fn from_outcome(outcome: Outcome, request_id: Uuid) -> Self {
-        let (outcome, event_ids) = match outcome {
-            Outcome::Recorded { events, .. } => (
-                "recorded",
-                (0..events.len())
-                    .map(|i| store::codec::event_id(request_id, i))
-                    .collect(),
-            ),
-            Outcome::Duplicate => ("duplicate", Vec::new()),
-            Outcome::Unchanged => ("unchanged", Vec::new()),
+        let event_ids = outcome.event_ids(request_id);
+        let outcome = match outcome {
+            Outcome::Recorded { .. } => "recorded",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Unchanged => "unchanged",
         };
         Self {
             outcome,
@@ -87,12 +83,7 @@ impl CommandReply {
 /// repeated submit answers "duplicate" even where deciding again would now be refused
 /// (a second reversal of the same award).
 pub async fn already_recorded(state: &AppState, request_id: Uuid) -> Result<bool, ApiError> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)")
-            .bind(store::codec::event_id(request_id, 0))
-            .fetch_one(&state.pool)
-            .await?;
-    Ok(exists)
+    Ok(app::reads::command_recorded(state.ledger().store(), request_id).await?)
 }
 
 /// Runs a command unless its request id was recorded before.

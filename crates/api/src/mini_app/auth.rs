@@ -3,11 +3,11 @@
 //! the member: their Telegram account's identity stream names the member, and a first visit
 //! registers one and links the account (`LinkMethod::Telegram`) in one atomic append.
 
-use super::texts::Lang;
 use crate::AppState;
 use crate::error::ApiError;
 use adapters::InitDataError;
 use adapters::mini_app::{TelegramUser, validate_init_data};
+use app::Language;
 use app::{AppError, Ledger, ProgramContext};
 use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
@@ -25,7 +25,7 @@ pub struct Member {
     pub program: Arc<ProgramContext>,
     pub member_id: MemberId,
     pub user: TelegramUser,
-    pub lang: Lang,
+    pub lang: Language,
 }
 
 impl Member {
@@ -77,7 +77,7 @@ impl FromRequestParts<AppState> for Member {
             .headers
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        let lang = Lang::choose(accept, user.language_code.as_deref());
+        let lang = super::texts::language(accept, user.language_code.as_deref());
         Ok(Member {
             program,
             member_id,

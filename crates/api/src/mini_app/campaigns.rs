@@ -3,10 +3,11 @@
 //! kind of activity pays.
 
 use super::auth::Member;
-use super::texts::{self, Lang};
+use super::texts;
 use super::{ErrorEnvelope, queries};
 use crate::AppState;
 use crate::error::ApiError;
+use app::Language;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -96,7 +97,7 @@ pub async fn campaigns(
     }))
 }
 
-fn ways_to_earn(lang: Lang, rules: &domain::program::Rules) -> Vec<WayToEarn> {
+fn ways_to_earn(lang: Language, rules: &domain::program::Rules) -> Vec<WayToEarn> {
     rules
         .points
         .iter()

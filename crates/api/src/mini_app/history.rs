@@ -7,10 +7,11 @@ use super::texts::{self, Names};
 use super::{ErrorEnvelope, QueryParams, queries};
 use crate::AppState;
 use crate::error::ApiError;
+use app::reads::Logged;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use domain::{Event, StreamId};
+use domain::Event;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -78,31 +79,32 @@ pub async fn history(
         Some(c) => c,
         None => i64::MAX,
     };
-    let stream = StreamId::Member(member.member_id).to_string();
     // One more than asked tells whether an older page exists.
-    let mut rows = queries::stream_page(&state.pool, &stream, before, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let mut events = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let event = store::codec::decode(row).map_err(ApiError::internal)?;
-        events.push((row, event));
-    }
-    let names = names(&state, &member, events.iter().map(|(_, e)| e)).await?;
+    let mut events =
+        app::reads::member_page(state.ledger().store(), member.member_id, before, limit + 1)
+            .await?;
+    let more = events.len() as i64 > limit;
+    events.truncate(limit as usize);
+    let names = names(&state, &member, events.iter().map(|l| &l.event)).await?;
     let entries = events
         .iter()
-        .map(|(row, event)| HistoryEntry {
-            event_id: row.event_id,
-            version: row.stream_version,
-            event_type: row.event_type.clone(),
-            points: event.balance_delta().map_or(0, |(_, delta)| delta),
-            text: texts::history_line(member.lang, event, &names),
-            network: network_of(event).map(str::to_string),
-            at: row.recorded_at,
-        })
+        .map(
+            |Logged {
+                 recorded: row,
+                 event,
+             }| HistoryEntry {
+                event_id: row.event_id,
+                version: row.stream_version,
+                event_type: row.event_type.clone(),
+                points: event.balance_delta().map_or(0, |(_, delta)| delta),
+                text: texts::history_line(member.lang, event, &names),
+                network: network_of(event).map(str::to_string),
+                at: row.recorded_at,
+            },
+        )
         .collect();
     let next_cursor = more
-        .then(|| rows.last().map(|r| r.stream_version))
+        .then(|| events.last().map(|l| l.recorded.stream_version))
         .flatten();
     Ok(Json(HistoryPage {
         entries,

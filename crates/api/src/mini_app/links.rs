@@ -3,12 +3,12 @@
 //! tells whether that happened, `DELETE links/{code}` cancels it. `DELETE accounts/…` unlinks.
 
 use super::auth::Member;
-use super::pending::{self, LinkCodeRow};
+
 use super::texts;
 use super::{ErrorEnvelope, JsonBody};
 use crate::AppState;
 use crate::error::ApiError;
-use app::ingest::link_codes::{self, CODE_TTL_MINUTES};
+use app::ingest::link_codes::{self, CODE_TTL_MINUTES, LinkCodeRow};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -77,8 +77,9 @@ pub async fn create_link(
         }
     };
     let now = Utc::now();
-    let open = pending::open_codes(&state.pool, member.program_id(), member.member_id, now).await?;
-    if open >= pending::MAX_OPEN_CODES {
+    let open =
+        link_codes::open_codes(&state.pool, member.program_id(), member.member_id, now).await?;
+    if open >= link_codes::MAX_OPEN_CODES {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_codes",
@@ -123,7 +124,7 @@ pub async fn link_status(
     member: Member,
     Path(code): Path<String>,
 ) -> Result<Json<LinkCode>, ApiError> {
-    let row = pending::link_code(
+    let row = link_codes::link_code(
         &state.pool,
         member.program_id(),
         member.member_id,
@@ -154,10 +155,10 @@ pub async fn cancel_link(
 ) -> Result<Json<LinkCode>, ApiError> {
     let code = code.trim().to_ascii_uppercase();
     let (program, me, now) = (member.program_id(), member.member_id, Utc::now());
-    if let Some(row) = pending::cancel_link_code(&state.pool, program, me, &code, now).await? {
+    if let Some(row) = link_codes::cancel_link_code(&state.pool, program, me, &code, now).await? {
         return Ok(Json(view(row, now)));
     }
-    let row = pending::link_code(&state.pool, program, me, &code)
+    let row = link_codes::link_code(&state.pool, program, me, &code)
         .await?
         .ok_or_else(no_such_code)?;
     match row.status(now) {

@@ -3,10 +3,11 @@
 //! stream, so a link or unlink shows at once.
 
 use super::auth::Member;
-use super::texts::{self, Lang};
+use super::texts;
 use super::{ErrorEnvelope, queries};
 use crate::AppState;
 use crate::error::ApiError;
+use app::Language;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ pub struct Me {
     pub first_name: String,
     pub username: Option<String>,
     /// The language the server writes its texts in (from `Accept-Language` or Telegram).
-    pub language: Lang,
+    pub language: Language,
     pub balance: Balance,
     pub blocked: bool,
     pub rank: Ranks,
@@ -207,7 +208,7 @@ async fn accounts(
 }
 
 /// From the member's Subscription awards: paid and not reversed means subscribed.
-fn subscriptions(lang: Lang, own: &MemberState) -> Vec<Subscription> {
+fn subscriptions(lang: Language, own: &MemberState) -> Vec<Subscription> {
     Network::ALL
         .into_iter()
         .map(|network| {
@@ -248,7 +249,7 @@ mod tests {
     use domain::network::ActivityRef;
 
     fn status_of(own: &MemberState, network: &str) -> String {
-        let all = subscriptions(Lang::En, own);
+        let all = subscriptions(Language::En, own);
         all.into_iter()
             .find(|s| s.network == network)
             .unwrap()

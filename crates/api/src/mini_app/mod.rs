@@ -32,8 +32,6 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use texts::Lang;
-
 /// Where the Mini App API lives.
 pub const API_PREFIX: &str = "/api/v1/app";
 

@@ -1,46 +1,11 @@
-//! Reads the Mini App needs that the projections crate has no function for: a page of a
-//! member's own stream, one event by id, account details joined with `profiles`, and the
-//! names of campaigns and rewards.
+//! Reads the Mini App needs that the projections crate has no function for: account details
+//! joined with `profiles`, and the names of campaigns and rewards.
 
 use chrono::{DateTime, Utc};
 use domain::network::ExternalIdentity;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use store::RecordedEvent;
 use uuid::Uuid;
-
-const EVENT_COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
-     event_type, schema_version, payload, metadata, recorded_at, hash";
-
-/// Up to `limit` events of a stream with a version below `before_version`, newest first.
-/// Bounded both ways, unlike `EventStore::read_stream`, which reads up to the head: a deep
-/// page costs one page.
-pub async fn stream_page(
-    pool: &PgPool,
-    stream_id: &str,
-    before_version: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<RecordedEvent>> {
-    sqlx::query_as(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version < $2 \
-         ORDER BY stream_version DESC LIMIT $3"
-    ))
-    .bind(stream_id)
-    .bind(before_version)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-/// The event with this id, if recorded.
-pub async fn event(pool: &PgPool, event_id: Uuid) -> sqlx::Result<Option<RecordedEvent>> {
-    sqlx::query_as(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"
-    ))
-    .bind(event_id)
-    .fetch_optional(pool)
-    .await
-}
 
 /// How, when and as whom an account was linked, as far as the read models know yet.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]

@@ -2,8 +2,8 @@
 //! `POST rewards/{id}/redeem`, where the redemption id derives from (member, idempotency key),
 //! so a double tap or a retried request records one redemption and one coupon.
 
+use super::ErrorEnvelope;
 use super::auth::Member;
-use super::{ErrorEnvelope, queries};
 use crate::AppState;
 use crate::error::ApiError;
 use app::{AppError, Outcome};
@@ -198,7 +198,7 @@ async fn recorded(
     repeated: bool,
 ) -> Result<Redemption, ApiError> {
     // The command's first event is RewardRedeemed, and its id is the command id.
-    let row = queries::event(&state.pool, store::codec::event_id(redemption_id.0, 0))
+    let logged = app::reads::first_event_of(state.ledger().store(), redemption_id.0)
         .await?
         .ok_or_else(|| ApiError::internal("a recorded redemption has no event"))?;
     let Event::RewardRedeemed {
@@ -208,7 +208,7 @@ async fn recorded(
         coupon_code,
         at,
         ..
-    } = store::codec::decode(&row).map_err(ApiError::internal)?
+    } = logged.event
     else {
         return Err(ApiError::internal("a redemption id names another event"));
     };

@@ -1,50 +1,25 @@
 //! Words the server writes for people: history lines, linking steps and hints, in Russian and
 //! English. The page translates its own interface; these depend on data, so they are made here.
 
+use app::Language;
 use domain::Event;
 use domain::event::ReversalReason;
 use domain::network::{ActivityKind, Network};
-use serde::{Deserialize, Serialize};
+
 use std::collections::HashMap;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Ru,
-    En,
+/// The language the Mini App writes in: the page's choice (the first tag of its
+/// `Accept-Language`, which the page sets to the language it shows), else Telegram's
+/// `language_code`, through the rule every surface uses (`Language::from_code`).
+pub fn language(accept_language: Option<&str>, telegram: Option<&str>) -> Language {
+    let page = accept_language
+        .and_then(|h| h.split([',', ';']).next())
+        .filter(|tag| !tag.trim().is_empty());
+    Language::from_code(page.or(telegram))
 }
 
-impl Lang {
-    /// `ru`, `ru-RU`, `en-GB`…; anything else is not a language we speak.
-    pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_', ';', ',']).next()?;
-        match primary.to_ascii_lowercase().as_str() {
-            "ru" => Some(Lang::Ru),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The page's choice (its `Accept-Language`) wins over Telegram's `language_code`;
-    /// English when neither is one we speak.
-    pub fn choose(accept_language: Option<&str>, telegram: Option<&str>) -> Lang {
-        accept_language
-            .and_then(|h| h.split(',').find_map(Lang::from_tag))
-            .or_else(|| telegram.and_then(Lang::from_tag))
-            .unwrap_or(Lang::En)
-    }
-
-    fn pick<'a>(self, ru: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Ru => ru,
-            Lang::En => en,
-        }
-    }
-}
-
-pub fn network_name(lang: Lang, network: Network) -> &'static str {
+pub fn network_name(lang: Language, network: Network) -> &'static str {
     match network {
         Network::Instagram => "Instagram",
         Network::Vk => lang.pick("ВКонтакте", "VK"),
@@ -52,7 +27,7 @@ pub fn network_name(lang: Lang, network: Network) -> &'static str {
     }
 }
 
-pub fn kind_name(lang: Lang, kind: ActivityKind) -> &'static str {
+pub fn kind_name(lang: Language, kind: ActivityKind) -> &'static str {
     use ActivityKind::*;
     match kind {
         Comment => lang.pick("Комментарий", "Comment"),
@@ -67,11 +42,11 @@ pub fn kind_name(lang: Lang, kind: ActivityKind) -> &'static str {
 }
 
 /// "Comment on VK" / "Комментарий · ВКонтакте".
-pub fn activity(lang: Lang, kind: ActivityKind, network: Network) -> String {
+pub fn activity(lang: Language, kind: ActivityKind, network: Network) -> String {
     let (kind, network) = (kind_name(lang, kind), network_name(lang, network));
     match lang {
-        Lang::Ru => format!("{kind} · {network}"),
-        Lang::En => format!("{kind} on {network}"),
+        Language::Ru => format!("{kind} · {network}"),
+        Language::En => format!("{kind} on {network}"),
     }
 }
 
@@ -83,7 +58,7 @@ pub struct Names {
 }
 
 /// One line of a member's history.
-pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
+pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
     let unknown = lang.pick("награда", "reward");
     match event {
         Event::MemberRegistered { .. } => lang
@@ -92,15 +67,15 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
         Event::AccountLinked { identity, .. } => {
             let network = network_name(lang, identity.network);
             match lang {
-                Lang::Ru => format!("Привязан аккаунт {network}"),
-                Lang::En => format!("{network} account linked"),
+                Language::Ru => format!("Привязан аккаунт {network}"),
+                Language::En => format!("{network} account linked"),
             }
         }
         Event::AccountUnlinked { identity, .. } => {
             let network = network_name(lang, identity.network);
             match lang {
-                Lang::Ru => format!("Аккаунт {network} отвязан"),
-                Lang::En => format!("{network} account unlinked"),
+                Language::Ru => format!("Аккаунт {network} отвязан"),
+                Language::En => format!("{network} account unlinked"),
             }
         }
         Event::PointsAwarded {
@@ -111,8 +86,8 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
             let name = names.campaigns.get(&campaign.0).map_or("", String::as_str);
             let network = network_name(lang, a.network);
             match lang {
-                Lang::Ru => format!("Кодовое слово «{name}» · {network}"),
-                Lang::En => format!("Codeword “{name}” on {network}"),
+                Language::Ru => format!("Кодовое слово «{name}» · {network}"),
+                Language::En => format!("Codeword “{name}” on {network}"),
             }
         }
         Event::PointsAwarded { activity: a, .. } => activity(lang, a.kind, a.network),
@@ -126,15 +101,15 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
                 ReversalReason::Left => lang.pick("вы отписались", "you left"),
             };
             match lang {
-                Lang::Ru => format!("Баллы списаны: {why} ({network})"),
-                Lang::En => format!("Points taken back: {why} ({network})"),
+                Language::Ru => format!("Баллы списаны: {why} ({network})"),
+                Language::En => format!("Points taken back: {why} ({network})"),
             }
         }
         Event::AwardRestored { network, .. } => {
             let network = network_name(lang, *network);
             match lang {
-                Lang::Ru => format!("Баллы возвращены ({network})"),
-                Lang::En => format!("Points restored ({network})"),
+                Language::Ru => format!("Баллы возвращены ({network})"),
+                Language::En => format!("Points restored ({network})"),
             }
         }
         // The manager's reason is internal: the member sees the note, if there is one.
@@ -142,10 +117,10 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
             note, compensates, ..
         } => {
             let what = match (compensates.is_some(), lang) {
-                (true, Lang::Ru) => "Исправление от команды бренда",
-                (true, Lang::En) => "Correction by the brand's team",
-                (false, Lang::Ru) => "От команды бренда",
-                (false, Lang::En) => "From the brand's team",
+                (true, Language::Ru) => "Исправление от команды бренда",
+                (true, Language::En) => "Correction by the brand's team",
+                (false, Language::Ru) => "От команды бренда",
+                (false, Language::En) => "From the brand's team",
             };
             match note {
                 Some(note) => format!("{what}: {note}"),
@@ -162,8 +137,8 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
                 .get(&reward_id.0)
                 .map_or(unknown, String::as_str);
             match lang {
-                Lang::Ru => format!("Награда «{title}» · купон {coupon_code}"),
-                Lang::En => format!("Reward “{title}” · coupon {coupon_code}"),
+                Language::Ru => format!("Награда «{title}» · купон {coupon_code}"),
+                Language::En => format!("Reward “{title}” · coupon {coupon_code}"),
             }
         }
         // The manager's reason is internal, as an adjustment's is: the member is told the outcome.
@@ -173,8 +148,8 @@ pub fn history_line(lang: Lang, event: &Event, names: &Names) -> String {
                 .get(&reward_id.0)
                 .map_or(unknown, String::as_str);
             match lang {
-                Lang::Ru => format!("Награда «{title}» отменена, баллы возвращены"),
-                Lang::En => format!("Reward “{title}” cancelled, points returned"),
+                Language::Ru => format!("Награда «{title}» отменена, баллы возвращены"),
+                Language::En => format!("Reward “{title}” cancelled, points returned"),
             }
         }
         Event::MemberBlocked { .. } => lang
@@ -228,15 +203,15 @@ pub fn link_steps(network: Network, code: &str, minutes: i64) -> (Vec<String>, V
 }
 
 /// What to do to earn a campaign's points; the codeword itself stays secret.
-pub fn campaign_how_to(lang: Lang, networks: &[Network]) -> String {
+pub fn campaign_how_to(lang: Language, networks: &[Network]) -> String {
     let names: Vec<&str> = networks.iter().map(|n| network_name(lang, *n)).collect();
     let names = names.join(", ");
     match lang {
-        Lang::Ru => format!(
+        Language::Ru => format!(
             "Найдите кодовое слово в публикациях бренда ({names}) и напишите его в комментарии \
              или сообщении."
         ),
-        Lang::En => format!(
+        Language::En => format!(
             "Find the codeword in the brand's posts ({names}) and write it in a comment or \
              message."
         ),
@@ -245,29 +220,47 @@ pub fn campaign_how_to(lang: Lang, networks: &[Network]) -> String {
 
 /// Why a subscription shows the status it does (`subscribed`, `left`, `not_seen`,
 /// `unverifiable`).
-pub fn subscription_note(lang: Lang, network: Network, status: &str) -> String {
+pub fn subscription_note(lang: Language, network: Network, status: &str) -> String {
     let vk = network == Network::Vk;
     let text = match (status, lang) {
-        ("unverifiable", Lang::Ru) => {
+        ("unverifiable", Language::Ru) => {
             "Instagram не сообщает, кто подписан на бренд: чтобы получить баллы, напишите \
              кодовое слово в комментарии."
         }
-        ("unverifiable", Lang::En) => {
+        ("unverifiable", Language::En) => {
             "Instagram does not tell anyone who follows the brand: write the codeword in a \
              comment to earn instead."
         }
-        ("subscribed", Lang::Ru) if vk => "Вы состоите в сообществе ВКонтакте, бонус начислен.",
-        ("subscribed", Lang::Ru) => "Вы подписаны на канал в Telegram, бонус начислен.",
-        ("subscribed", Lang::En) if vk => "You are in the VK community; bonus received.",
-        ("subscribed", Lang::En) => "You are subscribed to the Telegram channel; bonus received.",
-        ("left", Lang::Ru) if vk => "Вы вышли из сообщества ВКонтакте, бонус списан.",
-        ("left", Lang::Ru) => "Вы отписались от канала в Telegram, бонус списан.",
-        ("left", Lang::En) if vk => "You left the VK community; the bonus was taken back.",
-        ("left", Lang::En) => "You left the Telegram channel; the bonus was taken back.",
-        (_, Lang::Ru) if vk => "Вступите в сообщество бренда ВКонтакте, чтобы получить бонус.",
-        (_, Lang::Ru) => "Подпишитесь на канал бренда в Telegram, чтобы получить бонус.",
-        (_, Lang::En) if vk => "Join the brand's VK community to get the bonus.",
-        (_, Lang::En) => "Subscribe to the brand's Telegram channel to get the bonus.",
+        ("subscribed", Language::Ru) if vk => "Вы состоите в сообществе ВКонтакте, бонус начислен.",
+        ("subscribed", Language::Ru) => "Вы подписаны на канал в Telegram, бонус начислен.",
+        ("subscribed", Language::En) if vk => "You are in the VK community; bonus received.",
+        ("subscribed", Language::En) => {
+            "You are subscribed to the Telegram channel; bonus received."
+        }
+        ("left", Language::Ru) if vk => "Вы вышли из сообщества ВКонтакте, бонус списан.",
+        ("left", Language::Ru) => "Вы отписались от канала в Telegram, бонус списан.",
+        ("left", Language::En) if vk => "You left the VK community; the bonus was taken back.",
+        ("left", Language::En) => "You left the Telegram channel; the bonus was taken back.",
+        (_, Language::Ru) if vk => "Вступите в сообщество бренда ВКонтакте, чтобы получить бонус.",
+        (_, Language::Ru) => "Подпишитесь на канал бренда в Telegram, чтобы получить бонус.",
+        (_, Language::En) if vk => "Join the brand's VK community to get the bonus.",
+        (_, Language::En) => "Subscribe to the brand's Telegram channel to get the bonus.",
     };
     text.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::language;
+    use app::Language::{En, Ru};
+
+    #[test]
+    fn the_page_choice_wins_then_telegram_then_the_common_rule() {
+        assert_eq!(language(Some("en"), Some("ru")), En);
+        assert_eq!(language(Some("ru"), Some("en")), Ru);
+        assert_eq!(language(Some("en-US,en;q=0.9"), None), En);
+        assert_eq!(language(None, Some("uk")), Ru);
+        assert_eq!(language(Some(" "), Some("de")), En);
+        assert_eq!(language(None, None), Ru);
+    }
 }

@@ -1,5 +1,6 @@
 //! One-time codes that prove a member owns an Instagram or VK account: the member gets a code
 //! in the Mini App and posts it from that account; the webhook that carries it is the proof.
+//! Every read and write of `link_codes` is here.
 
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::{MemberId, ProgramId};
@@ -9,6 +10,8 @@ use sqlx::PgPool;
 
 /// How long a code stays valid.
 pub const CODE_TTL_MINUTES: i64 = 30;
+/// Unused, unexpired codes one member may hold at once: enough for a retry on each network.
+pub const MAX_OPEN_CODES: i64 = 5;
 /// Letters and digits that cannot be confused when read from a phone screen.
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -87,6 +90,93 @@ pub async fn consume(
     .fetch_optional(pool)
     .await?;
     Ok(member.map(MemberId))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkCodeRow {
+    pub code: String,
+    pub network: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl LinkCodeRow {
+    /// `used`, `cancelled`, `expired` or `pending`, in that order of precedence: a code
+    /// consumed by a comment posted just before the member cancelled it was still used.
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.used_at.is_some() {
+            "used"
+        } else if self.cancelled_at.is_some() {
+            "cancelled"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "pending"
+        }
+    }
+}
+
+const CODE_COLUMNS: &str = "code, network, created_at, expires_at, used_at, cancelled_at";
+
+/// Codes of this member that a comment could still consume.
+pub async fn open_codes(
+    pool: &PgPool,
+    program_id: ProgramId,
+    member_id: MemberId,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM link_codes WHERE member_id = $1 AND program_id = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(member_id.0)
+    .bind(program_id.0)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+}
+
+/// One of this member's codes; another member's code is as unknown as a made-up one.
+pub async fn link_code(
+    pool: &PgPool,
+    program_id: ProgramId,
+    member_id: MemberId,
+    code: &str,
+) -> sqlx::Result<Option<LinkCodeRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {CODE_COLUMNS} FROM link_codes \
+         WHERE code = $1 AND program_id = $2 AND member_id = $3"
+    ))
+    .bind(code)
+    .bind(program_id.0)
+    .bind(member_id.0)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Makes an unused code unusable: the ingest path checks expiry, so that moves to now too.
+/// `None` if the member has no such code that is still unused and not cancelled.
+pub async fn cancel_link_code(
+    pool: &PgPool,
+    program_id: ProgramId,
+    member_id: MemberId,
+    code: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<LinkCodeRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE link_codes SET cancelled_at = $4, expires_at = least(expires_at, $4) \
+         WHERE code = $1 AND program_id = $2 AND member_id = $3 \
+           AND used_at IS NULL AND cancelled_at IS NULL \
+         RETURNING {CODE_COLUMNS}"
+    ))
+    .bind(code)
+    .bind(program_id.0)
+    .bind(member_id.0)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
 }
 
 #[cfg(test)]

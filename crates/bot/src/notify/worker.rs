@@ -146,15 +146,14 @@ impl NotificationWorker {
     /// on the server, so "caught up" alone may come before the newest events are visible.
     pub async fn drain(&mut self, timeout: Duration) -> Result<(), BotError> {
         let deadline = Instant::now() + timeout;
-        let target: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1",
-        )
-        .fetch_optional(self.bot.pool())
-        .await?;
-        let target = target.map_or(Checkpoint::default(), |(tx_id, position)| Checkpoint {
-            tx_id,
-            position,
-        });
+        let target = self
+            .bot
+            .state
+            .ledger()
+            .store()
+            .last_committed()
+            .await
+            .map_err(app::AppError::from)?;
         loop {
             while self.run_once().await? == Step::Progressed {}
             if self.pending.is_empty() && self.read_upto >= target {

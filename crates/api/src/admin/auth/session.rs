@@ -124,6 +124,16 @@ pub async fn end(pool: &PgPool, token: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Ends every session of an account, inside the transaction that changes the account, so no
+/// request runs on with the old role, programs or password.
+pub async fn end_all_of(conn: &mut sqlx::PgConnection, username: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM admin_sessions WHERE username = $1")
+        .bind(username)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The session token from the request's Cookie headers, if it looks like one.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
     headers

@@ -223,10 +223,7 @@ pub async fn update_user(
         || change.role.is_some()
         || change.programs.is_some()
     {
-        sqlx::query("DELETE FROM admin_sessions WHERE username = $1")
-            .bind(&username)
-            .execute(&mut *tx)
-            .await?;
+        super::session::end_all_of(&mut tx, &username).await?;
     }
     tx.commit().await?;
     Ok(updated)
