@@ -10,6 +10,7 @@ mod mini_app;
 mod names;
 mod openapi;
 mod platforms;
+mod profiles;
 mod redeliveries;
 mod serve;
 mod webhooks;

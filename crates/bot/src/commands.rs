@@ -94,14 +94,14 @@ pub async fn send(bot: &Bot, chat_id: i64, user_id: i64, reply: &Reply) -> Resul
 /// Usernames and names are personal data: they go to `profiles`, never into events. A failure
 /// here costs a name on /top, not the reply.
 async fn remember_profile(bot: &Bot, program: &ProgramContext, msg: &BotMessage) {
-    let profile = projections::identities::Profile {
+    let profile = app::ingest::profiles::Profile {
         program_id: program.program_id.0,
         identity: msg.account.clone(),
         username: msg.username.clone(),
         display_name: msg.display_name.clone(),
         language_code: msg.language_code.clone(),
     };
-    if let Err(e) = projections::identities::upsert_profile(bot.pool(), &profile).await {
+    if let Err(e) = app::ingest::profiles::upsert_profile(bot.pool(), &profile).await {
         tracing::warn!(error = %e, "could not record the bot user's profile");
     }
 }

@@ -1,6 +1,6 @@
 //! Projection "identities": which member holds each external account (network, scope, id),
 //! from AccountLinked / AccountUnlinked. Usernames are personal data and never in events: the
-//! API keeps them in `profiles`, and search joins the two.
+//! application layer keeps them in `profiles` (`app::ingest::profiles`), and search joins the two.
 
 use crate::error::Result;
 use crate::projection::{ROWS_PER_STATEMENT, Target};
@@ -30,51 +30,6 @@ pub async fn member_for(
     .bind(&identity.external_id)
     .fetch_optional(pool)
     .await?)
-}
-
-/// What the API learns about an account from a webhook (not from events).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Profile {
-    pub program_id: Uuid,
-    pub identity: ExternalIdentity,
-    pub username: Option<String>,
-    pub display_name: Option<String>,
-    /// Telegram's `language_code` of the account; none keeps the one stored.
-    pub language_code: Option<String>,
-}
-
-/// Records the latest username and display name seen for an account.
-pub async fn upsert_profile(pool: &PgPool, profile: &Profile) -> Result<()> {
-    upsert_profiles(pool, std::slice::from_ref(profile)).await
-}
-
-/// Records many accounts' latest names in one statement; for an account listed twice, the
-/// later entry wins.
-pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> Result<()> {
-    // One statement cannot update a row twice: keep each account's last entry.
-    let mut last: HashMap<(Uuid, &ExternalIdentity), &Profile> = HashMap::new();
-    for p in profiles {
-        last.insert((p.program_id, &p.identity), p);
-    }
-    let rows: Vec<&Profile> = last.into_values().collect();
-    sqlx::query(
-        "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, language_code, updated_at) \
-         SELECT p, n, s, e, u, d, l, now() \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(p, n, s, e, u, d, l) \
-         ON CONFLICT (program_id, network, scope, external_id) DO UPDATE SET \
-         username = EXCLUDED.username, display_name = EXCLUDED.display_name, \
-         language_code = coalesce(EXCLUDED.language_code, profiles.language_code), updated_at = now()",
-    )
-    .bind(rows.iter().map(|p| p.program_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.network.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.scope.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.external_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.username.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.display_name.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.language_code.as_deref()).collect::<Vec<_>>())
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

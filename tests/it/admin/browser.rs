@@ -65,7 +65,7 @@ async fn seed(panel: &AdminClient) {
             )
             .await
             .unwrap();
-        let profile = projections::identities::Profile {
+        let profile = app::ingest::profiles::Profile {
             program_id: panel.program(),
             identity,
             username: Some(
@@ -76,7 +76,7 @@ async fn seed(panel: &AdminClient) {
             ),
             language_code: None,
         };
-        projections::identities::upsert_profile(&panel.app.pool, &profile)
+        app::ingest::profiles::upsert_profile(&panel.app.pool, &profile)
             .await
             .unwrap();
         // Oldest first, so each day is the newest when folded and counts its active members.

@@ -38,14 +38,14 @@ async fn anna_from_instagram(panel: &AdminClient, username: &str) -> MemberId {
         .count("SELECT count(*) FROM profiles WHERE external_id = '1122334455667788'")
         .await;
     if written == 0 || username != "anna.runs" {
-        let profile = projections::identities::Profile {
+        let profile = app::ingest::profiles::Profile {
             program_id: panel.program(),
             identity: anna_ig(),
             username: Some(username.to_string()),
             display_name: Some("Anna".to_string()),
             language_code: None,
         };
-        projections::identities::upsert_profile(&panel.app.pool, &profile)
+        app::ingest::profiles::upsert_profile(&panel.app.pool, &profile)
             .await
             .unwrap();
     }

@@ -6,12 +6,14 @@
 
 use domain::ids::ProgramId;
 use domain::network::ExternalIdentity;
-use projections::identities::{Profile, upsert_profiles};
 use quick_cache::sync::Cache;
+use serde::Serialize;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 const MAX_REMEMBERED: usize = 200_000;
 /// Most profiles written in one statement.
@@ -130,4 +132,50 @@ mod tests {
         assert!(needs_write(Some(&stored), &renamed, then));
         assert!(needs_write(Some(&stored), &anna, then + REWRITE_AFTER));
     }
+}
+
+/// What a surface learns about an account (from a webhook, the bot or the Mini App), never
+/// from events: the `profiles` table, written only here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub program_id: Uuid,
+    pub identity: ExternalIdentity,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    /// Telegram's `language_code` of the account; none keeps the one stored.
+    pub language_code: Option<String>,
+}
+
+/// Records the latest username and display name seen for an account.
+pub async fn upsert_profile(pool: &PgPool, profile: &Profile) -> sqlx::Result<()> {
+    upsert_profiles(pool, std::slice::from_ref(profile)).await
+}
+
+/// Records many accounts' latest names in one statement; for an account listed twice, the
+/// later entry wins.
+pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> sqlx::Result<()> {
+    // One statement cannot update a row twice: keep each account's last entry.
+    let mut last: HashMap<(Uuid, &ExternalIdentity), &Profile> = HashMap::new();
+    for p in profiles {
+        last.insert((p.program_id, &p.identity), p);
+    }
+    let rows: Vec<&Profile> = last.into_values().collect();
+    sqlx::query(
+        "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, language_code, updated_at) \
+         SELECT p, n, s, e, u, d, l, now() \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(p, n, s, e, u, d, l) \
+         ON CONFLICT (program_id, network, scope, external_id) DO UPDATE SET \
+         username = EXCLUDED.username, display_name = EXCLUDED.display_name, \
+         language_code = coalesce(EXCLUDED.language_code, profiles.language_code), updated_at = now()",
+    )
+    .bind(rows.iter().map(|p| p.program_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.network.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.scope.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.identity.external_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.username.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.display_name.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.language_code.as_deref()).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
 }

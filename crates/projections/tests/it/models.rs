@@ -5,8 +5,8 @@ use chrono::Duration;
 use domain::Event;
 use domain::Timestamp;
 use domain::folds::{BoardKey, Leaderboards, Period};
-use domain::network::{ExternalIdentity, Network};
-use projections::identities::{Profile, search, upsert_profile, upsert_profiles};
+use domain::network::Network;
+use projections::identities::search;
 use projections::leaderboards::board_key;
 use projections::live_boards::LiveBoards;
 use projections::ranking::{PeriodKind, Ranked, current_board};
@@ -102,16 +102,18 @@ async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
     assert_eq!(first.counters.new_members, 8);
 
     // Accounts: member 5 unlinked; usernames come from profiles, matched case-insensitively.
+    // Profiles are the application's table (`app::ingest::profiles`); written here directly.
     for n in 0..8u128 {
-        let identity = ExternalIdentity::new(Network::Telegram, "", format!("tg{n}"));
-        let profile = Profile {
-            program_id: PROGRAM,
-            identity,
-            username: Some(format!("Coffee_Fan{n}")),
-            display_name: None,
-            language_code: None,
-        };
-        upsert_profile(&pool, &profile).await.unwrap();
+        sqlx::query(
+            "INSERT INTO profiles (program_id, network, scope, external_id, username) \
+             VALUES ($1, 'telegram', '', $2, $3)",
+        )
+        .bind(PROGRAM)
+        .bind(format!("tg{n}"))
+        .bind(format!("Coffee_Fan{n}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     }
     let hits = search(&pool, PROGRAM, "coffee_fan", 20).await.unwrap();
     assert_eq!(hits.len(), 7);
@@ -125,42 +127,6 @@ async fn every_model_follows_the_log_and_verify_finds_nothing(pool: PgPool) {
     let report = audit::verify(&pool).await.unwrap();
     assert_eq!(report.differences, vec![], "{report:?}");
     assert!(report.projections.iter().all(|p| p.behind == 0));
-}
-
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
-    let profile = |id: &str, username: &str| Profile {
-        program_id: PROGRAM,
-        identity: ExternalIdentity::new(Network::Vk, "", id.to_string()),
-        username: Some(username.to_string()),
-        display_name: None,
-        language_code: None,
-    };
-    upsert_profile(&pool, &profile("1", "old")).await.unwrap();
-    // The same account twice in one statement, and a name changed from an earlier write.
-    upsert_profiles(
-        &pool,
-        &[
-            profile("1", "first"),
-            profile("2", "two"),
-            profile("1", "last"),
-        ],
-    )
-    .await
-    .unwrap();
-    let stored: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT external_id, username FROM profiles ORDER BY external_id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(
-        stored,
-        vec![
-            ("1".to_string(), Some("last".to_string())),
-            ("2".to_string(), Some("two".to_string()))
-        ]
-    );
-    upsert_profiles(&pool, &[]).await.unwrap();
 }
 
 /// What the in-memory boards answer must be the domain's ranking of everything they have
