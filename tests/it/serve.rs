@@ -24,7 +24,7 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     .await
     .unwrap();
     let mut config = ServeConfig::for_tests();
-    config.telegram_mode = TelegramMode::Off;
+    config.telegram.mode = TelegramMode::Off;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -133,7 +133,7 @@ async fn readyz_stays_ready_while_projections_lag_and_names_the_lag(pool: PgPool
         )
         .await
         .unwrap();
-    let state = state_with(pool, |config| config.ready_max_lag_events = 0);
+    let state = state_with(pool, |config| config.http.ready_max_lag_events = 0);
     let (status, body) = readyz(&state).await;
     assert_eq!(status, axum::http::StatusCode::OK, "{body}");
     assert!(body.starts_with("ready; balances lags up to "), "{body}");
@@ -216,7 +216,7 @@ async fn request_id_answered(state: &api::AppState, given: Option<&str>) -> Stri
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn answers_echo_a_sane_request_id_and_generate_one_otherwise(pool: PgPool) {
-    let state = state_with(pool, |config| config.telegram_mode = TelegramMode::Off);
+    let state = state_with(pool, |config| config.telegram.mode = TelegramMode::Off);
     assert_eq!(
         request_id_answered(&state, Some("lb-7f3a.42")).await,
         "lb-7f3a.42"

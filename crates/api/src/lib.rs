@@ -73,8 +73,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let max_body = state.config.max_body_bytes;
-    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    let max_body = state.config.http.max_body_bytes;
+    let timeout = Duration::from_millis(state.config.http.request_timeout_ms);
     let (api, doc) = api_routes().split_for_parts();
     let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
     observability::prometheus();

@@ -98,7 +98,7 @@ async fn check_ready(state: &AppState) -> (StatusCode, String) {
         Ok(Ok(lags)) => {
             let lagging: Vec<String> = lags
                 .iter()
-                .filter(|(_, lag)| *lag > state.config.ready_max_lag_events)
+                .filter(|(_, lag)| *lag > state.config.http.ready_max_lag_events)
                 .map(|(name, lag)| format!("{name} lags up to {lag} events"))
                 .collect();
             if lagging.is_empty() {

@@ -25,7 +25,7 @@ pub async fn instagram_verify(
         query.get("hub.mode").map(String::as_str),
         query.get("hub.verify_token").map(String::as_str),
         query.get("hub.challenge").map(String::as_str),
-        state.config.instagram_verify_token.expose_secret(),
+        state.config.instagram.verify_token.expose_secret(),
     );
     match outcome {
         instagram::Subscription::Confirmed(challenge) => {
@@ -50,7 +50,7 @@ pub async fn instagram_receive(
         .get(instagram::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
     instagram::verify_signature(
-        state.config.instagram_app_secret.expose_secret().as_bytes(),
+        state.config.instagram.app_secret.expose_secret().as_bytes(),
         &body,
         signature,
     )
@@ -109,7 +109,7 @@ pub async fn telegram_receive(
     let secret = headers
         .get(telegram::SECRET_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !adapters::secret_matches(state.config.telegram_webhook_secret.expose_secret(), secret) {
+    if !adapters::secret_matches(state.config.telegram.webhook_secret.expose_secret(), secret) {
         return Err(ApiError::unauthorized(
             "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
         ));

@@ -68,140 +68,222 @@ pub struct ServeConfig {
     /// Check the configuration, print it (secrets hidden) and exit.
     #[arg(long)]
     pub check_config: bool,
-    /// PostgreSQL URL; unset: the local server or a private cluster (see the README).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<SecretString>,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
     /// Log line format: `text` or `json` (one object per line, with the request span's fields).
     #[arg(long, env = "LOYALTY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
-    /// Address to listen on.
-    #[arg(long, env = "LOYALTY_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Meta app secret that signs Instagram webhooks (X-Hub-Signature-256).
-    #[arg(
-        long,
-        env = "LOYALTY_INSTAGRAM_APP_SECRET",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub instagram_app_secret: SecretString,
-    /// Token Meta echoes in the webhook verification handshake.
-    #[arg(
-        long,
-        env = "LOYALTY_INSTAGRAM_VERIFY_TOKEN",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub instagram_verify_token: SecretString,
-    /// Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (set with setWebhook).
-    #[arg(
-        long,
-        env = "LOYALTY_TELEGRAM_WEBHOOK_SECRET",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub telegram_webhook_secret: SecretString,
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
-    pub max_body_bytes: usize,
-    /// Requests taking longer are answered 408.
-    #[arg(long, env = "LOYALTY_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(limits::REQUEST_TIMEOUT_MS))]
-    pub request_timeout_ms: u64,
     /// Run projection workers in this process.
     #[arg(long, env = "LOYALTY_PROJECTIONS", default_value_t = true, action = clap::ArgAction::Set)]
     pub projections: bool,
     /// The program the Telegram bot and the Mini App serve (its id).
     #[arg(long, env = "LOYALTY_PROGRAM")]
     pub program: Option<uuid::Uuid>,
+    /// The event store.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// The HTTP listener and its limits.
+    #[command(flatten)]
+    pub http: HttpConfig,
+    /// Instagram (Meta) webhooks.
+    #[command(flatten)]
+    pub instagram: InstagramConfig,
+    /// The Telegram bot and its webhook.
+    #[command(flatten)]
+    pub telegram: TelegramConfig,
+    /// The VK API and VK ID sign-in.
+    #[command(flatten)]
+    pub vk: VkConfig,
+    /// The Mini App's sign-in.
+    #[command(flatten)]
+    pub mini_app: MiniAppConfig,
+    /// The admin panel's sessions.
+    #[command(flatten)]
+    pub admin: AdminConfig,
+}
+
+/// The event store.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL; unset: the local server or a private cluster (see the README).
+    #[arg(
+        id = "database_url",
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<SecretString>,
+    /// Database connections in the pool (default: twice this machine's cores, plus two).
+    #[arg(id = "db_connections", long = "db-connections", env = "LOYALTY_DB_CONNECTIONS", default_value_t = default_db_connections(),
+          value_parser = clap::value_parser!(u32).range(limits::DB_CONNECTIONS))]
+    pub connections: u32,
+}
+
+/// The HTTP listener and its limits.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    #[arg(
+        id = "listen",
+        long = "listen",
+        env = "LOYALTY_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
     /// Public base URL of this server (Mini App link, Telegram webhook URL).
     #[arg(
-        long,
+        id = "public_url",
+        long = "public-url",
         env = "LOYALTY_PUBLIC_URL",
         default_value = "http://127.0.0.1:8080"
     )]
     pub public_url: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(id = "max_body_bytes", long = "max-body-bytes", env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 408.
+    #[arg(id = "request_timeout_ms", long = "request-timeout-ms", env = "LOYALTY_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(limits::REQUEST_TIMEOUT_MS))]
+    pub request_timeout_ms: u64,
+    /// /readyz names projections lagging more events than this (it stays ready: lag is shared).
+    #[arg(id = "ready_max_lag_events", long = "ready-max-lag-events", env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(i64).range(limits::READY_MAX_LAG_EVENTS))]
+    pub ready_max_lag_events: i64,
+}
+
+/// Instagram (Meta) webhooks.
+#[derive(Debug, Clone, Args)]
+pub struct InstagramConfig {
+    /// Meta app secret that signs Instagram webhooks (X-Hub-Signature-256).
+    #[arg(
+        id = "instagram_app_secret",
+        long = "instagram-app-secret",
+        env = "LOYALTY_INSTAGRAM_APP_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub app_secret: SecretString,
+    /// Token Meta echoes in the webhook verification handshake.
+    #[arg(
+        id = "instagram_verify_token",
+        long = "instagram-verify-token",
+        env = "LOYALTY_INSTAGRAM_VERIFY_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub verify_token: SecretString,
+}
+
+/// The Telegram bot and its webhook.
+#[derive(Debug, Clone, Args)]
+pub struct TelegramConfig {
+    /// Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (set with setWebhook).
+    #[arg(
+        id = "telegram_webhook_secret",
+        long = "telegram-webhook-secret",
+        env = "LOYALTY_TELEGRAM_WEBHOOK_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub webhook_secret: SecretString,
     /// Telegram bot token (Bot API and Mini App initData signatures).
     #[arg(
-        long,
+        id = "telegram_bot_token",
+        long = "telegram-bot-token",
         env = "LOYALTY_TELEGRAM_BOT_TOKEN",
         default_value = "",
         hide_env_values = true
     )]
-    pub telegram_bot_token: SecretString,
+    pub bot_token: SecretString,
     /// How bot updates arrive: `webhook`, `polling` (getUpdates) or `off`.
     #[arg(
-        long,
+        id = "telegram_mode",
+        long = "telegram-mode",
         env = "LOYALTY_TELEGRAM_MODE",
         value_enum,
         default_value = "webhook"
     )]
-    pub telegram_mode: TelegramMode,
+    pub mode: TelegramMode,
     /// Bot API base URL (a local fake in tests).
     #[arg(
-        long,
+        id = "telegram_api_url",
+        long = "telegram-api-url",
         env = "LOYALTY_TELEGRAM_API_URL",
         default_value = "https://api.telegram.org"
     )]
-    pub telegram_api_url: String,
+    pub api_url: String,
+}
+
+/// The VK API and VK ID sign-in.
+#[derive(Debug, Clone, Args)]
+pub struct VkConfig {
     /// VK API access token of the community (groups.isMember).
     #[arg(
-        long,
+        id = "vk_api_token",
+        long = "vk-api-token",
         env = "LOYALTY_VK_API_TOKEN",
         default_value = "",
         hide_env_values = true
     )]
-    pub vk_api_token: SecretString,
+    pub api_token: SecretString,
     /// VK API base URL (a local fake in tests).
     #[arg(
-        long,
+        id = "vk_api_url",
+        long = "vk-api-url",
         env = "LOYALTY_VK_API_URL",
         default_value = "https://api.vk.com/method"
     )]
-    pub vk_api_url: String,
+    pub api_url: String,
     /// VK ID application (OAuth account linking): client id; empty disables VK ID linking.
-    #[arg(long, env = "LOYALTY_VK_ID_CLIENT_ID", default_value = "")]
-    pub vk_id_client_id: String,
+    #[arg(
+        id = "vk_id_client_id",
+        long = "vk-id-client-id",
+        env = "LOYALTY_VK_ID_CLIENT_ID",
+        default_value = ""
+    )]
+    pub id_client_id: String,
     /// VK ID authorize endpoint.
     #[arg(
-        long,
+        id = "vk_id_authorize_url",
+        long = "vk-id-authorize-url",
         env = "LOYALTY_VK_ID_AUTHORIZE_URL",
         default_value = "https://id.vk.com/authorize"
     )]
-    pub vk_id_authorize_url: String,
+    pub id_authorize_url: String,
     /// VK ID token endpoint.
     #[arg(
-        long,
+        id = "vk_id_token_url",
+        long = "vk-id-token-url",
         env = "LOYALTY_VK_ID_TOKEN_URL",
         default_value = "https://id.vk.com/oauth2/auth"
     )]
-    pub vk_id_token_url: String,
+    pub id_token_url: String,
+}
+
+/// The Mini App's sign-in.
+#[derive(Debug, Clone, Args)]
+pub struct MiniAppConfig {
     /// Oldest Mini App initData accepted, in seconds since Telegram signed it.
-    #[arg(long, env = "LOYALTY_INIT_DATA_MAX_AGE_SECS", default_value_t = 86_400,
+    #[arg(id = "init_data_max_age_secs", long = "init-data-max-age-secs", env = "LOYALTY_INIT_DATA_MAX_AGE_SECS", default_value_t = 86_400,
           value_parser = clap::value_parser!(i64).range(limits::INIT_DATA_MAX_AGE_SECS))]
     pub init_data_max_age_secs: i64,
     /// Lets the Mini App open in a plain browser with a development sign-in. Never in production.
-    #[arg(long, env = "LOYALTY_DEV_SIGN_IN", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(id = "dev_sign_in", long = "dev-sign-in", env = "LOYALTY_DEV_SIGN_IN", default_value_t = false, action = clap::ArgAction::Set)]
     pub dev_sign_in: bool,
+}
+
+/// The admin panel's sessions.
+#[derive(Debug, Clone, Args)]
+pub struct AdminConfig {
     /// Admin panel sessions expire after this many hours.
-    #[arg(long, env = "LOYALTY_SESSION_TTL_HOURS", default_value_t = 12,
+    #[arg(id = "session_ttl_hours", long = "session-ttl-hours", env = "LOYALTY_SESSION_TTL_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(i64).range(limits::SESSION_TTL_HOURS))]
     pub session_ttl_hours: i64,
     /// Mark session cookies Secure (behind HTTPS).
-    #[arg(long, env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(id = "cookie_secure", long = "cookie-secure", env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
-    /// /readyz names projections lagging more events than this (it stays ready: lag is shared).
-    #[arg(long, env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(i64).range(limits::READY_MAX_LAG_EVENTS))]
-    pub ready_max_lag_events: i64,
-    /// Database connections in the pool (default: twice this machine's cores, plus two).
-    #[arg(long, env = "LOYALTY_DB_CONNECTIONS", default_value_t = default_db_connections(),
-          value_parser = clap::value_parser!(u32).range(limits::DB_CONNECTIONS))]
-    pub db_connections: u32,
 }
 
 /// PostgreSQL's own sizing rule, about two connections a core: more busy backends than that
@@ -227,7 +309,7 @@ pub enum ConfigError {
 /// Declares the options a config file may set: each is the `ServeConfig` field of the same name,
 /// taken from the file only when neither its flag nor its environment variable gave it.
 macro_rules! file_options {
-    ($($field:ident: $ty:ty),* $(,)?) => {
+    ($($field:ident: $ty:ty => $($path:ident).+),* $(,)?) => {
         /// A config file: TOML, one key per option, named as the option's long flag with `_`.
         /// Unknown keys are an error.
         #[derive(Debug, Default, Deserialize)]
@@ -247,7 +329,7 @@ macro_rules! file_options {
                     if let Some(value) = file.$field
                         && !given(stringify!($field))
                     {
-                        self.$field = value.into();
+                        self.$($path).+ = value.into();
                     }
                 )*
             }
@@ -256,32 +338,32 @@ macro_rules! file_options {
 }
 
 file_options! {
-    database_url: SecretString,
-    log: String,
-    log_format: LogFormat,
-    listen: SocketAddr,
-    public_url: String,
-    program: uuid::Uuid,
-    db_connections: u32,
-    projections: bool,
-    max_body_bytes: usize,
-    request_timeout_ms: u64,
-    ready_max_lag_events: i64,
-    instagram_app_secret: SecretString,
-    instagram_verify_token: SecretString,
-    telegram_webhook_secret: SecretString,
-    telegram_bot_token: SecretString,
-    telegram_mode: TelegramMode,
-    telegram_api_url: String,
-    vk_api_token: SecretString,
-    vk_api_url: String,
-    vk_id_client_id: String,
-    vk_id_authorize_url: String,
-    vk_id_token_url: String,
-    init_data_max_age_secs: i64,
-    dev_sign_in: bool,
-    session_ttl_hours: i64,
-    cookie_secure: bool,
+    database_url: SecretString => database.url,
+    log: String => log,
+    log_format: LogFormat => log_format,
+    listen: SocketAddr => http.listen,
+    public_url: String => http.public_url,
+    program: uuid::Uuid => program,
+    db_connections: u32 => database.connections,
+    projections: bool => projections,
+    max_body_bytes: usize => http.max_body_bytes,
+    request_timeout_ms: u64 => http.request_timeout_ms,
+    ready_max_lag_events: i64 => http.ready_max_lag_events,
+    instagram_app_secret: SecretString => instagram.app_secret,
+    instagram_verify_token: SecretString => instagram.verify_token,
+    telegram_webhook_secret: SecretString => telegram.webhook_secret,
+    telegram_bot_token: SecretString => telegram.bot_token,
+    telegram_mode: TelegramMode => telegram.mode,
+    telegram_api_url: String => telegram.api_url,
+    vk_api_token: SecretString => vk.api_token,
+    vk_api_url: String => vk.api_url,
+    vk_id_client_id: String => vk.id_client_id,
+    vk_id_authorize_url: String => vk.id_authorize_url,
+    vk_id_token_url: String => vk.id_token_url,
+    init_data_max_age_secs: i64 => mini_app.init_data_max_age_secs,
+    dev_sign_in: bool => mini_app.dev_sign_in,
+    session_ttl_hours: i64 => admin.session_ttl_hours,
+    cookie_secure: bool => admin.cookie_secure,
 }
 
 impl FileConfig {
@@ -309,32 +391,46 @@ impl ServeConfig {
         Self {
             config_file: None,
             check_config: false,
-            database_url: None,
             log: None,
             log_format: LogFormat::Text,
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            instagram_app_secret: SecretString::default(),
-            instagram_verify_token: SecretString::default(),
-            telegram_webhook_secret: SecretString::default(),
-            max_body_bytes: 256 * 1024,
-            request_timeout_ms: 10_000,
             projections: true,
             program: None,
-            public_url: "http://127.0.0.1:8080".into(),
-            telegram_bot_token: SecretString::default(),
-            telegram_mode: TelegramMode::Webhook,
-            telegram_api_url: "https://api.telegram.org".into(),
-            vk_api_token: SecretString::default(),
-            vk_api_url: "https://api.vk.com/method".into(),
-            vk_id_client_id: String::new(),
-            vk_id_authorize_url: "https://id.vk.com/authorize".into(),
-            vk_id_token_url: "https://id.vk.com/oauth2/auth".into(),
-            init_data_max_age_secs: 86_400,
-            dev_sign_in: false,
-            session_ttl_hours: 12,
-            cookie_secure: false,
-            ready_max_lag_events: 10_000,
-            db_connections: default_db_connections(),
+            database: DatabaseConfig {
+                url: None,
+                connections: default_db_connections(),
+            },
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                public_url: "http://127.0.0.1:8080".into(),
+                max_body_bytes: 256 * 1024,
+                request_timeout_ms: 10_000,
+                ready_max_lag_events: 10_000,
+            },
+            instagram: InstagramConfig {
+                app_secret: SecretString::default(),
+                verify_token: SecretString::default(),
+            },
+            telegram: TelegramConfig {
+                webhook_secret: SecretString::default(),
+                bot_token: SecretString::default(),
+                mode: TelegramMode::Webhook,
+                api_url: "https://api.telegram.org".into(),
+            },
+            vk: VkConfig {
+                api_token: SecretString::default(),
+                api_url: "https://api.vk.com/method".into(),
+                id_client_id: String::new(),
+                id_authorize_url: "https://id.vk.com/authorize".into(),
+                id_token_url: "https://id.vk.com/oauth2/auth".into(),
+            },
+            mini_app: MiniAppConfig {
+                init_data_max_age_secs: 86_400,
+                dev_sign_in: false,
+            },
+            admin: AdminConfig {
+                session_ttl_hours: 12,
+                cookie_secure: false,
+            },
         }
     }
 
@@ -360,31 +456,31 @@ impl ServeConfig {
     /// What flags and environment variables have checked already (clap's value parsers) but a
     /// file's values have not.
     fn validate(&self) -> Result<(), String> {
-        let body = u64::try_from(self.max_body_bytes).unwrap_or(u64::MAX);
+        let body = u64::try_from(self.http.max_body_bytes).unwrap_or(u64::MAX);
         within("max_body_bytes", body, limits::MAX_BODY_BYTES)?;
         within(
             "request_timeout_ms",
-            self.request_timeout_ms,
+            self.http.request_timeout_ms,
             limits::REQUEST_TIMEOUT_MS,
         )?;
         within(
             "init_data_max_age_secs",
-            self.init_data_max_age_secs,
+            self.mini_app.init_data_max_age_secs,
             limits::INIT_DATA_MAX_AGE_SECS,
         )?;
         within(
             "session_ttl_hours",
-            self.session_ttl_hours,
+            self.admin.session_ttl_hours,
             limits::SESSION_TTL_HOURS,
         )?;
         within(
             "ready_max_lag_events",
-            self.ready_max_lag_events,
+            self.http.ready_max_lag_events,
             limits::READY_MAX_LAG_EVENTS,
         )?;
         within(
             "db_connections",
-            i64::from(self.db_connections),
+            i64::from(self.database.connections),
             limits::DB_CONNECTIONS,
         )
     }
@@ -392,7 +488,7 @@ impl ServeConfig {
     /// The oldest Mini App initData accepted. The option's range keeps it representable; were it
     /// not, every age would be accepted rather than the request failing.
     pub fn init_data_max_age(&self) -> chrono::TimeDelta {
-        chrono::TimeDelta::try_seconds(self.init_data_max_age_secs)
+        chrono::TimeDelta::try_seconds(self.mini_app.init_data_max_age_secs)
             .unwrap_or(chrono::TimeDelta::MAX)
     }
 }
@@ -476,20 +572,20 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         );
         let config = resolve(&["--config", &file.arg(), "--listen", "127.0.0.1:7000"]).unwrap();
         assert_eq!(
-            config.listen,
+            config.http.listen,
             "127.0.0.1:7000".parse().unwrap(),
             "the flag wins"
         );
-        assert_eq!(config.public_url, "https://loyalty.example.com");
-        assert_eq!(config.max_body_bytes, 1024);
+        assert_eq!(config.http.public_url, "https://loyalty.example.com");
+        assert_eq!(config.http.max_body_bytes, 1024);
         assert!(!config.projections);
-        assert_eq!(config.telegram_mode, TelegramMode::Polling);
+        assert_eq!(config.telegram.mode, TelegramMode::Polling);
         assert_eq!(
             config.program,
             Some("6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11".parse().unwrap())
         );
         assert_eq!(
-            config.request_timeout_ms, 10_000,
+            config.http.request_timeout_ms, 10_000,
             "absent from the file: the default"
         );
     }
@@ -506,8 +602,8 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
             "false",
         ];
         let config = resolve(&args).unwrap();
-        assert_eq!(config.telegram_mode, TelegramMode::Webhook);
-        assert!(!config.dev_sign_in);
+        assert_eq!(config.telegram.mode, TelegramMode::Webhook);
+        assert!(!config.mini_app.dev_sign_in);
     }
 
     #[test]
@@ -520,8 +616,8 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         let mut config = Cli::parse_from(["loyalty", "--listen", "127.0.0.1:7000"]).config;
         // As if LOYALTY_LISTEN had been set: it was given, so the file does not apply.
         config.layer(file, &|id| id == "listen");
-        assert_eq!(config.listen, "127.0.0.1:7000".parse().unwrap());
-        assert_eq!(config.max_body_bytes, 1024);
+        assert_eq!(config.http.listen, "127.0.0.1:7000".parse().unwrap());
+        assert_eq!(config.http.max_body_bytes, 1024);
     }
 
     #[test]
@@ -532,11 +628,11 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         );
         let config = resolve(&["--config", &file.arg()]).unwrap();
         assert_eq!(
-            config.telegram_bot_token.expose_secret(),
+            config.telegram.bot_token.expose_secret(),
             "123456:AAH-secret-token"
         );
         assert_eq!(
-            config.database_url.as_ref().map(|s| s.expose_secret()),
+            config.database.url.as_ref().map(|s| s.expose_secret()),
             Some("postgres://loyalty:hunter2@db/loyalty")
         );
         let printed = format!("{config:?}");

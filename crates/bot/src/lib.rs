@@ -81,13 +81,13 @@ impl Bot {
 
     /// `{public_url}{path}`.
     pub fn public_link(&self, path: &str) -> String {
-        let base = self.state.config.public_url.trim_end_matches('/');
+        let base = self.state.config.http.public_url.trim_end_matches('/');
         format!("{base}{path}")
     }
 
     /// The numeric bot id: the part of the token before the colon (not secret).
     pub fn bot_id(&self) -> String {
-        let token = self.state.config.telegram_bot_token.expose_secret();
+        let token = self.state.config.telegram.bot_token.expose_secret();
         token.split_once(':').map_or("", |(id, _)| id).to_owned()
     }
 }
@@ -113,17 +113,17 @@ static VK_CLIENTS: ClientCache<VkApi> = LazyLock::new(Default::default);
 /// The Bot API client of this configuration, or `None` without a valid bot token.
 pub fn telegram_client(state: &AppContext) -> Option<TelegramApi> {
     let config = &state.config;
-    let token = config.telegram_bot_token.expose_secret();
+    let token = config.telegram.bot_token.expose_secret();
     if token.is_empty() {
         return None;
     }
-    let key = (config.telegram_api_url.clone(), token.to_owned());
+    let key = (config.telegram.api_url.clone(), token.to_owned());
     let mut clients = TELEGRAM_CLIENTS.lock();
     if let Some(client) = clients.get(&key) {
         return Some(client.clone());
     }
     let client = match TelegramApi::new(token) {
-        Ok(client) => client.with_base_url(config.telegram_api_url.clone()),
+        Ok(client) => client.with_base_url(config.telegram.api_url.clone()),
         Err(e) => {
             tracing::error!(error = %e, "LOYALTY_TELEGRAM_BOT_TOKEN is not a bot token");
             return None;
@@ -136,18 +136,18 @@ pub fn telegram_client(state: &AppContext) -> Option<TelegramApi> {
 /// The VK API client of this configuration, or `None` without a VK token.
 pub fn vk_client(state: &AppContext) -> Option<VkApi> {
     let config = &state.config;
-    let token = config.vk_api_token.expose_secret();
+    let token = config.vk.api_token.expose_secret();
     if token.is_empty() {
         return None;
     }
-    let key = (config.vk_api_url.clone(), token.to_owned());
+    let key = (config.vk.api_url.clone(), token.to_owned());
     let mut clients = VK_CLIENTS.lock();
     if let Some(client) = clients.get(&key) {
         return Some(client.clone());
     }
     let client = VkApi::new(token)
         .ok()?
-        .with_base_url(config.vk_api_url.clone());
+        .with_base_url(config.vk.api_url.clone());
     clients.insert(key, client.clone());
     Some(client)
 }
@@ -158,7 +158,7 @@ pub fn vk_client(state: &AppContext) -> Option<VkApi> {
 /// started when the mode is `off` or no bot token is configured. Every task ends when
 /// `shutdown` turns true.
 pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mode = state.config.telegram_mode;
+    let mode = state.config.telegram.mode;
     if mode == TelegramMode::Off {
         tracing::info!("Telegram bot is off (LOYALTY_TELEGRAM_MODE=off)");
         return Vec::new();

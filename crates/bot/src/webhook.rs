@@ -34,7 +34,7 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
             "LOYALTY_PUBLIC_URL is not https; Telegram delivers webhooks only over https",
         ));
     }
-    let secret = config.telegram_webhook_secret.expose_secret();
+    let secret = config.telegram.webhook_secret.expose_secret();
     let Ok(webhook) = WebhookConfig::new(url.clone(), secret) else {
         return Ok(WebhookCheck::Skipped(
             "LOYALTY_TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -",

@@ -45,13 +45,13 @@ pub fn demo_config(mut config: ServeConfig) -> ServeConfig {
             *s = SecretString::from(v);
         }
     };
-    fill(&mut config.instagram_app_secret, DEMO_INSTAGRAM_SECRET);
-    fill(&mut config.instagram_verify_token, "demo-verify-token");
-    fill(&mut config.telegram_webhook_secret, DEMO_TELEGRAM_SECRET);
-    fill(&mut config.telegram_bot_token, DEMO_BOT_TOKEN);
+    fill(&mut config.instagram.app_secret, DEMO_INSTAGRAM_SECRET);
+    fill(&mut config.instagram.verify_token, "demo-verify-token");
+    fill(&mut config.telegram.webhook_secret, DEMO_TELEGRAM_SECRET);
+    fill(&mut config.telegram.bot_token, DEMO_BOT_TOKEN);
     config.program.get_or_insert(demo_program().0);
-    config.dev_sign_in = true;
-    config.telegram_mode = app::config::TelegramMode::Off;
+    config.mini_app.dev_sign_in = true;
+    config.telegram.mode = app::config::TelegramMode::Off;
     config
 }
 
@@ -237,7 +237,7 @@ pub async fn drive_traffic(base_url: String, config: ServeConfig) {
                         text,
                         unix_time: now,
                     },
-                    config.instagram_app_secret.expose_secret(),
+                    config.instagram.app_secret.expose_secret(),
                 ),
                 1 => simulate::vk_wall_reply(
                     VK_GROUP,
@@ -258,7 +258,7 @@ pub async fn drive_traffic(base_url: String, config: ServeConfig) {
                         text,
                         unix_time: now,
                     },
-                    config.telegram_webhook_secret.expose_secret(),
+                    config.telegram.webhook_secret.expose_secret(),
                 ),
             }
         };

@@ -140,7 +140,8 @@ async fn run() -> anyhow::Result<()> {
                 config.log.clone(),
                 config.log_format,
                 config
-                    .database_url
+                    .database
+                    .url
                     .as_ref()
                     .map(|url| url.expose_secret().to_string()),
             )
@@ -171,9 +172,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve(config) => {
             // The owner's pool migrates; `serve` opens its own pool as the service role.
             let pool = connect_migrated(&database_url, 2).await?;
-            let listener = tokio::net::TcpListener::bind(config.listen)
+            let listener = tokio::net::TcpListener::bind(config.http.listen)
                 .await
-                .with_context(|| format!("cannot listen on {}", config.listen))?;
+                .with_context(|| format!("cannot listen on {}", config.http.listen))?;
             loyalty::server::serve(listener, pool, config, loyalty::server::shutdown_signal())
                 .await?;
         }
@@ -284,9 +285,9 @@ async fn run() -> anyhow::Result<()> {
             let pool = connect_migrated(&database_url, 2).await?;
             let program = loyalty::demo::seed(&pool).await?;
             let (admin, password) = loyalty::demo::admin_login(&pool).await?;
-            let listener = tokio::net::TcpListener::bind(config.listen)
+            let listener = tokio::net::TcpListener::bind(config.http.listen)
                 .await
-                .with_context(|| format!("cannot listen on {}", config.listen))?;
+                .with_context(|| format!("cannot listen on {}", config.http.listen))?;
             let base = format!("http://{}", listener.local_addr()?);
             println!("demo program {program} is live at {base}");
             println!("  Mini App (development sign-in): {base}/app");

@@ -35,8 +35,8 @@ pub async fn serve(
     // blocks but not change or remove them. `pool` (the owner's) only names the database.
     let pool = store::connect_as_service(
         &pool.connect_options(),
-        config.db_connections,
-        config.db_connections,
+        config.database.connections,
+        config.database.connections,
     )
     .await
     .with_context(|| {

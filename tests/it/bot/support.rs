@@ -42,13 +42,13 @@ impl BotApp {
         mount_defaults(&telegram, vk_member.clone()).await;
         let uri = telegram.uri();
         let app = TestApp::with_config(pool, |config, program| {
-            config.telegram_bot_token = BOT_TOKEN.to_string().into();
+            config.telegram.bot_token = BOT_TOKEN.to_string().into();
             config.program = Some(program.0);
-            config.public_url = PUBLIC_URL.into();
-            config.telegram_mode = mode;
-            config.telegram_api_url = uri.clone();
-            config.vk_api_token = VK_TOKEN.to_string().into();
-            config.vk_api_url = format!("{uri}/method");
+            config.http.public_url = PUBLIC_URL.into();
+            config.telegram.mode = mode;
+            config.telegram.api_url = uri.clone();
+            config.vk.api_token = VK_TOKEN.to_string().into();
+            config.vk.api_url = format!("{uri}/method");
         })
         .await;
         let state = app.state.clone();

@@ -69,7 +69,7 @@ impl MiniApp {
     pub async fn with_config(pool: PgPool, configure: impl FnOnce(&mut ServeConfig)) -> MiniApp {
         let app = TestApp::with_config(pool, |config, program| {
             config.program = Some(program.0);
-            config.telegram_bot_token = BOT_TOKEN.to_string().into();
+            config.telegram.bot_token = BOT_TOKEN.to_string().into();
             configure(config);
         })
         .await;

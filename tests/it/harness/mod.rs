@@ -67,9 +67,9 @@ pub fn sign(body: &[u8], secret: &str) -> String {
 /// secrets.
 pub fn fixture_config() -> ServeConfig {
     let mut config = ServeConfig::for_tests();
-    config.instagram_app_secret = IG_APP_SECRET.to_string().into();
-    config.instagram_verify_token = IG_VERIFY_TOKEN.to_string().into();
-    config.telegram_webhook_secret = TG_SECRET.to_string().into();
+    config.instagram.app_secret = IG_APP_SECRET.to_string().into();
+    config.instagram.verify_token = IG_VERIFY_TOKEN.to_string().into();
+    config.telegram.webhook_secret = TG_SECRET.to_string().into();
     config
 }
 

@@ -73,7 +73,10 @@ async fn valid_init_data_signs_the_member_in_and_shows_the_balance(pool: PgPool)
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_largest_init_data_max_age_accepted_signs_in_and_refuses_older(pool: PgPool) {
     let max_age = *app::config::limits::INIT_DATA_MAX_AGE_SECS.end();
-    let m = MiniApp::with_config(pool, |config| config.init_data_max_age_secs = max_age).await;
+    let m = MiniApp::with_config(pool, |config| {
+        config.mini_app.init_data_max_age_secs = max_age
+    })
+    .await;
     let anna = user(ANNA, "Анна", "anna_runs", "ru");
     let now = Utc::now().timestamp();
     m.sign_in(&init_data_signed(&anna, now - max_age + 60, BOT_TOKEN))
@@ -171,7 +174,7 @@ fn anna_init_data_with_other_user() -> String {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn without_a_bot_token_the_mini_app_is_off(pool: PgPool) {
     let m = MiniApp::with_config(pool, |config| {
-        config.telegram_bot_token = String::new().into();
+        config.telegram.bot_token = String::new().into();
     })
     .await;
     // initData "signed" with an empty token must not pass: the API refuses to run at all.

@@ -186,7 +186,7 @@ async fn browser_offers_the_dev_sign_in_only_when_enabled(pool: PgPool) {
     assert_eq!(browser.count("#dev:not([hidden])").await.unwrap(), 0);
     drop(server);
 
-    let on = MiniApp::with_config(pool, |config| config.dev_sign_in = true).await;
+    let on = MiniApp::with_config(pool, |config| config.mini_app.dev_sign_in = true).await;
     let server = on.app.serve().await;
     browser.goto(&server.url("/app")).await.unwrap();
     browser.wait_visible("#dev-form").await.unwrap();

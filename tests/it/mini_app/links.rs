@@ -248,10 +248,10 @@ async fn vk_id_links_the_account_the_provider_names(pool: PgPool) {
     let token_url = format!("{}/oauth2/auth", provider.uri());
     let authorize_url = format!("{}/authorize", provider.uri());
     let m = MiniApp::with_config(pool, |config| {
-        config.vk_id_client_id = "54000001".into();
-        config.vk_id_token_url = token_url;
-        config.vk_id_authorize_url = authorize_url;
-        config.public_url = "https://loyalty.example".into();
+        config.vk.id_client_id = "54000001".into();
+        config.vk.id_token_url = token_url;
+        config.vk.id_authorize_url = authorize_url;
+        config.http.public_url = "https://loyalty.example".into();
     })
     .await;
     let member = m.sign_in(&anna()).await;

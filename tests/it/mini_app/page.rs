@@ -25,7 +25,7 @@ async fn dev_sign_in_exists_only_when_enabled(pool: PgPool) {
         false
     );
 
-    let on = MiniApp::with_config(pool, |config| config.dev_sign_in = true).await;
+    let on = MiniApp::with_config(pool, |config| config.mini_app.dev_sign_in = true).await;
     let reply = on
         .call("POST", "/api/v1/app/dev-sign-in", None, Some(request), &[])
         .await;

@@ -78,7 +78,7 @@ pub async fn login(
     ClientAddr(client): ClientAddr,
     Body(body): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let ttl = state.config.session_ttl_hours;
+    let ttl = state.config.admin.session_ttl_hours;
     let signed_in = super::auth::sign_in(
         &state.pool,
         &state.password_checks,
@@ -90,7 +90,7 @@ pub async fn login(
     .await;
     match signed_in {
         Ok((token, session)) => {
-            let cookie = session::cookie(&token, ttl, state.config.cookie_secure);
+            let cookie = session::cookie(&token, ttl, state.config.admin.cookie_secure);
             let mut response = Json(SessionInfo::from(&session)).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
@@ -164,7 +164,7 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        session::clear_cookie(state.config.cookie_secure),
+        session::clear_cookie(state.config.admin.cookie_secure),
     );
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }

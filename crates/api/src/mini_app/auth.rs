@@ -112,7 +112,7 @@ fn init_data_header(headers: &HeaderMap) -> Result<&str, ApiError> {
 /// Without a bot token every HMAC would be keyed by an empty string, which anyone can forge:
 /// the Mini App is off until one is configured.
 pub fn configured(state: &AppState) -> Result<(&str, ProgramId), ApiError> {
-    let token = state.config.telegram_bot_token.expose_secret();
+    let token = state.config.telegram.bot_token.expose_secret();
     if token.is_empty() {
         return Err(unconfigured("LOYALTY_TELEGRAM_BOT_TOKEN is not set"));
     }

@@ -49,8 +49,8 @@ pub struct DevSession {
 pub async fn config(State(state): State<AppState>) -> Json<MiniAppConfig> {
     Json(MiniAppConfig {
         configured: configured(&state).is_ok(),
-        dev_sign_in: state.config.dev_sign_in,
-        vk_id: !state.config.vk_id_client_id.is_empty(),
+        dev_sign_in: state.config.mini_app.dev_sign_in,
+        vk_id: !state.config.vk.id_client_id.is_empty(),
     })
 }
 
@@ -69,7 +69,7 @@ pub async fn dev_sign_in(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<DevSignIn>,
 ) -> Result<Json<DevSession>, ApiError> {
-    if !state.config.dev_sign_in {
+    if !state.config.mini_app.dev_sign_in {
         return Err(ApiError::not_found(
             "development sign-in is off on this server",
         ));

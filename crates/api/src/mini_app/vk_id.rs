@@ -199,15 +199,18 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
 /// VK ID is on when a client id is configured; the redirect URI is fixed by the public URL.
 fn client(state: &AppState) -> Result<VkIdOAuth, ApiError> {
     let config = &state.config;
-    if config.vk_id_client_id.is_empty() {
+    if config.vk.id_client_id.is_empty() {
         return Err(ApiError::not_found("VK ID linking is not enabled"));
     }
-    let redirect_uri = format!("{}{CALLBACK_PATH}", config.public_url.trim_end_matches('/'));
-    Ok(VkIdOAuth::new(config.vk_id_client_id.clone(), redirect_uri)
+    let redirect_uri = format!(
+        "{}{CALLBACK_PATH}",
+        config.http.public_url.trim_end_matches('/')
+    );
+    Ok(VkIdOAuth::new(config.vk.id_client_id.clone(), redirect_uri)
         .map_err(ApiError::internal)?
         .with_endpoints(
-            config.vk_id_authorize_url.clone(),
-            config.vk_id_token_url.clone(),
+            config.vk.id_authorize_url.clone(),
+            config.vk.id_token_url.clone(),
         ))
 }
 
