@@ -68,6 +68,11 @@ pub struct ServeConfig {
     /// Check the configuration, print it (secrets hidden) and exit.
     #[arg(long)]
     pub check_config: bool,
+    /// Development: without a database URL, `serve` uses the local server or a private cluster
+    /// as `demo` does, instead of refusing to start.
+    #[arg(long, env = "LOYALTY_DEV", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub dev: bool,
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info,api=debug`); unset: `info`.
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -106,7 +111,8 @@ pub struct ServeConfig {
 /// The event store.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
-    /// PostgreSQL URL; unset: the local server or a private cluster (see the README).
+    /// PostgreSQL URL. `serve` refuses to start without one unless `--dev`; `demo` and `--dev`
+    /// fall back to the local server or a private cluster (see the README).
     #[arg(
         id = "database_url",
         long = "database-url",
@@ -391,6 +397,7 @@ impl ServeConfig {
         Self {
             config_file: None,
             check_config: false,
+            dev: false,
             log: None,
             log_format: LogFormat::Text,
             projections: true,

@@ -136,6 +136,15 @@ async fn run() -> anyhow::Result<()> {
                 println!("{config:#?}");
                 return Ok(());
             }
+            if matches!(command, Command::Serve(_)) && config.database.url.is_none() && !config.dev
+            {
+                anyhow::bail!(
+                    "no database configured: set DATABASE_URL (or --database-url, or \
+                     database_url in the config file) to the PostgreSQL this program's ledger \
+                     lives in. To try the product on a local or private database, run \
+                     `loyalty demo` or `loyalty serve --dev`."
+                );
+            }
             (
                 config.log.clone(),
                 config.log_format,

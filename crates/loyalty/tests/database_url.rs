@@ -79,3 +79,36 @@ fn an_unreachable_server_is_one_clear_line_without_a_backtrace() {
         assert!(!stderr.contains("not-printed"), "no password: {stderr}");
     }
 }
+
+/// In production a forgotten `DATABASE_URL` must not quietly start the ledger on some local or
+/// private database: `serve` refuses, in one line that says what to set; `--dev` (and `demo`)
+/// keep the newcomer's fallback.
+#[test]
+fn serve_without_a_database_url_refuses_to_start() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .env_clear()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("loyalty runs");
+    // A `serve` that found some database would keep running: give it ten seconds, then fail.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("loyalty waits").is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().expect("loyalty killed");
+            panic!("serve started without a database URL");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("loyalty ends");
+    assert!(!output.status.success());
+    let stderr = stderr(&output);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("loyalty: no database configured: set DATABASE_URL"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("loyalty serve --dev"), "{stderr}");
+}
