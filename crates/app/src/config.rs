@@ -345,6 +345,7 @@ macro_rules! file_options {
 
 file_options! {
     database_url: SecretString => database.url,
+    dev: bool => dev,
     log: String => log,
     log_format: LogFormat => log_format,
     listen: SocketAddr => http.listen,
