@@ -5,7 +5,6 @@
 
 use super::AppState;
 use super::error::ApiError;
-use adapters::signal::Signal;
 use adapters::{instagram, telegram, vk};
 use app::ingest::unrouted::Unrouted;
 use axum::extract::{Query, State};
@@ -60,7 +59,10 @@ pub async fn instagram_receive(
         actor: Some("platform:instagram".into()),
         ..Metadata::default()
     };
-    record(&state, Network::Instagram, &signals, metadata).await?;
+    state
+        .ingest
+        .record_delivery(Network::Instagram, &signals, metadata)
+        .await?;
     Ok(StatusCode::OK)
 }
 
@@ -97,7 +99,10 @@ pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Re
         delivery_id: callback.delivery_key(),
         ..Metadata::default()
     };
-    record(&state, Network::Vk, callback.signals(), metadata).await?;
+    state
+        .ingest
+        .record_delivery(Network::Vk, callback.signals(), metadata)
+        .await?;
     Ok((StatusCode::OK, vk::OK_RESPONSE).into_response())
 }
 
@@ -121,17 +126,4 @@ pub async fn telegram_receive(
             bot::updates::UpdateError::Failed(e) => e.into(),
         })?;
     Ok(StatusCode::OK)
-}
-
-/// Routes and records the signals of one Instagram or VK delivery.
-async fn record(
-    state: &AppState,
-    network: Network,
-    signals: &[Signal],
-    metadata: Metadata,
-) -> Result<(), ApiError> {
-    Ok(state
-        .ingest
-        .record_delivery(network, signals, metadata)
-        .await?)
 }

@@ -43,18 +43,6 @@ pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The `loyalty` binary built beside this one: the benches measure it as users run it.
-pub fn loyalty_binary() -> anyhow::Result<std::path::PathBuf> {
-    let exe = std::env::current_exe()?;
-    let loyalty = exe.with_file_name(format!("loyalty{}", std::env::consts::EXE_SUFFIX));
-    anyhow::ensure!(
-        loyalty.exists(),
-        "{} is missing: build it with `cargo build --release -p loyalty`",
-        loyalty.display()
-    );
-    Ok(loyalty)
-}
-
 /// `loyalty serve` as users run it, in a child process on a free loopback port, over the
 /// bench's database; killed when dropped.
 pub struct ServeChild {
@@ -75,7 +63,7 @@ impl ServeChild {
         let (server, _) = database_url
             .rsplit_once('/')
             .context("DATABASE_URL has no database name")?;
-        let child = tokio::process::Command::new(loyalty_binary()?)
+        let child = tokio::process::Command::new(loyalty::sibling_binary("loyalty", "loyalty")?)
             .arg("serve")
             .env("DATABASE_URL", format!("{server}/{database}"))
             .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))

@@ -8,3 +8,16 @@ pub mod db;
 pub mod demo;
 pub mod server;
 pub mod simulate;
+
+/// A binary built beside the running one (`loyalty` and `loyalty-bench` find each other so);
+/// a missing one is an error that says how to build it.
+pub fn sibling_binary(name: &str, package: &str) -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release -p {package}`",
+        path.display()
+    );
+    Ok(path)
+}

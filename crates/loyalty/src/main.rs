@@ -356,14 +356,7 @@ async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Resul
 /// The benches live in their own binary, so the production one carries none of their code;
 /// `loyalty bench` runs it from the directory this binary is in.
 fn run_bench(args: &[String]) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot locate the loyalty binary")?;
-    let bench = exe.with_file_name(format!("loyalty-bench{}", std::env::consts::EXE_SUFFIX));
-    if !bench.exists() {
-        anyhow::bail!(
-            "{} is missing: build it with `cargo build --release -p bench`",
-            bench.display()
-        );
-    }
+    let bench = loyalty::sibling_binary("loyalty-bench", "bench")?;
     let status = std::process::Command::new(&bench)
         .args(args)
         .status()
