@@ -6,4 +6,4 @@ mod notifications;
 mod polling;
 mod polls;
 mod subscriptions;
-mod support;
+pub(crate) mod support;

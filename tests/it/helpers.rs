@@ -2,6 +2,7 @@ use app::{Ledger, LedgerConfig, ManagerAction, ProgramContext};
 use chrono::{TimeZone, Utc};
 use domain::Timestamp;
 use domain::ids::{MemberId, ProgramId};
+use domain::network::{ExternalIdentity, LinkedAccount};
 use domain::program::Rules;
 use sqlx::PgPool;
 use store::EventStore;
@@ -23,10 +24,13 @@ pub fn manager() -> ManagerAction {
 pub struct TestLedger {
     pub ledger: Ledger,
     pub program: ProgramContext,
+    /// The mapping of platform ids to account references, under the tests' (development) key.
+    pub accounts: app::accounts::Accounts,
 }
 
 impl TestLedger {
     pub async fn new(pool: PgPool) -> Self {
+        let accounts = app::accounts::Accounts::new(pool.clone(), app::config::dev_privacy_keys());
         let ledger = Ledger::new(EventStore::new(pool), LedgerConfig::default());
         let program_id = ProgramId(Uuid::new_v4());
         ledger
@@ -40,7 +44,32 @@ impl TestLedger {
             .await
             .unwrap();
         let program = ledger.program(program_id).await.unwrap();
-        Self { ledger, program }
+        Self {
+            ledger,
+            program,
+            accounts,
+        }
+    }
+
+    /// The account's reference in the test program, issued now if it is new.
+    pub async fn account(&self, identity: &ExternalIdentity) -> LinkedAccount {
+        self.accounts
+            .resolve(self.program_id(), identity)
+            .await
+            .unwrap()
+    }
+
+    /// Who owns a platform account in the test program.
+    pub async fn owner_of(&self, identity: &ExternalIdentity) -> Option<MemberId> {
+        let account = self
+            .accounts
+            .find(self.program_id(), identity)
+            .await
+            .unwrap()?;
+        self.ledger
+            .identity_owner(self.program_id(), &account)
+            .await
+            .unwrap()
     }
 
     pub fn program_id(&self) -> ProgramId {

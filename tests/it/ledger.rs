@@ -274,16 +274,18 @@ async fn a_thousand_attempts_on_a_capped_codeword_pay_exactly_the_cap(pool: PgPo
 async fn one_external_account_belongs_to_one_member(pool: PgPool) {
     let t = TestLedger::new(pool).await;
     let (anna, boris) = (t.member().await, t.member().await);
-    let ig = domain::network::ExternalIdentity::new(
-        Network::Instagram,
-        "17841400000000001",
-        "1122334455667788",
-    );
+    let ig = t
+        .account(&domain::network::ExternalIdentity::new(
+            Network::Instagram,
+            "17841400000000001",
+            "1122334455667788",
+        ))
+        .await;
     let link = |m| {
         t.ledger.link_account(
             t.program_id(),
             m,
-            ig.clone(),
+            ig,
             domain::event::LinkMethod::Code,
             Metadata::default(),
             at(9),
@@ -299,13 +301,7 @@ async fn one_external_account_belongs_to_one_member(pool: PgPool) {
         Some(anna)
     );
     t.ledger
-        .unlink_account(
-            t.program_id(),
-            anna,
-            ig.clone(),
-            Metadata::default(),
-            at(10),
-        )
+        .unlink_account(t.program_id(), anna, ig, Metadata::default(), at(10))
         .await
         .unwrap();
     link(boris).await.unwrap();

@@ -172,10 +172,13 @@ async fn what_no_profile_change_shows_is_caught_by_reading_the_program_whole(poo
     assert_eq!(names_on_top(&m).await, ["Ольга П."]);
 
     // Her profile is erased: a deleted row has no `updated_at` for the refresh to see.
-    sqlx::query("DELETE FROM profiles WHERE external_id = '3001'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "DELETE FROM profiles WHERE account_ref = \
+         (SELECT account_ref FROM external_accounts WHERE platform_id = '3001')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     m.drain().await;
     assert_eq!(names_on_top(&m).await, ["Ольга П."]);
     let hour = Duration::from_secs(3600);

@@ -142,7 +142,7 @@ async fn instagram_batches_award_per_change_for_bound_accounts_only(pool: PgPool
     // The second brand account of the batch is not bound to this program: its changes are skipped.
     assert!(awards >= 2, "{awards} awards");
     let second_brand: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE event_type = 'IdentityClaimed' AND payload #>> '{identity,scope}' = '17841400000000002'",
+        "SELECT count(*) FROM external_accounts WHERE scope = '17841400000000002'",
     )
     .fetch_one(&app.pool)
     .await
@@ -192,7 +192,9 @@ async fn telegram_channel_membership_pays_the_bonus_and_leaving_reverses_it(pool
         .await;
     app.telegram_fixture("chat_member_kicked.json").await;
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT payload #>> '{identity,external_id}' FROM events WHERE event_type = 'IdentityClaimed'",
+        "SELECT a.platform_id FROM events e JOIN external_accounts a \
+           ON a.account_ref::text = e.payload #>> '{account,account}' \
+         WHERE e.event_type = 'IdentityClaimed'",
     )
     .fetch_all(&app.pool)
     .await

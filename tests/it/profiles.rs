@@ -1,7 +1,9 @@
 //! The `profiles` table, written only by `app::ingest::profiles`: names seen on deliveries,
 //! the bot and the Mini App, never in events.
 
+use app::accounts::Accounts;
 use app::ingest::profiles::{Profile, upsert_profile, upsert_profiles};
+use domain::ids::{AccountRef, ProgramId};
 use domain::network::{ExternalIdentity, Network};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -10,9 +12,20 @@ const PROGRAM: Uuid = Uuid::from_u128(0x9e0f_0000_0000_0000_0000_0000_0000_0001)
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
+    let accounts = Accounts::new(pool.clone(), app::config::dev_privacy_keys());
+    let mut refs = Vec::new();
+    for id in ["1", "2"] {
+        let identity = ExternalIdentity::new(Network::Vk, "", id);
+        let linked = accounts
+            .resolve(ProgramId(PROGRAM), &identity)
+            .await
+            .unwrap();
+        refs.push(linked.account);
+    }
+    let account = |id: &str| -> AccountRef { refs[usize::from(id == "2")] };
     let profile = |id: &str, username: &str| Profile {
         program_id: PROGRAM,
-        identity: ExternalIdentity::new(Network::Vk, "", id.to_string()),
+        account: account(id),
         username: Some(username.to_string()),
         display_name: None,
         language_code: None,
@@ -29,11 +42,13 @@ async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
     )
     .await
     .unwrap();
-    let stored: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT external_id, username FROM profiles ORDER BY external_id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let stored: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT a.platform_id, p.username FROM profiles p \
+             JOIN external_accounts a USING (account_ref) ORDER BY a.platform_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(
         stored,
         vec![
@@ -42,4 +57,40 @@ async fn profiles_written_together_keep_each_accounts_last_names(pool: PgPool) {
         ]
     );
     upsert_profiles(&pool, &[]).await.unwrap();
+}
+
+/// A profile of an account erased meanwhile (its mapping deleted) is not written, and does not
+/// fail the other profiles of its batch.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_profile_of_an_erased_account_is_not_written(pool: PgPool) {
+    let accounts = Accounts::new(pool.clone(), app::config::dev_privacy_keys());
+    let identity = |id: &str| ExternalIdentity::new(Network::Vk, "", id);
+    let kept = accounts
+        .resolve(ProgramId(PROGRAM), &identity("1"))
+        .await
+        .unwrap();
+    let erased = accounts
+        .resolve(ProgramId(PROGRAM), &identity("2"))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM external_accounts WHERE account_ref = $1")
+        .bind(erased.account.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let profile = |account: AccountRef| Profile {
+        program_id: PROGRAM,
+        account,
+        username: Some("name".into()),
+        display_name: None,
+        language_code: None,
+    };
+    upsert_profiles(&pool, &[profile(kept.account), profile(erased.account)])
+        .await
+        .unwrap();
+    let stored: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT account_ref FROM profiles")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![kept.account.0]);
 }

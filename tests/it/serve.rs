@@ -44,12 +44,7 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(reply.text().await.unwrap(), "ok");
-    let member = t
-        .ledger
-        .identity_owner(t.program_id(), &anna_vk())
-        .await
-        .unwrap()
-        .unwrap();
+    let member = t.owner_of(&anna_vk()).await.unwrap();
 
     // The runner wakes on the append; allow a generous bound for a loaded CI machine. The
     // member's row can show before the award does (registering and awarding are two commits).
@@ -98,7 +93,7 @@ fn state_with(pool: PgPool, configure: impl FnOnce(&mut ServeConfig)) -> api::Ap
         store::EventStore::new(pool.clone()),
         app::LedgerConfig::default(),
     );
-    api::AppState::new(app::AppContext::new(ledger, pool, config))
+    api::AppState::new(app::AppContext::new(ledger, pool, config).unwrap())
 }
 
 async fn readyz(state: &api::AppState) -> (axum::http::StatusCode, String) {

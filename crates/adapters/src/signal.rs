@@ -1,7 +1,8 @@
 //! What an inbound delivery means for the ledger, independent of the platform it came from.
 
 use chrono::{DateTime, Utc};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity};
+use domain::network::{ActivityKind, ExternalIdentity};
+use domain::privacy::PlatformActivity;
 use serde::Serialize;
 
 /// One fact read from a platform delivery. A delivery yields zero or more signals.
@@ -61,9 +62,9 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// The ledger's idempotency key for this activity.
-    pub fn activity_ref(&self) -> ActivityRef {
-        ActivityRef {
+    /// The activity as the platform names it; the app digests it into the ledger's key.
+    pub fn platform_activity(&self) -> PlatformActivity {
+        PlatformActivity {
             network: self.account.network,
             kind: self.kind,
             reference: self.reference.clone(),
@@ -81,7 +82,7 @@ pub struct Edit {
 /// Reverses an earlier activity found by `(network, kind, reference)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Retraction {
-    pub activity: ActivityRef,
+    pub activity: PlatformActivity,
     pub destination: String,
     /// The original author when the payload names one (VK `wall_reply_delete` does not).
     pub account: Option<ExternalIdentity>,
@@ -146,6 +147,8 @@ pub enum CommandName {
     Top,
     Link,
     Help,
+    /// Erase the member's personal data (`/forget yes` confirms).
+    Forget,
     /// Any other command, lower case, without `/` and `@bot`.
     Other(String),
 }

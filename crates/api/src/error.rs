@@ -106,6 +106,7 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::DailyCapReached { .. } => "daily_cap_reached",
         DomainError::CooldownActive => "cooldown_active",
         DomainError::MemberBlocked(_) => "member_blocked",
+        DomainError::MemberErased => "member_erased",
         DomainError::MemberNotRegistered => "member_not_registered",
         DomainError::AlreadyRegistered => "already_registered",
         DomainError::EntryNotFound(_) => "entry_not_found",

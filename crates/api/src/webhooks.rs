@@ -96,7 +96,9 @@ pub async fn vk_receive(State(state): State<AppState>, body: Bytes) -> Result<Re
     }
     let metadata = Metadata {
         actor: Some("platform:vk".into()),
-        delivery_id: callback.delivery_key(),
+        delivery_id: callback
+            .delivery_key()
+            .map(|key| state.accounts().delivery(&key)),
         ..Metadata::default()
     };
     state

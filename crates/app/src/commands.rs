@@ -8,13 +8,13 @@ use domain::Timestamp;
 use domain::campaign::{
     CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_among, decide_codeword,
 };
-use domain::event::{LinkMethod, ManagerId};
+use domain::event::{Eraser, ErasureReason, LinkMethod, ManagerId};
 use domain::identity::{
     IdentityState, decide_claim_observed, decide_link, decide_register_observed, decide_unlink,
 };
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState, WrittenText};
-use domain::network::{ActivityRef, ExternalIdentity};
+use domain::network::{ActivityRef, LinkedAccount};
 use domain::points::{Points, PointsDelta};
 use domain::program::{ProgramCommand, ProgramState, Rules};
 use domain::reward::{
@@ -233,7 +233,7 @@ impl Ledger {
     pub async fn register_observed_and_award(
         &self,
         program: &ProgramContext,
-        identity: &ExternalIdentity,
+        identity: &LinkedAccount,
         member_id: MemberId,
         activity: ActivityRef,
         text: Option<TextFingerprint>,
@@ -244,7 +244,7 @@ impl Ledger {
         let program_id = program.program_id;
         let (account, member) = self
             .load_pair::<IdentityState, MemberState>(
-                &StreamId::Identity(program_id, identity.clone()),
+                &StreamId::Identity(program_id, identity.account),
                 &StreamId::Member(member_id),
             )
             .await?;
@@ -253,7 +253,7 @@ impl Ledger {
             &member.state,
             program_id,
             member_id,
-            identity.clone(),
+            *identity,
             at,
         )?;
         if registration.is_empty() {
@@ -408,6 +408,47 @@ impl Ledger {
             at: action.at,
         })
         .await
+    }
+
+    /// Appends `MemberErased` (nothing if the member was erased already) and answers the
+    /// accounts the member held when it was decided: the rows to delete.
+    pub async fn erase_member(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        by: Eraser,
+        reason: ErasureReason,
+        at: Timestamp,
+    ) -> Result<(Outcome, Vec<LinkedAccount>), AppError> {
+        let held = std::sync::Mutex::new(Vec::new());
+        let actor = match &by {
+            Eraser::Member => format!("member:{member_id}"),
+            Eraser::Manager { by } => by.clone(),
+        };
+        let outcome = self
+            .execute::<MemberState>(
+                program_id.0,
+                domain::ids::derived_id(&format!("{program_id}/erase/{member_id}")),
+                Metadata {
+                    actor: Some(actor),
+                    ..Metadata::default()
+                },
+                &StreamId::Member(member_id),
+                |member| {
+                    let accounts = member.linked.iter().chain(&member.observed_account);
+                    if let Ok(mut held) = held.lock() {
+                        *held = accounts.copied().collect();
+                    }
+                    member.decide(MemberCommand::Erase {
+                        by: by.clone(),
+                        reason,
+                        at,
+                    })
+                },
+            )
+            .await?;
+        let held = held.into_inner().unwrap_or_default();
+        Ok((outcome, held))
     }
 
     async fn member_command(
@@ -615,12 +656,12 @@ impl Ledger {
         &self,
         program_id: ProgramId,
         member_id: MemberId,
-        identity: ExternalIdentity,
+        identity: LinkedAccount,
         method: LinkMethod,
         metadata: Metadata,
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
-        let identity_stream = StreamId::Identity(program_id, identity.clone());
+        let identity_stream = StreamId::Identity(program_id, identity.account);
         let member_stream = StreamId::Member(member_id);
         let linked = self
             .execute::<(IdentityState, MemberState)>(
@@ -629,7 +670,7 @@ impl Ledger {
                 metadata.clone(),
                 &(identity_stream.clone(), member_stream.clone()),
                 |(id_state, member)| {
-                    decide_link(id_state, member, program_id, identity.clone(), method, at)
+                    decide_link(id_state, member, program_id, identity, method, at)
                 },
             )
             .await;
@@ -656,7 +697,7 @@ impl Ledger {
                     observed,
                     owner,
                     program_id,
-                    identity.clone(),
+                    identity,
                     method,
                     EntryId(command_id),
                     at,
@@ -670,12 +711,12 @@ impl Ledger {
         &self,
         program_id: ProgramId,
         member_id: MemberId,
-        identity: ExternalIdentity,
+        identity: LinkedAccount,
         metadata: Metadata,
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let streams = (
-            StreamId::Identity(program_id, identity.clone()),
+            StreamId::Identity(program_id, identity.account),
             StreamId::Member(member_id),
         );
         self.execute::<(IdentityState, MemberState)>(
@@ -683,7 +724,7 @@ impl Ledger {
             Uuid::new_v4(),
             metadata,
             &streams,
-            |(id_state, member)| decide_unlink(id_state, member, program_id, identity.clone(), at),
+            |(id_state, member)| decide_unlink(id_state, member, program_id, identity, at),
         )
         .await
     }
@@ -692,10 +733,10 @@ impl Ledger {
     pub async fn identity_owner(
         &self,
         program_id: ProgramId,
-        identity: &ExternalIdentity,
+        identity: &LinkedAccount,
     ) -> Result<Option<MemberId>, AppError> {
         let loaded = self
-            .load::<IdentityState>(&StreamId::Identity(program_id, identity.clone()))
+            .load::<IdentityState>(&StreamId::Identity(program_id, identity.account))
             .await?;
         Ok(loaded.state.claimed_by)
     }

@@ -106,6 +106,9 @@ pub struct ServeConfig {
     /// The admin panel's sessions.
     #[command(flatten)]
     pub admin: AdminConfig,
+    /// The key of the keyed digests that keep platform ids and texts out of the log.
+    #[command(flatten)]
+    pub privacy: PrivacyConfig,
 }
 
 /// The event store.
@@ -292,6 +295,54 @@ pub struct AdminConfig {
     pub cookie_secure: bool,
 }
 
+/// The installation's privacy key (see `domain::privacy`).
+#[derive(Debug, Clone, Args)]
+pub struct PrivacyConfig {
+    /// 32 bytes as 64 hex digits (`openssl rand -hex 32`), kept outside the database: activity
+    /// ids, delivery ids and texts enter the log only as digests under it. Back it up with the
+    /// database credentials: with another key, redeliveries of earlier activity pay again and
+    /// earlier texts stop counting as repeats. `serve` refuses to start without it unless `--dev`.
+    #[arg(
+        id = "privacy_key",
+        long = "privacy-key",
+        env = "LOYALTY_PRIVACY_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub key: SecretString,
+}
+
+/// The secret `demo`, `serve --dev`, benches and tests use when none is configured. Public:
+/// never for a brand's data.
+pub const DEV_PRIVACY_SECRET: [u8; 32] = *b"loyalty-dev-privacy-key-not-secr";
+
+/// The keys of [`DEV_PRIVACY_SECRET`].
+pub fn dev_privacy_keys() -> domain::privacy::PrivacyKeys {
+    domain::privacy::PrivacyKeys::derive(&DEV_PRIVACY_SECRET)
+}
+
+impl PrivacyConfig {
+    /// The digest keys; without a configured key, the public development key when `dev`.
+    pub fn keys(&self, dev: bool) -> Result<domain::privacy::PrivacyKeys, String> {
+        let hex_key = if is_set(&self.key) {
+            self.key.expose_secret()
+        } else if dev {
+            return Ok(dev_privacy_keys());
+        } else {
+            return Err(
+                "no privacy key configured: set LOYALTY_PRIVACY_KEY (or --privacy-key, \
+                 or privacy_key in the config file) to 64 hex digits, e.g. the output of \
+                 `openssl rand -hex 32`, and back it up with the database credentials"
+                    .into(),
+            );
+        };
+        let mut secret = [0u8; 32];
+        hex::decode_to_slice(hex_key.trim(), &mut secret)
+            .map_err(|_| "privacy_key must be 64 hex digits (32 bytes)".to_string())?;
+        Ok(domain::privacy::PrivacyKeys::derive(&secret))
+    }
+}
+
 /// PostgreSQL's own sizing rule, about two connections a core: more busy backends than that
 /// only take turns on the cores. On 2 cores, 6 connections against 16 gave W2 +8% deliveries/s
 /// and took its fixed-rate phase's p99 from 6.7–39 ms to 3.5–6.0 ms (fewer cold backends).
@@ -371,6 +422,7 @@ file_options! {
     dev_sign_in: bool => mini_app.dev_sign_in,
     session_ttl_hours: i64 => admin.session_ttl_hours,
     cookie_secure: bool => admin.cookie_secure,
+    privacy_key: SecretString => privacy.key,
 }
 
 impl FileConfig {
@@ -438,6 +490,9 @@ impl ServeConfig {
             admin: AdminConfig {
                 session_ttl_hours: 12,
                 cookie_secure: false,
+            },
+            privacy: PrivacyConfig {
+                key: SecretString::from(hex::encode(DEV_PRIVACY_SECRET)),
             },
         }
     }

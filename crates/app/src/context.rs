@@ -2,6 +2,7 @@
 //! pool, the settings, and the in-memory read models `serve` keeps following the log.
 
 use crate::Ledger;
+use crate::accounts::Accounts;
 use crate::config::ServeConfig;
 use crate::ingest::Ingest;
 use crate::names::NameDirectory;
@@ -21,17 +22,25 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    pub fn new(ledger: Ledger, pool: PgPool, config: ServeConfig) -> Self {
-        Self {
-            ingest: Ingest::new(ledger, pool.clone()),
+    /// Fails when the configured privacy key is unusable (see `PrivacyConfig::keys`).
+    pub fn new(ledger: Ledger, pool: PgPool, config: ServeConfig) -> Result<Self, String> {
+        let keys = config.privacy.keys(config.dev)?;
+        let accounts = Accounts::new(pool.clone(), keys);
+        Ok(Self {
+            ingest: Ingest::new(ledger, pool.clone(), accounts),
             boards: LiveBoards::new(pool.clone()),
             names: NameDirectory::new(pool.clone()),
             pool,
             config: Arc::new(config),
-        }
+        })
     }
 
     pub fn ledger(&self) -> &Ledger {
         self.ingest.ledger()
+    }
+
+    /// Where platform ids meet the log's account references.
+    pub fn accounts(&self) -> &Accounts {
+        self.ingest.accounts()
     }
 }

@@ -5,6 +5,7 @@
 //! turns verified platform signals into commands; the name directory puts names beside ranks.
 //! Nothing else appends.
 
+pub mod accounts;
 pub mod cache;
 pub mod commands;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod ingest;
 pub mod language;
 pub mod ledger;
 pub mod names;
+pub mod personal_data;
 pub mod reads;
 
 pub use commands::{ManagerAction, ProgramContext};

@@ -160,8 +160,12 @@ async fn telegram_callers(
 ) -> anyhow::Result<Vec<(Uuid, String)>> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
+    let accounts = app::accounts::Accounts::new(
+        ledger.store().pool().clone(),
+        app::config::dev_privacy_keys(),
+    );
     for _ in 0..16 {
-        let (ledger, next) = (ledger.clone(), next.clone());
+        let (ledger, next, accounts) = (ledger.clone(), next.clone(), accounts.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {
@@ -170,7 +174,9 @@ async fn telegram_callers(
                     return Ok::<_, anyhow::Error>(out);
                 }
                 let user_id = 1_000_000 + i as i64;
-                let member = ensure_telegram_member(&ledger, program, user_id, Utc::now()).await?;
+                let member =
+                    ensure_telegram_member(&ledger, &accounts, program, user_id, Utc::now())
+                        .await?;
                 out.push((member.0, init_data(user_id)));
             }
         }));
@@ -233,13 +239,16 @@ async fn load(
     let mut rows = Vec::with_capacity(members * 60);
     // Every other member has a linked account with a name (callers got theirs on their first
     // visit), so the names beside every rank are real ones to serve.
-    let (mut identities, mut profiles) = (Vec::new(), Vec::new());
+    let (mut accounts, mut identities, mut profiles) = (Vec::new(), Vec::new(), Vec::new());
     for (rank, member) in ids.into_iter().enumerate() {
         if !callers.contains(&member) {
-            let account = format!("{program}\tvk\t\t{rank}");
-            identities.extend_from_slice(format!("{account}\t{member}\tcode\t{now}\n").as_bytes());
+            let account = Uuid::from_u128(rng.r#gen());
+            accounts.extend_from_slice(format!("{account}\t{program}\tvk\t\t{rank}\n").as_bytes());
+            identities.extend_from_slice(
+                format!("{program}\tvk\t{account}\t{member}\tcode\t{now}\n").as_bytes(),
+            );
             profiles.extend_from_slice(
-                format!("{account}\tfan_{rank}\tFan Number {rank}\n").as_bytes(),
+                format!("{account}\t{program}\tfan_{rank}\tFan Number {rank}\n").as_bytes(),
             );
         }
         let all = score(rank, rng);
@@ -260,11 +269,15 @@ async fn load(
         .context("COPY into the leaderboard failed")?;
     for (statement, data) in [
         (
-            "COPY identities (program_id, network, scope, external_id, member_id, method, linked_at) FROM STDIN",
+            "COPY external_accounts (account_ref, program_id, network, scope, platform_id) FROM STDIN",
+            accounts,
+        ),
+        (
+            "COPY identities (program_id, network, account_ref, member_id, method, linked_at) FROM STDIN",
             identities,
         ),
         (
-            "COPY profiles (program_id, network, scope, external_id, username, display_name) FROM STDIN",
+            "COPY profiles (account_ref, program_id, username, display_name) FROM STDIN",
             profiles,
         ),
     ] {
@@ -273,7 +286,7 @@ async fn load(
         copy.finish().await.context("COPY of the accounts failed")?;
     }
     // As autovacuum would leave them: statistics, and a visibility map for index-only scans.
-    for table in ["leaderboard", "identities", "profiles"] {
+    for table in ["leaderboard", "external_accounts", "identities", "profiles"] {
         sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
             .execute(&mut *conn)
             .await?;

@@ -10,9 +10,9 @@ use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
 use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::identity::{IdentityState, decide_link};
-use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::ids::{AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::{Points, PointsDelta};
 use domain::program::Rules;
 use domain::reward::{
@@ -283,7 +283,10 @@ impl Generator {
     fn link(&mut self) -> Option<Vec<Event>> {
         let i = self.someone()?;
         let network = Network::ALL[self.rng.gen_range(0..3)];
-        let identity = ExternalIdentity::new(network, "", self.id().simple().to_string());
+        let identity = LinkedAccount {
+            network,
+            account: AccountRef(self.id()),
+        };
         let events = decide_link(
             &IdentityState::default(),
             &self.members[i],

@@ -7,8 +7,8 @@ use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
 use app::ingest::{channels, observed_member_id};
 use app::{Ledger, LedgerConfig, ManagerAction};
 use chrono::Utc;
-use domain::ids::ProgramId;
-use domain::network::{ExternalIdentity, Network};
+use domain::ids::{AccountRef, ProgramId};
+use domain::network::{ExternalIdentity, LinkedAccount, Network};
 use domain::program::Rules;
 use loyalty::simulate;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -77,7 +77,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let fixed_count = (p.fixed_rate * p.fixed_secs) as usize;
     let fixed: Vec<Delivery> = (0..fixed_count).map(|_| generator.next()).collect();
     let max: Vec<Delivery> = (0..p.max_deliveries).map(|_| generator.next()).collect();
-    let expected = Arc::new(Mutex::new(HashMap::<Uuid, i64>::new()));
+    let expected = Arc::new(Mutex::new(HashMap::<String, i64>::new()));
 
     // Phase 1: a fixed offered rate, sampling append-to-visible latency.
     let response = Arc::new(Mutex::new(latency_histogram()));
@@ -99,9 +99,9 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         );
         tasks.push(tokio::spawn(async move {
             let (client, base, response, visible, errors, expected, pool) = ctx;
-            let member = observed_member_id(program_id, &delivery.identity).0;
+            let account = delivery.identity.key();
             if !delivery.duplicate {
-                *expected.lock().await.entry(member).or_default() += POINTS;
+                *expected.lock().await.entry(account.clone()).or_default() += POINTS;
             }
             let t = Instant::now();
             if send(&client, &base, &delivery).await.is_err() {
@@ -113,9 +113,15 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
                 let target = expected
                     .lock()
                     .await
-                    .get(&member)
+                    .get(&account)
                     .copied()
                     .unwrap_or(POINTS);
+                // The account's reference was issued before the delivery was answered.
+                let Ok(Some(member)) = member_of(&pool, program_id, &delivery.identity).await
+                else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
                 let answered = Instant::now();
                 if wait_visible(&pool, program_id, member, target).await {
                     let _ = visible
@@ -294,6 +300,31 @@ async fn send(client: &reqwest::Client, base: &str, d: &Delivery) -> anyhow::Res
     let status = d.request.send(client, base).await?;
     anyhow::ensure!(status.is_success(), "status {status}");
     Ok(())
+}
+
+/// The member an account's activity is credited to (nobody claims the bench's accounts).
+async fn member_of(
+    pool: &PgPool,
+    program_id: ProgramId,
+    identity: &ExternalIdentity,
+) -> sqlx::Result<Option<Uuid>> {
+    let reference: Option<Uuid> = sqlx::query_scalar(
+        "SELECT account_ref FROM external_accounts \
+         WHERE program_id = $1 AND network = $2 AND scope = $3 AND platform_id = $4",
+    )
+    .bind(program_id.0)
+    .bind(identity.network.as_str())
+    .bind(&identity.scope)
+    .bind(&identity.external_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(reference.map(|r| {
+        let account = LinkedAccount {
+            network: identity.network,
+            account: AccountRef(r),
+        };
+        observed_member_id(program_id, account).0
+    }))
 }
 
 /// Polls the balance read model until it shows at least `target` points.

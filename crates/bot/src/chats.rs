@@ -103,8 +103,9 @@ pub async fn infos(
         "SELECT u.id, coalesce(c.language_code, p.language_code), c.unreachable_since IS NULL \
          FROM unnest($1::bigint[], $2::uuid[]) AS u(id, program_id) \
          LEFT JOIN bot_chats c ON c.user_id = u.id \
-         LEFT JOIN profiles p ON p.program_id = u.program_id AND p.network = 'telegram' \
-              AND p.scope = '' AND p.external_id = u.id::text",
+         LEFT JOIN external_accounts a ON a.program_id = u.program_id \
+              AND a.network = 'telegram' AND a.scope = '' AND a.platform_id = u.id::text \
+         LEFT JOIN profiles p ON p.account_ref = a.account_ref",
     )
     .bind(&user_ids)
     .bind(&programs)

@@ -94,9 +94,21 @@ pub async fn send(bot: &Bot, chat_id: i64, user_id: i64, reply: &Reply) -> Resul
 /// Usernames and names are personal data: they go to `profiles`, never into events. A failure
 /// here costs a name on /top, not the reply.
 async fn remember_profile(bot: &Bot, program: &ProgramContext, msg: &BotMessage) {
+    let account = match bot
+        .state
+        .accounts()
+        .resolve(program.program_id, &msg.account)
+        .await
+    {
+        Ok(account) => account,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not resolve the bot user's account");
+            return;
+        }
+    };
     let profile = app::ingest::profiles::Profile {
         program_id: program.program_id.0,
-        identity: msg.account.clone(),
+        account: account.account,
         username: msg.username.clone(),
         display_name: msg.display_name.clone(),
         language_code: msg.language_code.clone(),
@@ -127,19 +139,32 @@ impl Ctx<'_> {
             CommandName::History => self.history().await,
             CommandName::Top => self.top().await,
             CommandName::Link => self.link(command.args.as_deref()).await,
+            CommandName::Forget => self.forget(command.args.as_deref()).await,
             CommandName::Help | CommandName::Other(_) => Ok(self.help()),
         }
     }
 
     async fn member(&self) -> Result<MemberId, AppError> {
-        let ledger = self.bot.state.ledger();
-        members::ensure_telegram_member(ledger, self.program.program_id, self.user_id, self.now)
-            .await
+        let state = &self.bot.state;
+        members::ensure_telegram_member(
+            state.ledger(),
+            state.accounts(),
+            self.program.program_id,
+            self.user_id,
+            self.now,
+        )
+        .await
     }
 
     async fn existing_member(&self) -> Result<Option<MemberId>, AppError> {
-        let ledger = self.bot.state.ledger();
-        members::telegram_member(ledger, self.program.program_id, self.user_id).await
+        let state = &self.bot.state;
+        members::telegram_member(
+            state.ledger(),
+            state.accounts(),
+            self.program.program_id,
+            self.user_id,
+        )
+        .await
     }
 
     /// A button that opens the Mini App at `path`; Telegram takes only https web apps, so a
@@ -159,6 +184,28 @@ impl Ctx<'_> {
         let state = members::member_state(self.bot.state.ledger(), member).await?;
         let reply = Reply::text(texts::welcome(self.lang, state.balance));
         Ok(self.with_app(reply, texts::open_app(self.lang), MINI_APP_PATH))
+    }
+
+    /// `/forget` explains; `/forget yes` erases the member's personal data (the member this
+    /// Telegram account belongs to, registered now if there was none, so whatever the bot
+    /// just stored of them goes too).
+    async fn forget(&self, args: Option<&str>) -> Result<Reply, BotError> {
+        let confirmed = args
+            .is_some_and(|a| matches!(a.trim().to_lowercase().as_str(), "yes" | "да" | "confirm"));
+        if !confirmed {
+            return Ok(Reply::text(texts::forget_confirm(self.lang)));
+        }
+        let member = self.member().await?;
+        self.bot
+            .state
+            .erase_member(
+                self.program.program_id,
+                member,
+                domain::event::Eraser::Member,
+                domain::event::ErasureReason::MemberRequest,
+            )
+            .await?;
+        Ok(Reply::text(texts::forgotten(self.lang)))
     }
 
     fn help(&self) -> Reply {

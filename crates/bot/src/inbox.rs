@@ -33,13 +33,20 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// Wakes this process's inbox worker when a message is stored.
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
-/// Stores a raw update once (a redelivery is a no-op) and wakes the worker.
-pub async fn store(pool: &PgPool, update_id: i64, body: &[u8]) -> sqlx::Result<()> {
+/// Stores a raw update once (a redelivery is a no-op) and wakes the worker. `user_id` is the
+/// sender, so erasing them finds it.
+pub async fn store(
+    pool: &PgPool,
+    update_id: i64,
+    user_id: Option<i64>,
+    body: &[u8],
+) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_updates (update_id, body) VALUES ($1, $2) \
+        "INSERT INTO bot_updates (update_id, user_id, body) VALUES ($1, $2, $3) \
          ON CONFLICT (update_id) DO NOTHING",
     )
     .bind(update_id)
+    .bind(user_id)
     .bind(body)
     .execute(pool)
     .await?;
@@ -137,7 +144,7 @@ async fn answer(bot: &Bot, update_id: i64, body: &[u8]) -> Result<(), BotError> 
     };
     let metadata = Metadata {
         actor: Some("platform:telegram".into()),
-        delivery_id: Some(update.delivery_key()),
+        delivery_id: Some(bot.state.accounts().delivery(&update.delivery_key())),
         ..Metadata::default()
     };
     for signal in &update.signals {

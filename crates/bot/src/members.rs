@@ -1,12 +1,13 @@
 //! Who a Telegram user is in the program: registration on /start (or on the first Mini App
 //! call) and the member's linked Telegram chat for notifications.
 
+use app::accounts::Accounts;
 use app::ingest::observed_member_id;
 use app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::LinkMethod;
 use domain::identity::{IdentityState, decide_link};
-use domain::ids::{MemberId, ProgramId};
+use domain::ids::{AccountRef, MemberId, ProgramId};
 use domain::member::{MemberCommand, MemberState};
 use domain::network::{ExternalIdentity, Network};
 use domain::{DomainError, StreamId};
@@ -25,17 +26,20 @@ pub fn telegram_identity(user_id: i64) -> ExternalIdentity {
 /// on one member; an account already seen in a group keeps its member and points.
 pub async fn ensure_telegram_member(
     ledger: &Ledger,
+    accounts: &Accounts,
     program_id: ProgramId,
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Result<MemberId, AppError> {
-    let identity = telegram_identity(user_id);
+    let identity = accounts
+        .resolve(program_id, &telegram_identity(user_id))
+        .await?;
     if let Some(owner) = ledger.identity_owner(program_id, &identity).await? {
         return Ok(owner);
     }
-    let member_id = observed_member_id(program_id, &identity);
+    let member_id = observed_member_id(program_id, identity);
     let streams = (
-        StreamId::Identity(program_id, identity.clone()),
+        StreamId::Identity(program_id, identity.account),
         StreamId::Member(member_id),
     );
     let metadata = Metadata {
@@ -66,7 +70,7 @@ pub async fn ensure_telegram_member(
                     claimed,
                     &registered,
                     program_id,
-                    identity.clone(),
+                    identity,
                     LinkMethod::Telegram,
                     at.into(),
                 )?);
@@ -84,12 +88,17 @@ pub async fn ensure_telegram_member(
 /// The member owning this Telegram account, without registering anyone.
 pub async fn telegram_member(
     ledger: &Ledger,
+    accounts: &Accounts,
     program_id: ProgramId,
     user_id: i64,
 ) -> Result<Option<MemberId>, AppError> {
-    ledger
-        .identity_owner(program_id, &telegram_identity(user_id))
-        .await
+    match accounts
+        .find(program_id, &telegram_identity(user_id))
+        .await?
+    {
+        Some(account) => ledger.identity_owner(program_id, &account).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn member_state(ledger: &Ledger, member: MemberId) -> Result<MemberState, AppError> {
@@ -100,22 +109,30 @@ pub async fn member_state(ledger: &Ledger, member: MemberId) -> Result<MemberSta
 }
 
 /// The private chat that reaches a member: the first linked Telegram account (chat id = user
-/// id in private chats).
-pub fn telegram_chat(state: &MemberState) -> Option<i64> {
-    state
-        .linked
+/// id in private chats). None once the member was erased.
+pub async fn telegram_chat(
+    accounts: &Accounts,
+    state: &MemberState,
+) -> Result<Option<i64>, AppError> {
+    let telegram = linked_on(accounts, state, Network::Telegram).await?;
+    Ok(telegram
         .iter()
-        .filter(|identity| identity.network == Network::Telegram)
-        .find_map(|identity| identity.external_id.parse::<i64>().ok())
-        .filter(|id| *id > 0)
+        .find_map(|(_, identity)| identity.external_id.parse::<i64>().ok())
+        .filter(|id| *id > 0))
 }
 
-/// The member's linked accounts on one network.
-pub fn linked_on(state: &MemberState, network: Network) -> Vec<ExternalIdentity> {
-    state
-        .linked
-        .iter()
-        .filter(|identity| identity.network == network)
-        .cloned()
-        .collect()
+/// The accounts the member holds on one network, with their platform ids (through the
+/// mapping, which erasure deletes).
+pub async fn linked_on(
+    accounts: &Accounts,
+    state: &MemberState,
+    network: Network,
+) -> Result<Vec<(AccountRef, ExternalIdentity)>, AppError> {
+    let mut found = Vec::new();
+    for account in state.linked.iter().filter(|a| a.network == network) {
+        if let Some(identity) = accounts.platform_id(account.account).await? {
+            found.push((account.account, identity));
+        }
+    }
+    Ok(found)
 }

@@ -14,9 +14,11 @@ use app::ProgramContext;
 use app::ingest::Handled;
 use chrono::Utc;
 use clients::ClientError;
+use domain::ids::AccountRef;
 use domain::ids::MemberId;
 use domain::member::MemberState;
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ExternalIdentity, Network};
+use domain::privacy::PlatformActivity;
 use serde::{Deserialize, Serialize};
 use store::Metadata;
 use utoipa::ToSchema;
@@ -106,7 +108,7 @@ pub async fn check_member(
         let Some(network) = Network::parse(&network) else {
             continue;
         };
-        let accounts = members::linked_on(&member_state, network);
+        let accounts = members::linked_on(state.accounts(), &member_state, network).await?;
         let status = check_channel(
             state,
             &program,
@@ -132,29 +134,37 @@ async fn check_channel(
     member: MemberId,
     network: Network,
     channel: &str,
-    accounts: &[ExternalIdentity],
+    accounts: &[(AccountRef, ExternalIdentity)],
 ) -> Result<ChannelStatus, BotError> {
     let mut status = ChannelStatus::new(network, Some(channel), CheckStatus::NotLinked);
     let mut errors = Vec::new();
     let mut subscribed = None;
-    for account in accounts {
+    for (reference, account) in accounts {
         match is_member(state, network, channel, account).await {
             Ok(true) => {
-                subscribed = Some(account);
+                subscribed = Some((*reference, account));
                 break;
             }
             Ok(false) => {}
             Err(e) => errors.push(e),
         }
     }
-    let activity = ActivityRef {
+    // The bonus is one activity per account and channel: its key holds the account.
+    let joined = PlatformActivity {
         network,
         kind: ActivityKind::Subscription,
         reference: channel.to_owned(),
     };
-    let award = member_state.awards.get(&activity.key());
-    let standing = award.is_some_and(|a| !a.reversed);
-    if let Some(account) = subscribed {
+    let award_of = |account: AccountRef| {
+        let key = state
+            .accounts()
+            .authored_activity(program.program_id, &joined, account)
+            .key();
+        member_state.awards.get(&key)
+    };
+    if let Some((reference, account)) = subscribed {
+        let award = award_of(reference);
+        let standing = award.is_some_and(|a| !a.reversed);
         status.status = CheckStatus::Subscribed;
         if standing {
             status.bonus = Bonus::AlreadyPaid;
@@ -167,10 +177,15 @@ async fn check_channel(
         status.detail = Some(errors.join("; "));
     } else if !accounts.is_empty() {
         status.status = CheckStatus::NotSubscribed;
-        if standing && let Some(account) = accounts.first() {
+        let standing = accounts.iter().find_map(|(reference, account)| {
+            award_of(*reference)
+                .filter(|a| !a.reversed)
+                .map(|a| (account, a.points))
+        });
+        if let Some((account, points)) = standing {
             let handled =
                 membership(state, program, account, channel, MembershipEvent::Left).await?;
-            settle(&mut status, handled, award.map(|a| a.points));
+            settle(&mut status, handled, Some(points));
         }
     }
     tracing::debug!(%member, %network, channel, status = ?status.status, bonus = ?status.bonus, "subscription checked");

@@ -69,9 +69,10 @@ pub fn reversal(lang: Language, reason: ReversalReason) -> &'static str {
 }
 
 const COMMANDS_RU: &str = "/balance — баланс\n/history — последние начисления и списания\n\
-/top — рейтинг участников\n/link — привязать Instagram и ВКонтакте\n/help — помощь";
+/top — рейтинг участников\n/link — привязать Instagram и ВКонтакте\n\
+/forget — удалить мои данные\n/help — помощь";
 const COMMANDS_EN: &str = "/balance — your balance\n/history — recent points in and out\n\
-/top — the leaderboard\n/link — link Instagram and VK\n/help — help";
+/top — the leaderboard\n/link — link Instagram and VK\n/forget — delete my data\n/help — help";
 
 pub fn welcome(lang: Language, balance: i64) -> String {
     match lang {
@@ -305,6 +306,38 @@ pub fn blocked(lang: Language) -> &'static str {
             "Ваше участие в программе приостановлено. Напишите бренду, если это ошибка."
         }
         Language::En => "Your participation is suspended. Contact the brand if this is a mistake.",
+    }
+}
+
+/// What /forget does, and how to confirm it.
+pub fn forget_confirm(lang: Language) -> &'static str {
+    match lang {
+        Language::Ru => {
+            "Мы удалим ваши данные: привязку аккаунтов Telegram, Instagram и ВКонтакте, имена и \
+             переписку с ботом. Баллы и награды будут потеряны: история начислений останется \
+             в учёте анонимной, без связи с вами. Это нельзя отменить.\n\n\
+             Чтобы подтвердить, отправьте: /forget yes"
+        }
+        Language::En => {
+            "We will delete your data: the link to your Telegram, Instagram and VK accounts, \
+             your names and your chat with the bot. Your points and rewards are lost: the \
+             ledger keeps their history anonymously, with no link to you. This cannot be \
+             undone.\n\nTo confirm, send: /forget yes"
+        }
+    }
+}
+
+/// After /forget yes.
+pub fn forgotten(lang: Language) -> &'static str {
+    match lang {
+        Language::Ru => {
+            "Ваши данные удалены. Если вы снова напишете боту или оставите комментарий, вы \
+             начнёте программу заново, с нуля баллов."
+        }
+        Language::En => {
+            "Your data has been deleted. If you write to the bot or comment again, you start \
+             the program anew, with no points."
+        }
     }
 }
 

@@ -27,12 +27,12 @@ impl From<sqlx::Error> for UpdateError {
 
 pub async fn handle(context: &AppContext, body: &[u8]) -> Result<(), UpdateError> {
     let update = telegram::parse(body).map_err(|e| UpdateError::Malformed(e.to_string()))?;
-    if update
-        .signals
-        .iter()
-        .any(|s| matches!(s, Signal::BotMessage(_)))
-    {
-        crate::inbox::store(&context.pool, update.update_id, body).await?;
+    let sender = update.signals.iter().find_map(|s| match s {
+        Signal::BotMessage(msg) => Some(msg.account.external_id.parse::<i64>().ok()),
+        _ => None,
+    });
+    if let Some(user_id) = sender {
+        crate::inbox::store(&context.pool, update.update_id, user_id, body).await?;
     }
     for signal in &update.signals {
         if let Signal::BotStatus(status) = signal {
@@ -41,7 +41,7 @@ pub async fn handle(context: &AppContext, body: &[u8]) -> Result<(), UpdateError
     }
     let metadata = Metadata {
         actor: Some("platform:telegram".into()),
-        delivery_id: Some(update.delivery_key()),
+        delivery_id: Some(context.accounts().delivery(&update.delivery_key())),
         ..Metadata::default()
     };
     context

@@ -352,7 +352,7 @@ pub fn decide_codeword(
     cmd: RedeemCodeword,
 ) -> Result<Vec<Event>, DomainError> {
     let campaign_id = campaign.campaign_id.ok_or(DomainError::NotFound)?;
-    let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let member_id = member.registered_id()?;
     if !campaign.is_open(cmd.occurred_at) {
         return Err(DomainError::CampaignNotActive);
     }

@@ -1,7 +1,7 @@
 //! Why a command was denied. These are answers, not failures: the caller maps them to 4xx.
 
 use crate::ids::{CampaignId, EntryId, MemberId};
-use crate::network::ExternalIdentity;
+use crate::network::LinkedAccount;
 
 /// A command the rules refuse, with enough detail for the caller to say why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,11 +39,11 @@ pub enum DomainError {
     #[error("the reward is not available")]
     RewardNotAvailable,
     /// Another member of the program owns the account.
-    #[error("account {} is already linked to another member", .0.key())]
-    IdentityAlreadyClaimed(ExternalIdentity),
+    #[error("{0} is already linked to another member")]
+    IdentityAlreadyClaimed(LinkedAccount),
     /// The member does not own the account they tried to unlink.
-    #[error("account {} is not linked to this member", .0.key())]
-    IdentityNotLinked(ExternalIdentity),
+    #[error("{0} is not linked to this member")]
+    IdentityNotLinked(LinkedAccount),
     /// The activity was awarded before (a redelivered webhook, a repeated like), or a restore
     /// named an award that was never reversed.
     #[error("this activity was already awarded")]
@@ -66,6 +66,9 @@ pub enum DomainError {
     /// A manager blocked the member.
     #[error("member {0} is blocked")]
     MemberBlocked(MemberId),
+    /// The member was erased: nothing more is recorded for them.
+    #[error("this member's personal data was erased")]
+    MemberErased,
     /// The member stream has no registration.
     #[error("member is not registered")]
     MemberNotRegistered,

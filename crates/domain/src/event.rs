@@ -1,10 +1,11 @@
 //! Every fact the ledger records. Events are outcomes, not inputs to recompute: an award carries
 //! its points and the rule version that produced them, so a later rule change rewrites nothing.
-//! Personal data (names, usernames) stays out of events; it lives in a profile table.
+//! Personal data stays out of events: accounts are named by pseudonymous references, activity
+//! and texts by keyed digests (see `privacy`), names and usernames live in a profile table.
 
 use crate::codeword::Codeword;
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
-use crate::network::{ActivityRef, ExternalIdentity, Network};
+use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::program::Rules;
 use crate::stream::StreamId;
 use crate::text::TextFingerprint;
@@ -24,6 +25,60 @@ pub enum ReversalReason {
     Withdrawn,
     /// The member left the group or channel.
     Left,
+}
+
+/// Who erased a member's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Eraser {
+    /// The member, from the Mini App or the bot.
+    Member,
+    /// An admin of the panel or the command line, for a written request.
+    Manager {
+        /// The admin account.
+        by: ManagerId,
+    },
+}
+
+/// The ground for an erasure: a closed list, so no free text (which could name someone)
+/// enters the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The member asked, themselves.
+    MemberRequest,
+    /// The member asked the brand, in writing.
+    ManagerRequest,
+    /// A court or regulator ordered it.
+    LegalOrder,
+    /// Another ground, documented outside the log.
+    Other,
+}
+
+impl ErasureReason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [ErasureReason; 4] = [
+        ErasureReason::MemberRequest,
+        ErasureReason::ManagerRequest,
+        ErasureReason::LegalOrder,
+        ErasureReason::Other,
+    ];
+
+    /// The snake_case name used in JSON, forms and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureReason::MemberRequest => "member_request",
+            ErasureReason::ManagerRequest => "manager_request",
+            ErasureReason::LegalOrder => "legal_order",
+            ErasureReason::Other => "other",
+        }
+    }
+
+    /// The reason whose [`ErasureReason::as_str`] is `s` (dashes allowed for underscores).
+    pub fn parse(s: &str) -> Option<ErasureReason> {
+        let s = s.replace('-', "_");
+        ErasureReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// How a member proved they own an external account.
@@ -89,7 +144,7 @@ pub enum Event {
         /// The member whose stream this is.
         member_id: MemberId,
         /// The external account.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// How the member proved the account is theirs.
         method: LinkMethod,
         /// When it was decided: the command's time, not the platform's.
@@ -100,7 +155,7 @@ pub enum Event {
         /// The member whose stream this is.
         member_id: MemberId,
         /// The external account.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
@@ -232,7 +287,7 @@ pub enum Event {
         /// The member who proved they own the account.
         to_member: MemberId,
         /// The account whose earnings move.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// The observed member's whole balance.
         points: i64,
         /// When it was decided: the command's time, not the platform's.
@@ -248,7 +303,7 @@ pub enum Event {
         /// The observed member the points come from.
         from_member: MemberId,
         /// The account whose earnings move.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// Points received: the observed member's whole balance.
         points: i64,
         /// When it was decided: the command's time, not the platform's.
@@ -278,6 +333,19 @@ pub enum Event {
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The member's personal data was erased: their accounts are unlinked for good and the
+    /// member stays in the log as an anonymous member, balance and history intact. Every later
+    /// command on the member is refused.
+    MemberErased {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// Who asked for it.
+        by: Eraser,
+        /// On what ground.
+        reason: ErasureReason,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
 
     // ----- identity stream: one per external account, the uniqueness guard -----
     /// The identity stream's guard: this external account belongs to this member, and to no
@@ -286,7 +354,7 @@ pub enum Event {
         /// The program within which the account is unique.
         program_id: ProgramId,
         /// The external account.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// The member it now belongs to.
         member_id: MemberId,
         /// When it was decided: the command's time, not the platform's.
@@ -297,7 +365,7 @@ pub enum Event {
         /// The program within which the account was claimed.
         program_id: ProgramId,
         /// The external account.
-        identity: ExternalIdentity,
+        account: LinkedAccount,
         /// The member it belonged to.
         member_id: MemberId,
         /// When it was decided: the command's time, not the platform's.
@@ -457,6 +525,7 @@ impl Event {
             Event::PointsMovedIn { .. } => "PointsMovedIn",
             Event::MemberBlocked { .. } => "MemberBlocked",
             Event::MemberUnblocked { .. } => "MemberUnblocked",
+            Event::MemberErased { .. } => "MemberErased",
             Event::IdentityClaimed { .. } => "IdentityClaimed",
             Event::IdentityReleased { .. } => "IdentityReleased",
             Event::CampaignCreated { .. } => "CampaignCreated",
@@ -522,17 +591,18 @@ impl Event {
             | Event::PointsMovedOut { member_id, .. }
             | Event::PointsMovedIn { member_id, .. }
             | Event::MemberBlocked { member_id, .. }
-            | Event::MemberUnblocked { member_id, .. } => StreamId::Member(*member_id),
+            | Event::MemberUnblocked { member_id, .. }
+            | Event::MemberErased { member_id, .. } => StreamId::Member(*member_id),
             Event::IdentityClaimed {
                 program_id,
-                identity,
+                account,
                 ..
             }
             | Event::IdentityReleased {
                 program_id,
-                identity,
+                account,
                 ..
-            } => StreamId::Identity(*program_id, identity.clone()),
+            } => StreamId::Identity(*program_id, account.account),
             Event::CampaignCreated { campaign_id, .. }
             | Event::CampaignPaused { campaign_id, .. }
             | Event::CampaignResumed { campaign_id, .. }
@@ -546,6 +616,7 @@ impl Event {
         }
     }
 
-    /// Payload schema version, bumped when a variant's shape changes (upcasters read old ones).
-    pub const SCHEMA_VERSION: i16 = 1;
+    /// Payload schema version, bumped when a variant's shape changes (the store upcasts old
+    /// payloads). 2: accounts by reference and keyed digests instead of platform ids.
+    pub const SCHEMA_VERSION: i16 = 2;
 }

@@ -7,7 +7,7 @@ use crate::error::DomainError;
 use crate::event::{Event, LinkMethod};
 use crate::ids::{EntryId, MemberId, ProgramId};
 use crate::member::MemberState;
-use crate::network::ExternalIdentity;
+use crate::network::LinkedAccount;
 use crate::time::Timestamp;
 
 /// The identity stream's state: who owns one external account within a program.
@@ -36,11 +36,11 @@ pub fn decide_link(
     identity_state: &IdentityState,
     member: &MemberState,
     program_id: ProgramId,
-    identity: ExternalIdentity,
+    identity: LinkedAccount,
     method: LinkMethod,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
-    let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let member_id = member.registered_id()?;
     match identity_state.claimed_by {
         Some(owner) if owner == member_id => return Ok(vec![]),
         Some(_) => return Err(DomainError::IdentityAlreadyClaimed(identity)),
@@ -49,13 +49,13 @@ pub fn decide_link(
     Ok(vec![
         Event::IdentityClaimed {
             program_id,
-            identity: identity.clone(),
+            account: identity,
             member_id,
             at,
         },
         Event::AccountLinked {
             member_id,
-            identity,
+            account: identity,
             method,
             at,
         },
@@ -67,23 +67,23 @@ pub fn decide_unlink(
     identity_state: &IdentityState,
     member: &MemberState,
     program_id: ProgramId,
-    identity: ExternalIdentity,
+    identity: LinkedAccount,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
-    let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let member_id = member.registered_id()?;
     if identity_state.claimed_by != Some(member_id) || !member.linked.contains(&identity) {
         return Err(DomainError::IdentityNotLinked(identity));
     }
     Ok(vec![
         Event::IdentityReleased {
             program_id,
-            identity: identity.clone(),
+            account: identity,
             member_id,
             at,
         },
         Event::AccountUnlinked {
             member_id,
-            identity,
+            account: identity,
             at,
         },
     ])
@@ -96,7 +96,7 @@ pub fn decide_register_observed(
     member: &MemberState,
     program_id: ProgramId,
     member_id: MemberId,
-    identity: ExternalIdentity,
+    identity: LinkedAccount,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     if identity_state.claimed_by.is_some() || member.is_registered() {
@@ -110,13 +110,13 @@ pub fn decide_register_observed(
         },
         Event::IdentityClaimed {
             program_id,
-            identity: identity.clone(),
+            account: identity,
             member_id,
             at,
         },
         Event::AccountLinked {
             member_id,
-            identity,
+            account: identity,
             method: LinkMethod::Observed,
             at,
         },
@@ -132,13 +132,13 @@ pub fn decide_claim_observed(
     observed: &MemberState,
     owner: &MemberState,
     program_id: ProgramId,
-    identity: ExternalIdentity,
+    identity: LinkedAccount,
     method: LinkMethod,
     entry_id: EntryId,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
-    let owner_id = owner.member_id.ok_or(DomainError::MemberNotRegistered)?;
-    let observed_id = observed.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let owner_id = owner.registered_id()?;
+    let observed_id = observed.registered_id()?;
     let stands_in = observed.observed_account.as_ref() == Some(&identity);
     if identity_state.claimed_by != Some(observed_id) || observed_id == owner_id || !stands_in {
         return Err(DomainError::IdentityAlreadyClaimed(identity));
@@ -149,24 +149,24 @@ pub fn decide_claim_observed(
     let mut events = vec![
         Event::IdentityReleased {
             program_id,
-            identity: identity.clone(),
+            account: identity,
             member_id: observed_id,
             at,
         },
         Event::IdentityClaimed {
             program_id,
-            identity: identity.clone(),
+            account: identity,
             member_id: owner_id,
             at,
         },
         Event::AccountUnlinked {
             member_id: observed_id,
-            identity: identity.clone(),
+            account: identity,
             at,
         },
         Event::AccountLinked {
             member_id: owner_id,
-            identity: identity.clone(),
+            account: identity,
             method,
             at,
         },
@@ -176,7 +176,7 @@ pub fn decide_claim_observed(
             member_id: observed_id,
             entry_id,
             to_member: owner_id,
-            identity: identity.clone(),
+            account: identity,
             points: observed.balance,
             at,
         });
@@ -184,7 +184,7 @@ pub fn decide_claim_observed(
             member_id: owner_id,
             entry_id,
             from_member: observed_id,
-            identity,
+            account: identity,
             points: observed.balance,
             at,
             paid_texts: observed.paid_texts(),
@@ -207,14 +207,17 @@ mod tests {
     #[test]
     fn claiming_an_observed_account_moves_the_account_and_its_points() {
         let program = ProgramId(Uuid::from_u128(1));
-        let identity = ExternalIdentity::new(Network::Vk, "", "715002001");
+        let identity = LinkedAccount {
+            network: Network::Vk,
+            account: crate::ids::AccountRef(Uuid::from_u128(77)),
+        };
         let (observed_id, owner_id) = (MemberId(Uuid::from_u128(2)), MemberId(Uuid::from_u128(3)));
         let mut log = decide_register_observed(
             &IdentityState::default(),
             &MemberState::default(),
             program,
             observed_id,
-            identity.clone(),
+            identity,
             at(),
         )
         .expect("an unclaimed account gets an observed member");
@@ -228,7 +231,7 @@ mod tests {
             compensates: None,
             at: at(),
         });
-        let said = crate::text::TextFingerprint::of("Отличный пост!");
+        let said = crate::privacy::PrivacyKeys::derive(&[1; 32]).text(program, "Отличный пост!");
         log.push(Event::PointsAwarded {
             member_id: observed_id,
             entry_id: EntryId(Uuid::from_u128(8)),
@@ -252,7 +255,7 @@ mod tests {
         fn of(log: &[Event], stream: StreamId) -> impl Iterator<Item = &Event> {
             log.iter().filter(move |e| e.stream() == stream)
         }
-        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.clone())));
+        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.account)));
         let observed = MemberState::fold(of(&log, StreamId::Member(observed_id)));
         let owner = MemberState::fold(of(&log, StreamId::Member(owner_id)));
         let moved = decide_claim_observed(
@@ -260,7 +263,7 @@ mod tests {
             &observed,
             &owner,
             program,
-            identity.clone(),
+            identity,
             LinkMethod::Code,
             EntryId(Uuid::from_u128(10)),
             at(),
@@ -269,7 +272,7 @@ mod tests {
         log.extend(moved);
         let observed = MemberState::fold(of(&log, StreamId::Member(observed_id)));
         let owner = MemberState::fold(of(&log, StreamId::Member(owner_id)));
-        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.clone())));
+        let id_state = IdentityState::fold(of(&log, StreamId::Identity(program, identity.account)));
         assert_eq!((observed.balance, owner.balance), (0, 35));
         // The text the account was paid for stays paid: its new owner cannot earn it again.
         let said = said.expect("a text with letters has a fingerprint");

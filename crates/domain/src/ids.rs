@@ -1,4 +1,4 @@
-//! Identifiers. They are chosen outside the domain (random or derived from platform ids) and
+//! Identifiers. They are chosen outside the domain (random, or derived from other ids) and
 //! arrive on commands, so deciding stays deterministic.
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,12 @@ id_type!(
 id_type!(
     /// A member of one program; owns a balance and may own external accounts.
     MemberId
+);
+id_type!(
+    /// An external account as the log knows it: a random id issued the first time a program
+    /// sees the account. Only the mutable `external_accounts` table says which platform account
+    /// it stands for, and erasing the member deletes that row.
+    AccountRef
 );
 id_type!(
     /// A codeword campaign.

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod member;
 pub mod network;
 pub mod points;
+pub mod privacy;
 pub mod program;
 pub mod reward;
 pub mod stream;

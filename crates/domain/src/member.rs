@@ -1,9 +1,9 @@
 //! The member stream: balance, awards and the corrections that reference them.
 
 use crate::error::DomainError;
-use crate::event::{Event, LinkMethod, ManagerId, ReversalReason};
+use crate::event::{Eraser, ErasureReason, Event, LinkMethod, ManagerId, ReversalReason};
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
-use crate::network::{ActivityRef, ExternalIdentity, Network};
+use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::points::{Points, PointsDelta};
 use crate::text::{RepeatedText, TextFingerprint};
 use crate::time::Timestamp;
@@ -58,9 +58,11 @@ pub struct MemberState {
     /// A manager blocked the member.
     pub blocked: bool,
     /// External accounts the member owns.
-    pub linked: BTreeSet<ExternalIdentity>,
+    pub linked: BTreeSet<LinkedAccount>,
     /// The account this member stands in for, while nobody has proved they own it.
-    pub observed_account: Option<ExternalIdentity>,
+    pub observed_account: Option<LinkedAccount>,
+    /// The member's personal data was erased: the history stays, nothing more is recorded.
+    pub erased: bool,
     /// Awards by activity key: the idempotency guard and the target of reversals.
     pub awards: HashMap<String, AwardRecord>,
     /// Balance-changing entries that a manager may compensate, with their delta; `None` once
@@ -208,6 +210,15 @@ pub enum MemberCommand {
         /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// Erase the member's personal data; nothing to do if it already was.
+    Erase {
+        /// Who asks.
+        by: Eraser,
+        /// On what ground.
+        reason: ErasureReason,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
 }
 
 impl MemberState {
@@ -228,18 +239,23 @@ impl MemberState {
                 self.program_id = Some(*program_id);
             }
             Event::AccountLinked {
-                identity, method, ..
+                account, method, ..
             } => {
                 if *method == LinkMethod::Observed {
-                    self.observed_account = Some(identity.clone());
+                    self.observed_account = Some(*account);
                 }
-                self.linked.insert(identity.clone());
+                self.linked.insert(*account);
             }
-            Event::AccountUnlinked { identity, .. } => {
-                if self.observed_account.as_ref() == Some(identity) {
+            Event::AccountUnlinked { account, .. } => {
+                if self.observed_account.as_ref() == Some(account) {
                     self.observed_account = None;
                 }
-                self.linked.remove(identity);
+                self.linked.remove(account);
+            }
+            Event::MemberErased { .. } => {
+                self.erased = true;
+                self.linked.clear();
+                self.observed_account = None;
             }
             Event::PointsAwarded {
                 entry_id,
@@ -384,8 +400,17 @@ impl MemberState {
             })
     }
 
-    fn require_active(&self) -> Result<MemberId, DomainError> {
+    /// The member's id, if the member may still be acted on: registered and not erased.
+    pub fn registered_id(&self) -> Result<MemberId, DomainError> {
         let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+        if self.erased {
+            return Err(DomainError::MemberErased);
+        }
+        Ok(member_id)
+    }
+
+    fn require_active(&self) -> Result<MemberId, DomainError> {
+        let member_id = self.registered_id()?;
         if self.blocked {
             return Err(DomainError::MemberBlocked(member_id));
         }
@@ -419,7 +444,7 @@ impl MemberState {
                 reason,
                 at,
             } => {
-                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let member_id = self.registered_id()?;
                 let award = self
                     .awards
                     .get(&activity.key())
@@ -469,7 +494,7 @@ impl MemberState {
                 by,
                 at,
             } => {
-                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let member_id = self.registered_id()?;
                 let reason = required_reason(reason)?;
                 let delta = delta.get();
                 if delta < 0 && self.balance + delta < 0 {
@@ -497,7 +522,7 @@ impl MemberState {
                 by,
                 at,
             } => {
-                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let member_id = self.registered_id()?;
                 let reason = required_reason(reason)?;
                 let delta = match self.compensable.get(&target) {
                     None => return Err(DomainError::EntryNotFound(target)),
@@ -516,7 +541,7 @@ impl MemberState {
                 }])
             }
             MemberCommand::Block { reason, by, at } => {
-                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let member_id = self.registered_id()?;
                 let reason = required_reason(reason)?;
                 if self.blocked {
                     return Ok(vec![]);
@@ -529,11 +554,23 @@ impl MemberState {
                 }])
             }
             MemberCommand::Unblock { by, at } => {
-                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                let member_id = self.registered_id()?;
                 if !self.blocked {
                     return Ok(vec![]);
                 }
                 Ok(vec![Event::MemberUnblocked { member_id, by, at }])
+            }
+            MemberCommand::Erase { by, reason, at } => {
+                let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
+                if self.erased {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::MemberErased {
+                    member_id,
+                    by,
+                    reason,
+                    at,
+                }])
             }
         }
     }

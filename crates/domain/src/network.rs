@@ -1,5 +1,6 @@
 //! Social networks, the kinds of activity they report, and who an external account is.
 
+use crate::ids::AccountRef;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -94,6 +95,15 @@ impl ActivityKind {
         ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Activity many members share (everyone reacts to the same post, votes in the same poll,
+    /// joins the same group): what identifies it includes who did it.
+    pub fn is_per_member(self) -> bool {
+        matches!(
+            self,
+            ActivityKind::Reaction | ActivityKind::PollVote | ActivityKind::Subscription
+        )
+    }
+
     /// Activity whose text the member wrote (and so may repeat): comments, mentions, messages.
     pub fn is_written(self) -> bool {
         matches!(
@@ -109,8 +119,11 @@ impl fmt::Display for ActivityKind {
     }
 }
 
-/// An account on a network. Instagram user ids are scoped to the brand account that received
-/// the webhook, so `scope` carries that account id; VK and Telegram ids are global (`scope` empty).
+/// An account on a network, as the platform names it. Instagram user ids are scoped to the
+/// brand account that received the webhook, so `scope` carries that account id; VK and Telegram
+/// ids are global (`scope` empty). A member's account is personal data and never enters the
+/// log: events name it by a [`LinkedAccount`]. Only the brand's own accounts (in the rules) are
+/// stored as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ExternalIdentity {
     /// The network the account is on.
@@ -131,13 +144,29 @@ impl ExternalIdentity {
         }
     }
 
-    /// A stable key, used as the identity's stream name and index key.
+    /// `network:scope:id`, for caches and logs of the app layer; never for the log.
     pub fn key(&self) -> String {
         format!("{}:{}:{}", self.network, self.scope, self.external_id)
     }
 }
 
-/// The platform's own reference to the thing that earned points (comment id, post id, ...).
+/// An external account as events name it: its network and its pseudonymous reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LinkedAccount {
+    /// The network the account is on.
+    pub network: Network,
+    /// The account's reference, issued on first sight.
+    pub account: AccountRef,
+}
+
+impl fmt::Display for LinkedAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} account {}", self.network, self.account)
+    }
+}
+
+/// The thing that earned points as the log names it: `reference` is a keyed digest of the
+/// platform's reference (see [`crate::privacy::PrivacyKeys::activity`]), never the platform id.
 /// `(network, kind, reference)` identifies one activity; a member is paid for it at most once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ActivityRef {
@@ -145,7 +174,7 @@ pub struct ActivityRef {
     pub network: Network,
     /// What kind of activity it was.
     pub kind: ActivityKind,
-    /// The platform's id for it (comment id, post id, ...).
+    /// 32 hex digits: the keyed digest of the platform's id for it.
     pub reference: String,
 }
 

@@ -186,7 +186,7 @@ pub fn decide_redeem(
     cmd: Redeem,
 ) -> Result<Vec<Event>, DomainError> {
     let reward_id = reward.reward_id.ok_or(DomainError::NotFound)?;
-    let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let member_id = member.registered_id()?;
     if member.blocked {
         return Err(DomainError::MemberBlocked(member_id));
     }
@@ -231,7 +231,7 @@ pub fn decide_cancel_redemption(
     cmd: CancelRedemption,
 ) -> Result<Vec<Event>, DomainError> {
     let reward_id = reward.reward_id.ok_or(DomainError::NotFound)?;
-    let member_id = member.member_id.ok_or(DomainError::MemberNotRegistered)?;
+    let member_id = member.registered_id()?;
     let reason = required_reason(cmd.reason)?;
     let record = member
         .redemptions

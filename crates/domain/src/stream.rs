@@ -1,7 +1,6 @@
 //! Stream names. A stream is the unit of consistency: one decision reads and appends to a few.
 
-use crate::ids::{CampaignId, MemberId, ProgramId, RewardId};
-use crate::network::ExternalIdentity;
+use crate::ids::{AccountRef, CampaignId, MemberId, ProgramId, RewardId};
 use std::fmt;
 
 /// The stream an event belongs to; its `Display` is the `stream_id` the store keeps.
@@ -15,8 +14,8 @@ pub enum StreamId {
     Campaign(CampaignId),
     /// One reward: its listing and stock.
     Reward(RewardId),
-    /// One external account within one program: who claims it.
-    Identity(ProgramId, ExternalIdentity),
+    /// One external account within one program, by its reference: who claims it.
+    Identity(ProgramId, AccountRef),
 }
 
 impl StreamId {
@@ -39,9 +38,7 @@ impl fmt::Display for StreamId {
             StreamId::Member(id) => write!(f, "member-{id}"),
             StreamId::Campaign(id) => write!(f, "campaign-{id}"),
             StreamId::Reward(id) => write!(f, "reward-{id}"),
-            StreamId::Identity(program, identity) => {
-                write!(f, "identity-{program}-{}", identity.key())
-            }
+            StreamId::Identity(program, account) => write!(f, "identity-{program}-{account}"),
         }
     }
 }

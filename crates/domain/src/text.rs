@@ -6,9 +6,8 @@
 //! dropped, so "Nice post!" and "NICE   post" are one text. A text of nothing but symbols
 //! ("🔥🔥🔥") keeps its symbols, without spaces and joiners.
 //!
-//! The fingerprint is FNV-1a (64 bits) of the normalised UTF-8, written out here so it is the
-//! same on every platform and Rust version; it is stored in events, so the normalisation and
-//! the hash must never change (tests pin known values).
+//! The fingerprint is keyed per program and installation ([`crate::privacy::PrivacyKeys::text`]);
+//! it is stored in events, so the normalisation must never change (tests pin known values).
 
 use crate::codeword;
 use crate::time::Timestamp;
@@ -28,29 +27,9 @@ pub fn normalise(text: &str) -> String {
         .collect()
 }
 
-/// A stable 64-bit hash of a text's normalised form. Shown and stored as 16 hex digits.
+/// 64 bits of a keyed hash of a text's normalised form. Shown and stored as 16 hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TextFingerprint(pub u64);
-
-impl TextFingerprint {
-    /// The fingerprint of `text`, or `None` when nothing is left of it once normalised.
-    pub fn of(text: &str) -> Option<Self> {
-        let normalised = normalise(text);
-        if normalised.is_empty() {
-            return None;
-        }
-        Some(Self(fnv1a64(normalised.as_bytes())))
-    }
-}
-
-/// FNV-1a, 64-bit: offset basis 0xcbf29ce484222325, prime 0x100000001b3.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET_BASIS, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-    })
-}
 
 impl fmt::Display for TextFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,10 +92,6 @@ impl RepeatedText {
 mod tests {
     use super::*;
 
-    fn fp(text: &str) -> TextFingerprint {
-        TextFingerprint::of(text).expect("some text")
-    }
-
     #[test]
     fn case_spacing_punctuation_and_unicode_forms_do_not_matter() {
         let same = [
@@ -128,41 +103,43 @@ mod tests {
             "Отличный\u{200B} пост",
         ];
         for text in same {
-            assert_eq!(fp(text), fp(same[0]), "{text:?}");
+            assert_eq!(normalise(text), normalise(same[0]), "{text:?}");
         }
-        assert_eq!(fp("café"), fp("CAFE\u{301}"));
-        assert_eq!(fp("ｎｉｃｅ post"), fp("nice post"));
-        assert_eq!(fp("СЕКРЕТ"), fp("cekpet"), "look-alikes are one text");
+        assert_eq!(normalise("café"), normalise("CAFE\u{301}"));
+        assert_eq!(normalise("ｎｉｃｅ post"), normalise("nice post"));
+        assert_eq!(
+            normalise("СЕКРЕТ"),
+            normalise("cekpet"),
+            "look-alikes are one text"
+        );
     }
 
     #[test]
     fn different_words_are_different_texts() {
-        assert_ne!(fp("Отличный пост"), fp("Отличный пост 2"));
-        assert_ne!(fp("nice post"), fp("nice posts"));
-        assert_ne!(fp("🔥"), fp("🔥🔥"));
-        assert_eq!(fp("🔥 🔥"), fp("🔥🔥"));
-        assert_eq!(fp("❤️"), fp("❤"), "variation selectors are invisible");
+        assert_ne!(normalise("Отличный пост"), normalise("Отличный пост 2"));
+        assert_ne!(normalise("nice post"), normalise("nice posts"));
+        assert_ne!(normalise("🔥"), normalise("🔥🔥"));
+        assert_eq!(normalise("🔥 🔥"), normalise("🔥🔥"));
+        assert_eq!(
+            normalise("❤️"),
+            normalise("❤"),
+            "variation selectors are invisible"
+        );
     }
 
     #[test]
     fn nothing_left_is_no_text() {
-        assert_eq!(TextFingerprint::of(""), None);
-        assert_eq!(TextFingerprint::of("  \u{200B} \n"), None);
+        assert_eq!(normalise(""), "");
+        assert_eq!(normalise("  \u{200B} \n"), "");
     }
 
     /// Stored in events: these values must never change.
     #[test]
-    fn fingerprints_are_pinned() {
-        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    fn normal_forms_are_pinned() {
         assert_eq!(normalise("Nice post!"), "nicepost");
-        assert_eq!(fp("Nice post!").to_string(), "0cd381b9bfe829f6");
         // Cyrillic letters with Latin look-alikes are folded to them.
         assert_eq!(normalise("Отличный пост!"), "otличhыйпoct");
-        assert_eq!(fp("Отличный пост!").to_string(), "abd3ec672dfab0b7");
         assert_eq!(normalise("🔥 🔥"), "🔥🔥");
-        assert_eq!(fp("🔥 🔥").to_string(), "1716ceac056da3dd");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub fn demo_config(mut config: ServeConfig) -> ServeConfig {
     fill(&mut config.instagram.verify_token, "demo-verify-token");
     fill(&mut config.telegram.webhook_secret, DEMO_TELEGRAM_SECRET);
     fill(&mut config.telegram.bot_token, DEMO_BOT_TOKEN);
+    // The public development key, unless one is configured.
+    config.dev = true;
     config.program.get_or_insert(demo_program().0);
     config.mini_app.dev_sign_in = true;
     config.telegram.mode = app::config::TelegramMode::Off;

@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod demo;
+pub mod members;
 pub mod server;
 pub mod simulate;
 

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// A member's personal data, for written requests: erase it, or export it as JSON.
+    Members {
+        #[command(subcommand)]
+        command: MembersCommand,
+    },
     /// Run a benchmark workload (`loyalty-bench`, built beside this binary); prints one JSON
     /// line. `loyalty bench --help` lists the workloads.
     #[command(disable_help_flag = true)]
@@ -50,6 +55,35 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum MembersCommand {
+    /// Delete the member's personal data (accounts, names, chats, notification records) and
+    /// append one MemberErased event; the points history stays as an anonymous member's.
+    /// Erasing again changes nothing. Prints what was done as JSON.
+    Erase {
+        /// The member's id (the admin panel's member card shows it).
+        #[arg(long)]
+        member: uuid::Uuid,
+        /// The ground: manager-request (a written request), legal-order or other.
+        #[arg(long, value_parser = parse_reason)]
+        reason: domain::event::ErasureReason,
+        /// Who is erasing, recorded as the event's actor.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Print everything the program holds about the member as JSON.
+    Export {
+        #[arg(long)]
+        member: uuid::Uuid,
+    },
+}
+
+fn parse_reason(s: &str) -> Result<domain::event::ErasureReason, String> {
+    domain::event::ErasureReason::parse(s)
+        .filter(|r| *r != domain::event::ErasureReason::MemberRequest)
+        .ok_or_else(|| "expected manager-request, legal-order or other".to_string())
 }
 
 #[derive(Subcommand)]
@@ -145,6 +179,12 @@ async fn run() -> anyhow::Result<()> {
                      `loyalty demo` or `loyalty serve --dev`."
                 );
             }
+            if matches!(command, Command::Serve(_)) {
+                config
+                    .privacy
+                    .keys(config.dev)
+                    .map_err(anyhow::Error::msg)?;
+            }
             (
                 config.log.clone(),
                 config.log_format,
@@ -217,6 +257,19 @@ async fn run() -> anyhow::Result<()> {
                 user = api::admin::auth::users::update_user(&pool, &user.username, limit).await?;
             }
             println!("created {user:?}");
+        }
+        Command::Members { command } => {
+            let pool = connect_migrated(&database_url, 2).await?;
+            let json = match command {
+                MembersCommand::Erase { member, reason, by } => {
+                    let erased = loyalty::members::erase(&pool, member, reason, &by).await?;
+                    serde_json::to_string_pretty(&erased)?
+                }
+                MembersCommand::Export { member } => {
+                    serde_json::to_string_pretty(&loyalty::members::export(&pool, member).await?)?
+                }
+            };
+            println!("{json}");
         }
         Command::Projections { command } => {
             let pool = connect_migrated(&database_url, 4).await?;

@@ -46,6 +46,14 @@ pub async fn serve(
             store::SERVICE_ROLE
         )
     })?;
+    if store::upcast::is_legacy_log(&pool).await? {
+        anyhow::bail!(
+            "this database's event log was started by a build before event schema version {}: \
+             its events name accounts by platform id, and new events could not meet them. \
+             Start a new database (see docs/privacy.md)",
+            domain::Event::SCHEMA_VERSION
+        );
+    }
     let store = EventStore::new(pool.clone());
     let relay = store
         .wake()
@@ -70,7 +78,8 @@ pub async fn serve(
     });
     let board_wake = store.wake().subscribe();
     let ledger = Ledger::new(store, LedgerConfig::default());
-    let state = AppState::new(app::AppContext::new(ledger, pool, config));
+    let context = app::AppContext::new(ledger, pool, config).map_err(anyhow::Error::msg)?;
+    let state = AppState::new(context);
     let boards = tokio::spawn(state.boards.clone().follow(
         board_wake,
         BOARDS_POLL_INTERVAL,

@@ -6,11 +6,15 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 use std::process::{Command, Output};
 
-/// `loyalty ARGS` with only `DATABASE_URL` (and a backtrace request) in its environment.
+const PRIVACY_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// `loyalty ARGS` with only `DATABASE_URL`, a privacy key (and a backtrace request) in its
+/// environment.
 fn loyalty(args: &[&str], database_url: &str) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_loyalty"))
         .env_clear()
         .env("DATABASE_URL", database_url)
+        .env("LOYALTY_PRIVACY_KEY", PRIVACY_KEY)
         .env("RUST_BACKTRACE", "1")
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -111,4 +115,30 @@ fn serve_without_a_database_url_refuses_to_start() {
         "{stderr}"
     );
     assert!(lines[0].contains("loyalty serve --dev"), "{stderr}");
+}
+
+/// Without the privacy key, `serve` could not keep platform ids and texts out of the log under a
+/// key that survives restarts: it refuses, in one line that says what to set.
+#[test]
+fn serve_without_a_privacy_key_refuses_to_start() {
+    for key in [None, Some("not-hex")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_loyalty"));
+        command
+            .env_clear()
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/loyalty")
+            .args(["serve", "--listen", "127.0.0.1:0"]);
+        if let Some(key) = key {
+            command.env("LOYALTY_PRIVACY_KEY", key);
+        }
+        let output = command.output().expect("loyalty runs");
+        assert!(!output.status.success());
+        let stderr = stderr(&output);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("privacy"), "{stderr}");
+        assert!(
+            !stderr.contains("cannot reach PostgreSQL"),
+            "checked first: {stderr}"
+        );
+    }
 }

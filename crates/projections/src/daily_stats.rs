@@ -65,10 +65,10 @@ pub fn network_of(event: &Event) -> Option<Network> {
         Event::PointsReversed { network, .. }
         | Event::AwardRestored { network, .. }
         | Event::CodewordRedeemed { network, .. } => Some(*network),
-        Event::AccountLinked { identity, .. }
-        | Event::AccountUnlinked { identity, .. }
-        | Event::IdentityClaimed { identity, .. }
-        | Event::IdentityReleased { identity, .. } => Some(identity.network),
+        Event::AccountLinked { account, .. }
+        | Event::AccountUnlinked { account, .. }
+        | Event::IdentityClaimed { account, .. }
+        | Event::IdentityReleased { account, .. } => Some(account.network),
         _ => None,
     }
 }

@@ -30,7 +30,27 @@ impl Recorded {
     }
 }
 
-type Row = (i64, i64, Uuid, DateTime<Utc>, sqlx::types::Json<Event>);
+/// A row with its payload in one of two columns: the current schema version decodes straight
+/// into an `Event`; an older one as JSON, then through the store's upcaster.
+type Row = (
+    i64,
+    i64,
+    Uuid,
+    DateTime<Utc>,
+    i16,
+    Option<sqlx::types::Json<Event>>,
+    Option<sqlx::types::Json<serde_json::Value>>,
+);
+
+/// The columns of a [`Row`]; `$V` is the current schema version.
+const COLUMNS: &str = "tx_id, position, program_id, recorded_at, schema_version, \
+    CASE WHEN schema_version = $V THEN payload END, \
+    CASE WHEN schema_version <> $V THEN payload END";
+
+fn select(rest: &str) -> String {
+    let columns = COLUMNS.replace("$V", &Event::SCHEMA_VERSION.to_string());
+    format!("SELECT {columns} FROM events {rest}")
+}
 
 /// About `limit` events after `after` (more to finish the last transaction), below the
 /// gap-safe horizon (the same order and horizon as `EventStore::read_all_as`: the database's
@@ -41,12 +61,11 @@ pub async fn read_after(
     limit: i64,
 ) -> Result<Vec<Recorded>> {
     let limit = limit.clamp(1, store::MAX_READ_BATCH);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT tx_id, position, program_id, recorded_at, payload FROM events \
-         WHERE (tx_id, position) > ($1, $2) \
+    let rows: Vec<Row> = sqlx::query_as(&select(
+        "WHERE (tx_id, position) > ($1, $2) \
            AND tx_id < (SELECT events_read_horizon()) \
          ORDER BY tx_id, position LIMIT $3",
-    )
+    ))
     .bind(after.tx_id)
     .bind(after.position)
     .bind(limit)
@@ -59,10 +78,9 @@ pub async fn read_after(
     if rows.len() as i64 >= limit
         && let Some((tx_id, position, ..)) = rows.last()
     {
-        let rest: Vec<Row> = sqlx::query_as(
-            "SELECT tx_id, position, program_id, recorded_at, payload FROM events \
-             WHERE tx_id = $1 AND position > $2 ORDER BY position",
-        )
+        let rest: Vec<Row> = sqlx::query_as(&select(
+            "WHERE tx_id = $1 AND position > $2 ORDER BY position",
+        ))
         .bind(*tx_id)
         .bind(*position)
         .fetch_all(&mut *conn)
@@ -70,18 +88,35 @@ pub async fn read_after(
         .map_err(|e| decode_error(e, after))?;
         rows.extend(rest);
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(tx_id, position, program_id, recorded_at, event)| Recorded {
-                tx_id,
-                position,
-                program_id,
-                recorded_at,
-                event: event.0,
+            |(tx_id, position, program_id, recorded_at, version, current, older)| {
+                let event = match (current, older) {
+                    (Some(event), _) => event.0,
+                    (None, Some(payload)) => store::upcast::decode_value(
+                        version, program_id, &payload.0,
+                    )
+                    .map_err(|e| ProjectionError::Decode {
+                        position,
+                        message: e.to_string(),
+                    })?,
+                    (None, None) => {
+                        return Err(ProjectionError::Decode {
+                            position,
+                            message: "no payload".into(),
+                        });
+                    }
+                };
+                Ok(Recorded {
+                    tx_id,
+                    position,
+                    program_id,
+                    recorded_at,
+                    event,
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
 fn decode_error(e: sqlx::Error, after: Checkpoint) -> ProjectionError {
@@ -165,6 +200,7 @@ pub fn event_at(event: &Event) -> DateTime<Utc> {
         | Event::PointsMovedIn { at, .. }
         | Event::MemberBlocked { at, .. }
         | Event::MemberUnblocked { at, .. }
+        | Event::MemberErased { at, .. }
         | Event::IdentityClaimed { at, .. }
         | Event::IdentityReleased { at, .. }
         | Event::CampaignCreated { at, .. }

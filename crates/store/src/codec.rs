@@ -5,7 +5,6 @@ use crate::append::{Metadata, NewEvent};
 use crate::error::StoreError;
 use crate::read::RecordedEvent;
 use domain::Event;
-use serde::Deserialize;
 use uuid::Uuid;
 
 /// A domain event as a row to append, under `event_id` with `metadata`.
@@ -19,10 +18,15 @@ pub fn encode(event: &Event, event_id: Uuid, metadata: Metadata) -> Result<NewEv
     })
 }
 
-/// The domain event a row holds; a payload no `Event` variant matches is
-/// [`StoreError::UnknownEvent`], naming the row's position.
+/// The domain event a row holds, upcast from its schema version; a payload no `Event` variant
+/// matches is [`StoreError::UnknownEvent`], naming the row's position.
 pub fn decode(recorded: &RecordedEvent) -> Result<Event, StoreError> {
-    Event::deserialize(&recorded.payload).map_err(|e| StoreError::UnknownEvent {
+    crate::upcast::decode_value(
+        recorded.schema_version,
+        recorded.program_id,
+        &recorded.payload,
+    )
+    .map_err(|e| StoreError::UnknownEvent {
         position: recorded.position,
         message: e.to_string(),
     })

@@ -15,6 +15,7 @@ pub mod digest;
 mod error;
 mod log_copy;
 mod read;
+pub mod upcast;
 pub mod wake;
 
 pub use append::{AppendOutcome, Commit, ExpectedVersion, Metadata, NewEvent, StreamAppend};

@@ -52,13 +52,14 @@ async fn seed(panel: &AdminClient) {
         let member = panel.app.t.member().await;
         let network = Network::ALL[m as usize % 3];
         let identity = ExternalIdentity::new(network, "", format!("70000{m}"));
+        let account = panel.app.account(&identity).await;
         let method = domain::event::LinkMethod::Code;
         let metadata = store::Metadata::default();
         ledger
             .link_account(
                 program.program_id,
                 member,
-                identity.clone(),
+                account,
                 method,
                 metadata,
                 now.into(),
@@ -67,7 +68,7 @@ async fn seed(panel: &AdminClient) {
             .unwrap();
         let profile = app::ingest::profiles::Profile {
             program_id: panel.program(),
-            identity,
+            account: account.account,
             username: Some(
                 ["maria.k", "petr_v", "sveta", "oleg.fit", "nina", "dmitry"][m as usize].into(),
             ),

@@ -35,12 +35,15 @@ async fn anna_from_instagram(panel: &AdminClient, username: &str) -> MemberId {
         .await
         .expect("the comment creates a member");
     let written = panel
-        .count("SELECT count(*) FROM profiles WHERE external_id = '1122334455667788'")
+        .count(
+            "SELECT count(*) FROM profiles JOIN external_accounts USING (account_ref) \
+             WHERE platform_id = '1122334455667788'",
+        )
         .await;
     if written == 0 || username != "anna.runs" {
         let profile = app::ingest::profiles::Profile {
             program_id: panel.program(),
-            identity: anna_ig(),
+            account: panel.app.account(&anna_ig()).await.account,
             username: Some(username.to_string()),
             display_name: Some("Anna".to_string()),
             language_code: None,

@@ -17,9 +17,16 @@ use wiremock::{Mock, ResponseTemplate};
 const DRAIN: Duration = Duration::from_secs(10);
 
 async fn anna(bot: &BotApp) -> MemberId {
-    ensure_telegram_member(&bot.app.t.ledger, bot.app.t.program_id(), ANNA, Utc::now())
-        .await
-        .unwrap()
+    let accounts = bot.app.state.accounts();
+    ensure_telegram_member(
+        &bot.app.t.ledger,
+        accounts,
+        bot.app.t.program_id(),
+        ANNA,
+        Utc::now(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn adjust(bot: &BotApp, member: MemberId, points: i64) {

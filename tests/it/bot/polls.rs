@@ -154,10 +154,19 @@ async fn a_published_poll_pays_each_member_once_for_answering(pool: PgPool) {
     assert_eq!(awards.len(), 1, "{awards:?}");
     assert_eq!(awards[0]["activity"]["kind"], "poll_vote");
     assert_eq!(awards[0]["activity"]["network"], "telegram");
-    assert_eq!(
-        awards[0]["activity"]["reference"],
-        format!("poll:{FIXTURE_POLL}:{ANNA}")
-    );
+    // A vote is one per member and poll: its key holds Anna's account reference, not her id.
+    let anna = bot
+        .app
+        .account(&bot::members::telegram_identity(ANNA))
+        .await;
+    let vote = domain::privacy::PlatformActivity {
+        network: domain::network::Network::Telegram,
+        kind: domain::network::ActivityKind::PollVote,
+        reference: format!("poll:{FIXTURE_POLL}:{ANNA}"),
+    };
+    let expected =
+        app::config::dev_privacy_keys().activity(bot.app.t.program_id(), &vote, anna.account);
+    assert_eq!(awards[0]["activity"]["reference"], expected.reference);
     assert_eq!(awards[0]["points"], 5);
     assert_eq!(bot.balance(ANNA).await, 5);
     let paid = bot.app.event_count().await;

@@ -18,14 +18,15 @@ use store::Metadata;
 async fn anna_with_vk(bot: &BotApp) -> MemberId {
     let program = bot.app.t.program_id();
     let ledger = &bot.app.t.ledger;
-    let member = ensure_telegram_member(ledger, program, ANNA, Utc::now())
+    let accounts = bot.app.state.accounts();
+    let member = ensure_telegram_member(ledger, accounts, program, ANNA, Utc::now())
         .await
         .unwrap();
     ledger
         .link_account(
             program,
             member,
-            anna_vk(),
+            bot.app.account(&anna_vk()).await,
             LinkMethod::Code,
             Metadata::default(),
             Utc::now().into(),

@@ -176,13 +176,14 @@ impl MiniApp {
         name: Option<&str>,
     ) {
         let program = self.app.t.program_id();
+        let account = self.app.account(&identity).await;
         self.app
             .t
             .ledger
             .link_account(
                 program,
                 member,
-                identity.clone(),
+                account,
                 LinkMethod::Manager,
                 Metadata::default(),
                 Utc::now().into(),
@@ -198,7 +199,7 @@ impl MiniApp {
     pub async fn write_profile(&self, identity: ExternalIdentity, display_name: &str) {
         let profile = Profile {
             program_id: self.app.t.program_id().0,
-            identity,
+            account: self.app.account(&identity).await.account,
             username: None,
             display_name: Some(display_name.into()),
             language_code: None,
@@ -207,11 +208,7 @@ impl MiniApp {
     }
 
     pub async fn events_of_type(&self, event_type: &str) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
-            .bind(event_type)
-            .fetch_one(&self.state.pool)
-            .await
-            .unwrap()
+        self.app.events_of_type(event_type).await
     }
 }
 

@@ -22,7 +22,7 @@ use domain::campaign::NewCampaign;
 use domain::codeword::Codeword;
 use domain::ids::{CampaignId, MemberId, ProgramId};
 use domain::member::MemberState;
-use domain::network::{ExternalIdentity, Network};
+use domain::network::{ExternalIdentity, LinkedAccount, Network};
 use domain::points::Points;
 use loyalty::simulate::Delivery;
 use projections::{Projection, Runner};
@@ -140,7 +140,8 @@ impl TestApp {
         }
         let mut config = fixture_config();
         configure(&mut config, program);
-        let state = AppState::new(app::AppContext::new(t.ledger.clone(), pool.clone(), config));
+        let context = app::AppContext::new(t.ledger.clone(), pool.clone(), config).unwrap();
+        let state = AppState::new(context);
         Self {
             t,
             pool,
@@ -241,10 +242,34 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn events_of_type(&self, event_type: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+            .bind(event_type)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// The account's reference in the test program, issued now if it is new.
+    pub async fn account(&self, identity: &ExternalIdentity) -> LinkedAccount {
+        self.state
+            .accounts()
+            .resolve(self.t.program_id(), identity)
+            .await
+            .unwrap()
+    }
+
     pub async fn member_of(&self, identity: &ExternalIdentity) -> Option<MemberId> {
+        let program = self.t.program_id();
+        let account = self
+            .state
+            .accounts()
+            .find(program, identity)
+            .await
+            .unwrap()?;
         self.t
             .ledger
-            .identity_owner(self.t.program_id(), identity)
+            .identity_owner(program, &account)
             .await
             .unwrap()
     }

@@ -56,7 +56,8 @@ async fn valid_init_data_signs_the_member_in_and_shows_the_balance(pool: PgPool)
         .unwrap();
     assert_eq!(names, 0);
     let profile: (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT display_name, username FROM profiles WHERE network = 'telegram' AND external_id = $1",
+        "SELECT display_name, username FROM profiles JOIN external_accounts USING (account_ref) \
+         WHERE network = 'telegram' AND platform_id = $1",
     )
     .bind(ANNA.to_string())
     .fetch_one(&m.state.pool)

@@ -280,7 +280,7 @@ async fn deliver(ingest: &Ingest, program: &ProgramContext, arrivals: &[Delivery
         };
         let metadata = Metadata {
             actor: Some(format!("platform:{network}")),
-            delivery_id,
+            delivery_id: delivery_id.map(|key| ingest.accounts().delivery(&key)),
             ..Metadata::default()
         };
         // A delivery is received at the same time in both runs (a redelivery as its first).
@@ -294,7 +294,8 @@ async fn deliver(ingest: &Ingest, program: &ProgramContext, arrivals: &[Delivery
     }
 }
 
-/// The program's events in order, every id replaced by its order of first appearance.
+/// The program's events in order, every id and digest (keyed per program) replaced by its
+/// order of first appearance.
 async fn ledger_of(pool: &PgPool, program: ProgramId) -> Vec<(String, Value)> {
     let rows: Vec<(String, Value)> = sqlx::query_as(
         "SELECT event_type, payload FROM events WHERE program_id = $1 \
@@ -313,9 +314,13 @@ async fn ledger_of(pool: &PgPool, program: ProgramId) -> Vec<(String, Value)> {
         .collect()
 }
 
+fn is_fingerprint(s: &str) -> bool {
+    s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn relabel(value: &mut Value, ids: &mut HashMap<String, usize>) {
     match value {
-        Value::String(s) if Uuid::parse_str(s).is_ok() => {
+        Value::String(s) if Uuid::parse_str(s).is_ok() || is_fingerprint(s) => {
             let next = ids.len();
             *s = format!("id#{}", ids.entry(s.clone()).or_insert(next));
         }
@@ -325,8 +330,12 @@ fn relabel(value: &mut Value, ids: &mut HashMap<String, usize>) {
     }
 }
 
-async fn balance(ledger: &Ledger, program: ProgramId, network: Network, user: i64) -> i64 {
-    let account = ExternalIdentity::new(network, "", user.to_string());
+async fn balance(ingest: &Ingest, program: ProgramId, network: Network, user: i64) -> i64 {
+    let ledger = ingest.ledger();
+    let identity = ExternalIdentity::new(network, "", user.to_string());
+    let Some(account) = ingest.accounts().find(program, &identity).await.unwrap() else {
+        return 0;
+    };
     let Some(member) = ledger.identity_owner(program, &account).await.unwrap() else {
         return 0;
     };
@@ -365,7 +374,7 @@ async fn check(
     let expected = model_balances(once.iter().copied());
     for (network, user) in [(Network::Vk, VK_USER), (Network::Telegram, TG_USER)] {
         prop_assert_eq!(
-            balance(ledger, with_redeliveries.program_id, network, user).await,
+            balance(ingest, with_redeliveries.program_id, network, user).await,
             expected.get(&network).copied().unwrap_or(0),
             "{} balance after {:?}",
             network,
@@ -378,7 +387,8 @@ async fn check(
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn redeliveries_anywhere_leave_the_ledger_of_the_deliveries_made_once(pool: PgPool) {
     let ledger = Ledger::new(store::EventStore::new(pool.clone()), Default::default());
-    let ingest = Ingest::new(ledger.clone(), pool.clone());
+    let accounts = app::accounts::Accounts::new(pool.clone(), app::config::dev_privacy_keys());
+    let ingest = Ingest::new(ledger.clone(), pool.clone(), accounts);
     let handle = tokio::runtime::Handle::current();
     let config = Config {
         cases: 96,

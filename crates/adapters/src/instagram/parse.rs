@@ -1,7 +1,8 @@
 //! Batched Instagram deliveries: `entry[]` per brand account, each with `changes[]` and `messaging[]`.
 //! One odd change never fails the batch: it becomes `Signal::Ignored`.
 
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ExternalIdentity, Network};
+use domain::privacy::PlatformActivity;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -225,7 +226,7 @@ fn parse_messaging(brand: &Brand, item: Messaging) -> Signal {
     let occurred_at = item.timestamp.or(brand.sent_at).and_then(unix_time);
     if message.is_deleted {
         return Signal::Retraction(Retraction {
-            activity: ActivityRef {
+            activity: PlatformActivity {
                 network: Network::Instagram,
                 kind: ActivityKind::Message,
                 reference: mid,

@@ -192,6 +192,7 @@ pub(crate) fn command(text: &str) -> Option<BotCommand> {
         "top" => CommandName::Top,
         "link" => CommandName::Link,
         "help" => CommandName::Help,
+        "forget" => CommandName::Forget,
         _ => CommandName::Other(name),
     };
     let args = (!args.is_empty()).then(|| args.to_owned());

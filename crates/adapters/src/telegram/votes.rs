@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use domain::network::{ActivityKind, ActivityRef, Network};
+use domain::network::{ActivityKind, Network};
+use domain::privacy::PlatformActivity;
 
 use super::wire::{PollAnswer, ReactionUpdate, User};
 use super::{is_member_account, member};
@@ -41,7 +42,7 @@ pub(super) fn reaction(update: ReactionUpdate) -> Signal {
         })
     } else if new.is_empty() && removed > 0 {
         Signal::Retraction(Retraction {
-            activity: ActivityRef {
+            activity: PlatformActivity {
                 network: Network::Telegram,
                 kind: ActivityKind::Reaction,
                 reference,
@@ -83,7 +84,7 @@ pub(super) fn poll_answer(answer: PollAnswer) -> Signal {
     let destination = format!("{}{poll_id}", super::POLL_DESTINATION_PREFIX);
     if answer.option_ids.is_empty() {
         return Signal::Retraction(Retraction {
-            activity: ActivityRef {
+            activity: PlatformActivity {
                 network: Network::Telegram,
                 kind: ActivityKind::PollVote,
                 reference,

@@ -1,6 +1,7 @@
 //! Likes, joins and leaves, community messages and poll votes.
 
-use domain::network::{ActivityKind, ActivityRef, Network};
+use domain::network::{ActivityKind, Network};
+use domain::privacy::PlatformActivity;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -32,7 +33,7 @@ pub(super) fn like(group: &str, object: Value, added: bool) -> Option<Signal> {
     let reference = format!("like:{kind}{owner}_{}:{liker}", like.object_id);
     if !added {
         return Some(Signal::Retraction(Retraction {
-            activity: ActivityRef {
+            activity: PlatformActivity {
                 network: Network::Vk,
                 kind: ActivityKind::Reaction,
                 reference,

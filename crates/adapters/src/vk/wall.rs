@@ -2,7 +2,8 @@
 //! References follow VK's `owner_id_object_id` notation, prefixed by the object kind, because
 //! comment ids are unique only per wall owner.
 
-use domain::network::{ActivityKind, ActivityRef, Network};
+use domain::network::{ActivityKind, Network};
+use domain::privacy::PlatformActivity;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -173,7 +174,7 @@ pub(super) fn board_post_delete(group: &str, object: Value) -> Option<Signal> {
 
 fn comment_retraction(group: &str, reference: String, deleter_id: Option<i64>) -> Signal {
     Signal::Retraction(Retraction {
-        activity: ActivityRef {
+        activity: PlatformActivity {
             network: Network::Vk,
             kind: ActivityKind::Comment,
             reference,

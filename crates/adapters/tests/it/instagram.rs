@@ -49,10 +49,7 @@ fn comment_with_escapes_becomes_an_activity_for_the_brand() {
     assert_eq!(a.target.as_deref(), Some("18031234567890123"));
     assert_eq!(a.text.as_deref(), Some("Кодовое слово: СЕКРЕТ 🎉"));
     assert_eq!(a.occurred_at, secs(1767268800));
-    assert_eq!(
-        a.activity_ref().key(),
-        "instagram:comment:17990000000000001"
-    );
+    assert_eq!(a.platform_activity().reference, "17990000000000001");
 }
 
 #[test]
@@ -163,7 +160,11 @@ fn direct_messages_text_echo_and_unsend() {
 
     let deleted = signals("message_deleted.json");
     let r = retraction(only(&deleted));
-    assert_eq!(r.activity, dm.activity_ref(), "unsend reverses the same DM");
+    assert_eq!(
+        r.activity,
+        dm.platform_activity(),
+        "unsend reverses the same DM"
+    );
     assert_eq!(r.account, Some(member(ANNA)));
     assert_eq!(r.destination, BRAND);
 }

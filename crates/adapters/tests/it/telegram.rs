@@ -76,8 +76,8 @@ fn edit_keeps_the_reference_and_carries_the_new_text() {
     let edited = signal("edited_message_group.json");
     let e = edit(&edited);
     assert_eq!(
-        e.activity.activity_ref(),
-        activity(&original).activity_ref()
+        e.activity.platform_activity(),
+        activity(&original).platform_activity()
     );
     assert_eq!(e.activity.text.as_deref(), Some("Кодовое слово: СЕКРЕТ!!"));
     assert_eq!(e.edited_at, secs(1767268830));
@@ -145,7 +145,7 @@ fn reactions_added_changed_removed() {
 
     let removed = signal("message_reaction_removed.json");
     let r = retraction(&removed);
-    assert_eq!(r.activity, a.activity_ref());
+    assert_eq!(r.activity, a.platform_activity());
     assert_eq!(r.account, Some(tg(5000000001)));
 }
 
@@ -161,7 +161,7 @@ fn poll_answer_and_retraction() {
     assert_eq!(v.destination, "poll:5210000000000000001");
     assert_eq!(v.target.as_deref(), Some("5210000000000000001"));
     let retracted = signal("poll_answer_retracted.json");
-    assert_eq!(retraction(&retracted).activity, v.activity_ref());
+    assert_eq!(retraction(&retracted).activity, v.platform_activity());
 }
 
 #[test]

@@ -2,7 +2,8 @@
 
 use adapters::vk::{VkCallback, VkPayload, parse, secret_matches};
 use adapters::{MembershipEvent, Signal};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ExternalIdentity, Network};
+use domain::privacy::PlatformActivity;
 
 use crate::support::*;
 
@@ -126,7 +127,10 @@ fn edit_and_restore_reuse_the_comment_reference() {
     let new = event("wall_reply_new.json");
     let edited = event("wall_reply_edit.json");
     let e = edit(&edited);
-    assert_eq!(e.activity.activity_ref(), activity(&new).activity_ref());
+    assert_eq!(
+        e.activity.platform_activity(),
+        activity(&new).platform_activity()
+    );
     assert_eq!(
         e.activity.text.as_deref(),
         Some("Участвую! (исправила опечатку) Кодовое слово: секрет")
@@ -140,7 +144,7 @@ fn edit_and_restore_reuse_the_comment_reference() {
 fn deletes_retract_by_reference_without_an_author() {
     let own = event("wall_reply_delete.json");
     let r = retraction(&own);
-    let comment = ActivityRef {
+    let comment = PlatformActivity {
         network: Network::Vk,
         kind: ActivityKind::Comment,
         reference: "wall_reply:-229871234_512".into(),
@@ -207,7 +211,7 @@ fn likes_on_posts_and_comments_and_their_removal() {
 
     let unliked = event("like_remove.json");
     let r = retraction(&unliked);
-    assert_eq!(r.activity, a.activity_ref());
+    assert_eq!(r.activity, a.platform_activity());
     assert_eq!(r.account, Some(vk(ANNA)));
 }
 

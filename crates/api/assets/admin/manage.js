@@ -68,6 +68,40 @@ Manage.memberForms = function (card, done) {
   return el("div", { class: "card" }, el("h2", {}, I18n.t("card.adjust")), adjust, block);
 };
 
+// Admins only: a written request's export (a download) and erasure (a ground from a closed
+// list and an explicit confirmation).
+Manage.personalData = function (card, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id));
+  const download = el("button", { type: "button", id: "export-button", class: "secondary", onclick: async (e) => {
+    e.target.disabled = true;
+    try {
+      const data = await api("GET", path + "/export");
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+      const link = el("a", { href: URL.createObjectURL(blob), download: "member-" + card.member_id + ".json" });
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (err) {
+      toast(errorText(err), true);
+    } finally {
+      e.target.disabled = false;
+    }
+  } }, I18n.t("card.export"));
+  const box = el("div", { class: "card", id: "personal-data" }, download);
+  if (card.erased) return box;
+  const reason = el("select", { id: "erase-reason" },
+    ...["manager_request", "legal_order", "other"].map((r) => el("option", { value: r }, I18n.t("erase." + r))));
+  const submit = el("button", { type: "submit", id: "erase-submit", class: "danger" }, I18n.t("card.erase"));
+  const form = el("form", { class: "inline", id: "erase-form" },
+    el("label", {}, I18n.t("card.erase_reason"), reason), submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!window.confirm(I18n.t("card.erase_warning"))) return;
+    submitChange(submit, () => api("POST", path + "/erasure", { reason: reason.value }, newKey()), done);
+  });
+  box.append(el("p", { class: "muted" }, I18n.t("card.erase_warning")), form);
+  return box;
+};
+
 Manage.reverse = function (memberId, line, done) {
   const path = programPath("/members/" + encodeURIComponent(memberId) + "/reversals");
   Manage.askReason(I18n.t("card.reverse_title", { delta: fmtSigned(line.delta) }),

@@ -65,14 +65,18 @@ function eventSummary(line) {
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
     case "AccountLinked": case "AccountUnlinked":
-      return networkName(e.identity && e.identity.network) + " " + ((e.identity && e.identity.external_id) || "");
+      // Events name accounts by reference; the platform id is in the accounts table above.
+      return networkName(e.account && e.account.network);
+    case "MemberErased": return I18n.t("erase." + e.reason, null, true) || e.reason || "";
     default: return line.reason || "";
   }
 }
 
 Views.member = async function (view, memberId) {
   const card = await api("GET", programPath("/members/" + encodeURIComponent(memberId)));
-  const status = card.blocked
+  const status = card.erased
+    ? el("span", { class: "badge blocked", id: "member-status" }, I18n.t("members.erased"))
+    : card.blocked
     ? el("span", { class: "badge blocked", id: "member-status" }, I18n.t("members.blocked"))
     : el("span", { class: "badge active", id: "member-status" }, I18n.t("members.active"));
   const accounts = table([
@@ -92,7 +96,9 @@ Views.member = async function (view, memberId) {
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.spent")),
         el("div", { class: "stat" }, fmtNum(card.spent)))),
     el("h2", {}, I18n.t("card.accounts")), accounts);
-  if (can("manage")) view.append(Manage.memberForms(card, () => App.render()));
+  if (card.erased) view.append(el("p", { class: "muted", id: "erased-note" }, I18n.t("card.erased_note")));
+  if (can("manage") && !card.erased) view.append(Manage.memberForms(card, () => App.render()));
+  if (can("administer")) view.append(Manage.personalData(card, () => App.render()));
   const reverse = (line) => line.reversible && can("manage")
     ? el("button", { type: "button", class: "secondary reverse-button",
         onclick: () => Manage.reverse(card.member_id, line, () => App.render()) }, I18n.t("card.reverse"))

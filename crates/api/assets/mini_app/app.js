@@ -59,6 +59,14 @@
       couponsEmpty: 'Купонов пока нет.',
       cancelled: 'отменён',
       accounts: 'Привязанные аккаунты',
+      yourData: 'Ваши данные',
+      yourDataIntro: 'Можно скачать всё, что программа хранит о вас, или удалить ваши данные.',
+      exportData: 'Скачать мои данные',
+      eraseData: 'Удалить мои данные',
+      eraseWarning: 'Мы удалим привязку ваших аккаунтов, имена и переписку с ботом. Баллы и купоны будут потеряны: история начислений останется в учёте анонимной. Отменить нельзя.',
+      eraseYes: 'Да, удалить',
+      eraseNo: 'Отмена',
+      erasedDone: 'Ваши данные удалены. Если вы снова откроете приложение, вы начнёте программу заново.',
       unlink: 'Отвязать',
       confirmUnlink: 'Отвязать?',
       signedIn: 'вы вошли через него',
@@ -158,6 +166,14 @@
       couponsEmpty: 'No coupons yet.',
       cancelled: 'cancelled',
       accounts: 'Linked accounts',
+      yourData: 'Your data',
+      yourDataIntro: 'Download everything the program holds about you, or delete your data.',
+      exportData: 'Download my data',
+      eraseData: 'Delete my data',
+      eraseWarning: 'We will delete the link to your accounts, your names and your chat with the bot. Your points and coupons are lost: the ledger keeps their history anonymously. This cannot be undone.',
+      eraseYes: 'Yes, delete',
+      eraseNo: 'Cancel',
+      erasedDone: 'Your data has been deleted. If you open the app again, you start the program anew.',
       unlink: 'Unlink',
       confirmUnlink: 'Unlink?',
       signedIn: 'you are signed in with it',
@@ -711,6 +727,41 @@
     }
   }
 
+  // ---------- the member's own data ----------
+
+  async function exportData() {
+    show($('data-error'), false);
+    try {
+      const data = await api('GET', 'me/export');
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      const link = el('a', { attrs: { href: URL.createObjectURL(blob), download: 'my-data.json' } });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      URL.revokeObjectURL(link.href);
+    } catch (failure) {
+      $('data-error').textContent = explain(failure);
+      show($('data-error'), true);
+    }
+  }
+
+  async function eraseData() {
+    $('erase-yes').disabled = true;
+    try {
+      await api('POST', 'me/erasure', { confirm: true });
+      show($('erase-confirm'), false);
+      show($('main'), false);
+      show($('tabs'), false);
+      const done = $('erased');
+      document.getElementById('app').appendChild(done);
+      show(done, true);
+    } catch (failure) {
+      $('erase-yes').disabled = false;
+      $('data-error').textContent = explain(failure);
+      show($('data-error'), true);
+    }
+  }
+
   function renderLinkCode(link) {
     $('link-code-value').textContent = link.code;
     const steps = $('link-steps');
@@ -846,6 +897,10 @@
     $('link-vk').addEventListener('click', () => createLink('vk'));
     $('link-vk-id').addEventListener('click', startVkId);
     $('link-cancel').addEventListener('click', cancelLink);
+    $('data-export').addEventListener('click', exportData);
+    $('data-erase').addEventListener('click', () => show($('erase-confirm'), true));
+    $('erase-no').addEventListener('click', () => show($('erase-confirm'), false));
+    $('erase-yes').addEventListener('click', eraseData);
     $('link-copy').addEventListener('click', async () => {
       try {
         await navigator.clipboard.writeText($('link-code-value').textContent);

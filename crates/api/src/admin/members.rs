@@ -1,8 +1,9 @@
 //! Members: search, the member card (balance, accounts, full history from the member's
 //! stream) and the manual changes a manager makes: add or remove points, reverse one entry,
 //! block and unblock. Each change is one command with the manager as the event's actor.
+//! Admins also erase and export a member's personal data for written requests.
 
-use super::auth::{Authorized, IdempotencyKey, Manage, Read};
+use super::auth::{Administer, Authorized, IdempotencyKey, Manage, Read};
 use super::queries::{self, MemberHit};
 use super::support::{Body, CommandReply, denied, invalid, member_in, run};
 use crate::AppState;
@@ -103,6 +104,8 @@ pub struct MemberCard {
     pub earned: i64,
     pub spent: i64,
     pub blocked: bool,
+    /// The member's personal data was erased: an anonymous member, history intact.
+    pub erased: bool,
     pub accounts: Vec<MemberHit>,
     /// Newest first.
     pub history: Vec<HistoryEntry>,
@@ -205,6 +208,7 @@ pub async fn card(
         earned: folded.earned,
         spent: folded.spent,
         blocked: folded.blocked,
+        erased: folded.erased,
         accounts,
         history,
         history_total,
@@ -399,4 +403,73 @@ pub async fn unblock(
     let action = auth.action(&key);
     let command = state.ledger().unblock_member(program, member, &action);
     Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EraseRequest {
+    /// The ground, from a closed list (no free text enters the log): `manager_request` (the
+    /// member asked the brand in writing), `legal_order` or `other`.
+    pub reason: String,
+}
+
+/// Erase a member's personal data for a written request (admins only): accounts, names, chats
+/// and notification records are deleted, one `MemberErased` event is appended, and the points
+/// history stays as an anonymous member's. Erasing again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/erasure",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = EraseRequest,
+    responses((status = 200, body = app::personal_data::Erased), (status = 403), (status = 422))
+)]
+pub async fn erase(
+    auth: Authorized<Administer>,
+    _key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<EraseRequest>,
+) -> Result<Json<app::personal_data::Erased>, ApiError> {
+    let reason = domain::event::ErasureReason::parse(body.reason.trim())
+        .filter(|r| *r != domain::event::ErasureReason::MemberRequest)
+        .ok_or_else(|| {
+            invalid(
+                "invalid_reason",
+                "reason must be one of manager_request, legal_order, other",
+            )
+        })?;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let by = domain::event::Eraser::Manager {
+        by: auth.session.actor(),
+    };
+    Ok(Json(state.erase_member(program, member, by, reason).await?))
+}
+
+/// Everything the program holds about a member, for a written request (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/export",
+    tag = "admin",
+    params(("program_id" = Uuid, Path), ("member_id" = Uuid, Path)),
+    responses((status = 200, body = app::personal_data::MemberExport), (status = 403), (status = 404))
+)]
+pub async fn export(
+    _auth: Authorized<Administer>,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let export = state.export_member(program, member).await?;
+    let file = format!("attachment; filename=\"member-{member_id}.json\"");
+    Ok((
+        [(axum::http::header::CONTENT_DISPOSITION, file)],
+        Json(export),
+    )
+        .into_response())
 }

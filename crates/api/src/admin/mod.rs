@@ -49,6 +49,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::reverse))
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
+        .routes(routes!(members::erase))
+        .routes(routes!(members::export))
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::change))
         .routes(routes!(campaigns::redemptions))

@@ -1,5 +1,5 @@
 //! Read queries the admin panel needs beyond those beside each projection. They read the
-//! projections' tables (and `profiles`) and never write them.
+//! projections' tables (and `external_accounts` and `profiles`) and never write them.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,20 +46,20 @@ pub async fn search_members(
     // One branch per way of matching, so each can use its own index.
     sqlx::query_as(
         "WITH k AS ( \
-           SELECT network, scope, external_id FROM profiles \
+           SELECT account_ref FROM profiles \
              WHERE program_id = $1 AND lower(username) LIKE $3 \
-           UNION SELECT network, scope, external_id FROM profiles \
+           UNION SELECT account_ref FROM profiles \
              WHERE program_id = $1 AND lower(display_name) LIKE $3 \
-           UNION SELECT network, scope, external_id FROM identities \
-             WHERE program_id = $1 AND external_id = $2) \
-         SELECT i.member_id, i.network, i.external_id, p.username, p.display_name, \
-                b.current AS balance, coalesce(b.blocked, false) AS blocked \
-         FROM k JOIN identities i ON i.program_id = $1 AND i.network = k.network \
-              AND i.scope = k.scope AND i.external_id = k.external_id \
-         LEFT JOIN profiles p ON p.program_id = $1 AND p.network = k.network \
-              AND p.scope = k.scope AND p.external_id = k.external_id \
+           UNION SELECT account_ref FROM external_accounts \
+             WHERE program_id = $1 AND platform_id = $2) \
+         SELECT i.member_id, i.network, a.platform_id AS external_id, p.username, \
+                p.display_name, b.current AS balance, coalesce(b.blocked, false) AS blocked \
+         FROM k JOIN identities i ON i.program_id = $1 AND i.account_ref = k.account_ref \
+         JOIN external_accounts a ON a.account_ref = k.account_ref \
+         LEFT JOIN profiles p ON p.account_ref = k.account_ref \
          LEFT JOIN balances b ON b.program_id = $1 AND b.member_id = i.member_id \
-         ORDER BY (lower(p.username) = $2) DESC, p.username NULLS LAST, i.network, i.external_id \
+         ORDER BY (lower(p.username) = $2) DESC, p.username NULLS LAST, i.network, \
+                  a.platform_id \
          LIMIT $4",
     )
     .bind(program_id)
@@ -70,19 +70,21 @@ pub async fn search_members(
     .await
 }
 
-/// The accounts linked to one member, with what profiles know of them.
+/// The accounts linked to one member, with what profiles know of them. An erased member's
+/// accounts have no platform id any more, and are not listed.
 pub async fn member_accounts(
     pool: &PgPool,
     program_id: Uuid,
     member_id: Uuid,
 ) -> Result<Vec<MemberHit>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.member_id, i.network, i.external_id, p.username, p.display_name, \
-                b.current AS balance, coalesce(b.blocked, false) AS blocked \
+        "SELECT i.member_id, i.network, a.platform_id AS external_id, p.username, \
+                p.display_name, b.current AS balance, coalesce(b.blocked, false) AS blocked \
          FROM identities i \
-         LEFT JOIN profiles p USING (program_id, network, scope, external_id) \
+         JOIN external_accounts a ON a.account_ref = i.account_ref \
+         LEFT JOIN profiles p ON p.account_ref = i.account_ref \
          LEFT JOIN balances b ON b.program_id = i.program_id AND b.member_id = i.member_id \
-         WHERE i.program_id = $1 AND i.member_id = $2 ORDER BY i.network, i.external_id",
+         WHERE i.program_id = $1 AND i.member_id = $2 ORDER BY i.network, a.platform_id",
     )
     .bind(program_id)
     .bind(member_id)
@@ -108,7 +110,7 @@ pub async fn labels(
     }
     let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT DISTINCT ON (i.member_id) i.member_id, i.network, p.username, p.display_name \
-         FROM identities i LEFT JOIN profiles p USING (program_id, network, scope, external_id) \
+         FROM identities i LEFT JOIN profiles p ON p.account_ref = i.account_ref \
          WHERE i.program_id = $1 AND i.member_id = ANY($2) \
          ORDER BY i.member_id, (p.username IS NULL), i.network",
     )

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use adapters::InitDataError;
 use adapters::mini_app::{TelegramUser, validate_init_data};
 use app::Language;
-use app::{AppError, Ledger, ProgramContext};
+use app::{AppError, ProgramContext};
 use axum::extract::FromRequestParts;
 use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION};
 use axum::http::request::Parts;
@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
-use domain::network::{ExternalIdentity, Network};
+use domain::network::LinkedAccount;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
@@ -25,6 +25,8 @@ pub struct Member {
     pub program: Arc<ProgramContext>,
     pub member_id: MemberId,
     pub user: TelegramUser,
+    /// The Telegram account signed in with, as the log names it.
+    pub account: LinkedAccount,
     pub lang: Language,
 }
 
@@ -32,15 +34,6 @@ impl Member {
     pub fn program_id(&self) -> ProgramId {
         self.program.program_id
     }
-
-    pub fn identity(&self) -> ExternalIdentity {
-        telegram_identity(self.user.id)
-    }
-}
-
-/// A Telegram account: ids are global, so the scope is empty.
-pub fn telegram_identity(user_id: i64) -> ExternalIdentity {
-    ExternalIdentity::new(Network::Telegram, "", user_id.to_string())
 }
 
 impl FromRequestParts<AppState> for Member {
@@ -66,8 +59,7 @@ impl FromRequestParts<AppState> for Member {
                         }
                         other => other.into(),
                     })?;
-                let member =
-                    member_for_telegram(state.ledger(), program_id, user.id, Utc::now()).await?;
+                let member = member_for_telegram(state, program_id, user.id, Utc::now()).await?;
                 let program = Arc::new(program);
                 state.mini_app.remember_caller(user.id, &program, member);
                 (program, member)
@@ -78,10 +70,15 @@ impl FromRequestParts<AppState> for Member {
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         let lang = super::texts::language(accept, user.language_code.as_deref());
+        let account = state
+            .accounts()
+            .resolve(program_id, &bot::members::telegram_identity(user.id))
+            .await?;
         Ok(Member {
             program,
             member_id,
             user,
+            account,
             lang,
         })
     }
@@ -150,10 +147,17 @@ fn refused(e: InitDataError) -> ApiError {
 /// The member a Telegram account belongs to; a first visit registers a member and links the
 /// account in one append (the same path as the bot's /start, so the two converge).
 pub async fn member_for_telegram(
-    ledger: &Ledger,
+    state: &AppState,
     program_id: ProgramId,
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Result<MemberId, ApiError> {
-    Ok(bot::members::ensure_telegram_member(ledger, program_id, user_id, at).await?)
+    Ok(bot::members::ensure_telegram_member(
+        state.ledger(),
+        state.accounts(),
+        program_id,
+        user_id,
+        at,
+    )
+    .await?)
 }

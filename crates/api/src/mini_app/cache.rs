@@ -38,6 +38,11 @@ impl MiniAppCache {
         self.callers.get(&(program, telegram_user))
     }
 
+    /// Forgets a caller at once (their member was just erased).
+    pub fn forget_caller(&self, program: Uuid, telegram_user: i64) {
+        self.callers.remove(&(program, telegram_user));
+    }
+
     pub fn remember_caller(
         &self,
         telegram_user: i64,

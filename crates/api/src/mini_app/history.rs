@@ -143,8 +143,8 @@ fn network_of(event: &Event) -> Option<&'static str> {
         Event::PointsReversed { network, .. } | Event::AwardRestored { network, .. } => {
             Some(network.as_str())
         }
-        Event::AccountLinked { identity, .. } | Event::AccountUnlinked { identity, .. } => {
-            Some(identity.network.as_str())
+        Event::AccountLinked { account, .. } | Event::AccountUnlinked { account, .. } => {
+            Some(account.network.as_str())
         }
         _ => None,
     }

@@ -199,13 +199,17 @@ pub async fn unlink(
         .await?
         .state;
     // Instagram ids are scoped by the brand account that saw them: match on network and id.
-    let identity = own
-        .linked
-        .iter()
-        .find(|i| i.network.as_str() == network && i.external_id == external_id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("no such account is linked to you"))?;
-    if identity == member.identity() {
+    let mut identity = None;
+    for account in own.linked.iter().filter(|a| a.network.as_str() == network) {
+        let platform = state.accounts().platform_id(account.account).await?;
+        if platform.is_some_and(|p| p.external_id == external_id) {
+            identity = Some(*account);
+            break;
+        }
+    }
+    let identity =
+        identity.ok_or_else(|| ApiError::not_found("no such account is linked to you"))?;
+    if identity == member.account {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "signed_in_account",

@@ -137,7 +137,7 @@ async fn remember_profile(state: &AppState, member: &Member) -> Result<(), ApiEr
     };
     let profile = Profile {
         program_id: member.program_id().0,
-        identity: member.identity(),
+        account: member.account.account,
         username: user.username.clone(),
         display_name: Some(full_name.trim().to_string()).filter(|n| !n.is_empty()),
         language_code: user.language_code.clone(),
@@ -184,24 +184,19 @@ async fn accounts(
         &linked,
     )
     .await?;
-    let signed_in = member.identity();
     Ok(linked
         .iter()
-        .map(|identity| {
-            let found = details.iter().find(|d| {
-                d.network == identity.network.as_str()
-                    && d.scope == identity.scope
-                    && d.external_id == identity.external_id
-            });
+        .map(|account| {
+            let found = details.iter().find(|d| d.account_ref == account.account.0);
             let found = found.cloned().unwrap_or_default();
             LinkedAccount {
-                network: identity.network.as_str().to_string(),
-                external_id: identity.external_id.clone(),
+                network: account.network.as_str().to_string(),
+                external_id: found.external_id.unwrap_or_default(),
                 username: found.username,
                 display_name: found.display_name,
                 method: found.method,
                 linked_at: found.linked_at,
-                can_unlink: *identity != signed_in,
+                can_unlink: *account != member.account,
             }
         })
         .collect())

@@ -15,6 +15,7 @@ mod links;
 mod me;
 mod page;
 mod pending;
+mod personal_data;
 mod queries;
 mod rewards;
 mod texts;
@@ -40,6 +41,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dev::config))
         .routes(routes!(dev::dev_sign_in))
         .routes(routes!(me::me))
+        .routes(routes!(personal_data::export))
+        .routes(routes!(personal_data::erase))
         .routes(routes!(history::history))
         .routes(routes!(leaderboard::leaderboard))
         .routes(routes!(leaderboard::around_me))

@@ -1,8 +1,8 @@
 //! Reads the Mini App needs that the projections crate has no function for: account details
-//! joined with `profiles`, and the names of campaigns and rewards.
+//! joined with `external_accounts` and `profiles`, and the names of campaigns and rewards.
 
 use chrono::{DateTime, Utc};
-use domain::network::ExternalIdentity;
+use domain::network::LinkedAccount;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -10,9 +10,9 @@ use uuid::Uuid;
 /// How, when and as whom an account was linked, as far as the read models know yet.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct AccountDetails {
-    pub network: String,
-    pub scope: String,
-    pub external_id: String,
+    pub account_ref: Uuid,
+    /// The platform's id; `None` if the mapping is gone.
+    pub external_id: Option<String>,
     pub method: Option<String>,
     pub linked_at: Option<DateTime<Utc>>,
     pub username: Option<String>,
@@ -24,25 +24,21 @@ pub async fn account_details(
     pool: &PgPool,
     program_id: Uuid,
     member_id: Uuid,
-    accounts: &[ExternalIdentity],
+    accounts: &[LinkedAccount],
 ) -> sqlx::Result<Vec<AccountDetails>> {
-    let networks: Vec<&str> = accounts.iter().map(|a| a.network.as_str()).collect();
-    let scopes: Vec<&str> = accounts.iter().map(|a| a.scope.as_str()).collect();
-    let ids: Vec<&str> = accounts.iter().map(|a| a.external_id.as_str()).collect();
+    let refs: Vec<Uuid> = accounts.iter().map(|a| a.account.0).collect();
     sqlx::query_as(
-        "SELECT k.network, k.scope, k.external_id, i.method, i.linked_at, p.username, \
-                p.display_name \
-         FROM unnest($3::text[], $4::text[], $5::text[]) AS k(network, scope, external_id) \
+        "SELECT k.account_ref, a.platform_id AS external_id, i.method, i.linked_at, \
+                p.username, p.display_name \
+         FROM unnest($3::uuid[]) AS k(account_ref) \
+         LEFT JOIN external_accounts a ON a.account_ref = k.account_ref \
          LEFT JOIN identities i ON i.program_id = $1 AND i.member_id = $2 \
-              AND i.network = k.network AND i.scope = k.scope AND i.external_id = k.external_id \
-         LEFT JOIN profiles p ON p.program_id = $1 \
-              AND p.network = k.network AND p.scope = k.scope AND p.external_id = k.external_id",
+              AND i.account_ref = k.account_ref \
+         LEFT JOIN profiles p ON p.account_ref = k.account_ref",
     )
     .bind(program_id)
     .bind(member_id)
-    .bind(&networks)
-    .bind(&scopes)
-    .bind(&ids)
+    .bind(&refs)
     .fetch_all(pool)
     .await
 }

@@ -64,15 +64,15 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
         Event::MemberRegistered { .. } => lang
             .pick("Вы присоединились к программе", "You joined the program")
             .into(),
-        Event::AccountLinked { identity, .. } => {
-            let network = network_name(lang, identity.network);
+        Event::AccountLinked { account, .. } => {
+            let network = network_name(lang, account.network);
             match lang {
                 Language::Ru => format!("Привязан аккаунт {network}"),
                 Language::En => format!("{network} account linked"),
             }
         }
-        Event::AccountUnlinked { identity, .. } => {
-            let network = network_name(lang, identity.network);
+        Event::AccountUnlinked { account, .. } => {
+            let network = network_name(lang, account.network);
             match lang {
                 Language::Ru => format!("Аккаунт {network} отвязан"),
                 Language::En => format!("{network} account unlinked"),

@@ -170,6 +170,11 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
             }
         })?;
     let identity = ExternalIdentity::new(Network::Vk, "", tokens.user_id.to_string());
+    let identity = state
+        .accounts()
+        .resolve(ProgramId(pending.program_id), &identity)
+        .await
+        .map_err(|e| internal(&e))?;
     let metadata = Metadata {
         actor: Some(format!("member:{}", pending.member_id)),
         ..Metadata::default()

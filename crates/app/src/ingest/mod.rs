@@ -11,6 +11,7 @@ pub mod polls;
 pub mod profiles;
 pub mod unrouted;
 
+use crate::accounts::Accounts;
 use crate::cache::Expiring;
 use crate::commands::delivery_command_id;
 use crate::{AppError, Ledger, Outcome, ProgramContext};
@@ -21,7 +22,8 @@ use domain::event::{LinkMethod, ReversalReason};
 use domain::identity::{IdentityState, decide_register_observed};
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
 use domain::member::MemberState;
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
+use domain::privacy::PlatformActivity;
 use domain::text::TextFingerprint;
 use domain::{DomainError, StreamId};
 use sqlx::PgPool;
@@ -54,6 +56,7 @@ pub enum Handled {
 pub struct Ingest {
     ledger: Ledger,
     pool: PgPool,
+    accounts: Accounts,
     /// Each program's campaign ids, read at most [`CAMPAIGN_LIST_TTL`] ago.
     campaigns: Expiring<ProgramId, Arc<[CampaignId]>>,
     channels: channels::ChannelCache,
@@ -63,9 +66,10 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(ledger: Ledger, pool: PgPool) -> Self {
+    pub fn new(ledger: Ledger, pool: PgPool, accounts: Accounts) -> Self {
         Self {
             ledger,
+            accounts,
             profiles: profiles::ProfileWriter::spawn(pool.clone()),
             pool,
             campaigns: Expiring::new(MAX_CAMPAIGN_LISTS, CAMPAIGN_LIST_TTL),
@@ -77,6 +81,10 @@ impl Ingest {
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     /// The channel (and so the program) a platform destination belongs to. A Telegram poll
@@ -191,8 +199,13 @@ impl Ingest {
         metadata: Metadata,
         received_at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
-        let once = withdrawable(signal)
-            .and_then(|activity| delivery_command_id(program.program_id, &metadata, &activity));
+        let once = match withdrawable(signal) {
+            Some((activity, author)) => self
+                .activity_ref(program.program_id, &activity, author)
+                .await?
+                .and_then(|activity| delivery_command_id(program.program_id, &metadata, &activity)),
+            None => None,
+        };
         if let Some(command_id) = once
             && deliveries::changed_nothing(&self.pool, command_id)
                 .await
@@ -232,13 +245,19 @@ impl Ingest {
                 if matched.is_empty() {
                     return Ok(vec![]);
                 }
-                let member = self
-                    .member_for(program, &edit.activity, received_at)
+                let account = self
+                    .accounts
+                    .resolve(program.program_id, &edit.activity.account)
                     .await?;
+                let member = self
+                    .member_for_account(program.program_id, account, received_at)
+                    .await?;
+                let reference = self.authored(program.program_id, &edit.activity, account);
                 self.codewords(
                     program,
                     member,
                     &edit.activity,
+                    &reference,
                     matched,
                     occurred,
                     metadata,
@@ -248,21 +267,31 @@ impl Ingest {
             }
             Signal::Restoration(activity) => {
                 // Only an award can be restored, and an award has its member already.
-                let Some(member) = self
-                    .ledger
-                    .identity_owner(program.program_id, &activity.account)
+                let nothing = || {
+                    Ok(vec![Handled::Ignored(
+                        "nothing was awarded for this activity".into(),
+                    )])
+                };
+                let Some(account) = self
+                    .accounts
+                    .find(program.program_id, &activity.account)
                     .await?
                 else {
-                    return Ok(vec![Handled::Ignored(
-                        "nothing was awarded for this activity".into(),
-                    )]);
+                    return nothing();
+                };
+                let Some(member) = self
+                    .ledger
+                    .identity_owner(program.program_id, &account)
+                    .await?
+                else {
+                    return nothing();
                 };
                 let outcome = self
                     .ledger
                     .restore_activity(
                         program.program_id,
                         member,
-                        activity.activity_ref(),
+                        self.authored(program.program_id, activity, account),
                         metadata,
                         received_at.into(),
                     )
@@ -295,18 +324,22 @@ impl Ingest {
         if program.rules.is_own_account(&activity.account) {
             return Ok(vec![Handled::Ignored("the program's own account".into())]);
         }
+        let account = self
+            .accounts
+            .resolve(program.program_id, &activity.account)
+            .await?;
         // The names are stored beside the points, not before them (each waits for its own
         // commit); the delivery is answered once both are done. A failure of either fails the
         // delivery, and the platform's retry is a duplicate for whatever did commit.
         let profile = self.profiles.record(
             program.program_id,
-            &activity.account,
+            account.account,
             activity.username.as_deref(),
             activity.display_name.as_deref(),
             activity.language_code.as_deref(),
         );
-        let (stored, handled) =
-            tokio::join!(profile, self.earn(program, activity, metadata, received_at));
+        let earned = self.earn(program, activity, account, metadata, received_at);
+        let (stored, handled) = tokio::join!(profile, earned);
         stored.map_err(|e| AppError::ReadModel(format!("profile: {e}")))?;
         handled
     }
@@ -316,15 +349,20 @@ impl Ingest {
         &self,
         program: &ProgramContext,
         activity: &Activity,
+        account: LinkedAccount,
         metadata: Metadata,
         received_at: DateTime<Utc>,
     ) -> Result<Vec<Handled>, AppError> {
-        if let Some(linked) = self.link_code(program, activity, received_at).await? {
+        if let Some(linked) = self
+            .link_code(program, activity, account, received_at)
+            .await?
+        {
             return Ok(vec![linked]);
         }
         let occurred = activity.occurred_at.unwrap_or(received_at);
+        let reference = self.authored(program.program_id, activity, account);
         let matched = self.codeword_matches(program, activity, occurred).await?;
-        let member = match self.account(program.program_id, &activity.account).await? {
+        let member = match self.account(program.program_id, account).await? {
             Account::Owned(owner) => owner,
             Account::Unclaimed(member) => {
                 if matched.is_empty() {
@@ -338,7 +376,7 @@ impl Ingest {
                         .first_award(
                             program,
                             activity,
-                            member,
+                            account,
                             occurred,
                             metadata.clone(),
                             received_at,
@@ -348,7 +386,7 @@ impl Ingest {
                         return Ok(vec![first]);
                     }
                 }
-                self.register_observed(program.program_id, &activity.account, member, received_at)
+                self.register_observed(program.program_id, account, member, received_at)
                     .await?
             }
         };
@@ -357,6 +395,7 @@ impl Ingest {
                 program,
                 member,
                 activity,
+                &reference,
                 matched,
                 occurred,
                 metadata.clone(),
@@ -373,7 +412,7 @@ impl Ingest {
                 .award_or_restore(
                     program,
                     member,
-                    activity.activity_ref(),
+                    reference,
                     occurred.into(),
                     metadata,
                     received_at.into(),
@@ -384,8 +423,8 @@ impl Ingest {
                 .award_activity(
                     program,
                     member,
-                    activity.activity_ref(),
-                    written_text(activity),
+                    reference,
+                    self.written_text(program.program_id, activity),
                     occurred.into(),
                     metadata,
                     received_at.into(),
@@ -406,13 +445,13 @@ impl Ingest {
         Ok(handled)
     }
 
-    /// A new account's first activity, registered (as `member`) and paid in one commit;
-    /// `None` when the one commit did not go through.
+    /// A new account's first activity, registered (as the member standing in for it) and paid
+    /// in one commit; `None` when the one commit did not go through.
     async fn first_award(
         &self,
         program: &ProgramContext,
         activity: &Activity,
-        member: MemberId,
+        account: LinkedAccount,
         occurred: DateTime<Utc>,
         metadata: Metadata,
         received_at: DateTime<Utc>,
@@ -421,10 +460,10 @@ impl Ingest {
             .ledger
             .register_observed_and_award(
                 program,
-                &activity.account,
-                member,
-                activity.activity_ref(),
-                written_text(activity),
+                &account,
+                observed_member_id(program.program_id, account),
+                self.authored(program.program_id, activity, account),
+                self.written_text(program.program_id, activity),
                 occurred.into(),
                 metadata,
                 received_at.into(),
@@ -442,6 +481,7 @@ impl Ingest {
         program: &ProgramContext,
         member: MemberId,
         activity: &Activity,
+        reference: &ActivityRef,
         matched_campaigns: Vec<bot_codewords::MatchedCampaign>,
         occurred_at: DateTime<Utc>,
         metadata: Metadata,
@@ -452,7 +492,7 @@ impl Ingest {
             let redeem = RedeemCodeword {
                 entry_id: EntryId(Uuid::nil()),
                 network: activity.account.network,
-                reference: activity.reference.clone(),
+                reference: reference.reference.clone(),
                 target: activity.target.clone(),
                 occurred_at: occurred_at.into(),
                 time_zone: program.time_zone,
@@ -509,6 +549,7 @@ impl Ingest {
         &self,
         program: &ProgramContext,
         activity: &Activity,
+        account: LinkedAccount,
         received_at: DateTime<Utc>,
     ) -> Result<Option<Handled>, AppError> {
         let Some(code) = activity.text.as_deref().and_then(link_codes::find_in_text) else {
@@ -531,7 +572,7 @@ impl Ingest {
             .link_account(
                 program.program_id,
                 member,
-                activity.account.clone(),
+                account,
                 LinkMethod::Code,
                 Metadata::default(),
                 received_at.into(),
@@ -542,29 +583,59 @@ impl Ingest {
 
     /// The member an account belongs to; an account nobody has claimed gets a member of its
     /// own, so its activity is credited now and can move to its owner later.
-    pub async fn member_for(
-        &self,
-        program: &ProgramContext,
-        activity: &Activity,
-        at: DateTime<Utc>,
-    ) -> Result<MemberId, AppError> {
-        self.member_for_identity(program.program_id, &activity.account, at)
-            .await
-    }
-
-    pub async fn member_for_identity(
+    pub async fn member_for_account(
         &self,
         program_id: ProgramId,
-        identity: &ExternalIdentity,
+        account: LinkedAccount,
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
-        match self.account(program_id, identity).await? {
+        match self.account(program_id, account).await? {
             Account::Owned(owner) => Ok(owner),
             Account::Unclaimed(member_id) => {
-                self.register_observed(program_id, identity, member_id, at)
+                self.register_observed(program_id, account, member_id, at)
                     .await
             }
         }
+    }
+
+    /// The platform's activity as the log names it, for activity its author did.
+    fn authored(
+        &self,
+        program_id: ProgramId,
+        activity: &Activity,
+        account: LinkedAccount,
+    ) -> ActivityRef {
+        self.accounts
+            .authored_activity(program_id, &activity.platform_activity(), account.account)
+    }
+
+    /// The activity as the log names it; `None` when it is shared by many members and names no
+    /// author. A named author is issued a reference if new: a delivery's command id must be the
+    /// same on every arrival, whatever arrived in between.
+    async fn activity_ref(
+        &self,
+        program_id: ProgramId,
+        activity: &PlatformActivity,
+        author: Option<&ExternalIdentity>,
+    ) -> Result<Option<ActivityRef>, AppError> {
+        let account = match author {
+            Some(author) if activity.kind.is_per_member() => {
+                Some(self.accounts.resolve(program_id, author).await?.account)
+            }
+            _ => None,
+        };
+        Ok(self.accounts.activity(program_id, activity, account))
+    }
+
+    /// A written activity's text fingerprint, keyed per program.
+    fn written_text(&self, program_id: ProgramId, activity: &Activity) -> Option<TextFingerprint> {
+        if !activity.kind.is_written() {
+            return None;
+        }
+        activity
+            .text
+            .as_deref()
+            .and_then(|text| self.accounts.text(program_id, text))
     }
 
     /// Registers `member_id` as standing in for an account nobody has claimed, and answers
@@ -572,12 +643,12 @@ impl Ingest {
     async fn register_observed(
         &self,
         program_id: ProgramId,
-        identity: &ExternalIdentity,
+        account: LinkedAccount,
         member_id: MemberId,
         at: DateTime<Utc>,
     ) -> Result<MemberId, AppError> {
         let streams = (
-            StreamId::Identity(program_id, identity.clone()),
+            StreamId::Identity(program_id, account.account),
             StreamId::Member(member_id),
         );
         self.ledger
@@ -592,7 +663,7 @@ impl Ingest {
                         member,
                         program_id,
                         member_id,
-                        identity.clone(),
+                        account,
                         at.into(),
                     )
                 },
@@ -600,21 +671,19 @@ impl Ingest {
             .await?;
         // Whoever won a race to claim it, the identity stream now names the owner.
         self.ledger
-            .identity_owner(program_id, identity)
+            .identity_owner(program_id, &account)
             .await?
-            .ok_or(AppError::Denied(DomainError::IdentityNotLinked(
-                identity.clone(),
-            )))
+            .ok_or(AppError::Denied(DomainError::IdentityNotLinked(account)))
     }
 
     /// Who owns an external account, or the member that would stand in for it.
     async fn account(
         &self,
         program_id: ProgramId,
-        identity: &ExternalIdentity,
+        account: LinkedAccount,
     ) -> Result<Account, AppError> {
-        let member_id = observed_member_id(program_id, identity);
-        let stream = StreamId::Identity(program_id, identity.clone());
+        let member_id = observed_member_id(program_id, account);
+        let stream = StreamId::Identity(program_id, account.account);
         let account = match self.ledger.cached::<IdentityState>(&stream) {
             Some(account) => account,
             // Not seen lately: read the member standing in for it in the same round trip, as
@@ -644,25 +713,38 @@ impl Ingest {
                 "the program keeps points of deleted activity".into(),
             )]);
         }
-        let member = match &retraction.account {
+        let nothing = || {
+            Ok(vec![Handled::Ignored(
+                "nothing was awarded for this activity".into(),
+            )])
+        };
+        let author = match &retraction.account {
+            Some(author) => match self.accounts.find(program.program_id, author).await? {
+                Some(account) => Some(account),
+                None => return nothing(),
+            },
+            None => None,
+        };
+        let Some(activity) = self.accounts.activity(
+            program.program_id,
+            &retraction.activity,
+            author.map(|a| a.account),
+        ) else {
+            return nothing();
+        };
+        let member = match &author {
             Some(account) => {
                 self.ledger
                     .identity_owner(program.program_id, account)
                     .await?
             }
-            None => channels::awarded_member(
-                &self.pool,
-                program.program_id,
-                &retraction.activity.reference,
-            )
-            .await
-            .map_err(store::StoreError::from)?
-            .map(MemberId),
+            None => channels::awarded_member(&self.pool, program.program_id, &activity.reference)
+                .await
+                .map_err(store::StoreError::from)?
+                .map(MemberId),
         };
         let Some(member) = member else {
-            return Ok(vec![Handled::Ignored(
-                "nothing was awarded for this activity".into(),
-            )]);
+            return nothing();
         };
         let reason = match retraction.activity.kind {
             ActivityKind::Comment | ActivityKind::Message | ActivityKind::Mention => {
@@ -675,7 +757,7 @@ impl Ingest {
             .reverse_activity(
                 program.program_id,
                 member,
-                retraction.activity.clone(),
+                activity,
                 reason,
                 metadata,
                 at.into(),
@@ -700,21 +782,35 @@ impl Ingest {
                         "the program keeps the subscription bonus".into(),
                     )]);
                 }
-                let Some(member) = self
-                    .ledger
-                    .identity_owner(program.program_id, &change.account)
+                let nothing = || {
+                    Ok(vec![Handled::Ignored(
+                        "nothing was awarded for this membership".into(),
+                    )])
+                };
+                let Some(account) = self
+                    .accounts
+                    .find(program.program_id, &change.account)
                     .await?
                 else {
-                    return Ok(vec![Handled::Ignored(
-                        "nothing was awarded for this membership".into(),
-                    )]);
+                    return nothing();
+                };
+                let Some(member) = self
+                    .ledger
+                    .identity_owner(program.program_id, &account)
+                    .await?
+                else {
+                    return nothing();
                 };
                 let outcome = self
                     .ledger
                     .reverse_activity(
                         program.program_id,
                         member,
-                        subscription(change),
+                        self.accounts.authored_activity(
+                            program.program_id,
+                            &subscription(change),
+                            account.account,
+                        ),
                         ReversalReason::Left,
                         metadata,
                         at.into(),
@@ -755,22 +851,27 @@ fn can_be_withdrawn(kind: ActivityKind) -> bool {
     )
 }
 
-/// The activity a signal gives, withdraws or restores, when that can go back and forth.
-fn withdrawable(signal: &Signal) -> Option<ActivityRef> {
+/// The activity a signal gives, withdraws or restores, when that can go back and forth, with
+/// the account that did it when the signal names one.
+fn withdrawable(signal: &Signal) -> Option<(PlatformActivity, Option<&ExternalIdentity>)> {
     match signal {
         Signal::Activity(activity) if can_be_withdrawn(activity.kind) => {
-            Some(activity.activity_ref())
+            Some((activity.platform_activity(), Some(&activity.account)))
         }
-        Signal::Restoration(activity) => Some(activity.activity_ref()),
-        Signal::Retraction(retraction) => Some(retraction.activity.clone()),
-        Signal::Membership(change) => Some(subscription(change)),
+        Signal::Restoration(activity) => {
+            Some((activity.platform_activity(), Some(&activity.account)))
+        }
+        Signal::Retraction(retraction) => {
+            Some((retraction.activity.clone(), retraction.account.as_ref()))
+        }
+        Signal::Membership(change) => Some((subscription(change), Some(&change.account))),
         _ => None,
     }
 }
 
 /// Membership of a group or channel is one activity per member and destination.
-fn subscription(change: &MembershipChange) -> ActivityRef {
-    ActivityRef {
+pub fn subscription(change: &MembershipChange) -> PlatformActivity {
+    PlatformActivity {
         network: change.account.network,
         kind: ActivityKind::Subscription,
         reference: change.destination.clone(),
@@ -820,10 +921,10 @@ fn awarded(program: &ProgramContext, activity: &Activity) -> Handled {
 }
 
 /// The member an unclaimed account gets: derived, so concurrent first deliveries agree.
-pub fn observed_member_id(program_id: ProgramId, identity: &ExternalIdentity) -> MemberId {
+pub fn observed_member_id(program_id: ProgramId, account: LinkedAccount) -> MemberId {
     MemberId(domain::ids::derived_id(&format!(
         "{program_id}/observed/{}",
-        identity.key()
+        account.account
     )))
 }
 
@@ -838,15 +939,6 @@ fn settle(outcome: Result<Outcome, AppError>, recorded: Handled) -> Result<Handl
         Err(AppError::Denied(denied)) => Ok(Handled::Denied(denied)),
         Err(other) => Err(other),
     }
-}
-
-/// The fingerprint of what a comment, mention or message said (never the text itself), so the
-/// rules can refuse a text the member was already paid for. Other activity has none.
-pub fn written_text(activity: &Activity) -> Option<TextFingerprint> {
-    if !activity.kind.is_written() {
-        return None;
-    }
-    activity.text.as_deref().and_then(TextFingerprint::of)
 }
 
 fn text_chars(text: Option<&str>) -> usize {

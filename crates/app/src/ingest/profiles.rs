@@ -1,11 +1,11 @@
-//! Usernames and display names seen on webhooks go to the `profiles` table (personal data stays
-//! out of events, so a member can be erased without editing the log). Written when they change
+//! Usernames and display names seen on webhooks go to the `profiles` table, keyed by the
+//! account's reference (personal data stays out of events; erasing the account's
+//! `external_accounts` row deletes its profile). Written when they change
 //! and at most once a minute when they do not, so a busy commenter costs one write, not one per
 //! comment; the writes of concurrent deliveries go together, one statement for all that are
 //! waiting. A delivery is answered only after its profile is stored.
 
-use domain::ids::ProgramId;
-use domain::network::ExternalIdentity;
+use domain::ids::{AccountRef, ProgramId};
 use quick_cache::sync::Cache;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -26,7 +26,7 @@ const REWRITE_AFTER: Duration = Duration::from_secs(60);
 /// Username, display name, language code.
 type Names = (Option<String>, Option<String>, Option<String>);
 /// What this process stored last per account, and when.
-type Written = Cache<(ProgramId, ExternalIdentity), (Names, Instant)>;
+type Written = Cache<AccountRef, (Names, Instant)>;
 
 struct Pending {
     profile: Profile,
@@ -55,7 +55,7 @@ impl ProfileWriter {
     pub async fn record(
         &self,
         program_id: ProgramId,
-        identity: &ExternalIdentity,
+        account: AccountRef,
         username: Option<&str>,
         display_name: Option<&str>,
         language_code: Option<&str>,
@@ -63,7 +63,7 @@ impl ProfileWriter {
         if username.is_none() && display_name.is_none() && language_code.is_none() {
             return Ok(());
         }
-        let key = (program_id, identity.clone());
+        let key = account;
         let value = (
             username.map(str::to_string),
             display_name.map(str::to_string),
@@ -74,7 +74,7 @@ impl ProfileWriter {
         }
         let profile = Profile {
             program_id: program_id.0,
-            identity: identity.clone(),
+            account,
             username: value.0.clone(),
             display_name: value.1.clone(),
             language_code: value.2.clone(),
@@ -139,7 +139,7 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Profile {
     pub program_id: Uuid,
-    pub identity: ExternalIdentity,
+    pub account: AccountRef,
     pub username: Option<String>,
     pub display_name: Option<String>,
     /// Telegram's `language_code` of the account; none keeps the one stored.
@@ -152,26 +152,25 @@ pub async fn upsert_profile(pool: &PgPool, profile: &Profile) -> sqlx::Result<()
 }
 
 /// Records many accounts' latest names in one statement; for an account listed twice, the
-/// later entry wins.
+/// later entry wins. An account erased meanwhile (no `external_accounts` row) gets none.
 pub async fn upsert_profiles(pool: &PgPool, profiles: &[Profile]) -> sqlx::Result<()> {
     // One statement cannot update a row twice: keep each account's last entry.
-    let mut last: HashMap<(Uuid, &ExternalIdentity), &Profile> = HashMap::new();
+    let mut last: HashMap<AccountRef, &Profile> = HashMap::new();
     for p in profiles {
-        last.insert((p.program_id, &p.identity), p);
+        last.insert(p.account, p);
     }
     let rows: Vec<&Profile> = last.into_values().collect();
     sqlx::query(
-        "INSERT INTO profiles (program_id, network, scope, external_id, username, display_name, language_code, updated_at) \
-         SELECT p, n, s, e, u, d, l, now() \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(p, n, s, e, u, d, l) \
-         ON CONFLICT (program_id, network, scope, external_id) DO UPDATE SET \
+        "INSERT INTO profiles (account_ref, program_id, username, display_name, language_code, updated_at) \
+         SELECT t.r, t.p, t.u, t.d, t.l, now() \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[]) AS t(p, r, u, d, l) \
+         JOIN external_accounts a ON a.account_ref = t.r \
+         ON CONFLICT (account_ref) DO UPDATE SET \
          username = EXCLUDED.username, display_name = EXCLUDED.display_name, \
          language_code = coalesce(EXCLUDED.language_code, profiles.language_code), updated_at = now()",
     )
     .bind(rows.iter().map(|p| p.program_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.network.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.scope.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|p| p.identity.external_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|p| p.account.0).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.username.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.display_name.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|p| p.language_code.as_deref()).collect::<Vec<_>>())

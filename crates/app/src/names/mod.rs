@@ -125,6 +125,19 @@ impl NameDirectory {
         }
     }
 
+    /// Drops an erased member's name at once in this process (other processes' directories
+    /// drop it at their next whole reload of the program).
+    pub fn forget(&self, program: Uuid, member: Uuid) {
+        let Some(entry) = self.0.programs.read().get(&program).cloned() else {
+            return;
+        };
+        let mut state = entry.state.write();
+        state.names.set(member, None);
+        if let Some(own) = &mut state.own_during_read {
+            own.remove(&member);
+        }
+    }
+
     /// Re-resolves, in every loaded program, the members whose profiles changed since its
     /// watermark; returns how many names changed. The follower calls it every few seconds;
     /// tests call it directly.

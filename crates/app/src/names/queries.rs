@@ -9,8 +9,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 /// The join and the filter every read shares (`i`: identities, `p`: profiles).
-const NAMING_PROFILES: &str = "identities i JOIN profiles p ON p.program_id = i.program_id \
-     AND p.network = i.network AND p.scope = i.scope AND p.external_id = i.external_id \
+const NAMING_PROFILES: &str = "identities i JOIN profiles p ON p.account_ref = i.account_ref \
      WHERE i.program_id = $1 AND (p.display_name <> '' OR p.username <> '')";
 /// The order that puts a member's naming profile first.
 const BEST_FIRST: &str = "(i.network = 'telegram') DESC, p.updated_at DESC";
@@ -55,9 +54,7 @@ pub(super) async fn changed(
     let sql = format!(
         "WITH changed AS ( \
              SELECT i.member_id, max(p.updated_at) AS changed_at \
-             FROM profiles p JOIN identities i ON i.program_id = p.program_id \
-                  AND i.network = p.network AND i.scope = p.scope \
-                  AND i.external_id = p.external_id \
+             FROM profiles p JOIN identities i ON i.account_ref = p.account_ref \
              WHERE p.program_id = $1 AND p.updated_at > $2 \
              GROUP BY i.member_id) \
          SELECT c.member_id, c.changed_at, best.display_name, best.username \

@@ -94,7 +94,8 @@ pub async fn plan(
         }
         let state = members::member_state(ledger, *member).await?;
         let in_program = program.is_none() || state.program_id == program;
-        let chat = members::telegram_chat(&state)
+        let chat = members::telegram_chat(bot.state.accounts(), &state)
+            .await?
             .zip(state.program_id)
             .filter(|_| in_program);
         chat_of.insert(*member, chat);

@@ -5,10 +5,12 @@ use domain::Event;
 use domain::StreamId;
 use domain::Timestamp;
 use domain::aggregate::Aggregate;
+use domain::ids::AccountRef;
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::Points;
+use domain::privacy::PrivacyKeys;
 use domain::text::TextFingerprint;
 use uuid::Uuid;
 
@@ -37,8 +39,11 @@ pub fn redemption(n: u64) -> RedemptionId {
 }
 
 /// An account on a network; `n` picks the network too, so accounts spread over all three.
-pub fn account(n: u8) -> ExternalIdentity {
-    ExternalIdentity::new(Network::ALL[usize::from(n) % 3], "", format!("account-{n}"))
+pub fn account(n: u8) -> LinkedAccount {
+    LinkedAccount {
+        network: Network::ALL[usize::from(n) % 3],
+        account: AccountRef(Uuid::from_u128(0xacc0_0000 + u128::from(n))),
+    }
 }
 
 /// Friday 2025-03-28 00:00 UTC: the generated days span Europe's switch to summer time.
@@ -106,7 +111,14 @@ pub const TEXTS: [&str; 6] = [
 
 /// The fingerprint of `TEXTS[n]` (taken modulo its length).
 pub fn text_fingerprint(n: u8) -> TextFingerprint {
-    TextFingerprint::of(TEXTS[usize::from(n) % TEXTS.len()]).expect("some text")
+    fingerprint(TEXTS[usize::from(n) % TEXTS.len()])
+}
+
+/// The fingerprint of `text` under the tests' installation key, in the tests' program.
+pub fn fingerprint(text: &str) -> TextFingerprint {
+    PrivacyKeys::derive(&[3; 32])
+        .text(program(), text)
+        .expect("some text")
 }
 
 /// The events of one stream, in log order.

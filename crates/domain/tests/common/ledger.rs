@@ -7,8 +7,9 @@ use super::steps::Step;
 use domain::campaign::{CampaignCommand, CampaignState, NewCampaign};
 use domain::codeword::Codeword;
 use domain::identity::IdentityState;
+use domain::ids::AccountRef;
 use domain::member::{AwardLimits, MemberState};
-use domain::network::{ActivityKind, ExternalIdentity, Network};
+use domain::network::{ActivityKind, Network};
 use domain::points::Points;
 use domain::reward::{RewardCommand, RewardState};
 use domain::text::RepeatedText;
@@ -49,7 +50,7 @@ pub struct Ledger {
     pub members: BTreeMap<u8, MemberState>,
     pub campaigns: BTreeMap<u8, CampaignState>,
     pub rewards: BTreeMap<u8, RewardState>,
-    pub identities: BTreeMap<ExternalIdentity, IdentityState>,
+    pub identities: BTreeMap<AccountRef, IdentityState>,
     pub(super) next_id: u64,
     pub(super) steps_run: i64,
 }
@@ -139,7 +140,7 @@ impl Ledger {
         self.rewards.get(&n).cloned().unwrap_or_default()
     }
 
-    pub fn identity(&self, identity: &ExternalIdentity) -> IdentityState {
+    pub fn identity(&self, identity: &AccountRef) -> IdentityState {
         self.identities.get(identity).cloned().unwrap_or_default()
     }
 }

@@ -276,7 +276,7 @@ impl Ledger {
                 member: m,
                 account: a,
             } => {
-                let (identity, state) = (account(a), self.identity(&account(a)));
+                let (identity, state) = (account(a), self.identity(&account(a).account));
                 let method = LinkMethod::Code;
                 identity::decide_link(&state, &self.member(m), program(), identity, method, at)
             }
@@ -284,14 +284,14 @@ impl Ledger {
                 member: m,
                 account: a,
             } => {
-                let (identity, state) = (account(a), self.identity(&account(a)));
+                let (identity, state) = (account(a), self.identity(&account(a).account));
                 identity::decide_unlink(&state, &self.member(m), program(), identity, at)
             }
             Step::Observe {
                 member: m,
                 account: a,
             } => {
-                let (identity, state) = (account(a), self.identity(&account(a)));
+                let (identity, state) = (account(a), self.identity(&account(a).account));
                 let (holder, member_id) = (self.member(m), member(m));
                 identity::decide_register_observed(
                     &state,

@@ -5,6 +5,7 @@
 mod common;
 
 mod campaign;
+mod erasure;
 mod identity;
 mod limits;
 mod member;

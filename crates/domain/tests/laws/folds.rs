@@ -36,7 +36,8 @@ fn all_streams(ledger: &Ledger) -> Vec<StreamId> {
     let mut streams: Vec<StreamId> = (0..MEMBERS).map(|m| StreamId::Member(member(m))).collect();
     streams.extend((0..3).map(|c| StreamId::Campaign(campaign(c))));
     streams.extend((0..3).map(|r| StreamId::Reward(reward(r))));
-    streams.extend((0..6).map(|a| StreamId::Identity(crate::common::program(), account(a))));
+    streams
+        .extend((0..6).map(|a| StreamId::Identity(crate::common::program(), account(a).account)));
     streams.retain(|s| !stream_of(&ledger.log, s).is_empty());
     streams
 }

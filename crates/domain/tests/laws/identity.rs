@@ -24,7 +24,7 @@ proptest! {
                     .map(member)
                     .collect();
                 prop_assert!(holders.len() <= 1, "account {} linked to {:?}", a, holders);
-                prop_assert_eq!(holders.first().copied(), ledger.identity(&account(a)).claimed_by);
+                prop_assert_eq!(holders.first().copied(), ledger.identity(&account(a).account).claimed_by);
             }
         }
     }

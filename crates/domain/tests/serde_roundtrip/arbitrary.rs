@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use domain::Event;
 use domain::Timestamp;
 use domain::codeword::Codeword;
-use domain::event::{LinkMethod, ReversalReason};
-use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::event::{Eraser, ErasureReason, LinkMethod, ReversalReason};
+use domain::ids::{AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::program::{PointsRule, Rules};
 use domain::text::TextFingerprint;
 use proptest::prelude::*;
@@ -65,6 +65,13 @@ fn identity() -> impl Strategy<Value = ExternalIdentity> {
         network,
         scope,
         external_id,
+    })
+}
+
+fn account() -> impl Strategy<Value = LinkedAccount> {
+    (network(), uuid()).prop_map(|(network, id)| LinkedAccount {
+        network,
+        account: AccountRef(id),
     })
 }
 
@@ -161,20 +168,20 @@ fn membership_event() -> impl Strategy<Value = Event> {
                 at,
             }
         }),
-        (member_id(), identity(), method, instant()).prop_map(
+        (member_id(), account(), method, instant()).prop_map(
             |(member_id, identity, method, at)| {
                 Event::AccountLinked {
                     member_id,
-                    identity,
+                    account: identity,
                     method,
                     at,
                 }
             }
         ),
-        (member_id(), identity(), instant()).prop_map(|(member_id, identity, at)| {
+        (member_id(), account(), instant()).prop_map(|(member_id, identity, at)| {
             Event::AccountUnlinked {
                 member_id,
-                identity,
+                account: identity,
                 at,
             }
         }),
@@ -191,18 +198,30 @@ fn membership_event() -> impl Strategy<Value = Event> {
             by,
             at
         }),
-        (program_id(), identity(), member_id(), instant()).prop_map(
+        (
+            member_id(),
+            proptest::option::of(text()),
+            select(ErasureReason::ALL.to_vec()),
+            instant()
+        )
+            .prop_map(|(member_id, by, reason, at)| Event::MemberErased {
+                member_id,
+                by: by.map_or(Eraser::Member, |by| Eraser::Manager { by }),
+                reason,
+                at
+            }),
+        (program_id(), account(), member_id(), instant()).prop_map(
             |(program_id, identity, member_id, at)| Event::IdentityClaimed {
                 program_id,
-                identity,
+                account: identity,
                 member_id,
                 at
             }
         ),
-        (program_id(), identity(), member_id(), instant()).prop_map(
+        (program_id(), account(), member_id(), instant()).prop_map(
             |(program_id, identity, member_id, at)| Event::IdentityReleased {
                 program_id,
-                identity,
+                account: identity,
                 member_id,
                 at
             }
@@ -321,7 +340,7 @@ fn points_event() -> impl Strategy<Value = Event> {
             member_id(),
             entry_id(),
             member_id(),
-            identity(),
+            account(),
             any::<i64>(),
             instant(),
             any::<bool>(),
@@ -334,7 +353,7 @@ fn points_event() -> impl Strategy<Value = Event> {
                             member_id,
                             entry_id,
                             to_member: other,
-                            identity,
+                            account: identity,
                             points,
                             at,
                         }
@@ -343,7 +362,7 @@ fn points_event() -> impl Strategy<Value = Event> {
                             member_id,
                             entry_id,
                             from_member: other,
-                            identity,
+                            account: identity,
                             points,
                             at,
                             paid_texts,

@@ -13,3 +13,7 @@ pub fn database_url(pool: &PgPool) -> String {
         options.get_database().unwrap_or_default()
     )
 }
+
+/// A privacy key for a `loyalty serve` child (`serve` refuses to start without one).
+#[allow(dead_code)] // only the test binaries that start `serve` use it
+pub const PRIVACY_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

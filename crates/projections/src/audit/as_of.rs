@@ -66,7 +66,7 @@ pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Re
         earned: state.earned,
         spent: state.spent,
         blocked: state.blocked,
-        linked: state.linked.iter().map(|i| i.key()).collect(),
+        linked: state.linked.iter().map(|a| a.to_string()).collect(),
         history,
     })
 }

@@ -7,8 +7,8 @@ use super::models::Models;
 use crate::daily_stats::DayCounters;
 use chrono::{DateTime, Utc};
 use domain::campaign::CampaignStatus;
-use domain::ids::{CampaignId, RedemptionId, RewardId};
-use domain::network::{ExternalIdentity, Network};
+use domain::ids::{AccountRef, CampaignId, RedemptionId, RewardId};
+use domain::network::Network;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -164,30 +164,21 @@ pub(crate) fn rewards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
 }
 
 pub(crate) fn identities(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    for (program, network, scope, external_id, member) in std::mem::take(&mut m.identities) {
-        let key = format!("{program}/{network}:{scope}:{external_id}");
-        let Some(network) = Network::parse(&network) else {
+    for (program, network, account, member) in std::mem::take(&mut m.identities) {
+        let key = format!("{program}/{network}:{account}");
+        if Network::parse(&network).is_none() {
             out.unexpected("identities", key, member);
             continue;
-        };
-        let identity = ExternalIdentity {
-            network,
-            scope,
-            external_id,
-        };
+        }
         let expected = exp
             .identities
-            .remove(&(program, identity))
+            .remove(&(program, AccountRef(account)))
             .and_then(|s| s.claimed_by);
         out.compare("identities", key, expected.map(|m| m.0), Some(member));
     }
-    for ((program, identity), state) in exp.identities.drain() {
+    for ((program, account), state) in exp.identities.drain() {
         if let Some(member) = state.claimed_by {
-            out.missing(
-                "identities",
-                format!("{program}/{}", identity.key()),
-                member,
-            );
+            out.missing("identities", format!("{program}/{account}"), member);
         }
     }
 }

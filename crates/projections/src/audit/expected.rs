@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use domain::campaign::CampaignState;
 use domain::folds::{Balances, BoardKey, CodewordRedemptions, Leaderboards};
 use domain::identity::IdentityState;
-use domain::ids::{CampaignId, MemberId, RedemptionId, RewardId};
-use domain::network::{ExternalIdentity, Network};
+use domain::ids::{AccountRef, CampaignId, MemberId, RedemptionId, RewardId};
+use domain::network::Network;
 use domain::reward::RewardState;
 use domain::{Aggregate, Event};
 use store::Checkpoint;
@@ -51,7 +51,7 @@ pub(crate) struct Expected {
     pub campaigns: FastMap<(Uuid, CampaignId), CampaignState>,
     pub rewards: FastMap<(Uuid, RewardId), RewardState>,
     pub redemptions: FastMap<(Uuid, RedemptionId), ExpectedRedemption>,
-    pub identities: FastMap<(Uuid, ExternalIdentity), IdentityState>,
+    pub identities: FastMap<(Uuid, AccountRef), IdentityState>,
     pub adjustments: FastMap<(Uuid, i64), ExpectedAdjustment>,
     /// (action, manager, subject) by (program, position).
     pub actions: FastMap<(Uuid, i64), (String, String, String)>,
@@ -129,12 +129,12 @@ impl Expected {
             self.apply_rewards(r);
         }
         if self.applies(Projection::Identities, r)
-            && let Event::IdentityClaimed { identity, .. }
-            | Event::IdentityReleased { identity, .. } = e
+            && let Event::IdentityClaimed { account, .. } | Event::IdentityReleased { account, .. } =
+                e
         {
             let state = self
                 .identities
-                .entry((r.program_id, identity.clone()))
+                .entry((r.program_id, account.account))
                 .or_default();
             *state = std::mem::take(state).apply(e);
         }

@@ -300,7 +300,9 @@ fn fold_rows(
     for batch in rows {
         for row in batch.iter() {
             events += 1;
-            let event: Event = match serde_json::from_str(&row.payload) {
+            let decoded =
+                store::upcast::decode_str(row.schema_version, row.program_id, &row.payload);
+            let event: Event = match decoded {
                 Ok(event) => event,
                 Err(e) => {
                     findings.push(

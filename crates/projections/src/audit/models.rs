@@ -23,7 +23,7 @@ pub(crate) type RedemptionRow = (
     Option<String>,
     Option<String>,
 );
-pub(crate) type IdentityRow = (Uuid, String, String, String, Uuid);
+pub(crate) type IdentityRow = (Uuid, String, Uuid, Uuid);
 pub(crate) type AdjustmentRow = (Uuid, i64, Uuid, i64, String, String, Option<Uuid>);
 pub(crate) type ActionRow = (Uuid, i64, String, String, String);
 pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
@@ -117,7 +117,7 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
         )
         .fetch_all(&mut *conn)
         .await?,
-        identities: sqlx::query_as("SELECT program_id, network, scope, external_id, member_id FROM identities")
+        identities: sqlx::query_as("SELECT program_id, network, account_ref, member_id FROM identities")
             .fetch_all(&mut *conn)
             .await?,
         adjustments: sqlx::query_as(

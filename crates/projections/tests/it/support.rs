@@ -6,8 +6,9 @@ use domain::Event;
 use domain::Timestamp;
 use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
+use domain::ids::AccountRef;
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
-use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, Network};
+use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use projections::{Projection, Runner, RunnerConfig};
 use sqlx::PgPool;
 use store::{Commit, EventStore, ExpectedVersion, Metadata, StreamAppend};
@@ -160,34 +161,42 @@ pub fn adjust(
     }
 }
 
-pub fn link(m: MemberId, identity: &ExternalIdentity, at: Timestamp) -> Vec<Event> {
+/// Member `n`'s Telegram account, as events name it.
+pub fn telegram_account(n: u128) -> LinkedAccount {
+    LinkedAccount {
+        network: Network::Telegram,
+        account: AccountRef(Uuid::from_u128(0xacc0_0000 + n)),
+    }
+}
+
+pub fn link(m: MemberId, identity: &LinkedAccount, at: Timestamp) -> Vec<Event> {
     vec![
         Event::IdentityClaimed {
             program_id: ProgramId(PROGRAM),
-            identity: identity.clone(),
+            account: *identity,
             member_id: m,
             at,
         },
         Event::AccountLinked {
             member_id: m,
-            identity: identity.clone(),
+            account: *identity,
             method: LinkMethod::Telegram,
             at,
         },
     ]
 }
 
-pub fn unlink(m: MemberId, identity: &ExternalIdentity, at: Timestamp) -> Vec<Event> {
+pub fn unlink(m: MemberId, identity: &LinkedAccount, at: Timestamp) -> Vec<Event> {
     vec![
         Event::IdentityReleased {
             program_id: ProgramId(PROGRAM),
-            identity: identity.clone(),
+            account: *identity,
             member_id: m,
             at,
         },
         Event::AccountUnlinked {
             member_id: m,
-            identity: identity.clone(),
+            account: *identity,
             at,
         },
     ]
@@ -313,11 +322,7 @@ pub async fn busy_history(world: &mut World, members: u128) {
     for n in 0..members {
         let m = member(n);
         let mut events = vec![register(m, t)];
-        events.extend(link(
-            m,
-            &ExternalIdentity::new(Network::Telegram, "", format!("tg{n}")),
-            t,
-        ));
+        events.extend(link(m, &telegram_account(n), t));
         world.append(events).await;
         for k in 0..(n % 4 + 1) {
             let network = Network::ALL[(n + k) as usize % 3];
@@ -423,10 +428,6 @@ pub async fn busy_history(world: &mut World, members: u128) {
         }])
         .await;
     world
-        .append(unlink(
-            member(5),
-            &ExternalIdentity::new(Network::Telegram, "", "tg5"),
-            t,
-        ))
+        .append(unlink(member(5), &telegram_account(5), t))
         .await;
 }

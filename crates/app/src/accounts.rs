@@ -1,0 +1,178 @@
+//! External accounts: the one place a platform id meets the log's pseudonymous reference.
+//!
+//! The first time a program sees an account it issues a random [`AccountRef`]; events, stream
+//! ids and read models use only that. `external_accounts` holds the link, and erasing a member
+//! deletes it: the reference left in the log then points at nobody, and the same platform
+//! account seen again is issued a new reference (a new member, with no old points).
+//! Keyed digests of activity, deliveries and texts ([`PrivacyKeys`]) are made here too.
+
+use crate::AppError;
+use crate::cache::Expiring;
+use domain::ids::{AccountRef, ProgramId};
+use domain::network::{ActivityRef, ExternalIdentity, LinkedAccount, Network};
+use domain::privacy::{PlatformActivity, PrivacyKeys};
+use domain::text::TextFingerprint;
+use sqlx::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a resolved reference is reused. Erasure in this process forgets it at once; one
+/// done by another process is seen after this long (until then, activity of the erased account
+/// is refused, not credited to anyone).
+const RESOLVED_TTL: Duration = Duration::from_secs(60);
+const MAX_RESOLVED: usize = 200_000;
+
+#[derive(Clone)]
+pub struct Accounts {
+    pool: PgPool,
+    keys: PrivacyKeys,
+    resolved: Expiring<(ProgramId, ExternalIdentity), AccountRef>,
+}
+
+impl Accounts {
+    pub fn new(pool: PgPool, keys: PrivacyKeys) -> Self {
+        Self {
+            pool,
+            keys,
+            resolved: Expiring::new(MAX_RESOLVED, RESOLVED_TTL),
+        }
+    }
+
+    /// The account's reference in the program, issued now if the program never saw it.
+    pub async fn resolve(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<LinkedAccount, AppError> {
+        let key = (program_id, identity.clone());
+        if let Some(account) = self.resolved.get(&key) {
+            return Ok(linked(identity.network, account));
+        }
+        // A concurrent first sight inserts the same row: the loser reads the winner's.
+        let issued: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
+             RETURNING account_ref",
+        )
+        .bind(Uuid::new_v4())
+        .bind(program_id.0)
+        .bind(identity.network.as_str())
+        .bind(&identity.scope)
+        .bind(&identity.external_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let account = match issued {
+            Some(account) => AccountRef(account),
+            None => self
+                .find_stored(program_id, identity)
+                .await?
+                .ok_or_else(|| AppError::ReadModel("an external account vanished".into()))?,
+        };
+        self.resolved.insert(key, account);
+        Ok(linked(identity.network, account))
+    }
+
+    /// The account's reference if the program has seen it; never issues one.
+    pub async fn find(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<Option<LinkedAccount>, AppError> {
+        let key = (program_id, identity.clone());
+        if let Some(account) = self.resolved.get(&key) {
+            return Ok(Some(linked(identity.network, account)));
+        }
+        let found = self.find_stored(program_id, identity).await?;
+        if let Some(account) = found {
+            self.resolved.insert(key, account);
+        }
+        Ok(found.map(|a| linked(identity.network, a)))
+    }
+
+    async fn find_stored(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<Option<AccountRef>, AppError> {
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "SELECT account_ref FROM external_accounts \
+             WHERE program_id = $1 AND network = $2 AND scope = $3 AND platform_id = $4",
+        )
+        .bind(program_id.0)
+        .bind(identity.network.as_str())
+        .bind(&identity.scope)
+        .bind(&identity.external_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(found.map(AccountRef))
+    }
+
+    /// The platform account a reference stands for; `None` once its member was erased.
+    pub async fn platform_id(
+        &self,
+        account: AccountRef,
+    ) -> Result<Option<ExternalIdentity>, AppError> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT network, scope, platform_id FROM external_accounts WHERE account_ref = $1",
+        )
+        .bind(account.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(row.and_then(|(network, scope, id)| {
+            Network::parse(&network).map(|n| ExternalIdentity::new(n, scope, id))
+        }))
+    }
+
+    /// Forgets what this process resolved for these accounts (they were just erased).
+    pub fn forget(&self, program_id: ProgramId, identities: &[ExternalIdentity]) {
+        for identity in identities {
+            self.resolved.remove(&(program_id, identity.clone()));
+        }
+    }
+
+    /// The activity as the log names it: a keyed digest, with the author's account for
+    /// activity many members share. `None` when such activity names no author.
+    pub fn activity(
+        &self,
+        program_id: ProgramId,
+        activity: &PlatformActivity,
+        author: Option<AccountRef>,
+    ) -> Option<ActivityRef> {
+        match author {
+            Some(author) => Some(self.keys.activity(program_id, activity, author)),
+            None => self.keys.authorless_activity(program_id, activity),
+        }
+    }
+
+    /// The activity as the log names it, done by `author`.
+    pub fn authored_activity(
+        &self,
+        program_id: ProgramId,
+        activity: &PlatformActivity,
+        author: AccountRef,
+    ) -> ActivityRef {
+        self.keys.activity(program_id, activity, author)
+    }
+
+    /// A platform delivery id as the log keeps it.
+    pub fn delivery(&self, platform_delivery: &str) -> String {
+        self.keys.delivery(platform_delivery)
+    }
+
+    /// A written text's fingerprint, keyed per program.
+    pub fn text(&self, program_id: ProgramId, text: &str) -> Option<TextFingerprint> {
+        self.keys.text(program_id, text)
+    }
+}
+
+fn linked(network: Network, account: AccountRef) -> LinkedAccount {
+    LinkedAccount { network, account }
+}
+
+fn store_error(e: sqlx::Error) -> AppError {
+    AppError::Store(e.into())
+}
