@@ -790,4 +790,20 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         let file = FileConfig::parse(&uncommented, Path::new("loyalty.example.toml")).unwrap();
         assert_eq!(file.listen, Some("127.0.0.1:8080".parse().unwrap()));
     }
+
+    #[test]
+    fn the_privacy_key_is_required_outside_dev_and_must_be_32_bytes() {
+        let keys = |key: &str, dev: bool| PrivacyConfig { key: key.into() }.keys(dev);
+        let unset = keys("", false).unwrap_err();
+        assert!(unset.contains("LOYALTY_PRIVACY_KEY"), "{unset}");
+        for bad in ["abc", "zz", &"0".repeat(62), &"0".repeat(66)] {
+            let refused = keys(bad, true).unwrap_err();
+            assert!(refused.contains("64 hex digits"), "{bad}: {refused}");
+        }
+        let program = domain::ids::ProgramId(uuid::Uuid::nil());
+        let text = |k: domain::privacy::PrivacyKeys| k.text(program, "hello");
+        assert_eq!(text(keys("", true).unwrap()), text(dev_privacy_keys()));
+        let own = keys(&"ab".repeat(32), false).unwrap();
+        assert_ne!(text(own), text(dev_privacy_keys()));
+    }
 }
