@@ -12,5 +12,6 @@ mod openapi;
 mod platforms;
 mod profiles;
 mod redeliveries;
+mod retention;
 mod serve;
 mod webhooks;

@@ -14,6 +14,7 @@ pub mod language;
 pub mod ledger;
 pub mod names;
 pub mod reads;
+pub mod retention;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;

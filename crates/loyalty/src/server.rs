@@ -68,6 +68,8 @@ pub async fn serve(
             stopped.clone(),
         )
     });
+    // Every process runs it; an advisory lock lets one purge at a time.
+    let retention = app::retention::spawn(pool.clone(), config.retention.clone(), stopped.clone());
     let board_wake = store.wake().subscribe();
     let ledger = Ledger::new(store, LedgerConfig::default());
     let state = AppState::new(app::AppContext::new(ledger, pool, config));
@@ -105,7 +107,7 @@ pub async fn serve(
         .into_iter()
         .chain(sealer)
         .chain(bot)
-        .chain([boards, names])
+        .chain([boards, names, retention])
     {
         let _ = handle.await;
     }
