@@ -14,5 +14,6 @@ mod personal_data;
 mod platforms;
 mod profiles;
 mod redeliveries;
+mod retention;
 mod serve;
 mod webhooks;

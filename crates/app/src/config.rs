@@ -34,6 +34,11 @@ pub mod limits {
     pub const SESSION_TTL_HOURS: RangeInclusive<i64> = 1..=720;
     pub const READY_MAX_LAG_EVENTS: RangeInclusive<i64> = 0..=i64::MAX;
     pub const DB_CONNECTIONS: RangeInclusive<i64> = 1..=1_000;
+    /// A day (no notification is announced for an entry older than that, so none is sent
+    /// twice) up to ten years.
+    pub const RETENTION_DAYS: RangeInclusive<i64> = 1..=3_650;
+    /// Up to a year.
+    pub const RAW_UPDATE_RETENTION_HOURS: RangeInclusive<i64> = 1..=8_760;
 }
 
 /// How bot updates arrive.
@@ -109,6 +114,9 @@ pub struct ServeConfig {
     /// The key of the keyed digests that keep platform ids and texts out of the log.
     #[command(flatten)]
     pub privacy: PrivacyConfig,
+    /// How long operational records are kept (`app::retention`).
+    #[command(flatten)]
+    pub retention: RetentionConfig,
 }
 
 /// The event store.
@@ -343,6 +351,69 @@ impl PrivacyConfig {
     }
 }
 
+/// How long records kept only for operations live before the retention job deletes them.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionConfig {
+    /// Operational records (deliveries that changed nothing, unrouted destinations, settled
+    /// notifications, sign-in failures, used link codes, subscription checks) are deleted
+    /// after this many days.
+    #[arg(id = "retention_days", long = "retention-days", env = "LOYALTY_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(limits::RETENTION_DAYS))]
+    pub days: i64,
+    /// Handled bot messages (raw Telegram updates) are deleted after this many hours.
+    #[arg(id = "raw_update_retention_hours", long = "raw-update-retention-hours", env = "LOYALTY_RAW_UPDATE_RETENTION_HOURS", default_value_t = 48,
+          value_parser = clap::value_parser!(i64).range(limits::RAW_UPDATE_RETENTION_HOURS))]
+    pub raw_update_hours: i64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            raw_update_hours: 48,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Both values within their ranges (clap checks flags and variables; this, a file's values
+    /// and values set in code).
+    pub fn validate(&self) -> Result<(), String> {
+        within("retention_days", self.days, limits::RETENTION_DAYS)?;
+        within(
+            "raw_update_retention_hours",
+            self.raw_update_hours,
+            limits::RAW_UPDATE_RETENTION_HOURS,
+        )
+    }
+
+    /// Takes the retention keys of the config file at `path` where `given` says no flag or
+    /// environment variable set them (`loyalty retention run`, which needs nothing else of
+    /// `serve`'s file), and checks the result.
+    pub fn with_config_file(
+        mut self,
+        path: &Path,
+        given: &dyn Fn(&str) -> bool,
+    ) -> Result<Self, ConfigError> {
+        let file = FileConfig::load(path)?;
+        if let Some(days) = file.retention_days
+            && !given("retention_days")
+        {
+            self.days = days;
+        }
+        if let Some(hours) = file.raw_update_retention_hours
+            && !given("raw_update_retention_hours")
+        {
+            self.raw_update_hours = hours;
+        }
+        self.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(self)
+    }
+}
+
 /// PostgreSQL's own sizing rule, about two connections a core: more busy backends than that
 /// only take turns on the cores. On 2 cores, 6 connections against 16 gave W2 +8% deliveries/s
 /// and took its fixed-rate phase's p99 from 6.7–39 ms to 3.5–6.0 ms (fewer cold backends).
@@ -423,6 +494,8 @@ file_options! {
     session_ttl_hours: i64 => admin.session_ttl_hours,
     cookie_secure: bool => admin.cookie_secure,
     privacy_key: SecretString => privacy.key,
+    retention_days: i64 => retention.days,
+    raw_update_retention_hours: i64 => retention.raw_update_hours,
 }
 
 impl FileConfig {
@@ -494,6 +567,7 @@ impl ServeConfig {
             privacy: PrivacyConfig {
                 key: SecretString::from(hex::encode(DEV_PRIVACY_SECRET)),
             },
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -545,7 +619,8 @@ impl ServeConfig {
             "db_connections",
             i64::from(self.database.connections),
             limits::DB_CONNECTIONS,
-        )
+        )?;
+        self.retention.validate()
     }
 
     /// The oldest Mini App initData accepted. The option's range keeps it representable; were it
@@ -739,6 +814,37 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
             let file = TempFile::new(text);
             let error = resolve(&["--config", &file.arg()]).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn retention_comes_from_flags_or_the_file_and_must_be_positive() {
+        let file = TempFile::new("retention_days = 7\nraw_update_retention_hours = 6\n");
+        let config = resolve(&["--config", &file.arg()]).unwrap();
+        assert_eq!(
+            (config.retention.days, config.retention.raw_update_hours),
+            (7, 6)
+        );
+        let config = resolve(&["--config", &file.arg(), "--retention-days", "90"]).unwrap();
+        assert_eq!(config.retention.days, 90, "the flag wins");
+
+        for (text, key) in [
+            (
+                "retention_days = 0",
+                "retention_days = 0: allowed range is 1..=3650",
+            ),
+            (
+                "raw_update_retention_hours = -1",
+                "raw_update_retention_hours = -1",
+            ),
+        ] {
+            let file = TempFile::new(text);
+            let error = resolve(&["--config", &file.arg()]).unwrap_err().to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
+        for flag in ["--retention-days", "--raw-update-retention-hours"] {
+            let refused = Cli::command().try_get_matches_from(["loyalty", flag, "0"]);
+            assert!(refused.is_err(), "{flag} 0");
         }
     }
 

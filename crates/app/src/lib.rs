@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod names;
 pub mod personal_data;
 pub mod reads;
+pub mod retention;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;

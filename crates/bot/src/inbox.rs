@@ -10,7 +10,7 @@ use futures::StreamExt;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use store::Metadata;
 use tokio::sync::{Notify, watch};
 
@@ -26,9 +26,6 @@ const LEASE_SECS: f64 = 120.0;
 const RETRY_BASE_SECS: f64 = 5.0;
 /// Looks for messages stored by other processes, and for retries that came due, this often.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Handled messages (personal data) are kept this long for debugging, then deleted.
-const RETENTION: &str = "2 days";
-const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Wakes this process's inbox worker when a message is stored.
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
@@ -199,9 +196,9 @@ async fn settle(
     Ok(())
 }
 
-/// Answers messages as they arrive until `shutdown`; also deletes old handled ones.
+/// Answers messages as they arrive until `shutdown`. Handled ones are deleted by the retention
+/// job (`app::retention`, `raw_update_retention_hours`).
 pub async fn run(bot: Bot, mut shutdown: watch::Receiver<bool>) {
-    let mut purged_at: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
             return;
@@ -211,25 +208,10 @@ pub async fn run(bot: Bot, mut shutdown: watch::Receiver<bool>) {
             Ok(Step::CaughtUp) => {}
             Err(e) => tracing::warn!(error = %e, "bot inbox step failed"),
         }
-        if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
-            purged_at = Some(Instant::now());
-            if let Err(e) = purge(bot.pool()).await {
-                tracing::warn!(error = %e, "could not delete old bot messages");
-            }
-        }
         tokio::select! {
             () = WAKE.notified() => {}
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = stopped(&mut shutdown) => return,
         }
     }
-}
-
-async fn purge(pool: &PgPool) -> sqlx::Result<u64> {
-    let done = sqlx::query(&format!(
-        "DELETE FROM bot_updates WHERE handled_at < now() - interval '{RETENTION}'"
-    ))
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
 }

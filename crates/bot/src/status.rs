@@ -26,12 +26,11 @@ pub async fn observe(state: &AppContext, status: &BotStatus) -> sqlx::Result<()>
         .ingest
         .channel(Network::Telegram, &status.chat_id)
         .await?;
-    let changed_by = status.changed_by.as_ref().map(|by| by.external_id.as_str());
+    // Who changed it is a Telegram user id: personal data, kept out of the logs.
     match (channel, status.role) {
         (Some(channel), BotRole::Administrator) => tracing::info!(
             chat = %status.chat_id,
             program = %channel.program_id,
-            changed_by,
             "the bot is an administrator of a program chat: reactions and chat_member arrive"
         ),
         (Some(channel), role) => {
@@ -41,7 +40,6 @@ pub async fn observe(state: &AppContext, status: &BotStatus) -> sqlx::Result<()>
                 chat_type = %status.chat_type,
                 program = %channel.program_id,
                 ?role,
-                changed_by,
                 "THE BOT LOST ADMIN RIGHTS in a program chat: Telegram no longer sends its \
                  reactions or chat_member updates and getChatMember subscription checks fail. \
                  Make the bot an administrator of this chat again."

@@ -2,7 +2,8 @@
 //! The `loyalty` binary.
 
 use anyhow::Context;
-use app::config::{LogFormat, ServeConfig};
+use app::config::{LogFormat, RetentionConfig, ServeConfig};
+use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -37,6 +38,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Records kept only for operations: delete those past their retention.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
     },
     /// Admin panel accounts.
     Admin {
@@ -96,6 +102,18 @@ enum AdminCommand {
         /// Limit a manager or auditor to this program (repeat for several); default: every program.
         #[arg(long = "program", value_name = "PROGRAM_ID")]
         programs: Vec<uuid::Uuid>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete them now, as `serve` does every hour, and print the rows deleted per table.
+    Run {
+        /// `serve`'s TOML config file: its retention keys apply under flags and variables.
+        #[arg(long = "config", env = "LOYALTY_CONFIG", value_name = "FILE")]
+        config_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        retention: RetentionConfig,
     },
 }
 
@@ -270,6 +288,38 @@ async fn run() -> anyhow::Result<()> {
                 }
             };
             println!("{json}");
+        }
+        Command::Retention {
+            command:
+                RetentionCommand::Run {
+                    config_file,
+                    retention,
+                },
+        } => {
+            let retention = match config_file {
+                Some(path) => {
+                    let given = matches
+                        .subcommand_matches("retention")
+                        .and_then(|m| m.subcommand_matches("run"))
+                        .context("no arguments parsed for retention run")?;
+                    retention.with_config_file(&path, &|id| {
+                        matches!(
+                            given.value_source(id),
+                            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                        )
+                    })?
+                }
+                None => retention,
+            };
+            let pool = connect_migrated(&database_url, 2).await?;
+            let report = app::retention::purge_once(&pool, &retention, chrono::Utc::now()).await?;
+            anyhow::ensure!(
+                report.ran,
+                "another process is purging right now; nothing was deleted"
+            );
+            for (table, rows) in &report.deleted {
+                println!("{table}\t{rows}");
+            }
         }
         Command::Projections { command } => {
             let pool = connect_migrated(&database_url, 4).await?;

@@ -76,6 +76,8 @@ pub async fn serve(
             stopped.clone(),
         )
     });
+    // Every process runs it; an advisory lock lets one purge at a time.
+    let retention = app::retention::spawn(pool.clone(), config.retention.clone(), stopped.clone());
     let board_wake = store.wake().subscribe();
     let ledger = Ledger::new(store, LedgerConfig::default());
     let context = app::AppContext::new(ledger, pool, config).map_err(anyhow::Error::msg)?;
@@ -114,7 +116,7 @@ pub async fn serve(
         .into_iter()
         .chain(sealer)
         .chain(bot)
-        .chain([boards, names])
+        .chain([boards, names, retention])
     {
         let _ = handle.await;
     }
