@@ -49,6 +49,9 @@ pub struct ServeChild {
     _child: tokio::process::Child,
 }
 
+/// The served child's privacy key (`serve` refuses to start without one).
+const BENCH_PRIVACY_KEY: &str = "62656e63682d707269766163792d6b65792d6e6f742d6120736563726574212e";
+
 impl ServeChild {
     /// Starts the server with `env` on top of its defaults and waits until /healthz answers;
     /// returns it with its base URL.
@@ -68,6 +71,7 @@ impl ServeChild {
             .env("DATABASE_URL", format!("{server}/{database}"))
             .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            .env("LOYALTY_PRIVACY_KEY", BENCH_PRIVACY_KEY)
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
