@@ -94,3 +94,36 @@ async fn a_profile_of_an_erased_account_is_not_written(pool: PgPool) {
         .unwrap();
     assert_eq!(stored, vec![kept.account.0]);
 }
+
+/// Two processes resolving the same new accounts at once agree on one reference per account,
+/// and the table holds one row each.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn concurrent_first_sights_issue_one_reference_per_account(pool: PgPool) {
+    let processes = [
+        Accounts::new(pool.clone(), app::config::dev_privacy_keys()),
+        Accounts::new(pool.clone(), app::config::dev_privacy_keys()),
+    ];
+    let mut asks = Vec::new();
+    for n in 0..40 {
+        let accounts = processes[n % 2].clone();
+        let identity = ExternalIdentity::new(Network::Vk, "", (n % 5).to_string());
+        asks.push(tokio::spawn(async move {
+            let linked = accounts
+                .resolve(ProgramId(PROGRAM), &identity)
+                .await
+                .unwrap();
+            (identity.external_id, linked.account)
+        }));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for ask in asks {
+        let (id, account) = ask.await.unwrap();
+        assert_eq!(*seen.entry(id).or_insert(account), account);
+    }
+    assert_eq!(seen.len(), 5);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM external_accounts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 5);
+}

@@ -44,9 +44,19 @@ impl Accounts {
         program_id: ProgramId,
         identity: &ExternalIdentity,
     ) -> Result<LinkedAccount, AppError> {
+        Ok(self.resolve_fresh(program_id, identity).await?.0)
+    }
+
+    /// As [`Accounts::resolve`], and whether the reference was issued by this call: then no
+    /// event can name it yet, and its streams are known to be empty.
+    pub async fn resolve_fresh(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<(LinkedAccount, bool), AppError> {
         let key = (program_id, identity.clone());
         if let Some(account) = self.resolved.get(&key) {
-            return Ok(linked(identity.network, account));
+            return Ok((linked(identity.network, account), false));
         }
         // A concurrent first sight inserts the same row: the loser reads the winner's. The row
         // commits without waiting for its own WAL flush: whatever event names the reference
@@ -68,15 +78,17 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        let account = match issued {
-            Some(account) => AccountRef(account),
-            None => self
-                .find_stored(program_id, identity)
-                .await?
-                .ok_or_else(|| AppError::ReadModel("an external account vanished".into()))?,
+        let (account, fresh) = match issued {
+            Some(account) => (AccountRef(account), true),
+            None => {
+                let stored = self.find_stored(program_id, identity).await?;
+                let account = stored
+                    .ok_or_else(|| AppError::ReadModel("an external account vanished".into()))?;
+                (account, false)
+            }
         };
         self.resolved.insert(key, account);
-        Ok(linked(identity.network, account))
+        Ok((linked(identity.network, account), fresh))
     }
 
     /// The account's reference if the program has seen it; never issues one.

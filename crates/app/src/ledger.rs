@@ -318,6 +318,13 @@ impl Ledger {
         })
     }
 
+    /// Caches `stream` as empty: it is named after a reference issued a moment ago, so no event
+    /// can be in it yet and the first decision about it reads nothing. Should a writer elsewhere
+    /// append to it first, the append's expected version meets that, as for any stale entry.
+    pub fn known_empty<S: CachedState>(&self, stream: &StreamId) {
+        S::cache(&self.caches).put(&stream.to_string(), 0, S::default());
+    }
+
     fn forget<S: CachedState>(&self, stream: &str) {
         S::cache(&self.caches).invalidate(stream);
     }

@@ -324,10 +324,18 @@ impl Ingest {
         if program.rules.is_own_account(&activity.account) {
             return Ok(vec![Handled::Ignored("the program's own account".into())]);
         }
-        let account = self
+        let (account, fresh) = self
             .accounts
-            .resolve(program.program_id, &activity.account)
+            .resolve_fresh(program.program_id, &activity.account)
             .await?;
+        if fresh {
+            // A new account's first activity reads none of its streams.
+            let member = observed_member_id(program.program_id, account);
+            let identity = StreamId::Identity(program.program_id, account.account);
+            self.ledger.known_empty::<IdentityState>(&identity);
+            self.ledger
+                .known_empty::<MemberState>(&StreamId::Member(member));
+        }
         // The names are stored beside the points, not before them (each waits for its own
         // commit); the delivery is answered once both are done. A failure of either fails the
         // delivery, and the platform's retry is a duplicate for whatever did commit.
