@@ -7,8 +7,8 @@ use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
 use app::ingest::{channels, observed_member_id};
 use app::{Ledger, LedgerConfig, ManagerAction};
 use chrono::Utc;
-use domain::ids::{AccountRef, ProgramId};
-use domain::network::{ExternalIdentity, LinkedAccount, Network};
+use domain::ids::ProgramId;
+use domain::network::{ExternalIdentity, Network};
 use domain::program::Rules;
 use loyalty::simulate;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -85,9 +85,12 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let errors = Arc::new(AtomicUsize::new(0));
     let mut ticker =
         tokio::time::interval(Duration::from_nanos(1_000_000_000 / p.fixed_rate.max(1)));
+    // Only to look up references the server issued; the key is not used for that.
+    let accounts = app::accounts::Accounts::new(pool.clone(), app::config::dev_privacy_keys());
     let mut tasks = Vec::new();
     for (i, delivery) in fixed.into_iter().enumerate() {
         ticker.tick().await;
+        let accounts = accounts.clone();
         let ctx = (
             client.clone(),
             base.clone(),
@@ -116,12 +119,13 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
                     .get(&account)
                     .copied()
                     .unwrap_or(POINTS);
-                // The account's reference was issued before the delivery was answered.
-                let Ok(Some(member)) = member_of(&pool, program_id, &delivery.identity).await
-                else {
+                // The account's reference was issued before the delivery was answered; nobody
+                // claims the bench's accounts, so their activity goes to the observed member.
+                let Ok(Some(account)) = accounts.find(program_id, &delivery.identity).await else {
                     errors.fetch_add(1, Ordering::Relaxed);
                     return;
                 };
+                let member = observed_member_id(program_id, account).0;
                 let answered = Instant::now();
                 if wait_visible(&pool, program_id, member, target).await {
                     let _ = visible
@@ -300,31 +304,6 @@ async fn send(client: &reqwest::Client, base: &str, d: &Delivery) -> anyhow::Res
     let status = d.request.send(client, base).await?;
     anyhow::ensure!(status.is_success(), "status {status}");
     Ok(())
-}
-
-/// The member an account's activity is credited to (nobody claims the bench's accounts).
-async fn member_of(
-    pool: &PgPool,
-    program_id: ProgramId,
-    identity: &ExternalIdentity,
-) -> sqlx::Result<Option<Uuid>> {
-    let reference: Option<Uuid> = sqlx::query_scalar(
-        "SELECT account_ref FROM external_accounts \
-         WHERE program_id = $1 AND network = $2 AND scope = $3 AND platform_id = $4",
-    )
-    .bind(program_id.0)
-    .bind(identity.network.as_str())
-    .bind(&identity.scope)
-    .bind(&identity.external_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(reference.map(|r| {
-        let account = LinkedAccount {
-            network: identity.network,
-            account: AccountRef(r),
-        };
-        observed_member_id(program_id, account).0
-    }))
 }
 
 /// Polls the balance read model until it shows at least `target` points.
