@@ -13,7 +13,7 @@ use domain::StreamId;
 use domain::event::LinkMethod;
 use domain::ids::MemberId;
 use domain::member::MemberState;
-use domain::network::{ExternalIdentity, Network};
+use domain::network::{ActivityKind, ExternalIdentity, Network};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use store::Metadata;
@@ -496,4 +496,68 @@ async fn the_command_line_erases_and_exports(pool: PgPool) {
             .await
             .is_err()
     );
+}
+
+/// New accounts whose first comments reach two processes at once: each account gets one
+/// reference (the commit that first names it records it; the other process's proposal is
+/// refused and it uses the stored one), every comment is decided for one member, and every
+/// reference the log names is in the mapping.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn first_comments_of_new_accounts_on_two_processes_make_one_member_each(pool: PgPool) {
+    let first = std::sync::Arc::new(TestApp::new(pool).await);
+    let second = std::sync::Arc::new(first.another_process().await);
+    let users: Vec<i64> = (0..12).map(|n| 810_000_000 + n).collect();
+    let mut deliveries = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        for (copy, process) in [&first, &second].into_iter().enumerate() {
+            let process = process.clone();
+            let comment = 2 * n + copy;
+            let body = json!({"type": "wall_reply_new", "group_id": 229871234,
+                "event_id": format!("first-sight-{comment}"), "secret": crate::harness::VK_SECRET,
+                "object": {"id": 50_000 + comment, "from_id": user, "post_id": 1,
+                "owner_id": -229871234, "date": 1767268800,
+                "text": format!("Первый комментарий {comment}")}});
+            deliveries.push(tokio::spawn(async move {
+                process.vk(body.to_string().into_bytes()).await
+            }));
+        }
+    }
+    for delivery in deliveries {
+        let reply = delivery.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    // The second comment of the same minute meets the comment cooldown: one award each.
+    let points = first
+        .t
+        .program
+        .rules
+        .rule_for(Network::Vk, ActivityKind::Comment)
+        .unwrap()
+        .points;
+    for user in &users {
+        let identity = ExternalIdentity::new(Network::Vk, "", user.to_string());
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM external_accounts WHERE network = 'vk' AND platform_id = $1",
+        )
+        .bind(user.to_string())
+        .fetch_one(&first.pool)
+        .await
+        .unwrap();
+        assert_eq!(rows, 1, "{user} has one reference");
+        assert_eq!(
+            first.balance_of(&identity).await,
+            points,
+            "{user} paid once"
+        );
+        assert_eq!(second.balance_of(&identity).await, points);
+    }
+    let unmapped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events e WHERE e.stream_id LIKE 'identity-%' AND NOT EXISTS \
+         (SELECT 1 FROM external_accounts a WHERE e.stream_id LIKE '%' || a.account_ref::text)",
+    )
+    .fetch_one(&first.pool)
+    .await
+    .unwrap();
+    assert_eq!(unmapped, 0, "every reference in the log is mapped");
+    verify(&first).await;
 }

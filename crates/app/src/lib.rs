@@ -10,6 +10,7 @@ pub mod cache;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod first_sights;
 pub mod ingest;
 pub mod language;
 pub mod ledger;

@@ -476,6 +476,7 @@ async fn append(store: &EventStore, program: Uuid, event: Event) -> anyhow::Resu
     store
         .append(Commit {
             appends: vec![append],
+            ..Default::default()
         })
         .await?;
     Ok(())

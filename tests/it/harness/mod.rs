@@ -150,6 +150,31 @@ impl TestApp {
         }
     }
 
+    /// A second process serving the same program from the same database: its own ledger,
+    /// caches and account references in memory, as a second `serve` would have.
+    pub async fn another_process(&self) -> TestApp {
+        let ledger = app::Ledger::new(
+            store::EventStore::new(self.pool.clone()),
+            app::LedgerConfig::default(),
+        );
+        let program = ledger.program(self.t.program_id()).await.unwrap();
+        let accounts =
+            app::accounts::Accounts::new(self.pool.clone(), app::config::dev_privacy_keys());
+        let context =
+            app::AppContext::new(ledger.clone(), self.pool.clone(), fixture_config()).unwrap();
+        let state = AppState::new(context);
+        TestApp {
+            t: TestLedger {
+                ledger,
+                program,
+                accounts,
+            },
+            pool: self.pool.clone(),
+            router: router(state.clone()),
+            state,
+        }
+    }
+
     /// The same application serving HTTP on a free loopback port, with its projection workers,
     /// until the server is dropped.
     pub async fn serve(&self) -> TestServer {

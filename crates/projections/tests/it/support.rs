@@ -79,7 +79,13 @@ impl World {
                 }),
             }
         }
-        self.store.append(Commit { appends }).await.unwrap();
+        self.store
+            .append(Commit {
+                appends,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     }
 
     pub fn entry(&mut self) -> EntryId {
