@@ -26,7 +26,6 @@ async fn append(store: &store::EventStore, program: Uuid, stream: String, events
             expected: ExpectedVersion::Any,
             events,
         }],
-        ..Default::default()
     };
     store.append(commit).await.unwrap();
 }

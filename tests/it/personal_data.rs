@@ -499,9 +499,8 @@ async fn the_command_line_erases_and_exports(pool: PgPool) {
 }
 
 /// New accounts whose first comments reach two processes at once: each account gets one
-/// reference (the commit that first names it records it; the other process's proposal is
-/// refused and it uses the stored one), every comment is decided for one member, and every
-/// reference the log names is in the mapping.
+/// reference (the loser of the race to insert it reads the winner's), every comment is decided
+/// for one member, and every reference the log names is in the mapping.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn first_comments_of_new_accounts_on_two_processes_make_one_member_each(pool: PgPool) {
     let first = std::sync::Arc::new(TestApp::new(pool).await);

@@ -14,7 +14,6 @@ use domain::privacy::{PlatformActivity, PrivacyKeys};
 use domain::text::TextFingerprint;
 use sqlx::PgPool;
 use std::time::Duration;
-use store::NewAccount;
 use uuid::Uuid;
 
 /// How long a resolved reference is reused. Erasure in this process forgets it at once; one
@@ -45,53 +44,25 @@ impl Accounts {
         program_id: ProgramId,
         identity: &ExternalIdentity,
     ) -> Result<LinkedAccount, AppError> {
+        Ok(self.resolve_fresh(program_id, identity).await?.0)
+    }
+
+    /// As [`Accounts::resolve`], and whether the reference was issued by this call: then no
+    /// event can name it yet, and its streams are known to be empty.
+    pub async fn resolve_fresh(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+    ) -> Result<(LinkedAccount, bool), AppError> {
         let key = (program_id, identity.clone());
         if let Some(account) = self.resolved.get(&key) {
-            return Ok(linked(identity.network, account));
+            return Ok((linked(identity.network, account), false));
         }
-        let account = self
-            .issue(program_id, identity, AccountRef(Uuid::new_v4()))
-            .await?;
-        Ok(linked(identity.network, account))
-    }
-
-    /// The account's reference if the program has seen it, else a new one for the ledger to
-    /// record with the first commit that names it (`Ledger::first_sight`): a first sight then
-    /// costs one lookup, as reading the account's streams would.
-    pub async fn sight(
-        &self,
-        program_id: ProgramId,
-        identity: &ExternalIdentity,
-    ) -> Result<Sighting, AppError> {
-        Ok(match self.find(program_id, identity).await? {
-            Some(account) => Sighting::Known(account),
-            None => Sighting::First(new_account(program_id, identity)),
-        })
-    }
-
-    /// Remembers a reference a commit has just recorded.
-    pub fn remember(
-        &self,
-        program_id: ProgramId,
-        identity: &ExternalIdentity,
-        account: AccountRef,
-    ) {
-        self.resolved
-            .insert((program_id, identity.clone()), account);
-    }
-
-    /// Records `proposed` as the account's reference on its own, or finds the one another
-    /// writer recorded first.
-    pub async fn issue(
-        &self,
-        program_id: ProgramId,
-        identity: &ExternalIdentity,
-        proposed: AccountRef,
-    ) -> Result<AccountRef, AppError> {
-        // The row commits without waiting for its own WAL flush: whatever event names the
-        // reference commits later with a flush, which makes every earlier WAL record durable
-        // too, so the only row a crash can lose is one nothing refers to yet (and the account
-        // then gets a new reference). Saves one fsync per new account.
+        // A concurrent first sight inserts the same row: the loser reads the winner's. The row
+        // commits without waiting for its own WAL flush: whatever event names the reference
+        // commits later with a flush, which makes every earlier WAL record durable too, so the
+        // only row a crash can lose is one nothing refers to yet (and the account then gets a
+        // new reference). Saves one fsync per new account.
         let issued: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
              SELECT $1, $2, $3, $4, $5 \
@@ -99,7 +70,7 @@ impl Accounts {
              ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
              RETURNING account_ref",
         )
-        .bind(proposed.0)
+        .bind(Uuid::new_v4())
         .bind(program_id.0)
         .bind(identity.network.as_str())
         .bind(&identity.scope)
@@ -107,15 +78,17 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        let account = match issued {
-            Some(account) => AccountRef(account),
-            None => self
-                .find_stored(program_id, identity)
-                .await?
-                .ok_or_else(|| AppError::ReadModel("an external account vanished".into()))?,
+        let (account, fresh) = match issued {
+            Some(account) => (AccountRef(account), true),
+            None => {
+                let stored = self.find_stored(program_id, identity).await?;
+                let account = stored
+                    .ok_or_else(|| AppError::ReadModel("an external account vanished".into()))?;
+                (account, false)
+            }
         };
-        self.remember(program_id, identity, account);
-        Ok(account)
+        self.resolved.insert(key, account);
+        Ok((linked(identity.network, account), fresh))
     }
 
     /// The account's reference if the program has seen it; never issues one.
@@ -210,24 +183,6 @@ impl Accounts {
     /// A written text's fingerprint, keyed per program.
     pub fn text(&self, program_id: ProgramId, text: &str) -> Option<TextFingerprint> {
         self.keys.text(program_id, text)
-    }
-}
-
-/// What [`Accounts::sight`] found.
-pub enum Sighting {
-    /// The program has seen the account before.
-    Known(LinkedAccount),
-    /// A new reference, not recorded anywhere yet.
-    First(NewAccount),
-}
-
-fn new_account(program_id: ProgramId, identity: &ExternalIdentity) -> NewAccount {
-    NewAccount {
-        account_ref: Uuid::new_v4(),
-        program_id: program_id.0,
-        network: identity.network.as_str().to_string(),
-        scope: identity.scope.clone(),
-        platform_id: identity.external_id.clone(),
     }
 }
 

@@ -1,9 +1,7 @@
 pub use super::cache::StateCache;
 use super::{AppError, Outcome};
-use crate::first_sights::{FirstSight, FirstSights};
 use domain::campaign::CampaignState;
 use domain::identity::IdentityState;
-use domain::ids::{AccountRef, MemberId, ProgramId};
 use domain::member::MemberState;
 use domain::program::ProgramState;
 use domain::reward::RewardState;
@@ -11,8 +9,8 @@ use domain::{Aggregate, DomainError, Event, StreamId};
 use std::sync::Arc;
 use store::codec;
 use store::{
-    AppendOutcome, Appender, Commit, EventStore, ExpectedVersion, Metadata, NewAccount,
-    RecordedEvent, StoreError, StreamAppend,
+    AppendOutcome, Appender, Commit, EventStore, ExpectedVersion, Metadata, RecordedEvent,
+    StoreError, StreamAppend,
 };
 use uuid::Uuid;
 
@@ -217,7 +215,6 @@ pub struct Ledger {
     appender: Appender,
     caches: Arc<Caches>,
     max_attempts: u32,
-    first_sights: FirstSights,
 }
 
 /// One command's share of a commit: its events take their ids from its own command id.
@@ -250,7 +247,6 @@ impl Ledger {
                 program: StateCache::new(1024),
             }),
             max_attempts: config.max_attempts,
-            first_sights: FirstSights::default(),
         }
     }
 
@@ -325,23 +321,8 @@ impl Ledger {
     /// Caches `stream` as empty: it is named after a reference issued a moment ago, so no event
     /// can be in it yet and the first decision about it reads nothing. Should a writer elsewhere
     /// append to it first, the append's expected version meets that, as for any stale entry.
-    fn known_empty<S: CachedState>(&self, stream: &StreamId) {
+    pub fn known_empty<S: CachedState>(&self, stream: &StreamId) {
         S::cache(&self.caches).put(&stream.to_string(), 0, S::default());
-    }
-
-    /// An account the program has not seen: until the guard is dropped, the first commit
-    /// appending to its identity stream or to `member`'s (the member standing in for it)
-    /// records its reference with its events. Both streams are known empty.
-    pub fn first_sight(&self, account: NewAccount, member: MemberId) -> FirstSight {
-        let identity = StreamId::Identity(
-            ProgramId(account.program_id),
-            AccountRef(account.account_ref),
-        );
-        let member = StreamId::Member(member);
-        self.known_empty::<IdentityState>(&identity);
-        self.known_empty::<MemberState>(&member);
-        self.first_sights
-            .start(account, vec![identity.to_string(), member.to_string()])
     }
 
     fn forget<S: CachedState>(&self, stream: &str) {
@@ -473,15 +454,7 @@ impl Ledger {
         if commit.appends.is_empty() {
             return Ok(None);
         }
-        let sights = self
-            .first_sights
-            .carried_by(commit.appends.iter().map(|a| a.stream_id.as_str()));
-        commit.new_accounts = sights.iter().map(|s| s.account().clone()).collect();
-        let outcome = self.appender.append(commit).await?;
-        if matches!(outcome, AppendOutcome::Appended { .. }) {
-            self.first_sights.recorded(&sights);
-        }
-        Ok(Some(outcome))
+        self.appender.append(commit).await.map(Some)
     }
 
     /// After a successful append, the cached state moves forward without a read.

@@ -10,7 +10,6 @@ pub mod cache;
 pub mod commands;
 pub mod config;
 pub mod context;
-pub mod first_sights;
 pub mod ingest;
 pub mod language;
 pub mod ledger;

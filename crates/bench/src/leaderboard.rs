@@ -476,7 +476,6 @@ async fn append(store: &EventStore, program: Uuid, event: Event) -> anyhow::Resu
     store
         .append(Commit {
             appends: vec![append],
-            ..Default::default()
         })
         .await?;
     Ok(())

@@ -42,7 +42,6 @@ async fn another_program(pool: &PgPool) {
             expected: ExpectedVersion::NoStream,
             events: vec![event],
         }],
-        ..Default::default()
     };
     EventStore::new(pool.clone()).append(commit).await.unwrap();
 }

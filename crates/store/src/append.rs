@@ -99,41 +99,11 @@ pub struct StreamAppend {
     pub events: Vec<NewEvent>,
 }
 
-/// An external account seen for the first time: the reference events will name it by, and the
-/// platform id the mapping (`external_accounts`) links to it. Recorded by the first commit that
-/// carries it, in the same transaction as that commit's events.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewAccount {
-    /// The random reference events name the account by.
-    pub account_ref: Uuid,
-    /// The program that saw the account.
-    pub program_id: Uuid,
-    /// `instagram`, `vk` or `telegram`.
-    pub network: String,
-    /// The Instagram brand account that saw the user; empty on VK and Telegram.
-    pub scope: String,
-    /// The network's id for the user.
-    pub platform_id: String,
-}
-
-/// Leaves the platform id out: it is personal data, and errors and logs print commits.
-impl fmt::Debug for NewAccount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewAccount")
-            .field("account_ref", &self.account_ref)
-            .field("network", &self.network)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Appends that succeed or fail together.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Commit {
     /// One entry per stream; a stream may appear only once.
     pub appends: Vec<StreamAppend>,
-    /// Accounts first named by this commit. Should one already be mapped to another reference
-    /// (another writer saw it first), nothing is appended: [`StoreError::AccountTaken`].
-    pub new_accounts: Vec<NewAccount>,
 }
 
 impl Commit {
@@ -184,12 +154,6 @@ struct Columns {
     payload: Vec<Value>,
     metadata: Vec<Value>,
     digest: Vec<Vec<u8>>,
-    account_group: Vec<i32>,
-    account_ref: Vec<Uuid>,
-    account_program: Vec<Uuid>,
-    account_network: Vec<String>,
-    account_scope: Vec<String>,
-    account_platform: Vec<String>,
 }
 
 impl Columns {
@@ -218,15 +182,6 @@ impl Columns {
         self.payload.push(event.payload.clone());
         self.metadata.push(serde_json::to_value(&event.metadata)?);
         Ok(())
-    }
-
-    fn push_account(&mut self, group: i32, account: &NewAccount) {
-        self.account_group.push(group);
-        self.account_ref.push(account.account_ref);
-        self.account_program.push(account.program_id);
-        self.account_network.push(account.network.clone());
-        self.account_scope.push(account.scope.clone());
-        self.account_platform.push(account.platform_id.clone());
     }
 }
 
@@ -284,9 +239,6 @@ impl EventStore {
                         staged.push(group, append, event)?;
                     }
                 }
-                for account in &commit.new_accounts {
-                    staged.push_account(group, account);
-                }
                 Ok(staged)
             });
             match checked {
@@ -342,8 +294,7 @@ impl EventStore {
     async fn call_append(&self, c: &Columns) -> Result<Vec<GroupRow>, sqlx::Error> {
         sqlx::query_as::<_, GroupRow>(
             "SELECT group_no, status, conflict_stream, actual_version, positions \
-             FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                                $11, $12, $13, $14, $15, $16)",
+             FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&c.group)
         .bind(&c.program)
@@ -355,12 +306,6 @@ impl EventStore {
         .bind(&c.payload)
         .bind(&c.metadata)
         .bind(&c.digest)
-        .bind(&c.account_group)
-        .bind(&c.account_ref)
-        .bind(&c.account_program)
-        .bind(&c.account_network)
-        .bind(&c.account_scope)
-        .bind(&c.account_platform)
         .fetch_all(&self.pool)
         .await
     }
@@ -378,12 +323,6 @@ impl Columns {
         self.payload.extend(other.payload);
         self.metadata.extend(other.metadata);
         self.digest.extend(other.digest);
-        self.account_group.extend(other.account_group);
-        self.account_ref.extend(other.account_ref);
-        self.account_program.extend(other.account_program);
-        self.account_network.extend(other.account_network);
-        self.account_scope.extend(other.account_scope);
-        self.account_platform.extend(other.account_platform);
     }
 }
 
@@ -393,7 +332,6 @@ fn outcome_of(row: GroupRow, commit: &Commit) -> Result<AppendOutcome, StoreErro
             positions: row.positions.unwrap_or_default(),
         }),
         "duplicate" => Ok(AppendOutcome::Duplicate),
-        "account_taken" => Err(StoreError::AccountTaken),
         _ => {
             let stream_id = row.conflict_stream.unwrap_or_default();
             let expected = commit

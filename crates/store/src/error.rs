@@ -14,10 +14,6 @@ pub enum StoreError {
         /// The version actually at the head.
         actual: i64,
     },
-    /// A new account the commit carries is already mapped to another reference: another writer
-    /// saw it first. Nothing was appended; look the account up again and decide again.
-    #[error("the external account was issued another reference by a concurrent writer")]
-    AccountTaken,
     /// The commit breaks a rule of appending (no events, a stream twice); a bug in the caller.
     #[error("invalid append: {0}")]
     InvalidAppend(String),

@@ -18,9 +18,7 @@ mod read;
 pub mod upcast;
 pub mod wake;
 
-pub use append::{
-    AppendOutcome, Commit, ExpectedVersion, Metadata, NewAccount, NewEvent, StreamAppend,
-};
+pub use append::{AppendOutcome, Commit, ExpectedVersion, Metadata, NewEvent, StreamAppend};
 pub use appender::Appender;
 pub use copy_out::{BinaryCopy, Fields};
 pub use error::StoreError;

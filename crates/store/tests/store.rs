@@ -4,7 +4,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use store::{
     AppendOutcome, Checkpoint, Commit, EventStore, ExpectedVersion, IndexedType, Metadata,
-    NewAccount, NewEvent, StoreError, StreamAppend,
+    NewEvent, StoreError, StreamAppend,
 };
 use uuid::Uuid;
 
@@ -31,7 +31,6 @@ fn commit(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Com
             expected,
             events,
         }],
-        ..Default::default()
     }
 }
 
@@ -209,7 +208,6 @@ async fn a_multi_stream_commit_is_all_or_nothing(pool: PgPool) {
                 events: vec![event(3)],
             },
         ],
-        ..Default::default()
     };
     assert!(
         store
@@ -292,7 +290,6 @@ async fn a_batch_sees_the_events_and_heads_its_earlier_commits_will_write(pool: 
                         events: vec![repeated.clone()],
                     },
                 ],
-                ..Default::default()
             },
             // The same event id again, in a later commit of the same batch: a duplicate.
             commit("third", ExpectedVersion::NoStream, vec![repeated]),
@@ -342,87 +339,6 @@ async fn a_batch_sees_the_events_and_heads_its_earlier_commits_will_write(pool: 
         assert_eq!(e.hash, expected.to_vec(), "version {}", e.stream_version);
         previous = e.hash;
     }
-}
-
-fn new_account(account_ref: Uuid, platform_id: &str) -> NewAccount {
-    NewAccount {
-        account_ref,
-        program_id: PROGRAM,
-        network: "vk".into(),
-        scope: String::new(),
-        platform_id: platform_id.into(),
-    }
-}
-
-async fn mapped(pool: &PgPool, platform_id: &str) -> Vec<Uuid> {
-    sqlx::query_scalar("SELECT account_ref FROM external_accounts WHERE platform_id = $1")
-        .bind(platform_id)
-        .fetch_all(pool)
-        .await
-        .unwrap()
-}
-
-/// A new account rides with the commit that first names it: recorded with its events, again
-/// under the same reference without harm, and refused (nothing appended) under another one,
-/// also when the two meet in one batch.
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn a_new_account_is_recorded_with_its_commit_and_a_second_reference_is_refused(pool: PgPool) {
-    let store = EventStore::new(pool.clone());
-    let first = Uuid::new_v4();
-    let with_account = |stream: &str, account: NewAccount| Commit {
-        new_accounts: vec![account],
-        ..commit(stream, ExpectedVersion::NoStream, vec![event(1)])
-    };
-    let appended = store
-        .append(with_account("identity-first", new_account(first, "42")))
-        .await
-        .unwrap();
-    assert!(matches!(appended, AppendOutcome::Appended { .. }));
-    assert_eq!(mapped(&pool, "42").await, vec![first]);
-
-    // The same first sight carried by a later commit (the same reference): appended.
-    let again = store
-        .append(with_account("member-first", new_account(first, "42")))
-        .await
-        .unwrap();
-    assert!(matches!(again, AppendOutcome::Appended { .. }));
-
-    // Another writer's reference for the same account: refused, nothing appended.
-    let before = count(&pool).await;
-    let taken = store
-        .append(with_account(
-            "identity-second",
-            new_account(Uuid::new_v4(), "42"),
-        ))
-        .await
-        .unwrap_err();
-    assert!(matches!(taken, StoreError::AccountTaken), "{taken:?}");
-    assert_eq!(count(&pool).await, before);
-    assert_eq!(mapped(&pool, "42").await, vec![first]);
-
-    // Two references for one new account in one batch: the earlier commit wins, the later is
-    // refused alone, and a commit after it in the batch is unaffected.
-    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    let results = store
-        .append_batch(vec![
-            with_account("identity-a", new_account(a, "7")),
-            with_account("identity-b", new_account(b, "7")),
-            commit("plain", ExpectedVersion::NoStream, vec![event(2)]),
-        ])
-        .await;
-    assert!(matches!(results[0], Ok(AppendOutcome::Appended { .. })));
-    assert!(matches!(results[1], Err(StoreError::AccountTaken)));
-    assert!(matches!(results[2], Ok(AppendOutcome::Appended { .. })));
-    assert_eq!(mapped(&pool, "7").await, vec![a]);
-    assert_eq!(store.stream_version("identity-b").await.unwrap(), 0);
-
-    // A commit refused for its head records no account either.
-    let stale = Commit {
-        new_accounts: vec![new_account(Uuid::new_v4(), "9")],
-        ..commit("identity-a", ExpectedVersion::NoStream, vec![event(3)])
-    };
-    assert!(store.append(stale).await.unwrap_err().is_conflict());
-    assert!(mapped(&pool, "9").await.is_empty());
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -748,7 +664,6 @@ async fn invalid_commits_are_refused_before_the_database(pool: PgPool) {
                 events: vec![event(2)],
             },
         ],
-        ..Default::default()
     };
     assert!(matches!(
         store.append(twice).await.unwrap_err(),

@@ -11,7 +11,7 @@ pub mod polls;
 pub mod profiles;
 pub mod unrouted;
 
-use crate::accounts::{Accounts, Sighting};
+use crate::accounts::Accounts;
 use crate::cache::Expiring;
 use crate::commands::delivery_command_id;
 use crate::{AppError, Ledger, Outcome, ProgramContext};
@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 use domain::campaign::RedeemCodeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::identity::{IdentityState, decide_register_observed};
-use domain::ids::AccountRef;
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId};
 use domain::member::MemberState;
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
@@ -30,7 +29,7 @@ use domain::{DomainError, StreamId};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{Metadata, NewAccount, StoreError};
+use store::Metadata;
 use uuid::Uuid;
 
 /// How long the list of a program's campaigns is reused before it is read again. The redeem
@@ -39,13 +38,6 @@ const CAMPAIGN_LIST_TTL: Duration = Duration::from_secs(2);
 
 /// Most programs whose campaign lists are kept.
 const MAX_CAMPAIGN_LISTS: usize = 10_000;
-
-/// Whether an activity carries any name or language worth keeping in `profiles`.
-fn has_names(activity: &Activity) -> bool {
-    activity.username.is_some()
-        || activity.display_name.is_some()
-        || activity.language_code.is_some()
-}
 
 /// What became of one signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,114 +324,32 @@ impl Ingest {
         if program.rules.is_own_account(&activity.account) {
             return Ok(vec![Handled::Ignored("the program's own account".into())]);
         }
-        match self
+        let (account, fresh) = self
             .accounts
-            .sight(program.program_id, &activity.account)
-            .await?
-        {
-            Sighting::Known(account) => {
-                self.known_activity(program, activity, account, metadata, received_at)
-                    .await
-            }
-            Sighting::First(new) => {
-                let outcome = self
-                    .first_activity(program, activity, new, metadata.clone(), received_at)
-                    .await;
-                match outcome {
-                    // Another writer saw the account first: its reference is stored now.
-                    Err(AppError::Store(StoreError::AccountTaken)) => {
-                        let account = self
-                            .accounts
-                            .resolve(program.program_id, &activity.account)
-                            .await?;
-                        self.known_activity(program, activity, account, metadata, received_at)
-                            .await
-                    }
-                    other => other,
-                }
-            }
+            .resolve_fresh(program.program_id, &activity.account)
+            .await?;
+        if fresh {
+            // A new account's first activity reads none of its streams.
+            let member = observed_member_id(program.program_id, account);
+            let identity = StreamId::Identity(program.program_id, account.account);
+            self.ledger.known_empty::<IdentityState>(&identity);
+            self.ledger
+                .known_empty::<MemberState>(&StreamId::Member(member));
         }
-    }
-
-    /// The activity of an account the program has seen: its names are stored beside its points,
-    /// not before them (each waits for its own commit); the delivery is answered once both are
-    /// done. A failure of either fails the delivery, and the platform's retry is a duplicate
-    /// for whatever did commit.
-    async fn known_activity(
-        &self,
-        program: &ProgramContext,
-        activity: &Activity,
-        account: LinkedAccount,
-        metadata: Metadata,
-        received_at: DateTime<Utc>,
-    ) -> Result<Vec<Handled>, AppError> {
-        let profile = self.record_profile(program, activity, account);
+        // The names are stored beside the points, not before them (each waits for its own
+        // commit); the delivery is answered once both are done. A failure of either fails the
+        // delivery, and the platform's retry is a duplicate for whatever did commit.
+        let profile = self.profiles.record(
+            program.program_id,
+            account.account,
+            activity.username.as_deref(),
+            activity.display_name.as_deref(),
+            activity.language_code.as_deref(),
+        );
         let earned = self.earn(program, activity, account, metadata, received_at);
         let (stored, handled) = tokio::join!(profile, earned);
-        stored?;
+        stored.map_err(|e| AppError::ReadModel(format!("profile: {e}")))?;
         handled
-    }
-
-    /// The first activity of an account: the commit that first names it records its reference
-    /// (`Ledger::first_sight`). Its names wait for that, as they refer to the reference's row;
-    /// when nothing was committed (an unpaid reaction, say), the reference is recorded on its
-    /// own, and only if there are names to keep.
-    async fn first_activity(
-        &self,
-        program: &ProgramContext,
-        activity: &Activity,
-        new: NewAccount,
-        metadata: Metadata,
-        received_at: DateTime<Utc>,
-    ) -> Result<Vec<Handled>, AppError> {
-        let program_id = program.program_id;
-        let proposed = AccountRef(new.account_ref);
-        let account = LinkedAccount {
-            network: activity.account.network,
-            account: proposed,
-        };
-        let sight = self
-            .ledger
-            .first_sight(new, observed_member_id(program_id, account));
-        let handled = self
-            .earn(program, activity, account, metadata, received_at)
-            .await?;
-        let stored = if sight.recorded() {
-            self.accounts
-                .remember(program_id, &activity.account, proposed);
-            proposed
-        } else if has_names(activity) {
-            self.accounts
-                .issue(program_id, &activity.account, proposed)
-                .await?
-        } else {
-            return Ok(handled);
-        };
-        drop(sight);
-        let account = LinkedAccount {
-            account: stored,
-            ..account
-        };
-        self.record_profile(program, activity, account).await?;
-        Ok(handled)
-    }
-
-    async fn record_profile(
-        &self,
-        program: &ProgramContext,
-        activity: &Activity,
-        account: LinkedAccount,
-    ) -> Result<(), AppError> {
-        self.profiles
-            .record(
-                program.program_id,
-                account.account,
-                activity.username.as_deref(),
-                activity.display_name.as_deref(),
-                activity.language_code.as_deref(),
-            )
-            .await
-            .map_err(|e| AppError::ReadModel(format!("profile: {e}")))
     }
 
     /// What an activity earns: a link, codeword redemptions, its award.

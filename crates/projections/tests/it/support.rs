@@ -79,13 +79,7 @@ impl World {
                 }),
             }
         }
-        self.store
-            .append(Commit {
-                appends,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        self.store.append(Commit { appends }).await.unwrap();
     }
 
     pub fn entry(&mut self) -> EntryId {
