@@ -158,6 +158,8 @@ pub enum CommandName {
 pub struct BotStatus {
     pub chat_id: String,
     pub chat_type: String,
+    /// A group's or channel's title (not a person's name).
+    pub chat_title: Option<String>,
     pub role: BotRole,
     /// Who changed it (an admin; in private chats the user who blocked the bot).
     pub changed_by: Option<ExternalIdentity>,

@@ -83,6 +83,22 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl From<app::channels::ChannelError> for ApiError {
+    fn from(e: app::channels::ChannelError) -> Self {
+        use app::channels::ChannelError;
+        match e {
+            ChannelError::Invalid(why) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_channel", why)
+            }
+            ChannelError::Taken { .. } => {
+                Self::new(StatusCode::CONFLICT, "channel_taken", e.to_string())
+            }
+            ChannelError::NotFound { .. } => Self::not_found(e.to_string()),
+            ChannelError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::internal(e)

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod cache;
+pub mod channels;
 pub mod commands;
 pub mod config;
 pub mod context;

@@ -14,6 +14,7 @@
 //! claims it, re-parses it, runs `commands::handle` (ledger reads, maybe commands) → one
 //! `sendMessage` → the row is marked handled.
 
+pub mod channels;
 pub mod chats;
 pub mod commands;
 pub mod history;

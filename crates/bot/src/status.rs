@@ -1,6 +1,7 @@
 //! `my_chat_member`: the bot's own rights changed. In a program chat, losing admin rights means
 //! reactions, `chat_member` updates and `getChatMember` checks silently stop — said loudly
-//! here. In a private chat it means the user blocked or unblocked the bot.
+//! here, and in the panel (`bot_group_chats`): a group the bot administers is offered for
+//! connecting. In a private chat it means the user blocked or unblocked the bot.
 
 use super::chats;
 use adapters::signal::{BotRole, BotStatus};
@@ -22,6 +23,19 @@ pub async fn observe(state: &AppContext, status: &BotStatus) -> sqlx::Result<()>
             }
         };
     }
+    let role = match status.role {
+        BotRole::Administrator => "administrator",
+        BotRole::Member => "member",
+        BotRole::Removed => "removed",
+    };
+    app::channels::record_bot_chat(
+        &state.pool,
+        &status.chat_id,
+        Some(&status.chat_type),
+        status.chat_title.as_deref(),
+        role,
+    )
+    .await?;
     let channel = state
         .ingest
         .channel(Network::Telegram, &status.chat_id)

@@ -49,6 +49,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// A program's channels: connect an Instagram account, a VK group or a Telegram group or
+    /// channel, list them with their health, disconnect one, or check one now.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
     /// A member's personal data, for written requests: erase it, or export it as JSON.
     Members {
         #[command(subcommand)]
@@ -60,6 +66,61 @@ enum Command {
     Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelsCommand {
+    /// Connect a destination to a program, or change a VK group's secret key and confirmation
+    /// string. Refused when another program has it.
+    Add {
+        #[arg(long)]
+        program: uuid::Uuid,
+        /// instagram, vk or telegram.
+        #[arg(long)]
+        network: String,
+        /// Instagram account id, VK group id, or Telegram group or channel chat id (negative).
+        #[arg(long)]
+        destination: String,
+        /// VK: the Callback API secret key (better from LOYALTY_CHANNEL_SECRET than the shell's
+        /// history).
+        #[arg(long, env = "LOYALTY_CHANNEL_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// VK: the confirmation string shown on the group's Callback API page.
+        #[arg(long)]
+        confirmation: Option<String>,
+        /// Who is making the change, recorded with it.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// The program's channels with their health (last delivery, refused deliveries, the bot's
+    /// role), as JSON.
+    List {
+        #[arg(long)]
+        program: uuid::Uuid,
+    },
+    /// Disconnect one of the program's channels.
+    Remove {
+        #[arg(long)]
+        program: uuid::Uuid,
+        #[arg(long)]
+        network: String,
+        #[arg(long)]
+        destination: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Check one channel now (a Telegram chat: ask Telegram whether the bot is an administrator)
+    /// and print its state and problems as JSON; exits non-zero when there are problems.
+    Check {
+        #[arg(long)]
+        program: uuid::Uuid,
+        #[arg(long)]
+        network: String,
+        #[arg(long)]
+        destination: String,
+        #[command(flatten)]
+        telegram: app::config::TelegramConfig,
     },
 }
 
@@ -84,6 +145,55 @@ enum MembersCommand {
         #[arg(long)]
         member: uuid::Uuid,
     },
+}
+
+async fn run_channels(pool: &sqlx::PgPool, command: ChannelsCommand) -> anyhow::Result<()> {
+    use loyalty::channels;
+    match command {
+        ChannelsCommand::Add {
+            program,
+            network,
+            destination,
+            secret,
+            confirmation,
+            by,
+        } => {
+            let request = app::channels::ChannelRequest {
+                network,
+                destination,
+                secret,
+                confirmation,
+            };
+            let outcome = channels::add(pool, program, &request, &by).await?;
+            println!("{}", serde_json::to_string(&outcome)?);
+        }
+        ChannelsCommand::List { program } => {
+            let list = channels::list(pool, program).await?;
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        ChannelsCommand::Remove {
+            program,
+            network,
+            destination,
+            by,
+        } => {
+            channels::remove(pool, program, &network, &destination, &by).await?;
+            println!("disconnected");
+        }
+        ChannelsCommand::Check {
+            program,
+            network,
+            destination,
+            telegram,
+        } => {
+            let check = channels::check(pool, program, &network, &destination, &telegram).await?;
+            println!("{}", serde_json::to_string_pretty(&check)?);
+            if !check.problems.is_empty() {
+                anyhow::bail!("{} problem(s) found", check.problems.len());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_reason(s: &str) -> Result<domain::event::ErasureReason, String> {
@@ -275,6 +385,10 @@ async fn run() -> anyhow::Result<()> {
                 user = api::admin::auth::users::update_user(&pool, &user.username, limit).await?;
             }
             println!("created {user:?}");
+        }
+        Command::Channels { command } => {
+            let pool = connect_migrated(&database_url, 2).await?;
+            run_channels(&pool, command).await?;
         }
         Command::Members { command } => {
             let pool = connect_migrated(&database_url, 2).await?;

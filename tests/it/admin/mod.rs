@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod campaigns;
 mod channels;
+mod connect;
 mod exports;
 mod members;
 mod page;

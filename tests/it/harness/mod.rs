@@ -150,6 +150,23 @@ impl TestApp {
         }
     }
 
+    /// Another program in the same database, with no channels.
+    pub async fn another_program(&self) -> ProgramId {
+        let program_id = ProgramId(Uuid::new_v4());
+        self.t
+            .ledger
+            .create_program(
+                program_id,
+                "Other brand",
+                chrono_tz::Europe::Moscow,
+                domain::program::Rules::standard(),
+                &crate::helpers::manager(),
+            )
+            .await
+            .unwrap();
+        program_id
+    }
+
     /// A second process serving the same program from the same database: its own ledger,
     /// caches and account references in memory, as a second `serve` would have.
     pub async fn another_process(&self) -> TestApp {

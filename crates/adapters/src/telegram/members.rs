@@ -57,6 +57,7 @@ pub(super) fn my_chat_member(update: ChatMemberUpdated) -> Signal {
     Signal::BotStatus(BotStatus {
         chat_id: update.chat.id.to_string(),
         chat_type: crate::wire::clean(&update.chat.kind),
+        chat_title: crate::wire::clean_opt(update.chat.title.clone()),
         role,
         changed_by: update
             .from

@@ -33,6 +33,9 @@ pub(super) struct Chat {
     pub id: i64,
     #[serde(rename = "type", default)]
     pub kind: String,
+    /// Groups, supergroups and channels have one; private chats do not.
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

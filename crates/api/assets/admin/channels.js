@@ -1,15 +1,59 @@
-// Channels on the Rules page: where the program's deliveries come from, how its channels moved
-// (a Telegram group that became a supergroup), and, for accounts not limited to some programs,
+// Channels on the Rules page: where the program's deliveries come from and whether they arrive
+// (last delivery, refused deliveries, the bot's role in a Telegram chat); admins connect,
+// check and disconnect them here, and see who changed what. Also how channels moved (a
+// Telegram group that became a supergroup) and, for accounts not limited to some programs,
 // destinations deliveries came for that no program received.
 // Text from the server is only set with textContent (through el()).
 "use strict";
 
 Views.channels = async function (view) {
   const r = await api("GET", programPath("/channels"));
+  const reload = async () => {
+    for (const id of ["channels", "channel-connect", "unrouted"]) {
+      const old = document.getElementById(id);
+      if (old) old.remove();
+    }
+    await Views.channels(view);
+  };
+  const path = (c) => programPath("/channels/" + encodeURIComponent(c.network) + "/" + encodeURIComponent(c.destination));
+  const health = (c) => {
+    const parts = [el("div", {}, I18n.t("channels.last_delivery") + ": " + (c.last_delivery_at ? fmtTime(c.last_delivery_at) : I18n.t("channels.none_yet")))];
+    if (c.refused > 0) {
+      parts.push(el("div", { class: "bad" }, I18n.t("channels.refused", { n: fmtNum(c.refused), at: fmtTime(c.last_refused_at) })));
+    }
+    if (c.bot_role && c.bot_role !== "administrator") {
+      parts.push(el("div", { class: "bad" }, I18n.t("channels.bot_not_admin." + c.bot_role)));
+    }
+    return el("div", { class: "channel-health" }, parts);
+  };
+  const actions = (c) => {
+    const check = el("button", { type: "button", class: "channel-check" }, I18n.t("channels.check"));
+    check.addEventListener("click", async () => {
+      check.disabled = true;
+      try {
+        const answer = await api("POST", path(c) + "/check");
+        const problems = answer.problems.length ? answer.problems.join("\n") : I18n.t("channels.all_well");
+        toast(problems, answer.problems.length > 0);
+      } catch (e) {
+        toast(errorText(e), true);
+      } finally {
+        check.disabled = false;
+      }
+    });
+    if (!can("administer")) return check;
+    const remove = el("button", { type: "button", class: "danger channel-remove" }, I18n.t("channels.disconnect"));
+    remove.addEventListener("click", () => {
+      if (!window.confirm(I18n.t("channels.disconnect_warning", { what: networkName(c.network) + " " + c.destination }))) return;
+      submitChange(remove, () => api("DELETE", path(c)), reload);
+    });
+    return el("span", {}, check, " ", remove);
+  };
   const section = el("div", { class: "card", id: "channels" }, el("h2", {}, I18n.t("channels.title")),
     table([
       ["channels.network", (c) => networkName(c.network)],
-      ["channels.destination", (c) => el("span", { class: "mono" }, c.destination)],
+      ["channels.destination", (c) => el("span", {}, el("span", { class: "mono" }, c.destination), c.title ? " · " + c.title : "")],
+      ["channels.health", health],
+      ["common.actions", actions],
     ], r.channels, "channel-row"));
   if (r.moves.length > 0) {
     section.append(el("h3", {}, I18n.t("channels.moves")), table([
@@ -20,7 +64,18 @@ Views.channels = async function (view) {
       ["channels.why", (m) => I18n.t("channels.reason." + m.reason)],
     ], r.moves, "channel-move-row"));
   }
+  if (r.changes.length > 0) {
+    section.append(el("h3", {}, I18n.t("channels.changes")), table([
+      ["channels.changed_at", (c) => fmtTime(c.at)],
+      ["channels.who", (c) => c.actor],
+      ["channels.action", (c) => I18n.t("channels.action." + c.action)],
+      ["channels.network", (c) => networkName(c.network)],
+      ["channels.destination", (c) => el("span", { class: "mono" }, c.destination)],
+      ["channels.detail", (c) => c.detail],
+    ], r.changes, "channel-change-row"));
+  }
   view.append(section);
+  if (can("administer")) view.append(await connectForm(reload));
   let u;
   try {
     u = await api("GET", "/api/v1/admin/unrouted");
@@ -39,3 +94,47 @@ Views.channels = async function (view) {
       ["channels.last_seen", (d) => fmtTime(d.last_seen)],
     ], u.destinations, "unrouted-row")));
 };
+
+// Connecting: the network decides which fields show; Telegram chats the bot administers are
+// offered with one click.
+async function connectForm(done) {
+  const network = el("select", { id: "channel-network" },
+    ["vk", "instagram", "telegram"].map((n) => el("option", { value: n }, networkName(n))));
+  const destination = el("input", { id: "channel-destination", required: true, size: 24 });
+  const secret = el("input", { id: "channel-secret", size: 24, autocomplete: "off" });
+  const confirmation = el("input", { id: "channel-confirmation", size: 12, autocomplete: "off" });
+  const vkOnly = [el("label", { class: "vk-only" }, I18n.t("channels.secret"), secret),
+    el("label", { class: "vk-only" }, I18n.t("channels.confirmation"), confirmation)];
+  const hint = el("p", { class: "muted", id: "channel-hint" });
+  const shown = () => {
+    for (const label of vkOnly) label.hidden = network.value !== "vk";
+    hint.textContent = I18n.t("channels.hint." + network.value);
+  };
+  network.addEventListener("change", shown);
+  const submit = el("button", { type: "submit", id: "channel-submit" }, I18n.t("channels.connect"));
+  const form = el("form", { class: "inline", id: "channel-form" },
+    el("label", {}, I18n.t("channels.network"), network),
+    el("label", {}, I18n.t("channels.destination"), destination), ...vkOnly, submit);
+  const connect = (body) => submitChange(submit, () => api("POST", programPath("/channels"), body), done);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { network: network.value, destination: destination.value };
+    if (network.value === "vk") Object.assign(body, { secret: secret.value, confirmation: confirmation.value });
+    connect(body);
+  });
+  shown();
+  const card = el("div", { class: "card", id: "channel-connect" }, el("h2", {}, I18n.t("channels.connect_title")), form, hint);
+  let offered = { chats: [] };
+  try {
+    offered = await api("GET", "/api/v1/admin/telegram/offered-chats");
+  } catch (_) { /* not an admin of the whole deployment: nothing offered */ }
+  if (offered.chats.length > 0) {
+    card.append(el("h3", {}, I18n.t("channels.offered")), table([
+      ["channels.destination", (c) => el("span", {}, el("span", { class: "mono" }, c.chat_id), c.title ? " · " + c.title : "")],
+      ["channels.since", (c) => fmtTime(c.since)],
+      ["common.actions", (c) => el("button", { type: "button", class: "channel-offered-connect",
+        onclick: () => connect({ network: "telegram", destination: c.chat_id }) }, I18n.t("channels.connect"))],
+    ], offered.chats, "offered-chat-row"));
+  }
+  return card;
+}

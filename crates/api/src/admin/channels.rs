@@ -1,15 +1,20 @@
-//! Where deliveries come from: a program's channels and how they moved (a Telegram group that
+//! Where deliveries come from: a program's channels (connected, changed and disconnected
+//! here, each with its health), how they moved (a Telegram group that
 //! became a supergroup), and destinations deliveries came for that no program received, so a
 //! manager can see what to connect.
 
-use super::auth::{Authorized, Read};
+use super::auth::{Administer, Authorized, Read};
+use super::support::Body;
 use crate::AppState;
 use crate::error::ApiError;
+use app::channels::{ChannelChange, ChannelRequest, ChannelStatus, Connected, OfferedChat};
 use app::ingest::channels::{self, ChannelMove};
 use app::ingest::unrouted::{self, UnroutedDestination};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use domain::ids::ProgramId;
+use domain::network::Network;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,21 +23,16 @@ use uuid::Uuid;
 const LIST_LIMIT: i64 = 100;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ChannelRow {
-    /// `instagram`, `vk` or `telegram`.
-    pub network: String,
-    /// Instagram brand account id, VK group id or Telegram chat id.
-    pub destination: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ProgramChannels {
-    pub channels: Vec<ChannelRow>,
+    /// Each channel with whether its deliveries arrive.
+    pub channels: Vec<ChannelStatus>,
     /// How channels followed their destination to a new id, newest first.
     pub moves: Vec<ChannelMove>,
+    /// Who connected, changed or disconnected which channel, newest first.
+    pub changes: Vec<ChannelChange>,
 }
 
-/// The program's channels and their moves.
+/// The program's channels with their health, moves and changes.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/programs/{program_id}/channels",
@@ -46,16 +46,134 @@ pub async fn program_channels(
     Path(program_id): Path<Uuid>,
 ) -> Result<Json<ProgramChannels>, ApiError> {
     let program = state.ledger().program(ProgramId(program_id)).await?;
-    let channels = channels::of_program(&state.pool, program.program_id)
-        .await?
-        .into_iter()
-        .map(|(network, destination)| ChannelRow {
-            network,
-            destination,
-        })
-        .collect();
-    let moves = channels::moves(&state.pool, program.program_id, LIST_LIMIT).await?;
-    Ok(Json(ProgramChannels { channels, moves }))
+    let id = program.program_id;
+    Ok(Json(ProgramChannels {
+        channels: app::channels::statuses(&state.pool, id).await?,
+        moves: channels::moves(&state.pool, id, LIST_LIMIT).await?,
+        changes: app::channels::changes(&state.pool, id, LIST_LIMIT).await?,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectReply {
+    /// `connected`, `changed` (its VK secret or confirmation) or `unchanged`.
+    pub outcome: Connected,
+}
+
+/// Connect an Instagram account, a VK group or a Telegram group or channel to the program (or
+/// change a VK group's secret key and confirmation string). Admins only; recorded with who did
+/// it. 400 names what is wrong with the input; 409 when another program has the destination.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/channels",
+    tag = "admin",
+    params(("program_id" = Uuid, Path), ("X-CSRF-Token" = String, Header)),
+    request_body = ChannelRequest,
+    responses(
+        (status = 200, body = ConnectReply), (status = 400), (status = 403), (status = 409)
+    )
+)]
+pub async fn connect(
+    auth: Authorized<Administer>,
+    State(state): State<AppState>,
+    Path(program_id): Path<Uuid>,
+    Body(request): Body<ChannelRequest>,
+) -> Result<Json<ConnectReply>, ApiError> {
+    let program = state.ledger().program(ProgramId(program_id)).await?;
+    let channel = app::channels::validate(&request)?;
+    let outcome = app::channels::connect(
+        &state.pool,
+        state.ingest.channel_cache(),
+        program.program_id,
+        &channel,
+        &auth.session.actor(),
+    )
+    .await?;
+    Ok(Json(ConnectReply { outcome }))
+}
+
+/// Disconnect one of the program's channels: its deliveries reach no program from then on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/programs/{program_id}/channels/{network}/{destination}",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("network" = String, Path), ("destination" = String, Path),
+        ("X-CSRF-Token" = String, Header),
+    ),
+    responses((status = 204), (status = 403), (status = 404))
+)]
+pub async fn disconnect(
+    auth: Authorized<Administer>,
+    State(state): State<AppState>,
+    Path((program_id, network, destination)): Path<(Uuid, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let network = Network::parse(&network)
+        .ok_or_else(|| ApiError::not_found(format!("no network {network:?}")))?;
+    app::channels::disconnect(
+        &state.pool,
+        state.ingest.channel_cache(),
+        ProgramId(program_id),
+        network,
+        &destination,
+        &auth.session.actor(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferedChats {
+    /// Newest first.
+    pub chats: Vec<OfferedChat>,
+}
+
+/// Telegram groups and channels where the bot is an administrator and that no program has:
+/// connect one by its chat id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/telegram/offered-chats",
+    tag = "admin",
+    responses((status = 200, body = OfferedChats), (status = 403))
+)]
+pub async fn offered_chats(
+    _auth: Authorized<Administer>,
+    State(state): State<AppState>,
+) -> Result<Json<OfferedChats>, ApiError> {
+    Ok(Json(OfferedChats {
+        chats: app::channels::offered_chats(&state.pool, LIST_LIMIT).await?,
+    }))
+}
+
+/// Checks one of the program's channels now: its health and, for a Telegram chat, asks Telegram
+/// whether the bot is an administrator there (the answer is kept for the channel list).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/channels/{network}/{destination}/check",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("network" = String, Path), ("destination" = String, Path),
+        ("X-CSRF-Token" = String, Header),
+    ),
+    responses((status = 200, body = bot::channels::ChannelCheck), (status = 404))
+)]
+pub async fn check(
+    _auth: Authorized<Read>,
+    State(state): State<AppState>,
+    Path((program_id, network, destination)): Path<(Uuid, String, String)>,
+) -> Result<Json<bot::channels::ChannelCheck>, ApiError> {
+    let network = Network::parse(&network)
+        .ok_or_else(|| ApiError::not_found(format!("no network {network:?}")))?;
+    let telegram = bot::telegram_client(&state);
+    let check = bot::channels::check(
+        &state.pool,
+        telegram.as_ref(),
+        ProgramId(program_id),
+        network,
+        &destination,
+    )
+    .await?;
+    Ok(Json(check))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

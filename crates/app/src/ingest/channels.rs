@@ -30,16 +30,23 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 /// Most destinations remembered (unknown ones too: they are asked about on every delivery).
 const MAX_DESTINATIONS: usize = 100_000;
 
+/// A channel's `last_delivery_at` is written at most this often by one process.
+const NOTE_EVERY: Duration = Duration::from_secs(30);
+/// Most channels whose last note is remembered.
+const MAX_NOTED: usize = 10_000;
+
 /// Channels of one database, cached briefly.
 #[derive(Clone)]
 pub struct ChannelCache {
     entries: Expiring<(Network, String), Option<Channel>>,
+    noted: Expiring<(Network, String), ()>,
 }
 
 impl Default for ChannelCache {
     fn default() -> Self {
         Self {
             entries: Expiring::new(MAX_DESTINATIONS, CACHE_TTL),
+            noted: Expiring::new(MAX_NOTED, NOTE_EVERY),
         }
     }
 }
@@ -60,9 +67,35 @@ impl ChannelCache {
         Ok(channel)
     }
 
-    /// Drops what this process remembers of a destination (after its channel moved).
+    /// Drops what this process remembers of a destination (after its channel moved, or was
+    /// connected or disconnected here).
     pub fn forget(&self, network: Network, destination: &str) {
         self.entries.remove(&(network, destination.to_string()));
+    }
+
+    /// A delivery reached the channel's program: `last_delivery_at` moves on, written in the
+    /// background at most every 30 seconds per channel, so deliveries wait for nothing and a
+    /// failure to write it fails none of them.
+    pub fn note_delivery(&self, pool: &PgPool, network: Network, destination: &str) {
+        let key = (network, destination.to_string());
+        if self.noted.get(&key).is_some() {
+            return;
+        }
+        self.noted.insert(key, ());
+        let (pool, destination) = (pool.clone(), destination.to_string());
+        tokio::spawn(async move {
+            let noted = sqlx::query(
+                "UPDATE channels SET last_delivery_at = now() \
+                 WHERE network = $1 AND destination = $2",
+            )
+            .bind(network.as_str())
+            .bind(&destination)
+            .execute(&pool)
+            .await;
+            if let Err(e) = noted {
+                tracing::warn!(%network, destination, error = %e, "could not note a delivery");
+            }
+        });
     }
 }
 

@@ -89,6 +89,11 @@ impl Ingest {
 
     /// The channel (and so the program) a platform destination belongs to. A Telegram poll
     /// answer's destination is its poll (`poll:<id>`), owned by the program that published it.
+    /// The channels of this process, cached: connecting or disconnecting one here forgets it.
+    pub fn channel_cache(&self) -> &channels::ChannelCache {
+        &self.channels
+    }
+
     pub async fn channel(
         &self,
         network: Network,
@@ -174,6 +179,10 @@ impl Ingest {
                 }
                 continue;
             };
+            if !destination.starts_with(polls::DESTINATION_PREFIX) {
+                self.channels
+                    .note_delivery(&self.pool, network, destination);
+            }
             let program = self.ledger.program(channel.program()).await?;
             let handled = self
                 .handle(&program, signal, metadata.clone(), received_at)

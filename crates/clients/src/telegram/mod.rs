@@ -96,6 +96,15 @@ impl TelegramApi {
         })
     }
 
+    /// The bot's own user id: the token's part before the colon (checked by `new`).
+    pub fn bot_id(&self) -> i64 {
+        self.token
+            .expose_secret()
+            .split_once(':')
+            .and_then(|(id, _)| id.parse().ok())
+            .unwrap_or_default()
+    }
+
     /// A local Bot API server, or a fake one in tests.
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
