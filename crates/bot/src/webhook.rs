@@ -4,9 +4,12 @@
 //! the API keeps serving.
 
 use super::{Bot, BotError, MINI_APP_PATH};
+use chrono::{DateTime, Utc};
 use clients::WebhookConfig;
 use clients::telegram::ALLOWED_UPDATES;
 use secrecy::ExposeSecret;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The route Telegram posts updates to.
 pub const WEBHOOK_PATH: &str = "/webhooks/telegram";
@@ -61,6 +64,42 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
         return Ok(WebhookCheck::Ready);
     }
     Ok(WebhookCheck::Mismatch {
+        url: info.url,
+        missing_updates,
+    })
+}
+
+/// The bot's webhook as Telegram reports it (`getWebhookInfo`), for the admin panel: whether it
+/// points here, what Telegram leaves out, how many updates wait, and its last delivery error.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookStatus {
+    /// Where this server wants updates (`LOYALTY_PUBLIC_URL` + /webhooks/telegram).
+    pub expected_url: String,
+    /// Where Telegram sends them; empty when no webhook is set (polling, or never set).
+    pub url: String,
+    /// Updates Telegram holds for delivery.
+    pub pending_update_count: i64,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error_message: Option<String>,
+    /// Update kinds this server reads that Telegram will not send.
+    pub missing_updates: Vec<String>,
+    /// Everything is as this server wants it.
+    pub ready: bool,
+}
+
+/// `getWebhookInfo`, compared with what this server wants.
+pub async fn status(bot: &Bot) -> Result<WebhookStatus, BotError> {
+    let info = bot.telegram.get_webhook_info().await?;
+    let expected_url = bot.public_link(WEBHOOK_PATH);
+    let missing_updates = info.missing_updates(&ALLOWED_UPDATES);
+    Ok(WebhookStatus {
+        ready: info.url == expected_url && missing_updates.is_empty(),
+        expected_url,
+        pending_update_count: info.pending_update_count,
+        last_error_at: info
+            .last_error_date
+            .and_then(|at| DateTime::from_timestamp(at, 0)),
+        last_error_message: info.last_error_message,
         url: info.url,
         missing_updates,
     })

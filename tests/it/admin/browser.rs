@@ -244,6 +244,39 @@ async fn an_admin_finds_an_instagram_member_adds_50_points_and_sees_the_audit_en
             // The program's channels, and destinations of no program, under the rules.
             assert_eq!(browser.count("#channels .channel-row").await.unwrap(), 4);
             assert_eq!(browser.count("#unrouted").await.unwrap(), 1);
+            // An admin connects a VK group with the form: the secret and confirmation fields
+            // show for VK, the channel is listed, and the change is recorded under it.
+            browser
+                .type_into("#channel-destination", "club229870555")
+                .await
+                .unwrap();
+            browser
+                .type_into("#channel-secret", "PanelSecret1")
+                .await
+                .unwrap();
+            browser
+                .type_into("#channel-confirmation", "abc123")
+                .await
+                .unwrap();
+            browser.click("#channel-submit").await.unwrap();
+            browser
+                .wait_for("document.querySelectorAll('#channels .channel-row').length === 5")
+                .await
+                .unwrap();
+            let change = browser
+                .wait_for_text("#channels .channel-change-row", "229870555")
+                .await
+                .unwrap();
+            assert!(change.contains("manager:admin"), "{change}");
+            assert!(
+                !browser
+                    .text("#channels")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .contains("PanelSecret1")
+            );
+            browser.screenshot("admin-channels").await.unwrap();
         }
         if hash == "#/auditor" {
             browser.click("#verify-run").await.unwrap();

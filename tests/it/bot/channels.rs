@@ -117,3 +117,76 @@ async fn a_chat_the_bot_administers_is_offered_and_a_check_asks_telegram(pool: P
         StatusCode::NOT_FOUND
     );
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_panel_shows_the_bots_webhook_and_sets_it_again(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let mut admin = AdminClient::on(bot.app.clone());
+    create_user(&bot.app.pool, "admin1", PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    admin.login("admin1", PASSWORD).await;
+    // Telegram still sends to an old address and has an error to report.
+    Mock::given(method("POST"))
+        .and(path(bot_path("getWebhookInfo")))
+        .respond_with(ok(json!({"url": "https://old.example/hook", "pending_update_count": 42,
+            "last_error_date": 1767268800, "last_error_message": "Wrong response from the webhook: 502 Bad Gateway",
+            "allowed_updates": ["message"]})))
+        .up_to_n_times(1)
+        .mount(&bot.telegram)
+        .await;
+    let status = admin.get("/api/v1/admin/telegram/webhook").await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.body);
+    let status = status.json();
+    assert_eq!(status["ready"], false);
+    assert_eq!(status["url"], "https://old.example/hook");
+    assert_eq!(
+        status["expected_url"],
+        format!("{PUBLIC_URL}/webhooks/telegram")
+    );
+    assert_eq!(status["pending_update_count"], 42);
+    assert_eq!(status["last_error_at"], "2026-01-01T12:00:00Z");
+    assert!(
+        status["missing_updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == "chat_member")
+    );
+
+    // Set again: Telegram takes this server's address and every update kind.
+    Mock::given(method("POST"))
+        .and(path(bot_path("setWebhook")))
+        .respond_with(ok(json!(true)))
+        .mount(&bot.telegram)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(bot_path("setChatMenuButton")))
+        .respond_with(ok(json!(true)))
+        .mount(&bot.telegram)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(bot_path("getWebhookInfo")))
+        .respond_with(ok(json!({"url": format!("{PUBLIC_URL}/webhooks/telegram"),
+            "pending_update_count": 0, "allowed_updates": clients::telegram::ALLOWED_UPDATES})))
+        .mount(&bot.telegram)
+        .await;
+    let set = admin
+        .change(Method::POST, "/api/v1/admin/telegram/webhook", None)
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.json()["ready"], true);
+    let sent = bot.bodies("setWebhook").await;
+    assert_eq!(sent[0]["secret_token"], crate::harness::TG_SECRET);
+
+    // Managers do not see or set the bot's webhook.
+    create_user(&bot.app.pool, "manager1", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let mut manager = AdminClient::on(bot.app.clone());
+    manager.login("manager1", PASSWORD).await;
+    assert_eq!(
+        manager.get("/api/v1/admin/telegram/webhook").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

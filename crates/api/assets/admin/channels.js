@@ -7,14 +7,12 @@
 "use strict";
 
 Views.channels = async function (view) {
+  // Rendered into one area, so that a change re-renders it in place.
+  let area = document.getElementById("channels-area");
+  if (area) clear(area);
+  else view.append(area = el("div", { id: "channels-area" }));
   const r = await api("GET", programPath("/channels"));
-  const reload = async () => {
-    for (const id of ["channels", "channel-connect", "unrouted"]) {
-      const old = document.getElementById(id);
-      if (old) old.remove();
-    }
-    await Views.channels(view);
-  };
+  const reload = () => Views.channels(view);
   const path = (c) => programPath("/channels/" + encodeURIComponent(c.network) + "/" + encodeURIComponent(c.destination));
   const health = (c) => {
     const parts = [el("div", {}, I18n.t("channels.last_delivery") + ": " + (c.last_delivery_at ? fmtTime(c.last_delivery_at) : I18n.t("channels.none_yet")))];
@@ -74,15 +72,15 @@ Views.channels = async function (view) {
       ["channels.detail", (c) => c.detail],
     ], r.changes, "channel-change-row"));
   }
-  view.append(section);
-  if (can("administer")) view.append(await connectForm(reload));
+  area.append(section);
+  if (can("administer")) area.append(await connectForm(reload), await webhookCard());
   let u;
   try {
     u = await api("GET", "/api/v1/admin/unrouted");
   } catch (_) {
     return; // an account limited to some programs does not see destinations of none
   }
-  view.append(el("div", { class: "card", id: "unrouted" },
+  area.append(el("div", { class: "card", id: "unrouted" },
     el("h2", {}, I18n.t("channels.unrouted")),
     el("p", { class: "muted" }, I18n.t("channels.unrouted_hint")),
     table([
@@ -136,5 +134,33 @@ async function connectForm(done) {
         onclick: () => connect({ network: "telegram", destination: c.chat_id }) }, I18n.t("channels.connect"))],
     ], offered.chats, "offered-chat-row"));
   }
+  return card;
+}
+
+// The bot's webhook as Telegram reports it, and a button to set it again.
+async function webhookCard() {
+  const card = el("div", { class: "card", id: "telegram-webhook" }, el("h2", {}, I18n.t("webhook.title")));
+  let w;
+  try {
+    w = await api("GET", "/api/v1/admin/telegram/webhook");
+  } catch (e) {
+    card.append(el("p", { class: "muted" }, errorText(e)));
+    return card;
+  }
+  const row = (key, value, bad) => el("div", { class: bad ? "bad" : "" }, I18n.t(key) + ": ", value);
+  card.append(
+    el("p", { class: w.ready ? "" : "bad", id: "webhook-state" }, I18n.t(w.ready ? "webhook.ready" : "webhook.not_ready")),
+    row("webhook.url", el("span", { class: "mono" }, w.url || "—"), w.url !== w.expected_url),
+    row("webhook.expected", el("span", { class: "mono" }, w.expected_url)),
+    row("webhook.pending", fmtNum(w.pending_update_count), w.pending_update_count > 100));
+  if (w.last_error_message) {
+    card.append(row("webhook.last_error", fmtTime(w.last_error_at) + " — " + w.last_error_message, true));
+  }
+  if (w.missing_updates.length > 0) card.append(row("webhook.missing", w.missing_updates.join(", "), true));
+  const again = el("button", { type: "button", id: "webhook-set" }, I18n.t("webhook.set_again"));
+  again.addEventListener("click", () => submitChange(again, () => api("POST", "/api/v1/admin/telegram/webhook"), async () => {
+    card.replaceWith(await webhookCard());
+  }));
+  card.append(el("p", {}, again));
   return card;
 }

@@ -145,6 +145,67 @@ pub async fn offered_chats(
     }))
 }
 
+/// The bot's webhook as Telegram reports it: where it points, pending updates, the last
+/// delivery error and update kinds Telegram leaves out. 409 without a bot token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/telegram/webhook",
+    tag = "admin",
+    responses((status = 200, body = bot::webhook::WebhookStatus), (status = 403), (status = 409), (status = 502))
+)]
+pub async fn telegram_webhook(
+    _auth: Authorized<Administer>,
+    State(state): State<AppState>,
+) -> Result<Json<bot::webhook::WebhookStatus>, ApiError> {
+    let bot = configured_bot(&state)?;
+    Ok(Json(
+        bot::webhook::status(&bot).await.map_err(telegram_error)?,
+    ))
+}
+
+/// Sets the bot's webhook again (`setWebhook` with this server's URL, its secret token and
+/// every update kind it reads), then answers as the GET does.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/telegram/webhook",
+    tag = "admin",
+    params(("X-CSRF-Token" = String, Header)),
+    responses((status = 200, body = bot::webhook::WebhookStatus), (status = 403), (status = 409), (status = 502))
+)]
+pub async fn set_telegram_webhook(
+    _auth: Authorized<Administer>,
+    State(state): State<AppState>,
+) -> Result<Json<bot::webhook::WebhookStatus>, ApiError> {
+    let bot = configured_bot(&state)?;
+    if let bot::webhook::WebhookCheck::Skipped(why) = bot::webhook::ensure_webhook(&bot)
+        .await
+        .map_err(telegram_error)?
+    {
+        return Err(ApiError::new(StatusCode::CONFLICT, "webhook_not_set", why));
+    }
+    Ok(Json(
+        bot::webhook::status(&bot).await.map_err(telegram_error)?,
+    ))
+}
+
+fn configured_bot(state: &AppState) -> Result<bot::Bot, ApiError> {
+    bot::Bot::from_state(state).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "telegram_not_configured",
+            "no Telegram bot token is configured on the server (LOYALTY_TELEGRAM_BOT_TOKEN)",
+        )
+    })
+}
+
+fn telegram_error(e: bot::BotError) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "telegram_unavailable",
+        format!("Telegram did not answer as expected: {e}"),
+    )
+}
+
 /// Checks one of the program's channels now: its health and, for a Telegram chat, asks Telegram
 /// whether the bot is an administrator there (the answer is kept for the channel list).
 #[utoipa::path(

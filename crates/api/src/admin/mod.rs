@@ -64,6 +64,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::disconnect))
         .routes(routes!(channels::check))
         .routes(routes!(channels::offered_chats))
+        .routes(routes!(
+            channels::telegram_webhook,
+            channels::set_telegram_webhook
+        ))
         .routes(routes!(channels::unrouted))
         .routes(routes!(audit_log::page))
         .routes(routes!(audit_log::csv))
