@@ -48,12 +48,21 @@ pub async fn instagram_receive(
     let signature = headers
         .get(instagram::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    instagram::verify_signature(
+    let verified = instagram::verify_signature(
         state.config.instagram.app_secret.expose_secret().as_bytes(),
         &body,
         signature,
-    )
-    .map_err(|e| ApiError::unauthorized(format!("X-Hub-Signature-256: {e}")))?;
+    );
+    if let Err(e) = verified {
+        // Nothing of the body is used but the account ids, so the channel shows the refusal.
+        for account in instagram::addressed_accounts(&body) {
+            state
+                .ingest
+                .unrouted(Network::Instagram, &account, Unrouted::BadSignature)
+                .await?;
+        }
+        return Err(ApiError::unauthorized(format!("X-Hub-Signature-256: {e}")));
+    }
     let signals = instagram::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let metadata = Metadata {
         actor: Some("platform:instagram".into()),

@@ -343,7 +343,8 @@ pub struct ChannelStatus {
     /// When a delivery for it last reached the program (to within 30 seconds); none yet means
     /// the platform is not sending, or sends to another address.
     pub last_delivery_at: Option<DateTime<Utc>>,
-    /// VK: deliveries refused because their secret key was not the channel's.
+    /// Deliveries refused: VK for a secret key not the channel's, Instagram for a signature not
+    /// the app secret's.
     pub refused: i64,
     pub last_refused_at: Option<DateTime<Utc>>,
     /// Whether a VK secret key and confirmation string are set (never the values).
@@ -363,8 +364,11 @@ pub async fn statuses(pool: &PgPool, program_id: ProgramId) -> sqlx::Result<Vec<
                 c.secret IS NOT NULL AS has_secret, c.confirmation IS NOT NULL AS has_confirmation, \
                 b.title, b.role AS bot_role \
          FROM channels c \
-         LEFT JOIN unrouted_destinations r ON r.network = c.network \
-              AND r.destination = c.destination AND r.reason = 'wrong_secret' \
+         LEFT JOIN (SELECT network, destination, sum(deliveries)::bigint AS deliveries, \
+                           max(last_seen) AS last_seen FROM unrouted_destinations \
+                    WHERE reason IN ('wrong_secret', 'bad_signature') \
+                    GROUP BY network, destination) r \
+              ON r.network = c.network AND r.destination = c.destination \
          LEFT JOIN bot_group_chats b ON c.network = 'telegram' AND b.chat_id = c.destination \
          WHERE c.program_id = $1 ORDER BY c.network, c.destination",
     )

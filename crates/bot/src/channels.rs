@@ -61,9 +61,18 @@ pub async fn check(
     if let Some(refused_at) = channel.last_refused_at
         && channel.last_delivery_at.is_none_or(|at| at < refused_at)
     {
+        let fix = match network {
+            Network::Instagram => {
+                "for a signature not made with the server's app secret: set \
+                 LOYALTY_INSTAGRAM_APP_SECRET to the Meta app's secret"
+            }
+            _ => {
+                "for a wrong secret key: set the same secret key here and in the group's \
+                 Callback API settings"
+            }
+        };
         problems.push(format!(
-            "{} deliveries were refused for a wrong secret key, the last at {refused_at}: set \
-             the same secret key here and in the group's Callback API settings",
+            "{} deliveries were refused {fix} (the last at {refused_at})",
             channel.refused
         ));
     }

@@ -117,6 +117,19 @@ async fn an_admin_connects_changes_and_disconnects_channels_and_each_change_is_r
             .is_some()
     );
 
+    // An Instagram delivery for it that the app secret did not sign is refused, and counted
+    // on the channel (from the account id its unverified body names, nothing else).
+    let mut forged: Value = serde_json::from_slice(&fixture("instagram/comment.json")).unwrap();
+    forged["entry"][0]["id"] = json!("17841400000000777");
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let signature = sign(&forged, "not-the-app-secret");
+    let refused = app.instagram(forged, Some(&signature)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let instagram = channel(&panel, "instagram", "17841400000000777")
+        .await
+        .unwrap();
+    assert_eq!(instagram["refused"], 1);
+
     // Disconnected, the group's deliveries reach no program.
     let gone = panel
         .change(

@@ -5,7 +5,7 @@
 mod parse;
 mod signature;
 
-pub use parse::parse;
+pub use parse::{addressed_accounts, parse};
 /// Header carrying `sha256=<hex>` of the raw body.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 

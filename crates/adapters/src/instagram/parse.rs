@@ -82,6 +82,34 @@ struct Brand {
     sent_at: Option<i64>,
 }
 
+/// The brand accounts a delivery names (`entry[].id`), read without trusting anything else in
+/// it: only to say which channel a delivery refused for its signature was meant for. At most
+/// ten, each a plain number.
+pub fn addressed_accounts(raw_body: &[u8]) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Addressed {
+        #[serde(default)]
+        entry: Vec<serde_json::Value>,
+    }
+    let Ok(addressed) = serde_json::from_slice::<Addressed>(raw_body) else {
+        return Vec::new();
+    };
+    let mut accounts: Vec<String> = addressed
+        .entry
+        .iter()
+        .filter_map(|e| match e.get("id")? {
+            serde_json::Value::String(id) => Some(id.clone()),
+            serde_json::Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        })
+        .filter(|id| !id.is_empty() && id.len() <= 25 && id.bytes().all(|b| b.is_ascii_digit()))
+        .take(10)
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}
+
 /// Parses a webhook body (already signature-checked) into signals, in delivery order.
 pub fn parse(raw_body: &[u8]) -> Result<Vec<Signal>, ParseError> {
     let envelope: Envelope = serde_json::from_slice(raw_body).map_err(ParseError::json)?;
@@ -255,4 +283,26 @@ fn parse_messaging(brand: &Brand, item: Messaging) -> Signal {
         text: clean_opt(message.text),
         occurred_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addressed_accounts_are_plain_numbers_whatever_else_the_body_holds() {
+        let body = br#"{"entry": [{"id": "17841400000000001"}, {"id": 17841400000000002},
+            {"id": "17841400000000001"}, {"id": "<script>"}, {"id": null}, {}], "x": 1}"#;
+        assert_eq!(
+            addressed_accounts(body),
+            vec![
+                "17841400000000001".to_string(),
+                "17841400000000002".to_string()
+            ]
+        );
+        assert!(addressed_accounts(b"not json").is_empty());
+        let many: Vec<String> = (0..50).map(|n| format!(r#"{{"id": "{n}"}}"#)).collect();
+        let body = format!(r#"{{"entry": [{}]}}"#, many.join(","));
+        assert_eq!(addressed_accounts(body.as_bytes()).len(), 10);
+    }
 }

@@ -1,5 +1,6 @@
 //! Deliveries no program receives: for a destination (Instagram brand account, VK group,
-//! Telegram chat) without a channel, or a VK group whose secret does not match. They are
+//! Telegram chat) without a channel, a VK group whose secret does not match, or an Instagram
+//! delivery whose signature does not (recorded for the accounts its unverified body names). They are
 //! answered like any other delivery (the platforms would retry them for hours and may switch
 //! the subscription off), nothing of them is stored but the destination itself: counted in
 //! `webhook_unrouted_total{network}`, logged once a minute per destination, and kept in
@@ -31,6 +32,9 @@ pub enum Unrouted {
     NoProgram,
     /// The VK group is a program's, but the delivery's secret key is not the channel's.
     WrongSecret,
+    /// An Instagram delivery whose signature is not the app secret's, for this account (as
+    /// the unverified body names it).
+    BadSignature,
 }
 
 impl Unrouted {
@@ -38,6 +42,7 @@ impl Unrouted {
         match self {
             Unrouted::NoProgram => "no_program",
             Unrouted::WrongSecret => "wrong_secret",
+            Unrouted::BadSignature => "bad_signature",
         }
     }
 }
@@ -63,6 +68,7 @@ impl UnroutedLog {
         let counter = match why {
             Unrouted::NoProgram => "webhook_unrouted_total",
             Unrouted::WrongSecret => "webhook_wrong_secret_total",
+            Unrouted::BadSignature => "webhook_bad_signature_total",
         };
         metrics::counter!(counter, "network" => network.as_str()).increment(1);
         if self.due(network, destination, why) {
@@ -112,7 +118,8 @@ pub struct UnroutedDestination {
     pub network: String,
     /// Instagram brand account id, VK group id or Telegram chat id.
     pub destination: String,
-    /// `no_program` (no channel for it) or `wrong_secret` (a VK group's secret key differs).
+    /// `no_program` (no channel for it), `wrong_secret` (a VK group's secret key differs) or
+    /// `bad_signature` (an Instagram delivery not signed with the app secret).
     pub reason: String,
     /// Deliveries not received.
     pub deliveries: i64,
