@@ -69,19 +69,26 @@ enum Command {
     },
 }
 
+/// Which channel of which program.
+#[derive(clap::Args)]
+struct ChannelTarget {
+    #[arg(long)]
+    program: uuid::Uuid,
+    /// instagram, vk or telegram.
+    #[arg(long)]
+    network: String,
+    /// Instagram account id, VK group id, or Telegram group or channel chat id (negative).
+    #[arg(long)]
+    destination: String,
+}
+
 #[derive(Subcommand)]
 enum ChannelsCommand {
     /// Connect a destination to a program, or change a VK group's secret key and confirmation
     /// string. Refused when another program has it.
     Add {
-        #[arg(long)]
-        program: uuid::Uuid,
-        /// instagram, vk or telegram.
-        #[arg(long)]
-        network: String,
-        /// Instagram account id, VK group id, or Telegram group or channel chat id (negative).
-        #[arg(long)]
-        destination: String,
+        #[command(flatten)]
+        target: ChannelTarget,
         /// VK: the Callback API secret key (better from LOYALTY_CHANNEL_SECRET than the shell's
         /// history).
         #[arg(long, env = "LOYALTY_CHANNEL_SECRET", hide_env_values = true)]
@@ -101,24 +108,16 @@ enum ChannelsCommand {
     },
     /// Disconnect one of the program's channels.
     Remove {
-        #[arg(long)]
-        program: uuid::Uuid,
-        #[arg(long)]
-        network: String,
-        #[arg(long)]
-        destination: String,
+        #[command(flatten)]
+        target: ChannelTarget,
         #[arg(long, default_value = "cli")]
         by: String,
     },
     /// Check one channel now (a Telegram chat: ask Telegram whether the bot is an administrator)
     /// and print its state and problems as JSON; exits non-zero when there are problems.
     Check {
-        #[arg(long)]
-        program: uuid::Uuid,
-        #[arg(long)]
-        network: String,
-        #[arg(long)]
-        destination: String,
+        #[command(flatten)]
+        target: ChannelTarget,
         #[command(flatten)]
         telegram: app::config::TelegramConfig,
     },
@@ -151,41 +150,39 @@ async fn run_channels(pool: &sqlx::PgPool, command: ChannelsCommand) -> anyhow::
     use loyalty::channels;
     match command {
         ChannelsCommand::Add {
-            program,
-            network,
-            destination,
+            target,
             secret,
             confirmation,
             by,
         } => {
             let request = app::channels::ChannelRequest {
-                network,
-                destination,
+                network: target.network,
+                destination: target.destination,
                 secret,
                 confirmation,
             };
-            let outcome = channels::add(pool, program, &request, &by).await?;
+            let outcome = channels::add(pool, target.program, &request, &by).await?;
             println!("{}", serde_json::to_string(&outcome)?);
         }
         ChannelsCommand::List { program } => {
             let list = channels::list(pool, program).await?;
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        ChannelsCommand::Remove {
-            program,
-            network,
-            destination,
-            by,
-        } => {
+        ChannelsCommand::Remove { target, by } => {
+            let ChannelTarget {
+                program,
+                network,
+                destination,
+            } = target;
             channels::remove(pool, program, &network, &destination, &by).await?;
             println!("disconnected");
         }
-        ChannelsCommand::Check {
-            program,
-            network,
-            destination,
-            telegram,
-        } => {
+        ChannelsCommand::Check { target, telegram } => {
+            let ChannelTarget {
+                program,
+                network,
+                destination,
+            } = target;
             let check = channels::check(pool, program, &network, &destination, &telegram).await?;
             println!("{}", serde_json::to_string_pretty(&check)?);
             if !check.problems.is_empty() {

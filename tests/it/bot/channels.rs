@@ -25,6 +25,16 @@ fn bot_role_changed(update_id: i64, status: &str) -> Value {
     }})
 }
 
+/// A panel account of `role` on the bot's application, signed in.
+async fn signed_in(bot: &BotApp, name: &str, role: Role) -> AdminClient {
+    let mut client = AdminClient::on(bot.app.clone());
+    create_user(&bot.app.pool, name, PASSWORD, role)
+        .await
+        .unwrap();
+    assert_eq!(client.login(name, PASSWORD).await.status, StatusCode::OK);
+    client
+}
+
 async fn offered(admin: &AdminClient) -> Vec<Value> {
     let reply = admin.get("/api/v1/admin/telegram/offered-chats").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -34,11 +44,7 @@ async fn offered(admin: &AdminClient) -> Vec<Value> {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_chat_the_bot_administers_is_offered_and_a_check_asks_telegram(pool: PgPool) {
     let bot = BotApp::new(pool).await;
-    let mut admin = AdminClient::on(bot.app.clone());
-    create_user(&bot.app.pool, "admin1", PASSWORD, Role::Admin)
-        .await
-        .unwrap();
-    admin.login("admin1", PASSWORD).await;
+    let admin = signed_in(&bot, "admin1", Role::Admin).await;
     assert!(offered(&admin).await.is_empty());
 
     assert_eq!(
@@ -121,11 +127,7 @@ async fn a_chat_the_bot_administers_is_offered_and_a_check_asks_telegram(pool: P
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn the_panel_shows_the_bots_webhook_and_sets_it_again(pool: PgPool) {
     let bot = BotApp::new(pool).await;
-    let mut admin = AdminClient::on(bot.app.clone());
-    create_user(&bot.app.pool, "admin1", PASSWORD, Role::Admin)
-        .await
-        .unwrap();
-    admin.login("admin1", PASSWORD).await;
+    let admin = signed_in(&bot, "admin1", Role::Admin).await;
     // Telegram still sends to an old address and has an error to report.
     Mock::given(method("POST"))
         .and(path(bot_path("getWebhookInfo")))
@@ -180,11 +182,7 @@ async fn the_panel_shows_the_bots_webhook_and_sets_it_again(pool: PgPool) {
     assert_eq!(sent[0]["secret_token"], crate::harness::TG_SECRET);
 
     // Managers do not see or set the bot's webhook.
-    create_user(&bot.app.pool, "manager1", PASSWORD, Role::Manager)
-        .await
-        .unwrap();
-    let mut manager = AdminClient::on(bot.app.clone());
-    manager.login("manager1", PASSWORD).await;
+    let manager = signed_in(&bot, "manager1", Role::Manager).await;
     assert_eq!(
         manager.get("/api/v1/admin/telegram/webhook").await.status,
         StatusCode::FORBIDDEN

@@ -108,8 +108,7 @@ pub async fn disconnect(
     State(state): State<AppState>,
     Path((program_id, network, destination)): Path<(Uuid, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let network = Network::parse(&network)
-        .ok_or_else(|| ApiError::not_found(format!("no network {network:?}")))?;
+    let network = network_named(&network)?;
     app::channels::disconnect(
         &state.pool,
         state.ingest.channel_cache(),
@@ -188,6 +187,10 @@ pub async fn set_telegram_webhook(
     ))
 }
 
+fn network_named(name: &str) -> Result<Network, ApiError> {
+    Network::parse(name).ok_or_else(|| ApiError::not_found(format!("no network {name:?}")))
+}
+
 fn configured_bot(state: &AppState) -> Result<bot::Bot, ApiError> {
     bot::Bot::from_state(state).ok_or_else(|| {
         ApiError::new(
@@ -223,8 +226,7 @@ pub async fn check(
     State(state): State<AppState>,
     Path((program_id, network, destination)): Path<(Uuid, String, String)>,
 ) -> Result<Json<bot::channels::ChannelCheck>, ApiError> {
-    let network = Network::parse(&network)
-        .ok_or_else(|| ApiError::not_found(format!("no network {network:?}")))?;
+    let network = network_named(&network)?;
     let telegram = bot::telegram_client(&state);
     let check = bot::channels::check(
         &state.pool,
