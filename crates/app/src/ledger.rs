@@ -2,7 +2,9 @@ pub use super::cache::StateCache;
 use super::{AppError, Outcome};
 use domain::campaign::CampaignState;
 use domain::identity::IdentityState;
+use domain::ids::ProgramId;
 use domain::member::MemberState;
+use domain::network::LinkedAccount;
 use domain::program::ProgramState;
 use domain::reward::RewardState;
 use domain::{Aggregate, DomainError, Event, StreamId};
@@ -321,8 +323,16 @@ impl Ledger {
     /// Caches `stream` as empty: it is named after a reference issued a moment ago, so no event
     /// can be in it yet and the first decision about it reads nothing. Should a writer elsewhere
     /// append to it first, the append's expected version meets that, as for any stale entry.
-    pub fn known_empty<S: CachedState>(&self, stream: &StreamId) {
+    fn known_empty<S: CachedState>(&self, stream: &StreamId) {
         S::cache(&self.caches).put(&stream.to_string(), 0, S::default());
+    }
+
+    /// An account whose reference was issued a moment ago: its identity stream and the stream
+    /// of the member standing in for it are known empty, so its first command reads neither.
+    pub fn known_new_account(&self, program_id: ProgramId, account: LinkedAccount) {
+        let member = crate::ingest::observed_member_id(program_id, account);
+        self.known_empty::<IdentityState>(&StreamId::Identity(program_id, account.account));
+        self.known_empty::<MemberState>(&StreamId::Member(member));
     }
 
     fn forget<S: CachedState>(&self, stream: &str) {

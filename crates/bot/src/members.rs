@@ -31,9 +31,13 @@ pub async fn ensure_telegram_member(
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Result<MemberId, AppError> {
-    let identity = accounts
-        .resolve(program_id, &telegram_identity(user_id))
+    let (identity, fresh) = accounts
+        .resolve_fresh(program_id, &telegram_identity(user_id))
         .await?;
+    if fresh {
+        // A first visit reads none of the new account's streams.
+        ledger.known_new_account(program_id, identity);
+    }
     if let Some(owner) = ledger.identity_owner(program_id, &identity).await? {
         return Ok(owner);
     }

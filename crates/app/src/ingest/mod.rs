@@ -339,11 +339,7 @@ impl Ingest {
             .await?;
         if fresh {
             // A new account's first activity reads none of its streams.
-            let member = observed_member_id(program.program_id, account);
-            let identity = StreamId::Identity(program.program_id, account.account);
-            self.ledger.known_empty::<IdentityState>(&identity);
-            self.ledger
-                .known_empty::<MemberState>(&StreamId::Member(member));
+            self.ledger.known_new_account(program.program_id, account);
         }
         // The names are stored beside the points, not before them (each waits for its own
         // commit); the delivery is answered once both are done. A failure of either fails the
