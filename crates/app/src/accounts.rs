@@ -58,17 +58,25 @@ impl Accounts {
         if let Some(account) = self.resolved.get(&key) {
             return Ok((linked(identity.network, account), false));
         }
-        // A concurrent first sight inserts the same row: the loser reads the winner's. The row
-        // commits without waiting for its own WAL flush: whatever event names the reference
-        // commits later with a flush, which makes every earlier WAL record durable too, so the
-        // only row a crash can lose is one nothing refers to yet (and the account then gets a
-        // new reference). Saves one fsync per new account.
-        let issued: Option<Uuid> = sqlx::query_scalar(
-            "INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
-             SELECT $1, $2, $3, $4, $5 \
-             FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed \
-             ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
-             RETURNING account_ref",
+        // One round trip either way: a stored reference is read (and nothing is written, so no
+        // transaction id is taken); a missing one is inserted. A concurrent first sight inserts
+        // the same row: the loser gets no row here and reads the winner's. The new row commits
+        // without waiting for its own WAL flush: whatever event names the reference commits
+        // later with a flush, which makes every earlier WAL record durable too, so the only row
+        // a crash can lose is one nothing refers to yet (and the account then gets a new
+        // reference). Saves one fsync per new account.
+        let row: Option<(Uuid, bool)> = sqlx::query_as(
+            "WITH stored AS ( \
+               SELECT account_ref FROM external_accounts \
+               WHERE program_id = $2 AND network = $3 AND scope = $4 AND platform_id = $5), \
+             issued AS ( \
+               INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
+               SELECT $1, $2, $3, $4, $5 \
+               FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed \
+               WHERE NOT EXISTS (SELECT 1 FROM stored) \
+               ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
+               RETURNING account_ref) \
+             SELECT account_ref, false FROM stored UNION ALL SELECT account_ref, true FROM issued",
         )
         .bind(Uuid::new_v4())
         .bind(program_id.0)
@@ -78,8 +86,8 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        let (account, fresh) = match issued {
-            Some(account) => (AccountRef(account), true),
+        let (account, fresh) = match row {
+            Some((account, fresh)) => (AccountRef(account), fresh),
             None => {
                 let stored = self.find_stored(program_id, identity).await?;
                 let account = stored
