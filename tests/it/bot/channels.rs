@@ -13,6 +13,8 @@ use wiremock::Mock;
 use wiremock::matchers::{body_partial_json, method, path};
 
 const CHAT: i64 = -1_007_770_000_042;
+/// The chat id as channels and the panel write it.
+const CHAT_ID: &str = "-1007770000042";
 
 fn bot_role_changed(update_id: i64, status: &str) -> Value {
     let bot_user = json!({"id": 7000000001_i64, "is_bot": true, "first_name": "Brand Points"});
@@ -54,11 +56,11 @@ async fn a_chat_the_bot_administers_is_offered_and_a_check_asks_telegram(pool: P
     );
     let chats = offered(&admin).await;
     assert_eq!(chats.len(), 1);
-    assert_eq!(chats[0]["chat_id"], CHAT.to_string());
+    assert_eq!(chats[0]["chat_id"], CHAT_ID);
     assert_eq!(chats[0]["title"], "Brand club");
     assert_eq!(chats[0]["chat_type"], "supergroup");
 
-    let connect = json!({"network": "telegram", "destination": CHAT.to_string()});
+    let connect = json!({"network": "telegram", "destination": CHAT_ID});
     let reply = admin
         .change(Method::POST, &admin.path("/channels"), Some(connect))
         .await;
@@ -96,7 +98,7 @@ async fn a_chat_the_bot_administers_is_offered_and_a_check_asks_telegram(pool: P
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["destination"] == CHAT.to_string())
+        .find(|c| c["destination"] == CHAT_ID)
         .unwrap()
         .clone();
     assert_eq!(channel["bot_role"], "member");
