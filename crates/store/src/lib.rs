@@ -83,6 +83,17 @@ fn pool_options(max_connections: u32, min_connections: u32) -> PgPoolOptions {
         .acquire_timeout(Duration::from_secs(10))
 }
 
+/// Moves the log's clock past its newest event when the log is ahead of it, as after a
+/// `pg_restore` into another server whose transaction ids are behind the source's; returns by
+/// how much (0 on a log written on this server). Without it, events appended after such a
+/// restore would sort before the restored ones and no reader would see them (see the migration
+/// `events_clock`). Every command runs it when it connects.
+pub async fn catch_up_clock(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT events_clock_catch_up()")
+        .fetch_one(pool)
+        .await
+}
+
 /// The role `loyalty serve` works as, created by the migrations: it reads and appends events
 /// and seal blocks but may not change or remove them, and owns no table, so it cannot disable
 /// their triggers. It cannot log in: a connection switches to it.

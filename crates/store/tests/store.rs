@@ -880,3 +880,85 @@ async fn a_bad_commit_in_a_batch_fails_alone(pool: PgPool) {
     }
     assert_eq!(count(&pool).await, 3 + 90);
 }
+
+/// A log restored from another server (pg_restore) carries that server's transaction ids, here
+/// a billion ahead of this one's. Until the clock catches up, readers see nothing of it; after
+/// `catch_up_clock`, new appends sort after it, a late commit is still never skipped, and a
+/// second catch-up (every command runs one) changes nothing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn after_a_restore_from_a_server_ahead_the_clock_catches_up_and_appends_follow(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    assert_eq!(
+        store::catch_up_clock(&pool).await.unwrap(),
+        0,
+        "an empty log"
+    );
+    store
+        .append(commit("a", ExpectedVersion::Any, vec![event(1)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store::catch_up_clock(&pool).await.unwrap(),
+        0,
+        "a log written here"
+    );
+
+    // The restored row: as pg_restore's COPY writes it, with the source's tx_id.
+    sqlx::query(
+        "INSERT INTO events (tx_id, program_id, stream_id, stream_version, event_id, event_type, \
+                             schema_version, payload, hash) \
+         VALUES (pg_current_xact_id()::text::bigint + 1000000000, $1, 'restored', 1, $2, \
+                 'Tested', 1, '{\"type\": \"Tested\", \"n\": 2}', '\\x00')",
+    )
+    .bind(PROGRAM)
+    .bind(Uuid::new_v4())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let seen = read_settled(&store, Checkpoint::default(), 1).await;
+    assert_eq!(seen.len(), 1, "a row ahead of the clock is not final yet");
+
+    let moved = store::catch_up_clock(&pool).await.unwrap();
+    assert!(moved >= 1_000_000_000, "moved by {moved}");
+    assert_eq!(store::catch_up_clock(&pool).await.unwrap(), 0);
+    let restored = read_settled(&store, seen[0].checkpoint(), 1).await;
+    assert_eq!(restored.len(), 1);
+    let after_restore = restored[0].checkpoint();
+
+    // A late commit on the shifted clock, as in the test above.
+    let mut held = pool.begin().await.unwrap();
+    sqlx::query("SELECT * FROM append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(vec![0i32])
+        .bind(vec![PROGRAM])
+        .bind(vec!["slow".to_string()])
+        .bind(vec![-1i64])
+        .bind(vec![Uuid::new_v4()])
+        .bind(vec!["Tested".to_string()])
+        .bind(vec![1i16])
+        .bind(vec![json!({"type": "Tested", "n": 3})])
+        .bind(vec![json!({})])
+        .bind(vec![vec![0u8; 32]])
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    store
+        .append(commit("fast", ExpectedVersion::Any, vec![event(4)]))
+        .await
+        .unwrap();
+    assert!(
+        store.read_all(after_restore, 100).await.unwrap().is_empty(),
+        "nothing past the open transaction is visible yet"
+    );
+    held.commit().await.unwrap();
+    let rest = read_settled(&store, after_restore, 2).await;
+    let ns: Vec<i64> = rest
+        .iter()
+        .map(|e| e.payload["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        [3, 4],
+        "appends follow the restored log, a late commit included"
+    );
+    assert_eq!(store::catch_up_clock(&pool).await.unwrap(), 0);
+}
