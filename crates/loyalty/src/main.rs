@@ -547,22 +547,52 @@ fn with_config_file(
 
 /// Every command works on a migrated database: connect and apply pending migrations. With none
 /// pending nothing is run, so a login role that may not change the schema (a member of
-/// `loyalty_service`) can start `serve` once the owner has run `loyalty migrate`.
+/// `loyalty_service`) can start `serve` once the owner has run `loyalty migrate`. A database a
+/// newer build has migrated is refused: this build does not know what its schema now means.
 async fn connect_migrated(database_url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
     let pool = store::connect(database_url, connections, 0).await?;
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_default();
+    // No table yet is a new database: nothing applied.
+    let applied: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations")
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+    let known = |version: i64| store::MIGRATOR.iter().any(|m| m.version == version);
+    let newest_known = store::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if let Some(unknown) = applied
+        .iter()
+        .map(|(version, _)| *version)
+        .filter(|version| !known(*version))
+        .max()
+    {
+        if unknown > newest_known {
+            anyhow::bail!(
+                "the database was migrated by a newer build of loyalty (migration {unknown}; \
+                 this build knows migrations up to {newest_known}): run that build or a newer one"
+            );
+        }
+        anyhow::bail!(
+            "the database holds migration {unknown}, which this build of loyalty does not have: \
+             run the build that applied it"
+        );
+    }
     let pending = store::MIGRATOR
         .iter()
-        .any(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version));
+        .any(|m| !m.migration_type.is_down_migration() && !applied.contains(&(m.version, true)));
     if pending {
         store::MIGRATOR
             .run(&pool)
             .await
             .context("migration failed (migrations run as the owner of the tables)")?;
+    }
+    let moved = store::catch_up_clock(&pool)
+        .await
+        .context("cannot check the log's clock")?;
+    if moved > 0 {
+        tracing::warn!(
+            moved,
+            "the log is ahead of this server's transaction ids (restored from another server): \
+             its clock moved past the newest event"
+        );
     }
     Ok(pool)
 }

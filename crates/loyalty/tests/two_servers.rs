@@ -13,57 +13,15 @@ use sqlx::PgPool;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{PRIVACY_KEY, database_url};
-use tokio::process::Child;
+use support::{database_url, start_serve as start, vk_comment};
 use tokio::sync::Mutex;
 
 const VK_SECRET: &str = "TwoServersSecret1";
 const COMMENTS: i64 = 400;
 const POINTS: i64 = 10;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-async fn start(url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = tokio::process::Command::from(Command::new(env!("CARGO_BIN_EXE_loyalty")))
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOYALTY_PRIVACY_KEY", PRIVACY_KEY)
-        .env("LOYALTY_TELEGRAM_MODE", "off")
-        .env("RUST_LOG", "warn")
-        .env_remove("LOYALTY_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("loyalty serve starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if let Ok(reply) = client.get(format!("{base}/healthz")).send().await
-            && reply.status().is_success()
-        {
-            return Server { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("loyalty serve did not answer /healthz");
-}
-
 fn comment(n: i64) -> String {
-    serde_json::json!({"type": "wall_reply_new", "group_id": loyalty::demo::VK_GROUP,
-        "event_id": format!("two-servers-{n}"), "secret": VK_SECRET,
-        "object": {"id": 90_000 + n, "from_id": 716_000_000 + n, "post_id": 1,
-        "owner_id": -loyalty::demo::VK_GROUP, "date": 1767268800,
-        "text": format!("Комментарий под постом номер {n}")}})
-    .to_string()
+    vk_comment(VK_SECRET, n, 716_000_000 + n)
 }
 
 /// Sends one delivery, to `first` then the other server, until one answers `ok`, as VK

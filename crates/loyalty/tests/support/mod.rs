@@ -1,6 +1,11 @@
-//! What the tests that run the `loyalty` binary share.
+//! What the tests that run the `loyalty` binary share. Each test binary includes this module and
+//! uses part of it.
+#![allow(dead_code)]
 
 use sqlx::PgPool;
+use std::process::{Command, Output};
+use std::time::Duration;
+use tokio::process::Child;
 
 /// The URL of the test's own database, for a `loyalty` child process.
 pub fn database_url(pool: &PgPool) -> String {
@@ -15,5 +20,90 @@ pub fn database_url(pool: &PgPool) -> String {
 }
 
 /// A privacy key for a `loyalty serve` child (`serve` refuses to start without one).
-#[allow(dead_code)] // only the test binaries that start `serve` use it
 pub const PRIVACY_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// A `loyalty serve` child on a free loopback port, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+/// Starts `loyalty serve` on the database `url` (Telegram off) and waits until `/healthz`
+/// answers.
+pub async fn start_serve(url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::from(Command::new(env!("CARGO_BIN_EXE_loyalty")))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("LOYALTY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOYALTY_PRIVACY_KEY", PRIVACY_KEY)
+        .env("LOYALTY_TELEGRAM_MODE", "off")
+        .env("RUST_LOG", "warn")
+        .env_remove("LOYALTY_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("loyalty serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if let Ok(reply) = client.get(format!("{base}/healthz")).send().await
+            && reply.status().is_success()
+        {
+            return Server { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("loyalty serve did not answer /healthz");
+}
+
+/// A VK `wall_reply_new` delivery: comment `n` under the demo group's post, by `from`.
+pub fn vk_comment(secret: &str, n: i64, from: i64) -> String {
+    serde_json::json!({"type": "wall_reply_new", "group_id": loyalty::demo::VK_GROUP,
+        "event_id": format!("comment-{n}"), "secret": secret,
+        "object": {"id": 90_000 + n, "from_id": from, "post_id": 1,
+        "owner_id": -loyalty::demo::VK_GROUP, "date": 1767268800,
+        "text": format!("Комментарий под постом номер {n}")}})
+    .to_string()
+}
+
+/// `loyalty ARGS` on the database `url`, to its end.
+pub async fn run_loyalty(url: &str, args: &[&str]) -> Output {
+    tokio::process::Command::from(Command::new(env!("CARGO_BIN_EXE_loyalty")))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("LOYALTY_CONFIG")
+        .output()
+        .await
+        .expect("loyalty runs")
+}
+
+/// Panics with both outputs unless `output` is a success.
+pub fn assert_success(what: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Waits until every projection's checkpoint is at the head of the log, in the log's order.
+pub async fn wait_for_projections(pool: &PgPool) {
+    let behind = "SELECT count(*) FROM projection_checkpoints p, \
+                    (SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1) h \
+                  WHERE (p.tx_id, p.position) < (h.tx_id, h.position)";
+    for _ in 0..1000 {
+        let n: i64 = sqlx::query_scalar(behind).fetch_one(pool).await.unwrap();
+        if n == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("projections did not reach the head of the log");
+}
