@@ -4,6 +4,7 @@
 //! their OpenAPI descriptions (utoipa), so /api/openapi.json is generated from the code.
 
 pub mod admin;
+pub mod client_address;
 pub mod error;
 pub mod mini_app;
 pub mod observability;
@@ -72,18 +73,28 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
 }
 
+/// `/metrics` alone, for the listener `metrics_listen` names.
+pub fn metrics_router() -> Router {
+    observability::prometheus();
+    Router::new().route("/metrics", get(observability::metrics_text))
+}
+
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
     let timeout = Duration::from_millis(state.config.http.request_timeout_ms);
     let (api, doc) = api_routes().split_for_parts();
     let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
     observability::prometheus();
-    Router::new()
+    let mut routes = Router::new()
         .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
         .route("/api/openapi.json", get(move || async move { Json(doc) }))
         .route("/healthz", get(observability::healthz))
-        .route("/readyz", get(observability::readyz))
-        .route("/metrics", get(observability::metrics_text))
+        .route("/readyz", get(observability::readyz));
+    // With a listener of their own (`metrics_listen`), metrics are not on the public one.
+    if state.config.http.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(observability::metrics_text));
+    }
+    routes
         .route(
             "/webhooks/instagram",
             get(webhooks::instagram_verify).post(webhooks::instagram_receive),
@@ -97,6 +108,10 @@ pub fn router(state: AppState) -> Router {
             timeout,
         ))
         .layer(observability::request_logs())
+        .layer(axum::middleware::map_request_with_state(
+            state.clone(),
+            client_address::attach,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(axum::middleware::map_request(

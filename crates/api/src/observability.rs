@@ -160,11 +160,16 @@ fn request_span(request: &Request) -> Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
+    let client = request
+        .extensions()
+        .get::<crate::client_address::ClientAddress>()
+        .map(|c| c.0);
     tracing::info_span!(
         "request",
         method = %request.method(),
         route,
         request_id,
+        client = client.map(tracing::field::display),
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     )

@@ -168,6 +168,32 @@ pub struct HttpConfig {
     #[arg(id = "ready_max_lag_events", long = "ready-max-lag-events", env = "LOYALTY_READY_MAX_LAG_EVENTS", default_value_t = 10_000,
           value_parser = clap::value_parser!(i64).range(limits::READY_MAX_LAG_EVENTS))]
     pub ready_max_lag_events: i64,
+    /// Reverse proxies (CIDRs, comma-separated) whose `X-Forwarded-For` names the client: login
+    /// throttling and request logs then use the address the proxy saw. Others' headers are
+    /// ignored.
+    #[arg(
+        id = "trusted_proxies",
+        long = "trusted-proxies",
+        env = "LOYALTY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve `/metrics` on this address only, instead of on `listen` beside the public routes.
+    #[arg(
+        id = "metrics_listen",
+        long = "metrics-listen",
+        env = "LOYALTY_METRICS_LISTEN"
+    )]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl HttpConfig {
+    /// Whether the public URL is https: cookies are then Secure whatever `cookie_secure` says.
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    }
 }
 
 /// Instagram (Meta) webhooks.
@@ -298,7 +324,7 @@ pub struct AdminConfig {
     #[arg(id = "session_ttl_hours", long = "session-ttl-hours", env = "LOYALTY_SESSION_TTL_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(i64).range(limits::SESSION_TTL_HOURS))]
     pub session_ttl_hours: i64,
-    /// Mark session cookies Secure (behind HTTPS).
+    /// Mark session cookies Secure; they are whenever the public URL is https.
     #[arg(id = "cookie_secure", long = "cookie-secure", env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
 }
@@ -478,6 +504,8 @@ file_options! {
     max_body_bytes: usize => http.max_body_bytes,
     request_timeout_ms: u64 => http.request_timeout_ms,
     ready_max_lag_events: i64 => http.ready_max_lag_events,
+    trusted_proxies: Vec<ipnet::IpNet> => http.trusted_proxies,
+    metrics_listen: SocketAddr => http.metrics_listen,
     instagram_app_secret: SecretString => instagram.app_secret,
     instagram_verify_token: SecretString => instagram.verify_token,
     telegram_webhook_secret: SecretString => telegram.webhook_secret,
@@ -517,6 +545,12 @@ impl FileConfig {
 }
 
 impl ServeConfig {
+    /// Whether session cookies carry `Secure`: when asked, and always behind an https public URL
+    /// (a browser then never sends them over plain HTTP).
+    pub fn secure_cookies(&self) -> bool {
+        self.admin.cookie_secure || self.http.public_url_is_https()
+    }
+
     /// Every option at its built-in default, read from no flag, environment variable or file,
     /// with no secret set: tests start here and set what they need by field assignment.
     pub fn for_tests() -> Self {
@@ -538,6 +572,8 @@ impl ServeConfig {
                 max_body_bytes: 256 * 1024,
                 request_timeout_ms: 10_000,
                 ready_max_lag_events: 10_000,
+                trusted_proxies: Vec::new(),
+                metrics_listen: None,
             },
             instagram: InstagramConfig {
                 app_secret: SecretString::default(),

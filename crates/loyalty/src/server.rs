@@ -46,6 +46,18 @@ pub async fn serve(
             store::SERVICE_ROLE
         )
     })?;
+    let metrics = match config.http.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
+            tracing::info!(%addr, "serving /metrics");
+            Some(tokio::spawn(async move {
+                axum::serve(listener, api::metrics_router()).await
+            }))
+        }
+        None => None,
+    };
     if store::upcast::is_legacy_log(&pool).await? {
         anyhow::bail!(
             "this database's event log was started by a build before event schema version {}: \
@@ -122,6 +134,9 @@ pub async fn serve(
     }
     relay.abort();
     listener_task.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     Ok(())
 }
 

@@ -36,13 +36,14 @@ fn next_line(lines: &mpsc::Receiver<String>, pick: impl Fn(&Value) -> bool) -> V
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
-async fn json_logs_carry_each_request_with_its_route_status_and_id(pool: PgPool) {
+async fn json_logs_carry_each_request_with_its_route_status_id_and_client(pool: PgPool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
         .env_clear()
         .env("DATABASE_URL", support::database_url(&pool))
         .env("LOYALTY_LOG_FORMAT", "json")
         .env("LOYALTY_PRIVACY_KEY", support::PRIVACY_KEY)
         .args(["serve", "--listen", "127.0.0.1:0", "--telegram-mode", "off"])
+        .args(["--trusted-proxies", "127.0.0.1/32,10.0.0.0/8"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -63,6 +64,7 @@ async fn json_logs_carry_each_request_with_its_route_status_and_id(pool: PgPool)
     let response = reqwest::Client::new()
         .get(format!("http://{addr}/healthz"))
         .header("x-request-id", "probe-1")
+        .header("x-forwarded-for", "192.0.2.1, 203.0.113.7")
         .send()
         .await
         .unwrap();
@@ -74,4 +76,66 @@ async fn json_logs_carry_each_request_with_its_route_status_and_id(pool: PgPool)
     assert_eq!(logged["span"]["route"], "/healthz", "{logged}");
     assert_eq!(logged["span"]["method"], "GET", "{logged}");
     assert_eq!(logged["span"]["request_id"], "probe-1", "{logged}");
+    // The request came through a trusted proxy (loopback): the client it forwarded is logged.
+    assert_eq!(logged["span"]["client"], "203.0.113.7", "{logged}");
+}
+
+/// With `--metrics-listen`, `/metrics` is served there and not beside the public routes.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn metrics_can_have_a_listener_of_their_own(pool: PgPool) {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .env_clear()
+        .env("DATABASE_URL", support::database_url(&pool))
+        .env("LOYALTY_LOG_FORMAT", "json")
+        .env("LOYALTY_PRIVACY_KEY", support::PRIVACY_KEY)
+        .env(
+            "LOYALTY_METRICS_LISTEN",
+            format!("127.0.0.1:{metrics_port}"),
+        )
+        .args(["serve", "--listen", "127.0.0.1:0", "--telegram-mode", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("loyalty runs");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let _server = Server(child);
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let serving = next_line(&lines, |v| v["fields"]["message"] == "serving");
+    let addr = serving["fields"]["addr"].as_str().expect("the address");
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let public = client
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "no metrics on the public listener");
+    let metrics = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("http_requests_total{route=\"/healthz\""),
+        "{text}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Signing in: the session cookie, wrong passwords, throttling by account and by address,
 //! and the rules for new accounts.
 
+use crate::harness::TestApp;
 use crate::harness::admin::{AdminClient, PASSWORD};
 use api::admin::{Role, UserError, create_user};
 use axum::http::{Method, StatusCode, header};
@@ -277,4 +278,86 @@ async fn accounts_need_a_valid_username_and_a_password_of_ten_characters(pool: P
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{hash}"
     );
+}
+
+/// Behind a trusted reverse proxy every sign-in arrives from the proxy's address; the address
+/// the proxy forwards is the one throttled, so one guesser does not lock everyone out.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_not_the_proxy(pool: PgPool) {
+    let app = TestApp::with_config(pool, |config, _| {
+        config.http.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let panel = AdminClient::on(std::sync::Arc::new(app));
+    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let proxy = [10, 0, 0, 2];
+    // The guesser also forges an address on the left, which the proxy passes on.
+    let guesser = Some("192.0.2.1, 203.0.113.7");
+    for i in 0..20 {
+        let answer = panel
+            .login_forwarded(proxy, guesser, &format!("guess{i}"), "not the password")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let throttled = panel
+        .login_forwarded(proxy, guesser, "olga", PASSWORD)
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let recorded: i64 = panel
+        .count("SELECT count(*) FROM admin_login_failures WHERE client = '203.0.113.7'")
+        .await;
+    assert!(
+        recorded > 0,
+        "failures are recorded for the forwarded address"
+    );
+    let colleague = panel
+        .login_forwarded(proxy, Some("198.51.100.1"), "olga", PASSWORD)
+        .await;
+    assert_eq!(colleague.status, StatusCode::OK, "{}", colleague.body);
+}
+
+/// A client that is not a trusted proxy cannot pick its address with the header: with no
+/// proxy trusted, forged `X-Forwarded-For` values all count against its own address.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(pool: PgPool) {
+    let panel = AdminClient::new(pool).await;
+    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let guesser = [203, 0, 113, 7];
+    for i in 0..20 {
+        let forged = format!("198.51.100.{i}");
+        let answer = panel
+            .login_forwarded(guesser, Some(&forged), &format!("guess{i}"), "wrong")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let throttled = panel
+        .login_forwarded(guesser, Some("198.51.100.99"), "olga", PASSWORD)
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Behind an https public URL the session cookie is Secure without being asked.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_https_public_url_makes_session_cookies_secure(pool: PgPool) {
+    let app = TestApp::with_config(pool, |config, _| {
+        config.http.public_url = "https://loyalty.example.com".into();
+    })
+    .await;
+    let mut panel = AdminClient::on(std::sync::Arc::new(app));
+    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+        .await
+        .unwrap();
+    let answer = panel.login("olga", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let out = panel
+        .change(Method::DELETE, "/api/v1/admin/session", None)
+        .await;
+    let cleared = out.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cleared.contains("; Secure"), "{cleared}");
 }

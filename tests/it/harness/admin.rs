@@ -123,11 +123,24 @@ impl AdminClient {
 
     /// A sign-in from the client address `addr`, as `serve` records it (`ConnectInfo`).
     pub async fn login_from(&self, addr: [u8; 4], username: &str, password: &str) -> Reply {
+        self.login_forwarded(addr, None, username, password).await
+    }
+
+    /// A sign-in from `addr` carrying `X-Forwarded-For: forwarded_for`, as through a proxy.
+    pub async fn login_forwarded(
+        &self,
+        addr: [u8; 4],
+        forwarded_for: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Reply {
         let body = json!({ "username": username, "password": password }).to_string();
-        let mut request = Request::post("/api/v1/admin/session")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-            .unwrap();
+        let mut request =
+            Request::post("/api/v1/admin/session").header(header::CONTENT_TYPE, "application/json");
+        if let Some(forwarded_for) = forwarded_for {
+            request = request.header("x-forwarded-for", forwarded_for);
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((

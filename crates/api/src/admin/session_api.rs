@@ -4,15 +4,15 @@ use super::auth::session::{self, Session};
 use super::auth::{Role, SignInError, guard};
 use super::support::Body;
 use crate::AppState;
+use crate::client_address::ClientAddress;
 use crate::error::ApiError;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::Request};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,7 +41,7 @@ impl From<&Session> for SessionInfo {
     }
 }
 
-/// The client's address when the server records it (`ConnectInfo`), else one shared key:
+/// The client's address ([`ClientAddress`]) when the server records it, else one shared key:
 /// throttling then applies per username alone, which is stricter, never looser.
 pub struct ClientAddr(pub String);
 
@@ -51,8 +51,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let addr = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+            .get::<ClientAddress>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.to_string());
         Ok(Self(addr))
     }
 }
@@ -90,7 +90,7 @@ pub async fn login(
     .await;
     match signed_in {
         Ok((token, session)) => {
-            let cookie = session::cookie(&token, ttl, state.config.admin.cookie_secure);
+            let cookie = session::cookie(&token, ttl, state.config.secure_cookies());
             let mut response = Json(SessionInfo::from(&session)).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
@@ -164,7 +164,7 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        session::clear_cookie(state.config.admin.cookie_secure),
+        session::clear_cookie(state.config.secure_cookies()),
     );
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
