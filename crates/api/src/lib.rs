@@ -74,9 +74,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 /// `/metrics` alone, for the listener `metrics_listen` names.
-pub fn metrics_router() -> Router {
+pub fn metrics_router(state: AppState) -> Router {
     observability::prometheus();
-    Router::new().route("/metrics", get(observability::metrics_text))
+    Router::new()
+        .route("/metrics", get(observability::metrics_text))
+        .with_state(state)
 }
 
 pub fn router(state: AppState) -> Router {

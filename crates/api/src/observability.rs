@@ -110,7 +110,21 @@ async fn check_ready(state: &AppState) -> (StatusCode, String) {
     }
 }
 
-pub async fn metrics_text() -> String {
+/// The Prometheus text. Each projection's lag (`projection_lag_events`, an upper bound as
+/// `/readyz` reads it) is read at scrape time, within [`READY_DATABASE_TIMEOUT`]; a database that
+/// does not answer leaves the last value.
+pub async fn metrics_text(State(state): State<AppState>) -> String {
+    let lags = projections::status::position_lags(&state.pool);
+    match tokio::time::timeout(READY_DATABASE_TIMEOUT, lags).await {
+        Ok(Ok(lags)) => {
+            for (projection, lag) in lags {
+                metrics::gauge!("projection_lag_events", "projection" => projection)
+                    .set(lag as f64);
+            }
+        }
+        Ok(Err(e)) => tracing::debug!(error = %e, "metrics: projection lags not read"),
+        Err(_) => tracing::debug!("metrics: projection lags not read in time"),
+    }
     prometheus().render()
 }
 

@@ -46,16 +46,12 @@ pub async fn serve(
             store::SERVICE_ROLE
         )
     })?;
-    let metrics = match config.http.metrics_listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
+    let metrics_listener = match config.http.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?;
-            tracing::info!(%addr, "serving /metrics");
-            Some(tokio::spawn(async move {
-                axum::serve(listener, api::metrics_router()).await
-            }))
-        }
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?,
+        ),
         None => None,
     };
     if store::upcast::is_legacy_log(&pool).await? {
@@ -94,6 +90,11 @@ pub async fn serve(
     let ledger = Ledger::new(store, LedgerConfig::default());
     let context = app::AppContext::new(ledger, pool, config).map_err(anyhow::Error::msg)?;
     let state = AppState::new(context);
+    let metrics = metrics_listener.map(|listener| {
+        let router = api::metrics_router(state.clone());
+        tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics");
+        tokio::spawn(async move { axum::serve(listener, router).await })
+    });
     let boards = tokio::spawn(state.boards.clone().follow(
         board_wake,
         BOARDS_POLL_INTERVAL,

@@ -80,7 +80,8 @@ async fn json_logs_carry_each_request_with_its_route_status_id_and_client(pool: 
     assert_eq!(logged["span"]["client"], "203.0.113.7", "{logged}");
 }
 
-/// With `--metrics-listen`, `/metrics` is served there and not beside the public routes.
+/// With `--metrics-listen`, `/metrics` is served there and not beside the public routes; it
+/// carries each projection's lag.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn metrics_can_have_a_listener_of_their_own(pool: PgPool) {
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -136,6 +137,11 @@ async fn metrics_can_have_a_listener_of_their_own(pool: PgPool) {
     let text = metrics.text().await.unwrap();
     assert!(
         text.contains("http_requests_total{route=\"/healthz\""),
+        "{text}"
+    );
+    // Read at scrape time: every projection's lag, zero on an empty log.
+    assert!(
+        text.contains("projection_lag_events{projection=\"balances\"} 0"),
         "{text}"
     );
 }
