@@ -15,6 +15,7 @@ async fn serve_runs_the_projections_so_points_become_visible(pool: PgPool) {
     let t = TestLedger::new(pool.clone()).await;
     channels::bind(
         &pool,
+        &app::config::dev_secret_box(),
         Network::Vk,
         VK_GROUP,
         t.program_id(),

@@ -189,6 +189,11 @@ pub async fn connect(
     channel: &ValidChannel,
     actor: &str,
 ) -> Result<Connected, ChannelError> {
+    let row = crate::secrets::channel_row(channel.network.as_str(), &channel.destination);
+    let sealed = channel
+        .secret
+        .as_deref()
+        .map(|secret| cache.secrets().seal(secret, &row));
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO channels (network, destination, program_id, secret, confirmation) \
@@ -197,7 +202,7 @@ pub async fn connect(
     .bind(channel.network.as_str())
     .bind(&channel.destination)
     .bind(program_id.0)
-    .bind(&channel.secret)
+    .bind(&sealed)
     .bind(&channel.confirmation)
     .execute(&mut *tx)
     .await?
@@ -225,8 +230,10 @@ pub async fn connect(
                 destination: channel.destination.clone(),
             });
         }
+        // A stored secret no configured key opens counts as changed: it is replaced.
+        let secret = secret.map(|stored| cache.secrets().open(&stored, &row).ok());
         let mut changed = Vec::new();
-        if secret != channel.secret {
+        if secret.map(Option::unwrap_or_default) != channel.secret {
             changed.push("secret key changed");
         }
         if confirmation != channel.confirmation {
@@ -241,7 +248,7 @@ pub async fn connect(
         )
         .bind(channel.network.as_str())
         .bind(&channel.destination)
-        .bind(&channel.secret)
+        .bind(&sealed)
         .bind(&channel.confirmation)
         .execute(&mut *tx)
         .await?;

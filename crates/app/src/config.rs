@@ -344,6 +344,17 @@ pub struct PrivacyConfig {
         hide_env_values = true
     )]
     pub key: SecretString,
+    /// Keys that encrypt the secrets the database holds (VK secret keys), 64 hex digits each,
+    /// comma-separated: the first seals, the others still open what they sealed (a rotation).
+    /// Unset: a key derived from the privacy key. The derived key always opens.
+    #[arg(
+        id = "secrets_keys",
+        long = "secrets-keys",
+        env = "LOYALTY_SECRETS_KEYS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub secrets_keys: SecretString,
 }
 
 /// The secret `demo`, `serve --dev`, benches and tests use when none is configured. Public:
@@ -355,13 +366,47 @@ pub fn dev_privacy_keys() -> domain::privacy::PrivacyKeys {
     domain::privacy::PrivacyKeys::derive(&DEV_PRIVACY_SECRET)
 }
 
+/// The secrets key derived from [`DEV_PRIVACY_SECRET`], as `demo` and tests seal with.
+pub fn dev_secret_box() -> crate::secrets::SecretBox {
+    crate::secrets::SecretBox::new(
+        &crate::secrets::SecretBox::derived_key(&DEV_PRIVACY_SECRET),
+        &[],
+    )
+}
+
 impl PrivacyConfig {
     /// The digest keys; without a configured key, the public development key when `dev`.
     pub fn keys(&self, dev: bool) -> Result<domain::privacy::PrivacyKeys, String> {
+        Ok(domain::privacy::PrivacyKeys::derive(&self.secret(dev)?))
+    }
+
+    /// The keys of the secrets the database holds: `secrets_keys`, and the one derived from the
+    /// privacy key (sealing when `secrets_keys` is unset).
+    pub fn secret_box(&self, dev: bool) -> Result<crate::secrets::SecretBox, String> {
+        let derived = crate::secrets::SecretBox::derived_key(&self.secret(dev)?);
+        if !is_set(&self.secrets_keys) {
+            return Ok(crate::secrets::SecretBox::new(&derived, &[]));
+        }
+        let mut keys = Vec::new();
+        for hex_key in self.secrets_keys.expose_secret().split(',') {
+            let mut key = [0u8; 32];
+            hex::decode_to_slice(hex_key.trim(), &mut key).map_err(|_| {
+                "secrets_keys must be keys of 64 hex digits (32 bytes), separated by commas"
+                    .to_string()
+            })?;
+            keys.push(key);
+        }
+        keys.push(derived);
+        Ok(crate::secrets::SecretBox::new(&keys[0], &keys[1..]))
+    }
+
+    /// The installation's secret; without a configured key, the public development key when
+    /// `dev`.
+    fn secret(&self, dev: bool) -> Result<[u8; 32], String> {
         let hex_key = if is_set(&self.key) {
             self.key.expose_secret()
         } else if dev {
-            return Ok(dev_privacy_keys());
+            return Ok(DEV_PRIVACY_SECRET);
         } else {
             return Err(
                 "no privacy key configured: set LOYALTY_PRIVACY_KEY (or --privacy-key, \
@@ -373,7 +418,7 @@ impl PrivacyConfig {
         let mut secret = [0u8; 32];
         hex::decode_to_slice(hex_key.trim(), &mut secret)
             .map_err(|_| "privacy_key must be 64 hex digits (32 bytes)".to_string())?;
-        Ok(domain::privacy::PrivacyKeys::derive(&secret))
+        Ok(secret)
     }
 }
 
@@ -522,6 +567,7 @@ file_options! {
     session_ttl_hours: i64 => admin.session_ttl_hours,
     cookie_secure: bool => admin.cookie_secure,
     privacy_key: SecretString => privacy.key,
+    secrets_keys: SecretString => privacy.secrets_keys,
     retention_days: i64 => retention.days,
     raw_update_retention_hours: i64 => retention.raw_update_hours,
 }
@@ -602,6 +648,7 @@ impl ServeConfig {
             },
             privacy: PrivacyConfig {
                 key: SecretString::from(hex::encode(DEV_PRIVACY_SECRET)),
+                secrets_keys: SecretString::default(),
             },
             retention: RetentionConfig::default(),
         }
@@ -935,7 +982,13 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
 
     #[test]
     fn the_privacy_key_is_required_outside_dev_and_must_be_32_bytes() {
-        let keys = |key: &str, dev: bool| PrivacyConfig { key: key.into() }.keys(dev);
+        let keys = |key: &str, dev: bool| {
+            let privacy = PrivacyConfig {
+                key: key.into(),
+                secrets_keys: SecretString::default(),
+            };
+            privacy.keys(dev)
+        };
         let unset = keys("", false).unwrap_err();
         assert!(unset.contains("LOYALTY_PRIVACY_KEY"), "{unset}");
         for bad in ["abc", "zz", &"0".repeat(62), &"0".repeat(66)] {
@@ -947,5 +1000,23 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         assert_eq!(text(keys("", true).unwrap()), text(dev_privacy_keys()));
         let own = keys(&"ab".repeat(32), false).unwrap();
         assert_ne!(text(own), text(dev_privacy_keys()));
+    }
+
+    #[test]
+    fn secrets_keys_seal_with_the_first_and_open_with_all_and_the_derived_key() {
+        let privacy = |secrets_keys: &str| PrivacyConfig {
+            key: "ab".repeat(32).into(),
+            secrets_keys: secrets_keys.into(),
+        };
+        let derived = privacy("").secret_box(false).unwrap();
+        let sealed = derived.seal("s", "r");
+        let (a, b) = ("a1".repeat(32), "b2".repeat(32));
+        let rotated = privacy(&format!("{b}, {a}")).secret_box(false).unwrap();
+        assert_ne!(rotated.current_key_id(), derived.current_key_id());
+        assert_eq!(rotated.open(&sealed, "r").unwrap(), "s", "the derived key always opens");
+        let only_a = privacy(&a).secret_box(false).unwrap();
+        assert!(only_a.open(&rotated.seal("s", "r"), "r").is_err());
+        let refused = privacy("abc").secret_box(false).unwrap_err();
+        assert!(refused.contains("64 hex digits"), "{refused}");
     }
 }

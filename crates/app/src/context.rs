@@ -25,9 +25,10 @@ impl AppContext {
     /// Fails when the configured privacy key is unusable (see `PrivacyConfig::keys`).
     pub fn new(ledger: Ledger, pool: PgPool, config: ServeConfig) -> Result<Self, String> {
         let keys = config.privacy.keys(config.dev)?;
+        let secrets = config.privacy.secret_box(config.dev)?;
         let accounts = Accounts::new(pool.clone(), keys);
         Ok(Self {
-            ingest: Ingest::new(ledger, pool.clone(), accounts),
+            ingest: Ingest::new(ledger, pool.clone(), accounts, secrets),
             boards: LiveBoards::new(pool.clone()),
             names: NameDirectory::new(pool.clone()),
             pool,

@@ -18,6 +18,7 @@ pub mod names;
 pub mod personal_data;
 pub mod reads;
 pub mod retention;
+pub mod secrets;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;

@@ -52,6 +52,16 @@ pub struct ServeChild {
 /// The served child's privacy key (`serve` refuses to start without one).
 const BENCH_PRIVACY_KEY: &str = "62656e63682d707269766163792d6b65792d6e6f742d6120736563726574212e";
 
+/// The keys the served child seals and opens channel secrets with (derived from its privacy
+/// key), for channels the bench connects.
+pub fn served_secret_box() -> anyhow::Result<app::secrets::SecretBox> {
+    let privacy = app::config::PrivacyConfig {
+        key: BENCH_PRIVACY_KEY.to_string().into(),
+        secrets_keys: Default::default(),
+    };
+    privacy.secret_box(false).map_err(anyhow::Error::msg)
+}
+
 impl ServeChild {
     /// Starts the server with `env` on top of its defaults and waits until /healthz answers;
     /// returns it with its base URL.

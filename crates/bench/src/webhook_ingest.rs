@@ -224,9 +224,20 @@ async fn seed_program(pool: &PgPool) -> anyhow::Result<ProgramId> {
     ledger
         .create_program(program_id, "Bench brand", chrono_tz::UTC, rules, &action)
         .await?;
-    channels::bind(pool, Network::Instagram, BRAND, program_id, None, None).await?;
+    let secrets = crate::served_secret_box()?;
     channels::bind(
         pool,
+        &secrets,
+        Network::Instagram,
+        BRAND,
+        program_id,
+        None,
+        None,
+    )
+    .await?;
+    channels::bind(
+        pool,
+        &secrets,
         Network::Vk,
         &VK_GROUP.to_string(),
         program_id,

@@ -5,6 +5,7 @@ use anyhow::Context;
 use app::channels::{self, ChannelRequest, ChannelStatus, Connected};
 use app::config::TelegramConfig;
 use app::ingest::channels::ChannelCache;
+use app::secrets::SecretBox;
 use app::{Ledger, LedgerConfig};
 use bot::channels::ChannelCheck;
 use clients::TelegramApi;
@@ -32,13 +33,14 @@ fn network(name: &str) -> anyhow::Result<Network> {
 /// Connects the destination (or changes a VK group's secret key and confirmation).
 pub async fn add(
     pool: &PgPool,
+    secrets: SecretBox,
     program_id: Uuid,
     request: &ChannelRequest,
     by: &str,
 ) -> anyhow::Result<Connected> {
     let program_id = program(pool, program_id).await?;
     let channel = channels::validate(request)?;
-    let cache = ChannelCache::default();
+    let cache = ChannelCache::new(secrets);
     Ok(channels::connect(pool, &cache, program_id, &channel, by).await?)
 }
 
@@ -51,13 +53,14 @@ pub async fn list(pool: &PgPool, program_id: Uuid) -> anyhow::Result<Vec<Channel
 /// Disconnects one of the program's channels.
 pub async fn remove(
     pool: &PgPool,
+    secrets: SecretBox,
     program_id: Uuid,
     network_name: &str,
     destination: &str,
     by: &str,
 ) -> anyhow::Result<()> {
     let program_id = program(pool, program_id).await?;
-    let cache = ChannelCache::default();
+    let cache = ChannelCache::new(secrets);
     channels::disconnect(
         pool,
         &cache,

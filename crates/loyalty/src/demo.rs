@@ -6,6 +6,7 @@
 use crate::simulate::{self, InstagramComment, TelegramMessage};
 use app::config::ServeConfig;
 use app::ingest::channels;
+use app::secrets::SecretBox;
 use app::{AppError, Ledger, LedgerConfig, ManagerAction};
 use chrono::{Duration, Utc};
 use domain::campaign::NewCampaign;
@@ -58,7 +59,7 @@ pub fn demo_config(mut config: ServeConfig) -> ServeConfig {
 }
 
 /// Creates the demo program, its campaign, rewards and channels (once).
-pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
+pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramId> {
     let ledger = Ledger::new(EventStore::new(pool.clone()), LedgerConfig::default());
     let program_id = demo_program();
     let now = Utc::now();
@@ -123,6 +124,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
     }
     channels::bind(
         pool,
+        secrets,
         Network::Instagram,
         BRAND_INSTAGRAM,
         program_id,
@@ -132,6 +134,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
     .await?;
     channels::bind(
         pool,
+        secrets,
         Network::Vk,
         &VK_GROUP.to_string(),
         program_id,
@@ -141,6 +144,7 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<ProgramId> {
     .await?;
     channels::bind(
         pool,
+        secrets,
         Network::Telegram,
         &TELEGRAM_CHAT.to_string(),
         program_id,

@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: ChannelsCommand,
     },
+    /// Secrets the database holds (VK secret keys), encrypted at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// A member's personal data, for written requests: erase it, or export it as JSON.
     Members {
         #[command(subcommand)]
@@ -99,6 +104,9 @@ enum ChannelsCommand {
         /// Who is making the change, recorded with it.
         #[arg(long, default_value = "cli")]
         by: String,
+        /// The keys the secret is sealed with, as `serve` has them.
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
     },
     /// The program's channels with their health (last delivery, refused deliveries, the bot's
     /// role), as JSON.
@@ -112,6 +120,8 @@ enum ChannelsCommand {
         target: ChannelTarget,
         #[arg(long, default_value = "cli")]
         by: String,
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
     },
     /// Check one channel now (a Telegram chat: ask Telegram whether the bot is an administrator)
     /// and print its state and problems as JSON; exits non-zero when there are problems.
@@ -120,6 +130,17 @@ enum ChannelsCommand {
         target: ChannelTarget,
         #[command(flatten)]
         telegram: app::config::TelegramConfig,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every stored secret with the current key (the first of secrets_keys): after
+    /// adding a new key in front, run this (or restart `serve`, which does it), then drop the
+    /// old key. Prints how many were sealed again; fails naming any that no key opens.
+    Rotate {
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
     },
 }
 
@@ -154,27 +175,34 @@ async fn run_channels(pool: &sqlx::PgPool, command: ChannelsCommand) -> anyhow::
             secret,
             confirmation,
             by,
+            privacy,
         } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
             let request = app::channels::ChannelRequest {
                 network: target.network,
                 destination: target.destination,
                 secret,
                 confirmation,
             };
-            let outcome = channels::add(pool, target.program, &request, &by).await?;
+            let outcome = channels::add(pool, secrets, target.program, &request, &by).await?;
             println!("{}", serde_json::to_string(&outcome)?);
         }
         ChannelsCommand::List { program } => {
             let list = channels::list(pool, program).await?;
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        ChannelsCommand::Remove { target, by } => {
+        ChannelsCommand::Remove {
+            target,
+            by,
+            privacy,
+        } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
             let ChannelTarget {
                 program,
                 network,
                 destination,
             } = target;
-            channels::remove(pool, program, &network, &destination, &by).await?;
+            channels::remove(pool, secrets, program, &network, &destination, &by).await?;
             println!("disconnected");
         }
         ChannelsCommand::Check { target, telegram } => {
@@ -387,6 +415,23 @@ async fn run() -> anyhow::Result<()> {
             let pool = connect_migrated(&database_url, 2).await?;
             run_channels(&pool, command).await?;
         }
+        Command::Secrets {
+            command: SecretsCommand::Rotate { privacy },
+        } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
+            let pool = connect_migrated(&database_url, 2).await?;
+            let report = app::secrets::reseal_all(&pool, &secrets).await?;
+            println!(
+                "{}",
+                serde_json::json!({"key": secrets.current_key_id(), "resealed": report.resealed,
+                                   "unreadable": report.unreadable})
+            );
+            anyhow::ensure!(
+                report.unreadable.is_empty(),
+                "stored secrets no configured key opens: {}",
+                report.unreadable.join("; ")
+            );
+        }
         Command::Members { command } => {
             let pool = connect_migrated(&database_url, 2).await?;
             let json = match command {
@@ -506,7 +551,11 @@ async fn run() -> anyhow::Result<()> {
         Command::Demo(config) => {
             let config = loyalty::demo::demo_config(config);
             let pool = connect_migrated(&database_url, 2).await?;
-            let program = loyalty::demo::seed(&pool).await?;
+            let secrets = config
+                .privacy
+                .secret_box(config.dev)
+                .map_err(anyhow::Error::msg)?;
+            let program = loyalty::demo::seed(&pool, &secrets).await?;
             let (admin, password) = loyalty::demo::admin_login(&pool).await?;
             let listener = tokio::net::TcpListener::bind(config.http.listen)
                 .await

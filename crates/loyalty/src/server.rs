@@ -62,6 +62,7 @@ pub async fn serve(
             domain::Event::SCHEMA_VERSION
         );
     }
+    reseal_secrets(&pool, &config).await?;
     let store = EventStore::new(pool.clone());
     let relay = store
         .wake()
@@ -162,4 +163,29 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Secrets in the database are sealed with the current key before serving: plaintexts from
+/// before encryption and values of a rotated-out key. A secret no configured key opens stops
+/// `serve`, naming the channel and the key it needs.
+pub async fn reseal_secrets(pool: &PgPool, config: &ServeConfig) -> anyhow::Result<()> {
+    let secrets = config
+        .privacy
+        .secret_box(config.dev)
+        .map_err(anyhow::Error::msg)?;
+    let report = app::secrets::reseal_all(pool, &secrets).await?;
+    if !report.unreadable.is_empty() {
+        anyhow::bail!(
+            "stored secrets this server cannot open: {}",
+            report.unreadable.join("; ")
+        );
+    }
+    if report.resealed > 0 {
+        tracing::info!(
+            resealed = report.resealed,
+            key = secrets.current_key_id(),
+            "secrets sealed again with the current key"
+        );
+    }
+    Ok(())
 }

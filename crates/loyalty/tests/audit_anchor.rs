@@ -48,7 +48,9 @@ async fn another_program(pool: &PgPool) {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn verify_with_an_anchor_passes_as_the_log_grows_and_fails_on_an_older_change(pool: PgPool) {
-    loyalty::demo::seed(&pool).await.unwrap();
+    loyalty::demo::seed(&pool, &support::secret_box())
+        .await
+        .unwrap();
     // Sealed up to the end first: `audit anchor` seals only what no open transaction (of any
     // database of the server) holds back.
     let store = EventStore::new(pool.clone());

@@ -136,10 +136,13 @@ async fn a_dump_restored_on_another_server_proves_its_anchor_and_carries_on(targ
     let source_url = source.url("loyalty");
     assert_success("migrate", &run_loyalty(&source_url, &["migrate"]).await);
     let source_pool = PgPool::connect(&source_url).await.unwrap();
-    let program = loyalty::demo::seed(&source_pool).await.unwrap();
+    let program = loyalty::demo::seed(&source_pool, &support::secret_box())
+        .await
+        .unwrap();
     let group = loyalty::demo::VK_GROUP.to_string();
     channels::bind(
         &source_pool,
+        &support::secret_box(),
         Network::Vk,
         &group,
         program,

@@ -11,6 +11,8 @@ async fn channels(url: &str, args: &[&str], secret: Option<&str>) -> Output {
     let mut command = tokio::process::Command::from(Command::new(env!("CARGO_BIN_EXE_loyalty")));
     command
         .env("DATABASE_URL", url)
+        .env("LOYALTY_PRIVACY_KEY", support::PRIVACY_KEY)
+        .env_remove("LOYALTY_SECRETS_KEYS")
         .env_remove("LOYALTY_CHANNEL_SECRET")
         .env_remove("LOYALTY_TELEGRAM_BOT_TOKEN")
         .arg("channels")
@@ -32,7 +34,11 @@ fn stderr(output: &Output) -> String {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn channels_are_added_listed_checked_and_removed_from_the_command_line(pool: PgPool) {
     let url = database_url(&pool);
-    let program = loyalty::demo::seed(&pool).await.unwrap().0.to_string();
+    let program = loyalty::demo::seed(&pool, &support::secret_box())
+        .await
+        .unwrap()
+        .0
+        .to_string();
     let target = |destination: &'static str| {
         vec![
             "--program",

@@ -58,10 +58,13 @@ async fn scalar(pool: &PgPool, sql: &str) -> i64 {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn two_servers_one_killed_midway_pay_each_comment_once_and_prove_out(pool: PgPool) {
     let url = database_url(&pool);
-    let program = loyalty::demo::seed(&pool).await.unwrap();
+    let program = loyalty::demo::seed(&pool, &support::secret_box())
+        .await
+        .unwrap();
     let group = loyalty::demo::VK_GROUP.to_string();
     channels::bind(
         &pool,
+        &support::secret_box(),
         Network::Vk,
         &group,
         program,

@@ -140,6 +140,7 @@ async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_list
     // Once connected, the destination is no longer one of no program.
     app::ingest::channels::bind(
         &app.pool,
+        &app::config::dev_secret_box(),
         domain::network::Network::Vk,
         "229870099",
         app.t.program_id(),
@@ -254,6 +255,7 @@ async fn a_telegram_group_that_becomes_a_supergroup_keeps_its_channel(pool: PgPo
     let app = &panel.app;
     app::ingest::channels::bind(
         &app.pool,
+        &app::config::dev_secret_box(),
         domain::network::Network::Telegram,
         &OLD_GROUP.to_string(),
         app.t.program_id(),

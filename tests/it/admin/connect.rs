@@ -303,9 +303,15 @@ async fn the_command_line_adds_lists_and_removes_channels(pool: PgPool) {
         secret: Some(SECRET.into()),
         confirmation: Some(CONFIRMATION.into()),
     };
-    let outcome = loyalty::channels::add(&app.pool, program, &request, "olga")
-        .await
-        .unwrap();
+    let outcome = loyalty::channels::add(
+        &app.pool,
+        app::config::dev_secret_box(),
+        program,
+        &request,
+        "olga",
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, app::channels::Connected::Connected);
     let listed = loyalty::channels::list(&app.pool, program).await.unwrap();
     assert!(
@@ -317,15 +323,35 @@ async fn the_command_line_adds_lists_and_removes_channels(pool: PgPool) {
         secret: None,
         ..request.clone()
     };
-    let error = loyalty::channels::add(&app.pool, program, &bad, "olga")
-        .await
-        .unwrap_err();
+    let error = loyalty::channels::add(
+        &app.pool,
+        app::config::dev_secret_box(),
+        program,
+        &bad,
+        "olga",
+    )
+    .await
+    .unwrap_err();
     assert!(error.to_string().contains("secret key"), "{error}");
-    let unknown = loyalty::channels::add(&app.pool, uuid::Uuid::new_v4(), &request, "olga").await;
+    let unknown = loyalty::channels::add(
+        &app.pool,
+        app::config::dev_secret_box(),
+        uuid::Uuid::new_v4(),
+        &request,
+        "olga",
+    )
+    .await;
     assert!(unknown.unwrap_err().to_string().contains("no program"));
-    loyalty::channels::remove(&app.pool, program, "vk", "229870888", "olga")
-        .await
-        .unwrap();
+    loyalty::channels::remove(
+        &app.pool,
+        app::config::dev_secret_box(),
+        program,
+        "vk",
+        "229870888",
+        "olga",
+    )
+    .await
+    .unwrap();
     let actors: Vec<(String, String)> =
         sqlx::query_as("SELECT action, actor FROM channel_changes ORDER BY id")
             .fetch_all(&app.pool)
@@ -338,7 +364,15 @@ async fn the_command_line_adds_lists_and_removes_channels(pool: PgPool) {
             ("disconnected".to_string(), "olga".to_string())
         ]
     );
-    let missing = loyalty::channels::remove(&app.pool, program, "vk", "229870888", "olga").await;
+    let missing = loyalty::channels::remove(
+        &app.pool,
+        app::config::dev_secret_box(),
+        program,
+        "vk",
+        "229870888",
+        "olga",
+    )
+    .await;
     assert!(
         missing
             .unwrap_err()

@@ -120,11 +120,22 @@ impl TestApp {
     ) -> Self {
         let t = TestLedger::new(pool.clone()).await;
         let program = t.program_id();
-        channels::bind(&pool, Network::Instagram, IG_BRAND, program, None, None)
-            .await
-            .unwrap();
+        // The fixture configuration's privacy key is the development one.
+        let secrets = app::config::dev_secret_box();
         channels::bind(
             &pool,
+            &secrets,
+            Network::Instagram,
+            IG_BRAND,
+            program,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        channels::bind(
+            &pool,
+            &secrets,
             Network::Vk,
             VK_GROUP,
             program,
@@ -134,9 +145,17 @@ impl TestApp {
         .await
         .unwrap();
         for chat in [TG_GROUP, TG_CHANNEL] {
-            channels::bind(&pool, Network::Telegram, chat, program, None, None)
-                .await
-                .unwrap();
+            channels::bind(
+                &pool,
+                &secrets,
+                Network::Telegram,
+                chat,
+                program,
+                None,
+                None,
+            )
+            .await
+            .unwrap();
         }
         let mut config = fixture_config();
         configure(&mut config, program);

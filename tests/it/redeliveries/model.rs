@@ -388,7 +388,12 @@ async fn check(
 async fn redeliveries_anywhere_leave_the_ledger_of_the_deliveries_made_once(pool: PgPool) {
     let ledger = Ledger::new(store::EventStore::new(pool.clone()), Default::default());
     let accounts = app::accounts::Accounts::new(pool.clone(), app::config::dev_privacy_keys());
-    let ingest = Ingest::new(ledger.clone(), pool.clone(), accounts);
+    let ingest = Ingest::new(
+        ledger.clone(),
+        pool.clone(),
+        accounts,
+        app::config::dev_secret_box(),
+    );
     let handle = tokio::runtime::Handle::current();
     let config = Config {
         cases: 96,

@@ -1,6 +1,7 @@
 //! Which program a platform destination belongs to.
 
 use crate::cache::Expiring;
+use crate::secrets::{SecretBox, channel_row};
 use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
 use domain::network::Network;
@@ -35,23 +36,28 @@ const NOTE_EVERY: Duration = Duration::from_secs(30);
 /// Most channels whose last note is remembered.
 const MAX_NOTED: usize = 10_000;
 
-/// Channels of one database, cached briefly.
+/// Channels of one database, cached briefly, with the keys of their secrets.
 #[derive(Clone)]
 pub struct ChannelCache {
     entries: Expiring<(Network, String), Option<Channel>>,
     noted: Expiring<(Network, String), ()>,
-}
-
-impl Default for ChannelCache {
-    fn default() -> Self {
-        Self {
-            entries: Expiring::new(MAX_DESTINATIONS, CACHE_TTL),
-            noted: Expiring::new(MAX_NOTED, NOTE_EVERY),
-        }
-    }
+    secrets: SecretBox,
 }
 
 impl ChannelCache {
+    pub fn new(secrets: SecretBox) -> Self {
+        Self {
+            entries: Expiring::new(MAX_DESTINATIONS, CACHE_TTL),
+            noted: Expiring::new(MAX_NOTED, NOTE_EVERY),
+            secrets,
+        }
+    }
+
+    /// The keys channel secrets are sealed and opened with.
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
     pub async fn find(
         &self,
         pool: &PgPool,
@@ -62,7 +68,7 @@ impl ChannelCache {
         if let Some(channel) = self.entries.get(&key) {
             return Ok(channel);
         }
-        let channel = find(pool, network, destination).await?;
+        let channel = find(pool, &self.secrets, network, destination).await?;
         self.entries.insert(key, channel.clone());
         Ok(channel)
     }
@@ -99,29 +105,47 @@ impl ChannelCache {
     }
 }
 
+/// The channel of a destination, its secret opened. A secret no configured key opens is left
+/// out (logged): the channel then refuses every delivery, as with a wrong secret, and `serve`
+/// does not start with one (`secrets::reseal_all`).
 pub async fn find(
     pool: &PgPool,
+    secrets: &SecretBox,
     network: Network,
     destination: &str,
 ) -> sqlx::Result<Option<Channel>> {
-    sqlx::query_as(
+    let channel: Option<Channel> = sqlx::query_as(
         "SELECT network, destination, program_id, secret, confirmation FROM channels \
          WHERE network = $1 AND destination = $2",
     )
     .bind(network.as_str())
     .bind(destination)
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(channel.map(|mut channel| {
+        if let Some(stored) = channel.secret.take() {
+            let row = channel_row(&channel.network, &channel.destination);
+            match secrets.open(&stored, &row) {
+                Ok(secret) => channel.secret = Some(secret),
+                Err(e) => tracing::error!(%network, destination, error = %e, "channel secret"),
+            }
+        }
+        channel
+    }))
 }
 
+/// Connects a destination to a program without the checks and the record of
+/// `app::channels::connect`: for the demo, benches and tests.
 pub async fn bind(
     pool: &PgPool,
+    secrets: &SecretBox,
     network: Network,
     destination: &str,
     program_id: ProgramId,
     secret: Option<&str>,
     confirmation: Option<&str>,
 ) -> sqlx::Result<()> {
+    let secret = secret.map(|s| secrets.seal(s, &channel_row(network.as_str(), destination)));
     sqlx::query(
         "INSERT INTO channels (network, destination, program_id, secret, confirmation) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (network, destination) DO UPDATE \

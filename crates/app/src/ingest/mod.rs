@@ -14,6 +14,7 @@ pub mod unrouted;
 use crate::accounts::Accounts;
 use crate::cache::Expiring;
 use crate::commands::delivery_command_id;
+use crate::secrets::SecretBox;
 use crate::{AppError, Ledger, Outcome, ProgramContext};
 use adapters::signal::{Activity, MembershipChange, MembershipEvent, Retraction, Signal};
 use chrono::{DateTime, Utc};
@@ -66,14 +67,14 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(ledger: Ledger, pool: PgPool, accounts: Accounts) -> Self {
+    pub fn new(ledger: Ledger, pool: PgPool, accounts: Accounts, secrets: SecretBox) -> Self {
         Self {
             ledger,
             accounts,
             profiles: profiles::ProfileWriter::spawn(pool.clone()),
             pool,
             campaigns: Expiring::new(MAX_CAMPAIGN_LISTS, CAMPAIGN_LIST_TTL),
-            channels: Default::default(),
+            channels: channels::ChannelCache::new(secrets),
             polls: Default::default(),
             unrouted: Default::default(),
         }

@@ -22,6 +22,15 @@ pub fn database_url(pool: &PgPool) -> String {
 /// A privacy key for a `loyalty serve` child (`serve` refuses to start without one).
 pub const PRIVACY_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
+/// The keys a child with [`PRIVACY_KEY`] seals and opens channel secrets with.
+pub fn secret_box() -> app::secrets::SecretBox {
+    let privacy = app::config::PrivacyConfig {
+        key: PRIVACY_KEY.to_string().into(),
+        secrets_keys: Default::default(),
+    };
+    privacy.secret_box(false).unwrap()
+}
+
 /// A `loyalty serve` child on a free loopback port, killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -31,6 +40,11 @@ pub struct Server {
 /// Starts `loyalty serve` on the database `url` (Telegram off) and waits until `/healthz`
 /// answers.
 pub async fn start_serve(url: &str) -> Server {
+    start_serve_with(url, &[]).await
+}
+
+/// [`start_serve`] with `env` on top.
+pub async fn start_serve_with(url: &str, env: &[(&str, &str)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,6 +58,8 @@ pub async fn start_serve(url: &str) -> Server {
         .env("LOYALTY_TELEGRAM_MODE", "off")
         .env("RUST_LOG", "warn")
         .env_remove("LOYALTY_CONFIG")
+        .env_remove("LOYALTY_SECRETS_KEYS")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
