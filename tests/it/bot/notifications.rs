@@ -316,3 +316,72 @@ async fn blocking_the_bot_stops_notifications_until_the_member_writes_again(pool
         "+6 баллов — корректировка: thanks for the review"
     );
 }
+
+/// Two processes' notification workers on one database, as two `serve` instances run them: the
+/// second waits (`Busy`) while the first holds the database's worker lock, takes over when the
+/// first dies without shutting down (its session ends, the lock with it), and repeats none of
+/// the notifications the first recorded.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_second_process_takes_over_notifications_when_the_first_dies_and_repeats_none(
+    pool: PgPool,
+) {
+    let bot = BotApp::new(pool.clone()).await;
+    let accounts = bot.app.state.accounts();
+    let mut members = Vec::new();
+    for n in 0..20 {
+        let user = 5_000_100_000 + n;
+        let member = ensure_telegram_member(
+            &bot.app.t.ledger,
+            accounts,
+            bot.app.t.program_id(),
+            user,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        members.push((user, member));
+    }
+    let mut first = start(&bot).await;
+    assert!(
+        matches!(
+            NotificationWorker::start(bot.bot.clone(), bot.notifier_config()).await,
+            Err(bot::BotError::Busy)
+        ),
+        "one worker per database"
+    );
+    for (_, member) in &members[..10] {
+        adjust(&bot, *member, 5).await;
+    }
+    burst_visible_to_log_readers(&pool).await;
+    first.drain(DRAIN).await.unwrap();
+    assert_eq!(bot.sent().await.len(), 10);
+    // Killed: dropped without shutdown, its lock connection closed with it.
+    drop(first);
+
+    for (_, member) in &members[10..] {
+        adjust(&bot, *member, 5).await;
+    }
+    burst_visible_to_log_readers(&pool).await;
+    let deadline = Instant::now() + DRAIN;
+    let mut second = loop {
+        match NotificationWorker::start(bot.bot.clone(), bot.notifier_config()).await {
+            Ok(worker) => break worker,
+            Err(bot::BotError::Busy) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("the second worker did not take over: {e}"),
+        }
+    };
+    second.drain(DRAIN).await.unwrap();
+    second.shutdown().await.unwrap();
+
+    let sent = bot.sent().await;
+    let mut chats: Vec<i64> = sent
+        .iter()
+        .map(|m| m["chat_id"].as_i64().unwrap())
+        .collect();
+    chats.sort_unstable();
+    let mut expected: Vec<i64> = members.iter().map(|(user, _)| *user).collect();
+    expected.sort_unstable();
+    assert_eq!(chats, expected, "each member notified exactly once");
+}
