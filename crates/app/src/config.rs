@@ -1013,7 +1013,11 @@ program = "6f1c1e0a-2d4b-4c1e-9a57-3f0b8f2a9d11"
         let (a, b) = ("a1".repeat(32), "b2".repeat(32));
         let rotated = privacy(&format!("{b}, {a}")).secret_box(false).unwrap();
         assert_ne!(rotated.current_key_id(), derived.current_key_id());
-        assert_eq!(rotated.open(&sealed, "r").unwrap(), "s", "the derived key always opens");
+        assert_eq!(
+            rotated.open(&sealed, "r").unwrap(),
+            "s",
+            "the derived key always opens"
+        );
         let only_a = privacy(&a).secret_box(false).unwrap();
         assert!(only_a.open(&rotated.seal("s", "r"), "r").is_err());
         let refused = privacy("abc").secret_box(false).unwrap_err();
