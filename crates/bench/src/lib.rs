@@ -46,7 +46,7 @@ pub fn round2(x: f64) -> f64 {
 /// `loyalty serve` as users run it, in a child process on a free loopback port, over the
 /// bench's database; killed when dropped.
 pub struct ServeChild {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 /// The served child's privacy key (`serve` refuses to start without one).
@@ -63,6 +63,13 @@ pub fn served_secret_box() -> anyhow::Result<app::secrets::SecretBox> {
 }
 
 impl ServeChild {
+    /// SIGKILL, as a crashed or OOM-killed process ends: no graceful shutdown.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
     /// Starts the server with `env` on top of its defaults and waits until /healthz answers;
     /// returns it with its base URL.
     pub async fn start(
@@ -92,7 +99,7 @@ impl ServeChild {
         for _ in 0..200 {
             let ready = client.get(format!("{base}/healthz")).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok((ServeChild { _child: child }, base));
+                return Ok((ServeChild { child }, base));
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -2,6 +2,11 @@
 //! through a real `loyalty serve` child process: first at a fixed offered rate (measuring
 //! response latency and append-to-visible latency in the balance read model), then as fast as
 //! the server sustains. 2% of deliveries are exact duplicates and must create no events.
+//!
+//! With `--servers N`, N `serve` processes share the database and deliveries go to them in
+//! turn; a delivery a server does not answer 2xx is sent to the next one, as a platform
+//! retries. `--kill-one` SIGKILLs the first server a third of the way through the second
+//! phase and starts it again half way: every delivery must still end with exactly one event.
 
 use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
 use app::ingest::{channels, observed_member_id};
@@ -42,6 +47,23 @@ pub struct Params {
     pub concurrency: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// `serve` processes sharing the database.
+    #[arg(long, default_value_t = 1)]
+    pub servers: usize,
+    /// Kill the first server (SIGKILL) during the second phase and start it again.
+    #[arg(long)]
+    pub kill_one: bool,
+}
+
+/// Attempts of one delivery across the servers before it counts as an error.
+const ATTEMPTS: usize = 200;
+
+/// The servers' base URLs; a restarted server's changes.
+type Bases = Arc<Vec<std::sync::RwLock<String>>>;
+
+fn base(bases: &Bases, n: usize) -> String {
+    let slot = &bases[n % bases.len()];
+    slot.read().map(|b| b.clone()).unwrap_or_default()
 }
 
 const DATABASE: &str = "loyalty_bench_webhook_ingest";
@@ -63,12 +85,20 @@ struct Delivery {
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
     let pool = fresh_database(database_url, DATABASE).await?;
     let program_id = seed_program(&pool).await?;
-    let (server, base) = ServeChild::start(
-        database_url,
-        DATABASE,
-        &[("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)],
-    )
-    .await?;
+    anyhow::ensure!(p.servers >= 1, "--servers must be at least 1");
+    anyhow::ensure!(
+        !p.kill_one || p.servers >= 2,
+        "--kill-one needs a second server to take the deliveries"
+    );
+    let serve_env = [("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)];
+    let mut servers = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..p.servers {
+        let (server, base) = ServeChild::start(database_url, DATABASE, &serve_env).await?;
+        servers.push(Some(server));
+        urls.push(std::sync::RwLock::new(base));
+    }
+    let bases: Bases = Arc::new(urls);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
@@ -76,6 +106,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let mut generator = Generator::new(p.commenters, p.seed);
     let fixed_count = (p.fixed_rate * p.fixed_secs) as usize;
     let fixed: Vec<Delivery> = (0..fixed_count).map(|_| generator.next()).collect();
+    let fixed_unique = fixed.iter().filter(|d| !d.duplicate).count();
     let max: Vec<Delivery> = (0..p.max_deliveries).map(|_| generator.next()).collect();
     let expected = Arc::new(Mutex::new(HashMap::<String, i64>::new()));
 
@@ -93,7 +124,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         let accounts = accounts.clone();
         let ctx = (
             client.clone(),
-            base.clone(),
+            base(&bases, i),
             response.clone(),
             visible.clone(),
             errors.clone(),
@@ -143,40 +174,74 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let visible = visible.lock().await.clone();
 
     // Phase 2: as fast as the server sustains, closed loop.
+    let unique = fixed_unique + max.iter().filter(|d| !d.duplicate).count();
     let max = Arc::new(max);
     let next = Arc::new(AtomicUsize::new(0));
+    let retries = Arc::new(AtomicUsize::new(0));
     let began = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..p.concurrency.max(1) {
-        let (client, base, max, next, errors) = (
+        let (client, bases, max, next, errors, retries) = (
             client.clone(),
-            base.clone(),
+            bases.clone(),
             max.clone(),
             next.clone(),
             errors.clone(),
+            retries.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut hist = latency_histogram();
-            while let Some(delivery) = max.get(next.fetch_add(1, Ordering::Relaxed)) {
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(delivery) = max.get(k) else { break };
                 let t = Instant::now();
-                match send(&client, &base, delivery).await {
-                    Ok(()) => {
-                        let _ = hist.record(t.elapsed().as_micros() as u64);
+                let mut answered = false;
+                for attempt in 0..ATTEMPTS {
+                    if send(&client, &base(&bases, k + attempt), delivery)
+                        .await
+                        .is_ok()
+                    {
+                        answered = true;
+                        break;
                     }
-                    Err(_) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+                    retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if answered {
+                    let _ = hist.record(t.elapsed().as_micros() as u64);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
             hist
         }));
+    }
+    let mut restart_ms = None;
+    if p.kill_one {
+        let total = p.max_deliveries;
+        while next.load(Ordering::Relaxed) < total / 3 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if let Some(server) = servers[0].take() {
+            server.kill().await?;
+        }
+        while next.load(Ordering::Relaxed) < total / 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let restarting = Instant::now();
+        let (server, url) = ServeChild::start(database_url, DATABASE, &serve_env).await?;
+        restart_ms = Some(restarting.elapsed().as_millis());
+        servers[0] = Some(server);
+        if let Ok(mut slot) = bases[0].write() {
+            *slot = url;
+        }
     }
     let mut hist = latency_histogram();
     for t in tasks {
         hist.add(t.await?)?;
     }
     let secs = began.elapsed().as_secs_f64();
-    drop(server);
+    drop(servers);
 
     let duplicate_events: i64 = sqlx::query_scalar(
         "SELECT count(*) - count(DISTINCT payload #>> '{activity,reference}') FROM events \
@@ -184,6 +249,10 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     )
     .fetch_one(&pool)
     .await?;
+    let awards: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'PointsAwarded'")
+            .fetch_one(&pool)
+            .await?;
     let deliveries = fixed_count + p.max_deliveries;
     Ok(json!({
         "workload": "webhook-ingest",
@@ -195,7 +264,12 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "fixed_p50_ms": ms(fixed_response.value_at_quantile(0.5)),
         "fixed_p99_ms": ms(fixed_response.value_at_quantile(0.99)),
         "duplicate_events": duplicate_events,
+        "missing_events": unique as i64 - awards + duplicate_events,
         "errors": errors.load(Ordering::Relaxed),
+        "servers": p.servers,
+        "killed_one": p.kill_one,
+        "restart_ms": restart_ms,
+        "retried_sends": retries.load(Ordering::Relaxed),
         "visible_samples": visible.len(),
         "visible_p50_ms": ms(visible.value_at_quantile(0.5)),
         "visible_p99_ms": ms(visible.value_at_quantile(0.99)),
