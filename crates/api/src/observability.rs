@@ -178,23 +178,44 @@ fn request_span(request: &Request) -> Span {
         .extensions()
         .get::<crate::client_address::ClientAddress>()
         .map(|c| c.0);
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route,
-        request_id,
-        client = client.map(tracing::field::display),
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    )
+    macro_rules! span {
+        ($span:ident) => {
+            tracing::$span!(
+                "request",
+                method = %request.method(),
+                route,
+                request_id,
+                client = client.map(tracing::field::display),
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            )
+        };
+    }
+    if PROBES.contains(&route) {
+        span!(debug_span)
+    } else {
+        span!(info_span)
+    }
 }
+
+/// Routes a load balancer and Prometheus call every few seconds: their requests are logged at
+/// DEBUG, unless they fail.
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 fn log_response(response: &Response, latency: Duration, span: &Span) {
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     span.record("status", status);
     span.record("latency_ms", latency_ms);
-    tracing::info!(status, latency_ms, "response");
+    // A probe's span is DEBUG (or, under an INFO filter, disabled).
+    let probe = span
+        .metadata()
+        .is_none_or(|m| *m.level() == tracing::Level::DEBUG);
+    if probe && response.status().is_success() {
+        tracing::debug!(status, latency_ms, "response");
+    } else {
+        tracing::info!(status, latency_ms, "response");
+    }
 }
 
 /// Whether an incoming request id may be reused: a short token of letters, digits and `-_.:`
