@@ -10,8 +10,6 @@
 
 mod support;
 
-use app::ingest::channels;
-use domain::network::Network;
 use sqlx::PgPool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,21 +134,7 @@ async fn a_dump_restored_on_another_server_proves_its_anchor_and_carries_on(targ
     let source_url = source.url("loyalty");
     assert_success("migrate", &run_loyalty(&source_url, &["migrate"]).await);
     let source_pool = PgPool::connect(&source_url).await.unwrap();
-    let program = loyalty::demo::seed(&source_pool, &support::secret_box())
-        .await
-        .unwrap();
-    let group = loyalty::demo::VK_GROUP.to_string();
-    channels::bind(
-        &source_pool,
-        &support::secret_box(),
-        Network::Vk,
-        &group,
-        program,
-        Some(VK_SECRET),
-        Some("ok2"),
-    )
-    .await
-    .unwrap();
+    support::demo_program(&source_pool, VK_SECRET).await;
     let server = start_serve(&source_url).await;
     comments(&server, 0..60).await;
     wait_for_projections(&source_pool).await;

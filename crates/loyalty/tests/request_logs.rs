@@ -35,21 +35,27 @@ fn next_line(lines: &mpsc::Receiver<String>, pick: impl Fn(&Value) -> bool) -> V
     }
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn json_logs_carry_each_request_with_its_route_status_id_and_client(pool: PgPool) {
+/// `loyalty serve` with JSON logs, `args` and `env` on a free port; its stderr lines, and the
+/// address it serves on.
+fn serve_logging_json(
+    pool: &PgPool,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Server, mpsc::Receiver<String>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
         .env_clear()
-        .env("DATABASE_URL", support::database_url(&pool))
+        .env("DATABASE_URL", support::database_url(pool))
         .env("LOYALTY_LOG_FORMAT", "json")
         .env("LOYALTY_PRIVACY_KEY", support::PRIVACY_KEY)
+        .envs(env.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0", "--telegram-mode", "off"])
-        .args(["--trusted-proxies", "127.0.0.1/32,10.0.0.0/8"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("loyalty runs");
     let stderr = child.stderr.take().expect("stderr piped");
-    let _server = Server(child);
+    let server = Server(child);
     let (send, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -58,9 +64,21 @@ async fn json_logs_carry_each_request_with_its_route_status_id_and_client(pool: 
             }
         }
     });
-
     let serving = next_line(&lines, |v| v["fields"]["message"] == "serving");
-    let addr = serving["fields"]["addr"].as_str().expect("the address");
+    let addr = serving["fields"]["addr"]
+        .as_str()
+        .expect("the address")
+        .to_string();
+    (server, lines, addr)
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn json_logs_carry_each_request_with_its_route_status_id_and_client(pool: PgPool) {
+    let (_server, lines, addr) = serve_logging_json(
+        &pool,
+        &["--trusted-proxies", "127.0.0.1/32,10.0.0.0/8"],
+        &[],
+    );
     // A health probe is not logged at INFO: the first response line is the next request's.
     let probe = reqwest::Client::new()
         .get(format!("http://{addr}/healthz"))
@@ -96,32 +114,12 @@ async fn metrics_can_have_a_listener_of_their_own(pool: PgPool) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loyalty"))
-        .env_clear()
-        .env("DATABASE_URL", support::database_url(&pool))
-        .env("LOYALTY_LOG_FORMAT", "json")
-        .env("LOYALTY_PRIVACY_KEY", support::PRIVACY_KEY)
-        .env(
-            "LOYALTY_METRICS_LISTEN",
-            format!("127.0.0.1:{metrics_port}"),
-        )
-        .args(["serve", "--listen", "127.0.0.1:0", "--telegram-mode", "off"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("loyalty runs");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let _server = Server(child);
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let serving = next_line(&lines, |v| v["fields"]["message"] == "serving");
-    let addr = serving["fields"]["addr"].as_str().expect("the address");
+    let metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let (_server, _lines, addr) = serve_logging_json(
+        &pool,
+        &[],
+        &[("LOYALTY_METRICS_LISTEN", metrics_listen.as_str())],
+    );
     let client = reqwest::Client::new();
     let health = client
         .get(format!("http://{addr}/healthz"))

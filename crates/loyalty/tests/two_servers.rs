@@ -7,8 +7,6 @@
 
 mod support;
 
-use app::ingest::channels;
-use domain::network::Network;
 use sqlx::PgPool;
 use std::process::Command;
 use std::sync::Arc;
@@ -58,21 +56,7 @@ async fn scalar(pool: &PgPool, sql: &str) -> i64 {
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn two_servers_one_killed_midway_pay_each_comment_once_and_prove_out(pool: PgPool) {
     let url = database_url(&pool);
-    let program = loyalty::demo::seed(&pool, &support::secret_box())
-        .await
-        .unwrap();
-    let group = loyalty::demo::VK_GROUP.to_string();
-    channels::bind(
-        &pool,
-        &support::secret_box(),
-        Network::Vk,
-        &group,
-        program,
-        Some(VK_SECRET),
-        Some("ok2"),
-    )
-    .await
-    .unwrap();
+    support::demo_program(&pool, VK_SECRET).await;
     let mut a = start(&url).await;
     let b = start(&url).await;
     let bases = Arc::new([

@@ -123,3 +123,20 @@ pub async fn wait_for_projections(pool: &PgPool) {
     }
     panic!("projections did not reach the head of the log");
 }
+
+/// The demo program, its VK group taking deliveries signed with `vk_secret`.
+pub async fn demo_program(pool: &PgPool, vk_secret: &str) -> domain::ids::ProgramId {
+    let program = loyalty::demo::seed(pool, &secret_box()).await.unwrap();
+    app::ingest::channels::bind(
+        pool,
+        &secret_box(),
+        domain::network::Network::Vk,
+        &loyalty::demo::VK_GROUP.to_string(),
+        program,
+        Some(vk_secret),
+        Some("ok2"),
+    )
+    .await
+    .unwrap();
+    program
+}
