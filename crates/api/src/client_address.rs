@@ -1,11 +1,11 @@
 //! Who is on the other end: the peer's address, or behind a trusted reverse proxy the address
 //! that proxy saw (`X-Forwarded-For`). Login throttling and request logs use it.
 
-use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// The request's client address, set on every request served with `ConnectInfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,9 @@ fn parse(entry: &str) -> Option<IpAddr> {
 }
 
 /// Middleware: records the request's [`ClientAddress`] for the handlers and the request log.
-pub async fn attach(State(state): State<AppState>, mut request: Request) -> Request {
+/// Its state is the trusted proxies alone, so a request clones one `Arc`, not the whole
+/// application state.
+pub async fn attach(State(trusted): State<Arc<[IpNet]>>, mut request: Request) -> Request {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -61,7 +63,7 @@ pub async fn attach(State(state): State<AppState>, mut request: Request) -> Requ
         let client = resolve(
             peer,
             request.headers().get_all("x-forwarded-for").iter(),
-            &state.config.http.trusted_proxies,
+            &trusted,
         );
         request.extensions_mut().insert(ClientAddress(client));
     }

@@ -16,6 +16,7 @@ use app::AppContext;
 use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -111,7 +112,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(observability::request_logs())
         .layer(axum::middleware::map_request_with_state(
-            state.clone(),
+            Arc::from(state.config.http.trusted_proxies.as_slice()),
             client_address::attach,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -231,9 +231,9 @@ pub async fn connect(
             });
         }
         // A stored secret no configured key opens counts as changed: it is replaced.
-        let secret = secret.map(|stored| cache.secrets().open(&stored, &row).ok());
+        let secret = secret.map(|stored| cache.secrets().open(&stored, &row).unwrap_or_default());
         let mut changed = Vec::new();
-        if secret.map(Option::unwrap_or_default) != channel.secret {
+        if secret != channel.secret {
             changed.push("secret key changed");
         }
         if confirmation != channel.confirmation {
