@@ -32,6 +32,8 @@ pub mod limits {
     pub const INIT_DATA_MAX_AGE_SECS: RangeInclusive<i64> = 1..=31_536_000;
     /// Up to 30 days.
     pub const SESSION_TTL_HOURS: RangeInclusive<i64> = 1..=720;
+    /// Up to the largest adjustment there is.
+    pub const LARGE_ADJUSTMENT_POINTS: RangeInclusive<i64> = 1..=1_000_000_000;
     pub const READY_MAX_LAG_EVENTS: RangeInclusive<i64> = 0..=i64::MAX;
     pub const DB_CONNECTIONS: RangeInclusive<i64> = 1..=1_000;
     /// A day (no notification is announced for an entry older than that, so none is sent
@@ -327,6 +329,11 @@ pub struct AdminConfig {
     /// Mark session cookies Secure; they are whenever the public URL is https.
     #[arg(id = "cookie_secure", long = "cookie-secure", env = "LOYALTY_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
+    /// An adjustment moving more points than this, either way, is refused unless confirmed a
+    /// second time (`confirm_large`): a slip of the finger (50000 for 500) is caught.
+    #[arg(id = "large_adjustment_points", long = "large-adjustment-points", env = "LOYALTY_LARGE_ADJUSTMENT_POINTS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(i64).range(limits::LARGE_ADJUSTMENT_POINTS))]
+    pub large_adjustment_points: i64,
 }
 
 /// The installation's privacy key (see `domain::privacy`).
@@ -565,6 +572,7 @@ file_options! {
     init_data_max_age_secs: i64 => mini_app.init_data_max_age_secs,
     dev_sign_in: bool => mini_app.dev_sign_in,
     session_ttl_hours: i64 => admin.session_ttl_hours,
+    large_adjustment_points: i64 => admin.large_adjustment_points,
     cookie_secure: bool => admin.cookie_secure,
     privacy_key: SecretString => privacy.key,
     secrets_keys: SecretString => privacy.secrets_keys,
@@ -645,6 +653,7 @@ impl ServeConfig {
             admin: AdminConfig {
                 session_ttl_hours: 12,
                 cookie_secure: false,
+                large_adjustment_points: 1_000,
             },
             privacy: PrivacyConfig {
                 key: SecretString::from(hex::encode(DEV_PRIVACY_SECRET)),
@@ -692,6 +701,11 @@ impl ServeConfig {
             "session_ttl_hours",
             self.admin.session_ttl_hours,
             limits::SESSION_TTL_HOURS,
+        )?;
+        within(
+            "large_adjustment_points",
+            self.admin.large_adjustment_points,
+            limits::LARGE_ADJUSTMENT_POINTS,
         )?;
         within(
             "ready_max_lag_events",

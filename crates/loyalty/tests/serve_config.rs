@@ -138,6 +138,12 @@ const NUMERIC_OPTIONS: &[(&str, &str, &[&str], [&str; 2])] = &[
         ["1", "31536000"],
     ),
     (
+        "LOYALTY_LARGE_ADJUSTMENT_POINTS",
+        "large_adjustment_points",
+        &["0", "-1", "1000000001", "9223372036854775807"],
+        ["1", "1000000000"],
+    ),
+    (
         "LOYALTY_SESSION_TTL_HOURS",
         "session_ttl_hours",
         &[

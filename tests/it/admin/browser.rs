@@ -175,28 +175,35 @@ async fn an_admin_finds_an_instagram_member_adds_50_points_and_sees_the_audit_en
         .type_into("#member-search", "anna.runs")
         .await
         .unwrap();
-    browser
-        .click("#member-search-form button[type=submit]")
-        .await
-        .unwrap();
+    browser.click("#member-filter-apply").await.unwrap();
     browser
         .wait_for_text("#member-results", "@anna.runs")
         .await
         .unwrap();
-    browser.screenshot("admin-members").await.unwrap();
+    assert_eq!(browser.count(".member-row").await.unwrap(), 1);
     browser.click("a.member-link").await.unwrap();
     browser
         .wait_for_text("#member-balance", "10")
         .await
         .unwrap();
-    assert!(
-        browser
-            .text("h1")
-            .await
-            .unwrap()
-            .unwrap()
-            .contains(&anna.to_string())
+    // Titled by name and handle; the id is there, but not as the title.
+    let title = browser.text("#member-title").await.unwrap().unwrap();
+    // The webhook gave a username only, so it is the name, shown once.
+    assert!(title.starts_with("@anna.runs"), "{title}");
+    assert_eq!(title.matches("anna.runs").count(), 1, "{title}");
+    assert!(!title.contains(&anna.to_string()), "{title}");
+    assert_eq!(
+        browser.text("#member-id").await.unwrap().unwrap(),
+        anna.to_string()
     );
+    let profile = browser
+        .execute(
+            "return document.querySelector('.profile-link').getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(profile, "https://www.instagram.com/anna.runs/");
 
     browser.type_into("#adjust-points", "50").await.unwrap();
     browser
@@ -406,5 +413,261 @@ async fn a_username_with_a_script_tag_renders_as_text(pool: PgPool) {
         json!([0, true]),
         "markup from a username must never become elements"
     );
+    browser.quit().await;
+}
+
+/// Waits until the panel finished rendering whatever the hash now is (after a click).
+async fn rendered(browser: &Browser) {
+    browser
+        .wait_for("document.body.dataset.ready === location.hash")
+        .await
+        .unwrap();
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_members_list_sorts_filters_and_exports_in_russian_at_1440_and_768(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    seed(&panel).await;
+    panel.drain().await;
+    let server = serve(&panel).await;
+    let by_balance: Vec<serde_json::Value> = {
+        let mut reader = AdminClient::on(panel.app.clone());
+        reader.login("admin", PASSWORD).await;
+        let page = reader
+            .get(&reader.path("/members?sort=balance"))
+            .await
+            .json();
+        page["members"].as_array().unwrap().clone()
+    };
+    assert_eq!(
+        by_balance.len(),
+        7,
+        "six named members and one without accounts"
+    );
+    let richest = by_balance[0]["name"].as_str().unwrap().to_string();
+    let poorest = by_balance[6]["name"]
+        .as_str()
+        .unwrap_or("Участник без имени")
+        .to_string();
+
+    browser.set_window_size(1440, 900).await.unwrap();
+    sign_in(&browser, &server, PASSWORD).await;
+    browser.wait_visible("#nav").await.unwrap();
+    browser.click("#lang-switch").await.unwrap();
+    for (width, shot) in [(1440, "admin-members-ru"), (768, "admin-members-ru-768")] {
+        browser.set_window_size(width, 900).await.unwrap();
+        open(&browser, "#/members").await;
+        assert_eq!(browser.count(".member-row").await.unwrap(), 7);
+        let unnamed = browser
+            .wait_for_text("#member-list", "Участник без имени")
+            .await
+            .unwrap();
+        assert!(unnamed.contains("Последняя активность"), "{unnamed}");
+
+        // Largest balance first, then smallest first.
+        browser
+            .click("a.sort-link[data-sort=balance]")
+            .await
+            .unwrap();
+        rendered(&browser).await;
+        let first = browser.text(".member-row").await.unwrap().unwrap();
+        assert!(first.starts_with(&richest), "{first} (expected {richest})");
+        let header = browser
+            .text("th[aria-sort=descending]")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(header, "Баланс ▼");
+        browser
+            .click("a.sort-link[data-sort=balance]")
+            .await
+            .unwrap();
+        rendered(&browser).await;
+        let first = browser.text(".member-row").await.unwrap().unwrap();
+        assert!(first.starts_with(&poorest), "{first} (expected {poorest})");
+
+        // Only VK members, and the CSV link carries the same filter.
+        browser
+            .execute(
+                "document.getElementById('filter-network').value = 'vk';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        browser.click("#member-filter-apply").await.unwrap();
+        rendered(&browser).await;
+        let vk_rows = browser.count(".member-row").await.unwrap();
+        assert_eq!(vk_rows, 2, "members 1 and 4 have VK accounts");
+        let rows = browser.text("#member-list tbody").await.unwrap().unwrap();
+        assert!(!rows.contains("Instagram"), "{rows}");
+        let csv = browser
+            .execute(
+                "return document.getElementById('members-csv').getAttribute('href');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let csv = csv.as_str().unwrap();
+        assert!(
+            csv.contains("/members.csv?") && csv.contains("network=vk") && csv.contains("lang=ru"),
+            "{csv}"
+        );
+        let overflow = browser
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "no page-wide scroll at {width}: {overflow}"
+        );
+        open(&browser, "#/members?sort=balance").await;
+        browser.screenshot(shot).await.unwrap();
+    }
+    browser.quit().await;
+}
+
+/// Waits (up to 10 s) until the log holds one event of `event_type`.
+async fn recorded(panel: &AdminClient, event_type: &str) {
+    for _ in 0..200 {
+        if panel.app.events_of_type(event_type).await == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {event_type} was recorded");
+}
+
+/// Ending a campaign, delisting a reward, blocking a member and a big adjustment each say what
+/// will happen and wait for a yes; "cancel" changes nothing. Block is not beside Apply.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let anna = anna_from_instagram(&panel, "anna.runs").await;
+    seed(&panel).await;
+    let server = serve(&panel).await;
+    browser.set_window_size(1440, 900).await.unwrap();
+    sign_in(&browser, &server, PASSWORD).await;
+    browser.wait_visible("#nav").await.unwrap();
+
+    open(&browser, &format!("#/members/{anna}")).await;
+    assert_eq!(
+        browser.count("#adjust-form #block-button").await.unwrap(),
+        0
+    );
+    assert_eq!(
+        browser
+            .count("#member-status-card #block-button")
+            .await
+            .unwrap(),
+        1
+    );
+    let help = browser.text("#adjust-form").await.unwrap().unwrap();
+    assert!(
+        help.contains("seen only by managers and auditors"),
+        "{help}"
+    );
+    assert!(help.contains("shown to them in the app"), "{help}");
+
+    // 5,000 points is over the 1,000 threshold: asked twice, and "cancel" records nothing.
+    browser.type_into("#adjust-points", "5000").await.unwrap();
+    browser
+        .type_into("#adjust-reason", "Grand prize")
+        .await
+        .unwrap();
+    browser.click("#adjust-submit").await.unwrap();
+    let asked = browser
+        .wait_for_text("#confirm-consequence", "+5,000 points is more than 1,000")
+        .await
+        .unwrap();
+    assert!(
+        asked.contains("can only be undone by a reversal"),
+        "{asked}"
+    );
+    browser.screenshot("admin-confirm-large").await.unwrap();
+    browser.click("#confirm-no").await.unwrap();
+    browser
+        .wait_for("document.getElementById('confirm-dialog') === null")
+        .await
+        .unwrap();
+    assert_eq!(
+        panel.app.t.balance(anna).await,
+        10,
+        "cancel changes nothing"
+    );
+    browser.click("#adjust-submit").await.unwrap();
+    browser.wait_visible("#confirm-yes").await.unwrap();
+    browser.click("#confirm-yes").await.unwrap();
+    browser
+        .wait_for_text("#member-balance", "5,010")
+        .await
+        .unwrap();
+    assert_eq!(panel.app.t.balance(anna).await, 5_010);
+
+    // Blocking names the member and says what stops.
+    browser.click("#block-button").await.unwrap();
+    let consequence = browser
+        .wait_for_text("#reason-consequence", "will earn no points")
+        .await
+        .unwrap();
+    assert!(consequence.starts_with("@anna.runs"), "{consequence}");
+    browser
+        .type_into("#reason-input", "Bought likes")
+        .await
+        .unwrap();
+    browser.click("#reason-confirm").await.unwrap();
+    browser
+        .wait_for_text("#member-status", "blocked")
+        .await
+        .unwrap();
+
+    // Ending a campaign: cancel keeps it running, yes ends it.
+    open(&browser, "#/campaigns").await;
+    browser.click("button[data-action=end]").await.unwrap();
+    let ending = browser
+        .wait_for_text("#confirm-consequence", "СЕКРЕТ")
+        .await
+        .unwrap();
+    assert!(ending.contains("cannot be resumed"), "{ending}");
+    browser.click("#confirm-no").await.unwrap();
+    browser
+        .wait_for("document.getElementById('confirm-dialog') === null")
+        .await
+        .unwrap();
+    assert_eq!(panel.app.events_of_type("CampaignEnded").await, 0);
+    browser.click("button[data-action=end]").await.unwrap();
+    browser.wait_visible("#confirm-yes").await.unwrap();
+    browser.click("#confirm-yes").await.unwrap();
+    recorded(&panel, "CampaignEnded").await;
+    panel.drain().await;
+    // Setting the same hash renders nothing: leave the page and come back.
+    open(&browser, "#/dashboard").await;
+    open(&browser, "#/campaigns").await;
+    browser.wait_for_text("table", "ended").await.unwrap();
+
+    // Delisting a reward says issued coupons stay valid.
+    open(&browser, "#/rewards").await;
+    browser.click("button[data-action=delist]").await.unwrap();
+    let delisting = browser
+        .wait_for_text("#confirm-consequence", "Coupons already issued stay valid")
+        .await
+        .unwrap();
+    assert!(!delisting.is_empty());
+    browser.click("#confirm-yes").await.unwrap();
+    recorded(&panel, "RewardDelisted").await;
+    // The catalog is a read model: once it caught up, the page shows the reward delisted.
+    panel.drain().await;
+    // Setting the same hash renders nothing: leave the page and come back.
+    open(&browser, "#/dashboard").await;
+    open(&browser, "#/rewards").await;
+    browser.wait_for_text("table", "delisted").await.unwrap();
     browser.quit().await;
 }

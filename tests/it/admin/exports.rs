@@ -31,30 +31,47 @@ async fn the_audit_log_exports_as_csv(pool: PgPool) {
             .unwrap()
             .contains("attachment")
     );
-    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(
+        csv.body.starts_with('\u{feff}'),
+        "a byte order mark for Excel"
+    );
+    let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "position,at,manager,action,subject,points,reason,details"
+        "position;at;manager;action;subject;points;reason;details"
     );
     // Newest first: the removal, then the award (plus the program's own RulesChanged).
     assert!(
-        lines[1].contains(",manager:manager1,PointsAdjusted,"),
+        lines[1].contains(";manager:manager1;PointsAdjusted;"),
         "{}",
         lines[1]
     );
     assert!(
-        lines[1].contains(",-5,\"'=HYPERLINK(\"\"x\"\")\","),
+        lines[1].contains(";-5;\"'=HYPERLINK(\"\"x\"\")\";"),
         "formula neutralised: {}",
         lines[1]
     );
     assert!(
         lines[2].contains(&format!(
-            ",member-{member},50,\"Winner, \"\"best photo\"\"\","
+            ";member-{member};50;\"Winner, \"\"best photo\"\"\";"
         )),
         "{}",
         lines[2]
     );
     assert_eq!(lines.len(), 4, "{}", csv.body);
+    let commas = panel
+        .get(&panel.path("/audit-log.csv?separator=comma&lang=ru"))
+        .await;
+    let lines: Vec<&str> = commas.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "Позиция,Время,Менеджер,Действие,Объект,Баллы,Причина,Подробности"
+    );
+    assert!(
+        lines[1].contains(",manager:manager1,PointsAdjusted,"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

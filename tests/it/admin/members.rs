@@ -144,6 +144,41 @@ async fn invalid_amounts_and_missing_reasons_are_422_in_the_envelope_and_change_
     assert_eq!(panel.app.event_count().await, events);
 }
 
+/// A big adjustment (over `large_adjustment_points`, 1,000 by default, either way) is refused
+/// until confirmed a second time; up to the threshold it goes through at once.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_large_adjustment_needs_a_second_confirmation(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
+    let session = panel.get("/api/v1/admin/session").await.json();
+    assert_eq!(session["large_adjustment_points"], 1_000);
+    let member = panel.app.t.member().await;
+    let path = panel.path(&format!("/members/{member}/adjustments"));
+    let events = panel.app.event_count().await;
+    for points in [1_001, -1_001, 50_000] {
+        let body = json!({ "points": points, "reason": "typo?" });
+        let refused = panel.change(Method::POST, &path, Some(body)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{points}");
+        assert_eq!(refused.code(), "large_adjustment_unconfirmed", "{points}");
+        assert!(refused.body.contains("confirm"), "{}", refused.body);
+    }
+    let not_confirmed = json!({ "points": 5_000, "reason": "prize", "confirm_large": false });
+    let refused = panel.change(Method::POST, &path, Some(not_confirmed)).await;
+    assert_eq!(refused.code(), "large_adjustment_unconfirmed");
+    assert_eq!(panel.app.event_count().await, events, "nothing recorded");
+
+    assert_eq!(
+        panel
+            .adjust(member, json!(1_000), "at the threshold")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let confirmed = json!({ "points": 5_000, "reason": "grand prize", "confirm_large": true });
+    let answer = panel.change(Method::POST, &path, Some(confirmed)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(panel.app.t.balance(member).await, 6_000);
+}
+
 /// An adjustment keeps the manager's reason (required, internal) apart from the optional note
 /// to the member; the card shows both, labelled; a blank note is none.
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -286,16 +321,16 @@ async fn members_are_found_by_instagram_username_id_and_name(pool: PgPool) {
         "1122334455667788",
         &anna.to_string(),
     ] {
-        let hits = panel
+        let page = panel
             .get(&panel.path(&format!("/members?q={}", encode(q))))
             .await
             .json();
-        let hit = &hits["hits"][0];
-        assert_eq!(hit["member_id"], anna.to_string(), "{q}: {hits}");
-        assert_eq!(hit["network"], "instagram", "{q}");
+        let found = &page["members"][0];
+        assert_eq!(found["member_id"], anna.to_string(), "{q}: {page}");
+        assert_eq!(found["accounts"][0]["network"], "instagram", "{q}");
     }
     let none = panel.get(&panel.path("/members?q=%25")).await.json();
-    assert_eq!(none["hits"], json!([]), "LIKE wildcards are escaped");
+    assert_eq!(none["members"], json!([]), "LIKE wildcards are escaped");
     let card = panel.card(anna).await;
     assert_eq!(card["accounts"][0]["username"], "anna.runs");
 }

@@ -34,8 +34,15 @@ App.render = function () {
   return renderChain;
 };
 
+// The tab names the program, so a manager with two brands open tells the tabs apart.
+function setTitle() {
+  const program = Admin.programs.find((p) => p.program_id === Admin.program);
+  document.title = (program ? program.name + " · " : "") + I18n.t("app.title");
+}
+
 async function renderNow() {
   renderNav();
+  setTitle();
   const view = clear(document.getElementById("view"));
   const hash = location.hash || "#/dashboard";
   const [path, query] = hash.slice(1).split("?");
@@ -50,7 +57,7 @@ async function renderNow() {
     switch (parts[0]) {
       case "members":
         if (parts[1]) await Views.member(view, parts[1]);
-        else await Views.members(view, params.get("q"));
+        else await Views.members(view, params);
         break;
       case "campaigns":
         if (parts[1]) await Views.campaign(view, parts[1]); else await Views.campaigns(view);

@@ -18,9 +18,28 @@ async function submitChange(button, run, done) {
   }
 }
 
+// Asks before a change that is hard to take back: a modal dialog saying what will happen, with
+// the action's own name on the button. Resolves true only when the manager confirms.
+Manage.confirm = function (title, consequence, action) {
+  const old = document.getElementById("confirm-dialog");
+  if (old) old.remove();
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { id: "confirm-dialog", class: "confirm" },
+      el("h2", {}, title), el("p", { id: "confirm-consequence" }, consequence));
+    const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+    dialog.append(el("div", { class: "confirm-buttons" },
+      el("button", { type: "button", class: "secondary", id: "confirm-no", onclick: () => close(false) }, I18n.t("common.cancel")),
+      el("button", { type: "button", class: "danger", id: "confirm-yes", onclick: () => close(true) }, action)));
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); close(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    document.getElementById("confirm-no").focus();
+  });
+};
+
 // A card at the top of the view asking for a reason, then running `run(reason, key, note)`.
 // With `withNote`, the reason is labelled internal and an optional note to the member is asked.
-Manage.askReason = function (title, run, done, withNote) {
+Manage.askReason = function (title, run, done, withNote, consequence) {
   const old = document.getElementById("reason-box");
   if (old) old.remove();
   const key = newKey();
@@ -29,6 +48,7 @@ Manage.askReason = function (title, run, done, withNote) {
   const ok = el("button", { type: "submit", id: "reason-confirm" }, I18n.t("common.confirm"));
   const form = el("form", { class: "inline card", id: "reason-box" },
     el("strong", {}, title), el("span", { class: "spacer" }),
+    consequence ? el("p", { class: "consequence", id: "reason-consequence" }, consequence) : null,
     el("label", {}, I18n.t(withNote ? "card.reason_internal" : "common.reason"), input),
     withNote ? el("label", {}, I18n.t("card.note_member"), note) : null, ok,
     el("button", { type: "button", class: "secondary", onclick: () => form.remove() }, I18n.t("common.cancel")));
@@ -51,21 +71,38 @@ Manage.memberForms = function (card, done) {
     el("label", {}, I18n.t("card.points"), points),
     el("label", {}, I18n.t("card.reason_internal"), reason),
     el("label", {}, I18n.t("card.note_member"), note), submit);
-  adjust.addEventListener("submit", (e) => {
+  adjust.addEventListener("submit", async (e) => {
     e.preventDefault();
     // Sent as typed: the server refuses zero, fractions and out-of-range numbers.
     const value = points.value.trim() === "" ? null : Number(points.value);
     const body = { points: value, reason: reason.value, note: note.value };
+    const limit = Admin.session.large_adjustment_points;
+    if (Number.isInteger(value) && Math.abs(value) > limit) {
+      const sure = await Manage.confirm(I18n.t("card.large_title"),
+        I18n.t("card.large_text", { points: fmtSigned(value), limit: fmtNum(limit) }),
+        I18n.t("card.large_yes", { points: fmtSigned(value) }));
+      if (!sure) return;
+      body.confirm_large = true;
+    }
     submitChange(submit, () => api("POST", path + "/adjustments", body, key),
       () => { key = newKey(); return done(); });
   });
-  const block = card.blocked
+  return el("div", { class: "card" }, el("h2", {}, I18n.t("card.adjust")), adjust);
+};
+
+// Blocking, apart from the everyday forms so it is never clicked for Apply.
+Manage.memberStatus = function (card, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id));
+  const name = card.name || I18n.t("members.unnamed");
+  const button = card.blocked
     ? el("button", { type: "button", id: "unblock-button", class: "secondary", onclick: (e) =>
         submitChange(e.target, () => api("POST", path + "/unblock", undefined, newKey()), done) }, I18n.t("card.unblock"))
     : el("button", { type: "button", id: "block-button", class: "danger", onclick: () =>
-        Manage.askReason(I18n.t("card.block"), (r, k) => api("POST", path + "/block", { reason: r }, k), done) },
+        Manage.askReason(I18n.t("card.block"), (r, k) => api("POST", path + "/block", { reason: r }, k), done,
+          false, I18n.t("card.block_consequence", { name })) },
         I18n.t("card.block"));
-  return el("div", { class: "card" }, el("h2", {}, I18n.t("card.adjust")), adjust, block);
+  return el("div", { class: "card", id: "member-status-card" }, el("h2", {}, I18n.t("card.status_title")),
+    el("p", { class: "muted" }, I18n.t(card.blocked ? "card.blocked_now" : "card.block_help")), button);
 };
 
 // Admins only: a written request's export (a download) and erasure (a ground from a closed
@@ -95,8 +132,9 @@ Manage.personalData = function (card, done) {
     el("label", {}, I18n.t("card.erase_reason"), reason), submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (!window.confirm(I18n.t("card.erase_warning"))) return;
-    submitChange(submit, () => api("POST", path + "/erasure", { reason: reason.value }, newKey()), done);
+    Manage.confirm(I18n.t("card.erase"), I18n.t("card.erase_warning"), I18n.t("card.erase")).then((sure) => {
+      if (sure) submitChange(submit, () => api("POST", path + "/erasure", { reason: reason.value }, newKey()), done);
+    });
   });
   box.append(el("p", { class: "muted" }, I18n.t("card.erase_warning")), form);
   return box;
@@ -105,7 +143,8 @@ Manage.personalData = function (card, done) {
 Manage.reverse = function (memberId, line, done) {
   const path = programPath("/members/" + encodeURIComponent(memberId) + "/reversals");
   Manage.askReason(I18n.t("card.reverse_title", { delta: fmtSigned(line.delta) }),
-    (reason, key, note) => api("POST", path, { entry_id: line.entry_id, reason, note }, key), done, true);
+    (reason, key, note) => api("POST", path, { entry_id: line.entry_id, reason, note }, key), done, true,
+    I18n.t("card.reverse_consequence", { delta: fmtSigned(-line.delta) }));
 };
 
 Manage.cancelRedemption = function (redemptionId, done) {
@@ -121,9 +160,14 @@ Views.campaigns = async function (view) {
   const { campaigns } = await api("GET", programPath("/campaigns"));
   view.append(el("h1", {}, I18n.t("nav.campaigns")));
   if (can("manage")) view.append(campaignForm());
-  const act = (c, what) => el("button", { type: "button", class: "secondary", onclick: (e) =>
-    submitChange(e.target, () => api("POST", programPath("/campaigns/" + c.campaign_id + "/" + what), undefined, newKey()),
-      () => App.render()) }, I18n.t("campaign." + what));
+  const act = (c, what) => el("button", { type: "button", class: what === "end" ? "danger" : "secondary",
+    "data-action": what, onclick: async (e) => {
+      const button = e.target;
+      if (what === "end" && !await Manage.confirm(I18n.t("campaign.end_title", { name: c.name }),
+        I18n.t("campaign.end_consequence", { codeword: c.codeword }), I18n.t("campaign.end"))) return;
+      submitChange(button, () => api("POST", programPath("/campaigns/" + c.campaign_id + "/" + what), undefined, newKey()),
+        () => App.render());
+    } }, I18n.t("campaign." + what));
   view.append(table([
     ["campaign.name", (c) => el("a", { href: "#/campaigns/" + c.campaign_id }, c.name)],
     ["campaign.codeword", (c) => el("span", { class: "mono" }, c.codeword)],
@@ -229,9 +273,13 @@ Views.rewards = async function (view) {
     ["rewards.returned", (r) => fmtNum(r.returned), "num"],
     ["common.status", (r) => r.delisted ? statusBadge("delisted") : statusBadge("active")],
     ["common.actions", (r) => !can("manage") || r.delisted ? "" : el("span", {}, stockForm(r),
-      el("button", { type: "button", class: "danger", onclick: (e) => submitChange(e.target,
-        () => api("POST", programPath("/rewards/" + r.reward_id + "/delist"), undefined, newKey()),
-        () => App.render()) }, I18n.t("rewards.delist")))],
+      el("button", { type: "button", class: "danger", "data-action": "delist", onclick: async (e) => {
+        const button = e.target;
+        if (!await Manage.confirm(I18n.t("rewards.delist_title", { title: r.title }),
+          I18n.t("rewards.delist_consequence"), I18n.t("rewards.delist"))) return;
+        submitChange(button, () => api("POST", programPath("/rewards/" + r.reward_id + "/delist"), undefined, newKey()),
+          () => App.render());
+      } }, I18n.t("rewards.delist")))],
   ], rewards, "reward-row"));
 };
 

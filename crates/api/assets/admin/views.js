@@ -27,30 +27,124 @@ Views.dashboard = async function (view) {
       statsChart(I18n.t("dash.reversed"), d, "points_reversed")));
 };
 
-Views.members = async function (view, query) {
-  const input = el("input", { id: "member-search", type: "search", value: query || "",
-    placeholder: I18n.t("members.placeholder"), size: 40 });
-  const results = el("div", { id: "member-results" });
-  const form = el("form", { class: "inline", id: "member-search-form" },
-    el("label", {}, I18n.t("members.search"), input),
-    el("button", { type: "submit" }, I18n.t("common.find")));
+// The members list: filters and sort live in the hash (#/members?sort=balance&network=vk…), so
+// a page can be bookmarked, reloaded and tested; pages follow each other by keyset cursor.
+const MEMBER_FILTERS = ["q", "network", "linked", "blocked", "active_days", "min_balance", "max_balance"];
+const MEMBER_SORTS = [
+  ["balance", "members.balance"], ["earned", "members.earned"],
+  ["last_activity", "members.last_activity"], ["joined", "members.joined"],
+];
+
+function membersHash(params) {
+  const kept = new URLSearchParams();
+  for (const [k, v] of params) if (v !== "" && v !== null) kept.set(k, v);
+  const text = kept.toString();
+  return "#/members" + (text ? "?" + text : "");
+}
+
+// A link to an account's page on its network, where the network has one for what we know.
+function profileUrl(a) {
+  const name = a.username ? encodeURIComponent(a.username) : null;
+  switch (a.network) {
+    case "telegram": return name ? "https://t.me/" + name : null;
+    case "instagram": return name ? "https://www.instagram.com/" + name + "/" : null;
+    case "vk": return /^[0-9]+$/.test(a.external_id || "") ? "https://vk.com/id" + a.external_id
+      : (name ? "https://vk.com/" + name : null);
+    default: return null;
+  }
+}
+
+function memberName(m) {
+  if (m.name) return m.name;
+  const a = (m.accounts || []).find((x) => x.username) || (m.accounts || [])[0];
+  return a ? accountLabel(a) : I18n.t("members.unnamed");
+}
+
+Views.members = async function (view, params) {
+  params = new URLSearchParams(params || "");
+  const field = (name, input) => { input.name = name; input.value = params.get(name) || ""; return input; };
+  const choice = (name, id, options) => field(name, el("select", { id },
+    options.map(([value, key]) => el("option", { value }, I18n.t(key)))));
+  const form = el("form", { class: "inline", id: "member-filters" },
+    el("label", {}, I18n.t("members.search"),
+      field("q", el("input", { id: "member-search", type: "search", placeholder: I18n.t("members.placeholder"), size: 28 }))),
+    el("label", {}, I18n.t("members.network"), choice("network", "filter-network",
+      [["", "members.any"], ["telegram", "network.telegram"], ["vk", "network.vk"], ["instagram", "network.instagram"]])),
+    el("label", {}, I18n.t("members.linked"), choice("linked", "filter-linked",
+      [["", "members.any"], ["true", "members.linked_yes"], ["false", "members.linked_no"]])),
+    el("label", {}, I18n.t("members.status"), choice("blocked", "filter-blocked",
+      [["", "members.any"], ["false", "members.active"], ["true", "members.blocked"]])),
+    el("label", {}, I18n.t("members.active_days"),
+      field("active_days", el("input", { id: "filter-active-days", type: "number", min: 1, max: 3660, size: 5 }))),
+    el("label", {}, I18n.t("members.min_balance"),
+      field("min_balance", el("input", { id: "filter-min-balance", type: "number", size: 7 }))),
+    el("label", {}, I18n.t("members.max_balance"),
+      field("max_balance", el("input", { id: "filter-max-balance", type: "number", size: 7 }))),
+    el("button", { type: "submit", id: "member-filter-apply" }, I18n.t("common.find")),
+    el("button", { type: "button", class: "secondary", id: "member-filter-reset",
+      onclick: () => { location.hash = "#/members"; } }, I18n.t("members.reset")));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    location.hash = "#/members?q=" + encodeURIComponent(input.value.trim());
+    const next = new URLSearchParams();
+    for (const name of MEMBER_FILTERS) next.set(name, form.elements[name].value.trim());
+    for (const name of ["sort", "order"]) if (params.get(name)) next.set(name, params.get(name));
+    location.hash = membersHash(next);
   });
+  const results = el("div", { id: "member-results" });
   view.append(el("h1", {}, I18n.t("nav.members")), el("div", { class: "card" }, form), results);
-  if (!query) return;
-  const reply = await api("GET", programPath("/members?q=" + encodeURIComponent(query)));
-  const open = (h) => el("a", { href: "#/members/" + h.member_id, class: "member-link" },
-    h.username ? "@" + h.username : (h.display_name || h.member_id));
-  results.append(table([
-    ["members.account", open],
-    ["members.network", (h) => el("span", { class: "net-" + (h.network || "") }, networkName(h.network))],
-    ["members.name", (h) => h.display_name || "—"],
-    ["members.external", (h) => el("span", { class: "mono" }, h.external_id || "—")],
-    ["members.balance", (h) => fmtNum(h.balance), "num"],
-    ["members.status", (h) => h.blocked ? el("span", { class: "badge blocked" }, I18n.t("members.blocked")) : ""],
-  ], reply.hits, "member-hit"));
+
+  const query = new URLSearchParams();
+  for (const name of [...MEMBER_FILTERS, "sort", "order", "after"]) {
+    if (params.get(name)) query.set(name, params.get(name));
+  }
+  const reply = await api("GET", programPath("/members?" + query.toString()));
+  const sort = params.get("sort") || "last_activity";
+  const order = params.get("order") || "desc";
+  const sortHead = ([key, label]) => {
+    const next = new URLSearchParams(params);
+    next.delete("after");
+    next.set("sort", key);
+    next.set("order", key === sort && order === "desc" ? "asc" : "desc");
+    const mark = key === sort ? (order === "desc" ? " ▼" : " ▲") : "";
+    return el("th", { class: "num", "aria-sort": key === sort ? (order === "desc" ? "descending" : "ascending") : null },
+      el("a", { href: membersHash(next), class: "sort-link", "data-sort": key }, I18n.t(label) + mark));
+  };
+  const accounts = (m) => (m.accounts || []).map((a) =>
+    el("div", { class: "net-" + a.network }, networkName(a.network) + " · " + accountLabel(a)));
+  const rows = reply.members.map((m) => el("tr", { class: "member-row", "data-member": m.member_id },
+    el("td", {}, el("a", { href: "#/members/" + m.member_id, class: "member-link" }, memberName(m))),
+    el("td", {}, accounts(m)),
+    el("td", { class: "num member-balance" }, fmtNum(m.balance)),
+    el("td", { class: "num" }, fmtNum(m.earned)),
+    el("td", { class: "num" }, fmtTime(m.last_activity_at)),
+    el("td", { class: "num" }, fmtTime(m.joined_at)),
+    el("td", {}, m.blocked ? el("span", { class: "badge blocked" }, I18n.t("members.blocked")) : "")));
+  if (rows.length === 0) {
+    rows.push(el("tr", {}, el("td", { colspan: 7, class: "muted" }, I18n.t("members.none"))));
+  }
+  results.append(el("div", { class: "table-scroll" }, el("table", { id: "member-list" },
+    el("thead", {}, el("tr", {},
+      el("th", {}, I18n.t("members.member")), el("th", {}, I18n.t("members.accounts")),
+      MEMBER_SORTS.map(sortHead), el("th", {}, I18n.t("members.status")))),
+    el("tbody", {}, rows))));
+
+  const pager = el("p", { class: "pager" });
+  if (params.get("after")) {
+    const first = new URLSearchParams(params);
+    first.delete("after");
+    pager.append(el("a", { href: membersHash(first), id: "members-first" }, "← " + I18n.t("members.first_page")), " ");
+  }
+  if (reply.next) {
+    const more = new URLSearchParams(params);
+    more.set("after", reply.next);
+    pager.append(el("a", { href: membersHash(more), id: "members-next" }, I18n.t("members.next_page") + " →"));
+  }
+  const csv = new URLSearchParams(query);
+  csv.delete("after");
+  csv.set("lang", I18n.lang === "ru" ? "ru" : "en");
+  pager.append(" ", el("a", { href: programPath("/members.csv?" + csv.toString()), id: "members-csv" },
+    I18n.t("members.csv")));
+  results.append(pager);
 };
 
 function eventSummary(line) {
@@ -81,13 +175,21 @@ Views.member = async function (view, memberId) {
     : el("span", { class: "badge active", id: "member-status" }, I18n.t("members.active"));
   const accounts = table([
     ["members.network", (a) => el("span", { class: "net-" + a.network }, networkName(a.network))],
-    ["members.account", (a) => a.username ? "@" + a.username : "—"],
+    ["members.account", (a) => {
+      const url = profileUrl(a);
+      const label = a.username ? "@" + a.username : "—";
+      return url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "profile-link" }, label) : label;
+    }],
     ["members.name", (a) => a.display_name || "—"],
     ["members.external", (a) => el("span", { class: "mono" }, a.external_id || "—")],
   ], card.accounts, "account-row");
+  const handles = card.accounts.filter((a) => a.username && "@" + a.username !== card.name)
+    .map((a) => el("span", { class: "handle net-" + a.network }, "@" + a.username));
   view.append(
     el("p", {}, el("a", { href: "#/members" }, "← " + I18n.t("nav.members"))),
-    el("h1", {}, I18n.t("card.title"), " ", el("span", { class: "mono" }, card.member_id), " ", status),
+    el("h1", { id: "member-title" }, card.name || (card.erased ? I18n.t("members.erased_member") : I18n.t("members.unnamed")),
+      " ", handles, " ", status),
+    el("p", { class: "muted" }, I18n.t("card.title"), " ", el("span", { class: "mono", id: "member-id" }, card.member_id)),
     el("div", { class: "row" },
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("members.balance")),
         el("div", { class: "stat", id: "member-balance" }, fmtNum(card.balance))),
@@ -98,7 +200,6 @@ Views.member = async function (view, memberId) {
     el("h2", {}, I18n.t("card.accounts")), accounts);
   if (card.erased) view.append(el("p", { class: "muted", id: "erased-note" }, I18n.t("card.erased_note")));
   if (can("manage") && !card.erased) view.append(Manage.memberForms(card, () => App.render()));
-  if (can("administer")) view.append(Manage.personalData(card, () => App.render()));
   const reverse = (line) => line.reversible && can("manage")
     ? el("button", { type: "button", class: "secondary reverse-button",
         onclick: () => Manage.reverse(card.member_id, line, () => App.render()) }, I18n.t("card.reverse"))
@@ -128,6 +229,9 @@ Views.member = async function (view, memberId) {
         : ""],
     ], card.redemptions));
   }
+  // What is rarely done and hard to take back sits last, away from the everyday forms.
+  if (can("manage") && !card.erased) view.append(Manage.memberStatus(card, () => App.render()));
+  if (can("administer")) view.append(Manage.personalData(card, () => App.render()));
 };
 
 Views.leaderboards = async function (view, params) {
@@ -164,7 +268,7 @@ Views.auditLog = async function (view, params) {
   const page = await api("GET", programPath("/audit-log?limit=100" + (before ? "&before=" + encodeURIComponent(before) : "")));
   view.append(
     el("h1", {}, I18n.t("nav.audit")),
-    el("p", {}, el("a", { href: programPath("/audit-log.csv"), download: "audit-log.csv", id: "audit-csv" },
+    el("p", {}, el("a", { href: programPath("/audit-log.csv?lang=" + (I18n.lang === "ru" ? "ru" : "en")), id: "audit-csv" },
       I18n.t("audit.csv"))),
     table([
       ["card.when", (e) => fmtTime(e.at)],

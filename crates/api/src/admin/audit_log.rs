@@ -2,11 +2,11 @@
 //! as JSON pages or one CSV file.
 
 use super::auth::{Authorized, Read};
+use super::csv_file::{CsvFile, CsvOptions};
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use projections::admin_log::{ManagerActionRow, manager_actions};
@@ -103,35 +103,32 @@ pub async fn page(
     }))
 }
 
-/// RFC 4180: quote fields with commas, quotes or line breaks; double the quotes inside. A
-/// leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet never runs it.
-pub fn csv_field(field: &str) -> String {
-    let field = if field.starts_with(['=', '+', '-', '@']) && field.parse::<f64>().is_err() {
-        format!("'{field}")
-    } else {
-        field.to_string()
-    };
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field
-    }
-}
-
-/// The audit log as CSV: position, at, manager, action, subject, points, reason, details.
+/// The audit log as CSV for spreadsheets: position, at, manager, action, subject, points,
+/// reason, details (`;`-separated with a byte order mark unless `separator=comma`).
 #[utoipa::path(
     get,
     path = "/api/v1/admin/programs/{program_id}/audit-log.csv",
     tag = "admin",
-    params(("program_id" = Uuid, Path)),
+    params(("program_id" = Uuid, Path), CsvOptions),
     responses((status = 200, content_type = "text/csv", body = String))
 )]
 pub async fn csv(
     _auth: Authorized<Read>,
     State(state): State<AppState>,
     Path(program_id): Path<Uuid>,
+    Query(options): Query<CsvOptions>,
 ) -> Result<Response, ApiError> {
-    let mut out = String::from("position,at,manager,action,subject,points,reason,details\n");
+    let mut file = CsvFile::new(&state, program_id, "audit-log", options).await?;
+    file.header_row(&[
+        ("position", "Позиция"),
+        ("at", "Время"),
+        ("manager", "Менеджер"),
+        ("action", "Действие"),
+        ("subject", "Объект"),
+        ("points", "Баллы"),
+        ("reason", "Причина"),
+        ("details", "Подробности"),
+    ])?;
     let mut before = None;
     let mut written = 0;
     while written < MAX_CSV_ROWS {
@@ -143,7 +140,7 @@ pub async fn csv(
         let full = rows.len() as i64 == PAGE;
         for row in rows {
             let e = LogEntry::from(row);
-            let fields = [
+            file.row(&[
                 e.position.to_string(),
                 e.at.to_rfc3339(),
                 e.manager,
@@ -152,23 +149,12 @@ pub async fn csv(
                 e.points.map(|p| p.to_string()).unwrap_or_default(),
                 e.reason.unwrap_or_default(),
                 e.details.to_string(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+            ])?;
             written += 1;
         }
         if !full {
             break;
         }
     }
-    let disposition = format!("attachment; filename=\"audit-log-{program_id}.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        out,
-    )
-        .into_response())
+    Ok((file.headers(), file.take()?).into_response())
 }

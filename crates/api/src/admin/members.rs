@@ -23,53 +23,6 @@ use uuid::Uuid;
 /// Longest reason accepted, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct SearchQuery {
-    /// A username (any network, `@` optional), a Telegram name, a network account id, or a
-    /// member id.
-    pub q: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchReply {
-    pub hits: Vec<MemberHit>,
-}
-
-/// Find members by any network username, Telegram name, account id or member id.
-#[utoipa::path(
-    get,
-    path = "/api/v1/admin/programs/{program_id}/members",
-    tag = "admin",
-    params(("program_id" = Uuid, Path), SearchQuery),
-    responses((status = 200, body = SearchReply), (status = 401), (status = 403))
-)]
-pub async fn search(
-    _auth: Authorized<Read>,
-    State(state): State<AppState>,
-    Path(program_id): Path<Uuid>,
-    Query(query): Query<SearchQuery>,
-) -> Result<Json<SearchReply>, ApiError> {
-    let mut hits = queries::search_members(&state.pool, program_id, &query.q, 50).await?;
-    if let Ok(member) = query.q.trim().parse::<Uuid>()
-        && let Ok(s) = member_in(&state, ProgramId(program_id), MemberId(member)).await
-    {
-        let accounts = queries::member_accounts(&state.pool, program_id, member).await?;
-        if accounts.is_empty() {
-            hits.push(MemberHit {
-                member_id: member,
-                network: None,
-                external_id: None,
-                username: None,
-                display_name: None,
-                balance: Some(s.balance),
-                blocked: s.blocked,
-            });
-        }
-        hits.extend(accounts);
-    }
-    Ok(Json(SearchReply { hits }))
-}
-
 /// One line of a member's history: an event of their stream and what it did to the balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
@@ -99,6 +52,8 @@ pub struct HistoryEntry {
 pub struct MemberCard {
     pub member_id: Uuid,
     pub program_id: Uuid,
+    /// The member's best name (a Telegram name first), as lists and leaderboards show it.
+    pub name: Option<String>,
     /// From the member's own stream: includes changes made a moment ago.
     pub balance: i64,
     pub earned: i64,
@@ -198,12 +153,20 @@ pub async fn card(
         })
         .collect();
     let accounts = queries::member_accounts(&state.pool, program_id, member_id).await?;
+    let name = state
+        .names
+        .names(program_id, &[member_id])
+        .await
+        .map_err(ApiError::internal)?
+        .pop()
+        .flatten();
     let redemptions = projections::rewards::redemptions_of(&state.pool, program_id, member_id, 100)
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(MemberCard {
         member_id,
         program_id,
+        name,
         balance: folded.balance,
         earned: folded.earned,
         spent: folded.spent,
@@ -253,6 +216,10 @@ pub struct AdjustRequest {
     /// What the member is told (Mini App history, bot /history, notification); none if absent
     /// or blank, and then the member sees only that the team changed their points.
     pub note: Option<String>,
+    /// Required (`true`) when the adjustment moves more points than the server's
+    /// `large_adjustment_points`: the second confirmation of a big change.
+    #[serde(default)]
+    pub confirm_large: bool,
 }
 
 /// Whole points only: a fraction, a string or an out-of-range number is refused here with the
@@ -292,6 +259,16 @@ pub async fn adjust(
     Body(body): Body<AdjustRequest>,
 ) -> Result<Json<CommandReply>, ApiError> {
     let delta = points_delta(&body.points)?;
+    let threshold = state.config.admin.large_adjustment_points;
+    if delta.get().unsigned_abs() > threshold.unsigned_abs() && !body.confirm_large {
+        return Err(invalid(
+            "large_adjustment_unconfirmed",
+            format!(
+                "{} points is more than {threshold} at once: confirm it (confirm_large: true)",
+                delta.get()
+            ),
+        ));
+    }
     let reason = required_reason(&body.reason)?;
     let note = member_note(body.note.as_deref())?;
     let (program, member) = (ProgramId(program_id), MemberId(member_id));

@@ -12,7 +12,9 @@ pub mod auditor;
 pub mod auth;
 pub mod campaigns;
 pub mod channels;
+pub mod csv_file;
 pub mod dashboard;
+pub mod member_list;
 pub mod members;
 pub mod pages;
 pub mod polls;
@@ -43,7 +45,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(programs::rules, programs::change_rules))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(dashboard::leaderboard))
-        .routes(routes!(members::search))
+        .routes(routes!(member_list::list))
+        .routes(routes!(member_list::csv))
         .routes(routes!(members::card))
         .routes(routes!(members::adjust))
         .routes(routes!(members::reverse))

@@ -63,6 +63,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../assets/admin/app.js"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../assets/admin/favicon.svg"),
+    ),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

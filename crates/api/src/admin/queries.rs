@@ -23,53 +23,6 @@ pub struct MemberHit {
     pub blocked: bool,
 }
 
-fn like_pattern(needle: &str) -> String {
-    let escaped = needle
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// Accounts whose username or display name (a Telegram name) contains `query`, or whose
-/// network id is `query`, case-insensitively; exact username matches first.
-pub async fn search_members(
-    pool: &PgPool,
-    program_id: Uuid,
-    query: &str,
-    limit: i64,
-) -> Result<Vec<MemberHit>, sqlx::Error> {
-    let needle = query.trim().trim_start_matches('@').to_lowercase();
-    if needle.is_empty() {
-        return Ok(Vec::new());
-    }
-    // One branch per way of matching, so each can use its own index.
-    sqlx::query_as(
-        "WITH k AS ( \
-           SELECT account_ref FROM profiles \
-             WHERE program_id = $1 AND lower(username) LIKE $3 \
-           UNION SELECT account_ref FROM profiles \
-             WHERE program_id = $1 AND lower(display_name) LIKE $3 \
-           UNION SELECT account_ref FROM external_accounts \
-             WHERE program_id = $1 AND platform_id = $2) \
-         SELECT i.member_id, i.network, a.platform_id AS external_id, p.username, \
-                p.display_name, b.current AS balance, coalesce(b.blocked, false) AS blocked \
-         FROM k JOIN identities i ON i.program_id = $1 AND i.account_ref = k.account_ref \
-         JOIN external_accounts a ON a.account_ref = k.account_ref \
-         LEFT JOIN profiles p ON p.account_ref = k.account_ref \
-         LEFT JOIN balances b ON b.program_id = $1 AND b.member_id = i.member_id \
-         ORDER BY (lower(p.username) = $2) DESC, p.username NULLS LAST, i.network, \
-                  a.platform_id \
-         LIMIT $4",
-    )
-    .bind(program_id)
-    .bind(&needle)
-    .bind(like_pattern(&needle))
-    .bind(limit.clamp(1, 100))
-    .fetch_all(pool)
-    .await
-}
-
 /// The accounts linked to one member, with what profiles know of them. An erased member's
 /// accounts have no platform id any more, and are not listed.
 pub async fn member_accounts(

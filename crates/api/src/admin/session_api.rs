@@ -28,15 +28,18 @@ pub struct SessionInfo {
     pub role: Role,
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+    /// Adjustments of more points than this need `confirm_large` (the panel asks twice).
+    pub large_adjustment_points: i64,
 }
 
-impl From<&Session> for SessionInfo {
-    fn from(s: &Session) -> Self {
+impl SessionInfo {
+    fn of(s: &Session, state: &AppState) -> Self {
         Self {
             username: s.username.clone(),
             role: s.role,
             csrf_token: s.csrf_token.clone(),
             expires_at: s.expires_at,
+            large_adjustment_points: state.config.admin.large_adjustment_points,
         }
     }
 }
@@ -91,7 +94,7 @@ pub async fn login(
     match signed_in {
         Ok((token, session)) => {
             let cookie = session::cookie(&token, ttl, state.config.secure_cookies());
-            let mut response = Json(SessionInfo::from(&session)).into_response();
+            let mut response = Json(SessionInfo::of(&session, &state)).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
                 .headers_mut()
@@ -136,7 +139,7 @@ pub async fn current(
 ) -> Result<Response, ApiError> {
     let (parts, _) = request.into_parts();
     let session = guard::session_of(&parts, &state).await?;
-    let mut response = Json(SessionInfo::from(&session)).into_response();
+    let mut response = Json(SessionInfo::of(&session, &state)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
