@@ -4,6 +4,7 @@
 pub mod award_storm;
 pub mod leaderboard;
 pub mod limits;
+pub mod members_list;
 pub mod rebuild;
 pub mod webhook_ingest;
 

@@ -24,6 +24,8 @@ enum Workload {
     Leaderboard(bench::leaderboard::Params),
     /// W2: signed webhooks through a real `loyalty serve`, fixed rate then maximum rate.
     WebhookIngest(bench::webhook_ingest::Params),
+    /// The admin panel's members list at 1,000,000 members over HTTP: every sort and filter, paged.
+    MembersList(bench::members_list::Params),
     /// PostgreSQL's own limits here: single-row inserts from 16 clients, ordered read of 1,000,000 rows.
     Limits(bench::limits::Params),
 }
@@ -49,6 +51,7 @@ async fn run() -> anyhow::Result<()> {
         Workload::Rebuild(p) => bench::rebuild::run(&database_url, p).await?,
         Workload::Leaderboard(p) => bench::leaderboard::run(&database_url, p).await?,
         Workload::WebhookIngest(p) => bench::webhook_ingest::run(&database_url, p).await?,
+        Workload::MembersList(p) => bench::members_list::run(&database_url, p).await?,
         Workload::Limits(p) => bench::limits::run(&database_url, p).await?,
     };
     println!("{result}");
