@@ -612,6 +612,48 @@ async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
         .unwrap();
     assert_eq!(panel.app.t.balance(anna).await, 5_010);
 
+    // Reversing the comment's award says what it adds; the award is then struck through with
+    // who reversed it and why.
+    browser
+        .execute(
+            "const all = document.querySelectorAll('.reverse-button'); all[all.length - 1].click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#reason-consequence", "A compensating entry of -10 points")
+        .await
+        .unwrap();
+    browser
+        .type_into("#reason-input", "Spam comment")
+        .await
+        .unwrap();
+    browser.click("#reason-confirm").await.unwrap();
+    let struck = browser
+        .wait_for_text("tr.reversed", "Reversed by manager:admin")
+        .await
+        .unwrap();
+    assert!(struck.contains(": Spam comment"), "{struck}");
+    assert_eq!(browser.count("tr.reversed").await.unwrap(), 1);
+    assert_eq!(panel.app.t.balance(anna).await, 5_000);
+    let decoration = browser
+        .execute(
+            "return getComputedStyle(document.querySelector('tr.reversed td')).textDecorationLine;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(decoration, "line-through");
+    browser
+        .execute(
+            "document.querySelector('tr.reversed').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("admin-member-reversed").await.unwrap();
+
     // Blocking names the member and says what stops.
     browser.click("#block-button").await.unwrap();
     let consequence = browser

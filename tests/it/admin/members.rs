@@ -247,6 +247,20 @@ async fn reversing_an_award_nets_it_to_zero_once(pool: PgPool) {
     let compensation = &card["history"][0];
     assert_eq!(compensation["event"]["compensates"], award["entry_id"]);
     assert_eq!(compensation["delta"], -10);
+    assert_eq!(compensation["reversed_by"], Value::Null);
+    // The award is marked with who reversed it and why.
+    let reversed = card["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["entry_id"] == award["entry_id"])
+        .unwrap();
+    assert_eq!(reversed["reversed_by"]["actor"], "manager:manager1");
+    assert_eq!(reversed["reversed_by"]["reason"], "spam comment");
+    assert_eq!(
+        reversed["reversed_by"]["event_id"],
+        compensation["event_id"]
+    );
     assert!(
         card["history"]
             .as_array()
@@ -333,4 +347,47 @@ async fn members_are_found_by_instagram_username_id_and_name(pool: PgPool) {
     assert_eq!(none["members"], json!([]), "LIKE wildcards are escaped");
     let card = panel.card(anna).await;
     assert_eq!(card["accounts"][0]["username"], "anna.runs");
+}
+
+/// A comment deleted on VK reverses its award: the card marks the award as reversed by the
+/// platform (VK), with the reason's code; restoring the comment clears the mark.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_card_marks_an_award_the_platform_reversed_until_it_is_restored(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Auditor).await;
+    panel.app.vk_fixture("wall_reply_new.json").await;
+    let member = panel
+        .app
+        .member_of(&crate::harness::anna_vk())
+        .await
+        .expect("the comment creates a member");
+    let award_of = |card: &Value| {
+        card["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["event_type"] == "PointsAwarded")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        award_of(&panel.card(member).await)["reversed_by"],
+        Value::Null
+    );
+
+    panel.app.vk_fixture("wall_reply_delete.json").await;
+    let card = panel.card(member).await;
+    let reversed = award_of(&card)["reversed_by"].clone();
+    assert_eq!(reversed["actor"], "platform:vk", "{reversed}");
+    assert!(
+        reversed["reason"].as_str().unwrap().contains("deleted"),
+        "{reversed}"
+    );
+    let reversal = &card["history"][0];
+    assert_eq!(reversal["event_type"], "PointsReversed");
+    assert_eq!(reversed["event_id"], reversal["event_id"]);
+
+    panel.app.vk_fixture("wall_reply_restore.json").await;
+    let card = panel.card(member).await;
+    assert_eq!(card["balance"], 10);
+    assert_eq!(award_of(&card)["reversed_by"], Value::Null, "restored");
 }

@@ -147,6 +147,12 @@ Views.members = async function (view, params) {
   results.append(pager);
 };
 
+// A platform's reversal reason is a code with a text in the panel's language; a manager's is
+// their own words.
+function reversalReason(reason) {
+  return I18n.t("reversal." + reason, null, true) || reason;
+}
+
 function eventSummary(line) {
   const e = line.event || {};
   switch (line.event_type) {
@@ -217,6 +223,19 @@ Views.member = async function (view, memberId) {
       ["card.event_id", (l) => el("span", { class: "mono" }, l.event_id)],
       ["common.actions", reverse],
     ], card.history, "history-row"));
+  // Reversed entries are struck through, with who took them back and why.
+  const rows = view.querySelectorAll("tr.history-row");
+  card.history.forEach((line, i) => {
+    const by = line.reversed_by;
+    if (!by || !rows[i]) return;
+    rows[i].classList.add("reversed");
+    const platform = (by.actor || "").startsWith("platform:") ? by.actor.slice(9) : null;
+    const who = platform ? networkName(platform) : (by.actor || "—");
+    const details = rows[i].cells[2];
+    details.replaceChildren(el("span", { class: "struck" }, ...details.childNodes));
+    details.append(el("div", { class: "reversed-note" },
+      I18n.t("card.reversed_note", { who, when: fmtTime(by.recorded_at) }) + (by.reason ? ": " + reversalReason(by.reason) : "")));
+  });
   if (card.redemptions.length) {
     view.append(el("h2", {}, I18n.t("card.coupons")), table([
       ["card.when", (r) => fmtTime(r.redeemed_at)],

@@ -17,6 +17,7 @@ use domain::Event;
 use domain::ids::{EntryId, MemberId, ProgramId};
 use domain::points::PointsDelta;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -39,6 +40,8 @@ pub struct HistoryEntry {
     pub entry_id: Option<Uuid>,
     /// A manager may still reverse this entry (an award or adjustment not yet compensated).
     pub reversible: bool,
+    /// What took this entry back, if something did and was not undone since.
+    pub reversed_by: Option<Reversal>,
     /// Why, for managers and auditors.
     pub reason: Option<String>,
     /// What the member was told (adjustments with a note).
@@ -74,6 +77,47 @@ pub struct MemberCard {
 pub struct CardQuery {
     /// Most history lines returned, newest first (default 500).
     pub limit: Option<usize>,
+}
+
+/// What took an entry back: a manager's compensating adjustment, or the platform (a deleted
+/// comment, a left group).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reversal {
+    pub event_id: Uuid,
+    pub recorded_at: DateTime<Utc>,
+    /// `manager:<username>`, or `platform:<network>` when the platform's signal reversed it.
+    pub actor: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Each entry reversed and still reversed at the end of the stream, by what reversed it: a
+/// restored award (its comment came back) is no longer reversed.
+fn reversals_of(lines: &[MemberLine]) -> HashMap<EntryId, Reversal> {
+    let mut reversed = HashMap::new();
+    for line in lines {
+        let event = &line.logged.event;
+        let target = match event {
+            Event::PointsReversed { award_entry_id, .. } => *award_entry_id,
+            Event::PointsAdjusted {
+                compensates: Some(target),
+                ..
+            } => *target,
+            Event::AwardRestored { award_entry_id, .. } => {
+                reversed.remove(award_entry_id);
+                continue;
+            }
+            _ => continue,
+        };
+        let r = &line.logged.recorded;
+        let reversal = Reversal {
+            event_id: r.event_id,
+            recorded_at: r.recorded_at,
+            actor: line.actor.clone(),
+            reason: reason_of(event),
+        };
+        reversed.insert(target, reversal);
+    }
+    reversed
 }
 
 fn entry_of(event: &Event) -> Option<EntryId> {
@@ -119,6 +163,7 @@ pub async fn card(
     let (lines, folded) =
         app::reads::member_lines(state.ledger().store(), MemberId(member_id)).await?;
     let history_total = lines.len();
+    let reversals = reversals_of(&lines);
     let limit = query.limit.unwrap_or(500).clamp(1, 5_000);
     let history = lines
         .into_iter()
@@ -142,6 +187,7 @@ pub async fn card(
                 entry_id: entry.map(|e| e.0),
                 reversible: entry
                     .is_some_and(|e| matches!(folded.compensable.get(&e), Some(Some(_)))),
+                reversed_by: entry.and_then(|e| reversals.get(&e).cloned()),
                 reason: reason_of(&event),
                 note: match &event {
                     Event::PointsAdjusted { note, .. } => note.clone(),
