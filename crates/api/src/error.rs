@@ -136,3 +136,62 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::CodewordTaken(_) => "codeword_taken",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::denied_code;
+    use domain::DomainError;
+    use domain::ids::{EntryId, MemberId};
+
+    /// The admin panel's texts: English first, then Russian.
+    const PANEL_TEXTS: &str = include_str!("../assets/admin/i18n.js");
+
+    /// Every refusal a manager's action can meet, and the envelope's own codes, read in the
+    /// panel's language:
+    /// a manager never gets an English sentence from the server in the Russian panel.
+    #[test]
+    fn the_panel_explains_every_refusal_in_english_and_russian() {
+        let russian_from = PANEL_TEXTS.find("\n  ru: {").expect("a Russian section");
+        let (english, russian) = PANEL_TEXTS.split_at(russian_from);
+        let member = MemberId(uuid::Uuid::nil());
+        let entry = EntryId(uuid::Uuid::nil());
+        let refusals = [
+            DomainError::InvalidAmount(0),
+            DomainError::InsufficientBalance {
+                balance: 0,
+                needed: 1,
+            },
+            DomainError::CodewordAlreadyUsed,
+            DomainError::CampaignNotActive,
+            DomainError::RewardOutOfStock,
+            DomainError::RewardNotAvailable,
+            DomainError::MemberBlocked(member),
+            DomainError::MemberErased,
+            DomainError::MemberNotRegistered,
+            DomainError::EntryNotFound(entry),
+            DomainError::AlreadyCompensated(entry),
+            DomainError::RedemptionNotFound,
+            DomainError::ReasonRequired,
+            DomainError::AlreadyExists,
+            DomainError::NotFound,
+            DomainError::InvalidRules(String::new()),
+            DomainError::InvalidCodeword(String::new()),
+            DomainError::CodewordTaken(domain::ids::CampaignId(uuid::Uuid::nil())),
+        ];
+        let envelope = [
+            "bad_request",
+            "unauthorized",
+            "forbidden",
+            "not_found",
+            "internal",
+            "invalid_body",
+            "large_adjustment_unconfirmed",
+        ];
+        let codes = refusals.iter().map(denied_code).chain(envelope);
+        for code in codes {
+            let key = format!("\"error.{code}\":");
+            assert!(english.contains(&key), "{key} missing in English");
+            assert!(russian.contains(&key), "{key} missing in Russian");
+        }
+    }
+}

@@ -100,9 +100,14 @@ function toast(message, bad) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
 }
 
+// Codes whose server message carries the detail (which field, which limit): it follows the
+// translated sentence.
+const DETAILED_ERRORS = new Set(["bad_request", "invalid_body", "invalid_rules"]);
+
 function errorText(e) {
   if (e instanceof ApiError) {
     const known = I18n.t("error." + e.code, null, true);
+    if (known && e.message && DETAILED_ERRORS.has(e.code)) return known + " " + e.message;
     return known || e.message || e.code;
   }
   return String(e && e.message ? e.message : e);
