@@ -92,7 +92,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
             .await?;
     }
     let load_secs = loading.elapsed().as_secs_f64();
-    api::admin::create_user(&pool, ADMIN, PASSWORD, api::admin::Role::Auditor)
+    api::admin::create_user(&pool, "bench", ADMIN, PASSWORD, api::admin::Role::Auditor)
         .await
         .map_err(|e| anyhow::anyhow!("create the bench's admin: {e}"))?;
 

@@ -165,7 +165,7 @@ pub async fn admin_login(pool: &PgPool) -> anyhow::Result<(String, String)> {
             .map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rng.gen_range(0..31)]))
             .collect()
     };
-    match create_user(pool, &username, &password, Role::Admin).await {
+    match create_user(pool, "demo", &username, &password, Role::Admin).await {
         Ok(_) => {}
         Err(UserError::AlreadyExists(_)) => {
             let change = api::admin::auth::users::UserChange {
@@ -174,7 +174,7 @@ pub async fn admin_login(pool: &PgPool) -> anyhow::Result<(String, String)> {
                 password: Some(password.clone()),
                 programs: None,
             };
-            api::admin::auth::users::update_user(pool, &username, change).await?;
+            api::admin::auth::users::update_user(pool, "demo", &username, change).await?;
         }
         Err(e) => return Err(e.into()),
     }

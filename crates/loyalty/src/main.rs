@@ -401,13 +401,15 @@ async fn run() -> anyhow::Result<()> {
                 anyhow::bail!("admin accounts manage every program and cannot be limited to some");
             }
             let pool = connect_migrated(&database_url, 2).await?;
-            let mut user = api::admin::create_user(&pool, &username, &password, role).await?;
+            let mut user =
+                api::admin::create_user(&pool, "cli", &username, &password, role).await?;
             if !programs.is_empty() {
                 let limit = api::admin::auth::users::UserChange {
                     programs: Some(Some(programs)),
                     ..Default::default()
                 };
-                user = api::admin::auth::users::update_user(&pool, &user.username, limit).await?;
+                user = api::admin::auth::users::update_user(&pool, "cli", &user.username, limit)
+                    .await?;
             }
             println!("created {user:?}");
         }

@@ -115,7 +115,7 @@ async fn roles_are_enforced_an_auditor_cannot_adjust_a_manager_cannot_edit_rules
     );
 
     let mut manager = panel.browser();
-    create_user(&manager.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&manager.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     manager.login("olga", PASSWORD).await;

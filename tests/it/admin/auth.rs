@@ -12,7 +12,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_the_session_gives_a_csrf_
     pool: PgPool,
 ) {
     let mut panel = AdminClient::new(pool).await;
-    create_user(&panel.app.pool, "Olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "Olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let answer = panel.login("olga", PASSWORD).await;
@@ -72,7 +72,7 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_the_session_gives_a_csrf_
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_wrong_password_is_refused_with_401_and_changes_nothing(pool: PgPool) {
     let mut panel = AdminClient::new(pool).await;
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Admin)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Admin)
         .await
         .unwrap();
     let events = panel.app.event_count().await;
@@ -97,10 +97,10 @@ async fn a_wrong_password_is_refused_with_401_and_changes_nothing(pool: PgPool) 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn five_failed_sign_ins_throttle_the_sixth_even_with_the_right_password(pool: PgPool) {
     let mut panel = AdminClient::new(pool).await;
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
-    create_user(&panel.app.pool, "ivan", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "ivan", PASSWORD, Role::Manager)
         .await
         .unwrap();
     for _ in 0..5 {
@@ -130,7 +130,7 @@ async fn five_failed_sign_ins_throttle_the_sixth_even_with_the_right_password(po
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_address_is_throttled_whatever_usernames_it_types(pool: PgPool) {
     let panel = AdminClient::new(pool).await;
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let guesser = [203, 0, 113, 7];
@@ -255,20 +255,20 @@ async fn a_flood_of_sign_ins_checks_few_passwords_at_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn accounts_need_a_valid_username_and_a_password_of_ten_characters(pool: PgPool) {
-    let weak = create_user(&pool, "olga", "short pw", Role::Manager).await;
+    let weak = create_user(&pool, "test", "olga", "short pw", Role::Manager).await;
     assert!(matches!(weak, Err(UserError::WeakPassword)), "{weak:?}");
     assert!(
         weak.unwrap_err()
             .to_string()
             .contains("at least 10 characters")
     );
-    let bad_name = create_user(&pool, "<olga>", PASSWORD, Role::Manager).await;
+    let bad_name = create_user(&pool, "test", "<olga>", PASSWORD, Role::Manager).await;
     assert!(matches!(bad_name, Err(UserError::InvalidUsername)));
-    let user = create_user(&pool, " Olga ", PASSWORD, Role::Auditor)
+    let user = create_user(&pool, "test", " Olga ", PASSWORD, Role::Auditor)
         .await
         .unwrap();
     assert_eq!((user.username.as_str(), user.role), ("olga", Role::Auditor));
-    let again = create_user(&pool, "olga", PASSWORD, Role::Admin).await;
+    let again = create_user(&pool, "test", "olga", PASSWORD, Role::Admin).await;
     assert!(matches!(again, Err(UserError::AlreadyExists(_))));
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM admin_users")
         .fetch_one(&pool)
@@ -289,7 +289,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_not_the_proxy(
     })
     .await;
     let panel = AdminClient::on(std::sync::Arc::new(app));
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let proxy = [10, 0, 0, 2];
@@ -323,7 +323,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_not_the_proxy(
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_forged_forwarded_for_from_an_untrusted_peer_changes_nothing(pool: PgPool) {
     let panel = AdminClient::new(pool).await;
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let guesser = [203, 0, 113, 7];
@@ -348,7 +348,7 @@ async fn an_https_public_url_makes_session_cookies_secure(pool: PgPool) {
     })
     .await;
     let mut panel = AdminClient::on(std::sync::Arc::new(app));
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let answer = panel.login("olga", PASSWORD).await;

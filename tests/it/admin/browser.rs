@@ -16,7 +16,7 @@ use domain::reward::RewardCommand;
 
 /// The panel served on a loopback port with projection workers, and an admin account.
 async fn serve(panel: &AdminClient) -> TestServer {
-    create_user(&panel.app.pool, "admin", PASSWORD, Role::Admin)
+    create_user(&panel.app.pool, "test", "admin", PASSWORD, Role::Admin)
         .await
         .unwrap();
     panel.app.serve().await
@@ -235,6 +235,14 @@ async fn an_admin_finds_an_instagram_member_adds_50_points_and_sees_the_audit_en
         .await
         .unwrap();
     assert!(row.contains("manager:admin"), "{row}");
+    let account = browser
+        .wait_for_text(".account-change-row", "created")
+        .await
+        .unwrap();
+    assert!(
+        account.contains("admin") && account.contains("test"),
+        "{account}"
+    );
     browser.screenshot("admin-audit-log").await.unwrap();
 
     for (hash, name) in [

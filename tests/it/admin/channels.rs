@@ -156,7 +156,7 @@ async fn deliveries_for_destinations_of_no_program_are_accepted_counted_and_list
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn destinations_of_no_program_are_not_shown_to_an_account_limited_to_programs(pool: PgPool) {
     let mut panel = AdminClient::new(pool).await;
-    api::admin::create_user(&panel.app.pool, "limited", PASSWORD, Role::Manager)
+    api::admin::create_user(&panel.app.pool, "test", "limited", PASSWORD, Role::Manager)
         .await
         .unwrap();
     sqlx::query("UPDATE admin_users SET programs = ARRAY[$1]::uuid[] WHERE username = 'limited'")

@@ -82,7 +82,7 @@ async fn auditors_export_events_see_a_member_as_of_and_verify(pool: PgPool) {
     let between = chrono::Utc::now();
     panel.adjust(member, json!(25), "second gift").await;
     panel.drain().await;
-    create_user(&panel.app.pool, "alla", PASSWORD, Role::Auditor)
+    create_user(&panel.app.pool, "test", "alla", PASSWORD, Role::Auditor)
         .await
         .unwrap();
     panel.login("alla", PASSWORD).await;

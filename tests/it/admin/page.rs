@@ -19,7 +19,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "{csp}"
     );
     assert_eq!(login.headers[header::X_FRAME_OPTIONS], "DENY");
-    create_user(&panel.app.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&panel.app.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     panel.login("olga", PASSWORD).await;

@@ -30,7 +30,7 @@ fn bot_role_changed(update_id: i64, status: &str) -> Value {
 /// A panel account of `role` on the bot's application, signed in.
 async fn signed_in(bot: &BotApp, name: &str, role: Role) -> AdminClient {
     let mut client = AdminClient::on(bot.app.clone());
-    create_user(&bot.app.pool, name, PASSWORD, role)
+    create_user(&bot.app.pool, "test", name, PASSWORD, role)
         .await
         .unwrap();
     assert_eq!(client.login(name, PASSWORD).await.status, StatusCode::OK);

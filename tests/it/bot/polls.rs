@@ -48,7 +48,7 @@ struct Panel(AdminClient);
 impl Panel {
     async fn signed_in(bot: &BotApp, role: Role) -> Panel {
         let name = format!("{}1", role.as_str());
-        create_user(&bot.state.pool, &name, PASSWORD, role)
+        create_user(&bot.state.pool, "test", &name, PASSWORD, role)
             .await
             .unwrap();
         let mut admin = AdminClient::on(bot.app.clone());
@@ -349,7 +349,7 @@ async fn a_manager_publishes_a_poll_from_the_admin_page(pool: PgPool) {
     };
     let bot = BotApp::new(pool).await;
     mount_send_poll(&bot, FIXTURE_POLL).await;
-    create_user(&bot.state.pool, "olga", PASSWORD, Role::Manager)
+    create_user(&bot.state.pool, "test", "olga", PASSWORD, Role::Manager)
         .await
         .unwrap();
     let server = bot.app.serve().await;

@@ -39,7 +39,7 @@ impl AdminClient {
     pub async fn signed_in(pool: PgPool, role: Role) -> Self {
         let mut panel = Self::new(pool).await;
         let name = role.as_str().to_string() + "1";
-        create_user(&panel.app.pool, &name, PASSWORD, role)
+        create_user(&panel.app.pool, "test", &name, PASSWORD, role)
             .await
             .unwrap();
         assert_eq!(panel.login(&name, PASSWORD).await.status, StatusCode::OK);

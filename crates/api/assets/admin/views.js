@@ -303,6 +303,29 @@ Views.auditLog = async function (view, params) {
   if (page.next_before) {
     view.append(el("p", {}, el("a", { href: "#/audit-log?before=" + page.next_before }, I18n.t("common.older"))));
   }
+  // Admin accounts are the installation's, not a program's: admins and auditors see who
+  // changed which.
+  if (can("audit")) {
+    const { changes } = await api("GET", "/api/v1/admin/users/changes");
+    const detail = (c) => {
+      const d = c.detail || {};
+      const programs = (ids) => ids ? ids.map((id) => (Admin.programs.find((p) => p.program_id === id) || {}).name || id).join(", ")
+        : I18n.t("users.allPrograms");
+      switch (c.change) {
+        case "created": return I18n.t("role." + d.role);
+        case "role": return I18n.t("role." + d.from) + " → " + I18n.t("role." + d.role);
+        case "programs": return programs(d.from) + " → " + programs(d.programs);
+        default: return "";
+      }
+    };
+    view.append(el("h2", {}, I18n.t("audit.accounts")), table([
+      ["card.when", (c) => fmtTime(c.at)],
+      ["audit.manager", (c) => c.actor],
+      ["audit.account", (c) => c.username],
+      ["audit.action", (c) => I18n.t("account_change." + c.change, null, true) || c.change],
+      ["card.details", detail],
+    ], changes, "account-change-row"));
+  }
 };
 
 Views.auditor = async function (view) {

@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(users_api::list, users_api::create))
         .routes(routes!(users_api::update))
+        .routes(routes!(users_api::changes))
         .routes(routes!(programs::list, programs::create))
         .routes(routes!(programs::rules, programs::change_rules))
         .routes(routes!(dashboard::dashboard))

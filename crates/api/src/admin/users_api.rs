@@ -1,8 +1,9 @@
 //! Accounts of the admin panel, managed by admins. Keyed by username: creating the same
 //! account twice is refused (409) and changes nothing, so these need no Idempotency-Key.
 
+use super::auth::users::AccountChange;
 use super::auth::users::{self, UserChange};
-use super::auth::{AdminUser, Administer, Authorized, Role, UserError};
+use super::auth::{AdminUser, Administer, Audit, Authorized, Role, UserError};
 use super::support::Body;
 use crate::AppState;
 use crate::error::ApiError;
@@ -76,21 +77,29 @@ pub struct NewUserRequest {
     responses((status = 200, body = AdminUser), (status = 409), (status = 422))
 )]
 pub async fn create(
-    _auth: Authorized<Administer>,
+    auth: Authorized<Administer>,
     State(state): State<AppState>,
     Body(body): Body<NewUserRequest>,
 ) -> Result<Json<AdminUser>, ApiError> {
     if body.role == Role::Admin && body.programs.is_some() {
         return Err(UserError::AdminUnlimited.into());
     }
-    let user = users::create_user(&state.pool, &body.username, &body.password, body.role).await?;
+    let actor = auth.session.actor();
+    let user = users::create_user(
+        &state.pool,
+        &actor,
+        &body.username,
+        &body.password,
+        body.role,
+    )
+    .await?;
     let user = match body.programs {
         Some(programs) => {
             let limit = UserChange {
                 programs: Some(Some(programs)),
                 ..UserChange::default()
             };
-            users::update_user(&state.pool, &user.username, limit).await?
+            users::update_user(&state.pool, &actor, &user.username, limit).await?
         }
         None => user,
     };
@@ -151,6 +160,27 @@ pub async fn update(
         programs,
     };
     Ok(Json(
-        users::update_user(&state.pool, &username, change).await?,
+        users::update_user(&state.pool, &auth.session.actor(), &username, change).await?,
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountChanges {
+    /// Newest first.
+    pub changes: Vec<AccountChange>,
+}
+
+/// Who created, changed, disabled or enabled which admin account, and when (the 500 latest).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/changes",
+    tag = "admin",
+    responses((status = 200, body = AccountChanges), (status = 401), (status = 403))
+)]
+pub async fn changes(
+    _auth: Authorized<Audit>,
+    State(state): State<AppState>,
+) -> Result<Json<AccountChanges>, ApiError> {
+    let changes = users::account_changes(&state.pool, 500).await?;
+    Ok(Json(AccountChanges { changes }))
 }

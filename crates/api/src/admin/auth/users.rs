@@ -128,10 +128,11 @@ pub async fn hash_password(password: &str) -> Result<String, UserError> {
         .map_err(UserError::Hash)
 }
 
-/// Creates an admin panel account. Refuses an invalid username, a password shorter than
-/// [`MIN_PASSWORD_CHARS`] characters, and a username that exists.
+/// Creates an admin panel account, recorded as created by `actor`. Refuses an invalid username,
+/// a password shorter than [`MIN_PASSWORD_CHARS`] characters, and a username that exists.
 pub async fn create_user(
     pool: &PgPool,
+    actor: &str,
     username: &str,
     password: &str,
     role: Role,
@@ -139,16 +140,66 @@ pub async fn create_user(
     let username = normalize_username(username)?;
     check_password(password)?;
     let hash = hash_password(password).await?;
-    let created = sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let created: Option<AdminUser> = sqlx::query_as(
         "INSERT INTO admin_users (username, password_hash, role) VALUES ($1, $2, $3) \
          ON CONFLICT (username) DO NOTHING RETURNING username, role, created_at, disabled_at, programs",
     )
     .bind(&username)
     .bind(&hash)
     .bind(role.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    created.ok_or(UserError::AlreadyExists(username))
+    let created = created.ok_or(UserError::AlreadyExists(username))?;
+    let detail = serde_json::json!({ "role": role.as_str() });
+    record_change(&mut tx, actor, &created.username, "created", detail).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// One line of an account's history, in the transaction of the change.
+async fn record_change(
+    tx: &mut sqlx::PgConnection,
+    actor: &str,
+    username: &str,
+    change: &str,
+    detail: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO admin_user_changes (actor, username, change, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(actor)
+    .bind(username)
+    .bind(change)
+    .bind(detail)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// A change made to an admin account.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AccountChange {
+    pub at: DateTime<Utc>,
+    /// Who made it: `manager:<username>` (the panel), `cli`, `demo`.
+    pub actor: String,
+    pub username: String,
+    /// `created`, `role`, `disabled`, `enabled`, `password` or `programs`.
+    pub change: String,
+    /// What it became (`role`, `programs`) and what it was (`from`); nothing of a password.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// The newest changes to admin accounts first, at most `limit`.
+pub async fn account_changes(pool: &PgPool, limit: i64) -> Result<Vec<AccountChange>, UserError> {
+    Ok(sqlx::query_as(
+        "SELECT at, actor, username, change, detail FROM admin_user_changes \
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit.clamp(1, 1_000))
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The database refuses to limit an admin account (constraint
@@ -183,10 +234,11 @@ pub struct UserChange {
     pub programs: Option<Option<Vec<Uuid>>>,
 }
 
-/// Changes role, disabled flag or password. Disabling or a new password ends the account's
-/// sessions.
+/// Changes role, disabled flag, password or programs, recording each change as made by
+/// `actor`. Disabling, a new password, a new role or new programs end the account's sessions.
 pub async fn update_user(
     pool: &PgPool,
+    actor: &str,
     username: &str,
     change: UserChange,
 ) -> Result<AdminUser, UserError> {
@@ -199,7 +251,15 @@ pub async fn update_user(
         None => None,
     };
     let mut tx = pool.begin().await?;
-    let updated: Option<AdminUser> = sqlx::query_as(
+    let before: Option<AdminUser> = sqlx::query_as(
+        "SELECT username, role, created_at, disabled_at, programs FROM admin_users \
+         WHERE username = $1 FOR UPDATE",
+    )
+    .bind(&username)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = before.ok_or_else(|| UserError::NotFound(username.clone()))?;
+    let updated: AdminUser = sqlx::query_as(
         "UPDATE admin_users SET role = coalesce($2, role), \
            password_hash = coalesce($3, password_hash), \
            disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at \
@@ -214,10 +274,12 @@ pub async fn update_user(
     .bind(change.disabled)
     .bind(change.programs.is_some())
     .bind(change.programs.clone().flatten())
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(limit_refused)?;
-    let updated = updated.ok_or_else(|| UserError::NotFound(username.clone()))?;
+    for (what, detail) in differences(&before, &updated, hash.is_some()) {
+        record_change(&mut tx, actor, &username, what, detail).await?;
+    }
     if change.disabled == Some(true)
         || hash.is_some()
         || change.role.is_some()
@@ -227,6 +289,38 @@ pub async fn update_user(
     }
     tx.commit().await?;
     Ok(updated)
+}
+
+/// What an update changed, as history lines: only what is different afterwards (and a new
+/// password, which cannot be compared).
+fn differences(
+    before: &AdminUser,
+    after: &AdminUser,
+    new_password: bool,
+) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let mut lines = Vec::new();
+    if before.role != after.role {
+        lines.push((
+            "role",
+            json!({ "from": before.role.as_str(), "role": after.role.as_str() }),
+        ));
+    }
+    match (before.disabled_at.is_some(), after.disabled_at.is_some()) {
+        (false, true) => lines.push(("disabled", json!({}))),
+        (true, false) => lines.push(("enabled", json!({}))),
+        _ => {}
+    }
+    if new_password {
+        lines.push(("password", json!({})));
+    }
+    if before.programs != after.programs {
+        lines.push((
+            "programs",
+            json!({ "from": before.programs, "programs": after.programs }),
+        ));
+    }
+    lines
 }
 
 /// The stored hash and role of an enabled account, for signing in.
