@@ -22,6 +22,25 @@ pub fn board_key(board: &BoardKey) -> String {
     }
 }
 
+/// The keys of every board a program has scores on, in key order. Reads one index entry per
+/// board (a skip scan of `leaderboard_board_idx`), not the boards' rows.
+pub async fn stored_boards(pool: &sqlx::PgPool, program: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE k(board_key) AS ( \
+           (SELECT board_key FROM leaderboard WHERE program_id = $1 \
+            ORDER BY board_key LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT h.board_key FROM leaderboard h \
+                   WHERE h.program_id = $1 AND h.board_key > k.board_key \
+                   ORDER BY h.board_key LIMIT 1) \
+           FROM k WHERE k.board_key IS NOT NULL) \
+         SELECT board_key FROM k WHERE board_key IS NOT NULL",
+    )
+    .bind(program)
+    .fetch_all(pool)
+    .await
+}
+
 /// The board a stored text key names: the inverse of [`board_key`]. Only the exact text
 /// [`board_key`] writes is accepted (`w2026-7` is not `w2026-07`).
 pub fn parse_board_key(text: &str) -> Option<BoardKey> {
@@ -37,9 +56,11 @@ pub fn parse_board_key(text: &str) -> Option<BoardKey> {
         Period::AllTime
     } else if let Some(rest) = period_text.strip_prefix('w') {
         let (iso_year, week) = year_and(rest)?;
+        (1..=53).contains(&week).then_some(())?;
         Period::Week { iso_year, week }
     } else {
         let (year, month) = year_and(period_text.strip_prefix('m')?)?;
+        (1..=12).contains(&month).then_some(())?;
         Period::Month { year, month }
     };
     let board = BoardKey { period, network };
@@ -206,6 +227,10 @@ mod tests {
             "m2026-11:fax",
             "x2026-01",
             "all:",
+            "m2026-13",
+            "m2026-00",
+            "w2026-54",
+            "w2026-00",
         ] {
             assert_eq!(parse_board_key(text), None, "{text:?}");
         }

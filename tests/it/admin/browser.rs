@@ -255,6 +255,47 @@ async fn an_admin_finds_an_instagram_member_adds_50_points_and_sees_the_audit_en
     ] {
         open(&browser, hash).await;
         assert_eq!(browser.count("#view-error").await.unwrap(), 0, "{hash}");
+        if hash == "#/leaderboards" {
+            // The seeded fortnight left past weeks to browse; picking one shows its board.
+            let weeks = browser
+                .count("#board-period optgroup:first-of-type option")
+                .await
+                .unwrap();
+            assert!(weeks >= 2, "{weeks} past weeks");
+            let past = browser
+                .execute(
+                    "const o = document.querySelector('#board-period optgroup option'); \
+                     return [o.value, o.textContent];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let key = past[0].as_str().unwrap().to_string();
+            assert!(past[1].as_str().unwrap().starts_with("Week "), "{past}");
+            browser
+                .execute(
+                    &format!(
+                        "const s = document.getElementById('board-period'); s.value = '{key}'; \
+                         s.dispatchEvent(new Event('change'));"
+                    ),
+                    vec![],
+                )
+                .await
+                .unwrap();
+            rendered(&browser).await;
+            assert!(browser.count(".board-row").await.unwrap() >= 1);
+            let csv = browser
+                .execute(
+                    "return document.getElementById('board-csv').getAttribute('href');",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                csv.as_str().unwrap().contains(&format!("period={key}")),
+                "{csv}"
+            );
+        }
         if hash == "#/rules" {
             // The program's channels, and destinations of no program, under the rules.
             assert_eq!(browser.count("#channels .channel-row").await.unwrap(), 4);

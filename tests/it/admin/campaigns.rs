@@ -225,3 +225,107 @@ async fn campaigns_rewards_rules_and_dashboard(pool: PgPool) {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
 }
+
+/// Past weeks and months keep their boards: the panel lists them, shows any of them overall
+/// or per network, and downloads their final standings as CSV.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn past_weeks_and_months_are_browsable_and_export_their_standings(pool: PgPool) {
+    use chrono::TimeZone;
+    use domain::network::{ActivityKind, ActivityRef, Network};
+    let panel = AdminClient::signed_in(pool, Role::Auditor).await;
+    let t = &panel.app.t;
+    let (anna, boris) = (t.member().await, t.member().await);
+    // Tuesday 10 and Wednesday 11 November 2026, noon in Moscow: ISO week 46.
+    for (member, day, reference) in [(anna, 10, "a1"), (boris, 10, "b1"), (boris, 11, "b2")] {
+        let at = domain::Timestamp::new(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+                .unwrap(),
+        );
+        let activity = ActivityRef {
+            network: Network::Vk,
+            kind: ActivityKind::Comment,
+            reference: reference.into(),
+        };
+        t.ledger
+            .award_activity(
+                &t.program,
+                member,
+                activity,
+                None,
+                at,
+                store::Metadata::default(),
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    panel.drain().await;
+
+    let periods = panel.get(&panel.path("/leaderboards/periods")).await.json();
+    assert_eq!(
+        periods,
+        json!({ "weeks": ["w2026-46"], "months": ["m2026-11"] })
+    );
+
+    let week = panel
+        .get(&panel.path("/leaderboards?period=w2026-46"))
+        .await
+        .json();
+    assert_eq!(week["board_key"], "w2026-46");
+    let ranked: Vec<(i64, String, i64)> = week["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let member = e["member_id"].as_str().unwrap().to_string();
+            (
+                e["rank"].as_i64().unwrap(),
+                member,
+                e["score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ranked.len(), 2, "{week}");
+    assert_eq!((ranked[0].0, ranked[0].1.clone()), (1, boris.to_string()));
+    assert_eq!((ranked[1].0, ranked[1].1.clone()), (2, anna.to_string()));
+    assert_eq!(ranked[0].2, 2 * ranked[1].2, "two comments against one");
+    let vk = panel
+        .get(&panel.path("/leaderboards?period=w2026-46&network=vk"))
+        .await
+        .json();
+    assert_eq!(vk["board_key"], "w2026-46:vk");
+    assert_eq!(vk["entries"].as_array().unwrap().len(), 2);
+    let this_week = panel
+        .get(&panel.path("/leaderboards?period=week"))
+        .await
+        .json();
+    assert_eq!(this_week["entries"], json!([]), "nothing this week");
+
+    for wrong in ["w2026-4", "all:vk", "m2026-13", "yesterday"] {
+        let refused = panel
+            .get(&panel.path(&format!("/leaderboards?period={wrong}")))
+            .await;
+        assert_eq!(refused.code(), "invalid_period", "{wrong}");
+    }
+
+    let csv = panel
+        .get(&panel.path("/leaderboards.csv?period=m2026-11&lang=ru"))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    let disposition = csv.headers[axum::http::header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap();
+    assert!(
+        disposition.contains("-leaderboard-m2026-11-"),
+        "{disposition}"
+    );
+    let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "Место;ID участника;Сеть;Имя пользователя;Имя;Баллы"
+    );
+    assert!(lines[1].starts_with(&format!("1;{boris};")), "{}", lines[1]);
+    assert!(lines[2].starts_with(&format!("2;{anna};")), "{}", lines[2]);
+    assert_eq!(lines.len(), 3);
+}

@@ -253,26 +253,39 @@ Views.member = async function (view, memberId) {
   if (can("administer")) view.append(Manage.personalData(card, () => App.render()));
 };
 
+// A stored period's name in the panel's language: "Week 47, 2026", "November 2026".
+function periodName(key) {
+  const week = /^w(\d{4})-(\d{2})$/.exec(key);
+  if (week) return I18n.t("board.week_of", { week: Number(week[2]), year: week[1] });
+  const month = /^m(\d{4})-(\d{2})$/.exec(key);
+  if (!month) return key;
+  const date = new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 1));
+  return date.toLocaleDateString(I18n.locale(), { month: "long", year: "numeric", timeZone: "UTC" });
+}
+
 Views.leaderboards = async function (view, params) {
   const period = params.get("period") || "all";
   const network = params.get("network") || "";
-  const pick = (name, value, options) => {
-    const select = el("select", { id: "board-" + name },
-      options.map(([v, key]) => el("option", { value: v, selected: v === value }, I18n.t(key))));
-    select.addEventListener("change", () => {
-      const p = new URLSearchParams({ period: document.getElementById("board-period").value,
-        network: document.getElementById("board-network").value });
-      location.hash = "#/leaderboards?" + p.toString();
-    });
-    return select;
+  const stored = await api("GET", programPath("/leaderboards/periods"));
+  const go = () => {
+    const p = new URLSearchParams({ period: document.getElementById("board-period").value,
+      network: document.getElementById("board-network").value });
+    location.hash = "#/leaderboards?" + p.toString();
   };
-  view.append(el("h1", {}, I18n.t("nav.leaderboards")), el("div", { class: "card" },
-    el("label", {}, I18n.t("board.period"),
-      pick("period", period, [["all", "board.all"], ["week", "board.week"], ["month", "board.month"]])),
-    el("label", {}, I18n.t("members.network"),
-      pick("network", network, [["", "network.all"], ["instagram", "network.instagram"],
-        ["vk", "network.vk"], ["telegram", "network.telegram"]]))));
+  const option = (v, text) => el("option", { value: v, selected: v === period }, text);
+  const periodSelect = el("select", { id: "board-period", onchange: go },
+    option("all", I18n.t("board.all")), option("week", I18n.t("board.week")), option("month", I18n.t("board.month")),
+    stored.weeks.length ? el("optgroup", { label: I18n.t("board.past_weeks") }, stored.weeks.map((k) => option(k, periodName(k)))) : null,
+    stored.months.length ? el("optgroup", { label: I18n.t("board.past_months") }, stored.months.map((k) => option(k, periodName(k)))) : null);
+  const networkSelect = el("select", { id: "board-network", onchange: go },
+    [["", "network.all"], ["instagram", "network.instagram"], ["vk", "network.vk"], ["telegram", "network.telegram"]]
+      .map(([v, key]) => el("option", { value: v, selected: v === network }, I18n.t(key))));
   const q = new URLSearchParams({ period, network, limit: "100" });
+  const csv = new URLSearchParams({ period, network, lang: I18n.lang === "ru" ? "ru" : "en" });
+  view.append(el("h1", {}, I18n.t("nav.leaderboards")), el("div", { class: "card" },
+    el("label", {}, I18n.t("board.period"), periodSelect),
+    el("label", {}, I18n.t("members.network"), networkSelect),
+    el("p", {}, el("a", { href: programPath("/leaderboards.csv?" + csv.toString()), id: "board-csv" }, I18n.t("board.csv")))));
   const board = await api("GET", programPath("/leaderboards?" + q.toString()));
   view.append(table([
     ["board.rank", (r) => String(r.rank), "num"],

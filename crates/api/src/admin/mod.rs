@@ -46,6 +46,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(programs::rules, programs::change_rules))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(dashboard::leaderboard))
+        .routes(routes!(dashboard::periods))
+        .routes(routes!(dashboard::leaderboard_csv))
         .routes(routes!(member_list::list))
         .routes(routes!(member_list::csv))
         .routes(routes!(members::card))
