@@ -7,7 +7,7 @@
 //! from); `layer: http` asks `loyalty serve` over HTTP exactly as the Mini App does, each
 //! request signed with its member's Telegram initData.
 
-use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
+use super::{ServeChild, copy_rows, fresh_database, latency_histogram, ms, round2};
 use anyhow::Context;
 use api::mini_app::dev::sign_init_data;
 use app::{Ledger, LedgerConfig, ManagerAction};
@@ -260,13 +260,12 @@ async fn load(
         }
     }
     let mut conn = pool.acquire().await?;
-    let mut copy = conn
-        .copy_in_raw("COPY leaderboard (program_id, board_key, member_id, score) FROM STDIN")
-        .await?;
-    copy.send(rows.as_slice()).await?;
-    copy.finish()
-        .await
-        .context("COPY into the leaderboard failed")?;
+    copy_rows(
+        &mut conn,
+        "COPY leaderboard (program_id, board_key, member_id, score) FROM STDIN",
+        &rows,
+    )
+    .await?;
     for (statement, data) in [
         (
             "COPY external_accounts (account_ref, program_id, network, scope, platform_id) FROM STDIN",
@@ -281,9 +280,7 @@ async fn load(
             profiles,
         ),
     ] {
-        let mut copy = conn.copy_in_raw(statement).await?;
-        copy.send(data.as_slice()).await?;
-        copy.finish().await.context("COPY of the accounts failed")?;
+        copy_rows(&mut conn, statement, &data).await?;
     }
     // As autovacuum would leave them: statistics, and a visibility map for index-only scans.
     for table in ["leaderboard", "external_accounts", "identities", "profiles"] {

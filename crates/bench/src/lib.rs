@@ -31,6 +31,20 @@ pub async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<PgPool
 }
 
 /// Latencies in microseconds, up to a minute.
+/// Loads `rows`, in COPY's text format, with `statement` (`COPY … FROM STDIN`).
+pub async fn copy_rows(
+    conn: &mut PgConnection,
+    statement: &str,
+    rows: &[u8],
+) -> anyhow::Result<()> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(rows).await?;
+    copy.finish()
+        .await
+        .with_context(|| format!("{statement} failed"))?;
+    Ok(())
+}
+
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
 }

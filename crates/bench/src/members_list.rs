@@ -3,7 +3,7 @@
 //! one or two network accounts each, with profiles), then managers paging through the admin
 //! panel's list over HTTP with every sort and filter, a few pages deep each time.
 
-use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
+use super::{ServeChild, copy_rows, fresh_database, latency_histogram, ms, round2};
 use anyhow::Context;
 use app::{Ledger, LedgerConfig, ManagerAction};
 use chrono::{Duration as TimeDelta, Utc};
@@ -348,11 +348,7 @@ async fn load(
             profiles,
         ),
     ] {
-        let mut copy = conn.copy_in_raw(statement).await?;
-        copy.send(data.as_slice()).await?;
-        copy.finish()
-            .await
-            .with_context(|| format!("{statement} failed"))?;
+        copy_rows(&mut conn, statement, &data).await?;
     }
     for table in ["balances", "external_accounts", "identities", "profiles"] {
         sqlx::query(&format!("VACUUM (ANALYZE) {table}"))

@@ -4,7 +4,6 @@
 //! every chain).
 
 use super::round2;
-use anyhow::Context;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
 use domain::codeword::Codeword;
@@ -163,7 +162,9 @@ impl Generator {
                 Some(d) => d,
                 None => self.next_decision(),
             };
-            for event in decided.into_iter().take(events - loaded - rows) {
+            // A decision's events are one commit in a real log (a claim with its link): never
+            // split, so the log may end a few events past `events`.
+            for event in decided {
                 self.encode(&event, &mut buffer)?;
                 rows += 1;
             }
@@ -530,16 +531,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 async fn copy(conn: &mut sqlx::PgConnection, buffer: &mut Vec<u8>) -> anyhow::Result<()> {
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY events (program_id, stream_id, stream_version, event_id, event_type, schema_version, \
-             payload, metadata, recorded_at, hash) FROM STDIN",
-        )
-        .await?;
-    copy.send(buffer.as_slice()).await?;
-    copy.finish()
-        .await
-        .context("COPY of generated events failed")?;
+    super::copy_rows(
+        conn,
+        "COPY events (program_id, stream_id, stream_version, event_id, event_type, schema_version, \
+         payload, metadata, recorded_at, hash) FROM STDIN",
+        buffer,
+    )
+    .await?;
     buffer.clear();
     Ok(())
 }
