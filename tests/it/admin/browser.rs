@@ -762,3 +762,64 @@ async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
     browser.wait_for_text("table", "delisted").await.unwrap();
     browser.quit().await;
 }
+
+/// The dashboard: 7, 30 or 90 days; each chart's legend totals its networks over the period
+/// (the tile and the chart agree); networks differ by line pattern as well as colour; dates in
+/// the panel's language.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_language(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    seed(&panel).await;
+    panel.drain().await;
+    let server = serve(&panel).await;
+    browser.set_window_size(1440, 900).await.unwrap();
+    sign_in(&browser, &server, PASSWORD).await;
+    browser.wait_visible("#nav").await.unwrap();
+    let number = |text: String| -> i64 {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap()
+    };
+
+    open(&browser, "#/dashboard").await;
+    let month = number(browser.text("#stat-awarded").await.unwrap().unwrap());
+    browser
+        .click("#dashboard-period a[data-days='7']")
+        .await
+        .unwrap();
+    rendered(&browser).await;
+    let week = number(browser.text("#stat-awarded").await.unwrap().unwrap());
+    assert!(
+        0 < week && week < month,
+        "7 days {week} against 30 days {month}"
+    );
+    let legend_all = browser
+        .execute(
+            "return document.querySelector('.legend .legend-item strong').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(number(legend_all.as_str().unwrap().to_string()), week);
+    let dashes = browser
+        .execute(
+            "const lines = document.querySelector('svg.chart').querySelectorAll('polyline.series'); \
+             return new Set([...lines].map((l) => l.getAttribute('stroke-dasharray'))).size;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dashes, 4, "one pattern per line");
+
+    browser.click("#lang-switch").await.unwrap();
+    open(&browser, "#/dashboard?days=30").await;
+    let axis = browser.text("svg.chart").await.unwrap().unwrap();
+    assert!(axis.contains("дек.") || axis.contains("нояб."), "{axis}");
+    browser.screenshot("admin-dashboard-ru").await.unwrap();
+    browser.quit().await;
+}

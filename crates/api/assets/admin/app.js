@@ -75,7 +75,7 @@ async function renderNow() {
       case "audit-log": await Views.auditLog(view, params); break;
       case "auditor": await Views.auditor(view); break;
       case "users": await Views.users(view); break;
-      default: await Views.dashboard(view);
+      default: await Views.dashboard(view, params);
     }
   } catch (e) {
     view.append(el("p", { class: "error", id: "view-error" }, errorText(e)));

@@ -11,9 +11,19 @@ function svg(tag, attrs, ...children) {
 }
 
 const NETWORK_COLORS = { all: "#1d2330", instagram: "#d6249f", vk: "#2787f5", telegram: "#29a9eb" };
+// Networks differ by line pattern too, so a reader who cannot tell the colours apart can.
+const NETWORK_DASHES = { all: "", instagram: "7 3", vk: "2 3", telegram: "9 3 2 3" };
 
-// A line chart: labels along x (days), one line per series ({ name, color, values }).
-function lineChart(title, labels, series) {
+// A day (YYYY-MM-DD) as the panel's language writes it short: "4 дек.", "Dec 4".
+function fmtDay(day) {
+  const d = new Date(day + "T00:00:00Z");
+  return d.toLocaleDateString(I18n.locale(), { day: "numeric", month: "short", timeZone: "UTC" });
+}
+
+// A line chart: labels along x (days), one line per series ({ name, color, dash, values }); the
+// legend gives each series' total over the period, or its daily average with `average` (a sum of
+// daily active members would count a member once a day).
+function lineChart(title, labels, series, average) {
   const width = 560, height = 220, left = 44, right = 24, top = 10, bottom = 28;
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (i) => left + (labels.length <= 1 ? 0 : (i * (width - left - right)) / (labels.length - 1));
@@ -28,21 +38,28 @@ function lineChart(title, labels, series) {
   const step = Math.max(1, Math.ceil(labels.length / 7));
   labels.forEach((label, i) => {
     if (i % step === 0 || i === labels.length - 1) {
-      chart.append(svg("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, label.slice(5)));
+      chart.append(svg("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, fmtDay(label)));
     }
   });
   for (const s of series) {
     const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2 }));
+    chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2,
+      "stroke-dasharray": s.dash || "none", class: "series" }));
     s.values.forEach((v, i) => {
       const dot = svg("circle", { cx: x(i), cy: y(v), r: 2.5, fill: s.color });
-      dot.append(svg("title", {}, `${s.name} ${labels[i]}: ${v}`));
+      dot.append(svg("title", {}, `${s.name} ${fmtDay(labels[i])}: ${fmtNum(v)}`));
       chart.append(dot);
     });
   }
   // CSSOM, not a style attribute: the page's CSP allows no inline styles.
-  const swatch = (color) => { const i = el("i"); i.style.background = color; return i; };
-  const legend = el("div", { class: "legend" }, series.map((s) => el("span", {}, swatch(s.color), s.name)));
+  const swatch = (s) => svg("svg", { width: 22, height: 10, class: "swatch" },
+    svg("line", { x1: 0, x2: 22, y1: 5, y2: 5, stroke: s.color, "stroke-width": 2, "stroke-dasharray": s.dash || "none" }));
+  const total = (s) => s.values.reduce((a, v) => a + v, 0);
+  const summary = (s) => average
+    ? I18n.t("dash.average", { n: fmtNum(Math.round(total(s) / Math.max(1, s.values.length))) })
+    : fmtNum(total(s));
+  const legend = el("div", { class: "legend" }, series.map((s) =>
+    el("span", { class: "legend-item" }, swatch(s), s.name + " · ", el("strong", {}, summary(s)))));
   return el("div", { class: "card" }, el("h2", {}, title), chart, legend);
 }
 
@@ -65,10 +82,11 @@ function statsChart(title, dashboard, field) {
   const series = ["all", "instagram", "vk", "telegram"].map((network) => ({
     name: network === "all" ? I18n.t("network.all") : networkName(network),
     color: NETWORK_COLORS[network],
+    dash: NETWORK_DASHES[network],
     values: labels.map((day) => {
       const row = byKey.get(day + "/" + network);
       return row ? row[field] : 0;
     }),
   }));
-  return lineChart(title, labels, series);
+  return lineChart(title, labels, series, field === "active_members");
 }

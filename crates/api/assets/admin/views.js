@@ -3,20 +3,27 @@
 
 const Views = {};
 
-Views.dashboard = async function (view) {
-  const d = await api("GET", programPath("/dashboard?days=30"));
+const DASHBOARD_PERIODS = [7, 30, 90];
+
+Views.dashboard = async function (view, params) {
+  const days = DASHBOARD_PERIODS.includes(Number(params && params.get("days"))) ? Number(params.get("days")) : 30;
+  const d = await api("GET", programPath("/dashboard?days=" + days));
+  const picker = el("div", { class: "period-picker", id: "dashboard-period" }, DASHBOARD_PERIODS.map((n) =>
+    el("a", { href: "#/dashboard?days=" + n, class: n === days ? "active" : "", "data-days": n },
+      I18n.t("dash.days", { n }))));
   const all = d.days.filter((r) => r.network === "all");
   const sum = (f) => all.reduce((a, r) => a + r[f], 0);
   view.append(
     el("h1", {}, I18n.t("nav.dashboard")),
+    picker,
     el("div", { class: "row" },
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.members")),
         el("div", { class: "stat", id: "stat-members" }, fmtNum(d.members))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.outstanding")),
         el("div", { class: "stat" }, fmtNum(d.points_outstanding))),
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.awarded30")),
-        el("div", { class: "stat" }, fmtNum(sum("points_awarded")))),
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.new30")),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.awarded_in", { n: days })),
+        el("div", { class: "stat", id: "stat-awarded" }, fmtNum(sum("points_awarded")))),
+      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.new_in", { n: days })),
         el("div", { class: "stat" }, fmtNum(sum("new_members"))))),
     el("p", { class: "muted" }, I18n.t("dash.zone", { zone: d.time_zone })),
     el("div", { class: "row" },
