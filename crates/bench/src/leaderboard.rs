@@ -7,7 +7,10 @@
 //! from); `layer: http` asks `loyalty serve` over HTTP exactly as the Mini App does, each
 //! request signed with its member's Telegram initData.
 
-use super::{ServeChild, copy_rows, fresh_database, latency_histogram, ms, round2};
+use super::{
+    ServeChild, copy_accounts, copy_rows, fresh_database, latency_histogram, ms, round2,
+    vacuum_analyze,
+};
 use anyhow::Context;
 use api::mini_app::dev::sign_init_data;
 use app::{Ledger, LedgerConfig, ManagerAction};
@@ -266,28 +269,12 @@ async fn load(
         &rows,
     )
     .await?;
-    for (statement, data) in [
-        (
-            "COPY external_accounts (account_ref, program_id, network, scope, platform_id) FROM STDIN",
-            accounts,
-        ),
-        (
-            "COPY identities (program_id, network, account_ref, member_id, method, linked_at) FROM STDIN",
-            identities,
-        ),
-        (
-            "COPY profiles (account_ref, program_id, username, display_name) FROM STDIN",
-            profiles,
-        ),
-    ] {
-        copy_rows(&mut conn, statement, &data).await?;
-    }
-    // As autovacuum would leave them: statistics, and a visibility map for index-only scans.
-    for table in ["leaderboard", "external_accounts", "identities", "profiles"] {
-        sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
-            .execute(&mut *conn)
-            .await?;
-    }
+    copy_accounts(&mut conn, &accounts, &identities, &profiles).await?;
+    vacuum_analyze(
+        &mut conn,
+        &["leaderboard", "external_accounts", "identities", "profiles"],
+    )
+    .await?;
     Ok(population)
 }
 

@@ -45,6 +45,43 @@ pub async fn copy_rows(
     Ok(())
 }
 
+/// Loads accounts, their identities and their profiles, each as COPY text rows in the column
+/// order named here.
+pub async fn copy_accounts(
+    conn: &mut PgConnection,
+    accounts: &[u8],
+    identities: &[u8],
+    profiles: &[u8],
+) -> anyhow::Result<()> {
+    for (statement, rows) in [
+        (
+            "COPY external_accounts (account_ref, program_id, network, scope, platform_id) FROM STDIN",
+            accounts,
+        ),
+        (
+            "COPY identities (program_id, network, account_ref, member_id, method, linked_at) FROM STDIN",
+            identities,
+        ),
+        (
+            "COPY profiles (account_ref, program_id, username, display_name) FROM STDIN",
+            profiles,
+        ),
+    ] {
+        copy_rows(conn, statement, rows).await?;
+    }
+    Ok(())
+}
+
+/// Leaves `tables` as autovacuum would: statistics, and a visibility map for index-only scans.
+pub async fn vacuum_analyze(conn: &mut PgConnection, tables: &[&str]) -> anyhow::Result<()> {
+    for table in tables {
+        sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
 }

@@ -3,7 +3,10 @@
 //! one or two network accounts each, with profiles), then managers paging through the admin
 //! panel's list over HTTP with every sort and filter, a few pages deep each time.
 
-use super::{ServeChild, copy_rows, fresh_database, latency_histogram, ms, round2};
+use super::{
+    ServeChild, copy_accounts, copy_rows, fresh_database, latency_histogram, ms, round2,
+    vacuum_analyze,
+};
 use anyhow::Context;
 use app::{Ledger, LedgerConfig, ManagerAction};
 use chrono::{Duration as TimeDelta, Utc};
@@ -329,31 +332,18 @@ async fn load(
         }
     }
     let mut conn = pool.acquire().await?;
-    for (statement, data) in [
-        (
-            "COPY balances (program_id, member_id, current, earned, spent, blocked, \
-             registered_at, updated_at) FROM STDIN",
-            balances,
-        ),
-        (
-            "COPY external_accounts (account_ref, program_id, network, scope, platform_id) FROM STDIN",
-            accounts,
-        ),
-        (
-            "COPY identities (program_id, network, account_ref, member_id, method, linked_at) FROM STDIN",
-            identities,
-        ),
-        (
-            "COPY profiles (account_ref, program_id, username, display_name) FROM STDIN",
-            profiles,
-        ),
-    ] {
-        copy_rows(&mut conn, statement, &data).await?;
-    }
-    for table in ["balances", "external_accounts", "identities", "profiles"] {
-        sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
-            .execute(&mut *conn)
-            .await?;
-    }
+    copy_rows(
+        &mut conn,
+        "COPY balances (program_id, member_id, current, earned, spent, blocked, \
+         registered_at, updated_at) FROM STDIN",
+        &balances,
+    )
+    .await?;
+    copy_accounts(&mut conn, &accounts, &identities, &profiles).await?;
+    vacuum_analyze(
+        &mut conn,
+        &["balances", "external_accounts", "identities", "profiles"],
+    )
+    .await?;
     Ok(())
 }

@@ -29,6 +29,15 @@ async fn sign_in(browser: &Browser, server: &TestServer, password: &str) {
     browser.click("#login-submit").await.unwrap();
 }
 
+/// Serves the panel, signs the admin in at `width` pixels wide and waits for the menu.
+async fn signed_in_at(browser: &Browser, panel: &AdminClient, width: u32) -> TestServer {
+    let server = serve(panel).await;
+    browser.set_window_size(width, 900).await.unwrap();
+    sign_in(browser, &server, PASSWORD).await;
+    browser.wait_visible("#nav").await.unwrap();
+    server
+}
+
 /// Waits until the panel finished rendering `hash`.
 async fn open(browser: &Browser, hash: &str) {
     let target = serde_json::to_string(hash).unwrap();
@@ -432,10 +441,7 @@ async fn a_username_with_a_script_tag_renders_as_text(pool: PgPool) {
     let panel = AdminClient::new(pool).await;
     let evil = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
     let anna = anna_from_instagram(&panel, evil).await;
-    let server = serve(&panel).await;
-    browser.set_window_size(1280, 900).await.unwrap();
-    sign_in(&browser, &server, PASSWORD).await;
-    browser.wait_visible("#nav").await.unwrap();
+    let _server = signed_in_at(&browser, &panel, 1280).await;
 
     open(&browser, "#/members?q=script").await;
     let shown = browser
@@ -602,10 +608,7 @@ async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
     let panel = AdminClient::new(pool).await;
     let anna = anna_from_instagram(&panel, "anna.runs").await;
     seed(&panel).await;
-    let server = serve(&panel).await;
-    browser.set_window_size(1440, 900).await.unwrap();
-    sign_in(&browser, &server, PASSWORD).await;
-    browser.wait_visible("#nav").await.unwrap();
+    let _server = signed_in_at(&browser, &panel, 1440).await;
 
     open(&browser, &format!("#/members/{anna}")).await;
     assert_eq!(
@@ -774,10 +777,7 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
     let panel = AdminClient::new(pool).await;
     seed(&panel).await;
     panel.drain().await;
-    let server = serve(&panel).await;
-    browser.set_window_size(1440, 900).await.unwrap();
-    sign_in(&browser, &server, PASSWORD).await;
-    browser.wait_visible("#nav").await.unwrap();
+    let _server = signed_in_at(&browser, &panel, 1440).await;
     let number = |text: String| -> i64 {
         text.chars()
             .filter(char::is_ascii_digit)
