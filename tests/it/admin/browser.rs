@@ -786,7 +786,13 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
             .unwrap()
     };
 
-    open(&browser, "#/dashboard").await;
+    // Signed in, the panel opens on the dashboard (30 days); setting the same hash again would
+    // race that first render.
+    browser
+        .wait_for("document.body.dataset.ready === '#/dashboard'")
+        .await
+        .unwrap();
+    browser.wait_visible("#stat-awarded").await.unwrap();
     let month = number(browser.text("#stat-awarded").await.unwrap().unwrap());
     browser
         .click("#dashboard-period a[data-days='7']")
