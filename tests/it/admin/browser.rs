@@ -822,6 +822,20 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
         .unwrap();
     assert_eq!(dashes, 4, "one pattern per line");
 
+    // The week's best members, as the week's leaderboard ranks them.
+    let mut reader = AdminClient::on(panel.app.clone());
+    reader.login("admin", PASSWORD).await;
+    let board = reader
+        .get(&reader.path("/leaderboards?period=week&limit=5"))
+        .await
+        .json();
+    let leaders = board["entries"].as_array().unwrap().len() as u64;
+    assert!(leaders > 0, "{board}");
+    assert_eq!(browser.count(".top-week-row").await.unwrap(), leaders);
+    let first = browser.text(".top-week-row").await.unwrap().unwrap();
+    let username = board["entries"][0]["label"]["username"].as_str().unwrap();
+    assert!(first.contains(username), "{first} (expected @{username})");
+
     browser.click("#lang-switch").await.unwrap();
     open(&browser, "#/dashboard?days=30").await;
     let axis = browser.text("svg.chart").await.unwrap().unwrap();

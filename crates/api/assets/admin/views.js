@@ -32,6 +32,13 @@ Views.dashboard = async function (view, params) {
     el("div", { class: "row" },
       statsChart(I18n.t("dash.new"), d, "new_members"),
       statsChart(I18n.t("dash.reversed"), d, "points_reversed")));
+  const week = await api("GET", programPath("/leaderboards?period=week&limit=5"));
+  view.append(el("div", { class: "card", id: "top-week" }, el("h2", {}, I18n.t("dash.top_week")), table([
+    ["board.rank", (r) => String(r.rank), "num"],
+    ["members.member", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
+    ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
+    ["board.score", (r) => fmtNum(r.score), "num"],
+  ], week.entries, "top-week-row")));
 };
 
 // The members list: filters and sort live in the hash (#/members?sort=balance&network=vk…), so
