@@ -136,10 +136,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
                     let sent = Instant::now();
                     let next = page(&client, &cookie, &list, &query, after.as_deref()).await?;
                     let us = sent.elapsed().as_micros() as u64;
-                    let view = own.entry(name).or_insert_with(|| View {
-                        latency: latency_histogram(),
-                        timed_out: 0,
-                    });
+                    let view = own.entry(name).or_insert_with(View::new);
                     view.latency.record(us.max(1))?;
                     match next {
                         Page::Next(next) => after = Some(next),
@@ -153,10 +150,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
             }
             let mut all = histograms.lock().await;
             for (name, view) in own {
-                let total = all.entry(name).or_insert_with(|| View {
-                    latency: latency_histogram(),
-                    timed_out: 0,
-                });
+                let total = all.entry(name).or_insert_with(View::new);
                 total.latency.add(&view.latency)?;
                 total.timed_out += view.timed_out;
             }
@@ -222,6 +216,15 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> anyhow::Result<String>
 struct View {
     latency: Histogram<u64>,
     timed_out: u64,
+}
+
+impl View {
+    fn new() -> Self {
+        View {
+            latency: latency_histogram(),
+            timed_out: 0,
+        }
+    }
 }
 
 enum Page {

@@ -489,8 +489,7 @@ async fn the_members_list_sorts_filters_and_exports_in_russian_at_1440_and_768(p
     panel.drain().await;
     let server = serve(&panel).await;
     let by_balance: Vec<serde_json::Value> = {
-        let mut reader = AdminClient::on(panel.app.clone());
-        reader.login("admin", PASSWORD).await;
+        let reader = as_admin(&panel).await;
         let page = reader
             .get(&reader.path("/members?sort=balance"))
             .await
@@ -585,6 +584,21 @@ async fn the_members_list_sorts_filters_and_exports_in_russian_at_1440_and_768(p
         browser.screenshot(shot).await.unwrap();
     }
     browser.quit().await;
+}
+
+/// The catalog and campaign pages are read models: once the projections caught up, renders
+/// `hash` afresh (setting the hash a page already has renders nothing, so leave and come back).
+async fn reopen(browser: &Browser, panel: &AdminClient, hash: &str) {
+    panel.drain().await;
+    open(browser, "#/dashboard").await;
+    open(browser, hash).await;
+}
+
+/// The API as the browser's admin sees it, to compare the page with.
+async fn as_admin(panel: &AdminClient) -> AdminClient {
+    let mut reader = AdminClient::on(panel.app.clone());
+    reader.login("admin", PASSWORD).await;
+    reader
 }
 
 /// Waits (up to 10 s) until the log holds one event of `event_type`.
@@ -741,10 +755,7 @@ async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
     browser.wait_visible("#confirm-yes").await.unwrap();
     browser.click("#confirm-yes").await.unwrap();
     recorded(&panel, "CampaignEnded").await;
-    panel.drain().await;
-    // Setting the same hash renders nothing: leave the page and come back.
-    open(&browser, "#/dashboard").await;
-    open(&browser, "#/campaigns").await;
+    reopen(&browser, &panel, "#/campaigns").await;
     browser.wait_for_text("table", "ended").await.unwrap();
 
     // Delisting a reward says issued coupons stay valid.
@@ -757,11 +768,7 @@ async fn hard_to_undo_actions_ask_first_and_say_what_will_happen(pool: PgPool) {
     assert!(!delisting.is_empty());
     browser.click("#confirm-yes").await.unwrap();
     recorded(&panel, "RewardDelisted").await;
-    // The catalog is a read model: once it caught up, the page shows the reward delisted.
-    panel.drain().await;
-    // Setting the same hash renders nothing: leave the page and come back.
-    open(&browser, "#/dashboard").await;
-    open(&browser, "#/rewards").await;
+    reopen(&browser, &panel, "#/rewards").await;
     browser.wait_for_text("table", "delisted").await.unwrap();
     browser.quit().await;
 }
@@ -823,8 +830,7 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
     assert_eq!(dashes, 4, "one pattern per line");
 
     // The week's best members, as the week's leaderboard ranks them.
-    let mut reader = AdminClient::on(panel.app.clone());
-    reader.login("admin", PASSWORD).await;
+    let reader = as_admin(&panel).await;
     let board = reader
         .get(&reader.path("/leaderboards?period=week&limit=5"))
         .await

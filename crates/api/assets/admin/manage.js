@@ -130,11 +130,10 @@ Manage.personalData = function (card, done) {
   const submit = el("button", { type: "submit", id: "erase-submit", class: "danger" }, I18n.t("card.erase"));
   const form = el("form", { class: "inline", id: "erase-form" },
     el("label", {}, I18n.t("card.erase_reason"), reason), submit);
-  form.addEventListener("submit", (e) => {
+  form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    Manage.confirm(I18n.t("card.erase"), I18n.t("card.erase_warning"), I18n.t("card.erase")).then((sure) => {
-      if (sure) submitChange(submit, () => api("POST", path + "/erasure", { reason: reason.value }, newKey()), done);
-    });
+    if (!await Manage.confirm(I18n.t("card.erase"), I18n.t("card.erase_warning"), I18n.t("card.erase"))) return;
+    submitChange(submit, () => api("POST", path + "/erasure", { reason: reason.value }, newKey()), done);
   });
   box.append(el("p", { class: "muted" }, I18n.t("card.erase_warning")), form);
   return box;

@@ -33,12 +33,8 @@ Views.dashboard = async function (view, params) {
       statsChart(I18n.t("dash.new"), d, "new_members"),
       statsChart(I18n.t("dash.reversed"), d, "points_reversed")));
   const week = await api("GET", programPath("/leaderboards?period=week&limit=5"));
-  view.append(el("div", { class: "card", id: "top-week" }, el("h2", {}, I18n.t("dash.top_week")), table([
-    ["board.rank", (r) => String(r.rank), "num"],
-    ["members.member", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
-    ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
-    ["board.score", (r) => fmtNum(r.score), "num"],
-  ], week.entries, "top-week-row")));
+  view.append(el("div", { class: "card", id: "top-week" }, el("h2", {}, I18n.t("dash.top_week")),
+    boardTable(week.entries, "top-week-row")));
 };
 
 // The members list: filters and sort live in the hash (#/members?sort=balance&network=vk…), so
@@ -174,7 +170,7 @@ function eventSummary(line) {
       const a = e.activity || {};
       return networkName(a.network) + " · " + (I18n.t("kind." + a.kind, null, true) || a.kind);
     }
-    case "PointsReversed": return I18n.t("reversal." + e.reason, null, true) || e.reason || "";
+    case "PointsReversed": return e.reason ? reversalReason(e.reason) : "";
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
@@ -267,6 +263,16 @@ Views.member = async function (view, memberId) {
   if (can("administer")) view.append(Manage.personalData(card, () => App.render()));
 };
 
+// Ranked members of a board, each linking to their card.
+function boardTable(entries, rowClass) {
+  return table([
+    ["board.rank", (r) => String(r.rank), "num"],
+    ["members.account", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
+    ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
+    ["board.score", (r) => fmtNum(r.score), "num"],
+  ], entries, rowClass);
+}
+
 // A stored period's name in the panel's language: "Week 47, 2026", "November 2026".
 function periodName(key) {
   const week = /^w(\d{4})-(\d{2})$/.exec(key);
@@ -301,12 +307,7 @@ Views.leaderboards = async function (view, params) {
     el("label", {}, I18n.t("members.network"), networkSelect),
     el("p", {}, el("a", { href: programPath("/leaderboards.csv?" + csv.toString()), id: "board-csv" }, I18n.t("board.csv")))));
   const board = await api("GET", programPath("/leaderboards?" + q.toString()));
-  view.append(table([
-    ["board.rank", (r) => String(r.rank), "num"],
-    ["members.account", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
-    ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
-    ["board.score", (r) => fmtNum(r.score), "num"],
-  ], board.entries, "board-row"));
+  view.append(boardTable(board.entries, "board-row"));
 };
 
 Views.auditLog = async function (view, params) {

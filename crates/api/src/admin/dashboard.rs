@@ -250,11 +250,7 @@ pub async fn leaderboard_csv(
         ("points", "Баллы"),
     ])?;
     for e in entries {
-        let label = e.label.unwrap_or(Label {
-            network: String::new(),
-            username: None,
-            display_name: None,
-        });
+        let label = e.label.unwrap_or_default();
         file.row(&[
             e.rank.to_string(),
             e.member_id.to_string(),

@@ -117,6 +117,10 @@ struct Cursor {
     member: Uuid,
 }
 
+fn foreign_cursor() -> ApiError {
+    ApiError::bad_request("`after` is not a cursor this list gave out")
+}
+
 impl Cursor {
     fn parse(text: &str) -> Option<Cursor> {
         let (key, member) = text.split_once('~')?;
@@ -180,9 +184,7 @@ impl MembersQuery {
     fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
         match self.after.as_deref() {
             None | Some("") => Ok(None),
-            Some(text) => Cursor::parse(text)
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request("`after` is not a cursor this list gave out")),
+            Some(text) => Cursor::parse(text).map(Some).ok_or_else(foreign_cursor),
         }
     }
 
@@ -354,9 +356,8 @@ async fn balance_rows(
         match filter.sort {
             MemberSort::Balance | MemberSort::Earned => sql.push_bind(cursor.key),
             MemberSort::LastActivity | MemberSort::Joined => {
-                let at = DateTime::<Utc>::from_timestamp_micros(cursor.key).ok_or_else(|| {
-                    ApiError::bad_request("`after` is not a cursor this list gave out")
-                })?;
+                let at = DateTime::<Utc>::from_timestamp_micros(cursor.key)
+                    .ok_or_else(foreign_cursor)?;
                 sql.push_bind(at)
             }
         };
@@ -378,14 +379,15 @@ async fn balance_rows(
     Ok((rows, more))
 }
 
-/// One page of the list, each member with their accounts and best name.
+/// One page of the list, each member with their accounts and best name, and where the next page
+/// starts (none after the last).
 async fn members_page(
     state: &AppState,
     program_id: Uuid,
     filter: &MemberFilter,
     cursor: Option<Cursor>,
     limit: u32,
-) -> Result<MembersPage, ApiError> {
+) -> Result<(Vec<ListedMember>, Option<Cursor>), ApiError> {
     let (rows, more) = balance_rows(&state.pool, program_id, filter, cursor, limit).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.member_id).collect();
     let names = state
@@ -395,7 +397,7 @@ async fn members_page(
         .map_err(ApiError::internal)?;
     let mut accounts = accounts_of(&state.pool, program_id, &ids).await?;
     let next = more
-        .then(|| rows.last().map(|r| r.cursor(filter.sort).text()))
+        .then(|| rows.last().map(|r| r.cursor(filter.sort)))
         .flatten();
     let members = rows
         .into_iter()
@@ -411,7 +413,7 @@ async fn members_page(
             last_activity_at: r.updated_at,
         })
         .collect();
-    Ok(MembersPage { members, next })
+    Ok((members, next))
 }
 
 /// The accounts of `members`, by member, in network order.
@@ -458,8 +460,10 @@ pub async fn list(
     Query(query): Query<MembersQuery>,
 ) -> Result<Json<MembersPage>, ApiError> {
     let filter = query.filter()?;
-    let page = members_page(&state, program_id, &filter, query.cursor()?, query.limit()?).await?;
-    Ok(Json(page))
+    let (members, next) =
+        members_page(&state, program_id, &filter, query.cursor()?, query.limit()?).await?;
+    let next = next.map(|cursor| cursor.text());
+    Ok(Json(MembersPage { members, next }))
 }
 
 /// The filtered list as a CSV file for spreadsheets (every matching member, in the list's
@@ -490,12 +494,12 @@ pub async fn csv(
             let Some((cursor, mut file)) = step else {
                 return Ok(None);
             };
-            let page = members_page(&state, program_id, &filter, cursor, EXPORT_PAGE_ROWS).await?;
-            for member in &page.members {
+            let (members, next) =
+                members_page(&state, program_id, &filter, cursor, EXPORT_PAGE_ROWS).await?;
+            for member in &members {
                 file.row(&member_fields(member))?;
             }
             let bytes = file.take()?;
-            let next = page.next.as_deref().and_then(Cursor::parse);
             Ok::<_, ApiError>(Some((bytes, next.map(|cursor| (Some(cursor), file)))))
         }
     });

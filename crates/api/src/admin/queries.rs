@@ -46,7 +46,7 @@ pub async fn member_accounts(
 }
 
 /// How a member is shown in lists: one username (or name) of theirs, if any is known.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Label {
     pub network: String,
     pub username: Option<String>,
