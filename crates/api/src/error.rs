@@ -186,6 +186,8 @@ mod tests {
             "internal",
             "invalid_body",
             "large_adjustment_unconfirmed",
+            "telegram_refused",
+            "telegram_taken",
         ];
         let codes = refusals.iter().map(denied_code).chain(envelope);
         for code in codes {

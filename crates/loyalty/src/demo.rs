@@ -172,7 +172,7 @@ pub async fn admin_login(pool: &PgPool) -> anyhow::Result<(String, String)> {
                 role: Some(Role::Admin),
                 disabled: Some(false),
                 password: Some(password.clone()),
-                programs: None,
+                ..Default::default()
             };
             api::admin::auth::users::update_user(pool, "demo", &username, change).await?;
         }

@@ -849,3 +849,67 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
     browser.screenshot("admin-dashboard-ru").await.unwrap();
     browser.quit().await;
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_manager_links_telegram_on_the_account_page_and_signs_in_with_it(pool: PgPool) {
+    use crate::harness::admin::login_widget_fields;
+    use crate::harness::mini_app::BOT_TOKEN;
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let app = crate::harness::TestApp::with_config(pool, |config, _| {
+        config.telegram.bot_token = BOT_TOKEN.to_string().into();
+    })
+    .await;
+    let panel = AdminClient::on(std::sync::Arc::new(app));
+    let _server = signed_in_at(&browser, &panel, 768).await;
+    let fields = || login_widget_fields(77, "admin_tg", chrono::Utc::now().timestamp(), BOT_TOKEN);
+
+    browser.click("#whoami").await.unwrap();
+    browser
+        .wait_for("document.body.dataset.ready === '#/account'")
+        .await
+        .unwrap();
+    let before = browser.text("#account-telegram").await.unwrap().unwrap();
+    assert!(before.contains("password only"), "{before}");
+    // Telegram's popup is not reachable here: the page is handed the fields it would return.
+    browser
+        .execute(
+            "Manage.linkTelegram(document.getElementById('telegram-link'), arguments[0]);",
+            vec![fields()],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#account-telegram", "@admin_tg")
+        .await
+        .unwrap();
+    browser.click("#lang-switch").await.unwrap();
+    browser
+        .wait_for_text("#account-telegram", "Привязан")
+        .await
+        .unwrap();
+    browser.screenshot("admin-account-ru").await.unwrap();
+
+    browser.click("#logout").await.unwrap();
+    browser.wait_visible("#telegram-submit").await.unwrap();
+    let mut forged = fields();
+    forged["id"] = json!(78);
+    browser
+        .execute("LoginPage.telegram(arguments[0]);", vec![forged])
+        .await
+        .unwrap();
+    let refused = browser
+        .wait_for_text("#login-error", "Telegram не подтвердил")
+        .await
+        .unwrap();
+    assert!(refused.contains("Telegram"), "{refused}");
+    browser
+        .execute("LoginPage.telegram(arguments[0]);", vec![fields()])
+        .await
+        .unwrap();
+    browser.wait_visible("#nav").await.unwrap();
+    let whoami = browser.text("#whoami").await.unwrap().unwrap();
+    assert!(whoami.starts_with("admin"), "{whoami}");
+    browser.quit().await;
+}

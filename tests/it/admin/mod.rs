@@ -13,6 +13,7 @@ mod exports;
 mod member_list;
 mod members;
 mod page;
+mod telegram_sign_in;
 
 use crate::harness::IG_BRAND;
 use crate::harness::admin::AdminClient;

@@ -48,7 +48,7 @@ async function renderNow() {
   const [path, query] = hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  if (!Admin.program && !["users", "auditor"].includes(parts[0])) {
+  if (!Admin.program && !["users", "auditor", "account"].includes(parts[0])) {
     view.append(el("p", { class: "muted" }, I18n.t("app.no_program")));
     if (can("administer")) view.append(programForm());
     return;
@@ -75,6 +75,7 @@ async function renderNow() {
       case "audit-log": await Views.auditLog(view, params); break;
       case "auditor": await Views.auditor(view); break;
       case "users": await Views.users(view); break;
+      case "account": await Views.account(view); break;
       default: await Views.dashboard(view, params);
     }
   } catch (e) {

@@ -63,7 +63,9 @@ async function api(method, path, body, key) {
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
   if (!response.ok) {
     const e = (data && data.error) || {};
-    if (response.status === 401 && !path.endsWith("/session")) {
+    // Only a lost session sends the page back to sign-in; a refused sign-in or Telegram
+    // confirmation is an answer to show.
+    if (response.status === 401 && e.code === "unauthorized") {
       window.location.assign("/admin");
     }
     throw new ApiError(response.status, e.code || "http_" + response.status, e.message || text);
@@ -155,5 +157,20 @@ function wireLangSwitch(onChange) {
     show();
     I18n.apply(document);
     if (onChange) onChange();
+  });
+}
+
+// Telegram's Login Widget, loaded from telegram.org on first use: asks the user in a popup to
+// confirm with the bot `botId` and resolves with the signed fields, or null when cancelled.
+function telegramConfirm(botId) {
+  const ask = () => new Promise((resolve) => {
+    window.Telegram.Login.auth({ bot_id: botId, request_access: false, lang: I18n.lang }, resolve);
+  });
+  if (window.Telegram && window.Telegram.Login) return ask();
+  return new Promise((resolve, reject) => {
+    const script = el("script", { src: "https://telegram.org/js/telegram-widget.js?22" });
+    script.addEventListener("load", () => resolve(ask()));
+    script.addEventListener("error", () => reject(new Error(I18n.t("telegram.unreachable"))));
+    document.head.append(script);
   });
 }

@@ -352,6 +352,9 @@ Views.users = async function (view) {
       ? u.programs.map((id) => ((Admin.programs || []).find((p) => p.program_id === id) || { name: id }).name).join(", ")
       : I18n.t("users.allPrograms")],
     ["users.created", (u) => fmtTime(u.created_at)],
+    ["users.telegram", (u) => u.telegram_linked ? el("span", { class: "telegram-linked" },
+      telegramName(u), " ", el("button", { type: "button", class: "link", onclick: change(u, { unlink_telegram: true }) },
+        I18n.t("account.unlink"))) : "—"],
     ["common.status", (u) => u.disabled_at ? statusBadge("disabled") : statusBadge("active")],
     ["common.actions", (u) => u.username === Admin.session.username ? "" : el("span", {},
       u.disabled_at
@@ -367,4 +370,48 @@ Views.users = async function (view) {
             value: p.program_id, selected: !!u.programs && u.programs.length === 1 && u.programs[0] === p.program_id,
           }, p.name)))))],
   ], users, "user-row"));
+};
+
+function telegramName(u) {
+  return u.telegram_username ? "@" + u.telegram_username : I18n.t("account.linked");
+}
+
+// The signed-in account: who it is, and Telegram sign-in (linked through Telegram's widget,
+// which proves the Telegram account is the manager's own).
+Views.account = async function (view) {
+  const me = await api("GET", "/api/v1/admin/account");
+  const status = el("p", { id: "account-telegram" }, me.telegram_linked
+    ? I18n.t("account.telegram_on", { name: telegramName(me) })
+    : I18n.t("account.telegram_off"));
+  const card = el("div", { class: "card", id: "account-card" },
+    el("p", {}, el("strong", {}, me.username), " · ", I18n.t("role." + me.role)),
+    el("h2", {}, I18n.t("account.telegram")), status);
+  let bot = null;
+  try { bot = await api("GET", "/api/v1/admin/session/telegram"); } catch (_) { bot = null; }
+  if (me.telegram_linked) {
+    const unlink = el("button", { type: "button", class: "secondary", id: "telegram-unlink" }, I18n.t("account.unlink"));
+    unlink.addEventListener("click", () =>
+      submitChange(unlink, () => api("DELETE", "/api/v1/admin/account/telegram"), () => App.render()));
+    card.append(unlink);
+  } else if (bot) {
+    const link = el("button", { type: "button", id: "telegram-link" }, I18n.t("account.link"));
+    link.addEventListener("click", async () => {
+      try {
+        const fields = await telegramConfirm(bot.bot_id);
+        if (fields) await Manage.linkTelegram(link, fields);
+      } catch (e) {
+        toast(errorText(e), true);
+      }
+    });
+    card.append(el("p", { class: "muted" }, I18n.t("account.link_hint")), link);
+  } else {
+    card.append(el("p", { class: "muted" }, I18n.t("account.no_bot")));
+  }
+  view.append(el("h1", {}, I18n.t("account.title")), card);
+};
+
+// Links the Telegram account whose widget fields these are (a separate step, so tests can hand
+// it fields signed for the test bot without telegram.org).
+Manage.linkTelegram = function (button, fields) {
+  return submitChange(button, () => api("PUT", "/api/v1/admin/account/telegram", fields), () => App.render());
 };

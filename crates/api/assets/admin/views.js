@@ -343,6 +343,7 @@ Views.auditLog = async function (view, params) {
         case "created": return I18n.t("role." + d.role);
         case "role": return I18n.t("role." + d.from) + " → " + I18n.t("role." + d.role);
         case "programs": return programs(d.from) + " → " + programs(d.programs);
+        case "telegram": return I18n.t(d.linked ? "account.linked" : "account.unlink");
         default: return "";
       }
     };

@@ -23,6 +23,7 @@ pub mod queries;
 pub mod rewards;
 pub mod session_api;
 pub mod support;
+pub mod telegram_sign_in;
 pub mod users_api;
 
 pub use auth::{Role, UserError, create_user};
@@ -39,6 +40,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
             session_api::current,
             session_api::logout
         ))
+        .routes(routes!(telegram_sign_in::info, telegram_sign_in::sign_in))
+        .routes(routes!(telegram_sign_in::link, telegram_sign_in::unlink))
+        .routes(routes!(telegram_sign_in::account))
         .routes(routes!(users_api::list, users_api::create))
         .routes(routes!(users_api::update))
         .routes(routes!(users_api::changes))

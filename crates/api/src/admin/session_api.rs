@@ -82,7 +82,7 @@ pub async fn login(
     Body(body): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let ttl = state.config.admin.session_ttl_hours;
-    let signed_in = super::auth::sign_in(
+    let outcome = super::auth::sign_in(
         &state.pool,
         &state.password_checks,
         &body.username,
@@ -91,16 +91,8 @@ pub async fn login(
         ttl,
     )
     .await;
-    match signed_in {
-        Ok((token, session)) => {
-            let cookie = session::cookie(&token, ttl, state.config.secure_cookies());
-            let mut response = Json(SessionInfo::of(&session, &state)).into_response();
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            Ok(response)
-        }
+    match outcome {
+        Ok((token, session)) => Ok(signed_in(&state, &token, &session)),
         Err(SignInError::Refused) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",
@@ -112,6 +104,18 @@ pub async fn login(
         Err(e @ SignInError::Busy) => Ok(too_many("busy", &e, 1)),
         Err(SignInError::Db(e)) => Err(e.into()),
     }
+}
+
+/// The answer to a sign-in: the session, and the cookie that carries its token.
+pub(super) fn signed_in(state: &AppState, token: &str, session: &Session) -> Response {
+    let ttl = state.config.admin.session_ttl_hours;
+    let cookie = session::cookie(token, ttl, state.config.secure_cookies());
+    let mut response = Json(SessionInfo::of(session, state)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn too_many(code: &'static str, e: &SignInError, retry_after_secs: u64) -> Response {

@@ -20,7 +20,9 @@ impl From<UserError> for ApiError {
             UserError::InvalidUsername | UserError::WeakPassword | UserError::LongPassword => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            UserError::AlreadyExists(_) | UserError::AdminUnlimited => StatusCode::CONFLICT,
+            UserError::AlreadyExists(_) | UserError::AdminUnlimited | UserError::TelegramTaken => {
+                StatusCode::CONFLICT
+            }
             UserError::NotFound(_) => StatusCode::NOT_FOUND,
             UserError::Hash(_) | UserError::Db(_) => return ApiError::internal(e),
         };
@@ -30,6 +32,7 @@ impl From<UserError> for ApiError {
             UserError::LongPassword => "long_password",
             UserError::AlreadyExists(_) => "already_exists",
             UserError::AdminUnlimited => "admin_unlimited",
+            UserError::TelegramTaken => "telegram_taken",
             _ => "not_found",
         };
         ApiError::new(status, code, e.to_string())
@@ -116,9 +119,11 @@ pub struct UserChangeRequest {
     pub programs: Option<Vec<Uuid>>,
     /// `true`: lift the limit, every program again (ends its sessions).
     pub every_program: Option<bool>,
+    /// `true`: unlink the account's Telegram, so it signs in only with its password.
+    pub unlink_telegram: Option<bool>,
 }
 
-/// Change an account's role, disable or enable it, or set a new password.
+/// Change an account's role, disable or enable it, set a new password or unlink its Telegram.
 #[utoipa::path(
     put,
     path = "/api/v1/admin/users/{username}",
@@ -158,6 +163,7 @@ pub async fn update(
         disabled: body.disabled,
         password: body.password,
         programs,
+        unlink_telegram: body.unlink_telegram == Some(true),
     };
     Ok(Json(
         users::update_user(&state.pool, &auth.session.actor(), &username, change).await?,

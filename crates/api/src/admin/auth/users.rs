@@ -70,6 +70,8 @@ pub enum UserError {
     NotFound(String),
     #[error("admin accounts manage every program and cannot be limited to some")]
     AdminUnlimited,
+    #[error("this Telegram account is linked to another admin account")]
+    TelegramTaken,
     #[error("could not hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -86,7 +88,15 @@ pub struct AdminUser {
     pub disabled_at: Option<DateTime<Utc>>,
     /// The programs this account may see and change; `None`: every program.
     pub programs: Option<Vec<Uuid>>,
+    /// Whether a Telegram account is linked for signing in with Telegram.
+    pub telegram_linked: bool,
+    /// The linked Telegram account's username, when it has one.
+    pub telegram_username: Option<String>,
 }
+
+/// The columns of [`AdminUser`], for every query that returns accounts.
+const USER_COLUMNS: &str = "username, role, created_at, disabled_at, programs, \
+                            telegram_id IS NOT NULL AS telegram_linked, telegram_username";
 
 impl TryFrom<String> for Role {
     type Error = String;
@@ -141,10 +151,10 @@ pub async fn create_user(
     check_password(password)?;
     let hash = hash_password(password).await?;
     let mut tx = pool.begin().await?;
-    let created: Option<AdminUser> = sqlx::query_as(
+    let created: Option<AdminUser> = sqlx::query_as(&format!(
         "INSERT INTO admin_users (username, password_hash, role) VALUES ($1, $2, $3) \
-         ON CONFLICT (username) DO NOTHING RETURNING username, role, created_at, disabled_at, programs",
-    )
+         ON CONFLICT (username) DO NOTHING RETURNING {USER_COLUMNS}"
+    ))
     .bind(&username)
     .bind(&hash)
     .bind(role.as_str())
@@ -184,7 +194,7 @@ pub struct AccountChange {
     /// Who made it: `manager:<username>` (the panel), `cli`, `demo`.
     pub actor: String,
     pub username: String,
-    /// `created`, `role`, `disabled`, `enabled`, `password` or `programs`.
+    /// `created`, `role`, `disabled`, `enabled`, `password`, `programs` or `telegram`.
     pub change: String,
     /// What it became (`role`, `programs`) and what it was (`from`); nothing of a password.
     #[schema(value_type = Object)]
@@ -216,10 +226,20 @@ fn limit_refused(e: sqlx::Error) -> UserError {
 }
 
 pub async fn list_users(pool: &PgPool) -> Result<Vec<AdminUser>, UserError> {
-    Ok(sqlx::query_as(
-        "SELECT username, role, created_at, disabled_at, programs FROM admin_users ORDER BY username",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM admin_users ORDER BY username"
+    ))
     .fetch_all(pool)
+    .await?)
+}
+
+/// One account, if it exists.
+pub async fn find_user(pool: &PgPool, username: &str) -> Result<Option<AdminUser>, UserError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM admin_users WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(pool)
     .await?)
 }
 
@@ -232,6 +252,8 @@ pub struct UserChange {
     /// `Some(Some(ids))`: limit to these programs; `Some(None)`: every program; `None`: keep.
     /// Becoming an admin lifts any limit; limiting an admin is refused (`AdminUnlimited`).
     pub programs: Option<Option<Vec<Uuid>>>,
+    /// Unlink the account's Telegram: it can no longer sign in with Telegram.
+    pub unlink_telegram: bool,
 }
 
 /// Changes role, disabled flag, password or programs, recording each change as made by
@@ -251,29 +273,31 @@ pub async fn update_user(
         None => None,
     };
     let mut tx = pool.begin().await?;
-    let before: Option<AdminUser> = sqlx::query_as(
-        "SELECT username, role, created_at, disabled_at, programs FROM admin_users \
-         WHERE username = $1 FOR UPDATE",
-    )
+    let before: Option<AdminUser> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM admin_users WHERE username = $1 FOR UPDATE"
+    ))
     .bind(&username)
     .fetch_optional(&mut *tx)
     .await?;
     let before = before.ok_or_else(|| UserError::NotFound(username.clone()))?;
-    let updated: AdminUser = sqlx::query_as(
+    let updated: AdminUser = sqlx::query_as(&format!(
         "UPDATE admin_users SET role = coalesce($2, role), \
            password_hash = coalesce($3, password_hash), \
            disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at \
                               WHEN $4 THEN coalesce(disabled_at, now()) ELSE NULL END, \
            programs = CASE WHEN $5 THEN $6 WHEN coalesce($2, role) = 'admin' THEN NULL \
-                           ELSE programs END \
-         WHERE username = $1 RETURNING username, role, created_at, disabled_at, programs",
-    )
+                           ELSE programs END, \
+           telegram_id = CASE WHEN $7 THEN NULL ELSE telegram_id END, \
+           telegram_username = CASE WHEN $7 THEN NULL ELSE telegram_username END \
+         WHERE username = $1 RETURNING {USER_COLUMNS}"
+    ))
     .bind(&username)
     .bind(change.role.map(Role::as_str))
     .bind(&hash)
     .bind(change.disabled)
     .bind(change.programs.is_some())
     .bind(change.programs.clone().flatten())
+    .bind(change.unlink_telegram)
     .fetch_one(&mut *tx)
     .await
     .map_err(limit_refused)?;
@@ -314,6 +338,9 @@ fn differences(
     if new_password {
         lines.push(("password", json!({})));
     }
+    if before.telegram_linked != after.telegram_linked {
+        lines.push(("telegram", telegram_detail(after.telegram_linked)));
+    }
     if before.programs != after.programs {
         lines.push((
             "programs",
@@ -321,6 +348,57 @@ fn differences(
         ));
     }
     lines
+}
+
+/// A `telegram` history line's detail. Never the Telegram id: unlinking leaves no trace of
+/// which Telegram user it was.
+fn telegram_detail(linked: bool) -> serde_json::Value {
+    serde_json::json!({ "linked": linked })
+}
+
+/// Links the Telegram user the Login Widget proved to `username` (the signed-in account
+/// itself), replacing any earlier link. Refused when another account holds that user.
+pub async fn link_telegram(
+    pool: &PgPool,
+    username: &str,
+    telegram_id: i64,
+    telegram_username: Option<&str>,
+) -> Result<AdminUser, UserError> {
+    let mut tx = pool.begin().await?;
+    let linked: Option<AdminUser> = sqlx::query_as(&format!(
+        "UPDATE admin_users SET telegram_id = $2, telegram_username = $3 \
+         WHERE username = $1 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(username)
+    .bind(telegram_id)
+    .bind(telegram_username)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("admin_users_telegram_id_key") => {
+            UserError::TelegramTaken
+        }
+        _ => e.into(),
+    })?;
+    let linked = linked.ok_or_else(|| UserError::NotFound(username.to_string()))?;
+    let actor = format!("manager:{username}");
+    record_change(&mut tx, &actor, username, "telegram", telegram_detail(true)).await?;
+    tx.commit().await?;
+    Ok(linked)
+}
+
+/// The enabled account a Telegram user signs in as, with its role.
+pub async fn telegram_account(
+    pool: &PgPool,
+    telegram_id: i64,
+) -> Result<Option<(String, Role)>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT username, role FROM admin_users WHERE telegram_id = $1 AND disabled_at IS NULL",
+    )
+    .bind(telegram_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(name, role)| role.parse().ok().map(|role| (name, role))))
 }
 
 /// The stored hash and role of an enabled account, for signing in.
