@@ -33,6 +33,8 @@ pub struct AppState {
     pub readiness: observability::Readiness,
     /// Bounds the admin sign-in password checks running at once.
     pub password_checks: admin::auth::PasswordChecks,
+    /// The admin pages' live updates; closed when the server shuts down.
+    pub live: admin::live::LiveFeed,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             mini_app: Default::default(),
             readiness: Default::default(),
             password_checks: Default::default(),
+            live: Default::default(),
         }
     }
 }

@@ -114,12 +114,17 @@ pub async fn serve(
     state.readiness.watch("leaderboards", boards.abort_handle());
     state.readiness.watch("names", names.abort_handle());
     let bot = bot::spawn(&state, stopped);
+    let live = state.live.clone();
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Open live streams would keep the graceful shutdown waiting for ever.
+        live.close();
+    })
     .await?;
     // In-flight requests are done; let each worker finish its current batch.
     let _ = stop_workers.send(true);

@@ -913,3 +913,84 @@ async fn a_manager_links_telegram_on_the_account_page_and_signs_in_with_it(pool:
     assert!(whoami.starts_with("admin"), "{whoami}");
     browser.quit().await;
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_dashboard_and_a_member_card_follow_new_activity_without_a_reload(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let member = panel.app.t.member().await;
+    let _server = signed_in_at(&browser, &panel, 1440).await;
+    let manager = as_admin(&panel).await;
+    let first = manager.adjust(member, json!(30), "Welcome bonus").await;
+    assert_eq!(first.status, axum::http::StatusCode::OK, "{}", first.body);
+    panel.drain().await;
+    browser
+        .wait_for("document.body.dataset.ready === '#/dashboard'")
+        .await
+        .unwrap();
+    browser
+        .wait_for("document.body.dataset.live === 'on'")
+        .await
+        .unwrap();
+    let badge = browser.text("#live").await.unwrap().unwrap();
+    assert!(
+        badge.contains("Live") || badge.contains("реальном"),
+        "{badge}"
+    );
+    // A reload would lose this mark.
+    browser
+        .execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+
+    open(&browser, &format!("#/members/{member}")).await;
+    let balance = browser.text("#member-balance").await.unwrap().unwrap();
+    assert!(balance.contains("30"), "{balance}");
+    let second = manager.adjust(member, json!(45), "Contest prize").await;
+    assert_eq!(second.status, axum::http::StatusCode::OK, "{}", second.body);
+    browser
+        .wait_for_text("#member-balance", "75")
+        .await
+        .unwrap();
+
+    open(&browser, "#/dashboard?days=7").await;
+    let before = browser.text("#stat-outstanding").await.unwrap().unwrap();
+    let third = manager.adjust(member, json!(25), "Survey").await;
+    assert_eq!(third.status, axum::http::StatusCode::OK, "{}", third.body);
+    browser
+        .wait_for_text("#stat-outstanding", "100")
+        .await
+        .unwrap();
+    assert!(before.contains("75"), "{before}");
+    let stayed = browser
+        .execute("return window.notReloaded === true && Number(document.body.dataset.liveRefreshes) >= 2;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(stayed, true, "updated in place, twice");
+
+    // A form being filled in is not replaced: the header offers the news instead.
+    open(&browser, &format!("#/members/{member}")).await;
+    browser.type_into("#adjust-points", "5").await.unwrap();
+    let fourth = manager.adjust(member, json!(10), "Late entry").await;
+    assert_eq!(fourth.status, axum::http::StatusCode::OK, "{}", fourth.body);
+    browser
+        .wait_for("document.getElementById('live').classList.contains('waiting')")
+        .await
+        .unwrap();
+    let typed = browser
+        .execute(
+            "return document.getElementById('adjust-points').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(typed, "5", "the manager's input stays");
+    browser.click("#live").await.unwrap();
+    browser
+        .wait_for_text("#member-balance", "110")
+        .await
+        .unwrap();
+    browser.quit().await;
+}

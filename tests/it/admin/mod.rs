@@ -10,6 +10,7 @@ mod campaigns;
 mod channels;
 mod connect;
 mod exports;
+mod live;
 mod member_list;
 mod members;
 mod page;

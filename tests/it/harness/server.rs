@@ -23,11 +23,13 @@ impl TestServer {
         let store = state.ledger().store().clone();
         projections::runner::spawn(&store, projections::RunnerConfig::default(), shutdown);
         let (stop_http, stopped) = oneshot::channel::<()>();
+        let live = state.live.clone();
         let app = router(state);
         tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(async {
+                .with_graceful_shutdown(async move {
                     let _ = stopped.await;
+                    live.close();
                 })
                 .await
                 .expect("test server");

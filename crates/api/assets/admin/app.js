@@ -29,8 +29,9 @@ function renderNav() {
 // Renders run one after another: an overlapping render (a hash change while a page is still
 // loading) would otherwise append a second page into the same view.
 let renderChain = Promise.resolve();
-App.render = function () {
-  renderChain = renderChain.then(renderNow, renderNow);
+App.render = function (options) {
+  const run = () => renderNow(options || {});
+  renderChain = renderChain.then(run, run);
   return renderChain;
 };
 
@@ -40,10 +41,15 @@ function setTitle() {
   document.title = (program ? program.name + " · " : "") + I18n.t("app.title");
 }
 
-async function renderNow() {
+async function renderNow(options) {
   renderNav();
   setTitle();
-  const view = clear(document.getElementById("view"));
+  Live.follow();
+  const shown = document.getElementById("view");
+  // A live refresh renders aside and swaps only what changed, at once, so the page the
+  // manager reads neither blinks nor scrolls.
+  const view = options.live ? shown.cloneNode(false) : clear(shown);
+  if (!options.live) Live.edited = false;
   const hash = location.hash || "#/dashboard";
   const [path, query] = hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
@@ -81,8 +87,86 @@ async function renderNow() {
   } catch (e) {
     view.append(el("p", { class: "error", id: "view-error" }, errorText(e)));
   }
+  if (options.live && !view.isEqualNode(shown)) {
+    shown.replaceChildren(...view.childNodes);
+    Live.refreshed += 1;
+    document.body.dataset.liveRefreshes = String(Live.refreshed);
+  }
+  Live.show();
   document.body.setAttribute("data-ready", hash);
 }
+
+// Live pages: the dashboard, a member card and the leaderboards read themselves again when the
+// server says the read models moved (server-sent events), at most once a second, or every
+// POLL_MS while the stream is down. A page being edited is not replaced under the manager's
+// hands: the header offers the new activity instead.
+const Live = { source: null, program: null, state: "off", edited: false, waiting: false, last: 0, timer: null, poll: null, refreshed: 0 };
+const LIVE_POLL_MS = 15000;
+
+Live.onPage = function () {
+  const parts = (location.hash || "#/dashboard").slice(1).split("?")[0].split("/").filter(Boolean);
+  return !parts[0] || parts[0] === "dashboard" || parts[0] === "leaderboards"
+    || (parts[0] === "members" && parts.length > 1);
+};
+
+// Follows the selected program's stream (reconnecting when the program changes).
+Live.follow = function () {
+  if (Live.program === Admin.program && Live.source) return;
+  if (Live.source) Live.source.close();
+  Live.source = null;
+  Live.program = Admin.program;
+  if (!Admin.program) return;
+  if (!window.EventSource) { Live.polling(); return; }
+  const source = new EventSource(programPath("/live"));
+  Live.source = source;
+  source.addEventListener("ready", () => {
+    clearInterval(Live.poll);
+    Live.poll = null;
+    Live.state = "on";
+    Live.show();
+  });
+  source.addEventListener("projected", () => Live.changed());
+  // The browser reconnects by itself; until it does, the page polls.
+  source.addEventListener("error", () => Live.polling());
+};
+
+Live.polling = function () {
+  Live.state = "polling";
+  if (!Live.poll) Live.poll = setInterval(() => Live.changed(), LIVE_POLL_MS);
+  Live.show();
+};
+
+Live.busy = function () {
+  const view = document.getElementById("view");
+  const focused = document.activeElement;
+  return Live.edited || !!document.querySelector("dialog[open]")
+    || (focused && view.contains(focused) && ["INPUT", "TEXTAREA", "SELECT"].includes(focused.tagName));
+};
+
+Live.changed = function () {
+  if (!Live.onPage()) return;
+  if (Live.busy()) { Live.waiting = true; Live.show(); return; }
+  const wait = Math.max(0, Live.last + 1000 - Date.now());
+  clearTimeout(Live.timer);
+  Live.timer = setTimeout(() => {
+    if (Live.busy()) { Live.waiting = true; Live.show(); return; }
+    Live.last = Date.now();
+    Live.waiting = false;
+    App.render({ live: true });
+  }, wait);
+};
+
+Live.show = function () {
+  const badge = document.getElementById("live");
+  const on = Live.onPage() && Live.state !== "off";
+  badge.hidden = !on;
+  document.body.dataset.live = on ? Live.state : "off";
+  if (!on) return;
+  badge.className = "live " + (Live.waiting ? "waiting" : Live.state);
+  badge.textContent = Live.waiting ? I18n.t("live.waiting")
+    : I18n.t(Live.state === "on" ? "live.on" : "live.polling");
+  badge.title = I18n.t(Live.waiting ? "live.waiting_hint" : Live.state === "on" ? "live.on_hint" : "live.polling_hint");
+};
 
 function programForm() {
   const key = newKey();
@@ -142,6 +226,13 @@ async function loadPrograms() {
     App.render();
   });
   await loadPrograms();
+  document.getElementById("live").addEventListener("click", () => {
+    Live.waiting = false;
+    Live.edited = false;
+    App.render({ live: true });
+  });
+  // Typing into a form marks the page as edited until it is rendered again.
+  document.getElementById("view").addEventListener("input", () => { Live.edited = true; });
   window.addEventListener("hashchange", () => {
     document.getElementById("toast").hidden = true;
     App.render();

@@ -20,7 +20,7 @@ Views.dashboard = async function (view, params) {
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.members")),
         el("div", { class: "stat", id: "stat-members" }, fmtNum(d.members))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.outstanding")),
-        el("div", { class: "stat" }, fmtNum(d.points_outstanding))),
+        el("div", { class: "stat", id: "stat-outstanding" }, fmtNum(d.points_outstanding))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.awarded_in", { n: days })),
         el("div", { class: "stat", id: "stat-awarded" }, fmtNum(sum("points_awarded")))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.new_in", { n: days })),

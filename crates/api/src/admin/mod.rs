@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod channels;
 pub mod csv_file;
 pub mod dashboard;
+pub mod live;
 pub mod member_list;
 pub mod members;
 pub mod pages;
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(programs::list, programs::create))
         .routes(routes!(programs::rules, programs::change_rules))
         .routes(routes!(dashboard::dashboard))
+        .routes(routes!(live::stream))
         .routes(routes!(dashboard::leaderboard))
         .routes(routes!(dashboard::periods))
         .routes(routes!(dashboard::leaderboard_csv))
