@@ -842,6 +842,61 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
     let username = board["entries"][0]["label"]["username"].as_str().unwrap();
     assert!(first.contains(username), "{first} (expected @{username})");
 
+    // Counts read as bars: one a day of the week for the active and the new members.
+    assert_eq!(browser.count("svg.chart rect.bar").await.unwrap(), 14);
+    // The seed's adjustment is older than a week; one made now is counted (live, no reload).
+    assert_eq!(
+        browser.text("#stat-adjustments").await.unwrap().unwrap(),
+        "0"
+    );
+    let newcomer = panel.app.t.member().await;
+    let bonus = reader.adjust(newcomer, json!(15), "Welcome").await;
+    assert_eq!(bonus.status, axum::http::StatusCode::OK, "{}", bonus.body);
+    browser
+        .wait_for_text("#stat-adjustments", "1")
+        .await
+        .unwrap();
+    let coupons = browser.text("#period-totals").await.unwrap().unwrap();
+    assert!(coupons.contains("Coupons issued"), "{coupons}");
+
+    // A custom period: the seed's first week only.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        today - chrono::Duration::days(13),
+        today - chrono::Duration::days(7),
+    );
+    browser
+        .execute(
+            "document.getElementById('dash-from').value = arguments[0]; \
+             document.getElementById('dash-to').value = arguments[1]; \
+             document.querySelector('#dashboard-custom button').click();",
+            vec![json!(from.to_string()), json!(to.to_string())],
+        )
+        .await
+        .unwrap();
+    let custom = format!("#/dashboard?from={from}&to={to}");
+    browser
+        .wait_for(&format!(
+            "document.body.dataset.ready === {}",
+            json!(custom)
+        ))
+        .await
+        .unwrap();
+    let earlier = number(browser.text("#stat-awarded").await.unwrap().unwrap());
+    assert!(
+        0 < earlier && earlier + week <= month,
+        "days 13..7 ago {earlier}, the last 7 {week}, 30 days {month}"
+    );
+    let same = reader
+        .get(&reader.path(&format!("/dashboard?from={from}&to={to}")))
+        .await
+        .json();
+    assert_eq!(
+        browser.text("#stat-adjustments").await.unwrap().unwrap(),
+        same["totals"]["adjustments"].to_string(),
+        "the page shows the period's count"
+    );
+
     browser.click("#lang-switch").await.unwrap();
     open(&browser, "#/dashboard?days=30").await;
     let axis = browser.text("svg.chart").await.unwrap().unwrap();

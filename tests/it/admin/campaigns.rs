@@ -329,3 +329,120 @@ async fn past_weeks_and_months_are_browsable_and_export_their_standings(pool: Pg
     assert!(lines[2].starts_with(&format!("2;{anna};")), "{}", lines[2]);
     assert_eq!(lines.len(), 3);
 }
+
+/// The dashboard counts the period's manual adjustments (and their net points), the entries
+/// managers reversed, codewords redeemed and coupons issued and cancelled; a custom period
+/// that ended before them counts none, and a backwards period is refused.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_dashboard_counts_adjustments_reversals_codewords_and_coupons(pool: PgPool) {
+    use domain::ids::{EntryId, RedemptionId, RewardId};
+    let panel = AdminClient::signed_in(pool, Role::Admin).await;
+    let t = &panel.app.t;
+    let (anna, boris) = (t.member().await, t.member().await);
+    assert_eq!(
+        panel.adjust(anna, json!(500), "Contest").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        panel.adjust(anna, json!(-20), "Duplicate").await.status,
+        StatusCode::OK
+    );
+    let typo = panel.adjust(boris, json!(70), "Typo").await;
+    assert_eq!(typo.status, StatusCode::OK, "{}", typo.body);
+    panel.drain().await;
+    let card = panel.card(boris).await;
+    let entry = card["history"][0]["entry_id"].clone();
+    let reversal = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/members/{boris}/reversals")),
+            Some(json!({ "entry_id": entry, "reason": "typo" })),
+        )
+        .await;
+    assert_eq!(reversal.json()["outcome"], "recorded", "{}", reversal.body);
+
+    let campaign = panel.app.codeword_campaign().await;
+    let now = domain::Timestamp::new(chrono::Utc::now());
+    let redeem = domain::campaign::RedeemCodeword {
+        entry_id: EntryId(uuid::Uuid::nil()),
+        network: domain::network::Network::Vk,
+        reference: "comment-1".into(),
+        target: None,
+        occurred_at: now,
+        time_zone: chrono_tz::Europe::Moscow,
+        at: now,
+    };
+    t.ledger
+        .redeem_codeword(
+            t.program_id(),
+            campaign,
+            anna,
+            redeem,
+            store::Metadata::default(),
+        )
+        .await
+        .unwrap();
+    let reward = panel
+        .change(
+            Method::POST,
+            &panel.path("/rewards"),
+            Some(json!({ "title": "Mug", "cost": 100, "stock": 5 })),
+        )
+        .await
+        .json();
+    let reward = RewardId(reward["created_id"].as_str().unwrap().parse().unwrap());
+    let (first, second) = (
+        RedemptionId(uuid::Uuid::new_v4()),
+        RedemptionId(uuid::Uuid::new_v4()),
+    );
+    for (redemption, code) in [(first, "CPN-1"), (second, "CPN-2")] {
+        t.ledger
+            .redeem_reward(t.program_id(), anna, reward, redemption, code, now)
+            .await
+            .unwrap();
+    }
+    // The panel finds a coupon's member in the read model.
+    panel.drain().await;
+    let cancel = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/redemptions/{}/cancel", first.0)),
+            Some(json!({ "reason": "out of mugs" })),
+        )
+        .await;
+    assert_eq!(cancel.json()["outcome"], "recorded", "{}", cancel.body);
+    panel.drain().await;
+
+    let dashboard = panel.get(&panel.path("/dashboard?days=7")).await.json();
+    assert_eq!(
+        dashboard["totals"],
+        json!({
+            "adjustments": 3, "adjusted_points": 550, "manager_reversals": 1,
+            "codewords": 1, "codeword_points": 50,
+            "coupons_issued": 2, "points_spent": 200, "coupons_cancelled": 1,
+        }),
+        "{dashboard}"
+    );
+    let before = panel
+        .get(&panel.path("/dashboard?from=2026-01-01&to=2026-01-31"))
+        .await
+        .json();
+    assert_eq!(
+        (before["from"].as_str(), before["to"].as_str()),
+        (Some("2026-01-01"), Some("2026-01-31"))
+    );
+    assert_eq!(before["totals"]["adjustments"], 0);
+    assert_eq!(before["totals"]["coupons_issued"], 0);
+    for bad in [
+        "from=2026-02-01&to=2026-01-01",
+        "from=2025-01-01&to=2026-06-01",
+        "from=2026-01-01",
+    ] {
+        let refused = panel.get(&panel.path(&format!("/dashboard?{bad}"))).await;
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_period"),
+            "{bad}"
+        );
+    }
+}

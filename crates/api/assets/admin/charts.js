@@ -20,10 +20,11 @@ function fmtDay(day) {
   return d.toLocaleDateString(I18n.locale(), { day: "numeric", month: "short", timeZone: "UTC" });
 }
 
-// A line chart: labels along x (days), one line per series ({ name, color, dash, values }); the
-// legend gives each series' total over the period, or its daily average with `average` (a sum of
-// daily active members would count a member once a day).
-function lineChart(title, labels, series, average) {
+// A chart of days: labels along x, one line per series ({ name, color, dash, values }), except
+// that with `bars` the first series (the whole program) is drawn as a bar a day, which reads
+// better for counts. The legend gives each series' total over the period, or its daily average
+// with `average` (a sum of daily active members would count a member once a day).
+function lineChart(title, labels, series, average, bars) {
   const width = 560, height = 220, left = 44, right = 24, top = 10, bottom = 28;
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (i) => left + (labels.length <= 1 ? 0 : (i * (width - left - right)) / (labels.length - 1));
@@ -41,7 +42,18 @@ function lineChart(title, labels, series, average) {
       chart.append(svg("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, fmtDay(label)));
     }
   });
-  for (const s of series) {
+  const slot = (width - left - right) / Math.max(1, labels.length);
+  const barWidth = Math.max(1, Math.min(18, slot * 0.7));
+  series.forEach((s, index) => {
+    if (bars && index === 0) {
+      s.values.forEach((v, i) => {
+        const bar = svg("rect", { x: (x(i) - barWidth / 2).toFixed(1), y: y(v).toFixed(1), width: barWidth.toFixed(1),
+          height: Math.max(0, y(0) - y(v)).toFixed(1), fill: "#c9ced8", class: "bar" });
+        bar.append(svg("title", {}, `${s.name} ${fmtDay(labels[i])}: ${fmtNum(v)}`));
+        chart.append(bar);
+      });
+      return;
+    }
     const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
     chart.append(svg("polyline", { points, fill: "none", stroke: s.color, "stroke-width": 2,
       "stroke-dasharray": s.dash || "none", class: "series" }));
@@ -50,16 +62,17 @@ function lineChart(title, labels, series, average) {
       dot.append(svg("title", {}, `${s.name} ${fmtDay(labels[i])}: ${fmtNum(v)}`));
       chart.append(dot);
     });
-  }
+  });
   // CSSOM, not a style attribute: the page's CSP allows no inline styles.
-  const swatch = (s) => svg("svg", { width: 22, height: 10, class: "swatch" },
-    svg("line", { x1: 0, x2: 22, y1: 5, y2: 5, stroke: s.color, "stroke-width": 2, "stroke-dasharray": s.dash || "none" }));
+  const swatch = (s, index) => svg("svg", { width: 22, height: 10, class: "swatch" }, bars && index === 0
+    ? svg("rect", { x: 6, y: 0, width: 10, height: 10, fill: "#c9ced8" })
+    : svg("line", { x1: 0, x2: 22, y1: 5, y2: 5, stroke: s.color, "stroke-width": 2, "stroke-dasharray": s.dash || "none" }));
   const total = (s) => s.values.reduce((a, v) => a + v, 0);
   const summary = (s) => average
     ? I18n.t("dash.average", { n: fmtNum(Math.round(total(s) / Math.max(1, s.values.length))) })
     : fmtNum(total(s));
-  const legend = el("div", { class: "legend" }, series.map((s) =>
-    el("span", { class: "legend-item" }, swatch(s), s.name + " · ", el("strong", {}, summary(s)))));
+  const legend = el("div", { class: "legend" }, series.map((s, index) =>
+    el("span", { class: "legend-item" }, swatch(s, index), s.name + " · ", el("strong", {}, summary(s)))));
   return el("div", { class: "card" }, el("h2", {}, title), chart, legend);
 }
 
@@ -88,5 +101,7 @@ function statsChart(title, dashboard, field) {
       return row ? row[field] : 0;
     }),
   }));
-  return lineChart(title, labels, series, field === "active_members");
+  // Members are counted, points summed: counts read as bars.
+  const counts = field === "active_members" || field === "new_members";
+  return lineChart(title, labels, series, field === "active_members", counts);
 }

@@ -6,25 +6,48 @@ const Views = {};
 const DASHBOARD_PERIODS = [7, 30, 90];
 
 Views.dashboard = async function (view, params) {
-  const days = DASHBOARD_PERIODS.includes(Number(params && params.get("days"))) ? Number(params.get("days")) : 30;
-  const d = await api("GET", programPath("/dashboard?days=" + days));
+  const from = params && params.get("from"), to = params && params.get("to");
+  const custom = !!(from && to);
+  const days = !custom && DASHBOARD_PERIODS.includes(Number(params && params.get("days"))) ? Number(params.get("days")) : 30;
+  const d = await api("GET", programPath("/dashboard?" + (custom
+    ? new URLSearchParams({ from, to }) : new URLSearchParams({ days }))));
+  const span = dayRange(d.from, d.to).length;
+  const dateInput = (id, value) => el("input", { type: "date", id, value, required: true });
+  const customForm = el("form", { class: "inline", id: "dashboard-custom" },
+    el("label", {}, I18n.t("dash.from"), dateInput("dash-from", d.from)),
+    el("label", {}, I18n.t("dash.to"), dateInput("dash-to", d.to)),
+    el("button", { type: "submit", class: "secondary" }, I18n.t("dash.show")));
+  customForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    location.hash = "#/dashboard?" + new URLSearchParams({
+      from: document.getElementById("dash-from").value, to: document.getElementById("dash-to").value });
+  });
   const picker = el("div", { class: "period-picker", id: "dashboard-period" }, DASHBOARD_PERIODS.map((n) =>
-    el("a", { href: "#/dashboard?days=" + n, class: n === days ? "active" : "", "data-days": n },
-      I18n.t("dash.days", { n }))));
+    el("a", { href: "#/dashboard?days=" + n, class: !custom && n === days ? "active" : "", "data-days": n },
+      I18n.t("dash.days", { n }))), customForm);
   const all = d.days.filter((r) => r.network === "all");
   const sum = (f) => all.reduce((a, r) => a + r[f], 0);
+  const t = d.totals;
+  const tile = (label, id, value, detail) => el("div", { class: "card tile" },
+    el("div", { class: "muted" }, label), el("div", { class: "stat", id }, value),
+    detail ? el("div", { class: "muted" }, detail) : null);
   view.append(
     el("h1", {}, I18n.t("nav.dashboard")),
     picker,
     el("div", { class: "row" },
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.members")),
-        el("div", { class: "stat", id: "stat-members" }, fmtNum(d.members))),
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.outstanding")),
-        el("div", { class: "stat", id: "stat-outstanding" }, fmtNum(d.points_outstanding))),
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.awarded_in", { n: days })),
-        el("div", { class: "stat", id: "stat-awarded" }, fmtNum(sum("points_awarded")))),
-      el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("dash.new_in", { n: days })),
-        el("div", { class: "stat" }, fmtNum(sum("new_members"))))),
+      tile(I18n.t("dash.members"), "stat-members", fmtNum(d.members)),
+      tile(I18n.t("dash.outstanding"), "stat-outstanding", fmtNum(d.points_outstanding)),
+      tile(I18n.t("dash.awarded_in", { n: span }), "stat-awarded", fmtNum(sum("points_awarded"))),
+      tile(I18n.t("dash.new_in", { n: span }), "stat-new", fmtNum(sum("new_members")))),
+    el("div", { class: "row", id: "period-totals" },
+      tile(I18n.t("dash.adjustments"), "stat-adjustments", fmtNum(t.adjustments),
+        I18n.t("dash.points_net", { n: fmtSigned(t.adjusted_points) })),
+      tile(I18n.t("dash.reversals"), "stat-reversals", fmtNum(t.manager_reversals),
+        I18n.t("dash.platform_reversed", { n: fmtNum(sum("points_reversed")) })),
+      tile(I18n.t("dash.codewords"), "stat-codewords", fmtNum(t.codewords),
+        I18n.t("dash.points_paid", { n: fmtNum(t.codeword_points) })),
+      tile(I18n.t("dash.coupons"), "stat-coupons", fmtNum(t.coupons_issued),
+        I18n.t("dash.coupons_detail", { spent: fmtNum(t.points_spent), cancelled: fmtNum(t.coupons_cancelled) }))),
     el("p", { class: "muted" }, I18n.t("dash.zone", { zone: d.time_zone })),
     el("div", { class: "row" },
       statsChart(I18n.t("dash.points"), d, "points_awarded"),

@@ -17,10 +17,37 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+/// The longest period the dashboard shows, in days.
+pub const MAX_DASHBOARD_DAYS: i64 = 366;
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DashboardQuery {
     /// Days back from today in the program's time zone (default 30, at most 366).
     pub days: Option<i64>,
+    /// A custom period instead: its first and last day (both, `YYYY-MM-DD`, at most 366 days).
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl DashboardQuery {
+    /// The days shown, first and last, given today in the program's zone.
+    fn period(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        match (self.from, self.to) {
+            (None, None) => {
+                let days = self.days.unwrap_or(30).clamp(1, MAX_DASHBOARD_DAYS);
+                Ok((today - Duration::days(days - 1), today))
+            }
+            (Some(from), Some(to)) if from <= to && (to - from).num_days() < MAX_DASHBOARD_DAYS => {
+                Ok((from, to))
+            }
+            _ => Err(super::support::invalid(
+                "invalid_period",
+                format!(
+                    "give both from and to, from not after to, at most {MAX_DASHBOARD_DAYS} days"
+                ),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,6 +64,8 @@ pub struct Dashboard {
     /// reversed, active members and new members.
     #[schema(value_type = Vec<Object>)]
     pub days: Vec<DailyStatsRow>,
+    /// The period's manual adjustments and reversals, codewords and coupons.
+    pub totals: queries::PeriodCounts,
 }
 
 /// Points per day, active and new members per day, by network.
@@ -56,12 +85,27 @@ pub async fn dashboard(
     let tz = ranking::program_time_zone(&state.pool, program_id)
         .await
         .map_err(ApiError::internal)?;
-    let to = Utc::now().with_timezone(&tz).date_naive();
-    let from = to - Duration::days(query.days.unwrap_or(30).clamp(1, 366) - 1);
+    let (from, to) = query.period(Utc::now().with_timezone(&tz).date_naive())?;
     let days = projections::daily_stats::daily_stats(&state.pool, program_id, from, to)
         .await
         .map_err(ApiError::internal)?;
     let (members, points_outstanding) = queries::program_totals(&state.pool, program_id).await?;
+    // The period as instants: from the first day's start up to the start of the day after
+    // the last. A day whose midnight a clock change skips starts at its first hour that exists.
+    let start = |day: NaiveDate| {
+        (0..3)
+            .filter_map(|hour| day.and_hms_opt(hour, 0, 0))
+            .find_map(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| ApiError::internal(format!("no start of {day} in {tz}")))
+    };
+    let totals = queries::period_counts(
+        &state.pool,
+        program_id,
+        start(from)?,
+        start(to.succ_opt().unwrap_or(to))?,
+    )
+    .await?;
     Ok(Json(Dashboard {
         program_id,
         time_zone: tz.name().to_string(),
@@ -70,6 +114,7 @@ pub async fn dashboard(
         members,
         points_outstanding,
         days,
+        totals,
     }))
 }
 
