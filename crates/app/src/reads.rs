@@ -100,6 +100,44 @@ pub async fn member_lines(
     Ok((lines, folded))
 }
 
+/// One version of a program's rules: who set them, when, and what they were.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesVersion {
+    pub version: u32,
+    pub rules: domain::program::Rules,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Every rules version of a program, oldest first, from its stream.
+pub async fn rules_history(
+    store: &EventStore,
+    program: domain::ids::ProgramId,
+) -> Result<Vec<RulesVersion>, AppError> {
+    let recorded = store
+        .read_stream(&StreamId::Program(program).to_string(), 0)
+        .await?;
+    let mut versions = Vec::new();
+    for r in recorded {
+        if let Event::RulesChanged {
+            version,
+            rules,
+            by,
+            at,
+            ..
+        } = decode(r)?.event
+        {
+            versions.push(RulesVersion {
+                version,
+                rules,
+                by: by.to_string(),
+                at: at.get(),
+            });
+        }
+    }
+    Ok(versions)
+}
+
 /// The first event a command recorded, if it recorded any.
 pub async fn first_event_of(
     store: &EventStore,

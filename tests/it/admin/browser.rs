@@ -1049,3 +1049,117 @@ async fn the_dashboard_and_a_member_card_follow_new_activity_without_a_reload(po
         .unwrap();
     browser.quit().await;
 }
+
+/// The rules are a form at 768 pixels: a wrong field says why next to it and nothing is sent;
+/// the panel says in words what a change does, asks, records a new version, and the history
+/// shows who changed what.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn rules_are_a_form_that_says_what_changes_and_keeps_every_version(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let _server = signed_in_at(&browser, &panel, 768).await;
+    open(&browser, "#/rules").await;
+    let shown = browser.text("#view").await.unwrap().unwrap();
+    assert!(
+        !shown.is_empty() && browser.count("#view-error").await.unwrap() == 0,
+        "{shown}"
+    );
+    let comment = browser
+        .execute(
+            "return document.getElementById('rule-vk-comment').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(comment, "10", "the standard rules");
+    assert_eq!(
+        browser.text("#rules-preview").await.unwrap().unwrap(),
+        "Nothing changes."
+    );
+
+    browser.type_into("#rules-daily_cap", "x").await.unwrap();
+    let error = browser
+        .text("#rules-daily_cap-error")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(error, "A whole number, please.");
+    browser.click("#rules-save").await.unwrap();
+    assert_eq!(
+        browser.count("#confirm-dialog").await.unwrap(),
+        0,
+        "nothing to confirm"
+    );
+    browser
+        .execute(
+            "const cap = document.getElementById('rules-daily_cap'); cap.value = '';
+             cap.dispatchEvent(new Event('input', { bubbles: true }));
+             const vk = document.getElementById('rule-vk-comment'); vk.value = '15';
+             vk.dispatchEvent(new Event('input', { bubbles: true }));
+             const reaction = document.getElementById('rule-instagram-reaction'); reaction.value = '';
+             reaction.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let preview = browser.text("#rules-preview").await.unwrap().unwrap();
+    for expected in [
+        "A comment on VK will earn 15 points instead of 10 from now on.",
+        "A reaction on Instagram will no longer earn points (it earned 2).",
+        "Daily cap: none instead of 500.",
+    ] {
+        assert!(preview.contains(expected), "{preview} lacks {expected}");
+    }
+    browser.click("#rules-save").await.unwrap();
+    let asked = browser
+        .wait_for_text("#confirm-consequence", "15 points instead of 10")
+        .await
+        .unwrap();
+    assert!(asked.contains("Daily cap"), "{asked}");
+    browser.click("#confirm-yes").await.unwrap();
+    browser
+        .wait_for_text("#rules-history", "Version 2")
+        .await
+        .unwrap();
+
+    let reader = as_admin(&panel).await;
+    let rules = reader.get(&reader.path("/rules")).await.json();
+    assert_eq!(rules["version"], 2);
+    assert_eq!(rules["rules"]["daily_cap"], serde_json::Value::Null);
+    let vk_comment = rules["rules"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["network"] == "vk" && r["kind"] == "comment")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            vk_comment["points"].clone(),
+            vk_comment["cooldown_seconds"].clone()
+        ),
+        (json!(15), json!(60))
+    );
+    let history = browser.text("#rules-history").await.unwrap().unwrap();
+    assert!(history.contains("manager:admin"), "{history}");
+    assert!(history.contains("15 points instead of 10"), "{history}");
+    assert!(
+        history.contains("The rules the program started with."),
+        "{history}"
+    );
+
+    browser.click("#lang-switch").await.unwrap();
+    browser
+        .wait_for_text("#rules-history", "Версия 2")
+        .await
+        .unwrap();
+    let russian = browser.text("#rules-history").await.unwrap().unwrap();
+    assert!(
+        russian.contains("Комментарий (ВКонтакте) с этого момента приносит 15 баллов вместо 10."),
+        "{russian}"
+    );
+    browser.screenshot("admin-rules-ru").await.unwrap();
+    browser.quit().await;
+}

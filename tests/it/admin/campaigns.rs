@@ -186,6 +186,17 @@ async fn campaigns_rewards_rules_and_dashboard(pool: PgPool) {
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules")
     );
     assert_eq!(panel.get(&panel.path("/rules")).await.json()["version"], 2);
+    let history = panel.get(&panel.path("/rules/history")).await.json();
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{history}");
+    assert_eq!(
+        (versions[0]["version"].as_u64(), versions[0]["by"].as_str()),
+        (Some(2), Some("manager:admin1")),
+        "newest first, with who changed them"
+    );
+    assert_eq!(versions[0]["rules"]["daily_cap"], 900);
+    assert_eq!(versions[1]["version"], 1);
+    assert_eq!(versions[1]["rules"]["daily_cap"], 500);
 
     panel.drain().await;
     let campaigns = panel.get(&panel.path("/campaigns")).await.json();

@@ -33,6 +33,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "charts.js",
         "views.js",
         "manage.js",
+        "rules.js",
         "polls.js",
         "channels.js",
         "app.js",

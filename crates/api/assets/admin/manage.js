@@ -301,26 +301,6 @@ Views.reward = async function (view, rewardId) {
     ], coupons, "coupon-row"));
 };
 
-Views.rules = async function (view) {
-  const r = await api("GET", programPath("/rules"));
-  const area = el("textarea", { id: "rules-json", spellcheck: "false", readonly: !can("administer") });
-  area.value = JSON.stringify(r.rules, null, 2);
-  view.append(el("h1", {}, I18n.t("nav.rules")),
-    el("p", { class: "muted" }, I18n.t("rules.version", { version: r.version, zone: r.time_zone })),
-    el("p", { class: "muted" }, I18n.t("rules.hint")), area);
-  if (!can("administer")) return;
-  const key = newKey();
-  const save = el("button", { type: "button", id: "rules-save" }, I18n.t("rules.save"));
-  const out = el("p", { id: "rules-error", class: "error" });
-  save.addEventListener("click", () => {
-    out.textContent = "";
-    let rules;
-    try { rules = JSON.parse(area.value); } catch (e) { out.textContent = I18n.t("rules.bad_json") + " " + e.message; return; }
-    submitChange(save, () => api("PUT", programPath("/rules"), { rules }, key), () => App.render());
-  });
-  view.append(el("p", {}, save), out);
-};
-
 Views.users = async function (view) {
   const { users } = await api("GET", "/api/v1/admin/users");
   const roles = ["admin", "manager", "auditor"];

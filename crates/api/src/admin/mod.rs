@@ -49,6 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users_api::changes))
         .routes(routes!(programs::list, programs::create))
         .routes(routes!(programs::rules, programs::change_rules))
+        .routes(routes!(programs::rules_history))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(live::stream))
         .routes(routes!(dashboard::leaderboard))

@@ -49,6 +49,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/admin/manage.js"),
     ),
     (
+        "rules.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/admin/rules.js"),
+    ),
+    (
         "polls.js",
         "text/javascript; charset=utf-8",
         include_str!("../../assets/admin/polls.js"),

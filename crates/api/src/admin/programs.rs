@@ -151,3 +151,51 @@ pub async fn change_rules(
         .change_rules(ProgramId(program_id), rules, &action);
     Ok(Json(run(&state, action.request_id, command).await?))
 }
+
+/// One version of the rules, as the history lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesVersionReply {
+    pub version: u32,
+    /// Who set them (`manager:<username>`, or whoever created the program for version 1).
+    pub by: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = Object)]
+    pub rules: Rules,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesHistory {
+    /// Newest first.
+    pub versions: Vec<RulesVersionReply>,
+}
+
+/// Every version of the program's rules, newest first, with who set it and when; the panel
+/// shows what each changed from the one before.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/programs/{program_id}/rules/history",
+    tag = "admin",
+    params(("program_id" = Uuid, Path)),
+    responses((status = 200, body = RulesHistory), (status = 404))
+)]
+pub async fn rules_history(
+    _auth: Authorized<Read>,
+    State(state): State<AppState>,
+    Path(program_id): Path<Uuid>,
+) -> Result<Json<RulesHistory>, ApiError> {
+    let history = app::reads::rules_history(state.ledger().store(), ProgramId(program_id)).await?;
+    if history.is_empty() {
+        return Err(ApiError::not_found("no such program"));
+    }
+    let versions = history
+        .into_iter()
+        .rev()
+        .map(|v| RulesVersionReply {
+            version: v.version,
+            by: v.by,
+            at: v.at,
+            rules: v.rules,
+        })
+        .collect();
+    Ok(Json(RulesHistory { versions }))
+}

@@ -1,0 +1,187 @@
+// The program's rules as a form: points and pauses per network and activity, caps and the other
+// settings, each with its unit, checked in the panel's language next to the field; before
+// saving, the panel says in words what changes, and it lists every earlier version with who
+// changed what.
+"use strict";
+
+const RULE_KINDS = ["comment", "mention", "reaction", "poll_vote", "repost", "message", "subscription", "codeword"];
+const RULE_NETWORKS = ["instagram", "vk", "telegram"];
+const MAX_RULE_POINTS = 1000000000; // domain::points::MAX_POINTS_DELTA
+const MAX_U32 = 4294967295;
+// The settings beside the points table: [field, kind, unit key, lowest, highest].
+// "cap": a whole number, empty for none; "count": a whole number; "flag": a checkbox.
+const RULE_SETTINGS = [
+  ["daily_cap", "cap", "rules.unit.points_day", 1, MAX_RULE_POINTS],
+  ["daily_cap_per_network", "cap", "rules.unit.points_day", 1, MAX_RULE_POINTS],
+  ["min_comment_chars", "count", "rules.unit.chars", 0, MAX_U32],
+  ["refuse_repeated_text", "flag"],
+  ["repeated_text_window_days", "count", "rules.unit.days", 0, 3650],
+  ["reverse_on_delete", "flag"],
+  ["reverse_on_leave", "flag"],
+];
+
+function ruleOf(rules, network, kind) {
+  return (rules.points || []).find((r) => r.network === network && r.kind === kind) || null;
+}
+
+// A whole number typed into `input` within [lo, hi]; "" when empty. Throws the error text.
+function wholeNumber(input, lo, hi) {
+  const text = input.value.trim();
+  if (text === "") return "";
+  if (!/^-?[0-9]+$/.test(text)) throw I18n.t("rules.error.whole");
+  const n = Number(text);
+  if (n < lo || n > hi) throw I18n.t("rules.error.range", { lo: fmtNum(lo), hi: fmtNum(hi) });
+  return n;
+}
+
+// The rules the form says, built on `base` (which keeps what the form does not show: the
+// brand's own accounts); null when a field is wrong, each wrong field then shows why.
+function rulesFromForm(form, base) {
+  const rules = Object.assign({}, base, { points: [] });
+  let ok = true;
+  const read = (input, lo, hi) => {
+    const error = form.querySelector("#" + input.id + "-error");
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+    try { return wholeNumber(input, lo, hi); } catch (text) {
+      error.textContent = text;
+      input.setAttribute("aria-invalid", "true");
+      ok = false;
+      return "";
+    }
+  };
+  for (const network of RULE_NETWORKS) {
+    for (const kind of RULE_KINDS) {
+      const points = read(form.querySelector(`#rule-${network}-${kind}`), 1, MAX_RULE_POINTS);
+      const pause = read(form.querySelector(`#rule-${network}-${kind}-pause`), 0, MAX_U32);
+      if (points !== "") rules.points.push({ network, kind, points, cooldown_seconds: pause === "" ? 0 : pause });
+    }
+  }
+  for (const [field, type, , lo, hi] of RULE_SETTINGS) {
+    const input = form.querySelector("#rules-" + field);
+    if (type === "flag") { rules[field] = input.checked; continue; }
+    const value = read(input, lo, hi);
+    rules[field] = type === "cap" ? (value === "" ? null : value) : (value === "" ? 0 : value);
+  }
+  return ok ? rules : null;
+}
+
+function settingText(field, value) {
+  if (value === null || value === undefined) return I18n.t("rules.none");
+  if (value === true) return I18n.t("rules.on");
+  if (value === false) return I18n.t("rules.off");
+  if (field === "repeated_text_window_days" && value === 0) return I18n.t("rules.forever");
+  return fmtNum(value);
+}
+
+// What changes from `before` to `after`, one sentence each, in the panel's language.
+function rulesChanges(before, after) {
+  const lines = [];
+  // Activity names are lower case in Russian, and some sentences start with one.
+  const say = (text) => lines.push(text.charAt(0).toUpperCase() + text.slice(1));
+  for (const network of RULE_NETWORKS) {
+    for (const kind of RULE_KINDS) {
+      const was = ruleOf(before, network, kind), now = ruleOf(after, network, kind);
+      const what = { network: networkName(network), kind: I18n.t("kind." + kind) };
+      if (!was && now) say(I18n.t("rules.change.added", Object.assign({ new: fmtNum(now.points) }, what)));
+      else if (was && !now) say(I18n.t("rules.change.removed", Object.assign({ old: fmtNum(was.points) }, what)));
+      else if (was && now) {
+        if (was.points !== now.points) {
+          say(I18n.t("rules.change.points", Object.assign({ old: fmtNum(was.points), new: fmtNum(now.points) }, what)));
+        }
+        if ((was.cooldown_seconds || 0) !== (now.cooldown_seconds || 0)) {
+          say(I18n.t("rules.change.pause", Object.assign({
+            old: fmtNum(was.cooldown_seconds || 0), new: fmtNum(now.cooldown_seconds || 0) }, what)));
+        }
+      }
+    }
+  }
+  for (const [field] of RULE_SETTINGS) {
+    const was = before[field] === undefined ? null : before[field];
+    const now = after[field] === undefined ? null : after[field];
+    if (was !== now) {
+      say(I18n.t("rules.change.setting", {
+        field: I18n.t("rules.field." + field), old: settingText(field, was), new: settingText(field, now) }));
+    }
+  }
+  if ((before.own_accounts || []).length !== (after.own_accounts || []).length) {
+    say(I18n.t("rules.change.own", { n: (after.own_accounts || []).length }));
+  }
+  return lines;
+}
+
+function rulesForm(rules, editable) {
+  const input = (id, value) => el("input", { id, inputmode: "numeric", size: 6, value: value === null || value === undefined ? "" : String(value),
+    disabled: !editable, "aria-describedby": id + "-error" });
+  const error = (id) => el("span", { class: "field-error", id: id + "-error", role: "alert" });
+  const head = el("tr", {}, el("th", {}, I18n.t("rules.activity")), RULE_NETWORKS.map((n) =>
+    el("th", { colspan: 2 }, networkName(n))));
+  const units = el("tr", { class: "muted" }, el("th", {}), RULE_NETWORKS.flatMap(() =>
+    [el("th", {}, I18n.t("rules.unit.points")), el("th", {}, I18n.t("rules.unit.pause"))]));
+  const rows = RULE_KINDS.map((kind) => el("tr", {}, el("td", {}, I18n.t("kind." + kind)),
+    RULE_NETWORKS.flatMap((network) => {
+      const rule = ruleOf(rules, network, kind);
+      const id = `rule-${network}-${kind}`;
+      return [el("td", {}, input(id, rule && rule.points), error(id)),
+        el("td", {}, input(id + "-pause", rule && rule.cooldown_seconds ? rule.cooldown_seconds : ""), error(id + "-pause"))];
+    })));
+  const settings = RULE_SETTINGS.map(([field, type, unit]) => {
+    const id = "rules-" + field;
+    const control = type === "flag"
+      ? el("input", { type: "checkbox", id, checked: !!rules[field], disabled: !editable })
+      : input(id, rules[field]);
+    return el("div", { class: "rule-setting" },
+      el("label", { for: id }, I18n.t("rules.field." + field)), control,
+      unit ? el("span", { class: "muted" }, " " + I18n.t(unit)) : null,
+      type === "flag" ? null : error(id),
+      el("p", { class: "muted help" }, I18n.t("rules.help." + field)));
+  });
+  return el("form", { id: "rules-form", novalidate: true },
+    el("p", { class: "muted" }, I18n.t("rules.table_help")),
+    el("div", { class: "table-scroll" }, el("table", { class: "rules-table" }, el("thead", {}, head, units), el("tbody", {}, rows))),
+    el("div", { class: "rule-settings" }, settings),
+    el("p", { class: "muted" }, I18n.t("rules.own", { n: (rules.own_accounts || []).length })));
+}
+
+Views.rules = async function (view) {
+  const [current, history] = await Promise.all([
+    api("GET", programPath("/rules")), api("GET", programPath("/rules/history"))]);
+  const editable = can("administer");
+  const form = rulesForm(current.rules, editable);
+  const preview = el("ul", { id: "rules-preview" });
+  const showPreview = () => {
+    const next = rulesFromForm(form, current.rules);
+    const lines = next ? rulesChanges(current.rules, next) : [];
+    clear(preview).append(...(next ? (lines.length ? lines : [I18n.t("rules.unchanged")]) : [I18n.t("rules.fix")])
+      .map((line) => el("li", {}, line)));
+    return { next, lines };
+  };
+  view.append(el("h1", {}, I18n.t("nav.rules")),
+    el("p", { class: "muted" }, I18n.t("rules.version", { version: current.version, zone: current.time_zone })),
+    el("div", { class: "card" }, form));
+  if (editable) {
+    const key = newKey();
+    const save = el("button", { type: "button", id: "rules-save" }, I18n.t("rules.save"));
+    form.addEventListener("input", showPreview);
+    form.addEventListener("change", showPreview);
+    save.addEventListener("click", async () => {
+      const { next, lines } = showPreview();
+      if (!next || lines.length === 0) return;
+      const sure = await Manage.confirm(I18n.t("rules.confirm_title"), lines.join(" "), I18n.t("rules.save"));
+      if (!sure) return;
+      submitChange(save, () => api("PUT", programPath("/rules"), { rules: next }, key), () => App.render());
+    });
+    showPreview();
+    view.append(el("div", { class: "card", id: "rules-changes" },
+      el("h2", {}, I18n.t("rules.preview")), preview, save));
+  }
+  const versions = history.versions;
+  view.append(el("div", { class: "card", id: "rules-history" }, el("h2", {}, I18n.t("rules.history")),
+    versions.map((v, i) => {
+      const older = versions[i + 1];
+      const lines = older ? rulesChanges(older.rules, v.rules) : [I18n.t("rules.first")];
+      return el("div", { class: "rules-version" },
+        el("strong", {}, I18n.t("rules.version_n", { n: v.version })), " · ", fmtTime(v.at), " · ", v.by,
+        el("ul", {}, (lines.length ? lines : [I18n.t("rules.unchanged")]).map((line) => el("li", {}, line))));
+    })));
+};
