@@ -661,6 +661,64 @@ impl Ledger {
         metadata: Metadata,
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
+        self.link(program_id, member_id, identity, method, metadata, at, None)
+            .await
+    }
+
+    /// A manager links an account to the member who is the same person, with why: an
+    /// observed member's account moves with its points, an unclaimed one is linked; one that
+    /// another registered member holds is refused (`IdentityAlreadyClaimed`).
+    pub async fn manager_link_account(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: LinkedAccount,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        let (metadata, at) = (action.metadata(), action.at);
+        let method = LinkMethod::Manager;
+        self.link(
+            program_id,
+            member_id,
+            identity,
+            method,
+            metadata,
+            at,
+            Some(reason),
+        )
+        .await
+    }
+
+    /// A manager unlinks an account from a member, with why.
+    pub async fn manager_unlink_account(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: LinkedAccount,
+        reason: &str,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        let (metadata, at) = (action.metadata(), action.at);
+        self.unlink(program_id, member_id, identity, metadata, at, Some(reason))
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn link(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: LinkedAccount,
+        method: LinkMethod,
+        metadata: Metadata,
+        at: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<Outcome, AppError> {
+        let noted = |events: Result<Vec<domain::Event>, DomainError>| match reason {
+            Some(why) => events.and_then(|e| domain::identity::noting_reason(e, why)),
+            None => events,
+        };
         let identity_stream = StreamId::Identity(program_id, identity.account);
         let member_stream = StreamId::Member(member_id);
         let linked = self
@@ -670,7 +728,9 @@ impl Ledger {
                 metadata.clone(),
                 &(identity_stream.clone(), member_stream.clone()),
                 |(id_state, member)| {
-                    decide_link(id_state, member, program_id, identity, method, at)
+                    noted(decide_link(
+                        id_state, member, program_id, identity, method, at,
+                    ))
                 },
             )
             .await;
@@ -692,7 +752,7 @@ impl Ledger {
             metadata,
             &(identity_stream, holder_stream, member_stream),
             |(id_state, observed, owner)| {
-                decide_claim_observed(
+                noted(decide_claim_observed(
                     id_state,
                     observed,
                     owner,
@@ -701,7 +761,7 @@ impl Ledger {
                     method,
                     EntryId(command_id),
                     at,
-                )
+                ))
             },
         )
         .await
@@ -715,6 +775,19 @@ impl Ledger {
         metadata: Metadata,
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
+        self.unlink(program_id, member_id, identity, metadata, at, None)
+            .await
+    }
+
+    async fn unlink(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        identity: LinkedAccount,
+        metadata: Metadata,
+        at: Timestamp,
+        reason: Option<&str>,
+    ) -> Result<Outcome, AppError> {
         let streams = (
             StreamId::Identity(program_id, identity.account),
             StreamId::Member(member_id),
@@ -724,7 +797,13 @@ impl Ledger {
             Uuid::new_v4(),
             metadata,
             &streams,
-            |(id_state, member)| decide_unlink(id_state, member, program_id, identity, at),
+            |(id_state, member)| {
+                let events = decide_unlink(id_state, member, program_id, identity, at);
+                match reason {
+                    Some(why) => events.and_then(|e| domain::identity::noting_reason(e, why)),
+                    None => events,
+                }
+            },
         )
         .await
     }

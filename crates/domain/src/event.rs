@@ -149,6 +149,10 @@ pub enum Event {
         method: LinkMethod,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
+        /// Why a manager linked it (`method` is then `Manager`); for managers and auditors.
+        /// Additive: events without it read as none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// An external account no longer belongs to the member.
     AccountUnlinked {
@@ -158,6 +162,9 @@ pub enum Event {
         account: LinkedAccount,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
+        /// Why a manager unlinked it, or moved it to the member who is the same person.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// Points earned by one activity on a platform, under the rules in force.
     PointsAwarded {

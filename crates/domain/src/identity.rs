@@ -58,6 +58,7 @@ pub fn decide_link(
             account: identity,
             method,
             at,
+            reason: None,
         },
     ])
 }
@@ -85,6 +86,7 @@ pub fn decide_unlink(
             member_id,
             account: identity,
             at,
+            reason: None,
         },
     ])
 }
@@ -119,6 +121,7 @@ pub fn decide_register_observed(
             account: identity,
             method: LinkMethod::Observed,
             at,
+            reason: None,
         },
     ])
 }
@@ -163,12 +166,14 @@ pub fn decide_claim_observed(
             member_id: observed_id,
             account: identity,
             at,
+            reason: None,
         },
         Event::AccountLinked {
             member_id: owner_id,
             account: identity,
             method,
             at,
+            reason: None,
         },
     ];
     if observed.balance != 0 {
@@ -193,6 +198,18 @@ pub fn decide_claim_observed(
     Ok(events)
 }
 
+/// A manager's link or unlink: the decided events carry the manager's reason (trimmed;
+/// refused when blank), so the log says why an account changed hands.
+pub fn noting_reason(mut events: Vec<Event>, why: &str) -> Result<Vec<Event>, DomainError> {
+    let why = crate::member::required_reason(why.to_string())?;
+    for event in &mut events {
+        if let Event::AccountLinked { reason, .. } | Event::AccountUnlinked { reason, .. } = event {
+            *reason = Some(why.clone());
+        }
+    }
+    Ok(events)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +219,38 @@ mod tests {
 
     fn at() -> Timestamp {
         Timestamp::new(chrono::DateTime::from_timestamp(1_767_268_800, 0).unwrap_or_default())
+    }
+
+    #[test]
+    fn a_managers_reason_goes_on_the_link_and_unlink_events_and_a_blank_one_is_refused() {
+        let identity = LinkedAccount {
+            network: Network::Instagram,
+            account: crate::ids::AccountRef(Uuid::from_u128(5)),
+        };
+        let member = MemberId(Uuid::from_u128(6));
+        let events = vec![
+            Event::AccountUnlinked {
+                member_id: member,
+                account: identity,
+                at: at(),
+                reason: None,
+            },
+            Event::MemberRegistered {
+                member_id: member,
+                program_id: ProgramId(Uuid::from_u128(1)),
+                at: at(),
+            },
+        ];
+        assert_eq!(
+            noting_reason(events.clone(), "  \n"),
+            Err(DomainError::ReasonRequired)
+        );
+        let noted = noting_reason(events.clone(), " same person ").unwrap();
+        assert!(matches!(
+            &noted[0],
+            Event::AccountUnlinked { reason: Some(r), .. } if r == "same person"
+        ));
+        assert_eq!(noted[1], events[1], "other events pass unchanged");
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl Changes {
                 account,
                 method,
                 at,
+                ..
             } => {
                 let link = Link {
                     member_id: member_id.0,

@@ -1163,3 +1163,49 @@ async fn rules_are_a_form_that_says_what_changes_and_keeps_every_version(pool: P
     browser.screenshot("admin-rules-ru").await.unwrap();
     browser.quit().await;
 }
+
+/// The member card suggests the member with the same handle on Instagram; linking it asks for a
+/// reason, says what happens, and the card then lists both accounts with the points.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_manager_links_the_same_person_from_the_card_at_768(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let observed = anna_from_instagram(&panel, "anna.runs").await;
+    let anna = super::member_links::telegram_member(&panel, "5550001", "anna.runs").await;
+    panel.drain().await;
+    let _server = signed_in_at(&browser, &panel, 768).await;
+    open(&browser, &format!("#/members/{anna}")).await;
+    assert_eq!(browser.count("tr.account-row").await.unwrap(), 1);
+    let suggested = browser.text("#same-person-card").await.unwrap().unwrap();
+    assert!(suggested.contains("@anna.runs"), "{suggested}");
+    browser
+        .click("#same-person-card .link-account")
+        .await
+        .unwrap();
+    let consequence = browser.text("#reason-consequence").await.unwrap().unwrap();
+    assert!(consequence.contains("points move here"), "{consequence}");
+    browser
+        .type_into("#reason-input", "same handle")
+        .await
+        .unwrap();
+    browser.click("#reason-confirm").await.unwrap();
+    browser
+        .wait_for("document.querySelectorAll('tr.account-row').length === 2")
+        .await
+        .unwrap();
+    let reader = as_admin(&panel).await;
+    let moved = reader.card(observed).await;
+    assert_eq!(moved["balance"], 0, "{moved}");
+    browser.click("#lang-switch").await.unwrap();
+    browser
+        .wait_for_text("#same-person-card", "Тот же человек")
+        .await
+        .unwrap();
+    browser
+        .screenshot("admin-member-same-person-ru")
+        .await
+        .unwrap();
+    browser.quit().await;
+}

@@ -11,6 +11,7 @@ mod channels;
 mod connect;
 mod exports;
 mod live;
+mod member_links;
 mod member_list;
 mod members;
 mod page;

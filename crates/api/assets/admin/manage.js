@@ -90,6 +90,50 @@ Manage.memberForms = function (card, done) {
   return el("div", { class: "card" }, el("h2", {}, I18n.t("card.adjust")), adjust);
 };
 
+// One person, one member: unlink an account, or link here another member's account (from the
+// suggestions with the same handle, or by that member's id); each with a reason.
+Manage.unlinkButton = function (card, account, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id) + "/accounts/" +
+    encodeURIComponent(account.account_ref) + "/unlink");
+  return el("button", { type: "button", class: "secondary unlink-button", onclick: () =>
+    Manage.askReason(I18n.t("same.unlink_title", { account: accountLabel(account) }),
+      (r, k) => api("POST", path, { reason: r }, k), done, false, I18n.t("same.unlink_consequence")) },
+    I18n.t("account.unlink"));
+};
+
+Manage.samePerson = async function (card, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id));
+  const name = card.name || I18n.t("members.unnamed");
+  const linkButton = (account) => el("button", { type: "button", class: "link-account", onclick: () =>
+    Manage.askReason(I18n.t("same.link_title", { account: accountLabel(account), name }),
+      (r, k) => api("POST", path + "/accounts", { account: account.account_ref, reason: r }, k), done, false,
+      I18n.t("same.link_consequence", { name })) }, I18n.t("same.link"));
+  const accountsOf = (member, accounts) => el("div", { class: "same-person" },
+    el("a", { href: "#/members/" + member }, I18n.t("same.member")), " ",
+    accounts.map((a) => el("span", { class: "same-account" }, networkName(a.network), " ", accountLabel(a), " ", linkButton(a))));
+  const { suggestions } = await api("GET", path + "/same-person");
+  const found = el("div", { id: "same-person-found" });
+  const other = el("input", { id: "same-person-id", size: 38, placeholder: I18n.t("same.id_placeholder") });
+  const look = el("form", { class: "inline", id: "same-person-form" },
+    el("label", {}, I18n.t("same.by_id"), other),
+    el("button", { type: "submit", class: "secondary" }, I18n.t("common.find")));
+  look.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(found);
+    try {
+      const them = await api("GET", programPath("/members/" + encodeURIComponent(other.value.trim()) + "?limit=1"));
+      found.append(accountsOf(them.member_id, them.accounts));
+    } catch (err) {
+      found.append(el("p", { class: "error" }, errorText(err)));
+    }
+  });
+  return el("div", { class: "card", id: "same-person-card" }, el("h2", {}, I18n.t("same.title")),
+    el("p", { class: "muted" }, I18n.t(suggestions.length ? "same.suggested" : "same.none")),
+    suggestions.map((s) => el("div", { class: "suggestion" },
+      el("strong", {}, "@" + s.handle), " · ", accountsOf(s.member_id, s.accounts))),
+    look, found);
+};
+
 // Blocking, apart from the everyday forms so it is never clicked for Apply.
 Manage.memberStatus = function (card, done) {
   const path = programPath("/members/" + encodeURIComponent(card.member_id));

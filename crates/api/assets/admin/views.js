@@ -221,7 +221,8 @@ Views.member = async function (view, memberId) {
     }],
     ["members.name", (a) => a.display_name || "—"],
     ["members.external", (a) => el("span", { class: "mono" }, a.external_id || "—")],
-  ], card.accounts, "account-row");
+  ].concat(can("manage") && !card.erased ? [["common.actions", (a) => Manage.unlinkButton(card, a, () => App.render())]] : []),
+  card.accounts, "account-row");
   const handles = card.accounts.filter((a) => a.username && "@" + a.username !== card.name)
     .map((a) => el("span", { class: "handle net-" + a.network }, "@" + a.username));
   view.append(
@@ -238,7 +239,9 @@ Views.member = async function (view, memberId) {
         el("div", { class: "stat" }, fmtNum(card.spent)))),
     el("h2", {}, I18n.t("card.accounts")), accounts);
   if (card.erased) view.append(el("p", { class: "muted", id: "erased-note" }, I18n.t("card.erased_note")));
-  if (can("manage") && !card.erased) view.append(Manage.memberForms(card, () => App.render()));
+  if (can("manage") && !card.erased) {
+    view.append(await Manage.samePerson(card, () => App.render()), Manage.memberForms(card, () => App.render()));
+  }
   const reverse = (line) => line.reversible && can("manage")
     ? el("button", { type: "button", class: "secondary reverse-button",
         onclick: () => Manage.reverse(card.member_id, line, () => App.render()) }, I18n.t("card.reverse"))

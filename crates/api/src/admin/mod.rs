@@ -15,6 +15,7 @@ pub mod channels;
 pub mod csv_file;
 pub mod dashboard;
 pub mod live;
+pub mod member_links;
 pub mod member_list;
 pub mod members;
 pub mod pages;
@@ -63,6 +64,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
         .routes(routes!(members::erase))
+        .routes(routes!(member_links::link))
+        .routes(routes!(member_links::unlink))
+        .routes(routes!(member_links::suggestions))
         .routes(routes!(members::export))
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::change))

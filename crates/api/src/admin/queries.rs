@@ -15,6 +15,8 @@ pub const MAX_ROWS: i64 = 1_000;
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct MemberHit {
     pub member_id: Uuid,
+    /// The account's pseudonymous reference (what a manager links or unlinks).
+    pub account_ref: Uuid,
     pub network: Option<String>,
     pub external_id: Option<String>,
     pub username: Option<String>,
@@ -31,7 +33,7 @@ pub async fn member_accounts(
     member_id: Uuid,
 ) -> Result<Vec<MemberHit>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.member_id, i.network, a.platform_id AS external_id, p.username, \
+        "SELECT i.member_id, i.account_ref, i.network, a.platform_id AS external_id, p.username, \
                 p.display_name, b.current AS balance, coalesce(b.blocked, false) AS blocked \
          FROM identities i \
          JOIN external_accounts a ON a.account_ref = i.account_ref \

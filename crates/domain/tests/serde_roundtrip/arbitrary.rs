@@ -168,23 +168,34 @@ fn membership_event() -> impl Strategy<Value = Event> {
                 at,
             }
         }),
-        (member_id(), account(), method, instant()).prop_map(
-            |(member_id, identity, method, at)| {
+        (
+            member_id(),
+            account(),
+            method,
+            instant(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(member_id, identity, method, at, reason)| {
                 Event::AccountLinked {
                     member_id,
                     account: identity,
                     method,
                     at,
+                    reason,
                 }
-            }
-        ),
-        (member_id(), account(), instant()).prop_map(|(member_id, identity, at)| {
-            Event::AccountUnlinked {
+            }),
+        (
+            member_id(),
+            account(),
+            instant(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(member_id, identity, at, reason)| Event::AccountUnlinked {
                 member_id,
                 account: identity,
                 at,
-            }
-        }),
+                reason,
+            }),
         (member_id(), text(), text(), instant()).prop_map(|(member_id, reason, by, at)| {
             Event::MemberBlocked {
                 member_id,

@@ -182,6 +182,7 @@ pub fn link(m: MemberId, identity: &LinkedAccount, at: Timestamp) -> Vec<Event> 
             account: *identity,
             method: LinkMethod::Telegram,
             at,
+            reason: None,
         },
     ]
 }
@@ -198,6 +199,7 @@ pub fn unlink(m: MemberId, identity: &LinkedAccount, at: Timestamp) -> Vec<Event
             member_id: m,
             account: *identity,
             at,
+            reason: None,
         },
     ]
 }
