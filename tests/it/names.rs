@@ -193,3 +193,75 @@ async fn what_no_profile_change_shows_is_caught_by_reading_the_program_whole(poo
     );
     assert_eq!(names_on_top(&m).await, [Value::Null]);
 }
+
+/// VK webhooks carry only user ids: `users.get` (a fake VK here) gives the names, which land in
+/// `profiles` where the panel and the leaderboards read them; a deleted profile gets none, and
+/// a name is fetched again only once it is a week old.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn vk_names_come_from_users_get_and_are_refreshed_weekly(pool: PgPool) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let vk = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/method/users.get"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            crate::harness::fixture("vk/api/users.get.json"),
+            "application/json",
+        ))
+        .mount(&vk)
+        .await;
+    let vk_url = format!("{}/method", vk.uri());
+    let app = crate::harness::TestApp::with_config(pool, |config, _| {
+        config.vk.api_token = "vk-test-token".to_string().into();
+        config.vk.api_url = vk_url;
+    })
+    .await;
+    for id in ["743784474", "743784475", "743784476"] {
+        app.account(&ExternalIdentity::new(Network::Vk, "", id))
+            .await;
+    }
+    let client = bot::vk_client(&app.state).expect("a VK token is configured");
+    assert_eq!(
+        bot::vk_names::refresh_once(&app.pool, &client)
+            .await
+            .unwrap(),
+        3
+    );
+    let names: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT a.platform_id, p.username, p.display_name FROM profiles p \
+         JOIN external_accounts a USING (account_ref) ORDER BY a.platform_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        names,
+        vec![
+            (
+                "743784474".into(),
+                Some("anna_runs".into()),
+                Some("Анна Смирнова".into())
+            ),
+            ("743784475".into(), None, Some("Борис Иванов".into())),
+            ("743784476".into(), None, None),
+        ]
+    );
+    assert_eq!(
+        bot::vk_names::refresh_once(&app.pool, &client)
+            .await
+            .unwrap(),
+        0,
+        "fresh names are not fetched again"
+    );
+    sqlx::query("UPDATE profiles SET updated_at = now() - interval '8 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        bot::vk_names::refresh_once(&app.pool, &client)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(vk.received_requests().await.unwrap().len(), 2);
+}

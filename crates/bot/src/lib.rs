@@ -26,6 +26,7 @@ pub mod status;
 pub mod subscriptions;
 pub mod texts;
 pub mod updates;
+pub mod vk_names;
 pub mod webhook;
 
 use app::AppContext;

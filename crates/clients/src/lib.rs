@@ -27,7 +27,7 @@ pub use telegram::{
     ChatId, InlineButton, InlineKeyboard, MemberStatus, PolledUpdate, SentMessage, SentPoll,
     TelegramApi, WebhookConfig, WebhookInfo,
 };
-pub use vk::{PendingLink, VkApi, VkIdCallback, VkIdOAuth, VkIdTokens, VkMembership};
+pub use vk::{PendingLink, VkApi, VkIdCallback, VkIdOAuth, VkIdTokens, VkMembership, VkUser};
 
 /// Result of every client call.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;

@@ -87,6 +87,7 @@ pub async fn serve(
     });
     // Every process runs it; an advisory lock lets one purge at a time.
     let retention = app::retention::spawn(pool.clone(), config.retention.clone(), stopped.clone());
+    let runs_projections = config.projections;
     let board_wake = store.wake().subscribe();
     let ledger = Ledger::new(store, LedgerConfig::default());
     let context = app::AppContext::new(ledger, pool, config).map_err(anyhow::Error::msg)?;
@@ -113,6 +114,10 @@ pub async fn serve(
     }
     state.readiness.watch("leaderboards", boards.abort_handle());
     state.readiness.watch("names", names.abort_handle());
+    // Names go with the projection workers: one process fetches them for the installation.
+    let vk_names = runs_projections
+        .then(|| bot::vk_names::spawn(&state, stopped.clone()))
+        .flatten();
     let bot = bot::spawn(&state, stopped);
     let live = state.live.clone();
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -134,6 +139,7 @@ pub async fn serve(
     for handle in workers
         .into_iter()
         .chain(sealer)
+        .chain(vk_names)
         .chain(bot)
         .chain([boards, names, retention])
     {

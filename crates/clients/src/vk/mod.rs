@@ -2,6 +2,7 @@
 
 mod groups;
 mod oauth;
+mod users;
 
 use secrecy::ExposeSecret;
 use std::fmt;
@@ -18,6 +19,7 @@ use secrecy::SecretString;
 
 pub use groups::{MAX_USER_IDS, VkMembership};
 pub use oauth::{PendingLink, VkIdCallback, VkIdOAuth, VkIdTokens, code_challenge};
+pub use users::{MAX_USERS_PER_CALL, VkUser};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.vk.com/method";
 pub const API_VERSION: &str = "5.199";

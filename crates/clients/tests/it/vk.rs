@@ -16,6 +16,7 @@ pub const EXERCISED: &[&str] = &[
     "groups.isMember_extended_request.json",
     "groups.isMember_batch.json",
     "error_too_many_requests.json",
+    "users.get.json",
 ];
 
 const IS_MEMBER: &str = "/method/groups.isMember";
@@ -236,4 +237,59 @@ async fn three_requests_a_second_per_token() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn users_get_gives_names_and_chosen_short_addresses_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/method/users.get"))
+        .and(body_string_contains(
+            "user_ids=743784474%2C743784475%2C743784476",
+        ))
+        .and(body_string_contains("fields=screen_name"))
+        .respond_with(json_body("vk/api/users.get.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let users = vk(&server, fast_retry())
+        .users(&[743_784_474, 743_784_475, 743_784_476])
+        .await
+        .unwrap();
+    let seen: Vec<(i64, Option<String>, Option<&str>)> = users
+        .iter()
+        .map(|u| (u.id, u.full_name(), u.handle()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (743_784_474, Some("Анна Смирнова".into()), Some("anna_runs")),
+            (743_784_475, Some("Борис Иванов".into()), None),
+            (743_784_476, None, None),
+        ],
+        "id<N> is no chosen address; a deleted profile has no name"
+    );
+}
+
+#[tokio::test]
+async fn users_get_asks_at_most_a_thousand_ids_a_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/method/users.get"))
+        .respond_with(json_body("vk/api/users.get.json"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let ids: Vec<i64> = (743_784_000..743_785_001).collect();
+    let users = vk(&server, fast_retry()).users(&ids).await.unwrap();
+    // Each call answers the fixture's three, all within the first thousand.
+    assert_eq!(users.len(), 3);
+    let calls = requests(&server).await;
+    let asked = |i: usize| {
+        String::from_utf8_lossy(&calls[i].body)
+            .matches("%2C")
+            .count()
+            + 1
+    };
+    assert_eq!((asked(0), asked(1)), (1_000, 1));
 }
