@@ -38,7 +38,7 @@ async fn the_audit_log_exports_as_csv(pool: PgPool) {
     let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "position;at;manager;action;subject;points;reason;details"
+        "position;at;manager;action;subject;subject_name;points;reason;details"
     );
     // Newest first: the removal, then the award (plus the program's own RulesChanged).
     assert!(
@@ -53,7 +53,7 @@ async fn the_audit_log_exports_as_csv(pool: PgPool) {
     );
     assert!(
         lines[2].contains(&format!(
-            ";member-{member};50;\"Winner, \"\"best photo\"\"\";"
+            ";member-{member};;50;\"Winner, \"\"best photo\"\"\";"
         )),
         "{}",
         lines[2]
@@ -65,7 +65,7 @@ async fn the_audit_log_exports_as_csv(pool: PgPool) {
     let lines: Vec<&str> = commas.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "Позиция,Время,Менеджер,Действие,Объект,Баллы,Причина,Подробности"
+        "Позиция,Время,Менеджер,Действие,Объект,Имя,Баллы,Причина,Подробности"
     );
     assert!(
         lines[1].contains(",manager:manager1,PointsAdjusted,"),
@@ -129,4 +129,37 @@ async fn auditors_export_events_see_a_member_as_of_and_verify(pool: PgPool) {
         .await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.body);
     assert_eq!(verify.json()["differences_total"], 0, "{}", verify.body);
+}
+
+/// The audit log names the member each change was about, as the card does, in the page and in
+/// the CSV.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_audit_log_names_members_as_their_cards_do(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
+    let anna = super::anna_from_instagram(&panel, "anna.runs").await;
+    let adjusted = panel.adjust(anna, json!(25), "Photo contest").await;
+    assert_eq!(adjusted.status, StatusCode::OK, "{}", adjusted.body);
+    panel.drain().await;
+    let name = panel.card(anna).await["name"].clone();
+    assert!(name.is_string(), "the fixture's member has a name");
+    let log = panel.get(&panel.path("/audit-log")).await.json();
+    let entry = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject"] == format!("member-{anna}"))
+        .unwrap()
+        .clone();
+    assert_eq!(entry["subject_name"], name);
+    let csv = panel
+        .get(&panel.path("/audit-log.csv?separator=comma"))
+        .await;
+    // A name starting with `@` starts an Excel formula: the file writes it defused.
+    let expected = format!(",member-{anna},'{},25,", name.as_str().unwrap());
+    assert!(name.as_str().unwrap().starts_with('@'), "{name}");
+    assert!(
+        csv.body.contains(&expected),
+        "{} lacks {expected}",
+        csv.body
+    );
 }

@@ -349,7 +349,9 @@ Views.auditLog = async function (view, params) {
       ["audit.action", (e) => I18n.t("event." + e.action, null, true) || e.action],
       ["audit.subject", (e) => {
         const m = /^member-(.+)$/.exec(e.subject);
-        return m ? el("a", { href: "#/members/" + m[1], class: "mono" }, e.subject) : el("span", { class: "mono" }, e.subject);
+        if (!m) return el("span", { class: "mono" }, e.subject);
+        return e.subject_name ? el("a", { href: "#/members/" + m[1], class: "audit-member" }, e.subject_name)
+          : el("a", { href: "#/members/" + m[1], class: "mono" }, e.subject);
       }],
       ["card.delta", (e) => e.points === null || e.points === undefined ? "" : fmtSigned(e.points), "num"],
       ["audit.reason", (e) => e.reason || ""],

@@ -28,6 +28,8 @@ pub struct LogEntry {
     pub action: String,
     /// The stream changed: `member-…`, `campaign-…`, `reward-…`, `program-…`.
     pub subject: String,
+    /// The member's name when the subject is a member with a known name.
+    pub subject_name: Option<String>,
     /// The reason given, where the action takes one.
     pub reason: Option<String>,
     /// Points moved, for adjustments and cancelled redemptions.
@@ -55,6 +57,7 @@ impl From<ManagerActionRow> for LogEntry {
             manager: row.manager,
             action: row.action,
             subject: row.subject,
+            subject_name: None,
             details: row.details,
         }
     }
@@ -97,14 +100,45 @@ pub async fn page(
     let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.position))
         .flatten();
+    let mut entries: Vec<LogEntry> = rows.into_iter().map(LogEntry::from).collect();
+    name_subjects(&state, program_id, &mut entries).await?;
     Ok(Json(LogPage {
-        entries: rows.into_iter().map(LogEntry::from).collect(),
+        entries,
         next_before,
     }))
 }
 
-/// The audit log as CSV for spreadsheets: position, at, manager, action, subject, points,
-/// reason, details (`;`-separated with a byte order mark unless `separator=comma`).
+/// Fills in the names of the entries' member subjects (`member-<id>`), as the panel shows
+/// members everywhere.
+async fn name_subjects(
+    state: &AppState,
+    program_id: Uuid,
+    entries: &mut [LogEntry],
+) -> Result<(), ApiError> {
+    let member_of = |e: &LogEntry| {
+        e.subject
+            .strip_prefix("member-")
+            .and_then(|id| id.parse::<Uuid>().ok())
+    };
+    let members: Vec<Uuid> = entries.iter().filter_map(member_of).collect();
+    if members.is_empty() {
+        return Ok(());
+    }
+    let names = state
+        .names
+        .names(program_id, &members)
+        .await
+        .map_err(ApiError::internal)?;
+    let named: std::collections::HashMap<Uuid, Option<String>> =
+        members.into_iter().zip(names).collect();
+    for entry in entries.iter_mut() {
+        entry.subject_name = member_of(entry).and_then(|m| named.get(&m).cloned().flatten());
+    }
+    Ok(())
+}
+
+/// The audit log as CSV for spreadsheets: position, at, manager, action, subject, the
+/// subject member's name, points, reason, details (`;`-separated with a byte order mark unless `separator=comma`).
 #[utoipa::path(
     get,
     path = "/api/v1/admin/programs/{program_id}/audit-log.csv",
@@ -125,6 +159,7 @@ pub async fn csv(
         ("manager", "Менеджер"),
         ("action", "Действие"),
         ("subject", "Объект"),
+        ("subject_name", "Имя"),
         ("points", "Баллы"),
         ("reason", "Причина"),
         ("details", "Подробности"),
@@ -138,14 +173,16 @@ pub async fn csv(
         let Some(last) = rows.last() else { break };
         before = Some(last.position);
         let full = rows.len() as i64 == PAGE;
-        for row in rows {
-            let e = LogEntry::from(row);
+        let mut entries: Vec<LogEntry> = rows.into_iter().map(LogEntry::from).collect();
+        name_subjects(&state, program_id, &mut entries).await?;
+        for e in entries {
             file.row(&[
                 e.position.to_string(),
                 e.at.to_rfc3339(),
                 e.manager,
                 e.action,
                 e.subject,
+                e.subject_name.unwrap_or_default(),
                 e.points.map(|p| p.to_string()).unwrap_or_default(),
                 e.reason.unwrap_or_default(),
                 e.details.to_string(),
