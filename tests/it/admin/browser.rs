@@ -1209,3 +1209,140 @@ async fn a_manager_links_the_same_person_from_the_card_at_768(pool: PgPool) {
         .unwrap();
     browser.quit().await;
 }
+
+/// Every page of the panel, in Russian, at 1440 and 768 pixels wide: each shows what the
+/// program holds (not only that it loads), none shows an error, and none is wider than the
+/// window. The Russian screenshots at 1440 are the ones in docs/screenshots.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn every_page_shows_the_programs_data_in_russian_at_1440_and_768(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    seed(&panel).await;
+    panel.drain().await;
+    let _server = signed_in_at(&browser, &panel, 1440).await;
+    let reader = as_admin(&panel).await;
+    let campaigns = reader.get(&reader.path("/campaigns")).await.json();
+    let campaign = campaigns["campaigns"][0]["campaign_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rewards = reader.get(&reader.path("/rewards")).await.json();
+    let reward = rewards["rewards"][0]["reward_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reward_title = rewards["rewards"][0]["title"].as_str().unwrap().to_string();
+    let list = reader
+        .get(&reader.path("/members?sort=balance"))
+        .await
+        .json();
+    let top = list["members"][0].clone();
+    let (top_id, top_name) = (
+        top["member_id"].as_str().unwrap().to_string(),
+        top["name"].as_str().unwrap().to_string(),
+    );
+    let dashboard = reader.get(&reader.path("/dashboard?days=30")).await.json();
+    let members = dashboard["members"].as_i64().unwrap().to_string();
+
+    browser
+        .wait_for("document.body.dataset.ready === '#/dashboard'")
+        .await
+        .unwrap();
+    browser.click("#lang-switch").await.unwrap();
+    // (page, what must be on it, screenshot name)
+    let pages: Vec<(String, Vec<String>, &str)> = vec![
+        (
+            "#/dashboard?days=30".into(),
+            vec!["Обзор".into(), members.clone()],
+            "dashboard",
+        ),
+        (
+            "#/members?sort=balance".into(),
+            vec![top_name.clone()],
+            "members",
+        ),
+        (
+            format!("#/members/{top_id}"),
+            vec![top_name.clone(), "История".into()],
+            "member-card",
+        ),
+        (
+            "#/campaigns".into(),
+            vec!["Secret word".into(), "СЕКРЕТ".into()],
+            "campaigns",
+        ),
+        (
+            format!("#/campaigns/{campaign}"),
+            vec!["СЕКРЕТ".into()],
+            "campaign",
+        ),
+        ("#/rewards".into(), vec![reward_title.clone()], "rewards"),
+        (
+            format!("#/rewards/{reward}"),
+            vec![reward_title.clone()],
+            "reward",
+        ),
+        ("#/polls".into(), vec!["Опросы".into()], "polls"),
+        (
+            "#/leaderboards".into(),
+            vec![top_name.clone()],
+            "leaderboards",
+        ),
+        (
+            "#/rules".into(),
+            vec!["Дневной лимит".into(), "Прежние версии".into()],
+            "rules",
+        ),
+        (
+            "#/audit-log".into(),
+            vec!["Photo contest: 1st place".into()],
+            "audit-log",
+        ),
+        ("#/auditor".into(), vec!["Аудит".into()], "auditor"),
+        ("#/users".into(), vec!["admin".into()], "users"),
+        (
+            "#/account".into(),
+            vec!["admin".into(), "Вход через Telegram".into()],
+            "account",
+        ),
+    ];
+    for width in [1440u32, 768] {
+        browser.set_window_size(width, 900).await.unwrap();
+        for (hash, expected, name) in &pages {
+            reopen(&browser, &panel, hash).await;
+            let shown = browser.text("#view").await.unwrap().unwrap();
+            assert_eq!(
+                browser.count("#view-error").await.unwrap(),
+                0,
+                "{hash} at {width}: {shown}"
+            );
+            for needle in expected {
+                assert!(
+                    shown.contains(needle.as_str()),
+                    "{hash} at {width} lacks {needle:?}: {shown}"
+                );
+            }
+            // What sticks out past the window's right edge, if anything.
+            let wide = browser
+                .execute(
+                    "if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+                     return [...document.querySelectorAll('#view *')]
+                       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+                       .slice(0, 5).map((e) => e.tagName + '.' + e.className + '#' + e.id);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(wide, json!([]), "{hash} is wider than {width} px");
+            if width == 1440 {
+                browser
+                    .screenshot(&format!("admin-{name}-ru"))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    browser.quit().await;
+}

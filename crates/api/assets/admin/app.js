@@ -87,10 +87,16 @@ async function renderNow(options) {
   } catch (e) {
     view.append(el("p", { class: "error", id: "view-error" }, errorText(e)));
   }
+  // The manager may have started something while this read was under way: then the news
+  // waits for them.
   if (options.live && !view.isEqualNode(shown)) {
-    shown.replaceChildren(...view.childNodes);
-    Live.refreshed += 1;
-    document.body.dataset.liveRefreshes = String(Live.refreshed);
+    if (Live.busy()) {
+      Live.waiting = true;
+    } else {
+      shown.replaceChildren(...view.childNodes);
+      Live.refreshed += 1;
+      document.body.dataset.liveRefreshes = String(Live.refreshed);
+    }
   }
   Live.show();
   document.body.setAttribute("data-ready", hash);
@@ -139,7 +145,7 @@ Live.polling = function () {
 Live.busy = function () {
   const view = document.getElementById("view");
   const focused = document.activeElement;
-  return Live.edited || !!document.querySelector("dialog[open]")
+  return Live.edited || !!document.querySelector("dialog[open], #reason-box")
     || (focused && view.contains(focused) && ["INPUT", "TEXTAREA", "SELECT"].includes(focused.tagName));
 };
 

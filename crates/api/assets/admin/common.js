@@ -133,7 +133,8 @@ function table(columns, rows, rowClass) {
   if (rows.length === 0) {
     body.push(el("tr", {}, el("td", { colspan: columns.length, class: "muted" }, I18n.t("common.empty"))));
   }
-  return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
+  // Wide tables scroll sideways on their own, so the page never gets wider than the window.
+  return el("div", { class: "table-scroll" }, el("table", {}, el("thead", {}, head), el("tbody", {}, body)));
 }
 
 function networkName(n) {

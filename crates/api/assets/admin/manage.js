@@ -327,13 +327,22 @@ Views.rewards = async function (view) {
 };
 
 Views.reward = async function (view, rewardId) {
-  const { coupons } = await api("GET", programPath("/rewards/" + encodeURIComponent(rewardId) + "/coupons"));
+  const [{ coupons }, { rewards }] = await Promise.all([
+    api("GET", programPath("/rewards/" + encodeURIComponent(rewardId) + "/coupons")),
+    api("GET", programPath("/rewards"))]);
+  const reward = rewards.find((r) => r.reward_id === rewardId);
   view.append(
     el("p", {}, el("a", { href: "#/rewards" }, "← " + I18n.t("nav.rewards"))),
-    el("h1", {}, I18n.t("rewards.coupons")),
+    el("h1", { id: "reward-heading" }, reward ? reward.title : I18n.t("rewards.coupons"), " ",
+      reward ? statusBadge(reward.delisted ? "delisted" : "active") : ""),
+    reward ? el("p", { id: "reward-summary" }, I18n.t("rewards.summary", { cost: fmtNum(reward.cost),
+      stock: fmtNum(reward.stock), issued: fmtNum(reward.issued), returned: fmtNum(reward.returned) })) : "",
+    el("h2", {}, I18n.t("rewards.coupons")),
     table([
       ["card.when", (c) => fmtTime(c.redeemed_at)],
-      ["members.account", (c) => el("a", { href: "#/members/" + c.member_id, class: "mono" }, c.member_id)],
+      ["members.account", (c) => c.member_name
+        ? el("a", { href: "#/members/" + c.member_id }, c.member_name)
+        : el("a", { href: "#/members/" + c.member_id, class: "mono" }, c.member_id)],
       ["card.coupon", (c) => el("span", { class: "mono" }, c.coupon_code)],
       ["rewards.cost", (c) => fmtNum(c.cost), "num"],
       ["common.status", (c) => c.cancelled_at

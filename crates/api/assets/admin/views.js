@@ -293,7 +293,12 @@ Views.member = async function (view, memberId) {
 function boardTable(entries, rowClass) {
   return table([
     ["board.rank", (r) => String(r.rank), "num"],
-    ["members.account", (r) => el("a", { href: "#/members/" + r.member_id }, accountLabel(r.label) !== "—" ? accountLabel(r.label) : r.member_id)],
+    ["members.account", (r) => {
+      const handle = r.label && r.label.username ? "@" + r.label.username : null;
+      const name = r.name || handle || (r.label && r.label.display_name) || I18n.t("members.unnamed");
+      return el("span", {}, el("a", { href: "#/members/" + r.member_id }, name),
+        handle && handle !== name ? el("span", { class: "muted handle" }, " " + handle) : null);
+    }],
     ["members.network", (r) => r.label ? networkName(r.label.network) : "—"],
     ["board.score", (r) => fmtNum(r.score), "num"],
   ], entries, rowClass);

@@ -134,6 +134,8 @@ pub struct BoardEntry {
     pub rank: i64,
     pub member_id: Uuid,
     pub score: i64,
+    /// The member's best name, as the members list and cards show it.
+    pub name: Option<String>,
     pub label: Option<Label>,
 }
 
@@ -192,12 +194,19 @@ async fn top_of(
         .map_err(ApiError::internal)?;
     let members: Vec<Uuid> = top.iter().map(|r| r.member_id).collect();
     let mut labels = queries::labels(&state.pool, program_id, &members).await?;
+    let names = state
+        .names
+        .names(program_id, &members)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(top
         .into_iter()
-        .map(|r| BoardEntry {
+        .zip(names)
+        .map(|(r, name)| BoardEntry {
             rank: r.rank,
             member_id: r.member_id,
             score: r.score,
+            name,
             label: labels.remove(&r.member_id),
         })
         .collect())
@@ -301,7 +310,7 @@ pub async fn leaderboard_csv(
             e.member_id.to_string(),
             label.network,
             label.username.unwrap_or_default(),
-            label.display_name.unwrap_or_default(),
+            e.name.or(label.display_name).unwrap_or_default(),
             e.score.to_string(),
         ])?;
     }

@@ -149,6 +149,9 @@ pub async fn period_counts(
 pub struct Coupon {
     pub redemption_id: Uuid,
     pub member_id: Uuid,
+    /// The member's name, as the panel shows members everywhere; filled in by the handler.
+    #[sqlx(skip)]
+    pub member_name: Option<String>,
     pub cost: i64,
     pub coupon_code: String,
     pub redeemed_at: DateTime<Utc>,

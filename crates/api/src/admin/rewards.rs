@@ -188,13 +188,22 @@ pub async fn coupons(
     Path((program_id, reward_id)): Path<(Uuid, Uuid)>,
     Query(limit): Query<Limit>,
 ) -> Result<Json<CouponList>, ApiError> {
-    let coupons = queries::coupons(
+    let mut coupons = queries::coupons(
         &state.pool,
         program_id,
         reward_id,
         limit.limit.unwrap_or(200),
     )
     .await?;
+    let members: Vec<Uuid> = coupons.iter().map(|c| c.member_id).collect();
+    let names = state
+        .names
+        .names(program_id, &members)
+        .await
+        .map_err(ApiError::internal)?;
+    for (coupon, name) in coupons.iter_mut().zip(names) {
+        coupon.member_name = name;
+    }
     Ok(Json(CouponList { coupons }))
 }
 
