@@ -38,6 +38,16 @@ async fn signed_in_at(browser: &Browser, panel: &AdminClient, width: u32) -> Tes
     server
 }
 
+/// A panel holding [`seed`]'s fortnight, its read models caught up, the admin signed in at
+/// `width` pixels.
+async fn seeded_at(browser: &Browser, pool: PgPool, width: u32) -> (AdminClient, TestServer) {
+    let panel = AdminClient::new(pool).await;
+    seed(&panel).await;
+    panel.drain().await;
+    let server = signed_in_at(browser, &panel, width).await;
+    (panel, server)
+}
+
 /// Waits until the panel finished rendering `hash`.
 async fn open(browser: &Browser, hash: &str) {
     let target = serde_json::to_string(hash).unwrap();
@@ -781,10 +791,7 @@ async fn the_dashboard_totals_each_period_and_writes_dates_in_the_panels_languag
     let Some(browser) = Browser::launch().await else {
         return;
     };
-    let panel = AdminClient::new(pool).await;
-    seed(&panel).await;
-    panel.drain().await;
-    let _server = signed_in_at(&browser, &panel, 1440).await;
+    let (panel, _server) = seeded_at(&browser, pool, 1440).await;
     let number = |text: String| -> i64 {
         text.chars()
             .filter(char::is_ascii_digit)
@@ -1218,10 +1225,7 @@ async fn every_page_shows_the_programs_data_in_russian_at_1440_and_768(pool: PgP
     let Some(browser) = Browser::launch().await else {
         return;
     };
-    let panel = AdminClient::new(pool).await;
-    seed(&panel).await;
-    panel.drain().await;
-    let _server = signed_in_at(&browser, &panel, 1440).await;
+    let (panel, _server) = seeded_at(&browser, pool, 1440).await;
     let reader = as_admin(&panel).await;
     let campaigns = reader.get(&reader.path("/campaigns")).await.json();
     let campaign = campaigns["campaigns"][0]["campaign_id"]
