@@ -202,36 +202,81 @@ impl Browser {
             .ok_or_else(|| fail(format!("{css}: no element reference in {found}")))
     }
 
+    /// A Chrome DevTools Protocol command through ChromeDriver (`goog/cdp/execute`): CPU
+    /// throttling, scripts that run before the page's own.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        self.session_call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
     /// Waits for a visible element, then clicks it as a person would.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.wait_visible(css).await?;
+        self.on_fresh_element(css, |id| async move {
+            self.session_call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/click"),
+                Some(json!({})),
+            )
+            .await
+            .map(drop)
+        })
+        .await
+    }
+
+    /// Replaces an input's value by typing `text`.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        self.on_fresh_element(css, |id| async move {
+            self.session_call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/clear"),
+                Some(json!({})),
+            )
+            .await?;
+            self.session_call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/value"),
+                Some(json!({"text": text})),
+            )
+            .await
+            .map(drop)
+        })
+        .await
+    }
+
+    /// Chooses `path` in the file input `css`, as a person picking a file does.
+    pub async fn send_file(&self, css: &str, path: &str) -> Result<()> {
         let id = self.element(css).await?;
         self.session_call(
             reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
+            &format!("/element/{id}/value"),
+            Some(json!({"text": path})),
         )
         .await
         .map(drop)
     }
 
-    /// Replaces an input's value by typing `text`.
-    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
-        self.wait_visible(css).await?;
-        let id = self.element(css).await?;
-        self.session_call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/clear"),
-            Some(json!({})),
-        )
-        .await?;
-        self.session_call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await
-        .map(drop)
+    /// Runs `action` on the visible element `css`, finding it again if the page re-rendered it
+    /// between finding and acting (a live page does): a person acts on what is shown now.
+    async fn on_fresh_element<F, Fut>(&self, css: &str, action: F) -> Result<()>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let started = Instant::now();
+        loop {
+            self.wait_visible(css).await?;
+            let id = self.element(css).await?;
+            match action(id).await {
+                Err(e) if e.0.contains("stale element") && started.elapsed() < WAIT => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// The element's `textContent` (also of hidden elements), or `None` if there is none.

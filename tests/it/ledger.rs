@@ -225,6 +225,7 @@ async fn a_thousand_attempts_on_a_capped_codeword_pay_exactly_the_cap(pool: PgPo
             total_cap: Some(10),
             networks: vec![Network::Vk, Network::Instagram],
             target_post: None,
+            description: None,
             by: "manager:olga".into(),
             at: at(0),
         })

@@ -92,6 +92,7 @@ async fn a_comment_pays_one_of_two_campaigns_sharing_a_codeword(pool: PgPool) {
         total_cap: None,
         networks: domain::network::Network::ALL.to_vec(),
         target_post: None,
+        description: None,
         by: "manager:olga".into(),
         at: crate::helpers::at(0),
     };
@@ -103,7 +104,7 @@ async fn a_comment_pays_one_of_two_campaigns_sharing_a_codeword(pool: PgPool) {
             second.campaign_id.0,
             store::Metadata::default(),
             &domain::StreamId::Campaign(second.campaign_id),
-            |s| s.decide(CampaignCommand::Create(second.clone())),
+            |s| s.decide(CampaignCommand::Create(Box::new(second.clone()))),
         )
         .await
         .unwrap();

@@ -25,3 +25,21 @@ pub use signal::{
     Activity, BotCommand, BotMessage, BotRole, BotStatus, CommandName, Edit, MembershipChange,
     MembershipEvent, Retraction, Signal,
 };
+
+use domain::network::{ActivityKind, Network};
+
+/// Whether deliveries from `network` can tell that a member did `kind`: what the adapters
+/// here turn into activities. The Mini App lists only these as ways to earn; a rule for
+/// anything else can never pay (Instagram tells no one who liked or followed; mentions are not
+/// read yet).
+pub fn detects(network: Network, kind: ActivityKind) -> bool {
+    use ActivityKind::*;
+    match network {
+        Network::Instagram => matches!(kind, Comment | Message),
+        Network::Vk => matches!(
+            kind,
+            Comment | Repost | Reaction | PollVote | Message | Subscription
+        ),
+        Network::Telegram => matches!(kind, Comment | Reaction | PollVote | Subscription),
+    }
+}

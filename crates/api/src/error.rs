@@ -99,6 +99,19 @@ impl From<app::channels::ChannelError> for ApiError {
     }
 }
 
+impl From<app::brand::BrandError> for ApiError {
+    fn from(e: app::brand::BrandError) -> Self {
+        match e {
+            app::brand::BrandError::Invalid { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_brand",
+                e.to_string(),
+            ),
+            app::brand::BrandError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::internal(e)

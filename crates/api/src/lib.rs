@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod client_address;
 pub mod error;
+pub mod live;
 pub mod mini_app;
 pub mod observability;
 pub mod subscriptions;
@@ -33,8 +34,8 @@ pub struct AppState {
     pub readiness: observability::Readiness,
     /// Bounds the admin sign-in password checks running at once.
     pub password_checks: admin::auth::PasswordChecks,
-    /// The admin pages' live updates; closed when the server shuts down.
-    pub live: admin::live::LiveFeed,
+    /// Live updates of the admin pages and the Mini App; closed when the server shuts down.
+    pub live: live::LiveFeed,
 }
 
 impl AppState {

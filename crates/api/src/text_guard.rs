@@ -1,7 +1,8 @@
 //! PostgreSQL can store no U+0000 in `text` or `jsonb`. A request that carries one in its path,
 //! its query or its body is refused here with 400, before any handler turns it into a query or
 //! an event: otherwise it fails later as a database error (500), and inside a group commit it
-//! would cost its neighbours a round trip.
+//! would cost its neighbours a round trip. Image and octet-stream bodies (a logo, kept as
+//! `bytea`) are bytes, not text, and pass.
 
 use super::error::ApiError;
 use axum::body::Body;
@@ -29,11 +30,19 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
             .into_response();
         }
     };
-    if carries_nul(&bytes) {
+    if !is_binary(&parts.headers) && carries_nul(&bytes) {
         return refused("the body");
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// An image or other bytes (a brand's logo): stored as `bytea`, where a NUL is just a byte.
+fn is_binary(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("image/") || t.starts_with("application/octet-stream"))
 }
 
 fn refused(where_: &str) -> Response {

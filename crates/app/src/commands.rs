@@ -46,6 +46,8 @@ impl ManagerAction {
 #[derive(Debug, Clone)]
 pub struct ProgramContext {
     pub program_id: ProgramId,
+    /// The name it was created with.
+    pub name: String,
     pub time_zone: chrono_tz::Tz,
     pub rules: Rules,
     pub rules_version: u32,
@@ -124,6 +126,7 @@ impl Ledger {
         match (state.created, state.time_zone, state.rules) {
             (true, Some(time_zone), Some(rules)) => Ok(ProgramContext {
                 program_id,
+                name: state.name,
                 time_zone,
                 rules,
                 rules_version: state.rules_version,
@@ -598,7 +601,13 @@ impl Ledger {
             action_id,
             metadata,
             &StreamId::Campaign(campaign.campaign_id),
-            |s| decide_among(s, CampaignCommand::Create(campaign.clone()), &others),
+            |s| {
+                decide_among(
+                    s,
+                    CampaignCommand::Create(Box::new(campaign.clone())),
+                    &others,
+                )
+            },
         )
         .await
     }

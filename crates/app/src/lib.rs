@@ -6,6 +6,7 @@
 //! Nothing else appends.
 
 pub mod accounts;
+pub mod brand;
 pub mod cache;
 pub mod channels;
 pub mod commands;

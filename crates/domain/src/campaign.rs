@@ -52,6 +52,9 @@ pub struct CampaignState {
     pub redeemed_by: BTreeSet<crate::ids::MemberId>,
 }
 
+/// Longest description a campaign shows members.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
 /// A campaign to create, as the manager set it up.
 #[derive(Debug, Clone)]
 pub struct NewCampaign {
@@ -75,6 +78,8 @@ pub struct NewCampaign {
     pub networks: Vec<Network>,
     /// The one post whose comments count, if any.
     pub target_post: Option<String>,
+    /// What members are told about it; must not give the codeword away.
+    pub description: Option<String>,
     /// The manager creating it.
     pub by: ManagerId,
     /// When it is decided: the command's time.
@@ -84,8 +89,8 @@ pub struct NewCampaign {
 /// What a manager can ask of a campaign stream. Redeeming is [`decide_codeword`], since it
 /// spans the member stream too.
 pub enum CampaignCommand {
-    /// Start the campaign's stream.
-    Create(NewCampaign),
+    /// Start the campaign's stream (boxed: the other commands are small).
+    Create(Box<NewCampaign>),
     /// Stop codewords earning for now.
     Pause {
         /// The manager pausing it.
@@ -206,6 +211,7 @@ impl CampaignState {
         let campaign_id = self.campaign_id;
         match command {
             CampaignCommand::Create(c) => {
+                let c = *c;
                 if campaign_id.is_some() {
                     return Err(DomainError::AlreadyExists);
                 }
@@ -214,6 +220,24 @@ impl CampaignState {
                         "a campaign needs a name, a window that ends after it starts, and a network"
                             .into(),
                     ));
+                }
+                let description = c
+                    .description
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string);
+                if let Some(text) = &description {
+                    if text.chars().count() > MAX_DESCRIPTION_CHARS {
+                        return Err(DomainError::InvalidRules(format!(
+                            "a campaign's description is at most {MAX_DESCRIPTION_CHARS} characters"
+                        )));
+                    }
+                    if c.codeword.matches(text) {
+                        return Err(DomainError::InvalidRules(
+                            "the description gives the codeword away".into(),
+                        ));
+                    }
                 }
                 Ok(vec![Event::CampaignCreated {
                     campaign_id: c.campaign_id,
@@ -228,6 +252,7 @@ impl CampaignState {
                     target_post: c.target_post,
                     by: c.by,
                     at: c.at,
+                    description,
                 }])
             }
             CampaignCommand::Pause { by, at } => {

@@ -407,6 +407,10 @@ pub enum Event {
         by: ManagerId,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
+        /// What the campaign tells members, in the manager's words (never the codeword).
+        /// Additive: events without it read as none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     /// Codewords stop earning until the campaign is resumed.
     CampaignPaused {

@@ -105,6 +105,34 @@ impl Period {
     }
 }
 
+impl Period {
+    /// The week or month just before this one (all time has none before it: itself).
+    pub fn previous(self) -> Period {
+        match self {
+            Period::AllTime => Period::AllTime,
+            Period::Week { iso_year, week } => {
+                let monday =
+                    chrono::NaiveDate::from_isoywd_opt(iso_year, week, chrono::Weekday::Mon);
+                match monday.and_then(|d| d.checked_sub_signed(chrono::Duration::days(7))) {
+                    Some(before) => Period::Week {
+                        iso_year: before.iso_week().year(),
+                        week: before.iso_week().week(),
+                    },
+                    None => self,
+                }
+            }
+            Period::Month { year, month: 1 } => Period::Month {
+                year: year - 1,
+                month: 12,
+            },
+            Period::Month { year, month } => Period::Month {
+                year,
+                month: month - 1,
+            },
+        }
+    }
+}
+
 impl fmt::Display for Period {
     /// Stable text keys for storage: `all`, `w2026-47`, `m2026-11`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

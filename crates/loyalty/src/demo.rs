@@ -1,5 +1,5 @@
 //! `loyalty demo`: a working product on a fresh machine in one command. It migrates, creates a
-//! demo program (rules, a codeword campaign, rewards, channels), starts `serve`, and drives a
+//! demo program (rules, a codeword campaign, rewards, channels, its brand), starts `serve`, and drives a
 //! stream of signed Instagram and VK webhooks and Telegram updates through the real HTTP
 //! endpoints, so balances and leaderboards move in the browser.
 
@@ -95,6 +95,11 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
                 total_cap: Some(100),
                 networks: Network::ALL.to_vec(),
                 target_post: None,
+                description: Some(
+                    "Кодовое слово прячется в осенних постах кофейни: найдите его и напишите \
+                     в комментарии — 50 баллов первым ста гостям."
+                        .into(),
+                ),
                 by: "demo".into(),
                 at: now.into(),
             })
@@ -152,6 +157,21 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
         None,
     )
     .await?;
+    // The brand once: what an admin changes later stays.
+    if app::brand::load(pool, program_id)
+        .await?
+        .updated_by
+        .is_none()
+    {
+        let brand = app::brand::validate(&app::brand::BrandRequest {
+            accent_color: Some("#8b5a2b".into()),
+            vk: Some("vk.com/zerno_coffee".into()),
+            telegram: Some("@zerno_news".into()),
+            instagram: Some("@zerno.coffee".into()),
+            ..Default::default()
+        })?;
+        app::brand::save(pool, program_id, &brand, "demo").await?;
+    }
     Ok(program_id)
 }
 

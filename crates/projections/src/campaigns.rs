@@ -16,6 +16,8 @@ pub struct CampaignRow {
     pub program_id: Uuid,
     pub campaign_id: Uuid,
     pub name: String,
+    /// What members are told about it.
+    pub description: Option<String>,
     /// The codeword as the manager typed it.
     pub codeword: String,
     pub points: i64,
@@ -43,7 +45,7 @@ pub struct CodewordRedemptionRow {
     pub position: i64,
 }
 
-const CAMPAIGN_COLUMNS: &str = "program_id, campaign_id, name, codeword, points, starts_at, ends_at, \
+const CAMPAIGN_COLUMNS: &str = "program_id, campaign_id, name, description, codeword, points, starts_at, ends_at, \
      total_cap, networks, status, redemptions, \
      CASE WHEN total_cap IS NULL THEN NULL ELSE greatest(total_cap - redemptions, 0) END AS remaining, \
      created_by, updated_at";
@@ -124,6 +126,7 @@ impl Changes {
             Event::CampaignCreated {
                 campaign_id,
                 name,
+                description,
                 codeword,
                 points,
                 starts_at,
@@ -137,6 +140,7 @@ impl Changes {
                     program_id: r.program_id,
                     campaign_id: campaign_id.0,
                     name: name.clone(),
+                    description: description.clone(),
                     codeword: codeword.display.clone(),
                     points: *points,
                     starts_at: starts_at.get(),
@@ -200,8 +204,8 @@ impl Changes {
         for row in &created {
             sqlx::query(&format!(
                 "INSERT INTO {campaigns} (program_id, campaign_id, name, codeword, points, starts_at, \
-                 ends_at, total_cap, networks, status, redemptions, created_by, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
+                 ends_at, total_cap, networks, status, redemptions, created_by, updated_at, description) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING"
             ))
             .bind(row.program_id)
             .bind(row.campaign_id)
@@ -216,6 +220,7 @@ impl Changes {
             .bind(row.redemptions)
             .bind(&row.created_by)
             .bind(row.updated_at)
+            .bind(&row.description)
             .execute(&mut *conn)
             .await?;
         }

@@ -971,7 +971,7 @@ async fn a_manager_links_telegram_on_the_account_page_and_signs_in_with_it(pool:
         .await
         .unwrap();
     browser.wait_visible("#nav").await.unwrap();
-    let whoami = browser.text("#whoami").await.unwrap().unwrap();
+    let whoami = browser.wait_for_text("#whoami", "admin").await.unwrap();
     assert!(whoami.starts_with("admin"), "{whoami}");
     browser.quit().await;
 }
@@ -1348,5 +1348,82 @@ async fn every_page_shows_the_programs_data_in_russian_at_1440_and_768(pool: PgP
             }
         }
     }
+    browser.quit().await;
+}
+
+/// The brand card on the Rules page: an admin types the name, colour and links (a wrong link is
+/// refused with the field named), uploads a logo from a file, and sees it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_admin_sets_the_mini_apps_brand_and_logo_on_the_rules_page(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let _server = signed_in_at(&browser, &panel, 1440).await;
+    open(&browser, "#/rules").await;
+    browser.wait_visible("#brand-form").await.unwrap();
+    browser
+        .type_into("#brand-name", "Кофейня «Зерно»")
+        .await
+        .unwrap();
+    browser.type_into("#brand-color", "#1f6feb").await.unwrap();
+    browser
+        .type_into("#brand-telegram", "t.me/ab")
+        .await
+        .unwrap();
+    browser.click("#brand-submit").await.unwrap();
+    browser.wait_for_text("#toast", "telegram:").await.unwrap();
+    let brand = app::brand::load(&panel.app.pool, panel.app.t.program_id())
+        .await
+        .unwrap();
+    assert_eq!(brand.display_name, None, "a refused form changes nothing");
+
+    browser
+        .type_into("#brand-telegram", "@zerno_news")
+        .await
+        .unwrap();
+    browser.click("#brand-submit").await.unwrap();
+    browser
+        .wait_for_text("#brand-changed", "manager:admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .execute(
+                "return document.getElementById('brand-telegram').value;",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!("https://t.me/zerno_news"),
+        "shown as stored"
+    );
+
+    let logo = std::env::temp_dir().join(format!("logo-{}.png", Uuid::new_v4()));
+    std::fs::write(
+        &logo,
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGOQz3+NFTEMLQkAoOReQWgyRl8AAAAASUVORK5CYII=",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    browser
+        .send_file("#brand-logo-file", logo.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait_for("(document.querySelector('#brand-logo') || {}).naturalWidth === 8")
+        .await
+        .unwrap();
+    std::fs::remove_file(&logo).unwrap();
+    let brand = app::brand::load(&panel.app.pool, panel.app.t.program_id())
+        .await
+        .unwrap();
+    assert_eq!(brand.display_name.as_deref(), Some("Кофейня «Зерно»"));
+    assert_eq!(brand.accent_color.as_deref(), Some("#1f6feb"));
+    assert!(brand.logo_hash.is_some());
+    browser.screenshot("admin-brand").await.unwrap();
     browser.quit().await;
 }

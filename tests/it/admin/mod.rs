@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod auth;
+mod brand;
 mod browser;
 mod campaigns;
 mod channels;

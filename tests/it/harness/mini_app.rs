@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use domain::event::LinkMethod;
-use domain::ids::{MemberId, RewardId};
+use domain::ids::{MemberId, RedemptionId, RewardId};
 use domain::network::{ExternalIdentity, Network};
 use domain::points::{Points, PointsDelta};
 use domain::reward::RewardCommand;
@@ -205,6 +205,36 @@ impl MiniApp {
             language_code: None,
         };
         upsert_profile(&self.state.pool, &profile).await.unwrap();
+    }
+
+    /// A manager cancels one of `member`'s redemptions, with `reason`.
+    pub async fn cancel_redemption(
+        &self,
+        member: MemberId,
+        reward: RewardId,
+        redemption: Uuid,
+        reason: &str,
+    ) {
+        self.app
+            .t
+            .ledger
+            .cancel_redemption(
+                self.app.t.program_id(),
+                member,
+                reward,
+                RedemptionId(redemption),
+                reason,
+                &now_action(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A comment from the Instagram account `from`, delivered signed as Meta sends it.
+    pub async fn comment_on_instagram(&self, from: &str, comment_id: &str, text: &str) -> Reply {
+        let body = instagram_comment(from, "anna_runs", comment_id, text);
+        let signature = super::sign(&body, super::IG_APP_SECRET);
+        self.app.instagram(body, Some(&signature)).await
     }
 
     pub async fn events_of_type(&self, event_type: &str) -> i64 {

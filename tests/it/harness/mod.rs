@@ -367,6 +367,7 @@ impl TestApp {
                 total_cap: Some(100),
                 networks: Network::ALL.to_vec(),
                 target_post: None,
+                description: Some("Найдите слово в наших постах".into()),
                 by: "manager:olga".into(),
                 at: at(0),
             })

@@ -43,16 +43,26 @@ async fn browser_shows_balance_rank_and_redeems_a_reward(pool: PgPool) {
         .wait_for("document.querySelectorAll('#history li').length >= 3")
         .await
         .unwrap();
-    browser.screenshot("mini-app-home").await.unwrap();
 
     browser.click("#tabs button[data-tab=top]").await.unwrap();
+    // Three members: all on the podium, Anna second.
     let mine = browser
-        .wait_for_text("#leaderboard li.me", "Анна")
+        .wait_for_text("#podium li.me", "Анна")
         .await
         .unwrap();
-    assert!(mine.contains("#2") && mine.contains("150"), "{mine}");
-    assert_eq!(browser.count("#leaderboard li").await.unwrap(), 3);
-    assert_eq!(browser.count("#leaderboard li.me").await.unwrap(), 1);
+    assert!(mine.contains("🥈") && mine.contains("150"), "{mine}");
+    assert_eq!(browser.count("#podium li").await.unwrap(), 3);
+    assert_eq!(browser.count("#tab-top li.me").await.unwrap(), 1);
+    let podium = browser.text("#podium").await.unwrap().unwrap();
+    let (boris, anna, olga) = (
+        podium.find("Борис").unwrap(),
+        podium.find("Анна").unwrap(),
+        podium.find("Ольга").unwrap(),
+    );
+    assert!(
+        anna < boris && boris < olga,
+        "second, first, third: {podium}"
+    );
     browser.screenshot("mini-app-leaderboard").await.unwrap();
 
     browser.click("#tabs button[data-tab=earn]").await.unwrap();
@@ -60,7 +70,6 @@ async fn browser_shows_balance_rank_and_redeems_a_reward(pool: PgPool) {
         .wait_for_text("#campaigns", "Secret word")
         .await
         .unwrap();
-    browser.screenshot("mini-app-earn").await.unwrap();
 
     browser
         .click("#tabs button[data-tab=rewards]")
@@ -72,19 +81,16 @@ async fn browser_shows_balance_rank_and_redeems_a_reward(pool: PgPool) {
         .click(&format!("{cappuccino} button.redeem"))
         .await
         .unwrap();
-    browser
-        .click(&format!("{cappuccino} button.confirm-yes"))
-        .await
-        .unwrap();
+    browser.click("#sheet-yes").await.unwrap();
     let coupon = browser.wait_for_text("#coupon-code", "CPN-").await.unwrap();
     assert_eq!(coupon.len(), 13, "{coupon}");
     assert_eq!(browser.text("#balance").await.unwrap().unwrap(), "50");
+    browser.click("#coupon-done").await.unwrap();
     browser.wait_for_text("#coupons", &coupon).await.unwrap();
     browser
         .wait_for_text(cappuccino, "в наличии: 9")
         .await
         .unwrap();
-    browser.screenshot("mini-app-rewards").await.unwrap();
     assert_eq!(m.events_of_type("RewardRedeemed").await, 1);
     assert_eq!(m.app.t.balance(member).await, 50);
 
@@ -150,12 +156,12 @@ async fn browser_renders_markup_in_names_as_text(pool: PgPool) {
     );
     browser.click("#tabs button[data-tab=top]").await.unwrap();
     let mine = browser
-        .wait_for_text("#leaderboard li.me", "<img")
+        .wait_for_text("#podium li.me", "<img")
         .await
         .unwrap();
     assert!(mine.contains("<img"), "{mine}");
     browser
-        .wait_for_text("#leaderboard", "<b>Bold</b><script>")
+        .wait_for_text("#podium", "<b>Bold</b><script>")
         .await
         .unwrap();
     browser.screenshot("mini-app-names-as-text").await.unwrap();

@@ -22,6 +22,7 @@ async fn campaigns_tell_what_to_do_but_not_the_codeword(pool: PgPool) {
     let view = json_of(&reply);
     let campaign = &view["campaigns"][0];
     assert_eq!(campaign["name"], "Secret word");
+    assert_eq!(campaign["description"], "Найдите слово в наших постах");
     assert_eq!(campaign["points"], 50);
     assert_eq!(campaign["remaining"], 100);
     assert_eq!(campaign["done"], false);

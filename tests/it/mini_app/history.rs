@@ -69,19 +69,8 @@ async fn a_cancelled_redemption_tells_the_member_the_outcome_never_the_reason(po
         .unwrap()
         .parse::<Uuid>()
         .unwrap();
-    m.app
-        .t
-        .ledger
-        .cancel_redemption(
-            m.app.t.program_id(),
-            member,
-            reward,
-            domain::ids::RedemptionId(redemption),
-            "Мошенничество: заявка 4521",
-            &now_action(),
-        )
-        .await
-        .unwrap();
+    m.cancel_redemption(member, reward, redemption, "Мошенничество: заявка 4521")
+        .await;
     m.drain().await;
     let reply = m
         .call("GET", "/api/v1/app/history", Some(&anna()), None, &[])

@@ -7,5 +7,7 @@ mod campaigns;
 mod history;
 mod leaderboard;
 mod links;
+mod live;
 mod page;
+mod phone;
 mod rewards;

@@ -75,6 +75,7 @@ async function renderNow(options) {
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules":
         await Views.rules(view);
+        await Views.brand(view);
         await Views.channels(view);
         if (can("administer")) view.append(programForm());
         break;

@@ -48,14 +48,17 @@ class ApiError extends Error {
 
 async function api(method, path, body, key) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A file (a logo) goes as its own bytes; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (raw) headers["Content-Type"] = body.type || "application/octet-stream";
+  else if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && Admin.session) headers["X-CSRF-Token"] = Admin.session.csrf_token;
   if (key) headers["Idempotency-Key"] = key;
   const response = await fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || raw ? body : JSON.stringify(body),
   });
   if (response.status === 204) return null;
   const text = await response.text();

@@ -241,7 +241,11 @@ function campaignForm() {
     input("campaign-end", "campaign.ends", { type: "datetime-local", required: true,
       value: local(new Date(now.getTime() + 7 * 86400000)) }),
     input("campaign-cap", "campaign.cap", { type: "number", min: 1, step: 1, size: 6 }),
-    input("campaign-post", "campaign.post", {}), ...nets, submit);
+    input("campaign-post", "campaign.post", {}),
+    el("label", { class: "wide" }, I18n.t("campaign.description"),
+      el("textarea", { id: "campaign-description", maxlength: 500, rows: 2 }),
+      el("span", { class: "muted" }, I18n.t("campaign.description_hint"))),
+    ...nets, submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const v = (id) => document.getElementById(id).value.trim();
@@ -251,6 +255,7 @@ function campaignForm() {
       total_cap: v("campaign-cap") ? Number(v("campaign-cap")) : null,
       networks: ["instagram", "vk", "telegram"].filter((n) => document.getElementById("campaign-net-" + n).checked),
       target_post: v("campaign-post") || null,
+      description: v("campaign-description") || null,
     };
     submitChange(submit, () => api("POST", programPath("/campaigns"), body, key),
       () => { key = newKey(); return App.render(); });

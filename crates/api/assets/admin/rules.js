@@ -185,3 +185,56 @@ Views.rules = async function (view) {
         el("ul", {}, (lines.length ? lines : [I18n.t("rules.unchanged")]).map((line) => el("li", {}, line))));
     })));
 };
+
+// The brand on the Rules page: how the program looks to members in the Mini App (name, accent
+// colour, logo, community links). Admins change it; everyone else reads it.
+Views.brand = async function (view) {
+  let area = document.getElementById("brand-area");
+  if (area) clear(area);
+  else view.append(area = el("div", { id: "brand-area" }));
+  const b = await api("GET", programPath("/brand"));
+  const reload = () => Views.brand(view);
+  const admin = can("administer");
+  const field = (id, key, value, placeholder) => el("label", {}, I18n.t(key),
+    el("input", { id, value: value || "", placeholder, disabled: !admin, autocomplete: "off" }));
+  const card = el("div", { class: "card", id: "brand" }, el("h2", {}, I18n.t("brand.title")),
+    el("p", { class: "muted" }, I18n.t("brand.hint")));
+  if (b.logo_hash) {
+    card.append(el("img", { id: "brand-logo", class: "brand-logo", alt: I18n.t("brand.logo"),
+      src: "/app/brand/" + encodeURIComponent(Admin.program) + "/logo/" + encodeURIComponent(b.logo_hash) }));
+  }
+  const submit = el("button", { type: "submit", id: "brand-submit", disabled: !admin }, I18n.t("brand.save"));
+  const form = el("form", { id: "brand-form", class: "stack" },
+    field("brand-name", "brand.name", b.display_name, I18n.t("brand.name_placeholder")),
+    field("brand-color", "brand.color", b.accent_color, "#1f6feb"),
+    field("brand-vk", "brand.vk", b.links.vk, "https://vk.com/…"),
+    field("brand-telegram", "brand.telegram", b.links.telegram, "@channel"),
+    field("brand-instagram", "brand.instagram", b.links.instagram, "@account"),
+    submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const value = (id) => document.getElementById(id).value;
+    const body = { display_name: value("brand-name"), accent_color: value("brand-color"),
+      vk: value("brand-vk"), telegram: value("brand-telegram"), instagram: value("brand-instagram") };
+    submitChange(submit, () => api("PUT", programPath("/brand"), body), reload);
+  });
+  card.append(form);
+  if (admin) {
+    const file = el("input", { type: "file", id: "brand-logo-file", accept: "image/png,image/jpeg,image/webp" });
+    file.addEventListener("change", () => {
+      if (file.files.length === 0) return;
+      submitChange(file, () => api("PUT", programPath("/brand/logo"), file.files[0]), reload);
+    });
+    const logo = el("label", {}, I18n.t("brand.logo"), file, el("span", { class: "muted" }, I18n.t("brand.logo_hint")));
+    card.append(logo);
+    if (b.logo_hash) {
+      const remove = el("button", { type: "button", class: "danger", id: "brand-logo-remove" }, I18n.t("brand.remove_logo"));
+      remove.addEventListener("click", () => submitChange(remove, () => api("DELETE", programPath("/brand/logo")), reload));
+      card.append(remove);
+    }
+  }
+  if (b.updated_by) {
+    card.append(el("p", { class: "muted", id: "brand-changed" }, I18n.t("brand.changed", { who: b.updated_by, at: fmtTime(b.updated_at) })));
+  }
+  area.append(card);
+};

@@ -49,8 +49,6 @@
       inStock: 'в наличии: {n}',
       outOfStock: 'нет в наличии',
       redeem: 'Обменять',
-      confirmRedeem: 'Потратить {cost} на «{title}»?',
-      yes: 'Да, обменять',
       cancel: 'Отмена',
       notEnough: 'не хватает {n}',
       couponTitle: 'Ваш купон',
@@ -117,6 +115,34 @@
       net_instagram: 'Instagram',
       net_vk: 'ВКонтакте',
       net_telegram: 'Telegram',
+      periodLastWeek: 'Прошлая неделя',
+      periodLastMonth: 'Прошлый месяц',
+      allNetworks: 'Все сети',
+      boardFinal: 'Итоговые места: этот период закончился.',
+      waysEmpty: 'Программа пока не начисляет баллы за активность в подключённых сообществах.',
+      language: 'Язык',
+      redeemAsk: 'Обменять баллы на награду',
+      redeemFor: 'Обменять за {cost}',
+      afterRedeem: 'После обмена останется {n}',
+      done: 'Готово',
+      welcomeTitle: '{name}: добро пожаловать в бонусную программу!',
+      welcomeLink: 'Привяжите свои аккаунты ВКонтакте и Instagram.',
+      welcomeActive: 'Комментируйте, голосуйте и участвуйте в акциях — за это начисляются баллы.',
+      welcomeSpend: 'Обменивайте баллы на награды.',
+      welcomeGo: 'Привязать аккаунт',
+      welcomeClose: 'Понятно',
+      nextReward: 'До «{title}» осталось {n}',
+      rankUp: '↑ {n} с прошлой недели',
+      rankDown: '↓ {n} с прошлой недели',
+      rankSame: 'как на прошлой неделе',
+      capToday: 'Сегодня можно заработать ещё {left} из {cap}.',
+      capNetwork: '{network}: сегодня ещё {left} из {cap}',
+      cooldown: 'не чаще раза в {time}',
+      minutes: '{n} мин',
+      hours: '{n} ч',
+      liveOn: 'онлайн',
+      couponActive: 'действует',
+      openCoupon: 'Показать',
     },
     en: {
       appTitle: 'Loyalty program',
@@ -156,8 +182,6 @@
       inStock: '{n} in stock',
       outOfStock: 'out of stock',
       redeem: 'Redeem',
-      confirmRedeem: 'Spend {cost} on “{title}”?',
-      yes: 'Yes, redeem',
       cancel: 'Cancel',
       notEnough: '{n} more needed',
       couponTitle: 'Your coupon',
@@ -224,6 +248,34 @@
       net_instagram: 'Instagram',
       net_vk: 'VK',
       net_telegram: 'Telegram',
+      periodLastWeek: 'Last week',
+      periodLastMonth: 'Last month',
+      allNetworks: 'All networks',
+      boardFinal: 'Final standings: this period is over.',
+      waysEmpty: 'The program does not reward activity in its connected communities yet.',
+      language: 'Language',
+      redeemAsk: 'Spend points on a reward',
+      redeemFor: 'Redeem for {cost}',
+      afterRedeem: '{n} left after redeeming',
+      done: 'Done',
+      welcomeTitle: '{name}: welcome to the rewards program!',
+      welcomeLink: 'Link your VK and Instagram accounts.',
+      welcomeActive: 'Comment, vote and join campaigns: that earns points.',
+      welcomeSpend: 'Spend your points on rewards.',
+      welcomeGo: 'Link an account',
+      welcomeClose: 'Got it',
+      nextReward: '{n} to go until “{title}”',
+      rankUp: '↑ {n} since last week',
+      rankDown: '↓ {n} since last week',
+      rankSame: 'same as last week',
+      capToday: 'You can earn {left} more of {cap} today.',
+      capNetwork: '{network}: {left} more of {cap} today',
+      cooldown: 'at most once every {time}',
+      minutes: '{n} min',
+      hours: '{n} h',
+      liveOn: 'live',
+      couponActive: 'active',
+      openCoupon: 'Show',
     },
   };
 
@@ -233,10 +285,17 @@
     config: null,
     me: null,
     historyCursor: null,
+    // The history shown, newest first: live refreshes add what is new on top.
+    history: [],
     period: 'all',
+    boardNetwork: '',
+    tab: 'home',
     linkPoll: null,
     // Redemptions the server confirmed that the rewards read model may not show yet.
     fresh: [],
+    rewards: null,
+    // The open bottom sheet: { reward, key } while asking, { coupon } while showing one.
+    sheet: null,
   };
 
   // ---------- small helpers ----------
@@ -297,6 +356,17 @@
   }
   const networkName = (n) => t('net_' + n);
 
+  /** localStorage, which a private tab or a strict WebView may refuse. */
+  function stored(key, value) {
+    try {
+      if (value === undefined) return window.localStorage.getItem(key);
+      window.localStorage.setItem(key, value);
+    } catch (e) {
+      // Not remembered: asked again next time.
+    }
+    return null;
+  }
+
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -335,6 +405,8 @@
   // languages whose speakers commonly read Russian, English for any other code.
   const READ_RUSSIAN = ['ru', 'be', 'uk', 'kk', 'ky', 'tg', 'uz'];
   function chooseLanguage(user) {
+    const chosen = stored('lang');
+    if (chosen === 'ru' || chosen === 'en') return chosen;
     const code = ((user && user.language_code) || '').trim().toLowerCase();
     const primary = code.split(/[-_]/)[0];
     return !primary || READ_RUSSIAN.includes(primary) ? 'ru' : 'en';
@@ -435,6 +507,7 @@
     show($('loading'), false);
     show($('main'), false);
     show($('tabs'), false);
+    closeSheet();
     let text;
     if (failure.status === 401) text = t('authError');
     else if (failure.code === 'network') text = t('networkError');
@@ -447,56 +520,258 @@
     show($('error'), true);
   }
 
+  /** A tab's data is read when the tab is first opened, and again when the server says it moved. */
+  const TAB_LOADERS = {
+    top: () => loadLeaderboard(),
+    earn: () => loadCampaigns(),
+    rewards: () => loadRewards(),
+  };
+
   function selectTab(name) {
+    state.tab = name;
     for (const section of document.querySelectorAll('main .tab')) show(section, section.dataset.tab === name);
     for (const button of document.querySelectorAll('#tabs button')) {
       button.classList.toggle('active', button.dataset.tab === name);
     }
     window.scrollTo(0, 0);
+    updateBackButton();
+    if (TAB_LOADERS[name]) TAB_LOADERS[name]().catch(showError);
+  }
+
+  // ---------- Telegram's native controls ----------
+
+  function tgAtLeast(version) {
+    const tg = telegram();
+    return Boolean(tg && tg.isVersionAtLeast && tg.isVersionAtLeast(version));
+  }
+
+  function haptic(kind) {
+    const tg = telegram();
+    if (tg && tg.HapticFeedback && tgAtLeast('6.1')) tg.HapticFeedback.notificationOccurred(kind);
+  }
+
+  /** Back closes the open sheet, else returns to the home tab; hidden on the home tab itself. */
+  function goBack() {
+    if (state.sheet) return closeSheet();
+    if (state.tab !== 'home') selectTab('home');
+  }
+
+  function updateBackButton() {
+    const tg = telegram();
+    if (!tg || !tg.BackButton || !tgAtLeast('6.1')) return;
+    if (state.sheet || state.tab !== 'home') tg.BackButton.show();
+    else tg.BackButton.hide();
+  }
+
+  /** Telegram's MainButton as the sheet's primary action when there is one; else our own. */
+  let mainButtonAction = null;
+  function setMainButton(text, action) {
+    const tg = telegram();
+    const native = Boolean(tg && tg.MainButton && tgAtLeast('6.0'));
+    if (native) {
+      if (mainButtonAction) tg.MainButton.offClick(mainButtonAction);
+      mainButtonAction = action;
+      if (action) {
+        tg.MainButton.setParams({ text, is_visible: true, is_active: true });
+        tg.MainButton.onClick(action);
+      } else {
+        tg.MainButton.hideProgress();
+        tg.MainButton.hide();
+      }
+    }
+    return native;
+  }
+
+  function mainButtonBusy(busy) {
+    const tg = telegram();
+    if (!mainButtonAction || !tg) return;
+    if (busy) tg.MainButton.showProgress(false);
+    else tg.MainButton.hideProgress();
+  }
+
+  // ---------- the brand ----------
+
+  /** Black or white text, whichever reads better on `hex`. */
+  function textOn(hex) {
+    const n = parseInt(hex.slice(1), 16);
+    const [r, g, b] = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+    return 0.299 * r + 0.587 * g + 0.114 * b > 160 ? '#16181d' : '#ffffff';
+  }
+
+  function openExternal(url) {
+    const tg = telegram();
+    if (tg && url.startsWith('https://t.me/') && tg.openTelegramLink) tg.openTelegramLink(url);
+    else if (tg && tg.openLink) tg.openLink(url);
+    else window.open(url, '_blank', 'noopener');
+  }
+
+  function renderBrand(brand) {
+    $('brand-name').textContent = brand.name;
+    document.title = brand.name;
+    const root = document.documentElement.style;
+    if (brand.accent_color && /^#[0-9a-f]{6}$/.test(brand.accent_color)) {
+      root.setProperty('--brand', brand.accent_color);
+      root.setProperty('--brand-text', textOn(brand.accent_color));
+    } else {
+      root.removeProperty('--brand');
+      root.removeProperty('--brand-text');
+    }
+    const logo = $('brand-logo');
+    clear(logo);
+    if (brand.logo_url) logo.appendChild(el('img', { attrs: { src: brand.logo_url, alt: '', width: 40, height: 40 } }));
+    show(logo, Boolean(brand.logo_url));
+    const links = $('brand-links');
+    clear(links);
+    for (const network of ['vk', 'telegram', 'instagram']) {
+      const url = brand.links[network];
+      if (!url) continue;
+      const link = el('a', { className: 'chip link', text: networkName(network), attrs: { href: url, target: '_blank', rel: 'noopener', 'data-network': network } });
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        openExternal(url);
+      });
+      links.appendChild(link);
+    }
+    show(links, links.children.length > 0);
+  }
+
+  function renderWelcome(me) {
+    const key = 'welcomed:' + me.member_id;
+    const fresh = me.balance.earned === 0 && me.balance.spent === 0 && !stored(key);
+    $('welcome-title').textContent = t('welcomeTitle', { name: me.brand.name });
+    show($('welcome'), fresh);
+    $('welcome-close').onclick = () => {
+      stored(key, '1');
+      show($('welcome'), false);
+    };
+    $('welcome-go').onclick = () => {
+      stored(key, '1');
+      show($('welcome'), false);
+      selectTab('accounts');
+    };
   }
 
   // ---------- home: balance, rank, history ----------
 
   function renderMe(me) {
+    const before = state.me ? state.me.balance.current : null;
     state.me = me;
     $('hello').textContent = t('hello', { name: me.first_name });
-    setBalance(me.balance.current);
+    renderBrand(me.brand);
+    renderWelcome(me);
+    showBalance(me.balance.current, before);
     $('earned').textContent = number(me.balance.earned);
     $('spent').textContent = number(me.balance.spent);
     show($('blocked'), me.blocked);
-    $('rank-all').textContent = me.rank.all_time ? '#' + me.rank.all_time.rank : t('noRank');
-    $('rank-week').textContent = me.rank.week ? '#' + me.rank.week.rank : t('noRank');
+    for (const [id, rank] of [['rank-all', me.rank.all_time], ['rank-week', me.rank.week]]) {
+      $(id).textContent = rank ? '#' + rank.rank : t('noRank');
+      $(id).classList.toggle('none', !rank);
+    }
+    renderRankMove(me.rank);
+    mergeHistory(me.recent);
+    renderNextReward();
     renderAccounts(me);
   }
 
-  function setBalance(current) {
-    if (state.me) state.me.balance.current = current;
-    $('balance').textContent = number(current);
-    $('balance-unit').textContent = pointsWord(current);
+  function renderRankMove(rank) {
+    const move = $('rank-move');
+    move.className = 'move';
+    if (!rank.week || !rank.last_week) return (move.textContent = '');
+    const up = rank.last_week.rank - rank.week.rank;
+    move.textContent = up > 0 ? t('rankUp', { n: up }) : up < 0 ? t('rankDown', { n: -up }) : t('rankSame');
+    move.classList.add(up > 0 ? 'up' : up < 0 ? 'down' : 'same');
   }
 
-  async function loadHistory(append) {
-    const query = 'history?limit=20' + (append && state.historyCursor ? '&cursor=' + state.historyCursor : '');
-    const page = await api('GET', query);
-    const list = $('history');
-    if (!append) clear(list);
-    for (const entry of page.entries) {
-      const delta = entry.points
-        ? el('span', { className: 'delta ' + (entry.points > 0 ? 'plus' : 'minus'), text: signed(entry.points) })
-        : null;
-      list.appendChild(
-        el('li', { attrs: { 'data-type': entry.type } }, [
-          el('div', { className: 'grow' }, [
-            el('div', { text: entry.text }),
-            el('div', { className: 'meta', text: date(entry.at, true) }),
-          ]),
-          delta,
-        ]),
-      );
+  /** Shows a balance; when it grew while the app was open, counts up to it and says by how much. */
+  function showBalance(current, before) {
+    $('balance-unit').textContent = pointsWord(current);
+    const node = $('balance');
+    if (before === null || before === undefined || current <= before || matchMedia('(prefers-reduced-motion: reduce)').matches) {
+      node.textContent = number(current);
+      return;
     }
+    const pop = $('balance-pop');
+    pop.textContent = '+' + number(current - before);
+    pop.classList.remove('go');
+    void pop.offsetWidth; // restart the animation
+    pop.classList.add('go');
+    const started = performance.now();
+    const step = (now) => {
+      const done = Math.min(1, (now - started) / 600);
+      node.textContent = number(Math.round(before + (current - before) * done));
+      if (done < 1) requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+    node.textContent = number(current); // right at once for anyone reading it before a frame
+  }
+
+  function setBalance(current) {
+    const before = state.me ? state.me.balance.current : null;
+    if (state.me) state.me.balance.current = current;
+    showBalance(current, before);
+    renderNextReward();
+  }
+
+  function historyItem(entry) {
+    const delta = entry.points
+      ? el('span', { className: 'delta ' + (entry.points > 0 ? 'plus' : 'minus'), text: signed(entry.points) })
+      : null;
+    return el('li', { attrs: { 'data-type': entry.type, 'data-event': entry.event_id } }, [
+      el('div', { className: 'grow' }, [
+        el('div', { text: entry.text }),
+        el('div', { className: 'meta', text: date(entry.at, true) }),
+      ]),
+      delta,
+    ]);
+  }
+
+  function renderHistory() {
+    const list = $('history');
+    clear(list);
+    for (const entry of state.history) list.appendChild(historyItem(entry));
+    show($('history-empty'), state.history.length === 0);
+    show($('history-more'), state.historyCursor !== null && state.historyCursor !== undefined);
+  }
+
+  /** The newest page from `me`: new entries go on top, pages already read stay below. */
+  function mergeHistory(page) {
+    if (state.history.length === 0) {
+      state.history = page.entries.slice();
+      state.historyCursor = page.next_cursor;
+    } else {
+      const known = new Set(state.history.map((e) => e.event_id));
+      state.history = page.entries.filter((e) => !known.has(e.event_id)).concat(state.history);
+    }
+    renderHistory();
+  }
+
+  async function loadOlderHistory() {
+    if (!state.historyCursor) return;
+    const page = await api('GET', 'history?limit=20&cursor=' + state.historyCursor);
+    const known = new Set(state.history.map((e) => e.event_id));
+    state.history = state.history.concat(page.entries.filter((e) => !known.has(e.event_id)));
     state.historyCursor = page.next_cursor;
-    show($('history-empty'), list.children.length === 0);
-    show($('history-more'), page.next_cursor !== null && page.next_cursor !== undefined);
+    renderHistory();
+  }
+
+  /** Progress toward the cheapest reward in stock the member cannot afford yet. */
+  function renderNextReward() {
+    const box = $('next-reward');
+    if (!state.me || !state.rewards) return show(box, false);
+    const balance = state.me.balance.current;
+    const next = state.rewards
+      .filter((r) => r.stock > 0 && r.cost > balance)
+      .sort((a, b) => a.cost - b.cost)[0];
+    show(box, Boolean(next) && !state.me.blocked);
+    if (!next) return;
+    $('next-reward-text').textContent = t('nextReward', { title: next.title, n: points(next.cost - balance) });
+    const percent = Math.max(0, Math.min(100, Math.round((balance / next.cost) * 100)));
+    $('next-reward-bar').style.width = percent + '%';
+    box.querySelector('.bar').setAttribute('aria-valuenow', String(percent));
+  }
+
+  async function refreshMe() {
+    renderMe(await api('GET', 'me'));
   }
 
   // ---------- leaderboard ----------
@@ -511,12 +786,28 @@
     ]);
   }
 
+  /** The first three as a podium: second, first, third, as on a real one. */
+  function podiumStep(standing) {
+    return el('li', { className: 'step place-' + Math.min(standing.rank, 3) + (standing.me ? ' me' : '') }, [
+      el('span', { className: 'medal', text: ['🥇', '🥈', '🥉'][Math.min(standing.rank, 3) - 1] }),
+      el('span', { className: 'name', text: (standing.name || t('member')) + (standing.me ? ' (' + t('you') + ')' : '') }),
+      el('span', { className: 'score', text: number(standing.score) }),
+    ]);
+  }
+
   async function loadLeaderboard() {
-    const board = await api('GET', 'leaderboard?limit=20&period=' + state.period);
+    const query = 'leaderboard?limit=20&period=' + state.period + (state.boardNetwork ? '&network=' + state.boardNetwork : '');
+    const board = await api('GET', query);
+    const podium = $('podium');
+    clear(podium);
+    const top = board.entries.slice(0, 3);
+    for (const i of [1, 0, 2]) if (top[i]) podium.appendChild(podiumStep(top[i]));
+    show(podium, top.length > 0);
     const list = $('leaderboard');
     clear(list);
-    for (const standing of board.entries) list.appendChild(standingRow(standing));
+    for (const standing of board.entries.slice(3)) list.appendChild(standingRow(standing));
     show($('leaderboard-empty'), board.entries.length === 0);
+    show($('board-final'), state.period.startsWith('last_'));
     const meListed = board.entries.some((s) => s.me);
     clear($('my-place-row'));
     if (board.me && !meListed) $('my-place-row').appendChild(standingRow(board.me));
@@ -525,6 +816,11 @@
   }
 
   // ---------- earn ----------
+
+  function duration(seconds) {
+    if (seconds < 3600) return t('minutes', { n: Math.max(1, Math.round(seconds / 60)) });
+    return t('hours', { n: Math.round(seconds / 3600) });
+  }
 
   async function loadCampaigns() {
     const view = await api('GET', 'campaigns');
@@ -544,95 +840,77 @@
           el('div', { className: 'grow' }, [
             el('div', { className: 'title', text: c.name }),
             el('div', { className: 'meta', text: c.networks.map(networkName).join(' · ') }),
-            el('div', { text: c.how_to }),
-            el('div', { className: 'row' }, badges),
+            c.description ? el('div', { className: 'description', text: c.description }) : null,
+            el('div', { className: c.description ? 'meta' : '', text: c.how_to }),
+            el('div', { className: 'row badges' }, badges),
           ]),
           el('span', { className: 'delta plus', text: '+' + number(c.points) }),
         ]),
       );
     }
     show($('campaigns-empty'), view.campaigns.length === 0);
-    // One line per network: "Комментарий +10 · Репост +20 · …".
+    const caps = $('caps');
+    clear(caps);
+    if (view.daily_cap) {
+      caps.appendChild(el('div', { text: t('capToday', { left: points(view.daily_cap.left_today), cap: number(view.daily_cap.cap) }) }));
+    }
+    for (const cap of view.network_caps) {
+      caps.appendChild(el('div', { className: 'meta', text: t('capNetwork', { network: networkName(cap.network), left: number(cap.left_today), cap: number(cap.cap) }) }));
+    }
+    show(caps, caps.children.length > 0);
     const ways = $('ways');
     clear(ways);
-    const byNetwork = new Map();
     for (const way of view.ways_to_earn) {
-      if (!byNetwork.has(way.network)) byNetwork.set(way.network, []);
-      byNetwork.get(way.network).push(way.text + ' +' + number(way.points));
-    }
-    for (const [network, items] of byNetwork) {
+      const meta = [networkName(way.network)];
+      if (way.cooldown_seconds > 0) meta.push(t('cooldown', { time: duration(way.cooldown_seconds) }));
       ways.appendChild(
-        el('li', { attrs: { 'data-network': network } }, [
+        el('li', { attrs: { 'data-network': way.network, 'data-kind': way.kind } }, [
           el('div', { className: 'grow' }, [
-            el('div', { className: 'title', text: networkName(network) }),
-            el('div', { className: 'meta', text: items.join(' · ') }),
+            el('div', { className: 'title', text: way.text }),
+            el('div', { text: way.how_to }),
+            el('div', { className: 'meta', text: meta.join(' · ') }),
           ]),
+          el('span', { className: 'delta plus', text: '+' + number(way.points) }),
         ]),
       );
     }
+    show($('ways-empty'), view.ways_to_earn.length === 0);
   }
 
-  // ---------- rewards ----------
+  // ---------- rewards and the redeem sheet ----------
 
   function rewardItem(reward) {
     const balance = state.me ? state.me.balance.current : 0;
     const short = reward.cost - balance;
-    // One key per rendering of the button: a double tap sends the same key and pays once.
-    const key = newKey();
-    const actions = el('div', { className: 'actions' });
-    const redeem = el('button', {
-      className: 'button small redeem',
-      text: t('redeem'),
-      attrs: { type: 'button' },
-    });
+    const redeem = el('button', { className: 'button small redeem', text: t('redeem'), attrs: { type: 'button' } });
     redeem.disabled = reward.stock <= 0 || short > 0 || (state.me && state.me.blocked);
-    actions.appendChild(redeem);
-    if (reward.stock <= 0) actions.appendChild(el('span', { className: 'meta', text: t('outOfStock') }));
-    else if (short > 0) actions.appendChild(el('span', { className: 'meta', text: t('notEnough', { n: points(short) }) }));
-    redeem.addEventListener('click', () => {
-      redeem.hidden = true;
-      const yes = el('button', { className: 'button small confirm-yes', text: t('yes'), attrs: { type: 'button' } });
-      const no = el('button', { className: 'button small secondary confirm-no', text: t('cancel'), attrs: { type: 'button' } });
-      const confirm = el('div', { className: 'confirm' }, [
-        el('span', { className: 'meta', text: t('confirmRedeem', { cost: points(reward.cost), title: reward.title }) }),
-        yes,
-        no,
-      ]);
-      no.addEventListener('click', () => {
-        confirm.remove();
-        redeem.hidden = false;
-      });
-      yes.addEventListener('click', () => redeemReward(reward, key, yes));
-      actions.appendChild(confirm);
-    });
+    redeem.addEventListener('click', () => openRedeem(reward));
+    let why = null;
+    if (reward.stock <= 0) why = el('span', { className: 'meta', text: t('outOfStock') });
+    else if (short > 0) why = el('span', { className: 'meta', text: t('notEnough', { n: points(short) }) });
     return el('li', { className: 'reward', attrs: { 'data-reward-id': reward.reward_id } }, [
-      el('div', { className: 'grow' }, [
-        el('div', { className: 'title', text: reward.title }),
-        el('div', { className: 'meta', text: points(reward.cost) + ' · ' + (reward.stock > 0 ? t('inStock', { n: number(reward.stock) }) : t('outOfStock')) }),
-      ]),
-      actions,
+      el('div', { className: 'title', text: reward.title }),
+      el('div', { className: 'meta', text: points(reward.cost) + ' · ' + (reward.stock > 0 ? t('inStock', { n: number(reward.stock) }) : t('outOfStock')) }),
+      el('div', { className: 'reward-actions' }, [why || el('span'), redeem]),
     ]);
   }
 
-  async function redeemReward(reward, key, button) {
-    button.disabled = true;
-    show($('rewards-error'), false);
-    try {
-      const result = await api('POST', 'rewards/' + reward.reward_id + '/redeem', { idempotency_key: key }, { 'Idempotency-Key': key });
-      setBalance(result.balance);
-      if (!result.repeated) state.fresh.push(result);
-      $('coupon-title').textContent = result.title;
-      $('coupon-code').textContent = result.coupon_code;
-      show($('coupon'), true);
-      const tg = telegram();
-      if (tg && tg.HapticFeedback) tg.HapticFeedback.notificationOccurred('success');
-      window.scrollTo(0, 0);
-      await Promise.all([loadRewards(), loadHistory(false)]);
-    } catch (failure) {
-      button.disabled = false;
-      $('rewards-error').textContent = explain(failure);
-      show($('rewards-error'), true);
+  function couponItem(coupon) {
+    const status = coupon.cancelled
+      ? el('span', { className: 'badge cancelled', text: t('cancelled') })
+      : el('span', { className: 'badge done', text: t('couponActive') });
+    const item = el('li', { className: coupon.cancelled ? 'coupon-row cancelled' : 'coupon-row', attrs: { 'data-redemption': coupon.redemption_id } }, [
+      el('div', { className: 'grow' }, [
+        el('div', { className: 'title', text: coupon.title }),
+        el('div', { className: 'meta', text: date(coupon.redeemed_at, true) }),
+        el('div', { className: 'code-small', text: coupon.coupon_code }),
+      ]),
+      status,
+    ]);
+    if (!coupon.cancelled) {
+      item.appendChild(el('button', { className: 'button small secondary open-coupon', text: t('openCoupon'), attrs: { type: 'button' }, onClick: () => showCoupon(coupon) }));
     }
+    return item;
   }
 
   async function loadRewards() {
@@ -640,34 +918,135 @@
     // The read model lags the redemption by a moment: what it lacks, add from our own answers.
     const known = new Set(view.coupons.map((c) => c.redemption_id));
     state.fresh = state.fresh.filter((r) => !known.has(r.redemption_id));
+    state.rewards = view.rewards.map((reward) => {
+      const unseen = state.fresh.filter((r) => r.reward_id === reward.reward_id).length;
+      return Object.assign({}, reward, { stock: reward.stock - unseen });
+    });
     const list = $('rewards');
     clear(list);
-    for (const reward of view.rewards) {
-      const unseen = state.fresh.filter((r) => r.reward_id === reward.reward_id).length;
-      list.appendChild(rewardItem(Object.assign({}, reward, { stock: reward.stock - unseen })));
-    }
+    for (const reward of state.rewards) list.appendChild(rewardItem(reward));
     show($('rewards-empty'), view.rewards.length === 0);
-    const fresh = state.fresh.map((r) => ({
-      redemption_id: r.redemption_id,
-      title: r.title,
-      coupon_code: r.coupon_code,
-      redeemed_at: r.redeemed_at,
-      cancelled: false,
-    }));
+    const fresh = state.fresh.map((r) => Object.assign({ cancelled: false }, r));
+    const all = fresh.reverse().concat(view.coupons);
+    // Active coupons first, cancelled ones below; newest first within each.
+    all.sort((a, b) => Number(a.cancelled) - Number(b.cancelled));
     const coupons = $('coupons');
     clear(coupons);
-    for (const c of fresh.reverse().concat(view.coupons)) {
-      coupons.appendChild(
-        el('li', { className: c.cancelled ? 'cancelled' : '' }, [
-          el('div', { className: 'grow' }, [
-            el('div', { className: 'title', text: c.title }),
-            el('div', { className: 'meta', text: date(c.redeemed_at, true) + (c.cancelled ? ' · ' + t('cancelled') : '') }),
-          ]),
-          el('span', { className: 'code-small', text: c.coupon_code }),
-        ]),
-      );
+    for (const c of all) coupons.appendChild(couponItem(c));
+    show($('coupons-empty'), all.length === 0);
+    renderNextReward();
+  }
+
+  function openSheet(pane) {
+    show($('sheet-confirm'), pane === 'confirm');
+    show($('sheet-coupon'), pane === 'coupon');
+    show($('sheet-backdrop'), true);
+    show($('sheet'), true);
+    document.body.classList.add('sheet-open');
+    updateBackButton();
+  }
+
+  function closeSheet() {
+    if (!state.sheet) return;
+    state.sheet = null;
+    setMainButton(null, null);
+    show($('sheet'), false);
+    show($('sheet-backdrop'), false);
+    document.body.classList.remove('sheet-open');
+    updateBackButton();
+  }
+
+  function openRedeem(reward) {
+    // One key per opening of the sheet: a double tap or a retry sends the same key and pays once.
+    state.sheet = { reward, key: newKey() };
+    $('sheet-title').textContent = reward.title;
+    $('sheet-cost').textContent = points(reward.cost);
+    const balance = state.me ? state.me.balance.current : 0;
+    $('sheet-after').textContent = t('afterRedeem', { n: points(balance - reward.cost) });
+    show($('sheet-error'), false);
+    const yes = $('sheet-yes');
+    yes.textContent = t('redeemFor', { cost: points(reward.cost) });
+    yes.disabled = false;
+    const native = setMainButton(yes.textContent, confirmRedeem);
+    show(yes, !native);
+    openSheet('confirm');
+  }
+
+  async function confirmRedeem() {
+    const open = state.sheet;
+    if (!open || !open.reward || open.busy) return;
+    open.busy = true;
+    $('sheet-yes').disabled = true;
+    mainButtonBusy(true);
+    show($('sheet-error'), false);
+    try {
+      const reward = open.reward;
+      const result = await api('POST', 'rewards/' + reward.reward_id + '/redeem', { idempotency_key: open.key }, { 'Idempotency-Key': open.key });
+      haptic('success');
+      if (!result.repeated) state.fresh.push(result);
+      setBalance(result.balance);
+      showCoupon(result);
+      loadRewards().catch(showError);
+      refreshMe().catch(() => {});
+    } catch (failure) {
+      haptic('error');
+      open.busy = false;
+      $('sheet-yes').disabled = false;
+      mainButtonBusy(false);
+      $('sheet-error').textContent = explain(failure);
+      show($('sheet-error'), true);
     }
-    show($('coupons-empty'), coupons.children.length === 0);
+  }
+
+  /** Draws a QR code from the server's path: an SVG built node by node, never from markup. */
+  function drawQr(qr) {
+    const box = $('coupon-qr');
+    clear(box);
+    show(box, Boolean(qr));
+    if (!qr) return;
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + qr.size + ' ' + qr.size);
+    svg.setAttribute('shape-rendering', 'crispEdges');
+    svg.setAttribute('role', 'img');
+    const background = document.createElementNS(ns, 'rect');
+    background.setAttribute('width', String(qr.size));
+    background.setAttribute('height', String(qr.size));
+    background.setAttribute('fill', '#ffffff');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', qr.path);
+    path.setAttribute('fill', '#000000');
+    svg.appendChild(background);
+    svg.appendChild(path);
+    box.appendChild(svg);
+  }
+
+  function showCoupon(coupon) {
+    setMainButton(null, null);
+    state.sheet = { coupon };
+    $('coupon-title').textContent = coupon.title;
+    $('coupon-code').textContent = coupon.coupon_code;
+    $('coupon-copy').textContent = t('copy');
+    drawQr(coupon.qr);
+    const native = setMainButton(t('done'), closeSheet);
+    show($('coupon-done'), !native);
+    openSheet('coupon');
+  }
+
+  async function copyCoupon() {
+    const code = $('coupon-code').textContent;
+    try {
+      await navigator.clipboard.writeText(code);
+      $('coupon-copy').textContent = t('copied');
+      haptic('success');
+    } catch (e) {
+      // Clipboard refused: select the code, so one more tap copies it by hand.
+      const range = document.createRange();
+      range.selectNodeContents($('coupon-code'));
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
   }
 
   // ---------- accounts and linking ----------
@@ -832,19 +1211,141 @@
     }
   }
 
+  // ---------- live updates ----------
+
+  // The server's event stream, read with fetch: an EventSource cannot send initData. While the
+  // stream is down the app asks `me` every POLL_MS instead, and tries the stream again.
+  const POLL_MS = 5000;
+  const live = { controller: null, connectedBefore: false, retries: 0, retryTimer: null, pollTimer: null, refreshTimer: null, lastRefresh: 0 };
+
+  function setLive(on) {
+    const badge = $('live');
+    badge.textContent = on ? t('liveOn') : '';
+    badge.classList.toggle('on', on);
+    show(badge, on);
+  }
+
+  function stopLive() {
+    if (live.controller) live.controller.abort();
+    live.controller = null;
+    window.clearTimeout(live.retryTimer);
+    window.clearInterval(live.pollTimer);
+    live.pollTimer = null;
+    setLive(false);
+  }
+
+  /** Re-reads what the open screen shows, at most once per `gap` ms (0: now). */
+  function refreshSoon(gap) {
+    window.clearTimeout(live.refreshTimer);
+    const wait = Math.max(0, live.lastRefresh + gap - Date.now());
+    live.refreshTimer = window.setTimeout(async () => {
+      live.lastRefresh = Date.now();
+      try {
+        await refreshMe();
+        if (TAB_LOADERS[state.tab]) await TAB_LOADERS[state.tab]();
+      } catch (e) {
+        // The next change or poll tries again.
+      }
+    }, wait);
+  }
+
+  function liveEvent(block) {
+    let name = 'message';
+    let data = '';
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) name = line.slice(6).trim();
+      else if (line.startsWith('data:')) data += line.slice(5).trim();
+    }
+    if (name === 'ready') {
+      live.retries = 0;
+      window.clearInterval(live.pollTimer);
+      live.pollTimer = null;
+      setLive(true);
+      // Whatever happened while we were away (asleep, offline) shows now.
+      let moved = live.connectedBefore;
+      try {
+        moved = moved || (state.me && JSON.parse(data).current !== state.me.balance.current);
+      } catch (e) {
+        moved = true;
+      }
+      if (moved) refreshSoon(0);
+      live.connectedBefore = true;
+    } else if (name === 'balance') {
+      try {
+        const balance = JSON.parse(data);
+        if (state.me && balance.current !== state.me.balance.current) setBalance(balance.current);
+      } catch (e) {
+        // A malformed event: the refresh below reads the balance anyway.
+      }
+      refreshSoon(0);
+    } else if (name === 'projected') {
+      refreshSoon(1000);
+    }
+  }
+
+  function liveLost() {
+    setLive(false);
+    if (!live.pollTimer) live.pollTimer = window.setInterval(() => refreshSoon(0), POLL_MS);
+    const delay = Math.min(15000, 1000 * 2 ** live.retries);
+    live.retries += 1;
+    window.clearTimeout(live.retryTimer);
+    live.retryTimer = window.setTimeout(startLive, delay);
+  }
+
+  function startLive() {
+    if (live.controller) live.controller.abort();
+    if (!state.initData || document.visibilityState === 'hidden') return;
+    const controller = new AbortController();
+    live.controller = controller;
+    const headers = { Authorization: 'tma ' + state.initData, 'Accept-Language': state.lang, Accept: 'text/event-stream' };
+    fetch(API + 'live', { headers, signal: controller.signal, cache: 'no-store' })
+      .then(async (response) => {
+        if (!response.ok || !response.body || !response.body.getReader) throw new Error('no stream');
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error('the stream ended');
+          buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, '\n');
+          let cut;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            liveEvent(buffer.slice(0, cut));
+            buffer = buffer.slice(cut + 2);
+          }
+        }
+      })
+      .catch(() => {
+        if (live.controller === controller && !controller.signal.aborted) liveLost();
+      });
+  }
+
+  // A phone asleep drops the connection without telling anyone: reconnect when it wakes.
+  function onVisibility() {
+    if (!state.me) return;
+    if (document.visibilityState === 'hidden') stopLive();
+    else {
+      live.retries = 0;
+      startLive();
+    }
+  }
+
   // ---------- start ----------
 
   async function loadAll() {
     showLoading();
     try {
+      // The first screen from one request; the other tabs load behind it.
       renderMe(await api('GET', 'me'));
-      await Promise.all([loadHistory(false), loadLeaderboard(), loadCampaigns(), loadRewards()]);
     } catch (failure) {
       return showError(failure);
     }
     show($('loading'), false);
     show($('main'), true);
     show($('tabs'), true);
+    if (window.performance && performance.mark) performance.mark('loyalty:first-screen');
+    loadRewards().catch(() => {});
+    startLive();
   }
 
   async function config() {
@@ -875,24 +1376,58 @@
     }
   }
 
+  /** Switches the page's language, and the server's texts with it. */
+  function chooseLanguageNow(lang) {
+    stored('lang', lang);
+    state.lang = lang;
+    translatePage();
+    markLanguage();
+    if (state.me) {
+      state.history = [];
+      refreshMe().catch(showError);
+    }
+  }
+
+  function markLanguage() {
+    for (const b of document.querySelectorAll('#languages button')) b.classList.toggle('active', b.dataset.lang === state.lang);
+  }
+
+  function chipGroup(id, attribute, onPick) {
+    for (const button of document.querySelectorAll('#' + id + ' button')) {
+      button.addEventListener('click', () => {
+        for (const b of document.querySelectorAll('#' + id + ' button')) b.classList.toggle('active', b === button);
+        onPick(button.dataset[attribute]);
+      });
+    }
+  }
+
   function wire() {
     for (const button of document.querySelectorAll('#tabs button')) {
       button.addEventListener('click', () => selectTab(button.dataset.tab));
     }
-    for (const button of document.querySelectorAll('#periods button')) {
-      button.addEventListener('click', async () => {
-        state.period = button.dataset.period;
-        for (const b of document.querySelectorAll('#periods button')) b.classList.toggle('active', b === button);
-        try {
-          await loadLeaderboard();
-        } catch (failure) {
-          showError(failure);
-        }
-      });
+    chipGroup('periods', 'period', (period) => {
+      state.period = period;
+      loadLeaderboard().catch(showError);
+    });
+    chipGroup('board-networks', 'network', (network) => {
+      state.boardNetwork = network;
+      loadLeaderboard().catch(showError);
+    });
+    for (const button of document.querySelectorAll('#languages button')) {
+      button.addEventListener('click', () => chooseLanguageNow(button.dataset.lang));
     }
-    $('history-more').addEventListener('click', () => loadHistory(true).catch(showError));
+    $('history-more').addEventListener('click', () => loadOlderHistory().catch(showError));
     $('retry').addEventListener('click', () => start());
     $('dev-form').addEventListener('submit', devSignIn);
+    $('sheet-yes').addEventListener('click', confirmRedeem);
+    $('sheet-no').addEventListener('click', closeSheet);
+    $('sheet-backdrop').addEventListener('click', closeSheet);
+    $('coupon-done').addEventListener('click', closeSheet);
+    $('coupon-copy').addEventListener('click', copyCoupon);
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') goBack();
+    });
+    document.addEventListener('visibilitychange', onVisibility);
     $('link-instagram').addEventListener('click', () => createLink('instagram'));
     $('link-vk').addEventListener('click', () => createLink('vk'));
     $('link-vk-id').addEventListener('click', startVkId);
@@ -924,20 +1459,32 @@
     showError(new ApiFailure(0, 'outside_telegram', t('openInTelegram')));
   }
 
+  /** Telegram's look and gestures: theme colours, full height, no swipe-to-close by mistake. */
+  function nativeTelegram(tg) {
+    applyTheme(tg.themeParams);
+    setViewport(tg);
+    tg.onEvent('themeChanged', () => applyTheme(tg.themeParams));
+    tg.onEvent('viewportChanged', () => setViewport(tg));
+    if (tgAtLeast('6.1')) {
+      tg.setHeaderColor('bg_color');
+      tg.setBackgroundColor('bg_color');
+      tg.BackButton.onClick(goBack);
+    }
+    // Lists scroll vertically: a swipe down must scroll them, not close the app.
+    if (tgAtLeast('7.7') && tg.disableVerticalSwipes) tg.disableVerticalSwipes();
+    tg.ready();
+    tg.expand();
+    updateBackButton();
+  }
+
   function boot() {
     state.initData = findInitData();
     state.lang = chooseLanguage(userOf(state.initData));
     applyTheme(themeFromHash());
     translatePage();
+    markLanguage();
     wire();
-    withTelegram((tg) => {
-      applyTheme(tg.themeParams);
-      setViewport(tg);
-      tg.onEvent('themeChanged', () => applyTheme(tg.themeParams));
-      tg.onEvent('viewportChanged', () => setViewport(tg));
-      tg.ready();
-      tg.expand();
-    });
+    withTelegram(nativeTelegram);
     start().then(async () => {
       try {
         const offered = await config();

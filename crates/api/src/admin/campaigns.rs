@@ -58,6 +58,10 @@ pub struct NewCampaignRequest {
     pub networks: Vec<String>,
     /// Only comments on this post count (the platform's post id).
     pub target_post: Option<String>,
+    /// What the Mini App tells members about it (at most 500 characters; must not contain the
+    /// codeword). It is kept in the log for good: no names of people.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// Create a codeword campaign. Its id is derived from the Idempotency-Key.
@@ -102,6 +106,7 @@ pub async fn create(
         total_cap: body.total_cap,
         networks,
         target_post,
+        description: body.description,
         by: action.manager.clone(),
         at: action.at,
     };

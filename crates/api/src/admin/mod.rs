@@ -10,6 +10,7 @@
 pub mod audit_log;
 pub mod auditor;
 pub mod auth;
+pub mod brand;
 pub mod campaigns;
 pub mod channels;
 pub mod csv_file;
@@ -51,6 +52,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(programs::list, programs::create))
         .routes(routes!(programs::rules, programs::change_rules))
         .routes(routes!(programs::rules_history))
+        .routes(routes!(brand::show, brand::change))
+        .routes(routes!(brand::upload_logo, brand::remove_logo))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(live::stream))
         .routes(routes!(dashboard::leaderboard))

@@ -79,13 +79,23 @@ pub async fn history(
         Some(c) => c,
         None => i64::MAX,
     };
+    page(&state, &member, before, limit).await.map(Json)
+}
+
+/// Up to `limit` entries of the member's history older than stream version `before`.
+pub async fn page(
+    state: &AppState,
+    member: &Member,
+    before: i64,
+    limit: i64,
+) -> Result<HistoryPage, ApiError> {
     // One more than asked tells whether an older page exists.
     let mut events =
         app::reads::member_page(state.ledger().store(), member.member_id, before, limit + 1)
             .await?;
     let more = events.len() as i64 > limit;
     events.truncate(limit as usize);
-    let names = names(&state, &member, events.iter().map(|l| &l.event)).await?;
+    let names = names(state, member, events.iter().map(|l| &l.event)).await?;
     let entries = events
         .iter()
         .map(
@@ -106,10 +116,10 @@ pub async fn history(
     let next_cursor = more
         .then(|| events.last().map(|l| l.recorded.stream_version))
         .flatten();
-    Ok(Json(HistoryPage {
+    Ok(HistoryPage {
         entries,
         next_cursor,
-    }))
+    })
 }
 
 /// Campaign names and reward titles the page's events refer to.

@@ -24,7 +24,8 @@ pub const MAX_NEIGHBOURS: i64 = 20;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct BoardQuery {
-    /// `all` (default), `week` or `month`.
+    /// `all` (default), `week` or `month` (the current one), `last_week` or `last_month` (the
+    /// final standings of the one before).
     pub period: Option<String>,
     /// `instagram`, `vk` or `telegram`; absent for all networks.
     pub network: Option<String>,
@@ -178,13 +179,15 @@ struct Board {
 impl Board {
     fn parse(query: &BoardQuery, member: &Member) -> Result<Board, ApiError> {
         let period = query.period.as_deref().unwrap_or("all");
-        let kind = match period {
-            "all" => PeriodKind::AllTime,
-            "week" => PeriodKind::Week,
-            "month" => PeriodKind::Month,
+        let (kind, earlier) = match period {
+            "all" => (PeriodKind::AllTime, false),
+            "week" => (PeriodKind::Week, false),
+            "month" => (PeriodKind::Month, false),
+            "last_week" => (PeriodKind::Week, true),
+            "last_month" => (PeriodKind::Month, true),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown period `{other}`: use all, week or month"
+                    "unknown period `{other}`: use all, week, month, last_week or last_month"
                 )));
             }
         };
@@ -197,8 +200,12 @@ impl Board {
             })?),
         };
         let tz = member.program.time_zone;
+        let mut key = ranking::current_board(kind, network, tz, Utc::now());
+        if earlier {
+            key.period = key.period.previous();
+        }
         Ok(Board {
-            key: ranking::current_board(kind, network, tz, Utc::now()),
+            key,
             period: period.to_string(),
             network: network.map(|n| n.as_str().to_string()),
         })

@@ -3,6 +3,8 @@
 //! stream, so a link or unlink shows at once.
 
 use super::auth::Member;
+use super::brand::{self, BrandView};
+use super::history::{self, HistoryPage};
 use super::texts;
 use super::{ErrorEnvelope, queries};
 use crate::AppState;
@@ -32,9 +34,14 @@ pub struct Me {
     pub rank: Ranks,
     pub accounts: Vec<LinkedAccount>,
     pub subscriptions: Vec<Subscription>,
+    /// How the program presents itself: name, colour, logo, community links.
+    pub brand: BrandView,
+    /// The newest page of the member's history, as `GET history` answers it: the first
+    /// screen needs no second request.
+    pub recent: HistoryPage,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Balance {
     /// Points available to spend.
     pub current: i64,
@@ -44,11 +51,23 @@ pub struct Balance {
     pub spent: i64,
 }
 
+impl From<projections::balances::BalanceRow> for Balance {
+    fn from(row: projections::balances::BalanceRow) -> Self {
+        Balance {
+            current: row.current,
+            earned: row.earned,
+            spent: row.spent,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Ranks {
     /// `None` until the member has points on that board.
     pub all_time: Option<Rank>,
     pub week: Option<Rank>,
+    /// The final rank on last week's board: the page shows the move since.
+    pub last_week: Option<Rank>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -97,33 +116,26 @@ pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me
         .await
         .map_err(ApiError::internal)?;
     let rank = Ranks {
-        all_time: rank(&state, &member, PeriodKind::AllTime).await?,
-        week: rank(&state, &member, PeriodKind::Week).await?,
+        all_time: rank(&state, &member, PeriodKind::AllTime, false).await?,
+        week: rank(&state, &member, PeriodKind::Week, false).await?,
+        last_week: rank(&state, &member, PeriodKind::Week, true).await?,
     };
     let stream = StreamId::Member(member.member_id);
     let own = state.ledger().load::<MemberState>(&stream).await?.state;
     let accounts = accounts(&state, &member, &own).await?;
+    let recent = history::page(&state, &member, i64::MAX, history::DEFAULT_LIMIT).await?;
     Ok(Json(Me {
         member_id: member.member_id.0,
         first_name: member.user.first_name.clone(),
         username: member.user.username.clone(),
         language: member.lang,
-        balance: balance.map_or(
-            Balance {
-                current: 0,
-                earned: 0,
-                spent: 0,
-            },
-            |b| Balance {
-                current: b.current,
-                earned: b.earned,
-                spent: b.spent,
-            },
-        ),
+        balance: balance.map_or_else(Balance::default, Balance::from),
         blocked: own.blocked,
         rank,
         accounts,
         subscriptions: subscriptions(member.lang, &own),
+        brand: brand::view(&state, &member.program).await?,
+        recent,
     }))
 }
 
@@ -158,8 +170,12 @@ async fn rank(
     state: &AppState,
     member: &Member,
     kind: PeriodKind,
+    previous: bool,
 ) -> Result<Option<Rank>, ApiError> {
-    let board = current_board(kind, None, member.program.time_zone, Utc::now());
+    let mut board = current_board(kind, None, member.program.time_zone, Utc::now());
+    if previous {
+        board.period = board.period.previous();
+    }
     let place = state
         .boards
         .around(member.program_id().0, board, member.member_id.0, 0)

@@ -6,16 +6,19 @@
 //! names and usernames go to `profiles`, never into events.
 
 pub mod auth;
+mod brand;
 pub mod cache;
 mod campaigns;
 pub mod dev;
 mod history;
 mod leaderboard;
 mod links;
+mod live;
 mod me;
 mod page;
 mod pending;
 mod personal_data;
+mod qr;
 mod queries;
 mod rewards;
 mod texts;
@@ -41,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dev::config))
         .routes(routes!(dev::dev_sign_in))
         .routes(routes!(me::me))
+        .routes(routes!(live::live))
         .routes(routes!(personal_data::export))
         .routes(routes!(personal_data::erase))
         .routes(routes!(history::history))
@@ -54,6 +58,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(links::unlink))
         .routes(routes!(vk_id::start))
         .routes(routes!(vk_id::callback))
+        .route(
+            "/app/brand/{program_id}/logo/{hash}",
+            axum::routing::get(brand::logo),
+        )
         .merge(page::routes())
 }
 

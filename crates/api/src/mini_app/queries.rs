@@ -89,3 +89,19 @@ pub async fn redeemed_campaigns(
     .fetch_all(pool)
     .await
 }
+
+/// The networks the program has channels on, each with a Telegram chat's title where the bot
+/// learnt it (one row per network).
+pub async fn connected_networks(
+    pool: &PgPool,
+    program_id: Uuid,
+) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT c.network, max(b.title) AS title FROM channels c \
+         LEFT JOIN bot_group_chats b ON c.network = 'telegram' AND b.chat_id = c.destination \
+         WHERE c.program_id = $1 GROUP BY c.network ORDER BY c.network",
+    )
+    .bind(program_id)
+    .fetch_all(pool)
+    .await
+}

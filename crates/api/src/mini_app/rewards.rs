@@ -4,6 +4,7 @@
 
 use super::ErrorEnvelope;
 use super::auth::Member;
+use super::qr::{Qr, qr};
 use crate::AppState;
 use crate::error::ApiError;
 use app::{AppError, Outcome};
@@ -52,6 +53,8 @@ pub struct Coupon {
     pub coupon_code: String,
     pub redeemed_at: DateTime<Utc>,
     pub cancelled: bool,
+    /// The code as a QR code to show at the till; `None` once cancelled.
+    pub qr: Option<Qr>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -72,6 +75,8 @@ pub struct Redemption {
     pub redeemed_at: DateTime<Utc>,
     /// True when this key was redeemed before: nothing new was recorded.
     pub repeated: bool,
+    /// The code as a QR code to show at the till.
+    pub qr: Option<Qr>,
 }
 
 #[utoipa::path(
@@ -106,6 +111,11 @@ pub async fn rewards(
     let coupons = mine
         .into_iter()
         .map(|r| Coupon {
+            qr: r
+                .cancelled_at
+                .is_none()
+                .then(|| qr(&r.coupon_code))
+                .flatten(),
             title: catalog
                 .iter()
                 .find(|c| c.reward_id == r.reward_id)
@@ -236,6 +246,7 @@ async fn recorded(
         .state
         .balance;
     Ok(Redemption {
+        qr: qr(&coupon_code),
         redemption_id: redemption_id.0,
         reward_id: reward_id.0,
         title,

@@ -218,6 +218,70 @@ pub fn campaign_how_to(lang: Language, networks: &[Network]) -> String {
     }
 }
 
+/// What exactly to do for an activity to pay, naming where: the brand (`name`), or for
+/// Telegram the chat's title (`place`). `None` for what the platform cannot report.
+pub fn way_how_to(
+    lang: Language,
+    network: Network,
+    kind: ActivityKind,
+    name: &str,
+    place: &str,
+) -> Option<String> {
+    use ActivityKind::*;
+    let ru = lang == Language::Ru;
+    let (name, place) = (quoted(lang, name), quoted(lang, place));
+    let text = match (network, kind) {
+        (Network::Vk, Comment) if ru => {
+            format!("Напишите комментарий под любым постом группы ВКонтакте {name}.")
+        }
+        (Network::Vk, Comment) => format!("Write a comment under any post of the VK group {name}."),
+        (Network::Vk, Repost) if ru => {
+            format!("Сделайте репост записи группы {name} к себе на стену.")
+        }
+        (Network::Vk, Repost) => format!("Repost a post of the VK group {name} to your wall."),
+        (Network::Vk, Reaction) if ru => format!("Поставьте лайк записи группы {name}."),
+        (Network::Vk, Reaction) => format!("Like a post of the VK group {name}."),
+        (Network::Vk, PollVote) if ru => format!("Проголосуйте в опросе группы {name}."),
+        (Network::Vk, PollVote) => format!("Vote in a poll of the VK group {name}."),
+        (Network::Vk, Message) if ru => format!("Напишите сообщение сообществу {name} ВКонтакте."),
+        (Network::Vk, Message) => format!("Send a message to the VK community {name}."),
+        (Network::Vk, Subscription) if ru => format!("Вступите в группу {name} ВКонтакте."),
+        (Network::Vk, Subscription) => format!("Join the VK group {name}."),
+        (Network::Telegram, Comment) if ru => {
+            format!("Напишите сообщение или комментарий в чате {place}.")
+        }
+        (Network::Telegram, Comment) => {
+            format!("Write a message or a comment in the chat {place}.")
+        }
+        (Network::Telegram, Reaction) if ru => format!("Поставьте реакцию на пост в {place}."),
+        (Network::Telegram, Reaction) => format!("React to a post in {place}."),
+        (Network::Telegram, PollVote) if ru => format!("Ответьте на опрос в {place}."),
+        (Network::Telegram, PollVote) => format!("Answer a poll in {place}."),
+        (Network::Telegram, Subscription) if ru => format!("Подпишитесь на {place} в Telegram."),
+        (Network::Telegram, Subscription) => format!("Join {place} on Telegram."),
+        (Network::Instagram, Comment) if ru => {
+            format!("Напишите комментарий под любым постом {name} в Instagram.")
+        }
+        (Network::Instagram, Comment) => format!("Comment on any post of {name} on Instagram."),
+        (Network::Instagram, Message) if ru => format!("Напишите {name} в директ Instagram."),
+        (Network::Instagram, Message) => format!("Send {name} a direct message on Instagram."),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// A name in the language's quotation marks, unless it brings its own («Зерно», "Zerno").
+pub fn quoted(lang: Language, name: &str) -> String {
+    if name.contains(['«', '"', '“']) {
+        name.to_string()
+    } else {
+        match lang {
+            Language::Ru => format!("«{name}»"),
+            Language::En => format!("“{name}”"),
+        }
+    }
+}
+
 /// Why a subscription shows the status it does (`subscribed`, `left`, `not_seen`,
 /// `unverifiable`).
 pub fn subscription_note(lang: Language, network: Network, status: &str) -> String {

@@ -71,7 +71,7 @@ impl Ledger {
         for (n, spec) in ledger.setup.campaigns.clone().into_iter().enumerate() {
             let n = u8::try_from(n).expect("few campaigns");
             let events = CampaignState::default()
-                .decide(CampaignCommand::Create(new_campaign(n, spec)))
+                .decide(CampaignCommand::Create(Box::new(new_campaign(n, spec))))
                 .expect("a valid campaign");
             ledger.record(&events);
         }
@@ -184,6 +184,7 @@ fn new_campaign(n: u8, spec: CampaignSpec) -> NewCampaign {
         total_cap: spec.total_cap,
         networks: spec.networks,
         target_post: None,
+        description: None,
         by: "manager".into(),
         at: t0(),
     }

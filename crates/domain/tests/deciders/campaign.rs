@@ -24,6 +24,7 @@ fn new_campaign(total_cap: Option<u32>) -> NewCampaign {
         total_cap,
         networks: vec![Network::Vk, Network::Telegram],
         target_post: None,
+        description: None,
         by: "manager".into(),
         at: t0(),
     }
@@ -32,7 +33,7 @@ fn new_campaign(total_cap: Option<u32>) -> NewCampaign {
 fn created(new: NewCampaign) -> CampaignState {
     accepted(
         CampaignState::default(),
-        CampaignState::default().decide(CampaignCommand::Create(new)),
+        CampaignState::default().decide(CampaignCommand::Create(Box::new(new))),
     )
 }
 
@@ -211,7 +212,7 @@ fn only_a_registered_active_member_redeems_a_created_campaign() {
 
 #[test]
 fn a_campaign_is_created_once_and_must_make_sense() {
-    let again = open_campaign(None).decide(CampaignCommand::Create(new_campaign(None)));
+    let again = open_campaign(None).decide(CampaignCommand::Create(Box::new(new_campaign(None))));
     assert_eq!(refused(again), DomainError::AlreadyExists);
     let invalid = [
         NewCampaign {
@@ -228,7 +229,7 @@ fn a_campaign_is_created_once_and_must_make_sense() {
         },
     ];
     for new in invalid {
-        let decision = CampaignState::default().decide(CampaignCommand::Create(new));
+        let decision = CampaignState::default().decide(CampaignCommand::Create(Box::new(new)));
         assert!(matches!(refused(decision), DomainError::InvalidRules(_)));
     }
 }
@@ -259,7 +260,7 @@ fn other_campaign(codeword: &str, networks: Vec<Network>, from: i64, to: i64) ->
 fn create_beside(existing: &[CampaignState], new: NewCampaign) -> Result<Vec<Event>, DomainError> {
     decide_among(
         &CampaignState::default(),
-        CampaignCommand::Create(new),
+        CampaignCommand::Create(Box::new(new)),
         existing,
     )
 }
@@ -350,4 +351,43 @@ fn one_comment_pays_one_campaign_per_codeword_even_when_old_data_holds_two() {
     );
     assert_eq!(on_instagram.len(), 1);
     assert_eq!(on_instagram[0].campaign_id, Some(campaign(1)));
+}
+
+#[test]
+fn a_description_is_trimmed_bounded_and_never_gives_the_codeword_away() {
+    let with = |text: &str| NewCampaign {
+        description: Some(text.into()),
+        ..new_campaign(None)
+    };
+    let decided = CampaignState::default().decide(CampaignCommand::Create(Box::new(with(
+        "  Найдите слово в весенних постах  ",
+    ))));
+    match decided.as_deref() {
+        Ok([Event::CampaignCreated { description, .. }]) => {
+            assert_eq!(
+                description.as_deref(),
+                Some("Найдите слово в весенних постах")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let decided = CampaignState::default().decide(CampaignCommand::Create(Box::new(with("   "))));
+    assert!(matches!(
+        decided.as_deref(),
+        Ok([Event::CampaignCreated {
+            description: None,
+            ..
+        }])
+    ));
+    for giveaway in ["Слово — секрет!", "пишите CEKPET латиницей"] {
+        let refused =
+            CampaignState::default().decide(CampaignCommand::Create(Box::new(with(giveaway))));
+        assert!(
+            matches!(refused, Err(DomainError::InvalidRules(_))),
+            "{giveaway}: {refused:?}"
+        );
+    }
+    let long =
+        CampaignState::default().decide(CampaignCommand::Create(Box::new(with(&"а".repeat(501)))));
+    assert!(matches!(long, Err(DomainError::InvalidRules(_))));
 }

@@ -113,3 +113,27 @@ fn ties_rank_by_member_id() {
         vec![(member(2), 30), (member(1), 10), (member(3), 10)]
     );
 }
+
+proptest! {
+    /// The previous week or month is the one containing the instant a period earlier: a
+    /// member's "last week" board is the board they were on seven days ago.
+    #[test]
+    fn the_previous_period_is_the_one_a_period_earlier(
+        secs in 0i64..4_000_000_000,
+        tz in time_zone(),
+    ) {
+        let at = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        let [week, month] = Period::containing(at, tz);
+        let [week_before, _] = Period::containing(at - chrono::Duration::days(7), tz);
+        prop_assert_eq!(week.previous(), week_before);
+        let local = at.with_timezone(&tz);
+        use chrono::Datelike;
+        let first = local.date_naive().with_day(1).unwrap();
+        let last_month_day = first.pred_opt().unwrap();
+        prop_assert_eq!(
+            month.previous(),
+            Period::Month { year: last_month_day.year(), month: last_month_day.month() }
+        );
+        prop_assert_eq!(Period::AllTime.previous(), Period::AllTime);
+    }
+}

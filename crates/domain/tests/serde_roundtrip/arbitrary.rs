@@ -499,7 +499,6 @@ fn campaign_event() -> impl Strategy<Value = Event> {
                     Event::CampaignCreated {
                         campaign_id,
                         program_id,
-                        name,
                         codeword,
                         points,
                         starts_at,
@@ -507,6 +506,9 @@ fn campaign_event() -> impl Strategy<Value = Event> {
                         total_cap,
                         networks,
                         target_post,
+                        // Both shapes: with a description and without (older events).
+                        description: Some(name.clone()).filter(|n| n.len() % 2 == 0),
+                        name,
                         by,
                         at,
                     }

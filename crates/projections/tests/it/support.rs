@@ -218,6 +218,7 @@ pub fn campaign(id: CampaignId, cap: Option<u32>, at: Timestamp) -> Event {
         target_post: None,
         by: "manager@brand".into(),
         at,
+        description: Some("Find the word in our autumn posts".into()),
     }
 }
 
