@@ -1,6 +1,7 @@
 //! End-to-end tests of the whole product against a real PostgreSQL (one database per test).
 
 mod admin;
+mod assets;
 mod bot;
 mod browser;
 mod harness;

@@ -4,6 +4,7 @@
 //! their OpenAPI descriptions (utoipa), so /api/openapi.json is generated from the code.
 
 pub mod admin;
+pub mod assets;
 pub mod client_address;
 pub mod error;
 pub mod live;

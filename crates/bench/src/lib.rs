@@ -1,11 +1,14 @@
 //! `loyalty bench` (the `loyalty-bench` binary): the fixed workloads W1–W4 of BENCHMARKS.md and PostgreSQL's own limits
-//! (`limits`) their figures are compared with, each printing one JSON line.
+//! (`limits`) their figures are compared with, the members list and the Mini App's paint in a
+//! headless browser (`mini-app-paint`), each printing one JSON line.
 
 pub mod award_storm;
 pub mod leaderboard;
 pub mod limits;
 pub mod members_list;
+pub mod mini_app_paint;
 pub mod rebuild;
+pub mod webdriver;
 pub mod webhook_ingest;
 
 use anyhow::Context;

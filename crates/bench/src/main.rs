@@ -26,6 +26,8 @@ enum Workload {
     WebhookIngest(bench::webhook_ingest::Params),
     /// The admin panel's members list at 1,000,000 members over HTTP: every sort and filter, paged.
     MembersList(bench::members_list::Params),
+    /// The Mini App's first screen in headless Chromium at 4x CPU slowdown, cold and warm cache.
+    MiniAppPaint(bench::mini_app_paint::Params),
     /// PostgreSQL's own limits here: single-row inserts from 16 clients, ordered read of 1,000,000 rows.
     Limits(bench::limits::Params),
 }
@@ -52,6 +54,7 @@ async fn run() -> anyhow::Result<()> {
         Workload::Leaderboard(p) => bench::leaderboard::run(&database_url, p).await?,
         Workload::WebhookIngest(p) => bench::webhook_ingest::run(&database_url, p).await?,
         Workload::MembersList(p) => bench::members_list::run(&database_url, p).await?,
+        Workload::MiniAppPaint(p) => bench::mini_app_paint::run(&database_url, p).await?,
         Workload::Limits(p) => bench::limits::run(&database_url, p).await?,
     };
     println!("{result}");

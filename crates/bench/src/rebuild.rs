@@ -213,7 +213,7 @@ impl Generator {
                 target_post: None,
                 by: "manager".into(),
                 at: at.into(),
-                description: Some(format!("Find word {i} in our posts")),
+                description: Some("Find the word in our posts".into()),
             };
             self.campaigns
                 .push(CampaignState::default().apply(&created));

@@ -1,79 +1,93 @@
 //! The admin panel's pages, embedded in the binary: `/admin` is the panel when signed in and
-//! the login page otherwise; the scripts and styles are served from `/admin/assets/`. No CDN,
-//! no build step. A strict Content-Security-Policy allows only these files to run.
+//! the login page otherwise; the scripts and styles are served from `/admin/assets/`, at
+//! content-hashed names the pages are rewritten to use (see [`crate::assets`]). No CDN, no
+//! build step. A strict Content-Security-Policy allows only these files to run.
 
 use super::auth::session;
 use crate::AppState;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use crate::assets::{Assets, Extra, File, Page};
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::Response;
+use std::sync::LazyLock;
 
-const LOGIN_HTML: &str = include_str!("../../assets/admin/login.html");
-const APP_HTML: &str = include_str!("../../assets/admin/app.html");
-
-/// (name, content type, body) of every asset.
-const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "admin.css",
-        "text/css; charset=utf-8",
-        include_str!("../../assets/admin/admin.css"),
-    ),
-    (
-        "i18n.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/i18n.js"),
-    ),
-    (
-        "common.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/common.js"),
-    ),
-    (
-        "login.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/login.js"),
-    ),
-    (
-        "charts.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/charts.js"),
-    ),
-    (
-        "views.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/views.js"),
-    ),
-    (
-        "manage.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/manage.js"),
-    ),
-    (
-        "rules.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/rules.js"),
-    ),
-    (
-        "polls.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/polls.js"),
-    ),
-    (
-        "channels.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/channels.js"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../assets/admin/app.js"),
-    ),
-    (
-        "favicon.svg",
-        "image/svg+xml",
-        include_str!("../../assets/admin/favicon.svg"),
-    ),
-];
+/// The pages and every file they use, hashed and the pages rewritten at first use.
+static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
+    Assets::new(
+        &[
+            File {
+                path: "/admin/assets/admin.css",
+                content_type: "text/css; charset=utf-8",
+                body: include_str!("../../assets/admin/admin.css"),
+            },
+            File {
+                path: "/admin/assets/i18n.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/i18n.js"),
+            },
+            File {
+                path: "/admin/assets/common.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/common.js"),
+            },
+            File {
+                path: "/admin/assets/login.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/login.js"),
+            },
+            File {
+                path: "/admin/assets/charts.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/charts.js"),
+            },
+            File {
+                path: "/admin/assets/views.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/views.js"),
+            },
+            File {
+                path: "/admin/assets/manage.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/manage.js"),
+            },
+            File {
+                path: "/admin/assets/rules.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/rules.js"),
+            },
+            File {
+                path: "/admin/assets/polls.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/polls.js"),
+            },
+            File {
+                path: "/admin/assets/channels.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/channels.js"),
+            },
+            File {
+                path: "/admin/assets/app.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/app.js"),
+            },
+            File {
+                path: "/admin/assets/favicon.svg",
+                content_type: "image/svg+xml",
+                body: include_str!("../../assets/admin/favicon.svg"),
+            },
+        ],
+        &[
+            Page {
+                name: "login",
+                html: include_str!("../../assets/admin/login.html"),
+            },
+            Page {
+                name: "app",
+                html: include_str!("../../assets/admin/app.html"),
+            },
+        ],
+    )
+});
 
 /// Telegram's Login Widget script is the one script from elsewhere: it opens Telegram's
 /// confirmation popup and hands back the signed fields, which the server checks.
@@ -81,42 +95,32 @@ const CSP: &str = "default-src 'none'; script-src 'self' https://telegram.org; s
                    img-src 'self' data:; connect-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
-fn secured(mut response: Response, cache: &'static str) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
-}
+const SECURITY: &Extra = &[
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
+/// `/admin` is the login page or the panel by the session cookie: a cache must key on both.
+const PAGE: &Extra = &[
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::VARY, "Accept-Encoding, Cookie"),
+];
 
 /// The panel, or the login page when the request carries no live session.
-pub async fn page(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let signed_in = match session::token_from(&headers) {
         Some(token) => matches!(session::find(&state.pool, &token).await, Ok(Some(_))),
         None => false,
     };
-    let html = if signed_in { APP_HTML } else { LOGIN_HTML };
-    let response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    secured(response, "no-store")
+    ASSETS.page(if signed_in { "app" } else { "login" }, &headers, PAGE)
 }
 
-pub async fn asset(Path(name): Path<String>) -> Response {
-    match ASSETS.iter().find(|(n, ..)| *n == name) {
-        Some((_, content_type, body)) => {
-            let response = ([(header::CONTENT_TYPE, *content_type)], *body).into_response();
-            secured(response, "no-cache")
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+/// A file under `/admin/assets/`, by its plain or its hashed name.
+pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
+    ASSETS.file(uri.path(), &headers, SECURITY)
 }

@@ -51,7 +51,7 @@ pub async fn logo(
             (CONTENT_TYPE, content_type),
             (
                 CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("public, max-age=31536000, immutable"),
+                axum::http::HeaderValue::from_static(crate::assets::IMMUTABLE),
             ),
             (
                 HeaderName::from_static("x-content-type-options"),

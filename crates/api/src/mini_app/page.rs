@@ -1,16 +1,17 @@
-//! The page at /app: HTML, CSS and JS compiled into the binary (no Node toolchain). The
-//! Content-Security-Policy allows scripts only from here and Telegram, so even a name that
-//! slipped into the DOM as HTML could not run code; the page inserts every such string as text.
+//! The page at /app: HTML, CSS and JS compiled into the binary (no Node toolchain), served
+//! through [`crate::assets`]: the script and style at content-hashed URLs cached for a year, the
+//! page revalidated by its ETag, all compressed once. The Content-Security-Policy allows
+//! scripts only from here and Telegram, so even a name that slipped into the DOM as HTML could
+//! not run code; the page inserts every such string as text.
 
 use crate::AppState;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName};
-use axum::response::IntoResponse;
+use crate::assets::{Assets, Extra, File, Page};
+use axum::http::header::{CONTENT_SECURITY_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::routing::get;
+use std::sync::LazyLock;
 use utoipa_axum::router::OpenApiRouter;
-
-const INDEX_HTML: &str = include_str!("../../assets/mini_app/index.html");
-const APP_JS: &str = include_str!("../../assets/mini_app/app.js");
-const APP_CSS: &str = include_str!("../../assets/mini_app/app.css");
 
 /// Telegram Web opens Mini Apps in a frame of its own origin.
 const CSP: &str = "default-src 'self'; script-src 'self' https://telegram.org; \
@@ -18,33 +19,46 @@ const CSP: &str = "default-src 'self'; script-src 'self' https://telegram.org; \
      base-uri 'none'; form-action 'self'; \
      frame-ancestors 'self' https://web.telegram.org https://*.telegram.org";
 
+const SECURITY: &Extra = &[
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (CONTENT_SECURITY_POLICY, CSP),
+];
+
+/// The page and its files, hashed and the page rewritten at first use.
+static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
+    Assets::new(
+        &[
+            File {
+                path: "/app/app.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/mini_app/app.js"),
+            },
+            File {
+                path: "/app/app.css",
+                content_type: "text/css; charset=utf-8",
+                body: include_str!("../../assets/mini_app/app.css"),
+            },
+        ],
+        &[Page {
+            name: "index",
+            html: include_str!("../../assets/mini_app/index.html"),
+        }],
+    )
+});
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .route("/app", get(index))
-        .route("/app/app.js", get(script))
-        .route("/app/app.css", get(style))
+    // One route per URL a file answers at (plain and hashed): no pattern under /app to collide
+    // with other routes there, and any other name is the router's 404.
+    ASSETS.paths().fold(
+        OpenApiRouter::new().route("/app", get(index)),
+        |router, path| router.route(path, get(file)),
+    )
 }
 
-type Headers = [(HeaderName, &'static str); 4];
-
-fn headers(content_type: &'static str) -> Headers {
-    [
-        (CONTENT_TYPE, content_type),
-        // Assets change with the binary; revalidating costs one small request.
-        (CACHE_CONTROL, "no-cache"),
-        (HeaderName::from_static("x-content-type-options"), "nosniff"),
-        (HeaderName::from_static("content-security-policy"), CSP),
-    ]
+async fn index(request: HeaderMap) -> Response {
+    ASSETS.page("index", &request, SECURITY)
 }
 
-async fn index() -> impl IntoResponse {
-    (headers("text/html; charset=utf-8"), INDEX_HTML)
-}
-
-async fn script() -> impl IntoResponse {
-    (headers("text/javascript; charset=utf-8"), APP_JS)
-}
-
-async fn style() -> impl IntoResponse {
-    (headers("text/css; charset=utf-8"), APP_CSS)
+async fn file(uri: Uri, request: HeaderMap) -> Response {
+    ASSETS.file(uri.path(), &request, SECURITY)
 }
