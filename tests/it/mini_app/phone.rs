@@ -1,4 +1,4 @@
-//! The Mini App as a member holds it: a phone-sized page (320 and 390 CSS pixels, touch,
+//! The Mini App as a member holds it: a phone-sized page (320, 390 and 430 CSS pixels, touch,
 //! retina) in headless Chromium. Nothing sticks out sideways, a long reward title keeps its
 //! width, the redeem sheet and the coupon work end to end, points arriving while the app is
 //! open show without a reload, the brand shows, and inside Telegram the app uses Telegram's
@@ -92,7 +92,7 @@ async fn open_tab(browser: &Browser, tab: &str) {
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
-async fn every_screen_fits_320_and_390_and_a_member_redeems_through_the_sheet(pool: PgPool) {
+async fn every_screen_fits_320_to_430_and_a_member_redeems_through_the_sheet(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {
         return;
     };
@@ -110,8 +110,9 @@ async fn every_screen_fits_320_and_390_and_a_member_redeems_through_the_sheet(po
     m.drain().await;
     let server = m.app.serve().await;
 
-    let mut first_redemption = None;
-    for (width, height) in [(320, 640), (390, 844)] {
+    let mut redeemed = 0;
+    // The narrowest phone, a common one and the widest (Pro Max): 320 to 430 CSS pixels.
+    for (width, height) in [(320, 640), (390, 844), (430, 932)] {
         phone(&browser, width, height).await;
         // A URL that differs only in its fragment would not load the page again.
         browser.goto("about:blank").await.unwrap();
@@ -189,19 +190,28 @@ async fn every_screen_fits_320_and_390_and_a_member_redeems_through_the_sheet(po
             )
             .await
             .unwrap();
-        if first_redemption.is_none() {
-            assert_eq!(order, json!([[true, false]]));
-            first_redemption = Some(code);
-            // A manager cancels the first coupon: on the next phone it shows below, as cancelled.
-            cancel_only_redemption(&m, member, mug).await;
-        } else {
-            assert_eq!(order, json!([[true, false], [false, true]]), "active first");
-            browser.screenshot("mini-app-rewards").await.unwrap();
+        redeemed += 1;
+        match redeemed {
+            1 => {
+                assert_eq!(order, json!([[true, false]]));
+                // A manager cancels the first coupon: on the next phones it shows below, as
+                // cancelled.
+                cancel_only_redemption(&m, member, mug).await;
+            }
+            2 => {
+                assert_eq!(order, json!([[true, false], [false, true]]), "active first");
+                browser.screenshot("mini-app-rewards").await.unwrap();
+            }
+            _ => assert_eq!(
+                order,
+                json!([[true, false], [false, false], [false, true]]),
+                "the newest first, the cancelled one last"
+            ),
         }
     }
-    // 500 − 200 + 200 (the cancelled coupon's refund) − 200.
-    assert_eq!(m.app.t.balance(member).await, 300);
-    assert_eq!(m.events_of_type("RewardRedeemed").await, 2);
+    // 500 − 200 + 200 (the cancelled coupon's refund) − 200 − 200.
+    assert_eq!(m.app.t.balance(member).await, 100);
+    assert_eq!(m.events_of_type("RewardRedeemed").await, 3);
     browser.quit().await;
 }
 
