@@ -213,9 +213,16 @@ impl Browser {
         .await
     }
 
-    /// Waits for a visible element, then clicks it as a person would.
+    /// Waits for a visible element, then clicks it as a person would: scrolled to the middle
+    /// of the screen first, clear of bars fixed to its edges.
     pub async fn click(&self, css: &str) -> Result<()> {
         self.on_fresh_element(css, |id| async move {
+            let element = json!({ ELEMENT: id });
+            self.execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+                vec![element],
+            )
+            .await?;
             self.session_call(
                 reqwest::Method::POST,
                 &format!("/element/{id}/click"),

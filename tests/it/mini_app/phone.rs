@@ -578,3 +578,53 @@ async fn inside_telegram_the_app_uses_telegrams_buttons_haptics_and_gestures(poo
     assert_eq!(m.app.t.balance(member).await, 200);
     browser.quit().await;
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_member_switches_language_and_erasing_their_data_does_not_sign_them_in_again(
+    pool: PgPool,
+) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    m.give(member, 150).await;
+    m.drain().await;
+    let server = m.app.serve().await;
+    phone(&browser, 390, 844).await;
+    browser.goto(&page_url(&server, &anna())).await.unwrap();
+    browser.wait_visible("#main").await.unwrap();
+    browser.wait_visible("#live").await.unwrap();
+    open_tab(&browser, "accounts").await;
+    browser
+        .click("#languages button[data-lang=en]")
+        .await
+        .unwrap();
+    browser.wait_for_text("#hello", "Hi, Анна!").await.unwrap();
+    browser
+        .wait_for_text("#history", "From the brand's team")
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .text("#tabs button[data-tab=rewards]")
+            .await
+            .unwrap()
+            .unwrap(),
+        "✦Rewards"
+    );
+    assert_eq!(browser.text("#live").await.unwrap().unwrap(), "live");
+
+    browser.click("#data-erase").await.unwrap();
+    browser.click("#erase-yes").await.unwrap();
+    browser.wait_visible("#erased").await.unwrap();
+    // The read models move after the erasure: an open page must not ask `me` again, which
+    // would register Anna anew.
+    m.rival(5_000_000_099, "Борис", 70).await;
+    let registered = m.events_of_type("MemberRegistered").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(m.events_of_type("MemberRegistered").await, registered);
+    assert_eq!(m.events_of_type("MemberErased").await, 1);
+    assert_eq!(browser.count("#main:not([hidden])").await.unwrap(), 0);
+    browser.quit().await;
+}

@@ -42,6 +42,8 @@ function setTitle() {
 }
 
 async function renderNow(options) {
+  // `data-ready` names the page only once it is drawn: not while another render clears it.
+  if (!options.live) document.body.removeAttribute("data-ready");
   renderNav();
   setTitle();
   Live.follow();

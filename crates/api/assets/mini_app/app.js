@@ -1128,6 +1128,9 @@
     $('erase-yes').disabled = true;
     try {
       await api('POST', 'me/erasure', { confirm: true });
+      // Nothing may ask `me` again: it would register the member anew.
+      state.me = null;
+      stopLive();
       show($('erase-confirm'), false);
       show($('main'), false);
       show($('tabs'), false);
@@ -1228,6 +1231,7 @@
   function stopLive() {
     if (live.controller) live.controller.abort();
     live.controller = null;
+    window.clearTimeout(live.refreshTimer);
     window.clearTimeout(live.retryTimer);
     window.clearInterval(live.pollTimer);
     live.pollTimer = null;
@@ -1239,6 +1243,7 @@
     window.clearTimeout(live.refreshTimer);
     const wait = Math.max(0, live.lastRefresh + gap - Date.now());
     live.refreshTimer = window.setTimeout(async () => {
+      if (!state.me) return;
       live.lastRefresh = Date.now();
       try {
         await refreshMe();
@@ -1382,9 +1387,12 @@
     state.lang = lang;
     translatePage();
     markLanguage();
+    setLive($('live').classList.contains('on'));
     if (state.me) {
       state.history = [];
       refreshMe().catch(showError);
+      // The server's words (ways to earn, history) come in the new language too.
+      if (TAB_LOADERS[state.tab]) TAB_LOADERS[state.tab]().catch(showError);
     }
   }
 
