@@ -29,7 +29,7 @@ impl Default for MiniAppCache {
 }
 
 impl MiniAppCache {
-    /// The member and program context of a Telegram user, if seen within [`CALLER_TTL`].
+    /// The member and program context of a Telegram user, if seen within the last 10 seconds (`CALLER_TTL`).
     pub fn caller(
         &self,
         program: Uuid,
