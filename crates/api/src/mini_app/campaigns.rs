@@ -140,6 +140,7 @@ pub async fn campaigns(
         earned_today,
         left_today: (cap - earned_today).max(0),
     };
+    // `awarded_on` answers (all networks, the one named): the overall cap needs the first.
     let daily_cap = rules
         .daily_cap
         .map(|cap| cap_today(cap, own.awarded_on(today, tz, Network::Vk).0));
