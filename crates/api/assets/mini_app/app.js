@@ -606,6 +606,10 @@
   }
 
   function renderBrand(brand) {
+    // Every live refresh brings the brand again: redraw (and reload the logo) only on a change.
+    const key = JSON.stringify(brand);
+    if (state.brandShown === key) return;
+    state.brandShown = key;
     $('brand-name').textContent = brand.name;
     document.title = brand.name;
     const root = document.documentElement.style;

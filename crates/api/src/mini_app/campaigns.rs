@@ -122,10 +122,7 @@ pub async fn campaigns(
         })
         .collect();
     let connected = queries::connected_networks(&state.pool, program).await?;
-    let brand = app::brand::load(&state.pool, member.program_id()).await?;
-    let name = brand
-        .display_name
-        .unwrap_or_else(|| member.program.name.clone());
+    let name = super::brand::view(&state, &member.program).await?.name;
     let ways_to_earn = ways_to_earn(member.lang, &member.program.rules, &connected, &name);
     let rules = &member.program.rules;
     let own = state
