@@ -690,6 +690,8 @@
   function showBalance(current, before) {
     $('balance-unit').textContent = pointsWord(current);
     const node = $('balance');
+    // A newer balance ends any count-up still running for an older one.
+    const animation = (state.balanceAnimation = {});
     if (before === null || before === undefined || current <= before || matchMedia('(prefers-reduced-motion: reduce)').matches) {
       node.textContent = number(current);
       return;
@@ -701,6 +703,7 @@
     pop.classList.add('go');
     const started = performance.now();
     const step = (now) => {
+      if (state.balanceAnimation !== animation) return;
       const done = Math.min(1, (now - started) / 600);
       node.textContent = number(Math.round(before + (current - before) * done));
       if (done < 1) requestAnimationFrame(step);
@@ -990,8 +993,9 @@
       if (!result.repeated) state.fresh.push(result);
       setBalance(result.balance);
       showCoupon(result);
+      // The rest of the screen follows through the live stream once the read models have the
+      // redemption: read now, they could still show the balance before it.
       loadRewards().catch(showError);
-      refreshMe().catch(() => {});
     } catch (failure) {
       haptic('error');
       open.busy = false;
