@@ -232,6 +232,22 @@ impl LiveBoards {
         .await
     }
 
+    /// Catches up at least as far as the leaderboards projection stands now. Everything up to
+    /// its checkpoint is committed, but another transaction can hold the gap-safe horizon back
+    /// for a moment, so one [`catch_up`](Self::catch_up) may read nothing yet: look again.
+    pub async fn catch_up_to_read_model(&self) -> Result<()> {
+        let to = {
+            let mut conn = self.0.pool.acquire().await?;
+            checkpoint::load(&mut conn, Projection::Leaderboards.name()).await?
+        };
+        while self.0.boards.read().at.is_some_and(|at| at < to) {
+            if self.catch_up().await? == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Loads a board from the read model, then brings it and the others to one place in the
     /// log: the snapshot's checkpoint and the follower's, whichever is later.
     async fn load(&self, program: Uuid, key: BoardKey) -> Result<()> {

@@ -251,7 +251,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        self.state.boards.catch_up().await.unwrap();
+        self.state.boards.catch_up_to_read_model().await.unwrap();
         self.state.names.refresh().await.unwrap();
     }
 
