@@ -166,6 +166,7 @@ async fn a_thousand_members_race_for_the_last_reward(pool: PgPool) {
             title: "Coffee −20%".into(),
             cost: Points::new(100).unwrap(),
             stock: 1,
+            terms: Default::default(),
             by: "manager:olga".into(),
             at: at(9),
         })

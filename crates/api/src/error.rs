@@ -68,7 +68,9 @@ impl From<AppError> for ApiError {
                     DomainError::InvalidAmount(_)
                     | DomainError::ReasonRequired
                     | DomainError::InvalidRules(_)
-                    | DomainError::InvalidCodeword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    | DomainError::InvalidCodeword(_)
+                    | DomainError::TooManyCodes(_)
+                    | DomainError::InvalidCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::CONFLICT,
                 };
                 Self::new(status, denied_code(&denied), denied.to_string())
@@ -147,6 +149,12 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::InvalidRules(_) => "invalid_rules",
         DomainError::InvalidCodeword(_) => "invalid_codeword",
         DomainError::CodewordTaken(_) => "codeword_taken",
+        DomainError::CouponPoolStock => "coupon_pool_stock",
+        DomainError::NotACouponPool => "not_a_coupon_pool",
+        DomainError::TooManyCodes(_) => "too_many_codes",
+        DomainError::InvalidCode(_) => "invalid_code",
+        DomainError::CouponAlreadyUsed(_) => "coupon_already_used",
+        DomainError::CouponCancelled => "coupon_cancelled",
     }
 }
 
@@ -190,6 +198,12 @@ mod tests {
             DomainError::InvalidRules(String::new()),
             DomainError::InvalidCodeword(String::new()),
             DomainError::CodewordTaken(domain::ids::CampaignId(uuid::Uuid::nil())),
+            DomainError::CouponPoolStock,
+            DomainError::NotACouponPool,
+            DomainError::TooManyCodes(1),
+            DomainError::InvalidCode(String::new()),
+            DomainError::CouponAlreadyUsed(domain::Timestamp::new(chrono::DateTime::UNIX_EPOCH)),
+            DomainError::CouponCancelled,
         ];
         let envelope = [
             "bad_request",

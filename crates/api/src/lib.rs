@@ -10,6 +10,7 @@ pub mod error;
 pub mod live;
 pub mod mini_app;
 pub mod observability;
+pub mod shop;
 pub mod subscriptions;
 pub mod text_guard;
 pub mod webhooks;
@@ -77,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(mini_app::routes())
         .merge(subscriptions::routes())
         .merge(admin::routes())
+        .merge(shop::routes())
 }
 
 /// `/metrics` alone, for the listener `metrics_listen` names.

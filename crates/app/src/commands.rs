@@ -484,6 +484,7 @@ impl Ledger {
         at: Timestamp,
     ) -> Result<Outcome, AppError> {
         let streams = (StreamId::Reward(reward_id), StreamId::Member(member_id));
+        let _turn = self.turn_on(reward_id.0).await;
         self.execute::<(RewardState, MemberState)>(
             program_id.0,
             redemption_id.0,
@@ -518,6 +519,7 @@ impl Ledger {
         action: &ManagerAction,
     ) -> Result<Outcome, AppError> {
         let streams = (StreamId::Reward(reward_id), StreamId::Member(member_id));
+        let _turn = self.turn_on(reward_id.0).await;
         self.execute::<(RewardState, MemberState)>(
             program_id.0,
             action.request_id,
@@ -547,6 +549,7 @@ impl Ledger {
         action: &ManagerAction,
         command: impl Fn() -> RewardCommand,
     ) -> Result<Outcome, AppError> {
+        let _turn = self.turn_on(reward_id.0).await;
         self.execute::<RewardState>(
             program_id.0,
             action.request_id,

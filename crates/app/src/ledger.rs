@@ -217,7 +217,14 @@ pub struct Ledger {
     appender: Appender,
     caches: Arc<Caches>,
     max_attempts: u32,
+    hot: Arc<HotStreams>,
 }
+
+/// Locks that take this process's commands on one shared stream (a reward every member
+/// redeems) in turn. Racing, all but one would lose on the stream's version, reload and
+/// decide again, and under a crowd some would run out of attempts; in turn, each decides on
+/// the state the previous one left in the cache. Striped, so the set stays small.
+struct HotStreams([tokio::sync::Mutex<()>; 64]);
 
 /// One command's share of a commit: its events take their ids from its own command id.
 pub struct Decided<'a> {
@@ -249,7 +256,17 @@ impl Ledger {
                 program: StateCache::new(1024),
             }),
             max_attempts: config.max_attempts,
+            hot: Arc::new(HotStreams(std::array::from_fn(|_| {
+                tokio::sync::Mutex::new(())
+            }))),
         }
+    }
+
+    /// Waits for this process's turn on the shared stream keyed `key`; the turn lasts as long
+    /// as the guard. Other processes still race through the stream's version.
+    pub async fn turn_on(&self, key: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
+        let stripes = self.hot.0.len() as u128;
+        self.hot.0[(key.as_u128() % stripes) as usize].lock().await
     }
 
     pub fn store(&self) -> &EventStore {

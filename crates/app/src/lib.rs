@@ -12,6 +12,7 @@ pub mod channels;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod coupons;
 pub mod ingest;
 pub mod language;
 pub mod ledger;

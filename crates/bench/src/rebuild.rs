@@ -228,6 +228,9 @@ impl Generator {
                 stock: 5_000,
                 by: "manager".into(),
                 at: at.into(),
+                coupon_pool: false,
+                return_codes: false,
+                low_stock_alert: None,
             };
             self.rewards.push(RewardState::default().apply(&listed));
             events.push(listed);

@@ -35,6 +35,24 @@ pub enum DomainError {
     /// No units left to issue.
     #[error("the reward is out of stock")]
     RewardOutOfStock,
+    /// A coupon pool's stock is its unused codes: it is listed with none and grows by uploads.
+    #[error("a coupon pool's stock is its unused codes: upload codes instead of changing stock")]
+    CouponPoolStock,
+    /// Codes were uploaded to a reward whose codes are generated.
+    #[error("this reward generates its codes: list a reward with a coupon pool to upload codes")]
+    NotACouponPool,
+    /// An upload carries more codes than one event takes.
+    #[error("upload at most {0} codes at a time")]
+    TooManyCodes(usize),
+    /// A code a till could not take.
+    #[error("invalid coupon code {0:?}: use 1 to 64 visible characters without spaces")]
+    InvalidCode(String),
+    /// The coupon was accepted before.
+    #[error("this coupon was already used at {0}")]
+    CouponAlreadyUsed(crate::time::Timestamp),
+    /// The redemption was cancelled, so its coupon is void.
+    #[error("this coupon's redemption was cancelled")]
+    CouponCancelled,
     /// The reward was delisted.
     #[error("the reward is not available")]
     RewardNotAvailable,

@@ -247,6 +247,20 @@ pub enum Event {
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The shop (through its API key) or a manager accepted a redemption's coupon: it cannot
+    /// be used again or cancelled.
+    CouponUsed {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The redemption whose coupon was used.
+        redemption_id: RedemptionId,
+        /// The reward redeemed.
+        reward_id: RewardId,
+        /// Who accepted it: `manager:<login>` or `shop:<key id>`.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
     /// A member spent points on a reward and got a coupon; paired with `RewardIssued`.
     RewardRedeemed {
         /// The member whose stream this is.
@@ -468,11 +482,45 @@ pub enum Event {
         title: String,
         /// Price in points.
         cost: i64,
-        /// Units available at listing.
+        /// Units available at listing (0 for a coupon pool: its stock is its unused codes).
         stock: u32,
         /// The manager who did it.
         by: ManagerId,
         /// When it was decided: the command's time, not the platform's.
+        at: Timestamp,
+        /// Coupon codes come from codes the brand uploads (`RewardCodesAdded`), not generated
+        /// ones. Additive: events without it read as generated.
+        #[serde(default, skip_serializing_if = "is_false")]
+        coupon_pool: bool,
+        /// A cancelled redemption's code goes back to the pool for the next member; otherwise
+        /// it is retired (the member has seen it). Additive.
+        #[serde(default, skip_serializing_if = "is_false")]
+        return_codes: bool,
+        /// Managers are alerted when a redemption leaves this many units or fewer. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        low_stock_alert: Option<u32>,
+    },
+    /// A manager uploaded codes to a coupon pool: each is a unit of stock. Only codes new to
+    /// the pool are named, so uploading a file again adds nothing.
+    RewardCodesAdded {
+        /// The reward.
+        reward_id: RewardId,
+        /// The new codes, in the order they will be issued.
+        codes: Vec<String>,
+        /// The manager who did it.
+        by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
+        at: Timestamp,
+    },
+    /// A redemption left the reward with its alert threshold of units or fewer.
+    RewardStockLow {
+        /// The reward.
+        reward_id: RewardId,
+        /// Units left after the redemption.
+        stock: i64,
+        /// The reward's alert threshold.
+        threshold: u32,
+        /// When it was decided: the command's time.
         at: Timestamp,
     },
     /// A manager added or removed units of a reward.
@@ -505,6 +553,9 @@ pub enum Event {
         member_id: MemberId,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
+        /// The pool code taken, for a coupon pool. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// A cancelled redemption's unit is back in stock.
     RewardReturned {
@@ -514,6 +565,9 @@ pub enum Event {
         redemption_id: RedemptionId,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
+        /// The code back in the pool, for a coupon pool that returns codes. Additive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
 }
 
@@ -531,6 +585,7 @@ impl Event {
             Event::AwardRestored { .. } => "AwardRestored",
             Event::PointsAdjusted { .. } => "PointsAdjusted",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
+            Event::CouponUsed { .. } => "CouponUsed",
             Event::RedemptionCancelled { .. } => "RedemptionCancelled",
             Event::PointsMovedOut { .. } => "PointsMovedOut",
             Event::PointsMovedIn { .. } => "PointsMovedIn",
@@ -548,6 +603,8 @@ impl Event {
             Event::RewardStockChanged { .. } => "RewardStockChanged",
             Event::RewardDelisted { .. } => "RewardDelisted",
             Event::RewardIssued { .. } => "RewardIssued",
+            Event::RewardCodesAdded { .. } => "RewardCodesAdded",
+            Event::RewardStockLow { .. } => "RewardStockLow",
             Event::RewardReturned { .. } => "RewardReturned",
         }
     }
@@ -599,6 +656,7 @@ impl Event {
             | Event::PointsAdjusted { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
+            | Event::CouponUsed { member_id, .. }
             | Event::PointsMovedOut { member_id, .. }
             | Event::PointsMovedIn { member_id, .. }
             | Event::MemberBlocked { member_id, .. }
@@ -623,11 +681,18 @@ impl Event {
             | Event::RewardStockChanged { reward_id, .. }
             | Event::RewardDelisted { reward_id, .. }
             | Event::RewardIssued { reward_id, .. }
-            | Event::RewardReturned { reward_id, .. } => StreamId::Reward(*reward_id),
+            | Event::RewardReturned { reward_id, .. }
+            | Event::RewardCodesAdded { reward_id, .. }
+            | Event::RewardStockLow { reward_id, .. } => StreamId::Reward(*reward_id),
         }
     }
 
     /// Payload schema version, bumped when a variant's shape changes (the store upcasts old
     /// payloads). 2: accounts by reference and keyed digests instead of platform ids.
     pub const SCHEMA_VERSION: i16 = 2;
+}
+
+/// Lets a flag that defaults to false stay out of old events' JSON (and their hashes).
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }

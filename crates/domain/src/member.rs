@@ -34,6 +34,10 @@ pub struct RedemptionRecord {
     pub cost: i64,
     /// Cancelled and refunded.
     pub cancelled: bool,
+    /// The code the member was given.
+    pub coupon_code: String,
+    /// When the shop or a manager accepted the coupon.
+    pub used_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -309,6 +313,7 @@ impl MemberState {
                 redemption_id,
                 reward_id,
                 cost,
+                coupon_code,
                 ..
             } => {
                 self.redemptions.insert(
@@ -317,8 +322,17 @@ impl MemberState {
                         reward_id: *reward_id,
                         cost: *cost,
                         cancelled: false,
+                        coupon_code: coupon_code.clone(),
+                        used_at: None,
                     },
                 );
+            }
+            Event::CouponUsed {
+                redemption_id, at, ..
+            } => {
+                if let Some(r) = self.redemptions.get_mut(redemption_id) {
+                    r.used_at = Some(*at);
+                }
             }
             Event::RedemptionCancelled { redemption_id, .. } => {
                 if let Some(r) = self.redemptions.get_mut(redemption_id) {

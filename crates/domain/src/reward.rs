@@ -7,7 +7,7 @@ use crate::ids::{EntryId, ProgramId, RedemptionId, RewardId};
 use crate::member::{MemberState, required_reason};
 use crate::points::Points;
 use crate::time::Timestamp;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 /// Everything a decision about one reward needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +26,33 @@ pub struct RewardState {
     pub delisted: bool,
     /// Redemptions a unit went to.
     pub issued: BTreeSet<RedemptionId>,
+    /// Codes the brand uploaded, for a coupon pool; `None` for generated codes.
+    pub pool: Option<CodePool>,
+    /// A cancelled redemption's code goes back to the pool.
+    pub return_codes: bool,
+    /// Alert managers when a redemption leaves this many units or fewer.
+    pub low_stock_alert: Option<u32>,
+}
+
+/// A coupon pool: its stock is exactly its unused codes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodePool {
+    /// Codes not issued yet, in the order they are issued (upload order).
+    pub unused: VecDeque<String>,
+    /// Every code ever added, so an upload repeated adds nothing and no code is issued twice.
+    pub known: HashSet<String>,
+}
+
+/// The most codes one `RewardCodesAdded` carries; a bigger file is several uploads.
+pub const MAX_CODES_PER_UPLOAD: usize = 10_000;
+
+/// The longest coupon code accepted (a till's barcode or an e-shop promo code fits easily).
+pub const MAX_CODE_LEN: usize = 64;
+
+/// A code as a till or e-shop takes it: 1 to [`MAX_CODE_LEN`] visible ASCII characters, no
+/// spaces (they are lost when a cashier types or scans it).
+pub fn valid_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= MAX_CODE_LEN && code.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// What a manager can ask of a reward stream. Redeeming is [`decide_redeem`], since it spans
@@ -41,8 +68,19 @@ pub enum RewardCommand {
         title: String,
         /// Price in points.
         cost: Points,
-        /// Units available at first.
+        /// Units available at first (must be 0 for a coupon pool).
         stock: u32,
+        /// How its coupons are made and alerted on.
+        terms: RewardTerms,
+        /// The manager doing it.
+        by: ManagerId,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
+    /// Add codes to a coupon pool; those the pool already knows are skipped.
+    AddCodes {
+        /// The codes, in the order they should be issued.
+        codes: Vec<String>,
         /// The manager doing it.
         by: ManagerId,
         /// When it is decided: the command's time.
@@ -66,6 +104,28 @@ pub enum RewardCommand {
     },
 }
 
+/// How a reward's coupons are made, fixed when it is listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RewardTerms {
+    /// Codes come from codes the brand uploads instead of being generated.
+    pub coupon_pool: bool,
+    /// A cancelled redemption's pool code goes back to the pool.
+    pub return_codes: bool,
+    /// Alert managers when a redemption leaves this many units or fewer.
+    pub low_stock_alert: Option<u32>,
+}
+
+/// A shop or a manager accepts a redemption's coupon.
+#[derive(Debug, Clone)]
+pub struct UseCoupon {
+    /// The redemption whose coupon is shown.
+    pub redemption_id: RedemptionId,
+    /// Who accepts it: `manager:<login>` or `shop:<key id>`.
+    pub by: ManagerId,
+    /// When it is decided: the command's time.
+    pub at: Timestamp,
+}
+
 /// A member spends points on one unit of a reward.
 #[derive(Debug, Clone)]
 pub struct Redeem {
@@ -73,7 +133,8 @@ pub struct Redeem {
     pub entry_id: EntryId,
     /// The new redemption's id.
     pub redemption_id: RedemptionId,
-    /// Chosen outside the domain (random), so deciding stays deterministic.
+    /// Chosen outside the domain (random), so deciding stays deterministic; a coupon pool
+    /// issues its next code instead.
     pub coupon_code: String,
     /// When it is decided: the command's time.
     pub at: Timestamp,
@@ -104,6 +165,9 @@ impl RewardState {
                 title,
                 cost,
                 stock,
+                coupon_pool,
+                return_codes,
+                low_stock_alert,
                 ..
             } => {
                 self.reward_id = Some(*reward_id);
@@ -111,14 +175,41 @@ impl RewardState {
                 self.title = title.clone();
                 self.cost = *cost;
                 self.stock = i64::from(*stock);
+                self.pool = coupon_pool.then(CodePool::default);
+                self.return_codes = *return_codes;
+                self.low_stock_alert = *low_stock_alert;
             }
             Event::RewardStockChanged { delta, .. } => self.stock += i64::from(*delta),
             Event::RewardDelisted { .. } => self.delisted = true,
-            Event::RewardIssued { redemption_id, .. } => {
+            Event::RewardCodesAdded { codes, .. } => {
+                self.stock += codes.len() as i64;
+                if let Some(pool) = &mut self.pool {
+                    pool.known.extend(codes.iter().cloned());
+                    pool.unused.extend(codes.iter().cloned());
+                }
+            }
+            Event::RewardIssued {
+                redemption_id,
+                code,
+                ..
+            } => {
                 self.stock -= 1;
                 self.issued.insert(*redemption_id);
+                if let (Some(pool), Some(code)) = (&mut self.pool, code) {
+                    // The next code is issued first, so this is the front but for old mistakes.
+                    if pool.unused.front() == Some(code) {
+                        pool.unused.pop_front();
+                    } else {
+                        pool.unused.retain(|c| c != code);
+                    }
+                }
             }
-            Event::RewardReturned { .. } => self.stock += 1,
+            Event::RewardReturned { code, .. } => {
+                self.stock += 1;
+                if let (Some(pool), Some(code)) = (&mut self.pool, code) {
+                    pool.unused.push_back(code.clone());
+                }
+            }
             _ => {}
         }
         self
@@ -133,6 +224,7 @@ impl RewardState {
                 title,
                 cost,
                 stock,
+                terms,
                 by,
                 at,
             } => {
@@ -143,6 +235,9 @@ impl RewardState {
                 if title.is_empty() {
                     return Err(DomainError::InvalidRules("a reward needs a title".into()));
                 }
+                if terms.coupon_pool && stock != 0 {
+                    return Err(DomainError::CouponPoolStock);
+                }
                 Ok(vec![Event::RewardListed {
                     reward_id,
                     program_id,
@@ -151,10 +246,40 @@ impl RewardState {
                     stock,
                     by,
                     at,
+                    coupon_pool: terms.coupon_pool,
+                    return_codes: terms.coupon_pool && terms.return_codes,
+                    low_stock_alert: terms.low_stock_alert,
+                }])
+            }
+            RewardCommand::AddCodes { codes, by, at } => {
+                let reward_id = self.reward_id.ok_or(DomainError::NotFound)?;
+                let pool = self.pool.as_ref().ok_or(DomainError::NotACouponPool)?;
+                if codes.len() > MAX_CODES_PER_UPLOAD {
+                    return Err(DomainError::TooManyCodes(MAX_CODES_PER_UPLOAD));
+                }
+                if let Some(bad) = codes.iter().find(|c| !valid_code(c)) {
+                    return Err(DomainError::InvalidCode(bad.clone()));
+                }
+                let mut seen = HashSet::new();
+                let new: Vec<String> = codes
+                    .into_iter()
+                    .filter(|c| !pool.known.contains(c) && seen.insert(c.clone()))
+                    .collect();
+                if new.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::RewardCodesAdded {
+                    reward_id,
+                    codes: new,
+                    by,
+                    at,
                 }])
             }
             RewardCommand::ChangeStock { delta, by, at } => {
                 let reward_id = self.reward_id.ok_or(DomainError::NotFound)?;
+                if self.pool.is_some() {
+                    return Err(DomainError::CouponPoolStock);
+                }
                 if delta == 0 {
                     return Err(DomainError::InvalidAmount(0));
                 }
@@ -205,14 +330,23 @@ pub fn decide_redeem(
             needed: reward.cost,
         });
     }
-    Ok(vec![
+    let pool_code = match &reward.pool {
+        Some(pool) => Some(
+            pool.unused
+                .front()
+                .cloned()
+                .ok_or(DomainError::RewardOutOfStock)?,
+        ),
+        None => None,
+    };
+    let mut events = vec![
         Event::RewardRedeemed {
             member_id,
             entry_id: cmd.entry_id,
             redemption_id: cmd.redemption_id,
             reward_id,
             cost: reward.cost,
-            coupon_code: cmd.coupon_code,
+            coupon_code: pool_code.clone().unwrap_or(cmd.coupon_code),
             at: cmd.at,
         },
         Event::RewardIssued {
@@ -220,8 +354,44 @@ pub fn decide_redeem(
             redemption_id: cmd.redemption_id,
             member_id,
             at: cmd.at,
+            code: pool_code,
         },
-    ])
+    ];
+    let left = reward.stock - 1;
+    if let Some(threshold) = reward.low_stock_alert
+        && left <= i64::from(threshold)
+        && reward.stock > i64::from(threshold)
+    {
+        events.push(Event::RewardStockLow {
+            reward_id,
+            stock: left,
+            threshold,
+            at: cmd.at,
+        });
+    }
+    Ok(events)
+}
+
+/// Marks a redemption's coupon used: once, and never after it was cancelled.
+pub fn decide_use_coupon(member: &MemberState, cmd: UseCoupon) -> Result<Vec<Event>, DomainError> {
+    let member_id = member.registered_id()?;
+    let record = member
+        .redemptions
+        .get(&cmd.redemption_id)
+        .ok_or(DomainError::RedemptionNotFound)?;
+    if record.cancelled {
+        return Err(DomainError::CouponCancelled);
+    }
+    if let Some(at) = record.used_at {
+        return Err(DomainError::CouponAlreadyUsed(at));
+    }
+    Ok(vec![Event::CouponUsed {
+        member_id,
+        redemption_id: cmd.redemption_id,
+        reward_id: record.reward_id,
+        by: cmd.by,
+        at: cmd.at,
+    }])
 }
 
 /// Gives the points back and returns the unit to stock.
@@ -238,21 +408,34 @@ pub fn decide_cancel_redemption(
         .get(&cmd.redemption_id)
         .filter(|r| !r.cancelled && r.reward_id == reward_id)
         .ok_or(DomainError::RedemptionNotFound)?;
-    Ok(vec![
-        Event::RedemptionCancelled {
-            member_id,
-            entry_id: cmd.entry_id,
-            redemption_id: cmd.redemption_id,
+    if let Some(at) = record.used_at {
+        return Err(DomainError::CouponAlreadyUsed(at));
+    }
+    let cancelled = Event::RedemptionCancelled {
+        member_id,
+        entry_id: cmd.entry_id,
+        redemption_id: cmd.redemption_id,
+        reward_id,
+        refund: record.cost,
+        by: cmd.by,
+        reason,
+        at: cmd.at,
+    };
+    // A pool code the member has seen goes back only if the reward says so; without it
+    // the unit is gone with its code.
+    let returned = match &reward.pool {
+        None => Some(None),
+        Some(_) if reward.return_codes => Some(Some(record.coupon_code.clone())),
+        Some(_) => None,
+    };
+    let mut events = vec![cancelled];
+    if let Some(code) = returned {
+        events.push(Event::RewardReturned {
             reward_id,
-            refund: record.cost,
-            by: cmd.by,
-            reason,
-            at: cmd.at,
-        },
-        Event::RewardReturned {
-            reward_id,
             redemption_id: cmd.redemption_id,
             at: cmd.at,
-        },
-    ])
+            code,
+        });
+    }
+    Ok(events)
 }

@@ -15,7 +15,7 @@ use domain::ids::{CampaignId, ProgramId, RewardId, derived_id};
 use domain::network::Network;
 use domain::points::Points;
 use domain::program::Rules;
-use domain::reward::RewardCommand;
+use domain::reward::{RewardCommand, RewardTerms};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use secrecy::{ExposeSecret, SecretString};
@@ -118,6 +118,7 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
             title: title.into(),
             cost,
             stock,
+            terms: Default::default(),
             by: "demo".into(),
             at: now.into(),
         };
@@ -127,6 +128,32 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
                 .await,
         )?;
     }
+    // A reward whose coupons are the e-shop's own promo codes, uploaded from its export.
+    let online = RewardId(derived_id("demo/reward/online"));
+    let cost = Points::new(150)?;
+    let list = || RewardCommand::List {
+        reward_id: online,
+        program_id,
+        title: "Промокод −15% в интернет-магазине".into(),
+        cost,
+        stock: 0,
+        terms: RewardTerms {
+            coupon_pool: true,
+            return_codes: false,
+            low_stock_alert: Some(5),
+        },
+        by: "demo".into(),
+        at: now.into(),
+    };
+    ignore_existing(
+        ledger
+            .reward_command(program_id, online, &action("online"), list)
+            .await,
+    )?;
+    let codes: Vec<String> = (1..=20).map(|n| format!("COFFEE15-{n:03}")).collect();
+    ledger
+        .add_codes(program_id, online, &codes, &action("online/codes"))
+        .await?;
     channels::bind(
         pool,
         secrets,

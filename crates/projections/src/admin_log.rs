@@ -76,7 +76,8 @@ pub async fn manager_actions(
     .await?)
 }
 
-/// The manager who caused an event, for the events only a manager can cause.
+/// The manager who caused an event, for the events only a manager can cause (a coupon used
+/// through a shop's API key names the key: managers issued it).
 pub fn manager_of(event: &Event) -> Option<&str> {
     match event {
         Event::RulesChanged { by, .. }
@@ -90,7 +91,9 @@ pub fn manager_of(event: &Event) -> Option<&str> {
         | Event::CampaignEnded { by, .. }
         | Event::RewardListed { by, .. }
         | Event::RewardStockChanged { by, .. }
-        | Event::RewardDelisted { by, .. } => Some(by),
+        | Event::RewardDelisted { by, .. }
+        | Event::RewardCodesAdded { by, .. }
+        | Event::CouponUsed { by, .. } => Some(by),
         _ => None,
     }
 }

@@ -24,6 +24,14 @@ pub struct RewardRow {
     pub delisted: bool,
     pub listed_by: String,
     pub updated_at: DateTime<Utc>,
+    /// Codes come from a pool the brand uploads; stock is its unused codes.
+    pub coupon_pool: bool,
+    /// A cancelled redemption's code goes back to the pool.
+    pub return_codes: bool,
+    /// Managers are alerted when stock falls to this.
+    pub low_stock_alert: Option<i32>,
+    /// Codes ever uploaded to the pool.
+    pub codes_uploaded: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -39,6 +47,8 @@ pub struct RedemptionRow {
     pub refund: Option<i64>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub used_by: Option<String>,
 }
 
 /// The catalog of a program, listed rewards first.
@@ -47,7 +57,8 @@ pub async fn rewards<'c>(
     program_id: Uuid,
 ) -> Result<Vec<RewardRow>> {
     Ok(sqlx::query_as(
-        "SELECT program_id, reward_id, title, cost, stock, issued, returned, delisted, listed_by, updated_at \
+        "SELECT program_id, reward_id, title, cost, stock, issued, returned, delisted, listed_by, updated_at, \
+         coupon_pool, return_codes, low_stock_alert, codes_uploaded \
          FROM rewards WHERE program_id = $1 ORDER BY delisted, title, reward_id",
     )
     .bind(program_id)
@@ -64,7 +75,7 @@ pub async fn redemptions_of<'c>(
 ) -> Result<Vec<RedemptionRow>> {
     Ok(sqlx::query_as(
         "SELECT program_id, redemption_id, reward_id, member_id, cost, coupon_code, redeemed_at, \
-         cancelled_at, refund, cancelled_by, cancel_reason FROM reward_redemptions \
+         cancelled_at, refund, cancelled_by, cancel_reason, used_at, used_by FROM reward_redemptions \
          WHERE program_id = $1 AND member_id = $2 ORDER BY redeemed_at DESC, redemption_id LIMIT $3",
     )
     .bind(program_id)
@@ -79,6 +90,7 @@ struct StockPatch {
     stock: i64,
     issued: i64,
     returned: i64,
+    uploaded: i64,
     delisted: bool,
     updated_at: Option<DateTime<Utc>>,
 }
@@ -106,22 +118,30 @@ pub(crate) struct Changes {
     patches: HashMap<(Uuid, Uuid), StockPatch>,
     redeemed: HashMap<(Uuid, Uuid), RedemptionRow>,
     cancels: HashMap<(Uuid, Uuid), Cancel>,
+    uses: HashMap<(Uuid, Uuid), (DateTime<Utc>, String)>,
 }
 
 impl Changes {
     pub fn rows(&self) -> usize {
-        self.listed.len() + self.patches.len() + self.redeemed.len() + self.cancels.len()
+        self.listed.len()
+            + self.patches.len()
+            + self.redeemed.len()
+            + self.cancels.len()
+            + self.uses.len()
     }
 
     pub fn add(&mut self, r: &Recorded) {
         let p = r.program_id;
-        let (reward, stock, issued, returned, delisted) = match &r.event {
+        let (reward, stock, issued, returned, uploaded, delisted) = match &r.event {
             Event::RewardListed {
                 reward_id,
                 title,
                 cost,
                 stock,
                 by,
+                coupon_pool,
+                return_codes,
+                low_stock_alert,
                 ..
             } => {
                 let row = RewardRow {
@@ -135,16 +155,44 @@ impl Changes {
                     delisted: false,
                     listed_by: by.clone(),
                     updated_at: r.recorded_at,
+                    coupon_pool: *coupon_pool,
+                    return_codes: *return_codes,
+                    low_stock_alert: low_stock_alert.map(|t| i32::try_from(t).unwrap_or(i32::MAX)),
+                    codes_uploaded: 0,
                 };
                 self.listed.insert((p, reward_id.0), row);
                 return;
             }
             Event::RewardStockChanged {
                 reward_id, delta, ..
-            } => (reward_id.0, i64::from(*delta), 0, 0, false),
-            Event::RewardDelisted { reward_id, .. } => (reward_id.0, 0, 0, 0, true),
-            Event::RewardIssued { reward_id, .. } => (reward_id.0, -1, 1, 0, false),
-            Event::RewardReturned { reward_id, .. } => (reward_id.0, 1, 0, 1, false),
+            } => (reward_id.0, i64::from(*delta), 0, 0, 0, false),
+            Event::RewardDelisted { reward_id, .. } => (reward_id.0, 0, 0, 0, 0, true),
+            Event::RewardIssued { reward_id, .. } => (reward_id.0, -1, 1, 0, 0, false),
+            Event::RewardReturned { reward_id, .. } => (reward_id.0, 1, 0, 1, 0, false),
+            Event::RewardCodesAdded {
+                reward_id, codes, ..
+            } => {
+                let n = codes.len() as i64;
+                (reward_id.0, n, 0, 0, n, false)
+            }
+            Event::CouponUsed {
+                redemption_id,
+                by,
+                at,
+                ..
+            } => {
+                let used = (at.get(), by.clone());
+                match self.redeemed.get_mut(&(p, redemption_id.0)) {
+                    Some(row) => {
+                        row.used_at = Some(used.0);
+                        row.used_by = Some(used.1);
+                    }
+                    None => {
+                        self.uses.insert((p, redemption_id.0), used);
+                    }
+                }
+                return;
+            }
             Event::RewardRedeemed {
                 member_id,
                 redemption_id,
@@ -166,6 +214,8 @@ impl Changes {
                     refund: None,
                     cancelled_by: None,
                     cancel_reason: None,
+                    used_at: None,
+                    used_by: None,
                 };
                 self.redeemed.insert((p, redemption_id.0), row);
                 return;
@@ -203,6 +253,7 @@ impl Changes {
             row.stock += stock;
             row.issued += issued;
             row.returned += returned;
+            row.codes_uploaded += uploaded;
             row.delisted |= delisted;
             row.updated_at = r.recorded_at;
         } else {
@@ -210,6 +261,7 @@ impl Changes {
             patch.stock += stock;
             patch.issued += issued;
             patch.returned += returned;
+            patch.uploaded += uploaded;
             patch.delisted |= delisted;
             patch.updated_at = Some(r.recorded_at);
         }
@@ -220,7 +272,9 @@ impl Changes {
         for row in self.listed.values() {
             sqlx::query(&format!(
                 "INSERT INTO {rewards} (program_id, reward_id, title, cost, stock, issued, returned, \
-                 delisted, listed_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 delisted, listed_by, updated_at, coupon_pool, return_codes, low_stock_alert, \
+                 codes_uploaded) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                  ON CONFLICT DO NOTHING"
             ))
             .bind(row.program_id)
@@ -233,13 +287,18 @@ impl Changes {
             .bind(row.delisted)
             .bind(&row.listed_by)
             .bind(row.updated_at)
+            .bind(row.coupon_pool)
+            .bind(row.return_codes)
+            .bind(row.low_stock_alert)
+            .bind(row.codes_uploaded)
             .execute(&mut *conn)
             .await?;
         }
         for ((program, reward), p) in &self.patches {
             sqlx::query(&format!(
                 "UPDATE {rewards} SET stock = stock + $3, issued = issued + $4, returned = returned + $5, \
-                 delisted = delisted OR $6, updated_at = greatest(updated_at, $7) \
+                 delisted = delisted OR $6, updated_at = greatest(updated_at, $7), \
+                 codes_uploaded = codes_uploaded + $8 \
                  WHERE program_id = $1 AND reward_id = $2"
             ))
             .bind(program)
@@ -249,6 +308,7 @@ impl Changes {
             .bind(p.returned)
             .bind(p.delisted)
             .bind(p.updated_at.unwrap_or_default())
+            .bind(p.uploaded)
             .execute(&mut *conn)
             .await?;
         }
@@ -261,9 +321,11 @@ impl Changes {
             }
             sqlx::query(&format!(
                 "INSERT INTO {redemptions} (program_id, redemption_id, reward_id, member_id, cost, \
-                 coupon_code, redeemed_at, cancelled_at, refund, cancelled_by, cancel_reason) \
+                 coupon_code, redeemed_at, cancelled_at, refund, cancelled_by, cancel_reason, \
+                 used_at, used_by) \
                  SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], \
-                 $6::text[], $7::timestamptz[], $8::timestamptz[], $9::int8[], $10::text[], $11::text[]) \
+                 $6::text[], $7::timestamptz[], $8::timestamptz[], $9::int8[], $10::text[], $11::text[], \
+                 $12::timestamptz[], $13::text[]) \
                  ON CONFLICT DO NOTHING"
             ))
             .bind(&c.program)
@@ -277,6 +339,8 @@ impl Changes {
             .bind(&c.refund)
             .bind(&c.cancelled_by)
             .bind(&c.cancel_reason)
+            .bind(&c.used_at)
+            .bind(&c.used_by)
             .execute(&mut *conn)
             .await?;
         }
@@ -306,6 +370,27 @@ impl Changes {
             .execute(&mut *conn)
             .await?;
         }
+        if !self.uses.is_empty() {
+            let mut c: (Vec<Uuid>, Vec<Uuid>, Vec<DateTime<Utc>>, Vec<String>) = Default::default();
+            for ((program, redemption), (at, by)) in self.uses {
+                c.0.push(program);
+                c.1.push(redemption);
+                c.2.push(at);
+                c.3.push(by);
+            }
+            sqlx::query(&format!(
+                "UPDATE {redemptions} AS r SET used_at = t.at, used_by = t.by \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[]) \
+                   AS t(program_id, redemption_id, at, by) \
+                 WHERE r.program_id = t.program_id AND r.redemption_id = t.redemption_id"
+            ))
+            .bind(&c.0)
+            .bind(&c.1)
+            .bind(&c.2)
+            .bind(&c.3)
+            .execute(&mut *conn)
+            .await?;
+        }
         Ok(())
     }
 }
@@ -323,6 +408,8 @@ struct RedemptionColumns {
     refund: Vec<Option<i64>>,
     cancelled_by: Vec<Option<String>>,
     cancel_reason: Vec<Option<String>>,
+    used_at: Vec<Option<DateTime<Utc>>>,
+    used_by: Vec<Option<String>>,
 }
 
 impl RedemptionColumns {
@@ -338,5 +425,7 @@ impl RedemptionColumns {
         self.refund.push(row.refund);
         self.cancelled_by.push(row.cancelled_by.clone());
         self.cancel_reason.push(row.cancel_reason.clone());
+        self.used_at.push(row.used_at);
+        self.used_by.push(row.used_by.clone());
     }
 }

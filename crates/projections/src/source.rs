@@ -212,7 +212,10 @@ pub fn event_at(event: &Event) -> DateTime<Utc> {
         | Event::RewardStockChanged { at, .. }
         | Event::RewardDelisted { at, .. }
         | Event::RewardIssued { at, .. }
-        | Event::RewardReturned { at, .. } => at.get(),
+        | Event::RewardReturned { at, .. }
+        | Event::RewardCodesAdded { at, .. }
+        | Event::RewardStockLow { at, .. }
+        | Event::CouponUsed { at, .. } => at.get(),
     }
 }
 

@@ -150,6 +150,7 @@ async fn seed(panel: &AdminClient) {
                     title: title.to_string(),
                     cost: domain::points::Points::new(cost).unwrap(),
                     stock,
+                    terms: Default::default(),
                     by: by.clone(),
                     at,
                 }

@@ -150,6 +150,7 @@ impl MiniApp {
                     title: title.into(),
                     cost: Points::new(cost).unwrap(),
                     stock,
+                    terms: Default::default(),
                     by: "manager:olga".into(),
                     at: Utc::now().into(),
                 }

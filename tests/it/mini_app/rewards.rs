@@ -127,3 +127,92 @@ async fn redeeming_is_atomic_and_a_repeated_key_pays_once(pool: PgPool) {
     assert_eq!(coffee_row["stock"], 4);
     assert_eq!(coffee_row["cost"], 100);
 }
+
+/// A coupon from the shop's own pool: the member gets the pool's next code, and once the shop
+/// accepts it the app shows it used (no QR to show again) and the history says so.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_pool_coupon_shows_the_shops_code_and_then_that_it_was_used(pool: PgPool) {
+    use domain::ids::{ProgramId, RedemptionId, RewardId};
+    use domain::points::Points;
+    use domain::reward::{RewardCommand, RewardTerms};
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    m.give(member, 500).await;
+    let ledger = &m.app.t.ledger;
+    let program: ProgramId = m.app.t.program_id();
+    let reward = RewardId(Uuid::new_v4());
+    let action = crate::harness::mini_app::now_action();
+    ledger
+        .reward_command(program, reward, &action, || RewardCommand::List {
+            reward_id: reward,
+            program_id: program,
+            title: "−15% online".into(),
+            cost: Points::new(100).unwrap(),
+            stock: 0,
+            terms: RewardTerms {
+                coupon_pool: true,
+                ..RewardTerms::default()
+            },
+            by: action.manager.clone(),
+            at: action.at,
+        })
+        .await
+        .unwrap();
+    let codes = ["WEB15-AAA".to_string(), "WEB15-BBB".to_string()];
+    let uploaded = ledger
+        .add_codes(program, reward, &codes, &action)
+        .await
+        .unwrap();
+    assert_eq!((uploaded.added, uploaded.skipped), (2, 0));
+    let path = format!("/api/v1/app/rewards/{}/redeem", reward.0);
+    let tap = m
+        .call(
+            "POST",
+            &path,
+            Some(&anna()),
+            None,
+            &[("Idempotency-Key", "t1")],
+        )
+        .await;
+    assert_eq!(tap.status, StatusCode::OK, "{}", tap.body);
+    let redeemed = json_of(&tap);
+    assert_eq!(
+        redeemed["coupon_code"], "WEB15-AAA",
+        "the pool's first code"
+    );
+    let redemption = RedemptionId(redeemed["redemption_id"].as_str().unwrap().parse().unwrap());
+    ledger
+        .use_coupon(
+            program,
+            member,
+            redemption,
+            Uuid::new_v4(),
+            "shop:till",
+            chrono::Utc::now().into(),
+        )
+        .await
+        .unwrap();
+    m.drain().await;
+    let (_, view) = m.get("/api/v1/app/rewards", &anna()).await;
+    let coupon = &view["coupons"][0];
+    assert_eq!(coupon["coupon_code"], "WEB15-AAA");
+    assert!(coupon["used_at"].is_string(), "{coupon}");
+    assert_eq!(
+        coupon["qr"],
+        serde_json::Value::Null,
+        "nothing to show at the till"
+    );
+    let stock = view["rewards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == "−15% online")
+        .unwrap()["stock"]
+        .clone();
+    assert_eq!(stock, 1);
+    let (_, history) = m.get("/api/v1/app/history", &anna()).await;
+    assert_eq!(
+        history["entries"][0]["text"],
+        "Купон на «−15% online» использован"
+    );
+}

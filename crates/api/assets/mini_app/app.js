@@ -56,6 +56,7 @@
       myCoupons: 'Мои купоны',
       couponsEmpty: 'Купонов пока нет.',
       cancelled: 'отменён',
+      couponUsed: 'использован {date}',
       accounts: 'Привязанные аккаунты',
       yourData: 'Ваши данные',
       yourDataIntro: 'Можно скачать всё, что программа хранит о вас, или удалить ваши данные.',
@@ -189,6 +190,7 @@
       myCoupons: 'My coupons',
       couponsEmpty: 'No coupons yet.',
       cancelled: 'cancelled',
+      couponUsed: 'used {date}',
       accounts: 'Linked accounts',
       yourData: 'Your data',
       yourDataIntro: 'Download everything the program holds about you, or delete your data.',
@@ -903,10 +905,13 @@
   }
 
   function couponItem(coupon) {
+    const spent = coupon.cancelled || Boolean(coupon.used_at);
     const status = coupon.cancelled
       ? el('span', { className: 'badge cancelled', text: t('cancelled') })
-      : el('span', { className: 'badge done', text: t('couponActive') });
-    const item = el('li', { className: coupon.cancelled ? 'coupon-row cancelled' : 'coupon-row', attrs: { 'data-redemption': coupon.redemption_id } }, [
+      : coupon.used_at
+        ? el('span', { className: 'badge used', text: t('couponUsed', { date: date(coupon.used_at, true) }) })
+        : el('span', { className: 'badge done', text: t('couponActive') });
+    const item = el('li', { className: spent ? 'coupon-row cancelled' : 'coupon-row', attrs: { 'data-redemption': coupon.redemption_id } }, [
       el('div', { className: 'grow' }, [
         el('div', { className: 'title', text: coupon.title }),
         el('div', { className: 'meta', text: date(coupon.redeemed_at, true) }),
@@ -914,7 +919,7 @@
       ]),
       status,
     ]);
-    if (!coupon.cancelled) {
+    if (!spent) {
       item.appendChild(el('button', { className: 'button small secondary open-coupon', text: t('openCoupon'), attrs: { type: 'button' }, onClick: () => showCoupon(coupon) }));
     }
     return item;
@@ -935,8 +940,9 @@
     show($('rewards-empty'), view.rewards.length === 0);
     const fresh = state.fresh.map((r) => Object.assign({ cancelled: false }, r));
     const all = fresh.reverse().concat(view.coupons);
-    // Active coupons first, cancelled ones below; newest first within each.
-    all.sort((a, b) => Number(a.cancelled) - Number(b.cancelled));
+    // Active coupons first, used and cancelled ones below; newest first within each.
+    const done = (c) => Number(c.cancelled || Boolean(c.used_at));
+    all.sort((a, b) => done(a) - done(b));
     const coupons = $('coupons');
     clear(coupons);
     for (const c of all) coupons.appendChild(couponItem(c));

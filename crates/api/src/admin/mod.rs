@@ -25,6 +25,7 @@ pub mod programs;
 pub mod queries;
 pub mod rewards;
 pub mod session_api;
+pub mod shop_keys;
 pub mod support;
 pub mod telegram_sign_in;
 pub mod users_api;
@@ -79,6 +80,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::delist))
         .routes(routes!(rewards::coupons))
         .routes(routes!(rewards::cancel))
+        .routes(routes!(rewards::upload_codes))
+        .routes(routes!(rewards::use_coupon))
+        .routes(routes!(shop_keys::list, shop_keys::create))
+        .routes(routes!(shop_keys::revoke))
         .routes(routes!(polls::list, polls::publish))
         .routes(routes!(channels::program_channels, channels::connect))
         .routes(routes!(channels::disconnect))

@@ -158,6 +158,10 @@ pub struct Coupon {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
+    /// When the shop or a manager accepted it.
+    pub used_at: Option<DateTime<Utc>>,
+    /// Who accepted it: `manager:<login>` or `shop:<key id>`.
+    pub used_by: Option<String>,
 }
 
 /// Coupons of one reward, newest first.
@@ -169,7 +173,7 @@ pub async fn coupons(
 ) -> Result<Vec<Coupon>, sqlx::Error> {
     sqlx::query_as(
         "SELECT redemption_id, member_id, cost, coupon_code, redeemed_at, cancelled_at, \
-                cancelled_by, cancel_reason FROM reward_redemptions \
+                cancelled_by, cancel_reason, used_at, used_by FROM reward_redemptions \
          WHERE program_id = $1 AND reward_id = $2 ORDER BY redeemed_at DESC, redemption_id LIMIT $3",
     )
     .bind(program_id)

@@ -4,15 +4,16 @@
 use super::auth::{Authorized, IdempotencyKey, Manage, Read};
 use super::members::required_reason;
 use super::queries::{self, Coupon};
-use super::support::{Body, CommandReply, denied, reward_in, run};
+use super::support::{Body, CommandReply, denied, invalid, reward_in, run};
 use crate::AppState;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use bytes::Bytes;
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId, RedemptionId, RewardId};
 use domain::points::Points;
-use domain::reward::RewardCommand;
+use domain::reward::{RewardCommand, RewardTerms};
 use projections::rewards::RewardRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -49,8 +50,17 @@ pub struct NewRewardRequest {
     pub title: String,
     /// Price in points.
     pub cost: i64,
-    /// Units available.
+    /// Units available; leave out (0) for a coupon pool, whose stock is its uploaded codes.
+    #[serde(default)]
     pub stock: u32,
+    /// Coupons come from codes the brand uploads (`…/rewards/{id}/codes`), not generated ones.
+    #[serde(default)]
+    pub coupon_pool: bool,
+    /// A cancelled redemption's code goes back to the pool (coupon pools only).
+    #[serde(default)]
+    pub return_codes: bool,
+    /// Managers are alerted when a redemption leaves this many units or fewer.
+    pub low_stock_alert: Option<u32>,
 }
 
 /// List a new reward. Its id is derived from the Idempotency-Key.
@@ -83,6 +93,11 @@ pub async fn create(
             title: body.title.clone(),
             cost,
             stock: body.stock,
+            terms: RewardTerms {
+                coupon_pool: body.coupon_pool,
+                return_codes: body.return_codes,
+                low_stock_alert: body.low_stock_alert,
+            },
             by: by.clone(),
             at,
         });
@@ -243,6 +258,88 @@ pub async fn cancel(
         RedemptionId(redemption_id),
         &reason,
         &action,
+    );
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodesReply {
+    /// Codes new to the pool, now in stock.
+    pub added: usize,
+    /// Codes the pool already knew, or repeated in the file.
+    pub skipped: usize,
+}
+
+/// Upload codes to a coupon pool: the file as the body, one code per line or a CSV with a
+/// `code` column (as tills and e-shops export them). Codes already in the pool are skipped, so
+/// sending a file again adds nothing; a bad line refuses the whole file, naming the line.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/rewards/{reward_id}/codes",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("reward_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = CodesReply), (status = 404), (status = 409), (status = 422))
+)]
+pub async fn upload_codes(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, reward_id)): Path<(Uuid, Uuid)>,
+    body: Bytes,
+) -> Result<Json<CodesReply>, ApiError> {
+    let (program, reward) = (ProgramId(program_id), RewardId(reward_id));
+    let current = reward_in(&state, program, reward).await?;
+    if current.pool.is_none() {
+        return Err(denied(DomainError::NotACouponPool));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| invalid("invalid_codes_file", "save the file as UTF-8 text or CSV"))?;
+    let codes = app::coupons::parse_codes(text)
+        .map_err(|e| invalid("invalid_codes_file", e.to_string()))?;
+    let action = auth.action(&key);
+    let uploaded = state
+        .ledger()
+        .add_codes(program, reward, &codes, &action)
+        .await?;
+    Ok(Json(CodesReply {
+        added: uploaded.added,
+        skipped: uploaded.skipped,
+    }))
+}
+
+/// Mark a coupon used, as the shop does through its API key: for a shop with no till
+/// connection. A used coupon cannot be used again or cancelled.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/redemptions/{redemption_id}/use",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("redemption_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    responses((status = 200, body = CommandReply), (status = 404), (status = 409))
+)]
+pub async fn use_coupon(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, redemption_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let (member, _) = queries::redemption(&state.pool, program_id, redemption_id)
+        .await?
+        .ok_or_else(|| denied(DomainError::RedemptionNotFound))?;
+    let action = auth.action(&key);
+    let command = state.ledger().use_coupon(
+        ProgramId(program_id),
+        MemberId(member),
+        RedemptionId(redemption_id),
+        action.request_id,
+        &action.manager,
+        action.at,
     );
     Ok(Json(run(&state, action.request_id, command).await?))
 }

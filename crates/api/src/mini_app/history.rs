@@ -136,7 +136,8 @@ async fn names<'a>(
                 ..
             } => campaigns.push(c.0),
             Event::RewardRedeemed { reward_id, .. }
-            | Event::RedemptionCancelled { reward_id, .. } => rewards.push(reward_id.0),
+            | Event::RedemptionCancelled { reward_id, .. }
+            | Event::CouponUsed { reward_id, .. } => rewards.push(reward_id.0),
             _ => {}
         }
     }

@@ -53,7 +53,9 @@ pub struct Coupon {
     pub coupon_code: String,
     pub redeemed_at: DateTime<Utc>,
     pub cancelled: bool,
-    /// The code as a QR code to show at the till; `None` once cancelled.
+    /// When the shop accepted it; a used coupon is kept for the record.
+    pub used_at: Option<DateTime<Utc>>,
+    /// The code as a QR code to show at the till; `None` once cancelled or used.
     pub qr: Option<Qr>,
 }
 
@@ -111,9 +113,7 @@ pub async fn rewards(
     let coupons = mine
         .into_iter()
         .map(|r| Coupon {
-            qr: r
-                .cancelled_at
-                .is_none()
+            qr: (r.cancelled_at.is_none() && r.used_at.is_none())
                 .then(|| qr(&r.coupon_code))
                 .flatten(),
             title: catalog
@@ -126,6 +126,7 @@ pub async fn rewards(
             coupon_code: r.coupon_code,
             redeemed_at: r.redeemed_at,
             cancelled: r.cancelled_at.is_some(),
+            used_at: r.used_at,
         })
         .collect();
     let rewards = catalog

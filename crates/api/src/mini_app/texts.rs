@@ -152,6 +152,16 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
                 Language::En => format!("Reward “{title}” cancelled, points returned"),
             }
         }
+        Event::CouponUsed { reward_id, .. } => {
+            let title = names
+                .rewards
+                .get(&reward_id.0)
+                .map_or(unknown, String::as_str);
+            match lang {
+                Language::Ru => format!("Купон на «{title}» использован"),
+                Language::En => format!("Coupon for “{title}” used"),
+            }
+        }
         Event::MemberBlocked { .. } => lang
             .pick(
                 "Участие в программе приостановлено",

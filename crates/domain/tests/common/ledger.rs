@@ -84,6 +84,7 @@ impl Ledger {
                     title: format!("reward {n}"),
                     cost: Points::new(spec.cost).expect("a positive cost"),
                     stock: spec.stock,
+                    terms: Default::default(),
                     by: "manager".into(),
                     at: t0(),
                 })

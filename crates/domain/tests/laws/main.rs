@@ -7,6 +7,7 @@ mod balances;
 mod campaigns;
 mod caps;
 mod corrections;
+mod coupons;
 mod folds;
 mod identity;
 mod leaderboards;

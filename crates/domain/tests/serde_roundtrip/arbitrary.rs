@@ -423,25 +423,40 @@ fn reward_event() -> impl Strategy<Value = Event> {
             }
         ),
         (
-            reward_id(),
-            program_id(),
-            text(),
-            any::<i64>(),
-            any::<u32>(),
-            text(),
-            instant()
+            (
+                reward_id(),
+                program_id(),
+                text(),
+                any::<i64>(),
+                any::<u32>()
+            ),
+            (text(), instant()),
+            (
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of(any::<u32>())
+            ),
         )
-            .prop_map(|(reward_id, program_id, title, cost, stock, by, at)| {
-                Event::RewardListed {
-                    reward_id,
-                    program_id,
-                    title,
-                    cost,
-                    stock,
-                    by,
-                    at,
+            .prop_map(
+                |(
+                    (reward_id, program_id, title, cost, stock),
+                    (by, at),
+                    (coupon_pool, return_codes, low_stock_alert),
+                )| {
+                    Event::RewardListed {
+                        reward_id,
+                        program_id,
+                        title,
+                        cost,
+                        stock,
+                        by,
+                        at,
+                        coupon_pool,
+                        return_codes,
+                        low_stock_alert,
+                    }
                 }
-            }),
+            ),
         (reward_id(), any::<i32>(), text(), instant()).prop_map(|(reward_id, delta, by, at)| {
             Event::RewardStockChanged {
                 reward_id,
@@ -455,21 +470,67 @@ fn reward_event() -> impl Strategy<Value = Event> {
             by,
             at
         }),
-        (reward_id(), redemption_id(), member_id(), instant()).prop_map(
-            |(reward_id, redemption_id, member_id, at)| Event::RewardIssued {
+        (
+            reward_id(),
+            redemption_id(),
+            member_id(),
+            instant(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(reward_id, redemption_id, member_id, at, code)| {
+                Event::RewardIssued {
+                    reward_id,
+                    redemption_id,
+                    member_id,
+                    at,
+                    code,
+                }
+            }),
+        (
+            reward_id(),
+            redemption_id(),
+            instant(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(reward_id, redemption_id, at, code)| {
+                Event::RewardReturned {
+                    reward_id,
+                    redemption_id,
+                    at,
+                    code,
+                }
+            }),
+        (
+            reward_id(),
+            prop::collection::vec(text(), 0..4),
+            text(),
+            instant()
+        )
+            .prop_map(|(reward_id, codes, by, at)| Event::RewardCodesAdded {
                 reward_id,
-                redemption_id,
-                member_id,
-                at
-            }
-        ),
-        (reward_id(), redemption_id(), instant()).prop_map(|(reward_id, redemption_id, at)| {
-            Event::RewardReturned {
+                codes,
+                by,
+                at,
+            }),
+        (reward_id(), any::<i64>(), any::<u32>(), instant()).prop_map(
+            |(reward_id, stock, threshold, at)| Event::RewardStockLow {
                 reward_id,
-                redemption_id,
+                stock,
+                threshold,
                 at,
             }
-        }),
+        ),
+        (member_id(), redemption_id(), reward_id(), text(), instant()).prop_map(
+            |(member_id, redemption_id, reward_id, by, at)| {
+                Event::CouponUsed {
+                    member_id,
+                    redemption_id,
+                    reward_id,
+                    by,
+                    at,
+                }
+            }
+        ),
     ]
 }
 

@@ -69,11 +69,14 @@ fn variant(event: &Event) -> &'static str {
         | Event::RewardStockChanged { .. }
         | Event::RewardDelisted { .. }
         | Event::RewardIssued { .. }
-        | Event::RewardReturned { .. } => event.event_type(),
+        | Event::RewardReturned { .. }
+        | Event::RewardCodesAdded { .. }
+        | Event::RewardStockLow { .. }
+        | Event::CouponUsed { .. } => event.event_type(),
     }
 }
 
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 31;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {

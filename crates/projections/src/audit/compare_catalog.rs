@@ -136,7 +136,7 @@ pub(crate) fn rewards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
             out.missing("rewards", format!("{program}/{reward}"), (s.title, s.stock));
         }
     }
-    for (program, redemption, reward, member, cost, coupon, refund, by, reason) in
+    for (program, redemption, reward, member, cost, coupon, refund, by, reason, used_by) in
         std::mem::take(&mut m.redemptions)
     {
         let key = format!("{program}/{redemption}");
@@ -148,8 +148,15 @@ pub(crate) fn rewards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
             Some(e) => out.compare(
                 "reward_redemptions",
                 key,
-                (e.reward_id, e.member_id, e.cost, e.coupon_code, e.cancelled),
-                (reward, member, cost, coupon, cancelled),
+                (
+                    e.reward_id,
+                    e.member_id,
+                    e.cost,
+                    e.coupon_code,
+                    e.cancelled,
+                    e.used_by,
+                ),
+                (reward, member, cost, coupon, cancelled, used_by),
             ),
             None => out.unexpected("reward_redemptions", key, (reward, member, cost)),
         }

@@ -25,6 +25,8 @@ pub(crate) struct ExpectedRedemption {
     pub coupon_code: String,
     /// (refund, by, reason) once cancelled.
     pub cancelled: Option<(i64, String, String)>,
+    /// Who accepted the coupon, once used.
+    pub used_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +169,7 @@ impl Expected {
                     cost: *cost,
                     coupon_code: coupon_code.clone(),
                     cancelled: None,
+                    used_by: None,
                 };
                 self.redemptions.insert((r.program_id, *redemption_id), row);
             }
@@ -179,6 +182,13 @@ impl Expected {
             } => {
                 if let Some(row) = self.redemptions.get_mut(&(r.program_id, *redemption_id)) {
                     row.cancelled = Some((*refund, by.clone(), reason.clone()));
+                }
+            }
+            Event::CouponUsed {
+                redemption_id, by, ..
+            } => {
+                if let Some(row) = self.redemptions.get_mut(&(r.program_id, *redemption_id)) {
+                    row.used_by = Some(by.clone());
                 }
             }
             _ => {}
@@ -293,7 +303,9 @@ fn reward_of(e: &Event) -> Option<RewardId> {
         | Event::RewardStockChanged { reward_id, .. }
         | Event::RewardDelisted { reward_id, .. }
         | Event::RewardIssued { reward_id, .. }
-        | Event::RewardReturned { reward_id, .. } => Some(*reward_id),
+        | Event::RewardReturned { reward_id, .. }
+        | Event::RewardCodesAdded { reward_id, .. }
+        | Event::RewardStockLow { reward_id, .. } => Some(*reward_id),
         _ => None,
     }
 }

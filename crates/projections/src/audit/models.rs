@@ -22,6 +22,7 @@ pub(crate) type RedemptionRow = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 pub(crate) type IdentityRow = (Uuid, String, Uuid, Uuid);
 pub(crate) type AdjustmentRow = (Uuid, i64, Uuid, i64, String, String, Option<Uuid>);
@@ -113,7 +114,7 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
             .await?,
         redemptions: sqlx::query_as(
             "SELECT program_id, redemption_id, reward_id, member_id, cost, coupon_code, refund, \
-             cancelled_by, cancel_reason FROM reward_redemptions",
+             cancelled_by, cancel_reason, used_by FROM reward_redemptions",
         )
         .fetch_all(&mut *conn)
         .await?,

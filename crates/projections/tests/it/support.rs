@@ -261,6 +261,9 @@ pub fn list_reward(id: RewardId, cost: i64, stock: u32, at: Timestamp) -> Event 
         stock,
         by: "manager@brand".into(),
         at,
+        coupon_pool: false,
+        return_codes: false,
+        low_stock_alert: None,
     }
 }
 
@@ -287,6 +290,7 @@ pub fn redeem_reward(
             redemption_id: redemption,
             member_id: m,
             at,
+            code: None,
         },
     ]
 }
@@ -314,6 +318,7 @@ pub fn cancel_reward(
             reward_id: reward,
             redemption_id: redemption,
             at,
+            code: None,
         },
     ]
 }
