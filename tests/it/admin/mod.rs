@@ -10,6 +10,7 @@ mod browser;
 mod campaigns;
 mod channels;
 mod connect;
+mod coupons_browser;
 mod exports;
 mod live;
 mod member_links;

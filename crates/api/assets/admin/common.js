@@ -105,9 +105,9 @@ function toast(message, bad) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
 }
 
-// Codes whose server message carries the detail (which field, which limit): it follows the
-// translated sentence.
-const DETAILED_ERRORS = new Set(["bad_request", "invalid_body", "invalid_rules"]);
+// Codes whose server message carries the detail (which field, which limit, which line of a
+// file, which code): it follows the translated sentence.
+const DETAILED_ERRORS = new Set(["bad_request", "invalid_body", "invalid_rules", "invalid_codes_file", "invalid_code"]);
 
 function errorText(e) {
   if (e instanceof ApiError) {

@@ -280,27 +280,67 @@ Views.campaign = async function (view, campaignId) {
     ], r.redeemed, "redeemer-row"));
 };
 
+// A reward's stock: units, or for a coupon pool its unused codes of those uploaded.
+function rewardStock(r) {
+  return r.coupon_pool
+    ? I18n.t("rewards.codes_left", { stock: fmtNum(r.stock), codes_uploaded: fmtNum(r.codes_uploaded) })
+    : fmtNum(r.stock);
+}
+
+// A badge once the stock fell to the level the manager asked to be alerted at.
+function lowStockBadge(r) {
+  const alert = r.low_stock_alert;
+  if (r.delisted || alert === null || alert === undefined || r.stock > alert) return null;
+  return el("span", { class: "badge low-stock",
+    title: I18n.t("rewards.low_stock_hint", { stock: fmtNum(r.stock), threshold: fmtNum(alert) }) },
+  I18n.t("rewards.low_stock"));
+}
+
+function rewardSummary(r) {
+  const values = { cost: fmtNum(r.cost), stock: fmtNum(r.stock), issued: fmtNum(r.issued),
+    returned: fmtNum(r.returned), codes_uploaded: fmtNum(r.codes_uploaded) };
+  return I18n.t(r.coupon_pool ? "rewards.pool_summary" : "rewards.summary", values);
+}
+
+// A new reward. With codes from the shop, its stock is the codes uploaded on its page later,
+// so the stock is not asked.
+function rewardForm() {
+  let key = newKey();
+  const stock = el("input", { id: "reward-stock", type: "number", min: 0, step: 1, required: true, size: 6 });
+  const stockLabel = el("label", {}, I18n.t("rewards.stock"), stock);
+  const pool = el("input", { id: "reward-pool", type: "checkbox" });
+  const returns = el("input", { id: "reward-return-codes", type: "checkbox" });
+  const returnsLabel = el("label", { hidden: true }, I18n.t("rewards.return_codes"), returns);
+  const alert = el("input", { id: "reward-low-stock", type: "number", min: 0, step: 1, size: 6 });
+  pool.addEventListener("change", () => {
+    stockLabel.hidden = pool.checked;
+    stock.required = !pool.checked;
+    returnsLabel.hidden = !pool.checked;
+  });
+  const submit = el("button", { type: "submit", id: "reward-submit" }, I18n.t("rewards.create"));
+  const form = el("form", { class: "inline", id: "reward-form" },
+    el("label", {}, I18n.t("rewards.title"), el("input", { id: "reward-title", required: true })),
+    el("label", {}, I18n.t("rewards.cost"), el("input", { id: "reward-cost", type: "number", min: 1, step: 1, required: true, size: 6 })),
+    el("label", {}, I18n.t("rewards.pool"), pool), stockLabel, returnsLabel,
+    el("label", {}, I18n.t("rewards.low_stock_alert"), alert),
+    submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const pooled = pool.checked;
+    const body = { title: document.getElementById("reward-title").value,
+      cost: Number(document.getElementById("reward-cost").value),
+      stock: pooled ? 0 : Number(stock.value), coupon_pool: pooled, return_codes: pooled && returns.checked,
+      low_stock_alert: alert.value.trim() === "" ? null : Number(alert.value) };
+    submitChange(submit, () => api("POST", programPath("/rewards"), body, key),
+      () => { key = newKey(); return App.render(); });
+  });
+  return el("div", { class: "card" }, el("h2", {}, I18n.t("rewards.new")), form);
+}
+
 Views.rewards = async function (view) {
   const { rewards } = await api("GET", programPath("/rewards"));
   view.append(el("h1", {}, I18n.t("nav.rewards")));
-  if (can("manage")) {
-    let key = newKey();
-    const submit = el("button", { type: "submit", id: "reward-submit" }, I18n.t("rewards.create"));
-    const form = el("form", { class: "inline", id: "reward-form" },
-      el("label", {}, I18n.t("rewards.title"), el("input", { id: "reward-title", required: true })),
-      el("label", {}, I18n.t("rewards.cost"), el("input", { id: "reward-cost", type: "number", min: 1, step: 1, required: true, size: 6 })),
-      el("label", {}, I18n.t("rewards.stock"), el("input", { id: "reward-stock", type: "number", min: 0, step: 1, required: true, size: 6 })),
-      submit);
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      const body = { title: document.getElementById("reward-title").value,
-        cost: Number(document.getElementById("reward-cost").value),
-        stock: Number(document.getElementById("reward-stock").value) };
-      submitChange(submit, () => api("POST", programPath("/rewards"), body, key),
-        () => { key = newKey(); return App.render(); });
-    });
-    view.append(el("div", { class: "card" }, el("h2", {}, I18n.t("rewards.new")), form));
-  }
+  if (can("manage")) view.append(rewardForm());
   const stockForm = (r) => {
     const input = el("input", { type: "number", step: 1, size: 5, class: "stock-delta" });
     const button = el("button", { type: "submit", class: "secondary" }, I18n.t("rewards.change_stock"));
@@ -313,14 +353,17 @@ Views.rewards = async function (view) {
     });
     return form;
   };
+  // A coupon pool's stock is its unused codes: it grows by uploads on the reward's page.
+  const uploadLink = (r) => el("a", { href: "#/rewards/" + r.reward_id, class: "upload-link" }, I18n.t("rewards.upload_link"));
   view.append(table([
     ["rewards.title", (r) => el("a", { href: "#/rewards/" + r.reward_id }, r.title)],
     ["rewards.cost", (r) => fmtNum(r.cost), "num"],
-    ["rewards.stock", (r) => fmtNum(r.stock), "num"],
+    ["rewards.stock", (r) => el("span", {}, rewardStock(r), lowStockBadge(r) ? " " : "", lowStockBadge(r)), "num"],
     ["rewards.issued", (r) => fmtNum(r.issued), "num"],
     ["rewards.returned", (r) => fmtNum(r.returned), "num"],
     ["common.status", (r) => r.delisted ? statusBadge("delisted") : statusBadge("active")],
-    ["common.actions", (r) => !can("manage") || r.delisted ? "" : el("span", {}, stockForm(r),
+    ["common.actions", (r) => !can("manage") || r.delisted ? "" : el("span", {},
+      r.coupon_pool ? uploadLink(r) : stockForm(r), " ",
       el("button", { type: "button", class: "danger", "data-action": "delist", onclick: async (e) => {
         const button = e.target;
         if (!await Manage.confirm(I18n.t("rewards.delist_title", { title: r.title }),
@@ -329,19 +372,95 @@ Views.rewards = async function (view) {
           () => App.render());
       } }, I18n.t("rewards.delist")))],
   ], rewards, "reward-row"));
+  const keys = Manage.shopKeys();
+  view.append(keys.box);
+  await keys.load();
 };
+
+// A coupon pool's codes: a file from the shop (CSV, its first column, or one code per line),
+// sent as it is. Each upload is its own change; codes the pool knows are skipped.
+function codesCard(reward, changed) {
+  const path = programPath("/rewards/" + encodeURIComponent(reward.reward_id) + "/codes");
+  const result = el("p", { id: "codes-result", role: "status" });
+  const file = el("input", { type: "file", id: "codes-file", accept: ".csv,.txt,text/csv,text/plain" });
+  file.addEventListener("change", async () => {
+    if (file.files.length === 0) return;
+    const body = new Blob([file.files[0]], { type: "text/csv" });
+    file.disabled = true;
+    result.className = "";
+    result.textContent = "";
+    try {
+      const reply = await api("POST", path, body, newKey());
+      result.className = "ok";
+      result.textContent = I18n.t("rewards.upload_result", { added: fmtNum(reply.added), skipped: fmtNum(reply.skipped) });
+      changed(reply);
+    } catch (e) {
+      result.className = "error";
+      result.textContent = errorText(e);
+    } finally {
+      file.disabled = false;
+      file.value = "";
+    }
+  });
+  return el("div", { class: "card", id: "codes-card" }, el("h2", {}, I18n.t("rewards.codes")),
+    el("p", { class: "muted" }, I18n.t("rewards.codes_hint"),
+      reward.return_codes ? " " + I18n.t("rewards.returns_codes") : ""),
+    el("label", {}, I18n.t("rewards.upload"), file), result);
+}
+
+// The shop has accepted the coupon: asked first, since a used coupon cannot be cancelled.
+Manage.useCoupon = async function (button, coupon, done) {
+  if (!await Manage.confirm(I18n.t("rewards.use_title", { code: coupon.coupon_code }),
+    I18n.t("rewards.use_consequence"), I18n.t("rewards.mark_used"))) return;
+  const path = programPath("/redemptions/" + encodeURIComponent(coupon.redemption_id) + "/use");
+  submitChange(button, () => api("POST", path, {}, newKey()), done);
+};
+
+// A coupon's state: cancelled (by whom, why), used (when, by whom) or issued.
+function couponStatus(c) {
+  if (c.cancelled_at) return I18n.t("rewards.cancelled") + " (" + (c.cancelled_by || "") + "): " + (c.cancel_reason || "");
+  if (c.used_at) {
+    return el("span", { class: "coupon-used" }, I18n.t("rewards.used", { when: fmtTime(c.used_at) }),
+      c.used_by ? el("span", { class: "muted" }, " · " + c.used_by) : null);
+  }
+  return "";
+}
 
 Views.reward = async function (view, rewardId) {
   const [{ coupons }, { rewards }] = await Promise.all([
     api("GET", programPath("/rewards/" + encodeURIComponent(rewardId) + "/coupons")),
     api("GET", programPath("/rewards"))]);
   const reward = rewards.find((r) => r.reward_id === rewardId);
+  const summary = el("p", { id: "reward-summary" });
+  const showSummary = () => {
+    const badge = lowStockBadge(reward);
+    summary.replaceChildren(rewardSummary(reward));
+    if (badge) summary.append(" ", badge);
+  };
+  if (reward) showSummary();
   view.append(
     el("p", {}, el("a", { href: "#/rewards" }, "← " + I18n.t("nav.rewards"))),
     el("h1", { id: "reward-heading" }, reward ? reward.title : I18n.t("rewards.coupons"), " ",
       reward ? statusBadge(reward.delisted ? "delisted" : "active") : ""),
-    reward ? el("p", { id: "reward-summary" }, I18n.t("rewards.summary", { cost: fmtNum(reward.cost),
-      stock: fmtNum(reward.stock), issued: fmtNum(reward.issued), returned: fmtNum(reward.returned) })) : "",
+    reward ? summary : "");
+  // An upload answers with the pool's stock: the summary follows without waiting for the
+  // catalog's read model.
+  if (reward && reward.coupon_pool && !reward.delisted && can("manage")) {
+    view.append(codesCard(reward, (reply) => {
+      reward.stock = typeof reply.stock === "number" ? reply.stock : reward.stock + reply.added;
+      reward.codes_uploaded = (reward.codes_uploaded || 0) + reply.added;
+      showSummary();
+    }));
+  }
+  const actions = (c) => {
+    if (c.cancelled_at || c.used_at || !can("manage")) return "";
+    return el("span", {},
+      el("button", { type: "button", class: "mark-used", onclick: (e) =>
+        Manage.useCoupon(e.target, c, () => App.render()) }, I18n.t("rewards.mark_used")), " ",
+      el("button", { type: "button", class: "secondary cancel-redemption",
+        onclick: () => Manage.cancelRedemption(c.redemption_id, () => App.render()) }, I18n.t("rewards.cancel")));
+  };
+  view.append(
     el("h2", {}, I18n.t("rewards.coupons")),
     table([
       ["card.when", (c) => fmtTime(c.redeemed_at)],
@@ -350,14 +469,96 @@ Views.reward = async function (view, rewardId) {
         : el("a", { href: "#/members/" + c.member_id, class: "mono" }, c.member_id)],
       ["card.coupon", (c) => el("span", { class: "mono" }, c.coupon_code)],
       ["rewards.cost", (c) => fmtNum(c.cost), "num"],
-      ["common.status", (c) => c.cancelled_at
-        ? I18n.t("rewards.cancelled") + " (" + (c.cancelled_by || "") + "): " + (c.cancel_reason || "") : ""],
-      ["common.actions", (c) => !c.cancelled_at && can("manage")
-        ? el("button", { type: "button", class: "secondary",
-            onclick: () => Manage.cancelRedemption(c.redemption_id, () => App.render()) }, I18n.t("rewards.cancel"))
-        : ""],
+      ["common.status", couponStatus],
+      ["common.actions", actions],
     ], coupons, "coupon-row"));
 };
+
+// Keys a till or an e-shop checks and accepts coupons with. A new key's token is shown once,
+// right after it is created; the list never shows tokens.
+Manage.shopKeys = function () {
+  const box = el("div", { class: "card", id: "shop-keys" },
+    el("h2", {}, I18n.t("shop.title")), el("p", { class: "muted" }, I18n.t("shop.hint")));
+  const list = el("div", { id: "shop-key-list" });
+  const load = async () => {
+    try {
+      const { keys } = await api("GET", programPath("/shop-keys"));
+      list.replaceChildren(shopKeyTable(keys, load));
+    } catch (e) {
+      // A role that may not see the keys does not see the section either.
+      if (e instanceof ApiError && e.status === 403) box.remove();
+      else list.replaceChildren(el("p", { class: "error" }, errorText(e)));
+    }
+  };
+  if (can("manage")) {
+    const shown = el("div", { id: "shop-key-new" });
+    box.append(shopKeyForm(shown, load), shown);
+  }
+  box.append(list);
+  return { box, load };
+};
+
+function shopKeyForm(shown, load) {
+  let key = newKey();
+  const scopes = ["coupons:read", "coupons:use"];
+  const name = el("input", { id: "shop-key-name", required: true, maxlength: 80 });
+  const boxes = scopes.map((s) => el("input", { type: "checkbox", id: "shop-key-scope-" + s.split(":")[1], value: s, checked: true }));
+  const submit = el("button", { type: "submit", id: "shop-key-submit" }, I18n.t("shop.create"));
+  const form = el("form", { class: "inline", id: "shop-key-form" },
+    el("label", {}, I18n.t("shop.name"), name),
+    scopes.map((s, i) => el("label", {}, I18n.t("shop.scope." + s), boxes[i])), submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { name: name.value.trim(), scopes: boxes.filter((b) => b.checked).map((b) => b.value) };
+    submitChange(submit, () => api("POST", programPath("/shop-keys"), body, key), async (reply) => {
+      key = newKey();
+      name.value = "";
+      if (reply && reply.token) shown.replaceChildren(shopKeyToken(body.name, reply.token));
+      await load();
+    });
+  });
+  return form;
+}
+
+// The token, once: as text (never as HTML), with a copy button and where it goes.
+function shopKeyToken(name, token) {
+  const value = el("code", { id: "shop-key-token", class: "mono" }, token);
+  const copy = el("button", { type: "button", class: "secondary", id: "shop-key-copy", onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(token);
+      toast(I18n.t("shop.copied"));
+    } catch (_) {
+      // No clipboard (a page not served over https): selected, for Ctrl+C.
+      const range = document.createRange();
+      range.selectNodeContents(value);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+    }
+  } }, I18n.t("shop.copy"));
+  return el("div", { class: "token-box" }, el("strong", {}, I18n.t("shop.token_title", { name })),
+    el("div", { class: "token-line" }, value, copy), el("p", {}, I18n.t("shop.token_hint")));
+}
+
+function shopKeyTable(keys, load) {
+  const revoke = (k) => el("button", { type: "button", class: "danger", "data-action": "revoke", onclick: async (e) => {
+    const button = e.target;
+    if (!await Manage.confirm(I18n.t("shop.revoke_title", { name: k.name }),
+      I18n.t("shop.revoke_consequence"), I18n.t("shop.revoke"))) return;
+    submitChange(button, () => api("POST", programPath("/shop-keys/" + encodeURIComponent(k.key_id) + "/revoke"),
+      undefined, newKey()), load);
+  } }, I18n.t("shop.revoke"));
+  return table([
+    ["campaign.name", (k) => k.name],
+    ["shop.scopes", (k) => k.scopes.map((s) => I18n.t("shop.scope." + s, null, true) || s).join(", ")],
+    ["shop.created_by", (k) => k.created_by || "—"],
+    ["shop.created_at", (k) => fmtTime(k.created_at)],
+    ["shop.last_used", (k) => k.last_used_at ? fmtTime(k.last_used_at) : I18n.t("shop.never")],
+    ["common.status", (k) => k.revoked_at
+      ? el("span", { class: "badge revoked", title: fmtTime(k.revoked_at) }, I18n.t("status.revoked"))
+      : el("span", { class: "badge active" }, I18n.t("shop.active"))],
+    ["common.actions", (k) => !can("manage") || k.revoked_at ? "" : revoke(k)],
+  ], keys, "shop-key-row");
+}
 
 Views.users = async function (view) {
   const { users } = await api("GET", "/api/v1/admin/users");

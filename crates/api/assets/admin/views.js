@@ -277,8 +277,10 @@ Views.member = async function (view, memberId) {
       ["card.when", (r) => fmtTime(r.redeemed_at)],
       ["card.coupon", (r) => el("span", { class: "mono" }, r.coupon_code)],
       ["rewards.cost", (r) => fmtNum(r.cost), "num"],
-      ["common.status", (r) => r.cancelled_at ? I18n.t("rewards.cancelled") + ": " + (r.cancel_reason || "") : ""],
-      ["common.actions", (r) => !r.cancelled_at && can("manage")
+      ["common.status", (r) => r.cancelled_at ? I18n.t("rewards.cancelled") + ": " + (r.cancel_reason || "")
+        : r.used_at ? I18n.t("rewards.used", { when: fmtTime(r.used_at) }) : ""],
+      // A used coupon cannot be cancelled.
+      ["common.actions", (r) => !r.cancelled_at && !r.used_at && can("manage")
         ? el("button", { type: "button", class: "secondary",
             onclick: () => Manage.cancelRedemption(r.redemption_id, () => App.render()) }, I18n.t("rewards.cancel"))
         : ""],
