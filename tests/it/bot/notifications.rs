@@ -385,3 +385,94 @@ async fn a_second_process_takes_over_notifications_when_the_first_dies_and_repea
     expected.sort_unstable();
     assert_eq!(chats, expected, "each member notified exactly once");
 }
+
+/// A redemption that leaves a reward at its alert threshold tells, once, every admin and
+/// manager of the program who linked Telegram; a disabled account and an auditor hear nothing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn low_stock_reaches_the_programs_managers_on_telegram_once(pool: PgPool) {
+    use domain::ids::{RedemptionId, RewardId};
+    use domain::points::Points;
+    use domain::reward::{RewardCommand, RewardTerms};
+    let bot = BotApp::new(pool.clone()).await;
+    for (name, role, telegram, disabled) in [
+        ("olga", "manager", 501, false),
+        ("ivan", "admin", 502, false),
+        ("gone", "manager", 503, true),
+        ("audit", "auditor", 504, false),
+        ("nolink", "manager", 0, false),
+    ] {
+        sqlx::query(
+            "INSERT INTO admin_users (username, password_hash, role, telegram_id, disabled_at) \
+             VALUES ($1, 'x', $2, nullif($3, 0), CASE WHEN $4 THEN now() END)",
+        )
+        .bind(name)
+        .bind(role)
+        .bind(telegram as i64)
+        .bind(disabled)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let program = bot.app.t.program_id();
+    let reward = RewardId(uuid::Uuid::new_v4());
+    let ledger = &bot.app.t.ledger;
+    ledger
+        .reward_command(program, reward, &manager(), || RewardCommand::List {
+            reward_id: reward,
+            program_id: program,
+            title: "Mug".into(),
+            cost: Points::new(10).unwrap(),
+            stock: 2,
+            terms: RewardTerms {
+                low_stock_alert: Some(1),
+                ..RewardTerms::default()
+            },
+            by: "manager:olga".into(),
+            at: Utc::now().into(),
+        })
+        .await
+        .unwrap();
+    let member = anna(&bot).await;
+    adjust(&bot, member, 100).await;
+    let mut worker = start(&bot).await;
+    for _ in 0..2 {
+        let redemption = RedemptionId(uuid::Uuid::new_v4());
+        ledger
+            .redeem_reward(program, member, reward, redemption, "C", Utc::now().into())
+            .await
+            .unwrap();
+    }
+    burst_visible_to_log_readers(&pool).await;
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let alerts: Vec<(i64, String)> = bot
+        .sent()
+        .await
+        .iter()
+        .filter(|m| m["text"].as_str().unwrap().contains("Mug"))
+        .filter(|m| m["chat_id"] != ANNA)
+        .map(|m| {
+            (
+                m["chat_id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut chats: Vec<i64> = alerts.iter().map(|a| a.0).collect();
+    chats.sort();
+    assert_eq!(
+        chats,
+        [501, 502],
+        "the alert fires once, at 1 left, not again at 0"
+    );
+    assert!(
+        alerts[0].1.contains("осталось 1 (порог 1)"),
+        "{}",
+        alerts[0].1
+    );
+    assert!(
+        alerts[0].1.contains("1 left (alert at 1)"),
+        "{}",
+        alerts[0].1
+    );
+}

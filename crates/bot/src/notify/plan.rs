@@ -75,6 +75,7 @@ pub async fn plan(
     now: DateTime<Utc>,
 ) -> Result<Vec<Planned>, BotError> {
     let oldest = now - Duration::hours(MAX_AGE_HOURS);
+    let mut planned = stock_alerts(bot, batch, program, oldest).await?;
     let candidates: Vec<(&Envelope<Event>, MemberId, EntryId)> = batch
         .iter()
         .filter(|envelope| envelope.recorded_at >= oldest)
@@ -84,7 +85,7 @@ pub async fn plan(
         })
         .collect();
     if candidates.is_empty() {
-        return Ok(Vec::new());
+        return Ok(planned);
     }
     let ledger = bot.state.ledger();
     let mut chat_of: HashMap<MemberId, Option<(i64, ProgramId)>> = HashMap::new();
@@ -110,7 +111,6 @@ pub async fn plan(
     for reward in rewards {
         titles.insert(reward, history::reward_title(ledger, reward).await?);
     }
-    let mut planned = Vec::new();
     for (envelope, member, entry) in candidates {
         let Some((chat_id, _)) = chat_of.get(&member).copied().flatten() else {
             continue;
@@ -131,4 +131,70 @@ pub async fn plan(
         });
     }
     Ok(planned)
+}
+
+/// A reward's stock fell to its alert threshold: every admin and manager of its program who
+/// linked a Telegram account (to sign in) hears it in their chat with the bot, once.
+async fn stock_alerts(
+    bot: &Bot,
+    batch: &[Envelope<Event>],
+    program: Option<ProgramId>,
+    oldest: DateTime<Utc>,
+) -> Result<Vec<Planned>, BotError> {
+    let mut planned = Vec::new();
+    for envelope in batch.iter().filter(|e| e.recorded_at >= oldest) {
+        let Event::RewardStockLow {
+            reward_id,
+            stock,
+            threshold,
+            ..
+        } = &envelope.event
+        else {
+            continue;
+        };
+        let ledger = bot.state.ledger();
+        let reward = ledger
+            .load::<domain::reward::RewardState>(&domain::StreamId::Reward(*reward_id))
+            .await?
+            .state;
+        let Some(of) = reward
+            .program_id
+            .filter(|p| program.is_none_or(|only| only == *p))
+        else {
+            continue;
+        };
+        let text = stock_alert_text(&reward.title, *stock, *threshold);
+        for chat_id in managers_on_telegram(bot.pool(), of).await? {
+            planned.push(Planned {
+                checkpoint: envelope.checkpoint(),
+                key: format!("stock-low:{}:{chat_id}", envelope.position),
+                chat_id,
+                text: text.clone(),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// Managers have no language setting of their own, so the alert speaks both of the panel's.
+pub fn stock_alert_text(title: &str, stock: i64, threshold: u32) -> String {
+    format!(
+        "⚠️ «{title}»: осталось {stock} (порог {threshold}). Загрузите коды или добавьте \
+         остаток в панели.\n⚠️ «{title}»: {stock} left (alert at {threshold}). Upload codes or \
+         add stock in the admin panel."
+    )
+}
+
+/// Telegram ids of the active admins and managers who may see `program` (the accounts the
+/// admin panel keeps; an admin sees every program, a manager those listed, or all if none).
+async fn managers_on_telegram(pool: &sqlx::PgPool, program: ProgramId) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT telegram_id FROM admin_users \
+         WHERE telegram_id IS NOT NULL AND disabled_at IS NULL AND role IN ('admin', 'manager') \
+           AND (programs IS NULL OR $1 = ANY(programs)) \
+         ORDER BY telegram_id",
+    )
+    .bind(program.0)
+    .fetch_all(pool)
+    .await
 }

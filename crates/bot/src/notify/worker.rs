@@ -55,8 +55,10 @@ pub struct NotificationWorker {
     lock: PgConnection,
     read_upto: Checkpoint,
     saved: Checkpoint,
-    pending: BTreeMap<Checkpoint, Pending>,
-    by_key: HashMap<String, Checkpoint>,
+    /// By the event and its place among the event's notifications (a low-stock alert goes to
+    /// every manager).
+    pending: BTreeMap<(Checkpoint, usize), Pending>,
+    by_key: HashMap<String, (Checkpoint, usize)>,
 }
 
 impl NotificationWorker {
@@ -197,16 +199,18 @@ impl NotificationWorker {
         let planned = plan::plan(&self.bot, batch, self.program, Utc::now()).await?;
         let keys: Vec<String> = planned.iter().map(|p| p.key.clone()).collect();
         let settled = records::settled_keys(self.bot.pool(), &keys).await?;
-        let mut planned: BTreeMap<Checkpoint, plan::Planned> =
-            planned.into_iter().map(|p| (p.checkpoint, p)).collect();
+        let mut by_event: BTreeMap<Checkpoint, Vec<plan::Planned>> = BTreeMap::new();
+        for p in planned {
+            by_event.entry(p.checkpoint).or_default().push(p);
+        }
         let mut previous = self.read_upto;
         for envelope in batch {
             let at = envelope.checkpoint();
-            if let Some(p) = planned.remove(&at)
-                && !settled.contains(&p.key)
-                && !self.by_key.contains_key(&p.key)
-            {
-                self.by_key.insert(p.key.clone(), at);
+            for (n, p) in by_event.remove(&at).into_iter().flatten().enumerate() {
+                if settled.contains(&p.key) || self.by_key.contains_key(&p.key) {
+                    continue;
+                }
+                self.by_key.insert(p.key.clone(), (at, n));
                 let pending = Pending {
                     previous,
                     key: p.key,
@@ -215,7 +219,7 @@ impl NotificationWorker {
                     offers: 0,
                     state: State::Waiting(Instant::now()),
                 };
-                self.pending.insert(at, pending);
+                self.pending.insert((at, n), pending);
             }
             previous = at;
         }
@@ -279,7 +283,7 @@ impl NotificationWorker {
 
     /// Records settled notifications, then forgets them; chats that refuse the bot are marked.
     async fn flush(&mut self) -> Result<(), BotError> {
-        let done: Vec<(Checkpoint, records::Settled, bool)> = self
+        let done: Vec<((Checkpoint, usize), records::Settled, bool)> = self
             .pending
             .iter()
             .filter_map(|(at, p)| match &p.state {
