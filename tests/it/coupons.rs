@@ -161,6 +161,18 @@ async fn an_upload_skips_known_codes_and_a_bad_line_refuses_the_file(pool: PgPoo
         upload(&panel, plain, "X1\n").await.code(),
         "not_a_coupon_pool"
     );
+    let logged: Vec<Value> = sqlx::query_scalar(
+        "SELECT details FROM manager_actions WHERE action = 'RewardCodesAdded' ORDER BY position",
+    )
+    .fetch_all(&panel.app.pool)
+    .await
+    .unwrap();
+    let counts: Vec<&Value> = logged.iter().map(|d| &d["codes_added"]).collect();
+    assert_eq!(counts, [&json!(2), &json!(1)]);
+    assert!(
+        logged.iter().all(|d| d.get("codes").is_none()),
+        "the audit log holds no codes"
+    );
     verify(&panel.app).await;
 }
 
@@ -284,6 +296,13 @@ async fn the_shop_checks_and_accepts_a_coupon_once_with_its_key(pool: PgPool) {
     assert!(
         !keys.to_string().contains(&token),
         "the key is never shown again"
+    );
+    let export = app::personal_data::export(&app.t.ledger, &app.pool, app.t.program_id(), member)
+        .await
+        .unwrap();
+    assert!(
+        export.redemptions[0].used_at.is_some(),
+        "the member's copy says when it was used"
     );
     verify(&app).await;
 }

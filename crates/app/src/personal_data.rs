@@ -223,6 +223,8 @@ pub struct ExportedRedemption {
     pub coupon_code: String,
     pub redeemed_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When the shop accepted the coupon.
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 /// The member's data (see [`MemberExport`]); a member of another program is `NotFound`.
@@ -256,7 +258,7 @@ pub async fn export(
     .map_err(db)?;
     let redemptions: Vec<ExportedRedemption> = sqlx::query_as(
         "SELECT r.redemption_id, r.reward_id, w.title AS reward_name, r.cost, r.coupon_code, \
-                r.redeemed_at, r.cancelled_at \
+                r.redeemed_at, r.cancelled_at, r.used_at \
          FROM reward_redemptions r LEFT JOIN rewards w USING (program_id, reward_id) \
          WHERE r.program_id = $1 AND r.member_id = $2 ORDER BY r.redeemed_at",
     )

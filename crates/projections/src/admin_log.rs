@@ -98,6 +98,19 @@ pub fn manager_of(event: &Event) -> Option<&str> {
     }
 }
 
+/// The event as the audit log shows it; an upload names how many codes, not the codes (up to
+/// 10,000 of the shop's coupons would be copied into every audit-log row otherwise).
+fn details_of(event: &Event) -> serde_json::Value {
+    let mut details = serde_json::to_value(event).unwrap_or_default();
+    if let Event::RewardCodesAdded { codes, .. } = event
+        && let Some(fields) = details.as_object_mut()
+    {
+        fields.remove("codes");
+        fields.insert("codes_added".into(), codes.len().into());
+    }
+    details
+}
+
 type AdjustmentColumns = (
     Vec<Uuid>,
     Vec<i64>,
@@ -153,7 +166,7 @@ impl Changes {
             manager: manager.to_string(),
             subject: r.event.stream().to_string(),
             at: crate::source::event_at(&r.event),
-            details: serde_json::to_value(&r.event).unwrap_or_default(),
+            details: details_of(&r.event),
         };
         self.actions.push((r.program_id, row));
     }
