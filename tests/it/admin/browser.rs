@@ -30,7 +30,7 @@ async fn sign_in(browser: &Browser, server: &TestServer, password: &str) {
 }
 
 /// Serves the panel, signs the admin in at `width` pixels wide and waits for the menu.
-async fn signed_in_at(browser: &Browser, panel: &AdminClient, width: u32) -> TestServer {
+pub(super) async fn signed_in_at(browser: &Browser, panel: &AdminClient, width: u32) -> TestServer {
     let server = serve(panel).await;
     browser.set_window_size(width, 900).await.unwrap();
     sign_in(browser, &server, PASSWORD).await;
@@ -599,21 +599,21 @@ async fn the_members_list_sorts_filters_and_exports_in_russian_at_1440_and_768(p
 
 /// The catalog and campaign pages are read models: once the projections caught up, renders
 /// `hash` afresh (setting the hash a page already has renders nothing, so leave and come back).
-async fn reopen(browser: &Browser, panel: &AdminClient, hash: &str) {
+pub(super) async fn reopen(browser: &Browser, panel: &AdminClient, hash: &str) {
     panel.drain().await;
     open(browser, "#/dashboard").await;
     open(browser, hash).await;
 }
 
 /// The API as the browser's admin sees it, to compare the page with.
-async fn as_admin(panel: &AdminClient) -> AdminClient {
+pub(super) async fn as_admin(panel: &AdminClient) -> AdminClient {
     let mut reader = AdminClient::on(panel.app.clone());
     reader.login("admin", PASSWORD).await;
     reader
 }
 
 /// Waits (up to 10 s) until the log holds one event of `event_type`.
-async fn recorded(panel: &AdminClient, event_type: &str) {
+pub(super) async fn recorded(panel: &AdminClient, event_type: &str) {
     for _ in 0..200 {
         if panel.app.events_of_type(event_type).await == 1 {
             return;

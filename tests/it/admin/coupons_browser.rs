@@ -2,28 +2,15 @@
 //! come from the shop, uploads them from a file, marks an issued coupon used, and makes a shop
 //! key whose token is shown once.
 
+use super::browser::{as_admin, recorded, reopen, signed_in_at};
 use crate::browser::Browser;
-use crate::harness::admin::{AdminClient, PASSWORD};
-use api::admin::{Role, create_user};
+use crate::harness::admin::AdminClient;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use domain::ids::{RedemptionId, RewardId};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// Renders `hash` afresh once the read models caught up (by way of the dashboard: setting the
-/// hash a page already has renders nothing).
-async fn show(browser: &Browser, panel: &AdminClient, hash: &str) {
-    panel.drain().await;
-    for target in ["#/dashboard", hash] {
-        let target = serde_json::to_string(target).unwrap();
-        let ready = format!("document.body.dataset.ready === {target}");
-        let go = format!("location.hash = {target};");
-        browser.execute(&go, vec![]).await.unwrap();
-        browser.wait_for(&ready).await.unwrap();
-    }
-}
 
 /// Waits until `css` reads `needle`; returns its text.
 async fn see(browser: &Browser, css: &str, needle: &str) -> String {
@@ -35,22 +22,13 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
     let Some(browser) = Browser::launch().await else {
         return;
     };
-    let mut api = AdminClient::new(pool).await;
-    let app = api.app.clone();
-    create_user(&app.pool, "test", "admin", PASSWORD, Role::Admin)
-        .await
-        .unwrap();
-    api.login("admin", PASSWORD).await;
-    let server = app.serve().await;
-    browser.set_window_size(1280, 900).await.unwrap();
-    browser.goto(&server.url("/admin")).await.unwrap();
-    browser.type_into("#username", "admin").await.unwrap();
-    browser.type_into("#password", PASSWORD).await.unwrap();
-    browser.click("#login-submit").await.unwrap();
-    browser.wait_visible("#nav").await.unwrap();
+    let panel = AdminClient::new(pool).await;
+    let _server = signed_in_at(&browser, &panel, 1280).await;
+    let api = as_admin(&panel).await;
+    let app = panel.app.clone();
 
     // Codes from the shop: no stock to give, the pool's options instead.
-    show(&browser, &api, "#/rewards").await;
+    reopen(&browser, &api, "#/rewards").await;
     let title = "Gift card";
     browser.type_into("#reward-title", title).await.unwrap();
     browser.type_into("#reward-cost", "100").await.unwrap();
@@ -69,7 +47,7 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
     let (reward, page) = (RewardId(reward), format!("#/rewards/{reward}"));
 
     // A CSV with a header, as a till exports it.
-    show(&browser, &api, &page).await;
+    reopen(&browser, &api, &page).await;
     let file = std::env::temp_dir().join(format!("codes-{}.csv", Uuid::new_v4()));
     let csv = "code,value\nGIFT-001,500 RUB\nGIFT-002,500 RUB\nGIFT-003,500 RUB\n";
     std::fs::write(&file, csv).unwrap();
@@ -92,7 +70,7 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
     let ledger = &app.t.ledger;
     let redeemed = ledger.redeem_reward(program, member, reward, redemption, "-", now);
     redeemed.await.unwrap();
-    show(&browser, &api, &page).await;
+    reopen(&browser, &api, &page).await;
     see(&browser, ".coupon-row", "GIFT-001").await;
     let low = see(&browser, "#reward-summary", "2 unused codes").await;
     assert!(low.contains("Low stock"), "{low}");
@@ -100,13 +78,8 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
     let asked = "can no longer be cancelled";
     see(&browser, "#confirm-consequence", asked).await;
     browser.click("#confirm-yes").await.unwrap();
-    for _ in 0..200 {
-        if app.events_of_type("CouponUsed").await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    show(&browser, &api, &page).await;
+    recorded(&api, "CouponUsed").await;
+    reopen(&browser, &api, &page).await;
     see(&browser, ".coupon-row", "Used ").await;
     assert_eq!(browser.count(".coupon-row button").await.unwrap(), 0);
     let coupons = api.path(&format!("/rewards/{}/coupons", reward.0));
@@ -117,7 +90,7 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
 
     // A pool's stock is its codes: no "Change stock". A shop key: its token once, with where
     // it goes; the list never shows it again.
-    show(&browser, &api, "#/rewards").await;
+    reopen(&browser, &api, "#/rewards").await;
     see(&browser, ".reward-row", "2 of 3 codes").await;
     assert_eq!(browser.count(".reward-row .stock-delta").await.unwrap(), 0);
     browser.type_into("#shop-key-name", "Till 1").await.unwrap();
@@ -143,7 +116,7 @@ async fn an_admin_uploads_codes_marks_a_coupon_used_and_makes_a_shop_key(pool: P
     let checked = app.send(check).await;
     assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
     assert_eq!(checked.json()["status"], "used");
-    show(&browser, &api, "#/rewards").await;
+    reopen(&browser, &api, "#/rewards").await;
     let page = browser.text("#view").await.unwrap().unwrap();
     assert!(page.contains("Till 1") && !page.contains(&token), "{page}");
     browser.quit().await;
