@@ -9,6 +9,7 @@ mod harness;
 mod helpers;
 mod ledger;
 mod legacy_log;
+mod mentions;
 mod mini_app;
 mod names;
 mod openapi;

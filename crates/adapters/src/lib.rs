@@ -30,16 +30,16 @@ use domain::network::{ActivityKind, Network};
 
 /// Whether deliveries from `network` can tell that a member did `kind`: what the adapters
 /// here turn into activities. The Mini App lists only these as ways to earn; a rule for
-/// anything else can never pay (Instagram tells no one who liked or followed; mentions are not
-/// read yet).
+/// anything else can never pay (Instagram tells no one who liked or followed). A mention is
+/// the brand's handle in a comment or message (and on VK in a member's post on the wall).
 pub fn detects(network: Network, kind: ActivityKind) -> bool {
     use ActivityKind::*;
     match network {
-        Network::Instagram => matches!(kind, Comment | Message),
+        Network::Instagram => matches!(kind, Comment | Mention | Message),
         Network::Vk => matches!(
             kind,
-            Comment | Repost | Reaction | PollVote | Message | Subscription
+            Comment | Mention | Repost | Reaction | PollVote | Message | Subscription
         ),
-        Network::Telegram => matches!(kind, Comment | Reaction | PollVote | Subscription),
+        Network::Telegram => matches!(kind, Comment | Mention | Reaction | PollVote | Subscription),
     }
 }

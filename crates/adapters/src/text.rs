@@ -28,9 +28,22 @@ pub(crate) fn at_handles(text: &str) -> Vec<String> {
     found
 }
 
-/// VK markup mentions `[id123|Name]`, `[club123|Name]`, `[public123|Name]` → `id123`, `club123`.
+/// VK markup mentions `[id123|Name]`, `[club123|Name]`, `[public123|Name]` → `id123`, `club123`,
+/// and the plain `@id123`, `@club123`, `@public123` a member may type.
 pub(crate) fn vk_mentions(text: &str) -> Vec<String> {
     let mut found = Vec::new();
+    for handle in at_handles(text) {
+        let digits = ["id", "club", "public"]
+            .iter()
+            .find_map(|p| handle.strip_prefix(p).map(|d| (*p, d)))
+            .filter(|(_, d)| {
+                !d.is_empty() && d.len() <= 20 && d.bytes().all(|b| b.is_ascii_digit())
+            });
+        if let Some((prefix, digits)) = digits {
+            let prefix = if prefix == "public" { "club" } else { prefix };
+            push_unique(&mut found, format!("{prefix}{digits}"));
+        }
+    }
     for (open, _) in text.match_indices('[') {
         let Some(inner) = text.get(open + 1..) else {
             continue;
@@ -84,6 +97,15 @@ mod tests {
             vk_mentions("[id715002001|Анна], [public229871234|Brand] [idx|no]"),
             ["id715002001", "club229871234"]
         );
+    }
+
+    #[test]
+    fn finds_vk_mentions_typed_with_an_at_sign() {
+        assert_eq!(
+            vk_mentions("спасибо @club229871234 и @public42, @id7; не @durov и не a@club1"),
+            ["club229871234", "club42", "id7"]
+        );
+        assert_eq!(vk_mentions("[club5|A] и @club5"), ["club5"]);
     }
 
     #[test]

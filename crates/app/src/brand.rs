@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::ids::ProgramId;
+use domain::network::Network;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -185,6 +186,24 @@ fn name_chars(name: &str, min: usize, max: usize, extra: &[char]) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c))
+}
+
+impl BrandLinks {
+    /// The handle members write to mention the brand on `network`, lower case, without `@`,
+    /// from its public link: the Telegram username (not an invite link) or the Instagram
+    /// account. VK mentions name the community by id, which the channel knows instead.
+    pub fn mention_handle(&self, network: Network) -> Option<String> {
+        let name = match network {
+            Network::Telegram => self.telegram.as_deref()?.strip_prefix("https://t.me/")?,
+            Network::Instagram => self
+                .instagram
+                .as_deref()?
+                .strip_prefix("https://www.instagram.com/")?
+                .trim_end_matches('/'),
+            Network::Vk => return None,
+        };
+        (!name.is_empty() && !name.starts_with('+')).then(|| name.to_ascii_lowercase())
+    }
 }
 
 fn vk_link(value: &str) -> Option<String> {

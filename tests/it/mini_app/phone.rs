@@ -367,18 +367,22 @@ async fn a_new_member_sees_the_brand_a_welcome_and_only_ways_to_earn_that_work(p
         .await
         .unwrap();
     // Standard rules pay for all six kinds on every network; only what a platform reports
-    // is offered: no Instagram likes, follows, reposts or polls, and no mentions yet.
+    // is offered: no Instagram likes, follows, reposts or polls. Mentions are offered where
+    // members can name the brand: its Telegram and Instagram links give the handles.
     let mut ways: Vec<String> = serde_json::from_value(ways).unwrap();
     ways.sort();
     assert_eq!(
         ways,
         [
             "instagram:comment",
+            "instagram:mention",
             "telegram:comment",
+            "telegram:mention",
             "telegram:poll_vote",
             "telegram:reaction",
             "telegram:subscription",
             "vk:comment",
+            "vk:mention",
             "vk:poll_vote",
             "vk:reaction",
             "vk:repost",
@@ -388,6 +392,10 @@ async fn a_new_member_sees_the_brand_a_welcome_and_only_ways_to_earn_that_work(p
     let earn = browser.text("#tab-earn").await.unwrap().unwrap();
     assert!(
         earn.contains("Напишите комментарий под любым постом группы ВКонтакте Кофейня «Зерно»."),
+        "{earn}"
+    );
+    assert!(
+        earn.contains("Упомяните @zerno_news в сообщении в чате"),
         "{earn}"
     );
     assert!(

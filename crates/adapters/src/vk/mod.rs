@@ -106,6 +106,7 @@ fn event_signal(event_type: &str, group_id: i64, object: Value) -> Signal {
         "board_post_restore" => wall::board_post(&group, object, wall::Phase::Restore),
         "board_post_delete" => wall::board_post_delete(&group, object),
         "wall_repost" => wall::repost(&group, object),
+        "wall_post_new" => wall::post(&group, object),
         "like_add" => community::like(&group, object, true),
         "like_remove" => community::like(&group, object, false),
         "group_join" => community::join(&group, object),

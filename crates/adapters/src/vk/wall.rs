@@ -187,6 +187,37 @@ fn comment_retraction(group: &str, reference: String, deleter_id: Option<i64>) -
     })
 }
 
+/// A new post on the community's wall. A member's post (a suggestion the community published)
+/// earns as a mention when it names the community; the community's own posts never earn.
+pub(super) fn post(group: &str, object: Value) -> Option<Signal> {
+    let post: Post = serde_json::from_value(object).ok()?;
+    if post.from_id <= 0 {
+        return Some(Signal::Ignored {
+            reason: "post by a community",
+        });
+    }
+    let text = clean_opt(post.text);
+    let mentions = text.as_deref().map(vk_mentions).unwrap_or_default();
+    if !mentions.contains(&format!("club{group}")) {
+        return Some(Signal::Ignored {
+            reason: "a member's post earns only by mentioning the community",
+        });
+    }
+    Some(Signal::Activity(Activity {
+        account: member(post.from_id),
+        username: None,
+        display_name: None,
+        language_code: None,
+        kind: ActivityKind::Mention,
+        reference: format!("wall{}_{}", post.owner_id, post.id),
+        destination: group.to_owned(),
+        target: None,
+        mentions,
+        text,
+        occurred_at: unix_seconds(post.date),
+    }))
+}
+
 pub(super) fn repost(group: &str, object: Value) -> Option<Signal> {
     let post: Post = serde_json::from_value(object).ok()?;
     if post.from_id <= 0 {

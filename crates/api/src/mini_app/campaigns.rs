@@ -122,8 +122,14 @@ pub async fn campaigns(
         })
         .collect();
     let connected = queries::connected_networks(&state.pool, program).await?;
-    let name = super::brand::view(&state, &member.program).await?.name;
-    let ways_to_earn = ways_to_earn(member.lang, &member.program.rules, &connected, &name);
+    let brand = super::brand::view(&state, &member.program).await?;
+    let ways_to_earn = ways_to_earn(
+        member.lang,
+        &member.program.rules,
+        &connected,
+        &brand.name,
+        &brand.links,
+    );
     let rules = &member.program.rules;
     let own = state
         .ledger()
@@ -172,6 +178,7 @@ fn ways_to_earn(
     rules: &domain::program::Rules,
     connected: &[(String, Option<String>)],
     name: &str,
+    links: &app::brand::BrandLinks,
 ) -> Vec<WayToEarn> {
     let mut ways: Vec<WayToEarn> = rules
         .points
@@ -180,12 +187,20 @@ fn ways_to_earn(
         .filter_map(|r| {
             let (_, title) = connected.iter().find(|(n, _)| n == r.network.as_str())?;
             let place = title.as_deref().unwrap_or(name);
+            // Only a handle the brand published can be mentioned (VK names the community).
+            let handle = links.mention_handle(r.network);
+            if r.kind == domain::network::ActivityKind::Mention
+                && r.network != Network::Vk
+                && handle.is_none()
+            {
+                return None;
+            }
             Some(WayToEarn {
                 network: r.network.as_str().to_string(),
                 kind: r.kind.as_str().to_string(),
                 points: r.points,
                 text: texts::kind_name(lang, r.kind).to_string(),
-                how_to: texts::way_how_to(lang, r.network, r.kind, name, place)?,
+                how_to: texts::way_how_to(lang, r.network, r.kind, name, place, handle.as_deref())?,
                 cooldown_seconds: r.cooldown_seconds,
             })
         })
@@ -204,7 +219,8 @@ mod tests {
     fn every_activity_a_platform_reports_has_words_saying_what_to_do() {
         for network in Network::ALL {
             for kind in ActivityKind::ALL {
-                let text = texts::way_how_to(Language::Ru, network, kind, "Зерно", "Зерно");
+                let text =
+                    texts::way_how_to(Language::Ru, network, kind, "Зерно", "Зерно", Some("zerno"));
                 assert_eq!(
                     adapters::detects(network, kind),
                     text.is_some(),
@@ -237,7 +253,8 @@ mod tests {
             ("instagram".to_string(), None),
             ("telegram".to_string(), Some("Зерно — новости".to_string())),
         ];
-        let ways = ways_to_earn(Language::Ru, &rules, &connected, "Кофейня Зерно");
+        let links = app::brand::BrandLinks::default();
+        let ways = ways_to_earn(Language::Ru, &rules, &connected, "Кофейня Зерно", &links);
         let listed: Vec<(&str, &str)> = ways
             .iter()
             .map(|w| (w.network.as_str(), w.kind.as_str()))
@@ -256,5 +273,33 @@ mod tests {
             "{}",
             ways[1].how_to
         );
+    }
+
+    #[test]
+    fn a_mention_is_a_way_to_earn_only_where_members_can_name_the_brand() {
+        let rules = Rules::standard();
+        let connected = vec![("telegram".to_string(), None), ("vk".to_string(), None)];
+        let mentions = |links: &app::brand::BrandLinks| -> Vec<(String, String)> {
+            ways_to_earn(Language::Ru, &rules, &connected, "Зерно", links)
+                .into_iter()
+                .filter(|w| w.kind == "mention")
+                .map(|w| (w.network, w.how_to))
+                .collect()
+        };
+        let unnamed = mentions(&app::brand::BrandLinks::default());
+        assert_eq!(
+            unnamed.len(),
+            1,
+            "VK names the community by id: {unnamed:?}"
+        );
+        assert_eq!(unnamed[0].0, "vk");
+        let links = app::brand::BrandLinks {
+            telegram: Some("https://t.me/Zerno_News".into()),
+            ..Default::default()
+        };
+        let named = mentions(&links);
+        assert_eq!(named.len(), 2);
+        assert_eq!(named[0].0, "telegram");
+        assert!(named[0].1.contains("@zerno_news"), "{}", named[0].1);
     }
 }

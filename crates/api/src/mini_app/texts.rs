@@ -236,6 +236,7 @@ pub fn way_how_to(
     kind: ActivityKind,
     name: &str,
     place: &str,
+    handle: Option<&str>,
 ) -> Option<String> {
     use ActivityKind::*;
     let ru = lang == Language::Ru;
@@ -245,6 +246,30 @@ pub fn way_how_to(
             format!("Напишите комментарий под любым постом группы ВКонтакте {name}.")
         }
         (Network::Vk, Comment) => format!("Write a comment under any post of the VK group {name}."),
+        (Network::Vk, Mention) if ru => format!(
+            "Упомяните сообщество {name} (через @) в комментарии или в записи, которую предложите \
+             на стену группы."
+        ),
+        (Network::Vk, Mention) => format!(
+            "Mention the community {name} (with @) in a comment or in a post you suggest for the \
+             group's wall."
+        ),
+        (Network::Telegram, Mention) if ru => {
+            format!("Упомяните @{} в сообщении в чате {place}.", handle?)
+        }
+        (Network::Telegram, Mention) => format!("Mention @{} in a message in {place}.", handle?),
+        (Network::Instagram, Mention) if ru => {
+            format!(
+                "Отметьте @{} в комментарии под постом {name} в Instagram.",
+                handle?
+            )
+        }
+        (Network::Instagram, Mention) => {
+            format!(
+                "Tag @{} in a comment on a post of {name} on Instagram.",
+                handle?
+            )
+        }
         (Network::Vk, Repost) if ru => {
             format!("Сделайте репост записи группы {name} к себе на стену.")
         }

@@ -243,8 +243,17 @@ impl Ingest {
     ) -> Result<Vec<Handled>, AppError> {
         match signal {
             Signal::Activity(activity) => {
-                self.activity(program, activity, metadata, received_at)
-                    .await
+                let mut handled = self
+                    .activity(program, activity, metadata.clone(), received_at)
+                    .await?;
+                // Naming the brand earns beside the comment itself, once per comment.
+                if let Some(mention) = self.brand_mention(program, activity).await? {
+                    handled.extend(
+                        self.activity(program, &mention, metadata, received_at)
+                            .await?,
+                    );
+                }
+                Ok(handled)
             }
             Signal::Edit(edit) => {
                 // An edit never earns twice; a codeword added by editing still counts once.
@@ -309,8 +318,31 @@ impl Ingest {
                 Ok(vec![settle(outcome, Handled::Restored)?])
             }
             Signal::Retraction(retraction) => {
-                self.retraction(program, retraction, metadata, received_at)
-                    .await
+                let mut handled = self
+                    .retraction(program, retraction, metadata.clone(), received_at)
+                    .await?;
+                // A deleted comment takes its mention of the brand with it, if it earned one.
+                if matches!(
+                    retraction.activity.kind,
+                    ActivityKind::Comment | ActivityKind::Message
+                ) {
+                    let mention = Retraction {
+                        activity: PlatformActivity {
+                            kind: ActivityKind::Mention,
+                            ..retraction.activity.clone()
+                        },
+                        ..retraction.clone()
+                    };
+                    let reversed = self
+                        .retraction(program, &mention, metadata, received_at)
+                        .await?;
+                    handled.extend(
+                        reversed
+                            .into_iter()
+                            .filter(|h| !matches!(h, Handled::Ignored(_) | Handled::Denied(_))),
+                    );
+                }
+                Ok(handled)
             }
             Signal::Membership(change) => {
                 self.membership(program, change, metadata, received_at)
@@ -322,6 +354,42 @@ impl Ingest {
                 signal_name(other)
             ))]),
         }
+    }
+
+    /// The mention an activity makes of the brand, as an activity of its own (same reference,
+    /// so the domain pays it once): on VK the community it was written in (`club<group id>`),
+    /// on Telegram and Instagram the handle of the brand's public link (the Rules page).
+    async fn brand_mention(
+        &self,
+        program: &ProgramContext,
+        activity: &Activity,
+    ) -> Result<Option<Activity>, AppError> {
+        if activity.mentions.is_empty()
+            || !matches!(activity.kind, ActivityKind::Comment | ActivityKind::Message)
+        {
+            return Ok(None);
+        }
+        let network = activity.account.network;
+        let handle = match network {
+            Network::Vk => Some(format!("club{}", activity.destination)),
+            Network::Telegram | Network::Instagram => {
+                let brand = crate::brand::load(&self.pool, program.program_id)
+                    .await
+                    .map_err(store::StoreError::from)?;
+                brand.links.mention_handle(network)
+            }
+        };
+        let Some(handle) = handle.filter(|h| activity.mentions.contains(h)) else {
+            return Ok(None);
+        };
+        tracing::debug!(%handle, "the activity mentions the brand");
+        Ok(Some(Activity {
+            kind: ActivityKind::Mention,
+            // The comment's text earned (and was checked) once already.
+            text: None,
+            mentions: Vec::new(),
+            ..activity.clone()
+        }))
     }
 
     async fn activity(
