@@ -185,3 +185,125 @@ async fn an_instagram_comment_tagging_the_brand_earns_the_mention(pool: PgPool) 
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(app.balance_of(&boris_ig()).await, 25);
 }
+
+mod instagram_lookup {
+    //! Instagram's `mentions` webhook names only the comment; the Graph API (a local fake
+    //! here) is asked for its author with the token connected with the brand's channel.
+
+    use super::*;
+    use crate::harness::{IG_BRAND, Reply, fixture};
+    use app::ingest::channels;
+    use domain::network::Network;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TOKEN: &str = "IGQVJ-brand-token";
+    const COMMENT: &str = "17990000000000777";
+
+    async fn app_with_graph(pool: PgPool, graph: &MockServer, token: Option<&str>) -> TestApp {
+        let url = graph.uri();
+        let app = TestApp::with_config(pool, move |config, _| {
+            config.instagram.graph_url = url;
+        })
+        .await;
+        let secrets = app::config::dev_secret_box();
+        let program = app.t.program_id();
+        channels::bind(
+            &app.pool,
+            &secrets,
+            Network::Instagram,
+            IG_BRAND,
+            program,
+            token,
+            None,
+        )
+        .await
+        .unwrap();
+        app
+    }
+
+    fn answer(from: serde_json::Value) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_json(json!({"id": IG_BRAND, "mentioned_comment": {
+            "id": COMMENT, "text": "Лучший кофе у @brand.shop",
+            "timestamp": "2026-12-05T10:00:00+0000", "from": from}}))
+    }
+
+    fn lookup() -> wiremock::MockBuilder {
+        let fields = format!("mentioned_comment.comment_id({COMMENT}){{id,text,timestamp,from}}");
+        Mock::given(method("GET"))
+            .and(path(format!("/{IG_BRAND}")))
+            .and(query_param("fields", fields))
+            .and(header("authorization", format!("Bearer {TOKEN}")))
+    }
+
+    async fn mention(app: &TestApp) -> Reply {
+        let body = fixture("instagram/mention_comment.json");
+        let signature = sign(&body, IG_APP_SECRET);
+        app.instagram(body, Some(&signature)).await
+    }
+
+    #[sqlx::test(migrator = "store::MIGRATOR")]
+    async fn a_mention_elsewhere_is_looked_up_and_earns_its_author_once(pool: PgPool) {
+        let graph = MockServer::start().await;
+        lookup()
+            .respond_with(answer(
+                json!({"id": "2233445566778899", "username": "boris"}),
+            ))
+            .expect(2)
+            .mount(&graph)
+            .await;
+        let app = app_with_graph(pool, &graph, Some(TOKEN)).await;
+        let reply = mention(&app).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(app.balance_of(&boris_ig()).await, 15);
+        // Meta sends it again: looked up again, paid once.
+        mention(&app).await;
+        assert_eq!(app.balance_of(&boris_ig()).await, 15);
+        assert_eq!(awards(&app, "mention").await, 1);
+    }
+
+    #[sqlx::test(migrator = "store::MIGRATOR")]
+    async fn without_an_author_or_a_token_a_mention_pays_nobody(pool: PgPool) {
+        let graph = MockServer::start().await;
+        lookup()
+            .respond_with(answer(json!(null)))
+            .mount(&graph)
+            .await;
+        let app = app_with_graph(pool, &graph, Some(TOKEN)).await;
+        assert_eq!(mention(&app).await.status, StatusCode::OK);
+        assert_eq!(
+            awards(&app, "mention").await,
+            0,
+            "Meta did not say who wrote it"
+        );
+        let received = graph.received_requests().await.unwrap().len();
+        assert_eq!(received, 1);
+
+        let untokened = MockServer::start().await;
+        let app = TestApp::with_config(app.pool.clone(), {
+            let url = untokened.uri();
+            move |config, _| config.instagram.graph_url = url
+        })
+        .await;
+        assert_eq!(mention(&app).await.status, StatusCode::OK);
+        assert_eq!(untokened.received_requests().await.unwrap().len(), 0);
+    }
+
+    #[sqlx::test(migrator = "store::MIGRATOR")]
+    async fn a_lookup_that_fails_for_a_moment_fails_the_delivery_for_meta_to_retry(pool: PgPool) {
+        let graph = MockServer::start().await;
+        lookup()
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&graph)
+            .await;
+        let app = app_with_graph(pool, &graph, Some(TOKEN)).await;
+        let reply = mention(&app).await;
+        assert!(
+            reply.status.is_server_error(),
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+        assert_eq!(awards(&app, "mention").await, 0);
+    }
+}

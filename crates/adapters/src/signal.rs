@@ -24,6 +24,15 @@ pub enum Signal {
     BotMessage(BotMessage),
     /// The Telegram bot's own rights in a chat changed.
     BotStatus(BotStatus),
+    /// The brand was @mentioned in a comment on someone else's media (Instagram `mentions`).
+    /// Only ids come: the comment's text and author must be looked up with the brand's token.
+    MentionedInComment {
+        /// The brand account mentioned.
+        destination: String,
+        comment_id: String,
+        /// When Meta sent the notification.
+        sent_at: Option<DateTime<Utc>>,
+    },
     /// A Telegram group became a supergroup with a new id; stored chat ids must follow.
     ChatMigrated {
         from_chat_id: String,

@@ -12,6 +12,9 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Longest Instagram access token taken (Meta's are a few hundred characters).
+const MAX_ACCESS_TOKEN: usize = 1_024;
+
 /// Longest VK Callback API secret key VK accepts.
 const MAX_VK_SECRET: usize = 50;
 /// Longest confirmation string accepted (VK's are 8 characters).
@@ -144,7 +147,29 @@ pub fn validate(request: &ChannelRequest) -> Result<ValidChannel, ChannelError> 
                 ));
             }
         }
-        Network::Instagram | Network::Telegram if secret.is_some() || confirmation.is_some() => {
+        // An Instagram channel may carry the brand's access token: it looks up comments
+        // elsewhere that mention the brand (the `mentions` webhook names only their ids).
+        Network::Instagram if confirmation.is_some() => {
+            return invalid(
+                "an Instagram channel takes no confirmation string; its secret is the brand's \
+                 access token for looking mentions up"
+                    .into(),
+            );
+        }
+        Network::Instagram => {
+            if let Some(token) = secret.as_deref()
+                && (token.len() > MAX_ACCESS_TOKEN
+                    || !token
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.|".contains(&b)))
+            {
+                return invalid(format!(
+                    "an Instagram access token is up to {MAX_ACCESS_TOKEN} letters, digits and \
+                     `-_.|`, as Meta issues it"
+                ));
+            }
+        }
+        Network::Telegram if secret.is_some() || confirmation.is_some() => {
             return invalid(format!(
                 "a {network} channel takes no secret or confirmation: the app secret and \
                  tokens are set in the server's configuration"
@@ -508,16 +533,31 @@ mod tests {
     }
 
     #[test]
-    fn instagram_and_telegram_take_ids_and_no_secrets() {
+    fn instagram_takes_an_id_and_maybe_a_token_telegram_an_id_alone() {
         let ig = validate(&request("instagram", "17841400000000001", None, None)).unwrap();
         assert_eq!(
             (ig.network, ig.destination.as_str()),
             (Network::Instagram, "17841400000000001")
         );
         assert!(error(&request("instagram", "@brand", None, None)).contains("entry.id"));
+        let token = "IGQVJ-abc_12.3|x";
+        let with_token = request("instagram", "17841400000000001", Some(token), None);
+        assert_eq!(
+            validate(&with_token).unwrap().secret.as_deref(),
+            Some(token)
+        );
         assert!(
-            error(&request("instagram", "17841400000000001", Some("x"), None))
-                .contains("no secret")
+            error(&request(
+                "instagram",
+                "17841400000000001",
+                Some("a b"),
+                None
+            ))
+            .contains("access token")
+        );
+        assert!(
+            error(&request("instagram", "17841400000000001", None, Some("c")))
+                .contains("no confirmation")
         );
         let tg = validate(&request("telegram", "-1001234567890", None, None)).unwrap();
         assert_eq!(tg.destination, "-1001234567890");

@@ -219,6 +219,15 @@ pub struct InstagramConfig {
         hide_env_values = true
     )]
     pub verify_token: SecretString,
+    /// Graph API base URL, for looking up comments that mention a brand (a local fake in
+    /// tests).
+    #[arg(
+        id = "instagram_graph_url",
+        long = "instagram-graph-url",
+        env = "LOYALTY_INSTAGRAM_GRAPH_URL",
+        default_value = "https://graph.facebook.com/v21.0"
+    )]
+    pub graph_url: String,
 }
 
 /// The Telegram bot and its webhook.
@@ -560,6 +569,7 @@ file_options! {
     metrics_listen: SocketAddr => http.metrics_listen,
     instagram_app_secret: SecretString => instagram.app_secret,
     instagram_verify_token: SecretString => instagram.verify_token,
+    instagram_graph_url: String => instagram.graph_url,
     telegram_webhook_secret: SecretString => telegram.webhook_secret,
     telegram_bot_token: SecretString => telegram.bot_token,
     telegram_mode: TelegramMode => telegram.mode,
@@ -632,6 +642,7 @@ impl ServeConfig {
             instagram: InstagramConfig {
                 app_secret: SecretString::default(),
                 verify_token: SecretString::default(),
+                graph_url: clients::instagram::DEFAULT_BASE_URL.into(),
             },
             telegram: TelegramConfig {
                 webhook_secret: SecretString::default(),

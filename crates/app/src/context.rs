@@ -28,7 +28,9 @@ impl AppContext {
         let secrets = config.privacy.secret_box(config.dev)?;
         let accounts = Accounts::new(pool.clone(), keys);
         Ok(Self {
-            ingest: Ingest::new(ledger, pool.clone(), accounts, secrets),
+            ingest: Ingest::new(ledger, pool.clone(), accounts, secrets)
+                .with_instagram_graph(&config.instagram.graph_url)
+                .map_err(|e| format!("the Instagram Graph API client: {e}"))?,
             boards: LiveBoards::new(pool.clone()),
             names: NameDirectory::new(pool.clone()),
             pool,

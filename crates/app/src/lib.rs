@@ -44,6 +44,9 @@ pub enum AppError {
     Corrupt(String),
     #[error("could not update a read-model table: {0}")]
     ReadModel(String),
+    /// A platform API the command needs did not answer; the platform's retry may succeed.
+    #[error("a platform API did not answer: {0}")]
+    Upstream(String),
 }
 
 /// What became of a command.

@@ -35,6 +35,9 @@ pub enum ClientError {
     /// A VK API error envelope (6 = too many requests per second, 10 = internal error).
     #[error("VK error {code}: {message}")]
     Vk { code: i64, message: String },
+    /// An Instagram Graph API error (190 = the access token expired or was revoked).
+    #[error("Graph API error {code}: {message}")]
+    Graph { code: i64, message: String },
     /// The VK ID token endpoint refused (`invalid_grant` for a bad or reused code).
     #[error("OAuth error {error}: {description}")]
     OAuth { error: String, description: String },

@@ -8,6 +8,7 @@
 //! `start_paused` tests drive retries and rate limits without sleeping.
 
 pub mod error;
+pub mod instagram;
 pub mod notify;
 pub mod rate;
 pub mod retry;

@@ -226,8 +226,8 @@ async fn wrong_channel_input_is_refused_with_what_to_fix_and_changes_nothing(poo
             "numeric id",
         ),
         (
-            json!({"network": "instagram", "destination": "17841400000000777", "secret": "x"}),
-            "no secret",
+            json!({"network": "instagram", "destination": "17841400000000777", "secret": "a token"}),
+            "access token",
         ),
     ];
     for (body, says) in cases {

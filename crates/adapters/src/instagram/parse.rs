@@ -175,14 +175,37 @@ fn parse_change(brand: &Brand, change: Change) -> Signal {
                 reason: "malformed comment",
             },
         },
-        // Facebook-Login mentions carry only media/comment ids: nobody to credit.
-        "mentions" => Signal::Ignored {
-            reason: "mention without an author",
+        // Only ids: the comment is looked up with the brand's token. A caption mention
+        // (media id alone) names a post, whose author Meta does not give.
+        "mentions" => match serde_json::from_value::<MentionIds>(change.value) {
+            Ok(MentionIds {
+                comment_id: Some(comment_id),
+            }) => match id(Some(comment_id)) {
+                Some(comment_id) => Signal::MentionedInComment {
+                    destination: brand.account_id.clone(),
+                    comment_id,
+                    sent_at: brand.sent_at.and_then(unix_time),
+                },
+                None => Signal::Ignored {
+                    reason: "malformed mention",
+                },
+            },
+            Ok(MentionIds { comment_id: None }) => Signal::Ignored {
+                reason: "caption mention: Meta does not say who posted it",
+            },
+            Err(_) => Signal::Ignored {
+                reason: "malformed mention",
+            },
         },
         _ => Signal::Ignored {
             reason: "field not used for points",
         },
     }
+}
+
+#[derive(Deserialize)]
+struct MentionIds {
+    comment_id: Option<RawId>,
 }
 
 fn comment_signal(brand: &Brand, comment: Comment) -> Signal {

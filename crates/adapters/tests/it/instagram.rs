@@ -1,6 +1,7 @@
 //! Instagram payload fixtures: comments, live comments, batches, mentions, DMs, odd items.
 
 use adapters::instagram::parse;
+use adapters::signal::Signal;
 use chrono::DateTime;
 use domain::network::{ActivityKind, ExternalIdentity, Network};
 
@@ -125,14 +126,18 @@ fn batch_routes_per_entry_and_scopes_identity_per_brand() {
 }
 
 #[test]
-fn mentions_and_story_insights_are_ignored_with_a_reason() {
+fn a_comment_mention_is_to_be_looked_up_a_caption_mention_and_insights_are_ignored() {
     assert_eq!(
         ignored(only(&signals("mention_caption.json"))),
-        "mention without an author"
+        "caption mention: Meta does not say who posted it"
     );
     assert_eq!(
-        ignored(only(&signals("mention_comment.json"))),
-        "mention without an author"
+        only(&signals("mention_comment.json")),
+        &Signal::MentionedInComment {
+            destination: "17841400000000001".into(),
+            comment_id: "17990000000000777".into(),
+            sent_at: secs(1767269100),
+        }
     );
     assert_eq!(
         ignored(only(&signals("story_insights.json"))),

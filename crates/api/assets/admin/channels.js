@@ -101,11 +101,15 @@ async function connectForm(done) {
   const destination = el("input", { id: "channel-destination", required: true, size: 24 });
   const secret = el("input", { id: "channel-secret", size: 24, autocomplete: "off" });
   const confirmation = el("input", { id: "channel-confirmation", size: 12, autocomplete: "off" });
-  const vkOnly = [el("label", { class: "vk-only" }, I18n.t("channels.secret"), secret),
+  const secretLabel = el("span", {}, I18n.t("channels.secret"));
+  const vkOnly = [el("label", { class: "vk-only" }, secretLabel, secret),
     el("label", { class: "vk-only" }, I18n.t("channels.confirmation"), confirmation)];
   const hint = el("p", { class: "muted", id: "channel-hint" });
+  // Instagram's secret is the brand's access token (optional), for looking mentions up.
   const shown = () => {
-    for (const label of vkOnly) label.hidden = network.value !== "vk";
+    vkOnly[0].hidden = network.value === "telegram";
+    vkOnly[1].hidden = network.value !== "vk";
+    secretLabel.textContent = I18n.t(network.value === "instagram" ? "channels.access_token" : "channels.secret");
     hint.textContent = I18n.t("channels.hint." + network.value);
   };
   network.addEventListener("change", shown);
@@ -118,6 +122,7 @@ async function connectForm(done) {
     e.preventDefault();
     const body = { network: network.value, destination: destination.value };
     if (network.value === "vk") Object.assign(body, { secret: secret.value, confirmation: confirmation.value });
+    if (network.value === "instagram" && secret.value.trim()) body.secret = secret.value.trim();
     connect(body);
   });
   shown();

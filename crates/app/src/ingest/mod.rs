@@ -64,6 +64,8 @@ pub struct Ingest {
     polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
     unrouted: unrouted::UnroutedLog,
+    /// Looks up comments that mention a brand; none until configured.
+    graph: Option<clients::instagram::InstagramGraph>,
 }
 
 impl Ingest {
@@ -77,7 +79,14 @@ impl Ingest {
             channels: channels::ChannelCache::new(secrets),
             polls: Default::default(),
             unrouted: Default::default(),
+            graph: None,
         }
+    }
+
+    /// Looks mentions up at `base_url` (the Graph API, or a fake in tests).
+    pub fn with_instagram_graph(mut self, base_url: &str) -> Result<Self, clients::ClientError> {
+        self.graph = Some(clients::instagram::InstagramGraph::new(base_url)?);
+        Ok(self)
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -348,12 +357,87 @@ impl Ingest {
                 self.membership(program, change, metadata, received_at)
                     .await
             }
+            Signal::MentionedInComment {
+                destination,
+                comment_id,
+                sent_at,
+            } => {
+                let Some(mention) = self
+                    .instagram_mention(destination, comment_id, *sent_at)
+                    .await?
+                else {
+                    return Ok(vec![Handled::Ignored(
+                        "the mention's author could not be looked up".into(),
+                    )]);
+                };
+                self.activity(program, &mention, metadata, received_at)
+                    .await
+            }
             Signal::Ignored { reason } => Ok(vec![Handled::Ignored((*reason).to_string())]),
             other => Ok(vec![Handled::Ignored(format!(
                 "{} is handled elsewhere",
                 signal_name(other)
             ))]),
         }
+    }
+
+    /// A comment elsewhere that mentions the brand, looked up with the access token connected
+    /// with the brand's Instagram channel, as a mention by its author; `None` without a token,
+    /// or when Meta does not say who wrote it (nobody to credit). A lookup that fails for a
+    /// moment fails the delivery, so Meta sends it again.
+    async fn instagram_mention(
+        &self,
+        brand_account: &str,
+        comment_id: &str,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<Activity>, AppError> {
+        let Some(graph) = &self.graph else {
+            return Ok(None);
+        };
+        let channel = self
+            .channel(Network::Instagram, brand_account)
+            .await
+            .map_err(store::StoreError::from)?;
+        let Some(token) = channel.and_then(|c| c.secret) else {
+            return Ok(None);
+        };
+        let token = secrecy::SecretString::from(token);
+        let comment = match graph
+            .mentioned_comment(brand_account, comment_id, &token)
+            .await
+        {
+            Ok(comment) => comment,
+            Err(e) if e.is_retryable() => {
+                return Err(AppError::Upstream(format!("Instagram mention lookup: {e}")));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an Instagram mention could not be looked up");
+                return Ok(None);
+            }
+        };
+        let Some(author) = comment.from else {
+            return Ok(None);
+        };
+        let occurred_at = comment
+            .timestamp
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok())
+            .map(|t| t.with_timezone(&Utc))
+            .or(sent_at);
+        Ok(Some(Activity {
+            account: ExternalIdentity::new(Network::Instagram, brand_account, author.id),
+            username: author.username,
+            display_name: None,
+            language_code: None,
+            kind: ActivityKind::Mention,
+            reference: comment.id,
+            destination: brand_account.to_string(),
+            target: None,
+            mentions: Vec::new(),
+            // Written under someone else's post: no codeword or link code counts there.
+            text: None,
+            occurred_at,
+        }))
     }
 
     /// The mention an activity makes of the brand, as an activity of its own (same reference,
@@ -1043,6 +1127,7 @@ fn destination(signal: &Signal) -> Option<&str> {
         Signal::Edit(e) => Some(&e.activity.destination),
         Signal::Retraction(r) => Some(&r.destination),
         Signal::Membership(m) => Some(&m.destination),
+        Signal::MentionedInComment { destination, .. } => Some(destination),
         _ => None,
     }
 }
