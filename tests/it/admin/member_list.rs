@@ -275,7 +275,10 @@ async fn the_filtered_list_downloads_as_csv_for_russian_excel(pool: PgPool) {
     assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
     assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let disposition = csv.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
-    let today = chrono::Utc::now().date_naive();
+    // Named by the day in the program's zone (Moscow), not the server's.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .date_naive();
     assert!(
         disposition.contains(&format!("-members-{today}.csv\"")),
         "an ASCII fallback name: {disposition}"
