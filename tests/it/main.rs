@@ -16,6 +16,7 @@ mod openapi;
 mod personal_data;
 mod platforms;
 mod profiles;
+mod raffles;
 mod redeliveries;
 mod retention;
 mod serve;

@@ -70,7 +70,8 @@ impl From<AppError> for ApiError {
                     | DomainError::InvalidRules(_)
                     | DomainError::InvalidCodeword(_)
                     | DomainError::TooManyCodes(_)
-                    | DomainError::InvalidCode(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    | DomainError::InvalidCode(_)
+                    | DomainError::InvalidRaffle(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::CONFLICT,
                 };
                 Self::new(status, denied_code(&denied), denied.to_string())
@@ -155,6 +156,12 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::InvalidCode(_) => "invalid_code",
         DomainError::CouponAlreadyUsed(_) => "coupon_already_used",
         DomainError::CouponCancelled => "coupon_cancelled",
+        DomainError::RaffleClosed => "raffle_closed",
+        DomainError::RaffleNotEnded => "raffle_not_ended",
+        DomainError::RaffleAlreadyDrawn => "raffle_already_drawn",
+        DomainError::RaffleCancelled => "raffle_cancelled",
+        DomainError::RaffleTicketLimit(_) => "raffle_ticket_limit",
+        DomainError::InvalidRaffle(_) => "invalid_raffle",
     }
 }
 
@@ -204,6 +211,12 @@ mod tests {
             DomainError::InvalidCode(String::new()),
             DomainError::CouponAlreadyUsed(domain::Timestamp::new(chrono::DateTime::UNIX_EPOCH)),
             DomainError::CouponCancelled,
+            DomainError::RaffleClosed,
+            DomainError::RaffleNotEnded,
+            DomainError::RaffleAlreadyDrawn,
+            DomainError::RaffleCancelled,
+            DomainError::RaffleTicketLimit(1),
+            DomainError::InvalidRaffle(String::new()),
         ];
         let envelope = [
             "bad_request",

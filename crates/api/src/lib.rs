@@ -10,6 +10,7 @@ pub mod error;
 pub mod live;
 pub mod mini_app;
 pub mod observability;
+pub mod raffle_proof;
 pub mod shop;
 pub mod subscriptions;
 pub mod text_guard;
@@ -79,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(subscriptions::routes())
         .merge(admin::routes())
         .merge(shop::routes())
+        .merge(raffle_proof::routes())
 }
 
 /// `/metrics` alone, for the listener `metrics_listen` names.

@@ -34,7 +34,7 @@ pub struct ManagerAction {
 }
 
 impl ManagerAction {
-    fn metadata(&self) -> Metadata {
+    pub(crate) fn metadata(&self) -> Metadata {
         Metadata {
             actor: Some(self.manager.clone()),
             ..Metadata::default()

@@ -42,6 +42,11 @@ impl AppContext {
         self.ingest.ledger()
     }
 
+    /// The keys secrets at rest are sealed with (channel secrets, raffle seeds).
+    pub fn secrets(&self) -> &crate::secrets::SecretBox {
+        self.ingest.channel_cache().secrets()
+    }
+
     /// Where platform ids meet the log's account references.
     pub fn accounts(&self) -> &Accounts {
         self.ingest.accounts()

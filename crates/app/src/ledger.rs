@@ -6,6 +6,7 @@ use domain::ids::ProgramId;
 use domain::member::MemberState;
 use domain::network::LinkedAccount;
 use domain::program::ProgramState;
+use domain::raffle::RaffleState;
 use domain::reward::RewardState;
 use domain::{Aggregate, DomainError, Event, StreamId};
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub struct Caches {
     reward: StateCache<RewardState>,
     identity: StateCache<IdentityState>,
     program: StateCache<ProgramState>,
+    raffle: StateCache<RaffleState>,
 }
 
 /// A stream state the ledger keeps hot in memory; alone it is the [`Streams`] of a command
@@ -98,7 +100,8 @@ cached_state!(
     CampaignState => campaign,
     RewardState => reward,
     IdentityState => identity,
-    ProgramState => program
+    ProgramState => program,
+    RaffleState => raffle
 );
 
 /// The streams one command decides over: a single stream state, or a tuple of them. Knows how
@@ -254,6 +257,7 @@ impl Ledger {
                 reward: StateCache::new(cap / 10 + 64),
                 identity: StateCache::new(cap),
                 program: StateCache::new(1024),
+                raffle: StateCache::new(cap / 10 + 64),
             }),
             max_attempts: config.max_attempts,
             hot: Arc::new(HotStreams(std::array::from_fn(|_| {

@@ -18,6 +18,7 @@ pub mod language;
 pub mod ledger;
 pub mod names;
 pub mod personal_data;
+pub mod raffles;
 pub mod reads;
 pub mod retention;
 pub mod secrets;

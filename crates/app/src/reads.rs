@@ -10,13 +10,15 @@ use store::{EventStore, IndexedType, RecordedEvent, codec};
 use uuid::Uuid;
 
 /// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 6] = [
+pub const BALANCE_EVENTS: [&str; 8] = [
     "PointsAwarded",
     "PointsReversed",
     "AwardRestored",
     "PointsAdjusted",
     "RewardRedeemed",
     "RedemptionCancelled",
+    "RaffleTicketBought",
+    "RaffleTicketRefunded",
 ];
 
 /// A recorded event and what it says.
@@ -26,7 +28,7 @@ pub struct Logged {
     pub event: Event,
 }
 
-fn decode(recorded: RecordedEvent) -> Result<Logged, AppError> {
+pub(crate) fn decode(recorded: RecordedEvent) -> Result<Logged, AppError> {
     let event = codec::decode(&recorded).map_err(|e| AppError::Corrupt(e.to_string()))?;
     Ok(Logged { recorded, event })
 }

@@ -156,6 +156,11 @@ pub fn channel_row(network: &str, destination: &str) -> String {
     format!("channels/{network}/{destination}")
 }
 
+/// The associated data of a raffle's sealed seed.
+pub fn raffle_row(raffle: uuid::Uuid) -> String {
+    format!("raffle_seeds/{raffle}")
+}
+
 /// What [`reseal_all`] did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Resealed {
@@ -198,6 +203,30 @@ pub async fn reseal_all(pool: &PgPool, secrets: &SecretBox) -> sqlx::Result<Rese
             Err(e) => report
                 .unreadable
                 .push(format!("{network}/{destination}: {e}")),
+        }
+    }
+    let seeds: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT raffle_id, seed FROM raffle_seeds")
+            .fetch_all(pool)
+            .await?;
+    for (raffle, stored) in seeds {
+        if secrets.is_current(&stored) {
+            continue;
+        }
+        let row = raffle_row(raffle);
+        match secrets.open(&stored, &row) {
+            Ok(plain) => {
+                let done = sqlx::query(
+                    "UPDATE raffle_seeds SET seed = $3 WHERE raffle_id = $1 AND seed = $2",
+                )
+                .bind(raffle)
+                .bind(&stored)
+                .bind(secrets.seal(&plain, &row))
+                .execute(pool)
+                .await?;
+                report.resealed += done.rows_affected() as usize;
+            }
+            Err(e) => report.unreadable.push(format!("raffle {raffle}: {e}")),
         }
     }
     Ok(report)

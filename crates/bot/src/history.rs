@@ -84,6 +84,14 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
             Language::Ru => (-*cost, format!("обмен на «{reward}», код: {coupon_code}")),
             Language::En => (-*cost, format!("redeemed “{reward}”, code: {coupon_code}")),
         },
+        Event::RaffleTicketBought { cost, .. } => match lang {
+            Language::Ru => (-*cost, "билет в розыгрыш".to_string()),
+            Language::En => (-*cost, "a raffle ticket".to_string()),
+        },
+        Event::RaffleTicketRefunded { refund, .. } => match lang {
+            Language::Ru => (*refund, "розыгрыш отменён, билет возвращён".to_string()),
+            Language::En => (*refund, "raffle cancelled, ticket refunded".to_string()),
+        },
         // The manager's reason is internal, as an adjustment's is.
         Event::RedemptionCancelled { refund, .. } => match lang {
             Language::Ru => (
@@ -114,7 +122,9 @@ pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
         | Event::AwardRestored { at, .. }
         | Event::PointsAdjusted { at, .. }
         | Event::RewardRedeemed { at, .. }
-        | Event::RedemptionCancelled { at, .. } => Some((*at).get()),
+        | Event::RedemptionCancelled { at, .. }
+        | Event::RaffleTicketBought { at, .. }
+        | Event::RaffleTicketRefunded { at, .. } => Some((*at).get()),
         _ => None,
     }
 }

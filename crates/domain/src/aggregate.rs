@@ -5,6 +5,7 @@ use crate::campaign::CampaignState;
 use crate::identity::IdentityState;
 use crate::member::MemberState;
 use crate::program::ProgramState;
+use crate::raffle::RaffleState;
 use crate::reward::RewardState;
 
 /// A stream's state: empty by default, advanced one event at a time. Loading a stream is folding
@@ -34,5 +35,6 @@ aggregate!(
     CampaignState,
     RewardState,
     IdentityState,
-    ProgramState
+    ProgramState,
+    RaffleState
 );

@@ -53,6 +53,24 @@ pub enum DomainError {
     /// The redemption was cancelled, so its coupon is void.
     #[error("this coupon's redemption was cancelled")]
     CouponCancelled,
+    /// Tickets are sold until the raffle ends, and never after its draw.
+    #[error("the raffle is closed: no more tickets")]
+    RaffleClosed,
+    /// A draw before the raffle's end.
+    #[error("the raffle has not ended yet")]
+    RaffleNotEnded,
+    /// A raffle is drawn once.
+    #[error("the raffle was already drawn")]
+    RaffleAlreadyDrawn,
+    /// The raffle was cancelled and its tickets refunded.
+    #[error("the raffle was cancelled")]
+    RaffleCancelled,
+    /// The member holds the most tickets the raffle allows.
+    #[error("at most {0} tickets per member")]
+    RaffleTicketLimit(u32),
+    /// Terms a raffle cannot run on.
+    #[error("invalid raffle: {0}")]
+    InvalidRaffle(String),
     /// The reward was delisted.
     #[error("the reward is not available")]
     RewardNotAvailable,

@@ -4,7 +4,7 @@
 //! and texts by keyed digests (see `privacy`), names and usernames live in a profile table.
 
 use crate::codeword::Codeword;
-use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::program::Rules;
 use crate::stream::StreamId;
@@ -247,6 +247,34 @@ pub enum Event {
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// A member bought a raffle ticket with points; paired with `RaffleEntered`.
+    RaffleTicketBought {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The member's ledger entry for the spend; also the ticket's id.
+        entry_id: EntryId,
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// Points spent: the raffle's ticket price.
+        cost: i64,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// A cancelled raffle's ticket was refunded.
+    RaffleTicketRefunded {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The member's ledger entry for the refund.
+        entry_id: EntryId,
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// The ticket refunded (its purchase's entry id).
+        ticket: EntryId,
+        /// Points given back: what the ticket cost.
+        refund: i64,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
     /// The shop (through its API key) or a manager accepted a redemption's coupon: it cannot
     /// be used again or cancelled.
     CouponUsed {
@@ -471,6 +499,70 @@ pub enum Event {
         at: Timestamp,
     },
 
+    // ----- raffle stream -----
+    /// A manager opened a raffle, publishing the SHA-256 of a secret seed kept outside the
+    /// log until the draw.
+    RaffleOpened {
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// The program it happens in.
+        program_id: ProgramId,
+        /// What members see it called.
+        title: String,
+        /// What the winners get, in the manager's words.
+        prize: String,
+        /// Points per ticket.
+        ticket_cost: i64,
+        /// The most tickets one member may hold.
+        max_tickets_per_member: u32,
+        /// How many members win.
+        winners: u32,
+        /// Tickets are sold until this instant; the draw comes after.
+        ends_at: Timestamp,
+        /// Hex SHA-256 of the seed the draw will use.
+        commitment: String,
+        /// The manager who did it.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// A ticket in the raffle (the raffle stream's half of `RaffleTicketBought`).
+    RaffleEntered {
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// The ticket: the purchase's entry id.
+        entry_id: EntryId,
+        /// Its holder.
+        member_id: MemberId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// The draw: the seed revealed and the winning tickets, a pure function of the seed and
+    /// the tickets in log order (`raffle::draw_winners`).
+    RaffleDrawn {
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// The seed, hex; its SHA-256 is the commitment.
+        seed: String,
+        /// The winning tickets, in the order drawn.
+        winning_tickets: Vec<EntryId>,
+        /// The manager who did it.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// A manager cancelled the raffle before its draw; every ticket is refunded.
+    RaffleCancelled {
+        /// The raffle.
+        raffle_id: RaffleId,
+        /// Why, in the manager's words.
+        reason: String,
+        /// The manager who did it.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+
     // ----- reward stream -----
     /// A manager put a reward in the catalogue with its price and stock.
     RewardListed {
@@ -586,6 +678,12 @@ impl Event {
             Event::PointsAdjusted { .. } => "PointsAdjusted",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
             Event::CouponUsed { .. } => "CouponUsed",
+            Event::RaffleTicketBought { .. } => "RaffleTicketBought",
+            Event::RaffleTicketRefunded { .. } => "RaffleTicketRefunded",
+            Event::RaffleOpened { .. } => "RaffleOpened",
+            Event::RaffleEntered { .. } => "RaffleEntered",
+            Event::RaffleDrawn { .. } => "RaffleDrawn",
+            Event::RaffleCancelled { .. } => "RaffleCancelled",
             Event::RedemptionCancelled { .. } => "RedemptionCancelled",
             Event::PointsMovedOut { .. } => "PointsMovedOut",
             Event::PointsMovedIn { .. } => "PointsMovedIn",
@@ -636,6 +734,12 @@ impl Event {
             Event::RedemptionCancelled {
                 member_id, refund, ..
             } => Some((*member_id, *refund)),
+            Event::RaffleTicketBought {
+                member_id, cost, ..
+            } => Some((*member_id, -*cost)),
+            Event::RaffleTicketRefunded {
+                member_id, refund, ..
+            } => Some((*member_id, *refund)),
             _ => None,
         }
     }
@@ -657,6 +761,8 @@ impl Event {
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
             | Event::CouponUsed { member_id, .. }
+            | Event::RaffleTicketBought { member_id, .. }
+            | Event::RaffleTicketRefunded { member_id, .. }
             | Event::PointsMovedOut { member_id, .. }
             | Event::PointsMovedIn { member_id, .. }
             | Event::MemberBlocked { member_id, .. }
@@ -684,6 +790,10 @@ impl Event {
             | Event::RewardReturned { reward_id, .. }
             | Event::RewardCodesAdded { reward_id, .. }
             | Event::RewardStockLow { reward_id, .. } => StreamId::Reward(*reward_id),
+            Event::RaffleOpened { raffle_id, .. }
+            | Event::RaffleEntered { raffle_id, .. }
+            | Event::RaffleDrawn { raffle_id, .. }
+            | Event::RaffleCancelled { raffle_id, .. } => StreamId::Raffle(*raffle_id),
         }
     }
 

@@ -34,12 +34,18 @@ impl Balances {
             }
             Event::RewardRedeemed {
                 member_id, cost, ..
+            }
+            | Event::RaffleTicketBought {
+                member_id, cost, ..
             } => {
                 let b = self.0.entry(*member_id).or_default();
                 b.spent += cost;
                 b.current -= cost;
             }
             Event::RedemptionCancelled {
+                member_id, refund, ..
+            }
+            | Event::RaffleTicketRefunded {
                 member_id, refund, ..
             } => {
                 let b = self.0.entry(*member_id).or_default();

@@ -49,6 +49,10 @@ id_type!(
     RewardId
 );
 id_type!(
+    /// A raffle: tickets bought with points, winners drawn from a committed seed.
+    RaffleId
+);
+id_type!(
     /// One reward redemption (a coupon issued to a member).
     RedemptionId
 );

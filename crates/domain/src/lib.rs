@@ -20,6 +20,7 @@ pub mod network;
 pub mod points;
 pub mod privacy;
 pub mod program;
+pub mod raffle;
 pub mod reward;
 pub mod stream;
 pub mod text;

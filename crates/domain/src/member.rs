@@ -2,7 +2,7 @@
 
 use crate::error::DomainError;
 use crate::event::{Eraser, ErasureReason, Event, LinkMethod, ManagerId, ReversalReason};
-use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::points::{Points, PointsDelta};
 use crate::text::{RepeatedText, TextFingerprint};
@@ -40,6 +40,26 @@ pub struct RedemptionRecord {
     pub used_at: Option<Timestamp>,
 }
 
+/// What the member stream remembers of one raffle ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaffleTicket {
+    /// The raffle.
+    pub raffle_id: RaffleId,
+    /// Points paid for it.
+    pub cost: i64,
+    /// Refunded after the raffle was cancelled.
+    pub refunded: bool,
+}
+
+impl MemberState {
+    /// Tickets the member holds in `raffle`, refunded ones excluded.
+    pub fn tickets_in(&self, raffle: RaffleId) -> u32 {
+        let held = self.raffle_tickets.values();
+        held.filter(|t| t.raffle_id == raffle && !t.refunded)
+            .count() as u32
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct TimedAward {
     activity: ActivityRef,
@@ -74,6 +94,8 @@ pub struct MemberState {
     pub compensable: HashMap<EntryId, Option<i64>>,
     /// Redemptions by id, for cancellation.
     pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
+    /// Raffle tickets by their purchase's entry id, for the per-member limit and refunds.
+    pub raffle_tickets: HashMap<EntryId, RaffleTicket>,
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
     timeline: BTreeMap<Timestamp, Vec<TimedAward>>,
@@ -327,6 +349,24 @@ impl MemberState {
                     },
                 );
             }
+            Event::RaffleTicketBought {
+                entry_id,
+                raffle_id,
+                cost,
+                ..
+            } => {
+                let ticket = RaffleTicket {
+                    raffle_id: *raffle_id,
+                    cost: *cost,
+                    refunded: false,
+                };
+                self.raffle_tickets.insert(*entry_id, ticket);
+            }
+            Event::RaffleTicketRefunded { ticket, .. } => {
+                if let Some(t) = self.raffle_tickets.get_mut(ticket) {
+                    t.refunded = true;
+                }
+            }
             Event::CouponUsed {
                 redemption_id, at, ..
             } => {
@@ -357,11 +397,12 @@ impl MemberState {
 
     fn apply_balance(&mut self, event: &Event) {
         match event {
-            Event::RewardRedeemed { cost, .. } => {
+            Event::RewardRedeemed { cost, .. } | Event::RaffleTicketBought { cost, .. } => {
                 self.spent += cost;
                 self.balance -= cost;
             }
-            Event::RedemptionCancelled { refund, .. } => {
+            Event::RedemptionCancelled { refund, .. }
+            | Event::RaffleTicketRefunded { refund, .. } => {
                 self.spent -= refund;
                 self.balance += refund;
             }

@@ -1,6 +1,6 @@
 //! Stream names. A stream is the unit of consistency: one decision reads and appends to a few.
 
-use crate::ids::{AccountRef, CampaignId, MemberId, ProgramId, RewardId};
+use crate::ids::{AccountRef, CampaignId, MemberId, ProgramId, RaffleId, RewardId};
 use std::fmt;
 
 /// The stream an event belongs to; its `Display` is the `stream_id` the store keeps.
@@ -14,6 +14,8 @@ pub enum StreamId {
     Campaign(CampaignId),
     /// One reward: its listing and stock.
     Reward(RewardId),
+    /// One raffle: its terms, its tickets, its draw.
+    Raffle(RaffleId),
     /// One external account within one program, by its reference: who claims it.
     Identity(ProgramId, AccountRef),
 }
@@ -26,6 +28,7 @@ impl StreamId {
             StreamId::Member(_) => "member",
             StreamId::Campaign(_) => "campaign",
             StreamId::Reward(_) => "reward",
+            StreamId::Raffle(_) => "raffle",
             StreamId::Identity(..) => "identity",
         }
     }
@@ -38,6 +41,7 @@ impl fmt::Display for StreamId {
             StreamId::Member(id) => write!(f, "member-{id}"),
             StreamId::Campaign(id) => write!(f, "campaign-{id}"),
             StreamId::Reward(id) => write!(f, "reward-{id}"),
+            StreamId::Raffle(id) => write!(f, "raffle-{id}"),
             StreamId::Identity(program, account) => write!(f, "identity-{program}-{account}"),
         }
     }

@@ -280,6 +280,13 @@ enum AuditCommand {
         #[arg(long)]
         at: chrono::DateTime<chrono::Utc>,
     },
+    /// Recompute a raffle's draw from the log and its revealed seed: the seed must hash to the
+    /// commitment published at the start and give the recorded winners. Prints the proof as
+    /// JSON; exits non-zero when it does not hold.
+    Raffle {
+        /// The raffle's id.
+        raffle: uuid::Uuid,
+    },
     /// Write events as JSON Lines (default) or CSV to standard output.
     Export {
         #[arg(long)]
@@ -522,6 +529,27 @@ async fn run() -> anyhow::Result<()> {
                     let store = store::EventStore::new(pool);
                     let as_of = projections::audit::as_of(&store, member, at).await?;
                     projections::audit::write_as_of(&as_of, &mut std::io::stdout())?;
+                }
+                AuditCommand::Raffle { raffle } => {
+                    let store = store::EventStore::new(pool);
+                    let (state, proof) = app::raffles::audit(&store, domain::ids::RaffleId(raffle))
+                        .await?
+                        .context("no raffle with this id in the log")?;
+                    let report = serde_json::json!({
+                        "raffle_id": raffle,
+                        "title": state.title,
+                        "winners_wanted": state.winners,
+                        "proof": proof,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                    match proof.verified {
+                        Some(true) => eprintln!("the draw checks out"),
+                        Some(false) => {
+                            eprintln!("the draw does NOT match its seed and tickets");
+                            std::process::exit(1);
+                        }
+                        None => eprintln!("not drawn yet: only the commitment is published"),
+                    }
                 }
                 AuditCommand::Export {
                     program,

@@ -215,7 +215,13 @@ pub fn event_at(event: &Event) -> DateTime<Utc> {
         | Event::RewardReturned { at, .. }
         | Event::RewardCodesAdded { at, .. }
         | Event::RewardStockLow { at, .. }
-        | Event::CouponUsed { at, .. } => at.get(),
+        | Event::CouponUsed { at, .. }
+        | Event::RaffleTicketBought { at, .. }
+        | Event::RaffleTicketRefunded { at, .. }
+        | Event::RaffleOpened { at, .. }
+        | Event::RaffleEntered { at, .. }
+        | Event::RaffleDrawn { at, .. }
+        | Event::RaffleCancelled { at, .. } => at.get(),
     }
 }
 

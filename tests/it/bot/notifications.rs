@@ -476,3 +476,57 @@ async fn low_stock_reaches_the_programs_managers_on_telegram_once(pool: PgPool) 
         alerts[0].1
     );
 }
+
+/// A drawn raffle's winner hears it in their language, once; a raffle nobody won is silent.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_raffle_winner_is_told_once(pool: PgPool) {
+    use crate::harness::mini_app::now_action;
+    use app::raffles::RaffleTerms;
+    use domain::ids::EntryId;
+    use domain::points::Points;
+    let bot = BotApp::new(pool.clone()).await;
+    let member = anna(&bot).await;
+    adjust(&bot, member, 100).await;
+    let program = bot.app.t.program_id();
+    let ledger = &bot.app.t.ledger;
+    let terms = RaffleTerms {
+        title: "Осенний розыгрыш".into(),
+        prize: "год кофе".into(),
+        ticket_cost: Points::new(10).unwrap(),
+        max_tickets_per_member: 1,
+        winners: 1,
+        ends_at: (Utc::now() + chrono::Duration::milliseconds(600)).into(),
+    };
+    let secrets = bot.app.state.secrets();
+    let (raffle, _) = ledger
+        .open_raffle(&pool, secrets, program, terms, &manager())
+        .await
+        .unwrap();
+    let ticket = EntryId(uuid::Uuid::new_v4());
+    ledger
+        .buy_raffle_ticket(program, member, raffle, ticket, Utc::now().into())
+        .await
+        .unwrap();
+    let mut worker = start(&bot).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    ledger
+        .draw_raffle(&pool, secrets, program, raffle, &now_action())
+        .await
+        .unwrap();
+    burst_visible_to_log_readers(&pool).await;
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let won: Vec<String> = bot
+        .sent()
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .filter(|t| t.contains("розыгрыш"))
+        .collect();
+    assert_eq!(
+        won,
+        [
+            "🎉 Вы выиграли в розыгрыше «Осенний розыгрыш»: год кофе! Команда бренда свяжется с вами."
+        ]
+    );
+}

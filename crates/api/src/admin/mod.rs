@@ -23,6 +23,7 @@ pub mod pages;
 pub mod polls;
 pub mod programs;
 pub mod queries;
+pub mod raffles;
 pub mod rewards;
 pub mod session_api;
 pub mod shop_keys;
@@ -84,6 +85,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::use_coupon))
         .routes(routes!(shop_keys::list, shop_keys::create))
         .routes(routes!(shop_keys::revoke))
+        .routes(routes!(raffles::list, raffles::create))
+        .routes(routes!(raffles::draw))
+        .routes(routes!(raffles::cancel))
         .routes(routes!(polls::list, polls::publish))
         .routes(routes!(channels::program_channels, channels::connect))
         .routes(routes!(channels::disconnect))

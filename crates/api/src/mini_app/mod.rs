@@ -20,6 +20,7 @@ mod pending;
 mod personal_data;
 mod qr;
 mod queries;
+mod raffles;
 mod rewards;
 mod texts;
 mod vk_id;
@@ -53,6 +54,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::campaigns))
         .routes(routes!(rewards::rewards))
         .routes(routes!(rewards::redeem))
+        .routes(routes!(raffles::raffles))
+        .routes(routes!(raffles::buy))
         .routes(routes!(links::create_link))
         .routes(routes!(links::link_status, links::cancel_link))
         .routes(routes!(links::unlink))

@@ -260,7 +260,7 @@ async fn recorded(
 }
 
 /// The key from the header, else from the JSON body.
-fn idempotency_key(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
     let from_header = headers
         .get(IDEMPOTENCY_HEADER)
         .map(|v| {

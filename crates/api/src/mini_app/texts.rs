@@ -152,6 +152,13 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
                 Language::En => format!("Reward “{title}” cancelled, points returned"),
             }
         }
+        Event::RaffleTicketBought { .. } => lang.pick("Билет в розыгрыш", "A raffle ticket").into(),
+        Event::RaffleTicketRefunded { .. } => lang
+            .pick(
+                "Розыгрыш отменён, баллы за билет возвращены",
+                "The raffle was cancelled, the ticket's points returned",
+            )
+            .into(),
         Event::CouponUsed { reward_id, .. } => {
             let title = names
                 .rewards

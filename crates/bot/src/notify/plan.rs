@@ -76,6 +76,7 @@ pub async fn plan(
 ) -> Result<Vec<Planned>, BotError> {
     let oldest = now - Duration::hours(MAX_AGE_HOURS);
     let mut planned = stock_alerts(bot, batch, program, oldest).await?;
+    planned.extend(raffle_winners(bot, batch, program, oldest).await?);
     let candidates: Vec<(&Envelope<Event>, MemberId, EntryId)> = batch
         .iter()
         .filter(|envelope| envelope.recorded_at >= oldest)
@@ -170,6 +171,67 @@ async fn stock_alerts(
                 key: format!("stock-low:{}:{chat_id}", envelope.position),
                 chat_id,
                 text: text.clone(),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// A raffle was drawn: each winner with a reachable chat hears it, in their language, once.
+async fn raffle_winners(
+    bot: &Bot,
+    batch: &[Envelope<Event>],
+    program: Option<ProgramId>,
+    oldest: DateTime<Utc>,
+) -> Result<Vec<Planned>, BotError> {
+    let mut planned = Vec::new();
+    for envelope in batch.iter().filter(|e| e.recorded_at >= oldest) {
+        let Event::RaffleDrawn {
+            raffle_id,
+            winning_tickets,
+            ..
+        } = &envelope.event
+        else {
+            continue;
+        };
+        let ledger = bot.state.ledger();
+        let raffle = ledger
+            .load::<domain::raffle::RaffleState>(&domain::StreamId::Raffle(*raffle_id))
+            .await?
+            .state;
+        let Some(of) = raffle
+            .program_id
+            .filter(|p| program.is_none_or(|only| only == *p))
+        else {
+            continue;
+        };
+        for ticket in winning_tickets {
+            let Some((_, member)) = raffle.tickets.iter().find(|t| t.0 == *ticket) else {
+                continue;
+            };
+            let state = members::member_state(ledger, *member).await?;
+            let Some(chat_id) = members::telegram_chat(bot.state.accounts(), &state).await? else {
+                continue;
+            };
+            let infos = chats::infos(bot.pool(), &[(chat_id, of)]).await?;
+            let Some(info) = infos.get(&chat_id).filter(|i| i.reachable) else {
+                continue;
+            };
+            let text = match info.lang {
+                app::Language::Ru => format!(
+                    "🎉 Вы выиграли в розыгрыше «{}»: {}! Команда бренда свяжется с вами.",
+                    raffle.title, raffle.prize
+                ),
+                app::Language::En => format!(
+                    "🎉 You won the raffle “{}”: {}! The brand's team will be in touch.",
+                    raffle.title, raffle.prize
+                ),
+            };
+            planned.push(Planned {
+                checkpoint: envelope.checkpoint(),
+                key: format!("raffle-won:{}:{}", raffle_id.0, ticket.0),
+                chat_id,
+                text,
             });
         }
     }

@@ -66,6 +66,7 @@ fn check_stream_in_chunks(
         StreamId::Reward(_) => check_chunks::<RewardState>(log, stream, cuts),
         StreamId::Identity(..) => check_chunks::<IdentityState>(log, stream, cuts),
         StreamId::Program(_) => check_chunks::<ProgramState>(log, stream, cuts),
+        StreamId::Raffle(_) => check_chunks::<domain::raffle::RaffleState>(log, stream, cuts),
     }
 }
 

@@ -11,4 +11,5 @@ mod coupons;
 mod folds;
 mod identity;
 mod leaderboards;
+mod raffles;
 mod texts;

@@ -6,7 +6,9 @@ use domain::Event;
 use domain::Timestamp;
 use domain::codeword::Codeword;
 use domain::event::{Eraser, ErasureReason, LinkMethod, ReversalReason};
-use domain::ids::{AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::ids::{
+    AccountRef, CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId,
+};
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::program::{PointsRule, Rules};
 use domain::text::TextFingerprint;
@@ -620,6 +622,106 @@ fn campaign_event() -> impl Strategy<Value = Event> {
 }
 
 /// Every variant, each group weighted by its size so each variant is about equally likely.
+fn raffle_id() -> impl Strategy<Value = RaffleId> {
+    uuid().prop_map(RaffleId)
+}
+
+fn raffle_event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (
+            (raffle_id(), program_id(), text(), text(), any::<i64>()),
+            (
+                any::<u32>(),
+                any::<u32>(),
+                instant(),
+                text(),
+                text(),
+                instant()
+            ),
+        )
+            .prop_map(
+                |(
+                    (raffle_id, program_id, title, prize, ticket_cost),
+                    (max_tickets_per_member, winners, ends_at, commitment, by, at),
+                )| Event::RaffleOpened {
+                    raffle_id,
+                    program_id,
+                    title,
+                    prize,
+                    ticket_cost,
+                    max_tickets_per_member,
+                    winners,
+                    ends_at,
+                    commitment,
+                    by,
+                    at,
+                }
+            ),
+        (raffle_id(), entry_id(), member_id(), instant()).prop_map(
+            |(raffle_id, entry_id, member_id, at)| Event::RaffleEntered {
+                raffle_id,
+                entry_id,
+                member_id,
+                at,
+            }
+        ),
+        (
+            raffle_id(),
+            text(),
+            prop::collection::vec(entry_id(), 0..4),
+            text(),
+            instant()
+        )
+            .prop_map(|(raffle_id, seed, winning_tickets, by, at)| {
+                Event::RaffleDrawn {
+                    raffle_id,
+                    seed,
+                    winning_tickets,
+                    by,
+                    at,
+                }
+            }),
+        (raffle_id(), text(), text(), instant()).prop_map(|(raffle_id, reason, by, at)| {
+            Event::RaffleCancelled {
+                raffle_id,
+                reason,
+                by,
+                at,
+            }
+        }),
+        (
+            member_id(),
+            entry_id(),
+            raffle_id(),
+            any::<i64>(),
+            instant()
+        )
+            .prop_map(|(member_id, entry_id, raffle_id, cost, at)| {
+                Event::RaffleTicketBought {
+                    member_id,
+                    entry_id,
+                    raffle_id,
+                    cost,
+                    at,
+                }
+            }),
+        (
+            (member_id(), entry_id(), raffle_id()),
+            (entry_id(), any::<i64>(), instant())
+        )
+            .prop_map(|((member_id, entry_id, raffle_id), (ticket, refund, at))| {
+                Event::RaffleTicketRefunded {
+                    member_id,
+                    entry_id,
+                    raffle_id,
+                    ticket,
+                    refund,
+                    at,
+                }
+            }),
+    ]
+}
+
 pub fn any_event() -> impl Strategy<Value = Event> {
     prop_oneof![
         2 => program_event(),
@@ -627,5 +729,6 @@ pub fn any_event() -> impl Strategy<Value = Event> {
         4 => points_event(),
         7 => reward_event(),
         5 => campaign_event(),
+        5 => raffle_event(),
     ]
 }

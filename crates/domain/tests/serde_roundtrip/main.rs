@@ -72,11 +72,17 @@ fn variant(event: &Event) -> &'static str {
         | Event::RewardReturned { .. }
         | Event::RewardCodesAdded { .. }
         | Event::RewardStockLow { .. }
-        | Event::CouponUsed { .. } => event.event_type(),
+        | Event::CouponUsed { .. }
+        | Event::RaffleTicketBought { .. }
+        | Event::RaffleTicketRefunded { .. }
+        | Event::RaffleOpened { .. }
+        | Event::RaffleEntered { .. }
+        | Event::RaffleDrawn { .. }
+        | Event::RaffleCancelled { .. } => event.event_type(),
     }
 }
 
-const VARIANTS: usize = 31;
+const VARIANTS: usize = 37;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {

@@ -1,0 +1,277 @@
+//! Raffles end to end: tickets bought in the Mini App, a draw anyone can check against the
+//! commitment published at the start, refunds exactly once when a raffle is cancelled.
+
+use crate::harness::admin::AdminClient;
+use crate::harness::json_of;
+use crate::harness::mini_app::{MiniApp, anna, init_data, now_action, user};
+use api::admin::Role;
+use app::raffles::RaffleTerms;
+use axum::http::{Method, StatusCode};
+use domain::ids::RaffleId;
+use domain::points::Points;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::time::Duration;
+
+fn boris() -> String {
+    init_data(&user(5_000_000_077, "Борис", "boris", "ru"))
+}
+
+async fn open(m: &MiniApp, ends_in: Duration, winners: u32) -> RaffleId {
+    let terms = RaffleTerms {
+        title: "Осенний розыгрыш".into(),
+        prize: "Год кофе".into(),
+        ticket_cost: Points::new(10).unwrap(),
+        max_tickets_per_member: 2,
+        winners,
+        ends_at: (chrono::Utc::now() + ends_in).into(),
+    };
+    let program = m.app.t.program_id();
+    let (raffle, _) = m
+        .app
+        .t
+        .ledger
+        .open_raffle(
+            &m.app.pool,
+            m.state.secrets(),
+            program,
+            terms,
+            &now_action(),
+        )
+        .await
+        .unwrap();
+    raffle
+}
+
+async fn buy(m: &MiniApp, who: &str, raffle: RaffleId, tap: &str) -> (StatusCode, Value) {
+    let path = format!("/api/v1/app/raffles/{}/tickets", raffle.0);
+    let reply = m
+        .call("POST", &path, Some(who), None, &[("Idempotency-Key", tap)])
+        .await;
+    (reply.status, json_of(&reply))
+}
+
+async fn balance(m: &MiniApp, id: domain::ids::MemberId) -> i64 {
+    sqlx::query_scalar("SELECT current FROM balances WHERE member_id = $1")
+        .bind(id.0)
+        .fetch_one(&m.app.pool)
+        .await
+        .unwrap()
+}
+
+async fn verify(m: &MiniApp) {
+    m.drain().await;
+    let report = projections::audit::verify(&m.app.pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn tickets_then_a_draw_anyone_can_check_against_the_commitment(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let (anna_id, boris_id) = (m.sign_in(&anna()).await, m.sign_in(&boris()).await);
+    m.give(anna_id, 100).await;
+    m.give(boris_id, 5).await;
+    let raffle = open(&m, Duration::from_secs(2), 1).await;
+    let (_, listed) = m.get("/api/v1/app/raffles", &anna()).await;
+    let commitment = listed["raffles"][0]["commitment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(listed["raffles"][0]["status"], "open");
+
+    let (status, first) = buy(&m, &anna(), raffle, "t1").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (first["my_tickets"].as_u64(), first["balance"].as_i64()),
+        (Some(1), Some(90))
+    );
+    let (_, again) = buy(&m, &anna(), raffle, "t1").await;
+    assert_eq!(
+        (again["my_tickets"].as_u64(), again["balance"].as_i64()),
+        (Some(1), Some(90)),
+        "a double tap is one ticket"
+    );
+    buy(&m, &anna(), raffle, "t2").await;
+    let (status, third) = buy(&m, &anna(), raffle, "t3").await;
+    assert_eq!(
+        (status, third["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("raffle_ticket_limit"))
+    );
+    let (status, poor) = buy(&m, &boris(), raffle, "b1").await;
+    assert_eq!(
+        (status, poor["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("insufficient_balance"))
+    );
+    m.give(boris_id, 10).await;
+    assert_eq!(buy(&m, &boris(), raffle, "b2").await.0, StatusCode::OK);
+
+    let program = m.app.t.program_id();
+    let ledger = &m.app.t.ledger;
+    let early = ledger
+        .draw_raffle(
+            &m.app.pool,
+            m.state.secrets(),
+            program,
+            raffle,
+            &now_action(),
+        )
+        .await;
+    assert!(matches!(
+        early,
+        Err(app::AppError::Denied(domain::DomainError::RaffleNotEnded))
+    ));
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let (status, late) = buy(&m, &boris(), raffle, "b3").await;
+    assert_eq!(
+        (status, late["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("raffle_closed"))
+    );
+    ledger
+        .draw_raffle(
+            &m.app.pool,
+            m.state.secrets(),
+            program,
+            raffle,
+            &now_action(),
+        )
+        .await
+        .unwrap();
+
+    let proof = m
+        .call(
+            "GET",
+            &format!("/api/v1/raffles/{}/proof", raffle.0),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(proof.status, StatusCode::OK, "{}", proof.body);
+    let proof = json_of(&proof);
+    assert_eq!(proof["verified"], true);
+    assert_eq!(
+        proof["commitment"],
+        commitment.as_str(),
+        "the commitment never changed"
+    );
+    let seed = hex::decode(proof["seed"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&seed)),
+        commitment,
+        "the revealed seed is the committed one"
+    );
+    assert_eq!(proof["tickets"].as_array().unwrap().len(), 3);
+    assert_eq!(proof["winners"].as_array().unwrap().len(), 1);
+    assert!(
+        !proof.to_string().contains(&anna_id.0.to_string()),
+        "the proof names tickets, not members"
+    );
+    let (_, anna_view) = m.get("/api/v1/app/raffles", &anna()).await;
+    let (_, boris_view) = m.get("/api/v1/app/raffles", &boris()).await;
+    let won = [&anna_view, &boris_view].map(|v| v["raffles"][0]["i_won"] == true);
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "one winner: {won:?}");
+    assert_eq!(anna_view["raffles"][0]["status"], "drawn");
+    // `loyalty audit raffle` reads the stream itself; a draw whose recorded winner differs
+    // from the seed's would fail it.
+    let (state, audited) = app::raffles::audit(m.app.t.ledger.store(), raffle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(audited.verified, Some(true));
+    let mut forged = state.clone();
+    let (seed, won) = forged.drawn.clone().unwrap();
+    let other = state.tickets.iter().find(|t| t.0 != won[0]).unwrap().0;
+    forged.drawn = Some((seed, vec![other]));
+    assert_eq!(app::raffles::proof(&forged).verified, Some(false));
+    verify(&m).await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_cancelled_raffle_refunds_every_ticket_once(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let (anna_id, boris_id) = (m.sign_in(&anna()).await, m.sign_in(&boris()).await);
+    m.give(anna_id, 100).await;
+    m.give(boris_id, 100).await;
+    let raffle = open(&m, Duration::from_secs(3_600), 1).await;
+    buy(&m, &anna(), raffle, "a1").await;
+    buy(&m, &anna(), raffle, "a2").await;
+    buy(&m, &boris(), raffle, "b1").await;
+    let program = m.app.t.program_id();
+    let ledger = &m.app.t.ledger;
+    let (_, refunded) = ledger
+        .cancel_raffle(program, raffle, "the prize did not arrive", &now_action())
+        .await
+        .unwrap();
+    assert_eq!(refunded, 3);
+    let (_, again) = ledger
+        .cancel_raffle(program, raffle, "the prize did not arrive", &now_action())
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "refunded once");
+    m.drain().await;
+    assert_eq!(
+        (balance(&m, anna_id).await, balance(&m, boris_id).await),
+        (100, 100)
+    );
+    let (status, closed) = buy(&m, &anna(), raffle, "a3").await;
+    assert_eq!(
+        (status, closed["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("raffle_cancelled"))
+    );
+    verify(&m).await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn managers_open_draw_and_cancel_raffles_in_the_panel_api(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
+    let ends_at = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let body = json!({"title": "Розыгрыш", "prize": "Кружка", "ticket_cost": 5,
+        "max_tickets_per_member": 1, "winners": 2, "ends_at": ends_at});
+    let created = panel
+        .change(Method::POST, &panel.path("/raffles"), Some(body.clone()))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let raffle = json_of(&created)["created_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bad = body.clone();
+    bad["winners"] = json!(0);
+    let refused = panel
+        .change(Method::POST, &panel.path("/raffles"), Some(bad))
+        .await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_raffle")
+    );
+    let list = json_of(&panel.get(&panel.path("/raffles")).await);
+    assert_eq!(list["raffles"][0]["raffle_id"], raffle.as_str());
+    assert_eq!(
+        list["raffles"][0]["seed"],
+        Value::Null,
+        "the seed stays secret until the draw"
+    );
+    let stored: String = sqlx::query_scalar("SELECT seed FROM raffle_seeds")
+        .fetch_one(&panel.app.pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("enc:"), "sealed at rest");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let draw = panel.path(&format!("/raffles/{raffle}/draw"));
+    let drawn = panel.change(Method::POST, &draw, None).await;
+    assert_eq!(drawn.status, StatusCode::OK, "{}", drawn.body);
+    let twice = panel.change(Method::POST, &draw, None).await;
+    assert_eq!(twice.code(), "raffle_already_drawn");
+    let cancel = panel
+        .change(
+            Method::POST,
+            &panel.path(&format!("/raffles/{raffle}/cancel")),
+            Some(json!({"reason": "late"})),
+        )
+        .await;
+    assert_eq!(cancel.code(), "raffle_already_drawn");
+    let list = json_of(&panel.get(&panel.path("/raffles")).await);
+    assert_eq!(list["raffles"][0]["status"], "drawn");
+    assert!(list["raffles"][0]["seed"].is_string());
+}
