@@ -17,6 +17,7 @@ mod member_links;
 mod member_list;
 mod members;
 mod page;
+mod raffles_browser;
 mod telegram_sign_in;
 
 use crate::harness::IG_BRAND;

@@ -10,4 +10,5 @@ mod links;
 mod live;
 mod page;
 mod phone;
+mod raffles_browser;
 mod rewards;

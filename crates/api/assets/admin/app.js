@@ -9,6 +9,7 @@ const PAGES = [
   ["#/members", "nav.members", null],
   ["#/campaigns", "nav.campaigns", null],
   ["#/rewards", "nav.rewards", null],
+  ["#/raffles", "nav.raffles", null],
   ["#/polls", "nav.polls", null],
   ["#/leaderboards", "nav.leaderboards", null],
   ["#/rules", "nav.rules", null],
@@ -73,6 +74,7 @@ async function renderNow(options) {
       case "rewards":
         if (parts[1]) await Views.reward(view, parts[1]); else await Views.rewards(view);
         break;
+      case "raffles": await Views.raffles(view); break;
       case "polls": await Views.polls(view); break;
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules":

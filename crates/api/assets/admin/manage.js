@@ -654,3 +654,147 @@ Views.account = async function (view) {
 Manage.linkTelegram = function (button, fields) {
   return submitChange(button, () => api("PUT", "/api/v1/admin/account/telegram", fields), () => App.render());
 };
+
+// Raffles: members buy tickets with points until the end; a manager then draws the winners.
+// The winners follow from a secret seed, whose SHA-256 (the commitment) is shown from the
+// start, and the tickets: the seed is published at the draw, so anyone can check the result
+// at the public proof. A cancelled raffle refunds every ticket.
+const RAFFLE_STATUSES = ["open", "ended", "drawn", "cancelled"];
+
+function raffleBadge(status) {
+  const known = RAFFLE_STATUSES.includes(status);
+  return el("span", { class: "badge raffle-" + (known ? status : "unknown"), "data-status": status },
+    known ? I18n.t("raffle.status." + status) : status);
+}
+
+// A long hex value: its start and end, the whole on hover and in the copy button.
+function shortHex(value) {
+  return value && value.length > 20 ? value.slice(0, 10) + "…" + value.slice(-8) : value || "—";
+}
+
+function copyButton(value, shown, className) {
+  return el("button", { type: "button", class: "secondary small " + (className || ""), title: value, onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      toast(I18n.t("shop.copied"));
+    } catch (_) {
+      // No clipboard (a page not served over https): selected, for Ctrl+C.
+      const range = document.createRange();
+      range.selectNodeContents(shown);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+    }
+  } }, I18n.t("shop.copy"));
+}
+
+function raffleForm() {
+  let key = newKey();
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const input = (id, label, attrs) => el("label", {}, I18n.t(label), el("input", Object.assign({ id }, attrs)));
+  const submit = el("button", { type: "submit", id: "raffle-submit" }, I18n.t("raffle.create"));
+  const form = el("form", { class: "inline", id: "raffle-form" },
+    input("raffle-title", "raffle.title", { required: true, maxlength: 200 }),
+    input("raffle-prize", "raffle.prize", { required: true, maxlength: 200 }),
+    input("raffle-cost", "raffle.ticket_cost", { type: "number", min: 1, step: 1, required: true, size: 6 }),
+    input("raffle-limit", "raffle.limit", { type: "number", min: 1, step: 1, required: true, size: 6, value: "1" }),
+    input("raffle-winners", "raffle.winners", { type: "number", min: 1, step: 1, required: true, size: 6, value: "1" }),
+    input("raffle-ends", "raffle.ends", { type: "datetime-local", required: true,
+      value: local(new Date(Date.now() + 7 * 86400000)) }),
+    submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = (id) => document.getElementById(id).value.trim();
+    const ends = new Date(v("raffle-ends"));
+    const body = {
+      title: v("raffle-title"), prize: v("raffle-prize"), ticket_cost: Number(v("raffle-cost")),
+      max_tickets_per_member: Number(v("raffle-limit")), winners: Number(v("raffle-winners")),
+      ends_at: isNaN(ends.getTime()) ? v("raffle-ends") : ends.toISOString(),
+    };
+    submitChange(submit, () => api("POST", programPath("/raffles"), body, key),
+      (reply) => { key = newKey(); return raffleSettled(reply && reply.created_id, () => true); });
+  });
+  return el("div", { class: "card" }, el("h2", {}, I18n.t("raffle.new")),
+    el("p", { class: "muted" }, I18n.t("raffle.form_hint")), form);
+}
+
+// The list is a read model: after a change, waits (a few seconds at most) until it shows the
+// change, then draws the page again.
+async function raffleSettled(raffleId, shows) {
+  for (let i = 0; raffleId && i < 20; i += 1) {
+    try {
+      const { raffles } = await api("GET", programPath("/raffles"));
+      const raffle = raffles.find((r) => r.raffle_id === raffleId);
+      if (raffle && shows(raffle)) break;
+    } catch (_) {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return App.render();
+}
+
+function raffleWinners(r) {
+  const list = el("ol", { class: "raffle-winners" }, r.winning_tickets.map((w) => el("li", { class: "raffle-winner" },
+    el("a", { href: "#/members/" + encodeURIComponent(w.member_id) }, w.member_name || I18n.t("members.unnamed")),
+    " ", el("span", { class: "mono muted", title: I18n.t("raffle.ticket") }, shortHex(w.entry_id)))));
+  return r.winning_tickets.length ? list : el("p", { class: "muted" }, I18n.t("raffle.no_winners"));
+}
+
+function raffleCard(r) {
+  const path = programPath("/raffles/" + encodeURIComponent(r.raffle_id));
+  const commitment = el("code", { class: "mono raffle-commitment", title: r.commitment }, shortHex(r.commitment));
+  const card = el("div", { class: "card raffle", "data-raffle-id": r.raffle_id, "data-status": r.status },
+    el("h2", {}, el("span", { class: "raffle-title" }, r.title), " ", raffleBadge(r.status)),
+    el("p", { class: "raffle-prize" }, el("strong", {}, I18n.t("raffle.prize") + ": "), r.prize),
+    el("p", { class: "raffle-facts" }, I18n.t("raffle.facts", { cost: fmtNum(r.ticket_cost),
+      limit: fmtNum(r.max_tickets_per_member), winners: fmtNum(r.winners), ends: fmtTime(r.ends_at) })),
+    el("p", { class: "raffle-sales" }, I18n.t("raffle.sales", { tickets: fmtNum(r.tickets), members: fmtNum(r.members) })),
+    el("p", { class: "raffle-commitment-line muted" }, I18n.t("raffle.commitment") + " ", commitment, " ",
+      copyButton(r.commitment, commitment, "copy-commitment")));
+  if (r.status === "drawn") {
+    const seed = el("code", { class: "mono raffle-seed" }, r.seed || "—");
+    card.append(el("div", { class: "raffle-draw" },
+      el("p", {}, el("strong", {}, r.drawn_at ? I18n.t("raffle.drawn_at", { when: fmtTime(r.drawn_at) }) : I18n.t("raffle.drawn"))),
+      el("p", { class: "raffle-seed-line" }, I18n.t("raffle.seed") + " ", seed),
+      el("strong", {}, I18n.t("raffle.winners_title")), raffleWinners(r),
+      el("p", {}, el("a", { class: "raffle-proof", href: "/api/v1/raffles/" + encodeURIComponent(r.raffle_id) + "/proof",
+        target: "_blank", rel: "noopener" }, I18n.t("raffle.proof")), " ",
+      el("span", { class: "muted" }, I18n.t("raffle.proof_hint")))));
+  }
+  if (r.status === "cancelled") {
+    card.append(el("p", { class: "raffle-cancelled" }, I18n.t("raffle.cancelled_note", { reason: r.cancel_reason || "—" })));
+  }
+  if (can("manage") && (r.status === "open" || r.status === "ended")) {
+    const actions = el("p", { class: "raffle-actions" });
+    if (r.status === "ended") {
+      actions.append(el("button", { type: "button", class: "raffle-draw-button", "data-action": "draw", onclick: async (e) => {
+        const button = e.target;
+        if (!await Manage.confirm(I18n.t("raffle.draw_title", { title: r.title }),
+          I18n.t("raffle.draw_consequence", { tickets: fmtNum(r.tickets), winners: fmtNum(r.winners) }),
+          I18n.t("raffle.draw"))) return;
+        submitChange(button, () => api("POST", path + "/draw", undefined, newKey()),
+          () => raffleSettled(r.raffle_id, (x) => x.status === "drawn"));
+      } }, I18n.t("raffle.draw")), " ");
+    } else {
+      actions.append(el("span", { class: "muted" }, I18n.t("raffle.draw_later", { ends: fmtTime(r.ends_at) })), " ");
+    }
+    actions.append(el("button", { type: "button", class: "danger raffle-cancel-button", "data-action": "cancel", onclick: () =>
+      Manage.askReason(I18n.t("raffle.cancel_title", { title: r.title }),
+        (reason, key) => api("POST", path + "/cancel", { reason }, key),
+        (reply) => {
+          if (reply && typeof reply.refunded === "number") toast(I18n.t("raffle.refunded", { n: fmtNum(reply.refunded) }));
+          return raffleSettled(r.raffle_id, (x) => x.status === "cancelled");
+        }, false, I18n.t("raffle.cancel_consequence", { tickets: fmtNum(r.tickets) })) },
+    I18n.t("raffle.cancel")));
+    card.append(actions);
+  }
+  return card;
+}
+
+Views.raffles = async function (view) {
+  const { raffles } = await api("GET", programPath("/raffles"));
+  view.append(el("h1", {}, I18n.t("nav.raffles")), el("p", { class: "muted" }, I18n.t("raffle.intro")));
+  if (can("manage")) view.append(raffleForm());
+  view.append(el("div", { id: "raffle-list" }, raffles.length
+    ? raffles.map(raffleCard) : el("p", { class: "muted" }, I18n.t("common.empty"))));
+};

@@ -197,6 +197,8 @@ function eventSummary(line) {
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
+    case "RaffleTicketBought": return I18n.t("raffle.history_ticket");
+    case "RaffleTicketRefunded": return I18n.t("raffle.history_refund");
     case "AccountLinked": case "AccountUnlinked":
       // Events name accounts by reference; the platform id is in the accounts table above.
       return networkName(e.account && e.account.network);

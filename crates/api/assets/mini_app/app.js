@@ -144,6 +144,28 @@
       liveOn: 'онлайн',
       couponActive: 'действует',
       openCoupon: 'Показать',
+      raffles: 'Розыгрыши',
+      catalogue: 'Награды за баллы',
+      rafflePrize: 'Приз: {prize}',
+      raffleTicket: 'билет — {cost}',
+      raffleUntil: 'до {date}',
+      raffleWinners: 'победителей: {n}',
+      raffleMine: 'Ваши билеты: {n} из {max}',
+      raffleTotal: 'всего билетов: {n}',
+      raffleBuy: 'Купить билет за {cost}',
+      raffleBought: 'Билет куплен. Удачи!',
+      raffleLimit: 'у вас максимум билетов',
+      raffleEnded: 'Продажа закрыта: скоро розыгрыш',
+      raffleWon: 'Вы выиграли!',
+      raffleLost: 'В этот раз не повезло',
+      raffleDrawn: 'Розыгрыш проведён',
+      raffleCancelled: 'Розыгрыш отменён: баллы за билеты возвращены',
+      raffleFairness: 'Честность: SHA-256 {hash}',
+      raffleSeed: 'Раскрытое зерно: {seed}',
+      raffleProof: 'Проверить розыгрыш',
+      err_raffle_closed: 'Продажа билетов на этот розыгрыш закрыта.',
+      err_raffle_ticket_limit: 'У вас уже максимум билетов на этот розыгрыш.',
+      err_raffle_cancelled: 'Этот розыгрыш отменён.',
     },
     en: {
       appTitle: 'Loyalty program',
@@ -278,6 +300,28 @@
       liveOn: 'live',
       couponActive: 'active',
       openCoupon: 'Show',
+      raffles: 'Raffles',
+      catalogue: 'Rewards for points',
+      rafflePrize: 'Prize: {prize}',
+      raffleTicket: '{cost} a ticket',
+      raffleUntil: 'until {date}',
+      raffleWinners: '{n} winner(s)',
+      raffleMine: 'Your tickets: {n} of {max}',
+      raffleTotal: '{n} tickets in the draw',
+      raffleBuy: 'Buy a ticket for {cost}',
+      raffleBought: 'Ticket bought. Good luck!',
+      raffleLimit: 'you hold the most tickets allowed',
+      raffleEnded: 'Ticket sales are closed: the draw is coming',
+      raffleWon: 'You won!',
+      raffleLost: 'Not this time',
+      raffleDrawn: 'The winners are drawn',
+      raffleCancelled: 'The raffle was cancelled: your points for tickets are back',
+      raffleFairness: 'Fairness: SHA-256 {hash}',
+      raffleSeed: 'Revealed seed: {seed}',
+      raffleProof: 'Check the draw',
+      err_raffle_closed: 'Ticket sales for this raffle are closed.',
+      err_raffle_ticket_limit: 'You already hold the most tickets this raffle allows.',
+      err_raffle_cancelled: 'This raffle was cancelled.',
     },
   };
 
@@ -298,6 +342,12 @@
     rewards: null,
     // The open bottom sheet: { reward, key } while asking, { coupon } while showing one.
     sheet: null,
+    // Raffles as last read; tickets the server confirmed that the list may not count yet
+    // (raffle id → my tickets); the raffle a ticket is being bought for, and the last bought.
+    raffles: null,
+    myTickets: {},
+    buying: null,
+    bought: null,
   };
 
   // ---------- small helpers ----------
@@ -526,7 +576,7 @@
   const TAB_LOADERS = {
     top: () => loadLeaderboard(),
     earn: () => loadCampaigns(),
-    rewards: () => loadRewards(),
+    rewards: () => Promise.all([loadRewards(), loadRaffles()]),
   };
 
   function selectTab(name) {
@@ -780,7 +830,12 @@
   }
 
   async function refreshMe() {
-    renderMe(await api('GET', 'me'));
+    const lang = state.lang;
+    const me = await api('GET', 'me');
+    // The language changed while this was in flight: the answer asked in the new one follows,
+    // and this one's history must not take its place.
+    if (lang !== state.lang) return;
+    renderMe(me);
   }
 
   // ---------- leaderboard ----------
@@ -1012,6 +1067,117 @@
     }
   }
 
+  // ---------- raffles ----------
+
+  /** A raffle as the member should see it: with the tickets the server confirmed just now. */
+  function withMyTickets(raffle) {
+    const confirmed = raffle.status === 'open' ? state.myTickets[raffle.raffle_id] || 0 : 0;
+    const mine = Math.max(raffle.my_tickets, confirmed);
+    return Object.assign({}, raffle, { my_tickets: mine, tickets: raffle.tickets + (mine - raffle.my_tickets) });
+  }
+
+  function proofLink(raffle) {
+    const path = '/api/v1/raffles/' + encodeURIComponent(raffle.raffle_id) + '/proof';
+    const link = el('a', { className: 'proof', text: t('raffleProof'), attrs: { href: path, target: '_blank', rel: 'noopener' } });
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      openExternal(window.location.origin + path);
+    });
+    return link;
+  }
+
+  function raffleItem(raw) {
+    const raffle = withMyTickets(raw);
+    const selling = raffle.status === 'open' && new Date(raffle.ends_at).getTime() > Date.now();
+    const facts = [t('raffleTicket', { cost: points(raffle.ticket_cost) })];
+    if (raffle.status === 'open' || raffle.status === 'ended') facts.push(t('raffleUntil', { date: date(raffle.ends_at, true) }));
+    facts.push(t('raffleWinners', { n: number(raffle.winners) }));
+    const item = el('li', { className: 'raffle', attrs: { 'data-raffle-id': raffle.raffle_id, 'data-status': raffle.status } }, [
+      el('div', { className: 'title', text: raffle.title }),
+      el('div', { className: 'raffle-prize', text: t('rafflePrize', { prize: raffle.prize }) }),
+      el('div', { className: 'meta', text: facts.join(' · ') }),
+    ]);
+    const mine = el('div', { className: 'raffle-mine', text: t('raffleMine', { n: number(raffle.my_tickets), max: number(raffle.max_tickets_per_member) }) });
+    const total = el('span', { className: 'meta', text: t('raffleTotal', { n: number(raffle.tickets) }) });
+    if (selling) {
+      const balance = state.me ? state.me.balance.current : 0;
+      const short = raffle.ticket_cost - balance;
+      const full = raffle.my_tickets >= raffle.max_tickets_per_member;
+      const buy = el('button', { className: 'button small buy-ticket', text: t('raffleBuy', { cost: points(raffle.ticket_cost) }), attrs: { type: 'button' } });
+      buy.disabled = full || short > 0 || Boolean(state.me && state.me.blocked) || state.buying !== null;
+      const problem = el('p', { className: 'warning raffle-error', attrs: { role: 'alert' } });
+      show(problem, false);
+      buy.addEventListener('click', () => buyTicket(raffle, buy, problem));
+      let why = null;
+      if (full) why = el('span', { className: 'meta', text: t('raffleLimit') });
+      else if (short > 0) why = el('span', { className: 'meta', text: t('notEnough', { n: points(short) }) });
+      item.appendChild(el('div', { className: 'row raffle-counts' }, [mine, total]));
+      if (state.bought === raffle.raffle_id) item.appendChild(el('div', { className: 'raffle-bought', attrs: { role: 'status' }, text: t('raffleBought') }));
+      item.appendChild(el('div', { className: 'reward-actions' }, [why || el('span'), buy]));
+      item.appendChild(problem);
+    } else if (raffle.status === 'open' || raffle.status === 'ended') {
+      item.appendChild(el('div', { className: 'row raffle-counts' }, [mine, total]));
+      item.appendChild(el('span', { className: 'badge', text: t('raffleEnded') }));
+    } else if (raffle.status === 'drawn') {
+      const result = raffle.i_won ? t('raffleWon') : raffle.my_tickets > 0 ? t('raffleLost') : t('raffleDrawn');
+      item.appendChild(el('div', { className: 'row raffle-counts' }, [
+        el('span', { className: 'badge raffle-result' + (raffle.i_won ? ' won' : ''), text: result }), total]));
+      if (raffle.seed) item.appendChild(el('div', { className: 'fair raffle-seed', text: t('raffleSeed', { seed: raffle.seed }) }));
+    } else if (raffle.status === 'cancelled') {
+      item.appendChild(el('span', { className: 'badge cancelled', text: t('raffleCancelled') }));
+    }
+    item.appendChild(el('div', { className: 'fair raffle-commitment', text: t('raffleFairness', { hash: raffle.commitment }) }));
+    if (raffle.status === 'drawn') item.appendChild(proofLink(raffle));
+    return item;
+  }
+
+  function renderRaffles() {
+    const list = $('raffles');
+    clear(list);
+    for (const raffle of state.raffles || []) list.appendChild(raffleItem(raffle));
+    show($('raffles-box'), list.children.length > 0);
+  }
+
+  /** Raffles are an extra above the catalogue: a failure to read them leaves the list as it was. */
+  async function loadRaffles() {
+    try {
+      const view = await api('GET', 'raffles');
+      state.raffles = view.raffles;
+    } catch (failure) {
+      if (state.raffles === null) state.raffles = [];
+    }
+    renderRaffles();
+  }
+
+  async function buyTicket(raffle, button, problem) {
+    if (state.buying) return;
+    state.buying = raffle.raffle_id;
+    button.disabled = true;
+    show(problem, false);
+    // One key per tap, as each tap is one ticket; while it is answered, no other tap is taken,
+    // and a retry of this request by the network is recorded once.
+    const key = newKey();
+    try {
+      const result = await api('POST', 'raffles/' + encodeURIComponent(raffle.raffle_id) + '/tickets', { idempotency_key: key }, { 'Idempotency-Key': key });
+      haptic('success');
+      state.myTickets[raffle.raffle_id] = Math.max(state.myTickets[raffle.raffle_id] || 0, result.my_tickets);
+      state.bought = raffle.raffle_id;
+      state.buying = null;
+      setBalance(result.balance);
+      renderRaffles();
+      // The catalogue's "not enough" follows the new balance.
+      loadRewards().catch(() => {});
+    } catch (failure) {
+      haptic('error');
+      state.buying = null;
+      renderRaffles();
+      const item = document.querySelector('#raffles li[data-raffle-id="' + raffle.raffle_id + '"] .raffle-error');
+      const target = item || problem;
+      target.textContent = explain(failure);
+      show(target, true);
+    }
+  }
+
   /** Draws a QR code from the server's path: an SVG built node by node, never from markup. */
   function drawQr(qr) {
     const box = $('coupon-qr');
@@ -1112,7 +1278,7 @@
     button.disabled = true;
     try {
       await api('DELETE', 'accounts/' + encodeURIComponent(account.network) + '/' + encodeURIComponent(account.external_id));
-      renderMe(await api('GET', 'me'));
+      await refreshMe();
     } catch (failure) {
       button.disabled = false;
       $('link-error').textContent = explain(failure);
@@ -1184,7 +1350,7 @@
         const link = await api('GET', 'links/' + encodeURIComponent(code));
         renderLinkCode(link);
         if (link.status === 'pending') return pollLink(code);
-        if (link.status === 'used') renderMe(await api('GET', 'me'));
+        if (link.status === 'used') await refreshMe();
       } catch (failure) {
         pollLink(code);
       }
