@@ -477,16 +477,19 @@ async fn low_stock_reaches_the_programs_managers_on_telegram_once(pool: PgPool) 
     );
 }
 
-/// A drawn raffle's winner hears it in their language, once; a raffle nobody won is silent.
+/// A raffle's commitment is posted in the program's Telegram chats when it opens and its seed
+/// when drawn; the winner hears it in their language, once.
 #[sqlx::test(migrator = "store::MIGRATOR")]
-async fn a_raffle_winner_is_told_once(pool: PgPool) {
+async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: PgPool) {
     use crate::harness::mini_app::now_action;
+    use crate::harness::{TG_CHANNEL, TG_GROUP};
     use app::raffles::RaffleTerms;
     use domain::ids::EntryId;
     use domain::points::Points;
     let bot = BotApp::new(pool.clone()).await;
     let member = anna(&bot).await;
     adjust(&bot, member, 100).await;
+    let mut worker = start(&bot).await;
     let program = bot.app.t.program_id();
     let ledger = &bot.app.t.ledger;
     let terms = RaffleTerms {
@@ -499,7 +502,7 @@ async fn a_raffle_winner_is_told_once(pool: PgPool) {
     };
     let secrets = bot.app.state.secrets();
     let (raffle, _) = ledger
-        .open_raffle(&pool, secrets, program, terms, &manager())
+        .open_raffle(&pool, secrets, program, terms, &now_action())
         .await
         .unwrap();
     let ticket = EntryId(uuid::Uuid::new_v4());
@@ -507,7 +510,6 @@ async fn a_raffle_winner_is_told_once(pool: PgPool) {
         .buy_raffle_ticket(program, member, raffle, ticket, Utc::now().into())
         .await
         .unwrap();
-    let mut worker = start(&bot).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     ledger
         .draw_raffle(&pool, secrets, program, raffle, &now_action())
@@ -516,17 +518,45 @@ async fn a_raffle_winner_is_told_once(pool: PgPool) {
     burst_visible_to_log_readers(&pool).await;
     worker.drain(DRAIN).await.unwrap();
     worker.shutdown().await.unwrap();
-    let won: Vec<String> = bot
+    let sent: Vec<(i64, String)> = bot
         .sent()
         .await
         .iter()
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .filter(|t| t.contains("розыгрыш"))
+        .map(|m| {
+            (
+                m["chat_id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(_, t)| t.contains("озыгрыш"))
+        .collect();
+    let to_anna: Vec<&str> = sent
+        .iter()
+        .filter(|m| m.0 == ANNA)
+        .map(|m| m.1.as_str())
         .collect();
     assert_eq!(
-        won,
+        to_anna,
         [
             "🎉 Вы выиграли в розыгрыше «Осенний розыгрыш»: год кофе! Команда бренда свяжется с вами."
         ]
     );
+    let state = app::raffles::raffle_in(ledger, program, raffle)
+        .await
+        .unwrap();
+    let seed = state.drawn.as_ref().unwrap().0.clone();
+    for chat in [TG_GROUP, TG_CHANNEL].map(|c| c.parse::<i64>().unwrap()) {
+        // Messages close together reach a chat as one (the notifier coalesces them).
+        let posts: String = sent
+            .iter()
+            .filter(|m| m.0 == chat)
+            .map(|m| m.1.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            posts.contains(&state.commitment) && posts.contains("год кофе"),
+            "{posts}"
+        );
+        assert!(posts.contains(&seed) && posts.contains("/proof"), "{posts}");
+    }
 }

@@ -77,6 +77,7 @@ pub async fn plan(
     let oldest = now - Duration::hours(MAX_AGE_HOURS);
     let mut planned = stock_alerts(bot, batch, program, oldest).await?;
     planned.extend(raffle_winners(bot, batch, program, oldest).await?);
+    planned.extend(raffle_announcements(bot, batch, program, oldest).await?);
     let candidates: Vec<(&Envelope<Event>, MemberId, EntryId)> = batch
         .iter()
         .filter(|envelope| envelope.recorded_at >= oldest)
@@ -175,6 +176,79 @@ async fn stock_alerts(
         }
     }
     Ok(planned)
+}
+
+/// A raffle's commitment when it opens, and its seed when drawn, posted in every Telegram chat
+/// connected with its program, so the community sees the commitment before any ticket is
+/// sold. In Russian, the programs' language (a program has no language of its own yet).
+async fn raffle_announcements(
+    bot: &Bot,
+    batch: &[Envelope<Event>],
+    program: Option<ProgramId>,
+    oldest: DateTime<Utc>,
+) -> Result<Vec<Planned>, BotError> {
+    let mut planned = Vec::new();
+    for envelope in batch.iter().filter(|e| e.recorded_at >= oldest) {
+        let (raffle_id, what) = match &envelope.event {
+            Event::RaffleOpened { raffle_id, .. } => (raffle_id, "opened"),
+            Event::RaffleDrawn { raffle_id, .. } => (raffle_id, "drawn"),
+            _ => continue,
+        };
+        let raffle = bot
+            .state
+            .ledger()
+            .load::<domain::raffle::RaffleState>(&domain::StreamId::Raffle(*raffle_id))
+            .await?
+            .state;
+        let Some(of) = raffle
+            .program_id
+            .filter(|p| program.is_none_or(|only| only == *p))
+        else {
+            continue;
+        };
+        let proof = bot.public_link(&format!("/api/v1/raffles/{}/proof", raffle_id.0));
+        let text = match (what, &raffle.drawn) {
+            ("drawn", Some((seed, won))) => format!(
+                "Итоги розыгрыша «{}»: победителей — {} из {} билетов. Зерно: {seed}. \
+                 Проверить, что победители следуют из зерна и билетов: {proof}",
+                raffle.title,
+                won.len(),
+                raffle.tickets.len()
+            ),
+            _ => format!(
+                "Розыгрыш «{}»: {}. Билет — {} баллов, в приложении до {}. Честность: \
+                 SHA-256 зерна, по которому определятся победители, — {}. Зерно откроем \
+                 при розыгрыше.",
+                raffle.title,
+                raffle.prize,
+                raffle.ticket_cost,
+                raffle
+                    .ends_at
+                    .map(|t| t.get().format("%d.%m.%Y %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+                raffle.commitment
+            ),
+        };
+        for chat_id in program_chats(bot.pool(), of).await? {
+            planned.push(Planned {
+                checkpoint: envelope.checkpoint(),
+                key: format!("raffle-{what}:{}:{chat_id}", raffle_id.0),
+                chat_id,
+                text: text.clone(),
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// The Telegram chats (groups and channels) connected with `program` that still have the bot.
+async fn program_chats(pool: &sqlx::PgPool, program: ProgramId) -> sqlx::Result<Vec<i64>> {
+    let channels = app::channels::statuses(pool, program).await?;
+    Ok(channels
+        .iter()
+        .filter(|c| c.network == "telegram" && c.bot_role.as_deref() != Some("removed"))
+        .filter_map(|c| c.destination.parse().ok())
+        .collect())
 }
 
 /// A raffle was drawn: each winner with a reachable chat hears it, in their language, once.
