@@ -154,6 +154,21 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
     ledger
         .add_codes(program_id, online, &codes, &action("online/codes"))
         .await?;
+    // A raffle open for a week: its commitment shows in the Mini App and the panel at once.
+    let raffle = app::raffles::RaffleTerms {
+        title: "Осенний розыгрыш".into(),
+        prize: "Кофе бесплатно целый месяц".into(),
+        ticket_cost: Points::new(50)?,
+        max_tickets_per_member: 3,
+        winners: 2,
+        ends_at: (now + Duration::days(7)).into(),
+    };
+    ignore_existing(
+        ledger
+            .open_raffle(pool, secrets, program_id, raffle, &action("raffle/autumn"))
+            .await
+            .map(|(_, outcome)| outcome),
+    )?;
     channels::bind(
         pool,
         secrets,
