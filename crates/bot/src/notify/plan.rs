@@ -135,6 +135,20 @@ pub async fn plan(
     Ok(planned)
 }
 
+/// The program a stream belongs to, if this worker serves it (every program when it serves
+/// none in particular).
+fn served(of: Option<ProgramId>, program: Option<ProgramId>) -> Option<ProgramId> {
+    of.filter(|p| program.is_none_or(|only| only == *p))
+}
+
+async fn raffle_state(
+    bot: &Bot,
+    raffle: domain::ids::RaffleId,
+) -> Result<domain::raffle::RaffleState, BotError> {
+    let stream = domain::StreamId::Raffle(raffle);
+    Ok(bot.state.ledger().load(&stream).await?.state)
+}
+
 /// A reward's stock fell to its alert threshold: every admin and manager of its program who
 /// linked a Telegram account (to sign in) hears it in their chat with the bot, once.
 async fn stock_alerts(
@@ -159,10 +173,7 @@ async fn stock_alerts(
             .load::<domain::reward::RewardState>(&domain::StreamId::Reward(*reward_id))
             .await?
             .state;
-        let Some(of) = reward
-            .program_id
-            .filter(|p| program.is_none_or(|only| only == *p))
-        else {
+        let Some(of) = served(reward.program_id, program) else {
             continue;
         };
         let text = stock_alert_text(&reward.title, *stock, *threshold);
@@ -194,16 +205,8 @@ async fn raffle_announcements(
             Event::RaffleDrawn { raffle_id, .. } => (raffle_id, "drawn"),
             _ => continue,
         };
-        let raffle = bot
-            .state
-            .ledger()
-            .load::<domain::raffle::RaffleState>(&domain::StreamId::Raffle(*raffle_id))
-            .await?
-            .state;
-        let Some(of) = raffle
-            .program_id
-            .filter(|p| program.is_none_or(|only| only == *p))
-        else {
+        let raffle = raffle_state(bot, *raffle_id).await?;
+        let Some(of) = served(raffle.program_id, program) else {
             continue;
         };
         let proof = bot.public_link(&format!("/api/v1/raffles/{}/proof", raffle_id.0));
@@ -269,14 +272,8 @@ async fn raffle_winners(
             continue;
         };
         let ledger = bot.state.ledger();
-        let raffle = ledger
-            .load::<domain::raffle::RaffleState>(&domain::StreamId::Raffle(*raffle_id))
-            .await?
-            .state;
-        let Some(of) = raffle
-            .program_id
-            .filter(|p| program.is_none_or(|only| only == *p))
-        else {
+        let raffle = raffle_state(bot, *raffle_id).await?;
+        let Some(of) = served(raffle.program_id, program) else {
             continue;
         };
         for ticket in winning_tickets {
