@@ -275,3 +275,54 @@ async fn managers_open_draw_and_cancel_raffles_in_the_panel_api(pool: PgPool) {
     assert_eq!(list["raffles"][0]["status"], "drawn");
     assert!(list["raffles"][0]["seed"].is_string());
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn five_hundred_members_buying_at_once_each_get_their_tickets_and_no_more(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let raffle = open(&m, Duration::from_secs(3_600), 3).await;
+    let program = m.app.t.program_id();
+    let mut members = Vec::new();
+    for _ in 0..500 {
+        members.push(m.app.t.member_with(30).await);
+    }
+    // Each member taps three times at once; the limit is two tickets.
+    let ledger = m.app.t.ledger.clone();
+    let taps = members.iter().flat_map(|&member| {
+        let ledger = ledger.clone();
+        (0..3).map(move |_| {
+            let ledger = ledger.clone();
+            let entry = domain::ids::EntryId(uuid::Uuid::new_v4());
+            async move {
+                ledger
+                    .buy_raffle_ticket(program, member, raffle, entry, chrono::Utc::now().into())
+                    .await
+            }
+        })
+    });
+    let results = futures::future::join_all(taps).await;
+    let bought = results.iter().filter(|r| r.is_ok()).count();
+    let limited = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(app::AppError::Denied(
+                    domain::DomainError::RaffleTicketLimit(2)
+                ))
+            )
+        })
+        .count();
+    assert_eq!(
+        (bought, limited),
+        (1_000, 500),
+        "two each, the third refused, none busy"
+    );
+    let state = app::raffles::raffle_in(&m.app.t.ledger, program, raffle)
+        .await
+        .unwrap();
+    assert_eq!(state.tickets.len(), 1_000);
+    verify(&m).await;
+    for member in members.iter().take(20) {
+        assert_eq!(balance(&m, *member).await, 10);
+    }
+}
