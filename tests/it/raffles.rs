@@ -326,3 +326,49 @@ async fn five_hundred_members_buying_at_once_each_get_their_tickets_and_no_more(
         assert_eq!(balance(&m, *member).await, 10);
     }
 }
+
+/// The public page recomputes the draw in the visitor's browser (WebCrypto), trusting nothing
+/// the server says about the result.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_public_page_checks_the_draw_in_the_browser(pool: PgPool) {
+    let Some(browser) = crate::browser::Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    let raffle = open(&m, Duration::from_millis(800), 2).await;
+    let program = m.app.t.program_id();
+    for _ in 0..4 {
+        let member = m.app.t.member_with(30).await;
+        let entry = domain::ids::EntryId(uuid::Uuid::new_v4());
+        m.app
+            .t
+            .ledger
+            .buy_raffle_ticket(program, member, raffle, entry, chrono::Utc::now().into())
+            .await
+            .unwrap();
+    }
+    let server = m.app.serve().await;
+    let page = server.url(&format!("/raffles/{}", raffle.0));
+    browser.goto(&page).await.unwrap();
+    browser
+        .wait_for("document.getElementById('verdict').dataset.state === 'pending' && document.getElementById('seed').textContent === '—'")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let secrets = m.state.secrets();
+    m.app
+        .t
+        .ledger
+        .draw_raffle(&m.app.pool, secrets, program, raffle, &now_action())
+        .await
+        .unwrap();
+    browser.goto(&page).await.unwrap();
+    browser
+        .wait_for("document.getElementById('verdict').dataset.state === 'ok'")
+        .await
+        .unwrap();
+    let winners = browser.count("#winners li").await.unwrap();
+    assert_eq!(winners, 2);
+    browser.screenshot("raffle-proof").await.unwrap();
+    browser.quit().await;
+}

@@ -277,6 +277,9 @@ pub struct RaffleProof {
     pub seed: Option<String>,
     /// The tickets in log order (their entry ids).
     pub tickets: Vec<EntryId>,
+    /// Each ticket's holder as a number (0 for the first member to buy, 1 for the next, …):
+    /// enough to apply "a member wins once" without naming anybody.
+    pub holders: Vec<u32>,
     /// The winning tickets the log records.
     pub recorded_winners: Vec<EntryId>,
     /// The winning tickets recomputed from the seed and the tickets.
@@ -307,11 +310,24 @@ pub async fn audit(
 /// Recomputes a raffle's draw from its state.
 pub fn proof(raffle: &RaffleState) -> RaffleProof {
     let tickets: Vec<EntryId> = raffle.tickets.iter().map(|t| t.0).collect();
+    let mut seen: Vec<domain::ids::MemberId> = Vec::new();
+    let holders = raffle
+        .tickets
+        .iter()
+        .map(|(_, member)| match seen.iter().position(|m| m == member) {
+            Some(n) => n as u32,
+            None => {
+                seen.push(*member);
+                (seen.len() - 1) as u32
+            }
+        })
+        .collect();
     let Some((seed_hex, recorded)) = &raffle.drawn else {
         return RaffleProof {
             commitment: raffle.commitment.clone(),
             seed: None,
             tickets,
+            holders,
             recorded_winners: Vec::new(),
             recomputed_winners: Vec::new(),
             verified: None,
@@ -324,6 +340,7 @@ pub fn proof(raffle: &RaffleState) -> RaffleProof {
         commitment: raffle.commitment.clone(),
         seed: Some(seed_hex.clone()),
         tickets,
+        holders,
         recorded_winners: recorded.clone(),
         recomputed_winners: recomputed,
         verified: Some(verified),
