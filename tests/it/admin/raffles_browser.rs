@@ -141,11 +141,12 @@ async fn an_admin_opens_draws_and_cancels_raffles_and_the_page_shows_the_proof(p
     // The seed is the commitment's preimage; the public proof and the log agree with the page.
     let digest = hex::encode(Sha256::digest(hex::decode(&seed).unwrap()));
     assert_eq!(digest, drawn["commitment"].as_str().unwrap());
-    let href = format!("/api/v1/raffles/{flash}/proof");
+    let page = format!("/raffles/{flash}");
     assert_eq!(
-        count(&browser, &format!("{card} a.raffle-proof[href='{href}']")).await,
+        count(&browser, &format!("{card} a.raffle-proof[href='{page}']")).await,
         1
     );
+    let href = format!("/api/v1/raffles/{flash}/proof");
     let proof = app.send(Request::get(&href).body(Body::empty()).unwrap());
     let proof = proof.await.json();
     assert_eq!(proof["verified"], true, "{proof}");

@@ -757,7 +757,7 @@ function raffleCard(r) {
       el("p", {}, el("strong", {}, r.drawn_at ? I18n.t("raffle.drawn_at", { when: fmtTime(r.drawn_at) }) : I18n.t("raffle.drawn"))),
       el("p", { class: "raffle-seed-line" }, I18n.t("raffle.seed") + " ", seed),
       el("strong", {}, I18n.t("raffle.winners_title")), raffleWinners(r),
-      el("p", {}, el("a", { class: "raffle-proof", href: "/api/v1/raffles/" + encodeURIComponent(r.raffle_id) + "/proof",
+      el("p", {}, el("a", { class: "raffle-proof", href: "/raffles/" + encodeURIComponent(r.raffle_id),
         target: "_blank", rel: "noopener" }, I18n.t("raffle.proof")), " ",
       el("span", { class: "muted" }, I18n.t("raffle.proof_hint")))));
   }

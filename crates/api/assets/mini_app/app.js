@@ -1077,7 +1077,8 @@
   }
 
   function proofLink(raffle) {
-    const path = '/api/v1/raffles/' + encodeURIComponent(raffle.raffle_id) + '/proof';
+    // The page that reruns the draw in the member's own browser.
+    const path = '/raffles/' + encodeURIComponent(raffle.raffle_id);
     const link = el('a', { className: 'proof', text: t('raffleProof'), attrs: { href: path, target: '_blank', rel: 'noopener' } });
     link.addEventListener('click', (event) => {
       event.preventDefault();
