@@ -32,6 +32,22 @@ async fn listed(api: &AdminClient, id: Option<&str>) -> Value {
         .unwrap()
 }
 
+/// The raffle once the panel's API lists it in `status` (up to 30 s).
+async fn in_status(api: &AdminClient, id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let raffle = listed(api, Some(id)).await;
+        if raffle["status"] == status {
+            return raffle;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {status}: {raffle}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_admin_opens_draws_and_cancels_raffles_and_the_page_shows_the_proof(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {
@@ -106,16 +122,15 @@ async fn an_admin_opens_draws_and_cancels_raffles_and_the_page_shows_the_proof(p
     );
 
     // Once the sales ended, the draw: asked first, then the seed and the winners on the page.
-    while listed(&api, Some(&flash)).await["status"] != "ended" {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    in_status(&api, &flash, "ended").await;
     reopen(&browser, &api, "#/raffles").await;
     let draw = format!("{card} .raffle-draw-button");
     browser.click(&draw).await.unwrap();
     see(&browser, "#confirm-consequence", "3 tickets sold").await;
     browser.click("#confirm-yes").await.unwrap();
     recorded(&api, "RaffleDrawn").await;
-    let drawn = listed(&api, Some(&flash)).await;
+    // The event can be in the log a moment before the answer that recorded it returns.
+    let drawn = in_status(&api, &flash, "drawn").await;
     let seed = drawn["seed"].as_str().unwrap().to_string();
     see(&browser, &format!("{card} .raffle-seed"), &seed).await;
     let winners = drawn["winning_tickets"].as_array().unwrap();
