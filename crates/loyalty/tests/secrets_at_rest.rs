@@ -132,8 +132,17 @@ async fn secrets_are_encrypted_at_rest_and_the_key_rotates_without_losing_a_deli
     .await;
     assert_success("secrets rotate", &rotated);
     let report: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
-    assert_eq!(report["resealed"], 1, "{report}");
+    // The channel's secret and the demo raffle's seed.
+    assert_eq!(report["resealed"], 2, "{report}");
     assert_eq!(report["key"], key_id(KEY_B));
+    let seed: String = sqlx::query_scalar("SELECT seed FROM raffle_seeds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        seed.starts_with(&format!("enc:v1:{}:", key_id(KEY_B))),
+        "{seed}"
+    );
     let sealed_b = stored_secret(&pool).await;
     assert!(
         sealed_b.starts_with(&format!("enc:v1:{}:", key_id(KEY_B))),
