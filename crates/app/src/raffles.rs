@@ -1,9 +1,9 @@
 //! Provably fair raffles: the seed is drawn here (random, kept sealed in `raffle_seeds`), its
 //! SHA-256 published when the raffle opens, and revealed by the draw (`domain::raffle`).
 
-use crate::commands::ManagerAction;
+use crate::commands::{Created, ManagerAction};
 use crate::ledger::Ledger;
-use crate::reads::{Logged, decode};
+use crate::reads::decode;
 use crate::secrets::{SecretBox, raffle_row};
 use crate::{AppError, Outcome};
 use domain::ids::{EntryId, MemberId, ProgramId, RaffleId, derived_id};
@@ -14,7 +14,7 @@ use domain::raffle::{
 use domain::{Event, StreamId, Timestamp};
 use rand::RngCore;
 use sqlx::PgPool;
-use store::{IndexedType, Metadata};
+use store::Metadata;
 
 /// A raffle's terms as a manager gives them; the seed and its commitment are made here.
 pub struct RaffleTerms {
@@ -225,25 +225,9 @@ pub async fn raffles_of(
     ledger: &Ledger,
     program_id: ProgramId,
 ) -> Result<Vec<(RaffleId, RaffleState)>, AppError> {
-    let mut ids = Vec::new();
-    for r in ledger
-        .store()
-        .events_of_type(IndexedType::RaffleOpened)
-        .await?
-    {
-        let Logged { event, .. } = decode(r)?;
-        if let Event::RaffleOpened {
-            raffle_id,
-            program_id: of,
-            ..
-        } = event
-            && of == program_id
-        {
-            ids.push(raffle_id);
-        }
-    }
+    let ids = ledger.created_ids(program_id, Created::Raffle).await?;
     let mut raffles = Vec::with_capacity(ids.len());
-    for id in ids.into_iter().rev() {
+    for id in ids.into_iter().rev().map(RaffleId) {
         let state = ledger
             .load::<RaffleState>(&StreamId::Raffle(id))
             .await?

@@ -64,8 +64,6 @@ pub enum IndexedType {
     ProgramCreated,
     /// Every campaign's creation: a program's campaigns.
     CampaignCreated,
-    /// Every raffle's opening: a program's raffles.
-    RaffleOpened,
 }
 
 impl IndexedType {
@@ -74,7 +72,6 @@ impl IndexedType {
         match self {
             IndexedType::ProgramCreated => "ProgramCreated",
             IndexedType::CampaignCreated => "CampaignCreated",
-            IndexedType::RaffleOpened => "RaffleOpened",
         }
     }
 }
