@@ -60,6 +60,10 @@ pub struct Ingest {
     accounts: Accounts,
     /// Each program's campaign ids, read at most [`CAMPAIGN_LIST_TTL`] ago.
     campaigns: Expiring<ProgramId, Arc<[CampaignId]>>,
+    /// Each program's public links (the brand's handles a mention names), read at most
+    /// [`CAMPAIGN_LIST_TTL`] ago: a group where members tag each other would otherwise read
+    /// them on every message.
+    brand_links: Expiring<ProgramId, Arc<crate::brand::BrandLinks>>,
     channels: channels::ChannelCache,
     polls: polls::PollRoutes,
     profiles: profiles::ProfileWriter,
@@ -76,6 +80,7 @@ impl Ingest {
             profiles: profiles::ProfileWriter::spawn(pool.clone()),
             pool,
             campaigns: Expiring::new(MAX_CAMPAIGN_LISTS, CAMPAIGN_LIST_TTL),
+            brand_links: Expiring::new(MAX_CAMPAIGN_LISTS, CAMPAIGN_LIST_TTL),
             channels: channels::ChannelCache::new(secrets),
             polls: Default::default(),
             unrouted: Default::default(),
@@ -456,12 +461,10 @@ impl Ingest {
         let network = activity.account.network;
         let handle = match network {
             Network::Vk => Some(format!("club{}", activity.destination)),
-            Network::Telegram | Network::Instagram => {
-                let brand = crate::brand::load(&self.pool, program.program_id)
-                    .await
-                    .map_err(store::StoreError::from)?;
-                brand.links.mention_handle(network)
-            }
+            Network::Telegram | Network::Instagram => self
+                .brand_links(program.program_id)
+                .await?
+                .mention_handle(network),
         };
         let Some(handle) = handle.filter(|h| activity.mentions.contains(h)) else {
             return Ok(None);
@@ -708,6 +711,21 @@ impl Ingest {
         let ids: Arc<[CampaignId]> = self.ledger.campaign_ids(program_id).await?.into();
         self.campaigns.insert(program_id, ids.clone());
         Ok(ids)
+    }
+
+    async fn brand_links(
+        &self,
+        program_id: ProgramId,
+    ) -> Result<Arc<crate::brand::BrandLinks>, AppError> {
+        if let Some(links) = self.brand_links.get(&program_id) {
+            return Ok(links);
+        }
+        let brand = crate::brand::load(&self.pool, program_id)
+            .await
+            .map_err(store::StoreError::from)?;
+        let links = Arc::new(brand.links);
+        self.brand_links.insert(program_id, links.clone());
+        Ok(links)
     }
 
     /// A one-time link code posted from an account proves the member owns it.
