@@ -262,14 +262,6 @@ pub async fn cancel(
     Ok(Json(run(&state, action.request_id, command).await?))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CodesReply {
-    /// Codes new to the pool, now in stock.
-    pub added: usize,
-    /// Codes the pool already knew, or repeated in the file.
-    pub skipped: usize,
-}
-
 /// Upload codes to a coupon pool: the file as the body, one code per line or a CSV with a
 /// `code` column (as tills and e-shops export them). Codes already in the pool are skipped, so
 /// sending a file again adds nothing; a bad line refuses the whole file, naming the line.
@@ -282,7 +274,7 @@ pub struct CodesReply {
         ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
     ),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = CodesReply), (status = 404), (status = 409), (status = 422))
+    responses((status = 200, body = app::coupons::Uploaded), (status = 404), (status = 409), (status = 422))
 )]
 pub async fn upload_codes(
     auth: Authorized<Manage>,
@@ -290,7 +282,7 @@ pub async fn upload_codes(
     State(state): State<AppState>,
     Path((program_id, reward_id)): Path<(Uuid, Uuid)>,
     body: Bytes,
-) -> Result<Json<CodesReply>, ApiError> {
+) -> Result<Json<app::coupons::Uploaded>, ApiError> {
     let (program, reward) = (ProgramId(program_id), RewardId(reward_id));
     let current = reward_in(&state, program, reward).await?;
     if current.pool.is_none() {
@@ -305,10 +297,7 @@ pub async fn upload_codes(
         .ledger()
         .add_codes(program, reward, &codes, &action)
         .await?;
-    Ok(Json(CodesReply {
-        added: uploaded.added,
-        skipped: uploaded.skipped,
-    }))
+    Ok(Json(uploaded))
 }
 
 /// Mark a coupon used, as the shop does through its API key: for a shop with no till
