@@ -1,6 +1,7 @@
 //! The Telegram bot end to end: commands, long polling, subscription checks and
 //! notifications, against a real PostgreSQL and fake Telegram / VK APIs (wiremock).
 
+mod broadcasts;
 mod channels;
 mod commands;
 mod notifications;

@@ -158,6 +158,10 @@ pub enum CommandName {
     Help,
     /// Erase the member's personal data (`/forget yes` confirms).
     Forget,
+    /// No more broadcasts from the brand.
+    Stop,
+    /// Broadcasts again.
+    Resume,
     /// Any other command, lower case, without `/` and `@bot`.
     Other(String),
 }

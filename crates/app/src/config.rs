@@ -268,6 +268,16 @@ pub struct TelegramConfig {
         default_value = "https://api.telegram.org"
     )]
     pub api_url: String,
+    /// Messages a second the bot sends at most, notifications and broadcasts together
+    /// (Telegram's limit for a bot is about 30).
+    #[arg(
+        id = "telegram_messages_per_second",
+        long = "telegram-messages-per-second",
+        env = "LOYALTY_TELEGRAM_MESSAGES_PER_SECOND",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub messages_per_second: u32,
 }
 
 /// The VK API and VK ID sign-in.
@@ -574,6 +584,7 @@ file_options! {
     telegram_bot_token: SecretString => telegram.bot_token,
     telegram_mode: TelegramMode => telegram.mode,
     telegram_api_url: String => telegram.api_url,
+    telegram_messages_per_second: u32 => telegram.messages_per_second,
     vk_api_token: SecretString => vk.api_token,
     vk_api_url: String => vk.api_url,
     vk_id_client_id: String => vk.id_client_id,
@@ -649,6 +660,7 @@ impl ServeConfig {
                 bot_token: SecretString::default(),
                 mode: TelegramMode::Webhook,
                 api_url: "https://api.telegram.org".into(),
+                messages_per_second: 30,
             },
             vk: VkConfig {
                 api_token: SecretString::default(),

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod brand;
+pub mod broadcasts;
 pub mod cache;
 pub mod channels;
 pub mod commands;

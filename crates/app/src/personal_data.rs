@@ -2,8 +2,8 @@
 //!
 //! Erasure appends one `MemberErased` event first (its own commit), then deletes every personal
 //! row of the member in one transaction: the platform ids of the accounts they held (their
-//! profiles go with them), their Telegram chat, notification and message records, link codes,
-//! sign-in attempts and subscription checks. The points history stays in the log as an
+//! profiles go with them), their Telegram chat, notification, broadcast and message records,
+//! link codes, sign-in attempts, subscription checks and their broadcast opt-out. The points history stays in the log as an
 //! anonymous member's, so balances, leaderboards and `audit verify` stay exactly right. Erasing
 //! again appends nothing and deletes whatever a crash between the two steps left.
 
@@ -125,6 +125,7 @@ async fn delete_rows(
         "DELETE FROM bot_chats WHERE user_id = ANY($1)",
         "DELETE FROM notification_deliveries WHERE chat_id = ANY($1)",
         "DELETE FROM bot_updates WHERE user_id = ANY($1)",
+        "DELETE FROM broadcast_recipients WHERE chat_id = ANY($1)",
     ] {
         deleted += sqlx::query(sql)
             .bind(&telegram_users)
@@ -136,6 +137,7 @@ async fn delete_rows(
         "DELETE FROM link_codes WHERE program_id = $1 AND member_id = $2",
         "DELETE FROM vk_id_pending WHERE program_id = $1 AND member_id = $2",
         "DELETE FROM subscription_checks WHERE program_id = $1 AND member_id = $2",
+        "DELETE FROM broadcast_opt_outs WHERE program_id = $1 AND member_id = $2",
     ] {
         deleted += sqlx::query(sql)
             .bind(program_id.0)
@@ -190,6 +192,19 @@ pub struct MemberExport {
     pub history: Vec<ExportedEntry>,
     /// Rewards redeemed, with their coupon codes.
     pub redemptions: Vec<ExportedRedemption>,
+    /// Whether the member asked for no broadcasts.
+    pub broadcasts_opted_out: bool,
+    /// Broadcasts sent to the member's Telegram chat (kept for the retention period).
+    pub broadcasts: Vec<ExportedBroadcast>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
+pub struct ExportedBroadcast {
+    pub broadcast_id: Uuid,
+    pub text: String,
+    /// `sent`, `blocked`, `failed`, `unknown` or `pending`.
+    pub status: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
@@ -267,6 +282,19 @@ pub async fn export(
     .fetch_all(pool)
     .await
     .map_err(db)?;
+    let broadcasts: Vec<ExportedBroadcast> = sqlx::query_as(
+        "SELECT b.broadcast_id, b.text, r.status, r.updated_at AS at \
+         FROM broadcast_recipients r JOIN broadcasts b USING (broadcast_id) \
+         WHERE b.program_id = $1 AND r.member_id = $2 ORDER BY r.updated_at",
+    )
+    .bind(program_id.0)
+    .bind(member_id.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let broadcasts_opted_out = crate::broadcasts::opted_out(pool, program_id, member_id)
+        .await
+        .map_err(db)?;
     let history = lines
         .into_iter()
         .map(|line| ExportedEntry {
@@ -288,5 +316,7 @@ pub async fn export(
         accounts,
         history,
         redemptions,
+        broadcasts_opted_out,
+        broadcasts,
     })
 }

@@ -146,6 +146,8 @@ pub async fn purge_once(
             .await?;
         deleted.push((table, done.rows_affected()));
     }
+    let recipients = crate::broadcasts::purge_recipients(&mut tx, operational).await?;
+    deleted.push(("broadcast_recipients", recipients));
     tx.commit().await?;
     Ok(PurgeReport { ran: true, deleted })
 }

@@ -140,6 +140,8 @@ impl Ctx<'_> {
             CommandName::Top => self.top().await,
             CommandName::Link => self.link(command.args.as_deref()).await,
             CommandName::Forget => self.forget(command.args.as_deref()).await,
+            CommandName::Stop => self.broadcasts(false).await,
+            CommandName::Resume => self.broadcasts(true).await,
             CommandName::Help | CommandName::Other(_) => Ok(self.help()),
         }
     }
@@ -206,6 +208,24 @@ impl Ctx<'_> {
             )
             .await?;
         Ok(Reply::text(texts::forgotten(self.lang)))
+    }
+
+    /// `/stop` and `/resume`: the member's broadcast setting, as the Mini App's switch sets it.
+    async fn broadcasts(&self, subscribed: bool) -> Result<Reply, BotError> {
+        let member = self.member().await?;
+        app::broadcasts::set_opted_out(
+            self.bot.pool(),
+            self.program.program_id,
+            member,
+            !subscribed,
+            self.now,
+        )
+        .await?;
+        Ok(Reply::text(if subscribed {
+            texts::broadcasts_resumed(self.lang)
+        } else {
+            texts::broadcasts_stopped(self.lang)
+        }))
     }
 
     fn help(&self) -> Reply {

@@ -1,6 +1,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 //! The Telegram bot: member commands in private chats, long polling, the webhook start-up
-//! check, on-demand subscription checks and point notifications.
+//! check, on-demand subscription checks, point notifications and broadcasts.
 //!
 //! Invariants, stated as absences:
 //! - No webhook answer waits on an outbound call: a private message is stored in `bot_updates`
@@ -14,6 +14,7 @@
 //! claims it, re-parses it, runs `commands::handle` (ledger reads, maybe commands) → one
 //! `sendMessage` → the row is marked handled.
 
+pub mod broadcasts;
 pub mod channels;
 pub mod chats;
 pub mod commands;
@@ -179,11 +180,17 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
         tasks.push(tokio::spawn(webhook::check_at_startup(bot.clone())));
     }
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
-    tasks.push(tokio::spawn(notify::run(
-        bot,
-        clients::NotifierConfig::default(),
-        shutdown,
-    )));
+    let per_second = state.config.telegram.messages_per_second;
+    let limit = std::sync::Arc::new(clients::RateLimiter::new(
+        per_second,
+        std::time::Duration::from_secs(1),
+    ));
+    let config = clients::NotifierConfig {
+        global_per_second: per_second,
+        shared_limit: Some(limit),
+        ..clients::NotifierConfig::default()
+    };
+    tasks.push(tokio::spawn(notify::run(bot, config, shutdown)));
     tasks
 }
 

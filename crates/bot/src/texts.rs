@@ -70,9 +70,10 @@ pub fn reversal(lang: Language, reason: ReversalReason) -> &'static str {
 
 const COMMANDS_RU: &str = "/balance — баланс\n/history — последние начисления и списания\n\
 /top — рейтинг участников\n/link — привязать Instagram и ВКонтакте\n\
-/forget — удалить мои данные\n/help — помощь";
+/stop — не получать рассылки бренда\n/forget — удалить мои данные\n/help — помощь";
 const COMMANDS_EN: &str = "/balance — your balance\n/history — recent points in and out\n\
-/top — the leaderboard\n/link — link Instagram and VK\n/forget — delete my data\n/help — help";
+/top — the leaderboard\n/link — link Instagram and VK\n/stop — no more news from the brand\n\
+/forget — delete my data\n/help — help";
 
 pub fn welcome(lang: Language, balance: i64) -> String {
     match lang {
@@ -324,6 +325,28 @@ pub fn forget_confirm(lang: Language) -> &'static str {
              ledger keeps their history anonymously, with no link to you. This cannot be \
              undone.\n\nTo confirm, send: /forget yes"
         }
+    }
+}
+
+/// After /stop.
+pub fn broadcasts_stopped(lang: Language) -> &'static str {
+    match lang {
+        Language::Ru => {
+            "Готово: рассылки бренда больше не придут. Баллы и уведомления о них остаются. \
+             Вернуть рассылки: /resume"
+        }
+        Language::En => {
+            "Done: no more news from the brand. Your points and their notifications stay. To \
+             get the news again: /resume"
+        }
+    }
+}
+
+/// After /resume.
+pub fn broadcasts_resumed(lang: Language) -> &'static str {
+    match lang {
+        Language::Ru => "Рассылки бренда снова включены. Отключить: /stop",
+        Language::En => "You will get the brand's news again. To stop them: /stop",
     }
 }
 

@@ -69,6 +69,18 @@ impl RateLimiter {
         }
     }
 
+    /// Counts one request at `now` if it fits; otherwise the moment it would.
+    pub fn try_take(&self, now: Instant) -> Result<(), Instant> {
+        let mut window = self.window.lock();
+        let at = window.next_free(now);
+        if at <= now {
+            window.record(now);
+            Ok(())
+        } else {
+            Err(at)
+        }
+    }
+
     /// Waits until one more request fits, then counts it.
     pub async fn acquire(&self) {
         loop {

@@ -193,6 +193,8 @@ pub(crate) fn command(text: &str) -> Option<BotCommand> {
         "link" => CommandName::Link,
         "help" => CommandName::Help,
         "forget" => CommandName::Forget,
+        "stop" => CommandName::Stop,
+        "resume" => CommandName::Resume,
         _ => CommandName::Other(name),
     };
     let args = (!args.is_empty()).then(|| args.to_owned());

@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod auditor;
 pub mod auth;
 pub mod brand;
+pub mod broadcasts;
 pub mod campaigns;
 pub mod channels;
 pub mod csv_file;
@@ -88,6 +89,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(raffles::list, raffles::create))
         .routes(routes!(raffles::draw))
         .routes(routes!(raffles::cancel))
+        .routes(routes!(broadcasts::list, broadcasts::create))
+        .routes(routes!(broadcasts::audience))
+        .routes(routes!(broadcasts::one))
+        .routes(routes!(broadcasts::stop))
+        .routes(routes!(broadcasts::recipients))
         .routes(routes!(polls::list, polls::publish))
         .routes(routes!(channels::program_channels, channels::connect))
         .routes(routes!(channels::disconnect))

@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod brand;
+mod broadcasts;
 pub mod cache;
 mod campaigns;
 pub mod dev;
@@ -48,6 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(live::live))
         .routes(routes!(personal_data::export))
         .routes(routes!(personal_data::erase))
+        .routes(routes!(broadcasts::setting, broadcasts::set))
         .routes(routes!(history::history))
         .routes(routes!(leaderboard::leaderboard))
         .routes(routes!(leaderboard::around_me))

@@ -46,6 +46,8 @@ pub fn entry_key(entry: EntryId) -> String {
 }
 
 /// Follows the log until `shutdown`, woken by appends of this process and polling for others.
+/// The process that holds the worker's lock also sends broadcasts, within the same budget
+/// (`config.shared_limit`), so the bot's messages stay within one limit.
 pub async fn run(bot: Bot, config: NotifierConfig, mut shutdown: watch::Receiver<bool>) {
     let mut worker = loop {
         match NotificationWorker::start(bot.clone(), config.clone()).await {
@@ -60,6 +62,10 @@ pub async fn run(bot: Bot, config: NotifierConfig, mut shutdown: watch::Receiver
             () = stopped(&mut shutdown) => return,
         }
     };
+    let broadcasts = config
+        .shared_limit
+        .clone()
+        .map(|limit| tokio::spawn(crate::broadcasts::run(bot.clone(), limit, shutdown.clone())));
     let mut wake = bot.state.ledger().store().wake().subscribe();
     loop {
         if *shutdown.borrow() {
@@ -84,6 +90,9 @@ pub async fn run(bot: Bot, config: NotifierConfig, mut shutdown: watch::Receiver
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = stopped(&mut shutdown) => break,
         }
+    }
+    if let Some(broadcasts) = broadcasts {
+        let _ = broadcasts.await;
     }
     if let Err(e) = worker.shutdown().await {
         tracing::warn!(error = %e, "notification worker did not shut down cleanly");

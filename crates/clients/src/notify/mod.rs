@@ -84,6 +84,9 @@ pub struct NotifierConfig {
     /// On a 429, pause every chat, not only the one that got it.
     pub pause_all_on_429: bool,
     pub already_delivered: Option<DeliveredFilter>,
+    /// The bot's whole sending budget when other senders share it (broadcasts): then this
+    /// limiter, not `global_per_second`, bounds the messages of every sender together.
+    pub shared_limit: Option<Arc<crate::RateLimiter>>,
 }
 
 impl Default for NotifierConfig {
@@ -98,6 +101,7 @@ impl Default for NotifierConfig {
             max_in_flight: 8,
             pause_all_on_429: false,
             already_delivered: None,
+            shared_limit: None,
         }
     }
 }
@@ -114,6 +118,7 @@ impl fmt::Debug for NotifierConfig {
             .field("max_in_flight", &self.max_in_flight)
             .field("pause_all_on_429", &self.pause_all_on_429)
             .field("already_delivered", &self.already_delivered.is_some())
+            .field("shared_limit", &self.shared_limit.is_some())
             .finish()
     }
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{EnqueueError, Enqueued, NotificationKey, NotifierConfig, NotifierStats};
-use crate::SlidingWindow;
 use crate::telegram::MAX_TEXT_UTF16;
+use crate::{RateLimiter, SlidingWindow};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub(super) struct Item {
@@ -98,14 +99,17 @@ pub(super) struct Queue {
     /// Keys queued or in flight: a second enqueue of one is a no-op.
     keys: HashSet<NotificationKey>,
     in_flight: usize,
-    global: SlidingWindow,
+    global: Arc<RateLimiter>,
     global_paused_until: Option<Instant>,
     stats: NotifierStats,
 }
 
 impl Queue {
     pub fn new(config: NotifierConfig) -> Self {
-        let global = SlidingWindow::new(config.global_per_second, SECOND);
+        let global = config
+            .shared_limit
+            .clone()
+            .unwrap_or_else(|| Arc::new(RateLimiter::new(config.global_per_second, SECOND)));
         Queue {
             config,
             chats: HashMap::new(),
@@ -188,9 +192,11 @@ impl Queue {
         let Some((ready, _, chat_id)) = best else {
             return Step::Idle;
         };
-        let global_at = self.global.next_free(now);
-        if ready > now || global_at > now {
-            return Step::Wait(ready.max(global_at));
+        if ready > now {
+            return Step::Wait(ready);
+        }
+        if let Err(global_at) = self.global.try_take(now) {
+            return Step::Wait(global_at);
         }
         let Some(chat) = self.chats.get_mut(&chat_id) else {
             return Step::Idle;
@@ -201,7 +207,6 @@ impl Queue {
         if let Some(group) = &mut chat.per_group {
             group.record(now);
         }
-        self.global.record(now);
         self.in_flight += 1;
         Step::Send(Batch {
             chat_id,

@@ -63,6 +63,27 @@ impl InlineButton {
     }
 }
 
+/// Telegram's limit on a photo's caption, in UTF-16 code units.
+pub const MAX_CAPTION_UTF16: usize = 1024;
+
+/// A message to many chats: text, or a photo (by public URL) with the text as its caption,
+/// and an optional keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub text: String,
+    pub photo_url: Option<String>,
+    pub keyboard: Option<InlineKeyboard>,
+}
+
+#[derive(Serialize)]
+struct SendPhoto<'a> {
+    chat_id: &'a ChatId,
+    photo: &'a str,
+    caption: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<&'a InlineKeyboard>,
+}
+
 /// The part of the sent `Message` the caller records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct SentMessage {
@@ -112,6 +133,35 @@ impl TelegramApi {
         let chat_id = ChatId::Id(chat_id);
         let body = send_message_body(&chat_id, text, None)?;
         self.call_once("sendMessage", &body, Duration::ZERO).await
+    }
+
+    /// One attempt to send an announcement (`sendMessage`, or `sendPhoto` with a caption): a
+    /// broadcast decides itself what may be tried again, since a timed-out attempt may have
+    /// been delivered.
+    pub async fn announce_once(&self, chat_id: i64, message: &Announcement) -> Result<SentMessage> {
+        let chat_id = ChatId::Id(chat_id);
+        let keyboard = message.keyboard.as_ref();
+        match &message.photo_url {
+            None => {
+                let body = send_message_body(&chat_id, &message.text, keyboard)?;
+                self.call_once("sendMessage", &body, Duration::ZERO).await
+            }
+            Some(photo) => {
+                let units = message.text.encode_utf16().count();
+                if units > MAX_CAPTION_UTF16 {
+                    return Err(ClientError::InvalidInput(
+                        "a photo's caption must be at most 1024 characters",
+                    ));
+                }
+                let body = SendPhoto {
+                    chat_id: &chat_id,
+                    photo,
+                    caption: &message.text,
+                    reply_markup: keyboard,
+                };
+                self.call_once("sendPhoto", &body, Duration::ZERO).await
+            }
+        }
     }
 
     /// Sets the menu button to open the Mini App, for one private chat or (`None`) as the

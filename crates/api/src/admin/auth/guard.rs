@@ -28,7 +28,8 @@ pub trait Permission: Send + Sync + 'static {
 pub struct Read;
 /// Changes to points, campaigns, rewards and blocks.
 pub struct Manage;
-/// Posting to the program's Telegram chats (polls): the roles that manage.
+/// Posting to the program's Telegram chats (polls) and members' chats (broadcasts): the
+/// roles that manage.
 pub struct Publish;
 /// Accounts, programs and rules.
 pub struct Administer;
@@ -45,7 +46,7 @@ impl Permission for Manage {
 }
 impl Permission for Publish {
     const ROLES: &'static [Role] = &[Role::Admin, Role::Manager];
-    const WHAT: &'static str = "publish polls";
+    const WHAT: &'static str = "publish polls or broadcasts";
 }
 impl Permission for Administer {
     const ROLES: &'static [Role] = &[Role::Admin];
