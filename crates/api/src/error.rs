@@ -228,6 +228,9 @@ mod tests {
             "large_adjustment_unconfirmed",
             "telegram_refused",
             "telegram_taken",
+            "invalid_broadcast",
+            "broadcast_finished",
+            "invalid_status",
         ];
         let codes = refusals.iter().map(denied_code).chain(envelope);
         for code in codes {

@@ -118,12 +118,14 @@ impl BroadcastSender {
             if self.paused_until.is_some() {
                 continue; // the chat stays pending for the next batch
             }
-            self.limit.acquire().await;
             let Some(attempts) =
                 broadcasts::claim(&pool, outgoing.broadcast_id, chat_id, Utc::now()).await?
             else {
                 continue;
             };
+            // Claimed first, so the request leaves as soon as the limiter lets it go: the
+            // limit holds at Telegram's end, not only at ours.
+            self.limit.acquire().await;
             let api = self.bot.telegram.clone();
             let message = message.clone();
             in_flight.spawn(async move {

@@ -42,6 +42,11 @@ use std::sync::LazyLock;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The bot's `messages_per_second` are counted over this window: Telegram counts messages as
+/// they arrive, and requests reach it a few milliseconds apart from when the limiter let them
+/// go, so a window of exactly one second lets one message too many land in one of its seconds.
+pub const SEND_WINDOW: std::time::Duration = std::time::Duration::from_millis(1_020);
+
 /// Path of the Mini App under the public URL.
 pub const MINI_APP_PATH: &str = "/app";
 /// The Mini App screen where Instagram and VK accounts are linked.
@@ -181,10 +186,7 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
     }
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
     let per_second = state.config.telegram.messages_per_second;
-    let limit = std::sync::Arc::new(clients::RateLimiter::new(
-        per_second,
-        std::time::Duration::from_secs(1),
-    ));
+    let limit = std::sync::Arc::new(clients::RateLimiter::new(per_second, SEND_WINDOW));
     let config = clients::NotifierConfig {
         global_per_second: per_second,
         shared_limit: Some(limit),

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod auth;
 mod brand;
+mod broadcasts_browser;
 mod browser;
 mod campaigns;
 mod channels;

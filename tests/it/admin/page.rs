@@ -35,6 +35,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "manage.js",
         "rules.js",
         "polls.js",
+        "broadcasts.js",
         "channels.js",
         "app.js",
     ] {

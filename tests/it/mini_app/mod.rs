@@ -2,6 +2,7 @@
 //! the fixture bot token, and the page at /app in headless Chromium.
 
 mod auth;
+mod broadcasts_browser;
 mod browser;
 mod campaigns;
 mod history;

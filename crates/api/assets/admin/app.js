@@ -11,6 +11,7 @@ const PAGES = [
   ["#/rewards", "nav.rewards", null],
   ["#/raffles", "nav.raffles", null],
   ["#/polls", "nav.polls", null],
+  ["#/broadcasts", "nav.broadcasts", null],
   ["#/leaderboards", "nav.leaderboards", null],
   ["#/rules", "nav.rules", null],
   ["#/audit-log", "nav.audit", null],
@@ -76,6 +77,9 @@ async function renderNow(options) {
         break;
       case "raffles": await Views.raffles(view); break;
       case "polls": await Views.polls(view); break;
+      case "broadcasts":
+        if (parts[1]) await Views.broadcast(view, parts[1], params); else await Views.broadcasts(view);
+        break;
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules":
         await Views.rules(view);

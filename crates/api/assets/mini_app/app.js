@@ -58,6 +58,9 @@
       cancelled: 'отменён',
       couponUsed: 'использован {date}',
       accounts: 'Привязанные аккаунты',
+      broadcastsTitle: 'Сообщения от бренда',
+      broadcastsSwitch: 'Рассылки бренда в боте',
+      broadcastsHint: 'Новости и акции приходят в чат с ботом. Команда /stop в боте тоже отключает их, /resume — включает снова.',
       yourData: 'Ваши данные',
       yourDataIntro: 'Можно скачать всё, что программа хранит о вас, или удалить ваши данные.',
       exportData: 'Скачать мои данные',
@@ -214,6 +217,9 @@
       cancelled: 'cancelled',
       couponUsed: 'used {date}',
       accounts: 'Linked accounts',
+      broadcastsTitle: 'Messages from the brand',
+      broadcastsSwitch: 'News from the brand in the bot',
+      broadcastsHint: 'News and offers come to your chat with the bot. /stop in the bot turns them off too, /resume turns them back on.',
       yourData: 'Your data',
       yourDataIntro: 'Download everything the program holds about you, or delete your data.',
       exportData: 'Download my data',
@@ -577,6 +583,7 @@
     top: () => loadLeaderboard(),
     earn: () => loadCampaigns(),
     rewards: () => Promise.all([loadRewards(), loadRaffles()]),
+    accounts: () => loadBroadcastSetting(),
   };
 
   function selectTab(name) {
@@ -1287,6 +1294,50 @@
     }
   }
 
+  // ---------- the brand's broadcasts: on or off ----------
+
+  /** The switch shows the server's setting; `data-saved` says which one it last confirmed. */
+  function showBroadcastSetting(subscribed) {
+    const box = $('broadcasts-switch');
+    box.checked = subscribed;
+    box.dataset.saved = subscribed ? 'on' : 'off';
+  }
+
+  async function loadBroadcastSetting() {
+    const box = $('broadcasts-switch');
+    if (box.dataset.busy) return;
+    try {
+      const setting = await api('GET', 'me/broadcasts');
+      if (!box.dataset.busy) showBroadcastSetting(setting.subscribed);
+      show($('broadcasts-error'), false);
+      box.disabled = false;
+    } catch (failure) {
+      // A setting that cannot be read is said here, not over the whole page.
+      $('broadcasts-error').textContent = explain(failure);
+      show($('broadcasts-error'), true);
+    }
+  }
+
+  async function saveBroadcastSetting() {
+    const box = $('broadcasts-switch');
+    const wanted = box.checked;
+    box.disabled = true;
+    box.dataset.busy = '1';
+    show($('broadcasts-error'), false);
+    try {
+      const setting = await api('PUT', 'me/broadcasts', { subscribed: wanted });
+      showBroadcastSetting(setting.subscribed);
+      haptic('success');
+    } catch (failure) {
+      box.checked = !wanted;
+      $('broadcasts-error').textContent = explain(failure);
+      show($('broadcasts-error'), true);
+    } finally {
+      delete box.dataset.busy;
+      box.disabled = false;
+    }
+  }
+
   // ---------- the member's own data ----------
 
   async function exportData() {
@@ -1621,6 +1672,7 @@
     $('link-vk').addEventListener('click', () => createLink('vk'));
     $('link-vk-id').addEventListener('click', startVkId);
     $('link-cancel').addEventListener('click', cancelLink);
+    $('broadcasts-switch').addEventListener('change', saveBroadcastSetting);
     $('data-export').addEventListener('click', exportData);
     $('data-erase').addEventListener('click', () => show($('erase-confirm'), true));
     $('erase-no').addEventListener('click', () => show($('erase-confirm'), false));
