@@ -3,6 +3,7 @@
 //! headless browser (`mini-app-paint`), each printing one JSON line.
 
 pub mod award_storm;
+pub mod broadcast;
 pub mod leaderboard;
 pub mod limits;
 pub mod members_list;

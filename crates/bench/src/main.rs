@@ -28,6 +28,8 @@ enum Workload {
     MembersList(bench::members_list::Params),
     /// The Mini App's first screen in headless Chromium at 4x CPU slowdown, cold and warm cache.
     MiniAppPaint(bench::mini_app_paint::Params),
+    /// One broadcast to 100,000 members through `serve` and a fake Bot API enforcing Telegram's limits.
+    Broadcast(bench::broadcast::Params),
     /// PostgreSQL's own limits here: single-row inserts from 16 clients, ordered read of 1,000,000 rows.
     Limits(bench::limits::Params),
 }
@@ -55,6 +57,7 @@ async fn run() -> anyhow::Result<()> {
         Workload::WebhookIngest(p) => bench::webhook_ingest::run(&database_url, p).await?,
         Workload::MembersList(p) => bench::members_list::run(&database_url, p).await?,
         Workload::MiniAppPaint(p) => bench::mini_app_paint::run(&database_url, p).await?,
+        Workload::Broadcast(p) => bench::broadcast::run(&database_url, p).await?,
         Workload::Limits(p) => bench::limits::run(&database_url, p).await?,
     };
     println!("{result}");
