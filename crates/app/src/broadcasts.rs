@@ -687,6 +687,12 @@ pub async fn settle(
         Delivery::Failed(e) => ("failed", None, Some(e.as_str())),
         Delivery::Unknown(e) => ("unknown", None, Some(e.as_str())),
     };
+    // Without waiting for its own WAL flush: an outcome lost in a crash leaves the claim,
+    // which the next sender settles `unknown`; never a second message.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit TO OFF")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE broadcast_recipients SET status = $3, message_id = $4, error = $5, updated_at = $6 \
          WHERE broadcast_id = $1 AND chat_id = $2 AND status = 'sending'",
@@ -697,8 +703,9 @@ pub async fn settle(
     .bind(message_id)
     .bind(error)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -20,9 +20,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Recipients read per step.
-const BATCH: i64 = 256;
-/// Requests in flight at once (enough for the budget at Telegram's usual latency).
-const MAX_IN_FLIGHT: usize = 16;
+const BATCH: i64 = 1_000;
+/// Requests in flight at once, at least and at most.
+const MIN_IN_FLIGHT: usize = 16;
+const MAX_IN_FLIGHT: usize = 256;
 /// Requests for one chat at most when Telegram keeps answering 5xx.
 pub const MAX_ATTEMPTS: i16 = 3;
 /// How often a sending broadcast is checked for a manager's stop.
@@ -42,11 +43,45 @@ pub struct BroadcastSender {
     bot: Bot,
     limit: Arc<RateLimiter>,
     shutdown: Option<watch::Receiver<bool>>,
-    paused_until: Option<Instant>,
+    pause: Pause,
     backoff: Duration,
+    max_in_flight: usize,
 }
 
-type Sent = (i64, i16, Result<SentMessage, ClientError>);
+/// A chat's request: `None` when it was not pending any more; `Err` when claiming failed.
+type Sent = Result<(i64, Option<(i16, Result<SentMessage, ClientError>)>), sqlx::Error>;
+
+/// Claims the chat (a durable write, so a crash after the request cannot send it again), waits
+/// for the limiter and any 429 pause, and sends. Claims run in many tasks at once, so their
+/// commits share the server's WAL flushes instead of queueing one behind another.
+async fn send_one(
+    pool: sqlx::PgPool,
+    api: clients::TelegramApi,
+    limit: Arc<RateLimiter>,
+    pause: Pause,
+    broadcast_id: uuid::Uuid,
+    chat_id: i64,
+    message: Arc<Announcement>,
+) -> Sent {
+    let Some(attempts) = broadcasts::claim(&pool, broadcast_id, chat_id, Utc::now()).await? else {
+        return Ok((chat_id, None));
+    };
+    // The limiter is asked after the claim, so the request leaves as soon as it is let go:
+    // the limit holds at Telegram's end, not only at ours.
+    loop {
+        limit.acquire().await;
+        let until = *pause.lock();
+        match until {
+            Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+            _ => break,
+        }
+    }
+    let sent = api.announce_once(chat_id, &message).await;
+    Ok((chat_id, Some((attempts, sent))))
+}
+
+/// Until when every send waits (a 429's `retry_after`, a network backoff).
+type Pause = Arc<parking_lot::Mutex<Option<Instant>>>;
 
 impl BroadcastSender {
     /// The caller holds the sending lock, so claims left `sending` are a dead sender's: they
@@ -59,12 +94,15 @@ impl BroadcastSender {
                 "broadcast messages whose sending was interrupted are marked unknown, not resent"
             );
         }
+        // Enough requests out to keep the limit busy at Telegram's usual latency (~100 ms).
+        let per_second = bot.state.config.telegram.messages_per_second as usize;
         Ok(BroadcastSender {
             bot,
             limit,
             shutdown: None,
-            paused_until: None,
+            pause: Pause::default(),
             backoff: FIRST_BACKOFF,
+            max_in_flight: (per_second / 4).clamp(MIN_IN_FLIGHT, MAX_IN_FLIGHT),
         })
     }
 
@@ -78,7 +116,8 @@ impl BroadcastSender {
         self.shutdown.as_ref().is_some_and(|s| *s.borrow())
     }
 
-    /// Starts due broadcasts and sends one batch of the oldest one sending.
+    /// Starts due broadcasts and sends one batch of the oldest one sending. Requests in
+    /// flight are always settled before it returns, an error included.
     pub async fn run_once(&mut self) -> Result<Step, BotError> {
         let pool = self.bot.pool().clone();
         broadcasts::start_due(&pool, Utc::now()).await?;
@@ -90,14 +129,15 @@ impl BroadcastSender {
             broadcasts::finish_if_done(&pool, outgoing.broadcast_id, Utc::now()).await?;
             return Ok(Step::Progressed);
         }
-        let message = self.announcement(&outgoing);
+        let message = Arc::new(self.announcement(&outgoing));
         let mut in_flight: JoinSet<Sent> = JoinSet::new();
+        let mut failed = None;
         let mut next_check = Instant::now();
         for chat_id in chats {
-            if self.shutting_down() {
+            if self.shutting_down() || failed.is_some() {
                 break;
             }
-            if let Some(until) = self.paused_until.take() {
+            if let Some(until) = self.paused() {
                 self.sleep_until(until).await;
                 next_check = Instant::now();
                 if self.shutting_down() {
@@ -105,41 +145,59 @@ impl BroadcastSender {
                 }
             }
             if Instant::now() >= next_check {
-                if !broadcasts::still_sending(&pool, outgoing.broadcast_id).await? {
-                    break;
+                match broadcasts::still_sending(&pool, outgoing.broadcast_id).await {
+                    Ok(true) => next_check = Instant::now() + STOP_CHECK,
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(e.into());
+                        break;
+                    }
                 }
-                next_check = Instant::now() + STOP_CHECK;
             }
-            while in_flight.len() >= MAX_IN_FLIGHT {
+            while in_flight.len() >= self.max_in_flight {
                 if let Some(done) = in_flight.join_next().await {
-                    self.settle(&outgoing, done).await?;
+                    self.settle_or_keep(&outgoing, done, &mut failed).await;
                 }
             }
-            if self.paused_until.is_some() {
+            if self.paused().is_some() {
                 continue; // the chat stays pending for the next batch
             }
-            let Some(attempts) =
-                broadcasts::claim(&pool, outgoing.broadcast_id, chat_id, Utc::now()).await?
-            else {
-                continue;
-            };
-            // Claimed first, so the request leaves as soon as the limiter lets it go: the
-            // limit holds at Telegram's end, not only at ours.
-            self.limit.acquire().await;
-            let api = self.bot.telegram.clone();
-            let message = message.clone();
-            in_flight.spawn(async move {
-                let sent = api.announce_once(chat_id, &message).await;
-                (chat_id, attempts, sent)
-            });
+            in_flight.spawn(send_one(
+                pool.clone(),
+                self.bot.telegram.clone(),
+                self.limit.clone(),
+                self.pause.clone(),
+                outgoing.broadcast_id,
+                chat_id,
+                message.clone(),
+            ));
             while let Some(done) = in_flight.try_join_next() {
-                self.settle(&outgoing, done).await?;
+                self.settle_or_keep(&outgoing, done, &mut failed).await;
             }
         }
         while let Some(done) = in_flight.join_next().await {
-            self.settle(&outgoing, done).await?;
+            self.settle_or_keep(&outgoing, done, &mut failed).await;
         }
-        Ok(Step::Progressed)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Step::Progressed),
+        }
+    }
+
+    async fn settle_or_keep(
+        &mut self,
+        outgoing: &Outgoing,
+        done: Result<Sent, tokio::task::JoinError>,
+        failed: &mut Option<BotError>,
+    ) {
+        if let Err(e) = self.settle(outgoing, done).await {
+            failed.get_or_insert(e);
+        }
+    }
+
+    fn paused(&self) -> Option<Instant> {
+        let until = *self.pause.lock();
+        until.filter(|at| *at > Instant::now())
     }
 
     /// Runs until no broadcast is due or sending (tests and the bench).
@@ -173,8 +231,11 @@ impl BroadcastSender {
         outgoing: &Outgoing,
         done: Result<Sent, tokio::task::JoinError>,
     ) -> Result<(), BotError> {
-        let Ok((chat_id, attempts, sent)) = done else {
-            return Ok(()); // a panicked send stays `sending`: the next start marks it unknown
+        let Ok(sent) = done else {
+            return Ok(()); // a panicked send stays `sending`: `run` marks it unknown
+        };
+        let (chat_id, Some((attempts, sent))) = sent? else {
+            return Ok(()); // not pending any more
         };
         let now = Instant::now();
         let delivery = match sent {
@@ -228,7 +289,8 @@ impl BroadcastSender {
     }
 
     fn pause(&mut self, until: Instant) {
-        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+        let mut pause = self.pause.lock();
+        *pause = Some(pause.map_or(until, |p| p.max(until)));
     }
 }
 
@@ -251,7 +313,14 @@ pub async fn run(bot: Bot, limit: Arc<RateLimiter>, mut shutdown: watch::Receive
         match sender.run_once().await {
             Ok(Step::Progressed) => continue,
             Ok(Step::Idle) => {}
-            Err(e) => tracing::warn!(error = %e, "broadcast step failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "broadcast step failed");
+                // Nothing is in flight now: a claim the failed step left is a request that may
+                // have gone out.
+                if let Err(e) = broadcasts::settle_interrupted(bot.pool(), Utc::now()).await {
+                    tracing::warn!(error = %e, "broadcast claims left unsettled for now");
+                }
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(IDLE_POLL) => {}
