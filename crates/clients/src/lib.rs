@@ -25,8 +25,8 @@ pub use notify::{
 pub use rate::{RateLimiter, SlidingWindow};
 pub use retry::{Jitter, RetryPolicy};
 pub use telegram::{
-    ChatId, InlineButton, InlineKeyboard, MemberStatus, PolledUpdate, SentMessage, SentPoll,
-    TelegramApi, WebhookConfig, WebhookInfo,
+    ChatId, ForceReply, InlineButton, InlineKeyboard, MemberStatus, PolledUpdate, SentMessage,
+    SentPoll, TelegramApi, WebhookConfig, WebhookInfo,
 };
 pub use vk::{PendingLink, VkApi, VkIdCallback, VkIdOAuth, VkIdTokens, VkMembership, VkUser};
 

@@ -23,7 +23,9 @@ use super::{ClientError, Result, RetryPolicy};
 use secrecy::SecretString;
 
 pub use member::MemberStatus;
-pub use message::{InlineButton, InlineKeyboard, MAX_TEXT_UTF16, SentMessage};
+pub use message::{
+    ForceReply, InlineButton, InlineKeyboard, MAX_CALLBACK_DATA, MAX_TEXT_UTF16, SentMessage,
+};
 pub use poll::{
     MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS, SentPoll,
 };
