@@ -140,7 +140,7 @@ impl Ctx<'_> {
             CommandName::Top => self.top().await,
             CommandName::Link => self.link(command.args.as_deref()).await,
             CommandName::Forget => self.forget(command.args.as_deref()).await,
-            CommandName::Help | CommandName::Other(_) => Ok(self.help()),
+            CommandName::Help | CommandName::Managers | CommandName::Other(_) => Ok(self.help()),
         }
     }
 
