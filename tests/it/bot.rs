@@ -3,6 +3,7 @@
 
 mod channels;
 mod commands;
+mod managers;
 mod notifications;
 mod polling;
 mod polls;

@@ -161,7 +161,7 @@ impl Watch {
                     keyboard: None,
                     reversal: None,
                 };
-                raise(bot, chat, alert).await?;
+                raise(bot, chat, alert, now).await?;
                 return Ok(());
             }
             _ => return Ok(()),
@@ -224,7 +224,7 @@ impl Watch {
             keyboard: Some(keyboard),
             reversal: Some(reversal),
         };
-        raise(bot, chat, alert).await?;
+        raise(bot, chat, alert, now).await?;
         Ok(())
     }
 
@@ -303,7 +303,7 @@ impl Watch {
         .execute(pool)
         .await?;
         for alert in active {
-            raise(bot, chat, alert).await?;
+            raise(bot, chat, alert, now).await?;
         }
         Ok(())
     }
@@ -364,15 +364,22 @@ fn short(id: Uuid) -> String {
 
 /// Claims the alert's open row and sends it; nothing when another process or an earlier tick
 /// claimed it. A retryable failure gives the claim back for the next tick.
-async fn raise(bot: &Bot, chat: &ManagersChat, alert: Alert) -> Result<(), BotError> {
+async fn raise(
+    bot: &Bot,
+    chat: &ManagersChat,
+    alert: Alert,
+    now: DateTime<Utc>,
+) -> Result<(), BotError> {
     let pool = bot.pool();
     let claimed: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO managers_alerts (program_id, key, chat_id) VALUES ($1, $2, $3) \
+        "INSERT INTO managers_alerts (program_id, key, chat_id, opened_at) \
+         VALUES ($1, $2, $3, $4) \
          ON CONFLICT (program_id, key) WHERE resolved_at IS NULL DO NOTHING RETURNING id",
     )
     .bind(chat.program_id)
     .bind(&alert.key)
     .bind(chat.chat_id)
+    .bind(now)
     .fetch_optional(pool)
     .await?;
     let Some(id) = claimed else {
