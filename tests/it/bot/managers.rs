@@ -739,3 +739,47 @@ async fn the_reverse_button_reverses_once_for_a_manager_and_for_nobody_else(pool
         1
     );
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_member_earning_a_lot_within_an_hour_is_one_alert(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let request = ManagersChatRequest {
+        chat_id: STAFF_CHAT.to_string(),
+        language: Some("en".into()),
+        hourly_points: Some(55),
+        ..ManagersChatRequest::default()
+    };
+    let valid = managers_chat::validate(&request, None).unwrap();
+    managers_chat::connect(
+        &bot.app.pool,
+        bot.app.t.program_id(),
+        &valid,
+        "manager:olga",
+    )
+    .await
+    .unwrap();
+    bot.app.codeword_campaign().await;
+    let mut worker = Managers::start(bot.bot.clone()).await.unwrap();
+    // 10 for the comment, 50 for the codeword in it: 60 within the hour, none of it large.
+    anna_comments(&bot, "Кодовое слово: СЕКРЕТ").await;
+    bot.project().await;
+    worker.tick(Utc::now()).await.unwrap();
+    worker.tick(Utc::now()).await.unwrap();
+    let alerts: Vec<Value> = staff_messages(&bot).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        alerts[0]["text"],
+        "🔎 Unusual: Анна С. earned 60 points in an hour."
+    );
+    let reverse = &alerts[0]["reply_markup"]["inline_keyboard"][0][1];
+    assert_eq!(reverse["text"], "Reverse");
+    let points: i64 = sqlx::query_scalar("SELECT points FROM managers_reversals")
+        .fetch_one(&bot.app.pool)
+        .await
+        .unwrap();
+    // The ledger records the codeword's 50 first; the comment's 10 crossed the line.
+    assert_eq!(
+        points, 10,
+        "the button reverses the award that crossed the line"
+    );
+}

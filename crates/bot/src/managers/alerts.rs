@@ -112,6 +112,11 @@ impl Watch {
             self.read_upto = last;
             records::save_checkpoint(bot.pool(), CHECKPOINT, last).await?;
         }
+        // Members who earned nothing within the hour need no window.
+        let hour_ago = now - Duration::hours(1);
+        self.recent
+            .retain(|_, window| window.back().is_some_and(|(at, _)| *at > hour_ago));
+        self.over.retain(|member| self.recent.contains_key(member));
         Ok(())
     }
 
@@ -177,6 +182,15 @@ impl Watch {
         }
         let hour: i64 = window.iter().map(|(_, p)| p).sum();
         if at < now - Duration::hours(MAX_AGE_HOURS) {
+            return Ok(());
+        }
+        // Most awards concern no chat's thresholds: the member's program is read only for
+        // those that may.
+        let lowest = |f: fn(&ManagersChat) -> i64| chats.iter().map(f).min().unwrap_or(i64::MAX);
+        let may_be_large = points >= lowest(|c| c.thresholds.large_award_points);
+        let may_be_hourly = hour >= lowest(|c| c.thresholds.hourly_points);
+        if !may_be_large && !may_be_hourly {
+            self.over.remove(&member);
             return Ok(());
         }
         let state = members::member_state(bot.state.ledger(), member).await?;

@@ -47,7 +47,10 @@ impl Managers {
     /// log read up to its head for alerts about entries.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<(), BotError> {
         let chats = app::managers_chat::all(self.bot.pool()).await?;
-        self.alerts.follow_log(&self.bot, &chats, now).await?;
+        // A failure reading the log must not cost the digest: it is read again next tick.
+        if let Err(e) = self.alerts.follow_log(&self.bot, &chats, now).await {
+            tracing::warn!(error = %e, "managers' alerts from the log failed");
+        }
         for chat in &chats {
             if let Err(e) = digest::send_if_due(&self.bot, chat, now).await {
                 tracing::warn!(program = %chat.program_id, error = %e, "managers' digest failed");
