@@ -4,6 +4,7 @@
 mod broadcasts;
 mod channels;
 mod commands;
+mod managers;
 mod notifications;
 mod polling;
 mod polls;

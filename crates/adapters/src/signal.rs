@@ -24,6 +24,13 @@ pub enum Signal {
     BotMessage(BotMessage),
     /// The Telegram bot's own rights in a chat changed.
     BotStatus(BotStatus),
+    /// A command for the bot typed in a Telegram group that the bot acts on (`/managers`).
+    GroupCommand(GroupCommand),
+    /// A Telegram group message answering one of the bot's messages (a reason asked for with
+    /// a ForceReply). The same message is also an `Activity` where the group is a channel.
+    GroupReply(GroupReply),
+    /// An inline button under one of the bot's messages was pressed.
+    CallbackQuery(CallbackQuery),
     /// The brand was @mentioned in a comment on someone else's media (Instagram `mentions`).
     /// Only ids come: the comment's text and author must be looked up with the brand's token.
     MentionedInComment {
@@ -162,6 +169,8 @@ pub enum CommandName {
     Stop,
     /// Broadcasts again.
     Resume,
+    /// In a group: make it the program's managers' chat (`/managers off` disconnects it).
+    Managers,
     /// Any other command, lower case, without `/` and `@bot`.
     Other(String),
 }
@@ -187,4 +196,42 @@ pub enum BotRole {
     Member,
     /// Left, kicked, or restricted out of the chat (private chat: blocked).
     Removed,
+}
+
+/// A bot command in a Telegram group, with who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupCommand {
+    pub chat_id: i64,
+    pub chat_title: Option<String>,
+    pub message_id: i64,
+    /// The Telegram user who typed it.
+    pub user_id: i64,
+    pub language_code: Option<String>,
+    pub command: BotCommand,
+}
+
+/// A group message that replies to a message of the bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupReply {
+    pub chat_id: i64,
+    pub message_id: i64,
+    /// The bot's message it answers.
+    pub reply_to_message_id: i64,
+    pub user_id: i64,
+    pub language_code: Option<String>,
+    pub text: String,
+}
+
+/// A pressed inline button: Telegram waits for `answerCallbackQuery` with `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    /// Who pressed it.
+    pub user_id: i64,
+    pub language_code: Option<String>,
+    /// The chat and message the button is under, when Telegram still has them.
+    pub chat_id: Option<i64>,
+    pub message_id: Option<i64>,
+    /// The button's `callback_data`.
+    pub data: Option<String>,
 }

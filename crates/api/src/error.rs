@@ -102,6 +102,22 @@ impl From<app::channels::ChannelError> for ApiError {
     }
 }
 
+impl From<app::managers_chat::ManagersChatError> for ApiError {
+    fn from(e: app::managers_chat::ManagersChatError) -> Self {
+        use app::managers_chat::ManagersChatError;
+        match e {
+            ManagersChatError::Invalid(why) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_managers_chat", why)
+            }
+            ManagersChatError::Taken => {
+                Self::new(StatusCode::CONFLICT, "managers_chat_taken", e.to_string())
+            }
+            ManagersChatError::NotConnected => Self::not_found(e.to_string()),
+            ManagersChatError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
 impl From<app::brand::BrandError> for ApiError {
     fn from(e: app::brand::BrandError) -> Self {
         match e {

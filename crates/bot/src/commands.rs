@@ -142,7 +142,7 @@ impl Ctx<'_> {
             CommandName::Forget => self.forget(command.args.as_deref()).await,
             CommandName::Stop => self.broadcasts(false).await,
             CommandName::Resume => self.broadcasts(true).await,
-            CommandName::Help | CommandName::Other(_) => Ok(self.help()),
+            CommandName::Help | CommandName::Managers | CommandName::Other(_) => Ok(self.help()),
         }
     }
 

@@ -1,9 +1,10 @@
-//! The bot's inbox: private messages are stored raw in `bot_updates` before Telegram gets its
+//! The bot's inbox: private messages (and, for the managers' chat, `/managers`, answers to the
+//! bot's questions there and pressed buttons) are stored raw in `bot_updates` before Telegram gets its
 //! answer (or before the polling offset moves past them), then a worker claims them, replies,
 //! and marks them handled. A failed reply is tried again with backoff, a bounded number of
 //! times; a crashed worker's claims expire and are taken again.
 
-use super::{Bot, BotError, commands, stopped};
+use super::{Bot, BotError, commands, managers, stopped};
 use adapters::signal::Signal;
 use adapters::telegram;
 use futures::StreamExt;
@@ -126,6 +127,9 @@ fn chat_of(body: &[u8]) -> Option<i64> {
         .iter()
         .find_map(|signal| match signal {
             Signal::BotMessage(msg) => Some(msg.chat_id),
+            Signal::GroupCommand(command) => Some(command.chat_id),
+            Signal::GroupReply(reply) => Some(reply.chat_id),
+            Signal::CallbackQuery(query) => Some(query.chat_id.unwrap_or(query.user_id)),
             _ => None,
         })
 }
@@ -145,8 +149,14 @@ async fn answer(bot: &Bot, update_id: i64, body: &[u8]) -> Result<(), BotError> 
         ..Metadata::default()
     };
     for signal in &update.signals {
-        if let Signal::BotMessage(msg) = signal {
-            commands::handle(bot, msg, metadata.clone()).await?;
+        match signal {
+            Signal::BotMessage(msg) => commands::handle(bot, msg, metadata.clone()).await?,
+            Signal::GroupCommand(command) => {
+                managers::actions::managers_command(bot, command).await?
+            }
+            Signal::GroupReply(reply) => managers::actions::reply(bot, reply).await?,
+            Signal::CallbackQuery(query) => managers::actions::callback(bot, query).await?,
+            _ => {}
         }
     }
     Ok(())

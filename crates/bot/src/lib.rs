@@ -20,6 +20,7 @@ pub mod chats;
 pub mod commands;
 pub mod history;
 pub mod inbox;
+pub mod managers;
 pub mod members;
 pub mod notify;
 pub mod polling;
@@ -162,7 +163,8 @@ pub fn vk_client(state: &AppContext) -> Option<VkApi> {
 
 /// Starts the bot's workers for `LOYALTY_TELEGRAM_MODE`: the long-polling loop (`polling`) or
 /// the start-up `setWebhook`/`getWebhookInfo` check (`webhook` with a public https URL), plus
-/// the inbox worker that answers private messages and the notification worker. Nothing is
+/// the inbox worker that answers private messages and managers' buttons, the managers' chat
+/// worker (digests and alerts) and the notification worker. Nothing is
 /// started when the mode is `off` or no bot token is configured. Every task ends when
 /// `shutdown` turns true.
 pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
@@ -185,6 +187,7 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
         tasks.push(tokio::spawn(webhook::check_at_startup(bot.clone())));
     }
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(managers::run(bot.clone(), shutdown.clone())));
     let per_second = state.config.telegram.messages_per_second;
     let limit = std::sync::Arc::new(clients::RateLimiter::new(per_second, SEND_WINDOW));
     let config = clients::NotifierConfig {

@@ -27,11 +27,7 @@ impl From<sqlx::Error> for UpdateError {
 
 pub async fn handle(context: &AppContext, body: &[u8]) -> Result<(), UpdateError> {
     let update = telegram::parse(body).map_err(|e| UpdateError::Malformed(e.to_string()))?;
-    let sender = update.signals.iter().find_map(|s| match s {
-        Signal::BotMessage(msg) => Some(msg.account.external_id.parse::<i64>().ok()),
-        _ => None,
-    });
-    if let Some(user_id) = sender {
+    if let Some(user_id) = for_the_bot(context, &update.signals).await? {
         crate::inbox::store(&context.pool, update.update_id, user_id, body).await?;
     }
     for signal in &update.signals {
@@ -49,4 +45,26 @@ pub async fn handle(context: &AppContext, body: &[u8]) -> Result<(), UpdateError
         .record_delivery(Network::Telegram, &update.signals, metadata)
         .await?;
     Ok(())
+}
+
+/// The sender of an update the bot answers: a private message, `/managers`, a pressed button,
+/// or a reply in a managers' chat (replies to the bot elsewhere are comments, nothing more).
+async fn for_the_bot(
+    context: &AppContext,
+    signals: &[Signal],
+) -> Result<Option<Option<i64>>, UpdateError> {
+    for signal in signals {
+        let reply = match signal {
+            Signal::BotMessage(msg) => return Ok(Some(msg.account.external_id.parse().ok())),
+            Signal::GroupCommand(command) => return Ok(Some(Some(command.user_id))),
+            Signal::CallbackQuery(query) => return Ok(Some(Some(query.user_id))),
+            Signal::GroupReply(reply) => reply,
+            _ => continue,
+        };
+        let chat = app::managers_chat::by_chat(&context.pool, reply.chat_id).await?;
+        if chat.is_some() {
+            return Ok(Some(Some(reply.user_id)));
+        }
+    }
+    Ok(None)
 }

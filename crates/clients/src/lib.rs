@@ -25,8 +25,8 @@ pub use notify::{
 pub use rate::{RateLimiter, SlidingWindow};
 pub use retry::{Jitter, RetryPolicy};
 pub use telegram::{
-    Announcement, ChatId, InlineButton, InlineKeyboard, MAX_CAPTION_UTF16, MemberStatus,
-    PolledUpdate, SentMessage, SentPoll, TelegramApi, WebhookConfig, WebhookInfo,
+    Announcement, ChatId, ForceReply, InlineButton, InlineKeyboard, MAX_CAPTION_UTF16,
+    MemberStatus, PolledUpdate, SentMessage, SentPoll, TelegramApi, WebhookConfig, WebhookInfo,
 };
 pub use vk::{PendingLink, VkApi, VkIdCallback, VkIdOAuth, VkIdTokens, VkMembership, VkUser};
 

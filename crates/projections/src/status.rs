@@ -53,6 +53,30 @@ pub async fn status(pool: &PgPool) -> Result<Vec<ProjectionStatus>> {
     Ok(out)
 }
 
+/// When the oldest event some projection has not applied yet was recorded; `None` when every
+/// projection is caught up. One index probe after the lowest checkpoint, for periodic checks.
+pub async fn oldest_unapplied(pool: &PgPool) -> Result<Option<DateTime<Utc>>> {
+    let mut conn = pool.acquire().await?;
+    let mut lowest: Option<store::Checkpoint> = None;
+    for p in Projection::ALL {
+        let at = checkpoint::load(&mut conn, p.name()).await?;
+        if lowest.is_none_or(|l| at < l) {
+            lowest = Some(at);
+        }
+    }
+    let Some(at) = lowest else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT recorded_at FROM events WHERE (tx_id, position) > ($1, $2) \
+         ORDER BY tx_id, position LIMIT 1",
+    )
+    .bind(at.tx_id)
+    .bind(at.position)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Each projection's lag as an upper bound in one O(1) statement: the log's newest position
 /// less its checkpoint's (positions taken by failed appends count too), by name.
 pub async fn position_lags(pool: &PgPool) -> Result<Vec<(String, i64)>> {

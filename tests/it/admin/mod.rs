@@ -14,6 +14,7 @@ mod connect;
 mod coupons_browser;
 mod exports;
 mod live;
+mod managers_chat_browser;
 mod member_links;
 mod member_list;
 mod members;

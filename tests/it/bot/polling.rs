@@ -143,7 +143,7 @@ async fn the_startup_check_sets_the_webhook_with_every_update_kind(pool: PgPool)
     assert_eq!(set.len(), 1);
     assert_eq!(set[0]["url"], format!("{PUBLIC_URL}/webhooks/telegram"));
     assert_eq!(set[0]["secret_token"], crate::harness::TG_SECRET);
-    assert_eq!(set[0]["allowed_updates"].as_array().unwrap().len(), 9);
+    assert_eq!(set[0]["allowed_updates"].as_array().unwrap().len(), 10);
     match check {
         bot::webhook::WebhookCheck::Mismatch {
             missing_updates, ..

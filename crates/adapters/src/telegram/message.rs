@@ -4,27 +4,55 @@ use domain::network::ActivityKind;
 
 use super::wire::{Entity, Message};
 use super::{is_member_account, member};
-use crate::signal::{Activity, BotCommand, BotMessage, CommandName, Edit, Signal};
+use crate::signal::{
+    Activity, BotCommand, BotMessage, CommandName, Edit, GroupCommand, GroupReply, Signal,
+};
 use crate::text::{push_unique, utf16_slice};
 use crate::wire::{clean, clean_opt, unix_seconds};
 
-pub(super) fn message(msg: Message, edited: bool) -> Signal {
+pub(super) fn message(msg: Message, edited: bool) -> Vec<Signal> {
     if let Some(to) = msg.migrate_to_chat_id {
-        return migrated(msg.chat.id, to);
+        return vec![migrated(msg.chat.id, to)];
     }
     if let Some(from) = msg.migrate_from_chat_id {
-        return migrated(from, msg.chat.id);
+        return vec![migrated(from, msg.chat.id)];
     }
     match msg.chat.kind.as_str() {
-        "private" if edited => Signal::Ignored {
+        "private" if edited => vec![Signal::Ignored {
             reason: "edited private message",
-        },
-        "private" => bot_message(msg),
-        "group" | "supergroup" => group_message(msg, edited),
-        _ => Signal::Ignored {
+        }],
+        "private" => vec![bot_message(msg)],
+        "group" | "supergroup" => {
+            let reply = (!edited).then(|| bot_reply(&msg)).flatten();
+            let mut signals = vec![group_message(msg, edited)];
+            signals.extend(reply);
+            signals
+        }
+        _ => vec![Signal::Ignored {
             reason: "message outside a group",
-        },
+        }],
     }
+}
+
+/// A text answering a message of a bot (the only bot whose messages this one receives is
+/// itself), written by a person.
+fn bot_reply(msg: &Message) -> Option<Signal> {
+    let replied = msg.reply_to_message.as_ref()?;
+    if !replied.from.as_ref().is_some_and(|u| u.is_bot) {
+        return None;
+    }
+    let from = msg.from.as_ref().filter(|u| is_member_account(u))?;
+    if msg.sender_chat.is_some() {
+        return None;
+    }
+    Some(Signal::GroupReply(GroupReply {
+        chat_id: msg.chat.id,
+        message_id: msg.message_id,
+        reply_to_message_id: replied.message_id,
+        user_id: from.id,
+        language_code: clean_opt(from.language_code.clone()),
+        text: clean(msg.text.as_deref()?),
+    }))
 }
 
 fn migrated(from: i64, to: i64) -> Signal {
@@ -62,7 +90,17 @@ fn group_message(msg: Message, edited: bool) -> Signal {
         }
     };
     // `/report`, `/top@brand_bot`: asking the bot something is not taking part.
-    if msg.text.as_deref().and_then(command).is_some() {
+    if let Some(command) = msg.text.as_deref().and_then(command) {
+        if command.name == CommandName::Managers && !edited {
+            return Signal::GroupCommand(GroupCommand {
+                chat_id: msg.chat.id,
+                chat_title: clean_opt(msg.chat.title.clone()),
+                message_id: msg.message_id,
+                user_id: from.id,
+                language_code: clean_opt(from.language_code.clone()),
+                command,
+            });
+        }
         return Signal::Ignored {
             reason: "bot command in a group",
         };
@@ -195,6 +233,7 @@ pub(crate) fn command(text: &str) -> Option<BotCommand> {
         "forget" => CommandName::Forget,
         "stop" => CommandName::Stop,
         "resume" => CommandName::Resume,
+        "managers" => CommandName::Managers,
         _ => CommandName::Other(name),
     };
     let args = (!args.is_empty()).then(|| args.to_owned());

@@ -51,6 +51,7 @@ struct RawUpdate {
     chat_member: Option<Value>,
     my_chat_member: Option<Value>,
     chat_join_request: Option<Value>,
+    callback_query: Option<Value>,
 }
 
 /// Parses an `Update`. A known update kind with an unreadable object is an error (answer
@@ -58,11 +59,19 @@ struct RawUpdate {
 pub fn parse(raw_body: &[u8]) -> Result<TelegramUpdate, ParseError> {
     let raw: RawUpdate = serde_json::from_slice(raw_body).map_err(ParseError::json)?;
     let update_id = raw.update_id.ok_or(ParseError::Missing("update_id"))?;
-    let signal = if let Some(v) = raw.message {
+    let signals = if let Some(v) = raw.message {
         message::message(read("message", v)?, false)
     } else if let Some(v) = raw.edited_message {
         message::message(read("edited_message", v)?, true)
-    } else if raw.channel_post.is_some() || raw.edited_channel_post.is_some() {
+    } else {
+        vec![other(raw)?]
+    };
+    Ok(TelegramUpdate { update_id, signals })
+}
+
+/// Updates that are not messages: one signal each.
+fn other(raw: RawUpdate) -> Result<Signal, ParseError> {
+    let signal = if raw.channel_post.is_some() || raw.edited_channel_post.is_some() {
         Signal::Ignored {
             reason: "channel post has no member author",
         }
@@ -82,14 +91,24 @@ pub fn parse(raw_body: &[u8]) -> Result<TelegramUpdate, ParseError> {
         Signal::Ignored {
             reason: "join request is not membership",
         }
+    } else if let Some(v) = raw.callback_query {
+        callback_query(read("callback_query", v)?)
     } else {
         Signal::Ignored {
             reason: "update kind not used",
         }
     };
-    Ok(TelegramUpdate {
-        update_id,
-        signals: vec![signal],
+    Ok(signal)
+}
+
+fn callback_query(query: wire::CallbackQuery) -> Signal {
+    Signal::CallbackQuery(crate::signal::CallbackQuery {
+        id: query.id,
+        user_id: query.from.id,
+        language_code: crate::wire::clean_opt(query.from.language_code),
+        chat_id: query.message.as_ref().map(|m| m.chat.id),
+        message_id: query.message.as_ref().map(|m| m.message_id),
+        data: query.data.map(|d| crate::wire::clean(&d)),
     })
 }
 

@@ -98,6 +98,7 @@ impl Message {
 #[derive(Debug, Deserialize)]
 pub(super) struct ReplyTo {
     pub message_id: i64,
+    pub from: Option<User>,
     #[serde(default)]
     pub is_automatic_forward: bool,
     pub forward_origin: Option<ForwardOrigin>,
@@ -196,4 +197,19 @@ impl ChatMember {
 pub(super) struct InviteLink {
     pub invite_link: Option<String>,
     pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    /// Absent when the message is too old for Telegram to attach.
+    pub message: Option<CallbackMessage>,
+    pub data: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CallbackMessage {
+    pub message_id: i64,
+    pub chat: Chat,
 }

@@ -313,11 +313,62 @@ fn service_messages_migration_and_unknown_kinds() {
     );
     let photo = br#"{"update_id":7,"message":{"message_id":3,"date":1,"chat":{"id":-42,"type":"group"},"from":{"id":5,"first_name":"A"},"photo":[]}}"#;
     assert_eq!(activity(only(&parse(photo).unwrap().signals)).text, None);
-    let callback = br#"{"update_id":8,"callback_query":{"id":"1"}}"#;
+    let inline = br#"{"update_id":8,"inline_query":{"id":"1"}}"#;
     assert_eq!(
-        ignored(only(&parse(callback).unwrap().signals)),
+        ignored(only(&parse(inline).unwrap().signals)),
         "update kind not used"
     );
+}
+
+/// What the managers' chat reads: `/managers` in a group, a pressed button, and a reply to
+/// the bot's question (beside the comment the same message is).
+#[test]
+fn managers_chat_commands_buttons_and_replies() {
+    use adapters::signal::{CommandName, Signal};
+    let command = br#"{"update_id":9,"message":{"message_id":4,"date":1,"chat":{"id":-42,"type":"supergroup","title":"Staff"},"from":{"id":5,"first_name":"A","language_code":"en"},"text":"/managers@brand_bot off"}}"#;
+    match only(&parse(command).unwrap().signals) {
+        Signal::GroupCommand(c) => {
+            assert_eq!((c.chat_id, c.user_id), (-42, 5));
+            assert_eq!(c.chat_title.as_deref(), Some("Staff"));
+            assert_eq!(c.command.name, CommandName::Managers);
+            assert_eq!(c.command.args.as_deref(), Some("off"));
+        }
+        other => panic!("expected a group command, got {other:?}"),
+    }
+    let other = br#"{"update_id":10,"message":{"message_id":5,"date":1,"chat":{"id":-42,"type":"group"},"from":{"id":5,"first_name":"A"},"text":"/top"}}"#;
+    assert_eq!(
+        ignored(only(&parse(other).unwrap().signals)),
+        "bot command in a group"
+    );
+    let pressed = br#"{"update_id":11,"callback_query":{"id":"77","from":{"id":5,"first_name":"A","language_code":"ru"},"message":{"message_id":9,"chat":{"id":-42,"type":"group"}},"data":"rv:x"}}"#;
+    match only(&parse(pressed).unwrap().signals) {
+        Signal::CallbackQuery(q) => {
+            assert_eq!(q.id, "77");
+            assert_eq!(
+                (q.user_id, q.chat_id, q.message_id),
+                (5, Some(-42), Some(9))
+            );
+            assert_eq!(q.data.as_deref(), Some("rv:x"));
+        }
+        other => panic!("expected a callback query, got {other:?}"),
+    }
+    assert!(
+        parse(br#"{"update_id":12,"callback_query":{"id":"1"}}"#).is_err(),
+        "a callback query names who pressed"
+    );
+    let reply = br#"{"update_id":13,"message":{"message_id":6,"date":1,"chat":{"id":-42,"type":"group"},"from":{"id":5,"first_name":"A"},"text":" spam ring ","reply_to_message":{"message_id":3,"from":{"id":7000000001,"is_bot":true,"first_name":"Bot"}}}}"#;
+    let signals = parse(reply).unwrap().signals;
+    assert_eq!(signals.len(), 2);
+    assert!(matches!(signals[0], Signal::Activity(_)));
+    match &signals[1] {
+        Signal::GroupReply(r) => {
+            assert_eq!((r.chat_id, r.reply_to_message_id, r.user_id), (-42, 3, 5));
+            assert_eq!(r.text.trim(), "spam ring");
+        }
+        other => panic!("expected a reply, got {other:?}"),
+    }
+    let to_member = br#"{"update_id":14,"message":{"message_id":7,"date":1,"chat":{"id":-42,"type":"group"},"from":{"id":5,"first_name":"A"},"text":"hi","reply_to_message":{"message_id":3,"from":{"id":6,"first_name":"B"}}}}"#;
+    assert_eq!(parse(to_member).unwrap().signals.len(), 1);
 }
 
 #[test]

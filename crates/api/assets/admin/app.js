@@ -85,6 +85,7 @@ async function renderNow(options) {
         await Views.rules(view);
         await Views.brand(view);
         await Views.channels(view);
+        await Views.managersChat(view);
         if (can("administer")) view.append(programForm());
         break;
       case "audit-log": await Views.auditLog(view, params); break;

@@ -17,6 +17,7 @@ pub mod channels;
 pub mod csv_file;
 pub mod dashboard;
 pub mod live;
+pub mod managers_chat;
 pub mod member_links;
 pub mod member_list;
 pub mod members;
@@ -99,6 +100,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::disconnect))
         .routes(routes!(channels::check))
         .routes(routes!(channels::offered_chats))
+        .routes(routes!(
+            managers_chat::show,
+            managers_chat::connect,
+            managers_chat::disconnect
+        ))
         .routes(routes!(
             channels::telegram_webhook,
             channels::set_telegram_webhook

@@ -71,6 +71,11 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
                 body: include_str!("../../assets/admin/channels.js"),
             },
             File {
+                path: "/admin/assets/managers_chat.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/managers_chat.js"),
+            },
+            File {
                 path: "/admin/assets/app.js",
                 content_type: "text/javascript; charset=utf-8",
                 body: include_str!("../../assets/admin/app.js"),

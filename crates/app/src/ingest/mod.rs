@@ -169,7 +169,11 @@ impl Ingest {
         let mut unrouted: Vec<&str> = Vec::new();
         for signal in signals {
             match signal {
-                Signal::BotMessage(_) | Signal::BotStatus(_) => continue,
+                Signal::BotMessage(_)
+                | Signal::BotStatus(_)
+                | Signal::GroupCommand(_)
+                | Signal::GroupReply(_)
+                | Signal::CallbackQuery(_) => continue,
                 Signal::ChatMigrated {
                     from_chat_id,
                     to_chat_id,

@@ -38,6 +38,7 @@ pub struct InlineButton {
 enum ButtonAction {
     WebApp { url: String },
     Url(String),
+    CallbackData(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +60,14 @@ impl InlineButton {
         InlineButton {
             text: text.into(),
             action: ButtonAction::Url(url.into()),
+        }
+    }
+
+    /// Sends `data` (1-64 bytes) back to the bot as a `callback_query` when pressed.
+    pub fn callback(text: impl Into<String>, data: impl Into<String>) -> Self {
+        InlineButton {
+            text: text.into(),
+            action: ButtonAction::CallbackData(data.into()),
         }
     }
 }
@@ -84,6 +93,9 @@ struct SendPhoto<'a> {
     reply_markup: Option<&'a InlineKeyboard>,
 }
 
+/// Telegram's limit on a button's `callback_data`, in bytes.
+pub const MAX_CALLBACK_DATA: usize = 64;
+
 /// The part of the sent `Message` the caller records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct SentMessage {
@@ -91,12 +103,53 @@ pub struct SentMessage {
 }
 
 #[derive(Serialize)]
-struct SendMessage<'a> {
+struct SendMessage<'a, M: Serialize> {
     chat_id: &'a ChatId,
     /// Plain text (no `parse_mode`): member names never need escaping.
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reply_markup: Option<&'a InlineKeyboard>,
+    reply_markup: Option<&'a M>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_parameters: Option<ReplyParameters>,
+}
+
+#[derive(Serialize)]
+struct ReplyParameters {
+    message_id: i64,
+    /// Sent anyway when the message answered is gone.
+    allow_sending_without_reply: bool,
+}
+
+/// Asks the reader to answer: their app opens a reply to the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForceReply {
+    force_reply: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_field_placeholder: Option<String>,
+}
+
+impl ForceReply {
+    pub fn new(placeholder: Option<String>) -> Self {
+        ForceReply {
+            force_reply: true,
+            input_field_placeholder: placeholder,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AnswerCallbackQuery<'a> {
+    callback_query_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    show_alert: bool,
+}
+
+#[derive(Serialize)]
+struct EditMessageReplyMarkup<'a> {
+    chat_id: i64,
+    message_id: i64,
+    reply_markup: &'a InlineKeyboard,
 }
 
 #[derive(Serialize)]
@@ -128,10 +181,60 @@ impl TelegramApi {
         self.call("sendMessage", &body).await
     }
 
+    /// Sends `text` asking for an answer (ForceReply), as a reply to `reply_to` if given.
+    pub async fn send_force_reply(
+        &self,
+        chat_id: i64,
+        text: &str,
+        reply_to: Option<i64>,
+        force: &ForceReply,
+    ) -> Result<SentMessage> {
+        let chat_id = ChatId::Id(chat_id);
+        let mut body = send_message_body(&chat_id, text, Some(force))?;
+        body.reply_parameters = reply_to.map(|message_id| ReplyParameters {
+            message_id,
+            allow_sending_without_reply: true,
+        });
+        self.call("sendMessage", &body).await
+    }
+
+    /// Answers a pressed inline button (Telegram shows a spinner until then); `text` shows as
+    /// a toast, or as an alert the user closes when `show_alert`.
+    pub async fn answer_callback_query(
+        &self,
+        callback_query_id: &str,
+        text: Option<&str>,
+        show_alert: bool,
+    ) -> Result<()> {
+        let body = AnswerCallbackQuery {
+            callback_query_id,
+            text,
+            show_alert,
+        };
+        expect_true(self.call("answerCallbackQuery", &body).await?)
+    }
+
+    /// Replaces the buttons under one of the bot's messages (an empty keyboard removes them).
+    pub async fn edit_message_reply_markup(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        keyboard: &InlineKeyboard,
+    ) -> Result<()> {
+        let body = EditMessageReplyMarkup {
+            chat_id,
+            message_id,
+            reply_markup: keyboard,
+        };
+        // Telegram answers the edited Message (or `true` for inline messages).
+        let _: serde_json::Value = self.call("editMessageReplyMarkup", &body).await?;
+        Ok(())
+    }
+
     /// One attempt, for the notifier, which schedules its own retries per chat.
     pub(crate) async fn send_message_once(&self, chat_id: i64, text: &str) -> Result<SentMessage> {
         let chat_id = ChatId::Id(chat_id);
-        let body = send_message_body(&chat_id, text, None)?;
+        let body = send_message_body::<InlineKeyboard>(&chat_id, text, None)?;
         self.call_once("sendMessage", &body, Duration::ZERO).await
     }
 
@@ -184,11 +287,11 @@ impl TelegramApi {
     }
 }
 
-fn send_message_body<'a>(
+fn send_message_body<'a, M: Serialize>(
     chat_id: &'a ChatId,
     text: &'a str,
-    reply_markup: Option<&'a InlineKeyboard>,
-) -> Result<SendMessage<'a>> {
+    reply_markup: Option<&'a M>,
+) -> Result<SendMessage<'a, M>> {
     let units = text.encode_utf16().count();
     if units == 0 || units > MAX_TEXT_UTF16 {
         return Err(ClientError::InvalidInput(
@@ -199,6 +302,7 @@ fn send_message_body<'a>(
         chat_id,
         text,
         reply_markup,
+        reply_parameters: None,
     })
 }
 

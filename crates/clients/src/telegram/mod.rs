@@ -24,7 +24,8 @@ use secrecy::SecretString;
 
 pub use member::MemberStatus;
 pub use message::{
-    Announcement, InlineButton, InlineKeyboard, MAX_CAPTION_UTF16, MAX_TEXT_UTF16, SentMessage,
+    Announcement, ForceReply, InlineButton, InlineKeyboard, MAX_CALLBACK_DATA, MAX_CAPTION_UTF16,
+    MAX_TEXT_UTF16, SentMessage,
 };
 pub use poll::{
     MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS, SentPoll,

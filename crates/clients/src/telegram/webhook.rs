@@ -14,7 +14,7 @@ use secrecy::SecretString;
 
 /// The update kinds the ledger reads. Listed explicitly because an empty or missing list
 /// silently drops `chat_member` and reactions (docs/platforms.md, Telegram).
-pub const ALLOWED_UPDATES: [&str; 9] = [
+pub const ALLOWED_UPDATES: [&str; 10] = [
     "message",
     "edited_message",
     "channel_post",
@@ -24,6 +24,7 @@ pub const ALLOWED_UPDATES: [&str; 9] = [
     "chat_member",
     "my_chat_member",
     "chat_join_request",
+    "callback_query",
 ];
 
 /// Kinds Telegram leaves out unless they are named (what an empty list really means).

@@ -91,7 +91,8 @@ async fn webhook_info_tells_which_updates_will_not_arrive() {
             "message_reaction_count",
             "chat_member",
             "my_chat_member",
-            "chat_join_request"
+            "chat_join_request",
+            "callback_query"
         ]
     );
     // No list set: Telegram's default leaves out exactly the opt-in kinds.
