@@ -550,6 +550,10 @@ async fn a_reward_running_low_alerts_the_managers_chat_once(pool: PgPool) {
     anna_comments(&bot, "Отличная пробежка сегодня").await;
     anna_comments(&bot, "И ещё одна пробежка вечером").await;
     let anna = bot.app.member_of(&crate::harness::anna_tg()).await.unwrap();
+    let mut notifier =
+        bot::notify::NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
+            .await
+            .unwrap();
     let redeemed = bot
         .app
         .t
@@ -577,6 +581,18 @@ async fn a_reward_running_low_alerts_the_managers_chat_once(pool: PgPool) {
                 .to_string()
         ]
     );
+    // Olga linked her Telegram, but the chat carries the alert: she does not get it twice.
+    notifier
+        .drain(std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let to_olga = bot
+        .sent()
+        .await
+        .into_iter()
+        .filter(|m| m["chat_id"] == OLGA)
+        .count();
+    assert_eq!(to_olga, 0);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

@@ -150,7 +150,8 @@ async fn raffle_state(
 }
 
 /// A reward's stock fell to its alert threshold: every admin and manager of its program who
-/// linked a Telegram account (to sign in) hears it in their chat with the bot, once.
+/// linked a Telegram account (to sign in) hears it in their chat with the bot, once, unless
+/// the program has a managers' chat, which then carries it.
 async fn stock_alerts(
     bot: &Bot,
     batch: &[Envelope<Event>],
@@ -176,6 +177,9 @@ async fn stock_alerts(
         let Some(of) = served(reward.program_id, program) else {
             continue;
         };
+        if app::managers_chat::get(bot.pool(), of).await?.is_some() {
+            continue; // the managers' chat hears it (`managers::alerts`), once for everyone
+        }
         let text = stock_alert_text(&reward.title, *stock, *threshold);
         for chat_id in managers_on_telegram(bot.pool(), of).await? {
             planned.push(Planned {
