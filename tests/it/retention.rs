@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Every table the job purges, as the report names them.
-const PURGED: [&str; 9] = [
+const PURGED: [&str; 11] = [
     "bot_updates",
     "notification_deliveries",
     "deliveries_without_effect",
@@ -20,6 +20,8 @@ const PURGED: [&str; 9] = [
     "link_codes",
     "vk_id_pending",
     "subscription_checks",
+    "managers_digests",
+    "managers_alerts",
 ];
 
 /// One row in every purged table: `at` in each age column, `expires` in each expiry column.
@@ -116,6 +118,26 @@ async fn seed(pool: &PgPool, program: Uuid, n: i64, at: DateTime<Utc>, expires: 
     )
     .bind(program)
     .bind(member)
+    .bind(&key)
+    .bind(at)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO managers_digests (program_id, day, claimed_at, chat_id) \
+         VALUES ($1, DATE '2026-01-01' + $2::int, $3, -100)",
+    )
+    .bind(program)
+    .bind(n as i32)
+    .bind(at)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO managers_alerts (program_id, key, opened_at, resolved_at, chat_id) \
+         VALUES ($1, $2, $3, $3, -100)",
+    )
+    .bind(program)
     .bind(&key)
     .bind(at)
     .execute(pool)

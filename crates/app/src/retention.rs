@@ -56,6 +56,10 @@ const PURGES: &[(&str, &str, Cutoff)] = &[
     ("link_codes", "expires_at", Cutoff::Operational),
     ("vk_id_pending", "expires_at", Cutoff::VkIdGrace),
     ("subscription_checks", "checked_at", Cutoff::Operational),
+    // A past day's digest claim is never needed again (days only move forward).
+    ("managers_digests", "claimed_at", Cutoff::Operational),
+    // Only ended episodes: an open one is what keeps its alert from repeating.
+    ("managers_alerts", "resolved_at", Cutoff::Operational),
 ];
 
 /// Rows deleted per table by one purge, in a fixed order.
