@@ -495,6 +495,7 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
     let terms = RaffleTerms {
         title: "Осенний розыгрыш".into(),
         prize: "год кофе".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(10).unwrap(),
         max_tickets_per_member: 1,
         winners: 1,

@@ -27,6 +27,7 @@ async fn open_raffle(m: &MiniApp, title: &str, cost: i64, limit: u32, seconds: i
     let terms = RaffleTerms {
         title: title.into(),
         prize: "Городской велосипед".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(cost).unwrap(),
         max_tickets_per_member: limit,
         winners: 1,

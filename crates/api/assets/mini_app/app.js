@@ -168,6 +168,7 @@
       raffleProof: 'Проверить розыгрыш',
       err_raffle_closed: 'Продажа билетов на этот розыгрыш закрыта.',
       err_raffle_ticket_limit: 'У вас уже максимум билетов на этот розыгрыш.',
+      err_raffle_without_tickets: 'В этом розыгрыше нет билетов: участвуют по активности.',
       err_raffle_cancelled: 'Этот розыгрыш отменён.',
     },
     en: {
@@ -327,6 +328,7 @@
       raffleProof: 'Check the draw',
       err_raffle_closed: 'Ticket sales for this raffle are closed.',
       err_raffle_ticket_limit: 'You already hold the most tickets this raffle allows.',
+      err_raffle_without_tickets: 'This raffle has no tickets: members enter by what they do.',
       err_raffle_cancelled: 'This raffle was cancelled.',
     },
   };
