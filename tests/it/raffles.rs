@@ -374,6 +374,8 @@ async fn the_public_page_checks_the_draw_in_the_browser(pool: PgPool) {
         .unwrap();
     let winners = browser.count("#winners li").await.unwrap();
     assert_eq!(winners, 2);
+    let rule = browser.text("#rule").await.unwrap().unwrap_or_default();
+    assert!(rule.contains("Tickets bought with points"), "{rule}");
     browser.screenshot("raffle-proof").await.unwrap();
     browser.quit().await;
 }
