@@ -31,7 +31,12 @@ pub struct TestLedger {
 impl TestLedger {
     pub async fn new(pool: PgPool) -> Self {
         let accounts = app::accounts::Accounts::new(pool.clone(), app::config::dev_privacy_keys());
-        let ledger = Ledger::new(EventStore::new(pool), LedgerConfig::default());
+        // Raffles drawn right after their end: tests commit their activity before it.
+        let config = LedgerConfig {
+            raffle_settle: std::time::Duration::ZERO,
+            ..LedgerConfig::default()
+        };
+        let ledger = Ledger::new(EventStore::new(pool), config);
         let program_id = ProgramId(Uuid::new_v4());
         ledger
             .create_program(

@@ -22,6 +22,7 @@ async fn open(m: &MiniApp, ends_in: Duration, winners: u32) -> RaffleId {
     let terms = RaffleTerms {
         title: "Осенний розыгрыш".into(),
         prize: "Год кофе".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(10).unwrap(),
         max_tickets_per_member: 2,
         winners,
@@ -174,10 +175,14 @@ async fn tickets_then_a_draw_anyone_can_check_against_the_commitment(pool: PgPoo
     assert_eq!(anna_view["raffles"][0]["status"], "drawn");
     // `loyalty audit raffle` reads the stream itself; a draw whose recorded winner differs
     // from the seed's would fail it.
-    let (state, audited) = app::raffles::audit(m.app.t.ledger.store(), raffle)
-        .await
-        .unwrap()
-        .unwrap();
+    let (state, audited) = app::raffles::audit(
+        m.app.t.ledger.store(),
+        raffle,
+        m.app.t.ledger.raffle_settle(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(audited.verified, Some(true));
     let mut forged = state.clone();
     let (seed, won) = forged.drawn.clone().unwrap();
@@ -369,6 +374,198 @@ async fn the_public_page_checks_the_draw_in_the_browser(pool: PgPool) {
         .unwrap();
     let winners = browser.count("#winners li").await.unwrap();
     assert_eq!(winners, 2);
+    let rule = browser.text("#rule").await.unwrap().unwrap_or_default();
+    assert!(rule.contains("Tickets bought with points"), "{rule}");
     browser.screenshot("raffle-proof").await.unwrap();
     browser.quit().await;
+}
+
+fn vk_comment(n: u32) -> domain::network::ActivityRef {
+    domain::network::ActivityRef {
+        network: domain::network::Network::Vk,
+        kind: domain::network::ActivityKind::Comment,
+        reference: format!("{n:032x}"),
+    }
+}
+
+/// Members who commented in the period enter once each (by their first comment); a comment
+/// deleted before the end, a comment before the period and a reaction do not count; nobody
+/// can buy a ticket; the draw appends the entries once and picks winners among them; the
+/// audit recomputes the entries from the log.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_activity_raffle_enters_the_members_who_commented_in_its_period(pool: PgPool) {
+    use domain::raffle::{ActivityRule, EntryRule};
+    let m = MiniApp::new(pool.clone()).await;
+    let (anna_id, boris_id) = (m.sign_in(&anna()).await, m.sign_in(&boris()).await);
+    let t = &m.app.t;
+    let (carl, dina, eve) = (t.member().await, t.member().await, t.member().await);
+    let now = chrono::Utc::now();
+    let ago = |minutes: i64| domain::Timestamp::from(now - chrono::Duration::minutes(minutes));
+    let award = |who, activity, at| {
+        t.ledger.award_activity(
+            &t.program,
+            who,
+            activity,
+            None,
+            at,
+            store::Metadata::default(),
+            at,
+        )
+    };
+    award(anna_id, vk_comment(1), ago(50)).await.unwrap();
+    award(eve, vk_comment(2), ago(40)).await.unwrap();
+    award(anna_id, vk_comment(3), ago(30)).await.unwrap();
+    award(boris_id, vk_comment(4), ago(20)).await.unwrap();
+    award(dina, vk_comment(5), ago(120)).await.unwrap();
+    let reaction = domain::network::ActivityRef {
+        kind: domain::network::ActivityKind::Reaction,
+        ..vk_comment(6)
+    };
+    award(carl, reaction, ago(10)).await.unwrap();
+    t.ledger
+        .reverse_activity(
+            t.program_id(),
+            boris_id,
+            vk_comment(4),
+            domain::event::ReversalReason::Deleted,
+            store::Metadata::default(),
+            ago(5),
+        )
+        .await
+        .unwrap();
+
+    let rule = ActivityRule {
+        kind: Some(domain::network::ActivityKind::Comment),
+        network: None,
+        from: ago(60),
+    };
+    let terms = RaffleTerms {
+        title: "Комментаторы недели".into(),
+        prize: "Кружка".into(),
+        entry_rule: EntryRule::Activity(rule),
+        ticket_cost: Points::new(1).unwrap(),
+        max_tickets_per_member: 1,
+        winners: 3,
+        ends_at: (now + chrono::Duration::milliseconds(1_500)).into(),
+    };
+    let program = t.program_id();
+    let secrets = m.state.secrets();
+    let (raffle, _) = t
+        .ledger
+        .open_raffle(&m.app.pool, secrets, program, terms, &now_action())
+        .await
+        .unwrap();
+
+    let (_, listed) = m.get("/api/v1/app/raffles", &anna()).await;
+    let shown = &listed["raffles"][0];
+    assert_eq!(
+        (
+            shown["entry_rule"]["rule"].as_str(),
+            shown["entry_rule"]["kind"].as_str()
+        ),
+        (Some("activity"), Some("comment"))
+    );
+    assert_eq!(shown["entered"], true, "{shown}");
+    let (_, for_boris) = m.get("/api/v1/app/raffles", &boris()).await;
+    assert_eq!(
+        for_boris["raffles"][0]["entered"], false,
+        "his comment was deleted"
+    );
+    let (status, refused) = buy(&m, &anna(), raffle, "t1").await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("raffle_without_tickets"))
+    );
+
+    let early = t
+        .ledger
+        .draw_raffle(&m.app.pool, secrets, program, raffle, &now_action())
+        .await;
+    assert!(
+        matches!(
+            early,
+            Err(app::AppError::Denied(domain::DomainError::RaffleNotEnded))
+        ),
+        "{early:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    // A ledger that lets late commits settle for a minute does not draw yet.
+    let settling = app::Ledger::new(store::EventStore::new(pool), app::LedgerConfig::default());
+    let unsettled = settling
+        .draw_raffle(&m.app.pool, secrets, program, raffle, &now_action())
+        .await;
+    assert!(
+        matches!(
+            unsettled,
+            Err(app::AppError::Denied(domain::DomainError::RaffleNotEnded))
+        ),
+        "{unsettled:?}"
+    );
+    // An interrupted draw: the entries are in, the draw is not; drawing appends none again.
+    let rule_end = domain::Timestamp::from(now + chrono::Duration::milliseconds(1_500));
+    t.ledger
+        .enter_activity(program, raffle, &rule, rule_end, &now_action())
+        .await
+        .unwrap();
+    t.ledger
+        .draw_raffle(&m.app.pool, secrets, program, raffle, &now_action())
+        .await
+        .unwrap();
+    let again = t
+        .ledger
+        .draw_raffle(&m.app.pool, secrets, program, raffle, &now_action())
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(app::AppError::Denied(
+                domain::DomainError::RaffleAlreadyDrawn
+            ))
+        ),
+        "{again:?}"
+    );
+    let entered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'RaffleEntered'",
+    )
+    .bind(domain::StreamId::Raffle(raffle).to_string())
+    .fetch_one(&m.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(entered, 2, "each entry once");
+
+    let state = app::raffles::raffle_in(&t.ledger, program, raffle)
+        .await
+        .unwrap();
+    let members: Vec<_> = state.tickets.iter().map(|e| e.1).collect();
+    assert_eq!(
+        members,
+        vec![anna_id, eve],
+        "in the order of their first comments"
+    );
+    let (_, won) = state.drawn.clone().unwrap();
+    assert_eq!(won.len(), 2, "three prizes, two entrants");
+    assert!(won.iter().all(|w| state.tickets.iter().any(|e| e.0 == *w)));
+
+    let (_, audited) = app::raffles::audit(t.ledger.store(), raffle, t.ledger.raffle_settle())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (audited.verified, audited.entries_match_log),
+        (Some(true), Some(true))
+    );
+    let proof = m
+        .call(
+            "GET",
+            &format!("/api/v1/raffles/{}/proof", raffle.0),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    let proof = json_of(&proof);
+    assert_eq!(proof["entry_rule"]["rule"], "activity");
+    assert_eq!(proof["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(proof["verified"], true);
+    verify(&m).await;
 }

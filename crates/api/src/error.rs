@@ -177,6 +177,7 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::RaffleAlreadyDrawn => "raffle_already_drawn",
         DomainError::RaffleCancelled => "raffle_cancelled",
         DomainError::RaffleTicketLimit(_) => "raffle_ticket_limit",
+        DomainError::RaffleWithoutTickets => "raffle_without_tickets",
         DomainError::InvalidRaffle(_) => "invalid_raffle",
     }
 }
@@ -232,6 +233,7 @@ mod tests {
             DomainError::RaffleAlreadyDrawn,
             DomainError::RaffleCancelled,
             DomainError::RaffleTicketLimit(1),
+            DomainError::RaffleWithoutTickets,
             DomainError::InvalidRaffle(String::new()),
         ];
         let envelope = [

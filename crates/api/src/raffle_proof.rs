@@ -12,10 +12,13 @@ use axum::http::header::{CONTENT_SECURITY_POLICY, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
+use domain::DomainError;
 use domain::StreamId;
 use domain::ids::{EntryId, RaffleId};
-use domain::raffle::RaffleState;
-use serde::Serialize;
+use domain::network::{ActivityKind, Network};
+use domain::raffle::{ActivityRule, EntryRule, RaffleState};
+use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -77,6 +80,72 @@ pub const ALGORITHM: &str = "Tickets in log order; for i = 0, 1, …: n = ticket
     ticket i + (x mod n); ticket i wins unless its holder (`holders`) already won; stop at the \
     number of winners. The commitment is SHA-256(seed).";
 
+/// A raffle's entry rule as the panel, the Mini App and the proof show it, and as the panel
+/// sends it: `tickets`, or `activity` with an optional kind and network and the period's start
+/// (the period ends at the raffle's end).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EntryRuleView {
+    /// `tickets` or `activity`.
+    pub rule: String,
+    /// The activity kind (`comment`, `reaction`, …); `null` is any points-earning activity.
+    pub kind: Option<String>,
+    /// `instagram`, `vk` or `telegram`; `null` is any network.
+    pub network: Option<String>,
+    /// The period's start, for an activity rule.
+    pub from: Option<DateTime<Utc>>,
+}
+
+impl From<EntryRule> for EntryRuleView {
+    fn from(rule: EntryRule) -> Self {
+        match rule {
+            EntryRule::Tickets => Self {
+                rule: "tickets".into(),
+                kind: None,
+                network: None,
+                from: None,
+            },
+            EntryRule::Activity(a) => Self {
+                rule: "activity".into(),
+                kind: a.kind.map(|k| k.as_str().to_string()),
+                network: a.network.map(|n| n.as_str().to_string()),
+                from: Some(a.from.get()),
+            },
+        }
+    }
+}
+
+impl TryFrom<EntryRuleView> for EntryRule {
+    type Error = DomainError;
+    fn try_from(view: EntryRuleView) -> Result<Self, DomainError> {
+        let invalid = |why: &str| DomainError::InvalidRaffle(why.into());
+        match view.rule.as_str() {
+            "tickets" => Ok(EntryRule::Tickets),
+            "activity" => {
+                let kind = match view.kind.as_deref().filter(|k| !k.is_empty()) {
+                    None => None,
+                    Some(k) => Some(
+                        ActivityKind::parse(k)
+                            .ok_or_else(|| invalid("an unknown activity kind"))?,
+                    ),
+                };
+                let network = match view.network.as_deref().filter(|n| !n.is_empty()) {
+                    None => None,
+                    Some(n) => {
+                        Some(Network::parse(n).ok_or_else(|| invalid("an unknown network"))?)
+                    }
+                };
+                let from = view.from.ok_or_else(|| invalid("the period's start"))?;
+                Ok(EntryRule::Activity(ActivityRule {
+                    kind,
+                    network,
+                    from: from.into(),
+                }))
+            }
+            _ => Err(invalid("the entry rule is tickets or activity")),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Proof {
     pub raffle_id: Uuid,
@@ -87,7 +156,13 @@ pub struct Proof {
     pub seed: Option<String>,
     /// How many members the raffle said would win.
     pub winners_wanted: u32,
-    /// Every ticket in log order.
+    /// How members entered; an activity raffle's entries (one per member, named by their first
+    /// matching award) are appended at the draw, and `loyalty audit raffle` recomputes them
+    /// from the log.
+    pub entry_rule: EntryRuleView,
+    /// The end of entries (and of an activity rule's period).
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Every ticket (entry) in log order.
     pub tickets: Vec<Uuid>,
     /// Each ticket's holder as a number (0 for the first member to buy, …), never who.
     pub holders: Vec<u32>,
@@ -126,6 +201,8 @@ pub async fn proof(
         commitment: proof.commitment,
         seed: proof.seed,
         winners_wanted: raffle.winners,
+        entry_rule: raffle.entry_rule.into(),
+        ends_at: raffle.ends_at.map(|t| t.get()),
         tickets: ids(&proof.tickets),
         holders: proof.holders,
         winners: ids(&proof.recorded_winners),

@@ -27,6 +27,9 @@ pub struct LedgerConfig {
     pub max_commits_per_batch: usize,
     /// Attempts before a command that keeps conflicting gives up.
     pub max_attempts: u32,
+    /// How long after an activity raffle's end its draw waits, so awards decided before the
+    /// end but committed just after it are in the log the draw reads (`app::raffles`).
+    pub raffle_settle: std::time::Duration,
 }
 
 impl Default for LedgerConfig {
@@ -36,6 +39,7 @@ impl Default for LedgerConfig {
             writers: 1,
             max_commits_per_batch: 512,
             max_attempts: 16,
+            raffle_settle: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -221,6 +225,7 @@ pub struct Ledger {
     caches: Arc<Caches>,
     max_attempts: u32,
     hot: Arc<HotStreams>,
+    raffle_settle: std::time::Duration,
 }
 
 /// Locks that take this process's commands on one shared stream (a reward every member
@@ -260,6 +265,7 @@ impl Ledger {
                 raffle: StateCache::new(cap / 10 + 64),
             }),
             max_attempts: config.max_attempts,
+            raffle_settle: config.raffle_settle,
             hot: Arc::new(HotStreams(std::array::from_fn(|_| {
                 tokio::sync::Mutex::new(())
             }))),
@@ -271,6 +277,11 @@ impl Ledger {
     pub async fn turn_on(&self, key: Uuid) -> tokio::sync::MutexGuard<'_, ()> {
         let stripes = self.hot.0.len() as u128;
         self.hot.0[(key.as_u128() % stripes) as usize].lock().await
+    }
+
+    /// How long an activity raffle's draw waits after its end.
+    pub fn raffle_settle(&self) -> std::time::Duration {
+        self.raffle_settle
     }
 
     pub fn store(&self) -> &EventStore {

@@ -1,5 +1,7 @@
 //! Provably fair raffles: the seed is drawn here (random, kept sealed in `raffle_seeds`), its
-//! SHA-256 published when the raffle opens, and revealed by the draw (`domain::raffle`).
+//! SHA-256 published when the raffle opens, and revealed by the draw (`domain::raffle`). An
+//! activity raffle's entries are read from the program's log for its period at the draw and
+//! appended to its stream before the draw itself, so the proof lists them like tickets.
 
 use crate::commands::{Created, ManagerAction};
 use crate::ledger::Ledger;
@@ -9,17 +11,21 @@ use crate::{AppError, Outcome};
 use domain::ids::{EntryId, MemberId, ProgramId, RaffleId, derived_id};
 use domain::member::MemberState;
 use domain::raffle::{
-    NewRaffle, RaffleState, commitment_of, decide_buy_ticket, decide_refund_ticket,
+    ActivityRule, EntryRule, NewRaffle, RaffleState, activity_entries, commitment_of,
+    decide_buy_ticket, decide_refund_ticket,
 };
 use domain::{Event, StreamId, Timestamp};
 use rand::RngCore;
 use sqlx::PgPool;
+use store::Checkpoint;
 use store::Metadata;
 
 /// A raffle's terms as a manager gives them; the seed and its commitment are made here.
 pub struct RaffleTerms {
     pub title: String,
     pub prize: String,
+    pub entry_rule: EntryRule,
+    /// Points per ticket; ignored by an activity rule.
     pub ticket_cost: domain::points::Points,
     pub max_tickets_per_member: u32,
     pub winners: u32,
@@ -95,6 +101,7 @@ impl Ledger {
             program_id,
             title: terms.title,
             prize: terms.prize,
+            entry_rule: terms.entry_rule,
             ticket_cost: terms.ticket_cost,
             max_tickets_per_member: terms.max_tickets_per_member,
             winners: terms.winners,
@@ -121,11 +128,60 @@ impl Ledger {
         let seed = stored_seed(pool, secrets, raffle_id)
             .await?
             .ok_or(AppError::Denied(domain::DomainError::NotFound))?;
+        let raffle = raffle_in(self, program_id, raffle_id).await?;
+        if let (EntryRule::Activity(rule), None, None, Some(end)) = (
+            raffle.entry_rule,
+            &raffle.drawn,
+            &raffle.cancelled,
+            raffle.ends_at,
+        ) {
+            self.enter_activity(program_id, raffle_id, &rule, end, action)
+                .await?;
+        }
         let by = action.manager.clone();
         self.raffle_command(program_id, raffle_id, action, |s| {
             s.draw(&seed, by.clone(), action.at)
         })
         .await
+    }
+
+    /// Appends an activity raffle's entries (the draw's first step), read from the log once its
+    /// end is settled (`LedgerConfig::raffle_settle`), in
+    /// chunks; each chunk's command id derives from the raffle and its first entry, and the
+    /// domain leaves out entries already in the stream, so a retried draw appends each once.
+    pub async fn enter_activity(
+        &self,
+        program_id: ProgramId,
+        raffle_id: RaffleId,
+        rule: &ActivityRule,
+        ends_at: Timestamp,
+        action: &ManagerAction,
+    ) -> Result<(), AppError> {
+        let settled = ends_at.get() + self.raffle_settle();
+        if action.at.get() < settled {
+            return Err(AppError::Denied(domain::DomainError::RaffleNotEnded));
+        }
+        let entries = entries_from_log(
+            self.store(),
+            program_id,
+            rule,
+            ends_at,
+            self.raffle_settle(),
+        )
+        .await?;
+        let stream = StreamId::Raffle(raffle_id);
+        for chunk in entries.chunks(ENTRIES_PER_COMMIT) {
+            let Some((first, _)) = chunk.first() else {
+                continue;
+            };
+            let command = derived_id(&format!("raffle/{}/entries/{}", raffle_id.0, first.0));
+            let _turn = self.turn_on(raffle_id.0).await;
+            self.execute::<RaffleState>(program_id.0, command, action.metadata(), &stream, |s| {
+                s.enter(chunk, action.at)
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Cancels the raffle, then refunds every ticket not refunded yet (each once: its refund's
@@ -149,6 +205,10 @@ impl Ledger {
             .await?
             .state;
         let mut refunded = 0;
+        // An activity raffle's entries cost nothing: there is nothing to refund.
+        if !raffle.entry_rule.is_tickets() {
+            return Ok((outcome, refunded));
+        }
         for (ticket, member) in raffle.tickets {
             let command = derived_id(&format!("raffle/{}/refund/{}", raffle_id.0, ticket.0));
             let streams = (StreamId::Raffle(raffle_id), StreamId::Member(member));
@@ -220,6 +280,67 @@ impl Ledger {
     }
 }
 
+/// Entries appended per commit when an activity raffle is drawn.
+const ENTRIES_PER_COMMIT: usize = 250;
+
+/// How far the database's clock (`recorded_at`) may stand from the clock that decided an event
+/// (`at`): the log is read this much beyond the period on both sides.
+const CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// An activity raffle's entries as the program's log gives them ([`activity_entries`]): the
+/// awards, reversals and restorations recorded from the period's start (less the slack) to
+/// its settled end (plus the slack), in log order. The draw and `loyalty audit raffle` both
+/// read them here, so they see the same rows.
+pub async fn entries_from_log(
+    store: &store::EventStore,
+    program_id: ProgramId,
+    rule: &ActivityRule,
+    ends_at: Timestamp,
+    settle: std::time::Duration,
+) -> Result<Vec<(EntryId, MemberId)>, AppError> {
+    const TYPES: [&str; 3] = ["PointsAwarded", "PointsReversed", "AwardRestored"];
+    let from = rule.from.get() - CLOCK_SLACK;
+    let until = ends_at.get() + settle + CLOCK_SLACK;
+    let mut events = Vec::new();
+    let mut after = Checkpoint::default();
+    loop {
+        let page = store
+            .program_events_recorded(
+                program_id.0,
+                from,
+                until,
+                &TYPES,
+                after,
+                store::MAX_READ_BATCH,
+            )
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.checkpoint();
+        for recorded in page {
+            events.push(decode(recorded)?.event);
+        }
+    }
+    Ok(activity_entries(rule, ends_at, &events))
+}
+
+/// Whether the member is in an activity raffle so far: their own stream holds a matching award
+/// in its period they still keep (what the draw will count, as far as the log shows now).
+pub async fn entered_by_activity(
+    store: &store::EventStore,
+    member_id: MemberId,
+    rule: &ActivityRule,
+    ends_at: Timestamp,
+) -> Result<bool, AppError> {
+    let stream = StreamId::Member(member_id).to_string();
+    let mut events = Vec::new();
+    for recorded in store.read_stream(&stream, 0).await? {
+        events.push(decode(recorded)?.event);
+    }
+    Ok(!activity_entries(rule, ends_at, &events).is_empty())
+}
+
 /// A program's raffles, newest first, with their states.
 pub async fn raffles_of(
     ledger: &Ledger,
@@ -268,26 +389,37 @@ pub struct RaffleProof {
     pub recorded_winners: Vec<EntryId>,
     /// The winning tickets recomputed from the seed and the tickets.
     pub recomputed_winners: Vec<EntryId>,
+    /// How members entered.
+    pub entry_rule: EntryRule,
+    /// For a drawn activity raffle, whether its entries are those the log gives for its
+    /// period (checked by [`audit`] only; `None` otherwise).
+    pub entries_match_log: Option<bool>,
     /// The seed's SHA-256 is the commitment and the recomputed winners are the recorded ones;
     /// `None` before the draw.
     pub verified: Option<bool>,
 }
 
 /// A raffle's proof recomputed from its stream as the log holds it (no cache), for
-/// `loyalty audit raffle`; `None` when no such raffle was opened.
+/// `loyalty audit raffle`, with an activity raffle's entries recomputed from the program's log
+/// (read with the draw's `settle`); `None` when no such raffle was opened.
 pub async fn audit(
     store: &store::EventStore,
     raffle: RaffleId,
+    settle: std::time::Duration,
 ) -> Result<Option<(RaffleState, RaffleProof)>, AppError> {
     let stream = StreamId::Raffle(raffle).to_string();
     let mut state = RaffleState::default();
     for r in store.read_stream(&stream, 0).await? {
         state = domain::Aggregate::apply(state, &decode(r)?.event);
     }
-    if state.raffle_id.is_none() {
+    let (Some(program_id), Some(ends_at)) = (state.program_id, state.ends_at) else {
         return Ok(None);
+    };
+    let mut proof = proof(&state);
+    if let (EntryRule::Activity(rule), Some(_)) = (state.entry_rule, &state.drawn) {
+        let from_log = entries_from_log(store, program_id, &rule, ends_at, settle).await?;
+        proof.entries_match_log = Some(from_log == state.tickets);
     }
-    let proof = proof(&state);
     Ok(Some((state, proof)))
 }
 
@@ -314,6 +446,8 @@ pub fn proof(raffle: &RaffleState) -> RaffleProof {
             holders,
             recorded_winners: Vec::new(),
             recomputed_winners: Vec::new(),
+            entry_rule: raffle.entry_rule,
+            entries_match_log: None,
             verified: None,
         };
     };
@@ -327,6 +461,8 @@ pub fn proof(raffle: &RaffleState) -> RaffleProof {
         holders,
         recorded_winners: recorded.clone(),
         recomputed_winners: recomputed,
+        entry_rule: raffle.entry_rule,
+        entries_match_log: None,
         verified: Some(verified),
     }
 }

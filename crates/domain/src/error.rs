@@ -65,6 +65,9 @@ pub enum DomainError {
     /// The raffle was cancelled and its tickets refunded.
     #[error("the raffle was cancelled")]
     RaffleCancelled,
+    /// Members enter this raffle by their activity: it sells no tickets.
+    #[error("this raffle sells no tickets: members enter by their activity")]
+    RaffleWithoutTickets,
     /// The member holds the most tickets the raffle allows.
     #[error("at most {0} tickets per member")]
     RaffleTicketLimit(u32),

@@ -7,6 +7,7 @@ use crate::codeword::Codeword;
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::program::Rules;
+use crate::raffle::EntryRule;
 use crate::stream::StreamId;
 use crate::text::TextFingerprint;
 use crate::time::Timestamp;
@@ -525,12 +526,18 @@ pub enum Event {
         by: ManagerId,
         /// When it was decided: the command's time.
         at: Timestamp,
+        /// How members enter; with an activity rule the ticket fields are 0. Additive: events
+        /// without it read as tickets (and keep their payloads and hashes).
+        #[serde(default, skip_serializing_if = "EntryRule::is_tickets")]
+        entry_rule: EntryRule,
     },
-    /// A ticket in the raffle (the raffle stream's half of `RaffleTicketBought`).
+    /// An entry in the raffle: a ticket (the raffle stream's half of `RaffleTicketBought`), or
+    /// a member an activity raffle's rule let in, appended at the draw.
     RaffleEntered {
         /// The raffle.
         raffle_id: RaffleId,
-        /// The ticket: the purchase's entry id.
+        /// The ticket: the purchase's entry id; for an activity raffle, the member's first
+        /// matching award's entry id.
         entry_id: EntryId,
         /// Its holder.
         member_id: MemberId,

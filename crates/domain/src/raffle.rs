@@ -1,16 +1,58 @@
-//! Provably fair raffles. Opening publishes the SHA-256 of a secret seed; members buy tickets
-//! with points until the end; the draw reveals the seed, and the winners are a pure function of
-//! the seed and the tickets in log order ([`draw_winners`]), so anyone holding the log and the
-//! seed can check them.
+//! Provably fair raffles. Opening publishes the SHA-256 of a secret seed; members enter until
+//! the end, either by buying tickets with points or by what they did in a period (an
+//! [`EntryRule`]); the draw reveals the seed, and the winners are a pure function of the seed
+//! and the entries in log order ([`draw_winners`]), so anyone holding the log and the seed can
+//! check them. An activity raffle's entries are themselves a pure function of the log
+//! ([`activity_entries`]), appended to the raffle's stream at the draw.
 
 use crate::error::DomainError;
 use crate::event::{Event, ManagerId};
 use crate::ids::{EntryId, MemberId, ProgramId, RaffleId};
 use crate::member::{MemberState, required_reason};
+use crate::network::{ActivityKind, ActivityRef, Network};
 use crate::points::Points;
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
+
+/// How members enter a raffle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum EntryRule {
+    /// Tickets bought with points (one entry per ticket). Raffles opened before entry rules
+    /// existed are of this kind.
+    #[default]
+    Tickets,
+    /// Every member who earned points by a matching activity in the period, once.
+    Activity(ActivityRule),
+}
+
+impl EntryRule {
+    /// True for [`EntryRule::Tickets`]: what an event without the field means.
+    pub fn is_tickets(&self) -> bool {
+        matches!(self, EntryRule::Tickets)
+    }
+}
+
+/// "Every member who did X between `from` and the raffle's end".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRule {
+    /// The kind of activity; `None` is any activity that earned points.
+    pub kind: Option<ActivityKind>,
+    /// The network it happened on; `None` is any.
+    pub network: Option<Network>,
+    /// The period's start; it ends at the raffle's `ends_at`.
+    pub from: Timestamp,
+}
+
+impl ActivityRule {
+    /// True if an award for `activity` is of the kind and network the rule asks for.
+    pub fn matches(&self, activity: &ActivityRef) -> bool {
+        self.kind.is_none_or(|k| k == activity.kind)
+            && self.network.is_none_or(|n| n == activity.network)
+    }
+}
 
 /// Everything a decision about one raffle needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,7 +75,9 @@ pub struct RaffleState {
     pub ends_at: Option<Timestamp>,
     /// Hex SHA-256 of the seed.
     pub commitment: String,
-    /// Every ticket in log order, with its holder.
+    /// How members enter.
+    pub entry_rule: EntryRule,
+    /// Every entry (a ticket, or an activity raffle's member) in log order, with its holder.
     pub tickets: Vec<(EntryId, MemberId)>,
     /// After the draw: the revealed seed (hex) and the winning tickets.
     pub drawn: Option<(String, Vec<EntryId>)>,
@@ -54,9 +98,11 @@ pub struct NewRaffle {
     pub title: String,
     /// What the winners get.
     pub prize: String,
-    /// Points per ticket.
+    /// How members enter.
+    pub entry_rule: EntryRule,
+    /// Points per ticket (ignored by an activity rule).
     pub ticket_cost: Points,
-    /// The most tickets one member may hold (at least 1).
+    /// The most tickets one member may hold, at least 1 (ignored by an activity rule).
     pub max_tickets_per_member: u32,
     /// How many members win (at least 1).
     pub winners: u32,
@@ -92,8 +138,10 @@ impl RaffleState {
                 winners,
                 ends_at,
                 commitment,
+                entry_rule,
                 ..
             } => {
+                self.entry_rule = *entry_rule;
                 self.raffle_id = Some(*raffle_id);
                 self.program_id = Some(*program_id);
                 self.title = title.clone();
@@ -137,12 +185,27 @@ impl RaffleState {
         if prize.is_empty() || prize.chars().count() > MAX_TEXT_CHARS {
             return invalid("a prize of 1 to 200 characters");
         }
-        if new.ticket_cost.get() <= 0 {
-            return invalid("a ticket costs at least 1 point");
+        if new.winners == 0 {
+            return invalid("at least one winner");
         }
-        if new.max_tickets_per_member == 0 || new.winners == 0 {
-            return invalid("at least one ticket per member and one winner");
-        }
+        // An activity raffle sells nothing: its ticket terms are recorded as zero.
+        let (ticket_cost, max_tickets_per_member) = match new.entry_rule {
+            EntryRule::Tickets => {
+                if new.ticket_cost.get() <= 0 {
+                    return invalid("a ticket costs at least 1 point");
+                }
+                if new.max_tickets_per_member == 0 {
+                    return invalid("at least one ticket per member");
+                }
+                (new.ticket_cost.get(), new.max_tickets_per_member)
+            }
+            EntryRule::Activity(rule) => {
+                if rule.from >= new.ends_at {
+                    return invalid("the period starts before the end");
+                }
+                (0, 0)
+            }
+        };
         if new.ends_at <= new.at {
             return invalid("the end must be in the future");
         }
@@ -159,14 +222,51 @@ impl RaffleState {
             program_id: new.program_id,
             title,
             prize,
-            ticket_cost: new.ticket_cost.get(),
-            max_tickets_per_member: new.max_tickets_per_member,
+            ticket_cost,
+            max_tickets_per_member,
             winners: new.winners,
             ends_at: new.ends_at,
             commitment: new.commitment,
             by: new.by,
             at: new.at,
+            entry_rule: new.entry_rule,
         }])
+    }
+
+    /// An activity raffle's entries, once it has ended: `entries` as [`activity_entries`]
+    /// computed them, less those already in the stream, so a retried or interrupted draw
+    /// appends each entry once.
+    pub fn enter(
+        &self,
+        entries: &[(EntryId, MemberId)],
+        at: Timestamp,
+    ) -> Result<Vec<Event>, DomainError> {
+        let raffle_id = self.raffle_id.ok_or(DomainError::NotFound)?;
+        if self.entry_rule.is_tickets() {
+            return Err(DomainError::InvalidRaffle(
+                "members enter this raffle by buying tickets".into(),
+            ));
+        }
+        if self.cancelled.is_some() {
+            return Err(DomainError::RaffleCancelled);
+        }
+        if self.drawn.is_some() {
+            return Err(DomainError::RaffleAlreadyDrawn);
+        }
+        if self.ends_at.is_some_and(|end| at < end) {
+            return Err(DomainError::RaffleNotEnded);
+        }
+        let present: HashSet<EntryId> = self.tickets.iter().map(|t| t.0).collect();
+        Ok(entries
+            .iter()
+            .filter(|(entry_id, _)| !present.contains(entry_id))
+            .map(|(entry_id, member_id)| Event::RaffleEntered {
+                raffle_id,
+                entry_id: *entry_id,
+                member_id: *member_id,
+                at,
+            })
+            .collect())
     }
 
     /// The draw with the seed whose SHA-256 the raffle published.
@@ -237,6 +337,9 @@ pub fn decide_buy_ticket(
     if member.blocked {
         return Err(DomainError::MemberBlocked(member_id));
     }
+    if !raffle.entry_rule.is_tickets() {
+        return Err(DomainError::RaffleWithoutTickets);
+    }
     if member.raffle_tickets.contains_key(&entry_id) {
         return Err(DomainError::AlreadyExists);
     }
@@ -305,6 +408,50 @@ pub fn decide_refund_ticket(
         refund: held.cost,
         at,
     }])
+}
+
+/// An activity raffle's entries, from the program's events in log order: each member who
+/// earned an award matching `rule` decided (`at`) in `[rule.from, ends_at)` and not reversed
+/// by a reversal decided before `ends_at` (a restoration before then counts again), once,
+/// under their first such award's entry id, in the order of those awards. Events of other
+/// kinds pass by, so a reader may hand over more of the log than the period.
+pub fn activity_entries<'a>(
+    rule: &ActivityRule,
+    ends_at: Timestamp,
+    log: impl IntoIterator<Item = &'a Event>,
+) -> Vec<(EntryId, MemberId)> {
+    let mut awards: Vec<(EntryId, MemberId)> = Vec::new();
+    let mut reversed: HashSet<EntryId> = HashSet::new();
+    for event in log {
+        match event {
+            Event::PointsAwarded {
+                member_id,
+                entry_id,
+                activity,
+                at,
+                ..
+            } if rule.from <= *at && *at < ends_at && rule.matches(activity) => {
+                awards.push((*entry_id, *member_id));
+            }
+            Event::PointsReversed {
+                award_entry_id, at, ..
+            } if *at < ends_at => {
+                reversed.insert(*award_entry_id);
+            }
+            Event::AwardRestored {
+                award_entry_id, at, ..
+            } if *at < ends_at => {
+                reversed.remove(award_entry_id);
+            }
+            _ => {}
+        }
+    }
+    let mut entered: HashSet<MemberId> = HashSet::new();
+    awards
+        .into_iter()
+        .filter(|(award, _)| !reversed.contains(award))
+        .filter(|(_, member)| entered.insert(*member))
+        .collect()
 }
 
 /// The winning tickets: a Fisher–Yates shuffle of the tickets (in log order) whose `i`-th

@@ -158,6 +158,7 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
     let raffle = app::raffles::RaffleTerms {
         title: "Осенний розыгрыш".into(),
         prize: "Кофе бесплатно целый месяц".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(50)?,
         max_tickets_per_member: 3,
         winners: 2,

@@ -281,8 +281,9 @@ enum AuditCommand {
         at: chrono::DateTime<chrono::Utc>,
     },
     /// Recompute a raffle's draw from the log and its revealed seed: the seed must hash to the
-    /// commitment published at the start and give the recorded winners. Prints the proof as
-    /// JSON; exits non-zero when it does not hold.
+    /// commitment published at the start and give the recorded winners; an activity raffle's
+    /// entries must be those the log records for its period. Prints the proof as JSON; exits
+    /// non-zero when it does not hold.
     Raffle {
         /// The raffle's id.
         raffle: uuid::Uuid,
@@ -532,9 +533,11 @@ async fn run() -> anyhow::Result<()> {
                 }
                 AuditCommand::Raffle { raffle } => {
                     let store = store::EventStore::new(pool);
-                    let (state, proof) = app::raffles::audit(&store, domain::ids::RaffleId(raffle))
-                        .await?
-                        .context("no raffle with this id in the log")?;
+                    let settle = app::LedgerConfig::default().raffle_settle;
+                    let (state, proof) =
+                        app::raffles::audit(&store, domain::ids::RaffleId(raffle), settle)
+                            .await?
+                            .context("no raffle with this id in the log")?;
                     let report = serde_json::json!({
                         "raffle_id": raffle,
                         "title": state.title,
@@ -542,6 +545,13 @@ async fn run() -> anyhow::Result<()> {
                         "proof": proof,
                     });
                     println!("{}", serde_json::to_string_pretty(&report)?);
+                    if proof.entries_match_log == Some(false) {
+                        eprintln!(
+                            "the raffle's entries do NOT match the activity the log records \
+                             for its period"
+                        );
+                        std::process::exit(1);
+                    }
                     match proof.verified {
                         Some(true) => eprintln!("the draw checks out"),
                         Some(false) => {

@@ -147,6 +147,38 @@ impl EventStore {
             .await?)
     }
 
+    /// The next events of `types` in one program's streams recorded in `[from, until)`, after
+    /// `after`, in log order and below the gap-safe horizon (as [`EventStore::read_all`]): a
+    /// period of one program's activity, found through the `(program_id, recorded_at)` index.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn program_events_recorded(
+        &self,
+        program_id: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        types: &[&str],
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events \
+             WHERE program_id = $1 AND recorded_at >= $2 AND recorded_at < $3 \
+               AND event_type = ANY($4) AND (tx_id, position) > ($5, $6) \
+               AND tx_id < (SELECT events_read_horizon()) \
+             ORDER BY tx_id, position LIMIT $7"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(program_id)
+            .bind(from)
+            .bind(until)
+            .bind(types)
+            .bind(after.tx_id)
+            .bind(after.position)
+            .bind(limit.clamp(1, MAX_READ_BATCH))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Events with a position at or below `position`, after `after_position`, in position
     /// order: the log as it stood (for auditors; positions never change once visible).
     pub async fn read_up_to(

@@ -232,3 +232,48 @@ async fn an_auditor_sees_the_raffles_without_their_actions(pool: PgPool) {
     );
     browser.quit().await;
 }
+
+/// The form's other entry rule: "members who commented on VK between <from> and the end". The
+/// ticket fields give way to the activity's, and the card states the rule.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_admin_opens_a_raffle_for_the_members_who_commented(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let panel = AdminClient::new(pool).await;
+    let _server = signed_in_at(&browser, &panel, 1280).await;
+    let api = as_admin(&panel).await;
+    reopen(&browser, &api, "#/raffles").await;
+    assert_eq!(count(&browser, ".raffle-activity-terms[hidden]").await, 1);
+    browser
+        .type_into("#raffle-title", "Commenters of the week")
+        .await
+        .unwrap();
+    browser.type_into("#raffle-prize", "A mug").await.unwrap();
+    let choose = "for (const [id, value] of [['raffle-rule', 'activity'], ['raffle-kind', 'comment'], \
+                  ['raffle-network', 'vk']]) { const s = document.getElementById(id); s.value = value; \
+                  s.dispatchEvent(new Event('change')); } \
+                  return document.querySelector('.raffle-tickets-terms').hidden;";
+    let tickets_hidden = browser.execute(choose, vec![]).await.unwrap();
+    assert_eq!(
+        tickets_hidden,
+        json!(true),
+        "no ticket terms for an activity rule"
+    );
+    browser.click("#raffle-submit").await.unwrap();
+    see(&browser, "#raffle-list", "Commenters of the week").await;
+    let raffle = listed(&api, None).await;
+    let rule = &raffle["entry_rule"];
+    assert_eq!(
+        (&rule["rule"], &rule["kind"], &rule["network"]),
+        (&json!("activity"), &json!("comment"), &json!("vk")),
+        "{raffle}"
+    );
+    assert!(rule["from"].is_string(), "{raffle}");
+    assert_eq!(raffle["ticket_cost"], 0);
+    let id = raffle["raffle_id"].as_str().unwrap();
+    let card = format!(".raffle[data-raffle-id='{id}'] .raffle-facts");
+    see(&browser, &card, "Every member with a comment (VK) between").await;
+    browser.screenshot("admin-raffle-activity").await.unwrap();
+    browser.quit().await;
+}

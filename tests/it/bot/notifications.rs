@@ -495,6 +495,7 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
     let terms = RaffleTerms {
         title: "Осенний розыгрыш".into(),
         prize: "год кофе".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(10).unwrap(),
         max_tickets_per_member: 1,
         winners: 1,
@@ -508,6 +509,24 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
     let ticket = EntryId(uuid::Uuid::new_v4());
     ledger
         .buy_raffle_ticket(program, member, raffle, ticket, Utc::now().into())
+        .await
+        .unwrap();
+    // An activity raffle's post says who enters instead of a ticket's price.
+    let commenters = RaffleTerms {
+        title: "Комментаторы недели".into(),
+        prize: "кружка".into(),
+        entry_rule: domain::raffle::EntryRule::Activity(domain::raffle::ActivityRule {
+            kind: Some(domain::network::ActivityKind::Comment),
+            network: Some(domain::network::Network::Vk),
+            from: Utc::now().into(),
+        }),
+        ticket_cost: Points::new(1).unwrap(),
+        max_tickets_per_member: 1,
+        winners: 1,
+        ends_at: (Utc::now() + chrono::Duration::days(7)).into(),
+    };
+    ledger
+        .open_raffle(&pool, secrets, program, commenters, &now_action())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -558,5 +577,9 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
             "{posts}"
         );
         assert!(posts.contains(&seed) && posts.contains("/proof"), "{posts}");
+        assert!(
+            posts.contains("Участвует каждый, кто оставил комментарий во ВКонтакте"),
+            "{posts}"
+        );
     }
 }

@@ -27,6 +27,7 @@ async fn open_raffle(m: &MiniApp, title: &str, cost: i64, limit: u32, seconds: i
     let terms = RaffleTerms {
         title: title.into(),
         prize: "Городской велосипед".into(),
+        entry_rule: domain::raffle::EntryRule::Tickets,
         ticket_cost: Points::new(cost).unwrap(),
         max_tickets_per_member: limit,
         winners: 1,
@@ -154,5 +155,98 @@ async fn a_member_buys_raffle_tickets_with_a_tap_up_to_the_limit(pool: PgPool) {
     let shown = browser.wait_for_text(&won, &seed).await.unwrap();
     assert!(shown.contains("Проверить розыгрыш"), "{shown}");
     assert_eq!(browser.count(&format!("{won} button")).await.unwrap(), 0);
+    browser.quit().await;
+}
+
+/// An activity raffle has nothing to buy: a member who commented in its period reads that she
+/// is in, and a raffle for what she has not done tells her how to enter.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_member_sees_she_is_in_an_activity_raffle_or_how_to_enter(pool: PgPool) {
+    use domain::network::{ActivityKind, ActivityRef, Network};
+    use domain::raffle::{ActivityRule, EntryRule};
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    let member = m.sign_in(&anna()).await;
+    let t = &m.app.t;
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(5)).into();
+    let comment = ActivityRef {
+        network: Network::Vk,
+        kind: ActivityKind::Comment,
+        reference: format!("{:032x}", 7),
+    };
+    t.ledger
+        .award_activity(
+            &t.program,
+            member,
+            comment,
+            None,
+            at,
+            Default::default(),
+            at,
+        )
+        .await
+        .unwrap();
+    let open = |title: &str, kind, network| RaffleTerms {
+        title: title.into(),
+        prize: "Городской велосипед".into(),
+        entry_rule: EntryRule::Activity(ActivityRule {
+            kind: Some(kind),
+            network,
+            from: (chrono::Utc::now() - chrono::Duration::days(1)).into(),
+        }),
+        ticket_cost: Points::new(1).unwrap(),
+        max_tickets_per_member: 1,
+        winners: 1,
+        ends_at: (chrono::Utc::now() + chrono::Duration::days(7)).into(),
+    };
+    let (state, program) = (&m.state, t.program_id());
+    let mut ids = Vec::new();
+    for terms in [
+        open("Комментаторы недели", ActivityKind::Comment, None),
+        open(
+            "Реакции в канале",
+            ActivityKind::Reaction,
+            Some(Network::Telegram),
+        ),
+    ] {
+        let action = now_action();
+        let opened =
+            state
+                .ledger()
+                .open_raffle(&state.pool, state.secrets(), program, terms, &action);
+        ids.push(opened.await.unwrap().0);
+    }
+    assert_eq!(listed(&m, ids[0]).await["entered"], true);
+    assert_eq!(listed(&m, ids[1]).await["entered"], false);
+    let server = m.app.serve().await;
+    browser.goto(&page_url(&server, &anna())).await.unwrap();
+    browser
+        .click("#tabs button[data-tab=rewards]")
+        .await
+        .unwrap();
+    let item = |id: RaffleId| format!("#raffles li[data-raffle-id='{}']", id.0);
+    let entered = browser
+        .wait_for_text(&item(ids[0]), "Вы участвуете: вы комментировали")
+        .await
+        .unwrap();
+    assert!(entered.contains("участие бесплатное"), "{entered}");
+    browser
+        .wait_for_text(
+            &item(ids[1]),
+            "Чтобы участвовать: поставьте реакцию (Telegram) до",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.count("#raffles button").await.unwrap(),
+        0,
+        "nothing to buy"
+    );
+    browser
+        .screenshot("mini-app-raffle-activity")
+        .await
+        .unwrap();
     browser.quit().await;
 }

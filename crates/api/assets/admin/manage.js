@@ -655,7 +655,8 @@ Manage.linkTelegram = function (button, fields) {
   return submitChange(button, () => api("PUT", "/api/v1/admin/account/telegram", fields), () => App.render());
 };
 
-// Raffles: members buy tickets with points until the end; a manager then draws the winners.
+// Raffles: members buy tickets with points until the end, or enter by what they did in a
+// period (an activity rule, counted from the log at the draw); a manager then draws.
 // The winners follow from a secret seed, whose SHA-256 (the commitment) is shown from the
 // start, and the tickets: the seed is published at the draw, so anyone can check the result
 // at the public proof. A cancelled raffle refunds every ticket.
@@ -687,16 +688,37 @@ function copyButton(value, shown, className) {
   } }, I18n.t("shop.copy"));
 }
 
+// The activity kinds a rule can ask for (domain::network::ActivityKind).
+const RAFFLE_KINDS = ["comment", "mention", "reaction", "poll_vote", "repost", "message", "subscription", "codeword"];
+
 function raffleForm() {
   let key = newKey();
   const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   const input = (id, label, attrs) => el("label", {}, I18n.t(label), el("input", Object.assign({ id }, attrs)));
+  const choice = (id, label, options) => el("label", {}, I18n.t(label), el("select", { id },
+    options.map(([value, text]) => el("option", { value }, text))));
   const submit = el("button", { type: "submit", id: "raffle-submit" }, I18n.t("raffle.create"));
+  const rule = choice("raffle-rule", "raffle.rule", [["tickets", I18n.t("raffle.rule.tickets")], ["activity", I18n.t("raffle.rule.activity")]]);
+  const tickets = el("span", { class: "raffle-tickets-terms" },
+    input("raffle-cost", "raffle.ticket_cost", { type: "number", min: 1, step: 1, required: true, size: 6 }),
+    input("raffle-limit", "raffle.limit", { type: "number", min: 1, step: 1, required: true, size: 6, value: "1" }));
+  const activity = el("span", { class: "raffle-activity-terms", hidden: true },
+    choice("raffle-kind", "raffle.kind", [["", I18n.t("raffle.kind.any")]].concat(RAFFLE_KINDS.map((k) => [k, I18n.t("kind." + k)]))),
+    choice("raffle-network", "raffle.network", [["", I18n.t("network.all")]].concat(["instagram", "vk", "telegram"].map((n) => [n, I18n.t("network." + n)]))),
+    input("raffle-from", "raffle.from", { type: "datetime-local", value: local(new Date()) }));
+  // Only the chosen rule's fields are shown and required.
+  const showRule = () => {
+    const byActivity = rule.querySelector("select").value === "activity";
+    tickets.hidden = byActivity;
+    activity.hidden = !byActivity;
+    tickets.querySelectorAll("input").forEach((i) => { i.required = !byActivity; });
+    document.getElementById("raffle-from").required = byActivity;
+  };
+  rule.querySelector("select").addEventListener("change", showRule);
   const form = el("form", { class: "inline", id: "raffle-form" },
     input("raffle-title", "raffle.title", { required: true, maxlength: 200 }),
     input("raffle-prize", "raffle.prize", { required: true, maxlength: 200 }),
-    input("raffle-cost", "raffle.ticket_cost", { type: "number", min: 1, step: 1, required: true, size: 6 }),
-    input("raffle-limit", "raffle.limit", { type: "number", min: 1, step: 1, required: true, size: 6, value: "1" }),
+    rule, tickets, activity,
     input("raffle-winners", "raffle.winners", { type: "number", min: 1, step: 1, required: true, size: 6, value: "1" }),
     input("raffle-ends", "raffle.ends", { type: "datetime-local", required: true,
       value: local(new Date(Date.now() + 7 * 86400000)) }),
@@ -704,17 +726,35 @@ function raffleForm() {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const v = (id) => document.getElementById(id).value.trim();
-    const ends = new Date(v("raffle-ends"));
+    const iso = (id) => { const d = new Date(v(id)); return isNaN(d.getTime()) ? v(id) : d.toISOString(); };
     const body = {
-      title: v("raffle-title"), prize: v("raffle-prize"), ticket_cost: Number(v("raffle-cost")),
-      max_tickets_per_member: Number(v("raffle-limit")), winners: Number(v("raffle-winners")),
-      ends_at: isNaN(ends.getTime()) ? v("raffle-ends") : ends.toISOString(),
+      title: v("raffle-title"), prize: v("raffle-prize"), winners: Number(v("raffle-winners")),
+      ends_at: iso("raffle-ends"),
     };
+    if (v("raffle-rule") === "activity") {
+      body.entry_rule = { rule: "activity", kind: v("raffle-kind") || null, network: v("raffle-network") || null,
+        from: iso("raffle-from") };
+    } else {
+      body.ticket_cost = Number(v("raffle-cost"));
+      body.max_tickets_per_member = Number(v("raffle-limit"));
+    }
     submitChange(submit, () => api("POST", programPath("/raffles"), body, key),
       (reply) => { key = newKey(); return raffleSettled(reply && reply.created_id, () => true); });
   });
   return el("div", { class: "card" }, el("h2", {}, I18n.t("raffle.new")),
     el("p", { class: "muted" }, I18n.t("raffle.form_hint")), form);
+}
+
+// "Members who commented on VK between … and the end", in the panel's language.
+function raffleRuleText(r) {
+  const rule = r.entry_rule || { rule: "tickets" };
+  if (rule.rule !== "activity") return I18n.t("raffle.facts", { cost: fmtNum(r.ticket_cost),
+    limit: fmtNum(r.max_tickets_per_member), winners: fmtNum(r.winners), ends: fmtTime(r.ends_at) });
+  return I18n.t("raffle.facts_activity", {
+    kind: rule.kind ? I18n.t("kind." + rule.kind) : I18n.t("raffle.kind.any"),
+    network: rule.network ? I18n.t("network." + rule.network) : I18n.t("network.all"),
+    from: fmtTime(rule.from), ends: fmtTime(r.ends_at), winners: fmtNum(r.winners),
+  });
 }
 
 // The list is a read model: after a change, waits (a few seconds at most) until it shows the
@@ -746,9 +786,10 @@ function raffleCard(r) {
   const card = el("div", { class: "card raffle", "data-raffle-id": r.raffle_id, "data-status": r.status },
     el("h2", {}, el("span", { class: "raffle-title" }, r.title), " ", raffleBadge(r.status)),
     el("p", { class: "raffle-prize" }, el("strong", {}, I18n.t("raffle.prize") + ": "), r.prize),
-    el("p", { class: "raffle-facts" }, I18n.t("raffle.facts", { cost: fmtNum(r.ticket_cost),
-      limit: fmtNum(r.max_tickets_per_member), winners: fmtNum(r.winners), ends: fmtTime(r.ends_at) })),
-    el("p", { class: "raffle-sales" }, I18n.t("raffle.sales", { tickets: fmtNum(r.tickets), members: fmtNum(r.members) })),
+    el("p", { class: "raffle-facts", "data-rule": (r.entry_rule && r.entry_rule.rule) || "tickets" }, raffleRuleText(r)),
+    el("p", { class: "raffle-sales" }, r.entry_rule && r.entry_rule.rule === "activity"
+      ? I18n.t(r.status === "drawn" ? "raffle.entrants" : "raffle.entrants_at_draw", { members: fmtNum(r.members) })
+      : I18n.t("raffle.sales", { tickets: fmtNum(r.tickets), members: fmtNum(r.members) })),
     el("p", { class: "raffle-commitment-line muted" }, I18n.t("raffle.commitment") + " ", commitment, " ",
       copyButton(r.commitment, commitment, "copy-commitment")));
   if (r.status === "drawn") {
@@ -764,13 +805,15 @@ function raffleCard(r) {
   if (r.status === "cancelled") {
     card.append(el("p", { class: "raffle-cancelled" }, I18n.t("raffle.cancelled_note", { reason: r.cancel_reason || "—" })));
   }
+  const byActivity = Boolean(r.entry_rule && r.entry_rule.rule === "activity");
   if (can("manage") && (r.status === "open" || r.status === "ended")) {
     const actions = el("p", { class: "raffle-actions" });
     if (r.status === "ended") {
       actions.append(el("button", { type: "button", class: "raffle-draw-button", "data-action": "draw", onclick: async (e) => {
         const button = e.target;
         if (!await Manage.confirm(I18n.t("raffle.draw_title", { title: r.title }),
-          I18n.t("raffle.draw_consequence", { tickets: fmtNum(r.tickets), winners: fmtNum(r.winners) }),
+          I18n.t(byActivity ? "raffle.draw_consequence_activity" : "raffle.draw_consequence",
+            { tickets: fmtNum(r.tickets), winners: fmtNum(r.winners) }),
           I18n.t("raffle.draw"))) return;
         submitChange(button, () => api("POST", path + "/draw", undefined, newKey()),
           () => raffleSettled(r.raffle_id, (x) => x.status === "drawn"));
@@ -784,7 +827,8 @@ function raffleCard(r) {
         (reply) => {
           if (reply && typeof reply.refunded === "number") toast(I18n.t("raffle.refunded", { n: fmtNum(reply.refunded) }));
           return raffleSettled(r.raffle_id, (x) => x.status === "cancelled");
-        }, false, I18n.t("raffle.cancel_consequence", { tickets: fmtNum(r.tickets) })) },
+        }, false, I18n.t(byActivity ? "raffle.cancel_consequence_activity" : "raffle.cancel_consequence",
+          { tickets: fmtNum(r.tickets) })) },
     I18n.t("raffle.cancel")));
     card.append(actions);
   }

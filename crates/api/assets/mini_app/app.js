@@ -166,8 +166,26 @@
       raffleFairness: 'Честность: SHA-256 {hash}',
       raffleSeed: 'Раскрытое зерно: {seed}',
       raffleProof: 'Проверить розыгрыш',
+      raffleFree: 'участие бесплатное, один раз',
+      raffleCancelledFree: 'Розыгрыш отменён',
+      raffleIn: 'Вы участвуете: {did} с {from}',
+      raffleHowTo: 'Чтобы участвовать: {todo}{network} до {until}',
+      raffleInAtEnd: 'Вы в списке участников',
+      raffleOut: 'Вы не попали в список участников',
+      raffleEntriesClosed: 'Приём участников закрыт: скоро розыгрыш',
+      raffleEntrants: 'участников: {n}',
+      raffleDid_any: 'вы были активны', raffleDo_any: 'получите баллы за любое действие',
+      raffleDid_comment: 'вы комментировали', raffleDo_comment: 'оставьте комментарий',
+      raffleDid_mention: 'вы упоминали нас', raffleDo_mention: 'упомяните нас',
+      raffleDid_reaction: 'вы ставили реакцию', raffleDo_reaction: 'поставьте реакцию',
+      raffleDid_poll_vote: 'вы голосовали в опросе', raffleDo_poll_vote: 'проголосуйте в опросе',
+      raffleDid_repost: 'вы делали репост', raffleDo_repost: 'сделайте репост',
+      raffleDid_message: 'вы писали нам', raffleDo_message: 'напишите нам',
+      raffleDid_subscription: 'вы подписались', raffleDo_subscription: 'подпишитесь',
+      raffleDid_codeword: 'вы написали кодовое слово', raffleDo_codeword: 'напишите кодовое слово',
       err_raffle_closed: 'Продажа билетов на этот розыгрыш закрыта.',
       err_raffle_ticket_limit: 'У вас уже максимум билетов на этот розыгрыш.',
+      err_raffle_without_tickets: 'В этом розыгрыше нет билетов: участвуют по активности.',
       err_raffle_cancelled: 'Этот розыгрыш отменён.',
     },
     en: {
@@ -325,8 +343,26 @@
       raffleFairness: 'Fairness: SHA-256 {hash}',
       raffleSeed: 'Revealed seed: {seed}',
       raffleProof: 'Check the draw',
+      raffleFree: 'free to enter, once',
+      raffleCancelledFree: 'The raffle was cancelled',
+      raffleIn: "You're in: {did} since {from}",
+      raffleHowTo: 'To enter: {todo}{network} before {until}',
+      raffleInAtEnd: "You're in the draw",
+      raffleOut: 'You did not enter this one',
+      raffleEntriesClosed: 'Entries are closed: the draw is coming',
+      raffleEntrants: '{n} members in the draw',
+      raffleDid_any: 'you were active', raffleDo_any: 'earn points with any activity',
+      raffleDid_comment: 'you commented', raffleDo_comment: 'comment',
+      raffleDid_mention: 'you mentioned us', raffleDo_mention: 'mention us',
+      raffleDid_reaction: 'you reacted', raffleDo_reaction: 'react to a post',
+      raffleDid_poll_vote: 'you voted in a poll', raffleDo_poll_vote: 'vote in a poll',
+      raffleDid_repost: 'you shared a post', raffleDo_repost: 'share a post',
+      raffleDid_message: 'you wrote to us', raffleDo_message: 'write to us',
+      raffleDid_subscription: 'you subscribed', raffleDo_subscription: 'subscribe',
+      raffleDid_codeword: 'you wrote the codeword', raffleDo_codeword: 'write the codeword',
       err_raffle_closed: 'Ticket sales for this raffle are closed.',
       err_raffle_ticket_limit: 'You already hold the most tickets this raffle allows.',
+      err_raffle_without_tickets: 'This raffle has no tickets: members enter by what they do.',
       err_raffle_cancelled: 'This raffle was cancelled.',
     },
   };
@@ -1094,7 +1130,44 @@
     return link;
   }
 
+  /** An activity raffle: nothing to buy; whether the member is in, or how to get in. */
+  function activityRaffleItem(raffle) {
+    const rule = raffle.entry_rule;
+    const kind = rule.kind || 'any';
+    const open = raffle.status === 'open' && new Date(raffle.ends_at).getTime() > Date.now();
+    const facts = [t('raffleFree')];
+    if (raffle.status === 'open' || raffle.status === 'ended') facts.push(t('raffleUntil', { date: date(raffle.ends_at, true) }));
+    facts.push(t('raffleWinners', { n: number(raffle.winners) }));
+    const item = el('li', { className: 'raffle', attrs: { 'data-raffle-id': raffle.raffle_id, 'data-status': raffle.status, 'data-rule': 'activity' } }, [
+      el('div', { className: 'title', text: raffle.title }),
+      el('div', { className: 'raffle-prize', text: t('rafflePrize', { prize: raffle.prize }) }),
+      el('div', { className: 'meta', text: facts.join(' · ') }),
+    ]);
+    const network = rule.network ? ' (' + t('net_' + rule.network) + ')' : '';
+    if (open) {
+      const text = raffle.entered
+        ? t('raffleIn', { did: t('raffleDid_' + kind), from: date(rule.from, true) })
+        : t('raffleHowTo', { todo: t('raffleDo_' + kind), network, until: date(raffle.ends_at, true) });
+      item.appendChild(el('div', { className: 'raffle-entry' + (raffle.entered ? ' entered' : ''), attrs: { 'data-entered': String(raffle.entered) }, text }));
+    } else if (raffle.status === 'open' || raffle.status === 'ended') {
+      item.appendChild(el('div', { className: 'raffle-entry', attrs: { 'data-entered': String(raffle.entered) }, text: raffle.entered ? t('raffleInAtEnd') : t('raffleOut') }));
+      item.appendChild(el('span', { className: 'badge', text: t('raffleEntriesClosed') }));
+    } else if (raffle.status === 'drawn') {
+      const result = raffle.i_won ? t('raffleWon') : raffle.entered ? t('raffleLost') : t('raffleDrawn');
+      item.appendChild(el('div', { className: 'row raffle-counts' }, [
+        el('span', { className: 'badge raffle-result' + (raffle.i_won ? ' won' : ''), text: result }),
+        el('span', { className: 'meta', text: t('raffleEntrants', { n: number(raffle.tickets) }) })]));
+      if (raffle.seed) item.appendChild(el('div', { className: 'fair raffle-seed', text: t('raffleSeed', { seed: raffle.seed }) }));
+    } else if (raffle.status === 'cancelled') {
+      item.appendChild(el('span', { className: 'badge cancelled', text: t('raffleCancelledFree') }));
+    }
+    item.appendChild(el('div', { className: 'fair raffle-commitment', text: t('raffleFairness', { hash: raffle.commitment }) }));
+    if (raffle.status === 'drawn') item.appendChild(proofLink(raffle));
+    return item;
+  }
+
   function raffleItem(raw) {
+    if (raw.entry_rule && raw.entry_rule.rule === 'activity') return activityRaffleItem(raw);
     const raffle = withMyTickets(raw);
     const selling = raffle.status === 'open' && new Date(raffle.ends_at).getTime() > Date.now();
     const facts = [t('raffleTicket', { cost: points(raffle.ticket_cost) })];

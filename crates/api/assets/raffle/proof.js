@@ -42,6 +42,24 @@
     return out;
   }
 
+  const KINDS = {
+    comment: 'комментарий · a comment', mention: 'упоминание · a mention', reaction: 'реакция · a reaction',
+    poll_vote: 'голос в опросе · a poll vote', repost: 'репост · a repost', message: 'сообщение · a message',
+    subscription: 'подписка · a subscription', codeword: 'кодовое слово · a codeword',
+  };
+  const NETWORKS = { instagram: 'Instagram', vk: 'ВКонтакте · VK', telegram: 'Telegram' };
+
+  // The entry rule in words: tickets, or who did what where between the start and the end.
+  function ruleText(proof) {
+    const rule = proof.entry_rule || { rule: 'tickets' };
+    if (rule.rule !== 'activity') return 'Билеты за баллы · Tickets bought with points';
+    const kind = rule.kind ? (KINDS[rule.kind] || rule.kind) : 'любое действие за баллы · any points-earning activity';
+    const network = rule.network ? (NETWORKS[rule.network] || rule.network) : 'любая сеть · any network';
+    const when = new Date(rule.from).toISOString() + ' — ' + (proof.ends_at ? new Date(proof.ends_at).toISOString() : '…');
+    return 'Каждый, у кого за период есть · everyone with, in the period: ' + kind + ' (' + network + '), ' + when +
+      '; один раз на участника, удалённое до конца не считается · once per member, activity undone before the end does not count';
+  }
+
   function verdict(state, text) {
     $('verdict').dataset.state = state;
     $('verdict').textContent = text;
@@ -55,6 +73,7 @@
     $('title').textContent = proof.title;
     $('commitment').textContent = proof.commitment;
     $('seed').textContent = proof.seed || '—';
+    $('rule').textContent = ruleText(proof);
     $('tickets').textContent = String(proof.tickets.length);
     $('algorithm').textContent = proof.algorithm;
     for (const w of proof.winners) $('winners').appendChild(Object.assign(document.createElement('li'), { textContent: w }));

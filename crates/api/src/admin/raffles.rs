@@ -6,13 +6,14 @@ use super::members::required_reason;
 use super::support::{Body, CommandReply, denied, run};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::raffle_proof::EntryRuleView;
 use app::raffles::RaffleTerms;
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use domain::ids::{ProgramId, RaffleId};
 use domain::points::Points;
-use domain::raffle::RaffleState;
+use domain::raffle::{EntryRule, RaffleState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,6 +24,8 @@ pub struct RaffleView {
     pub raffle_id: Uuid,
     pub title: String,
     pub prize: String,
+    pub entry_rule: EntryRuleView,
+    /// Points per ticket; 0 for an activity rule.
     pub ticket_cost: i64,
     pub max_tickets_per_member: u32,
     /// How many members win.
@@ -30,8 +33,9 @@ pub struct RaffleView {
     pub ends_at: Option<DateTime<Utc>>,
     /// Hex SHA-256 of the seed, published when the raffle opened.
     pub commitment: String,
-    /// `open`, `ended` (tickets closed, not drawn), `drawn` or `cancelled`.
+    /// `open`, `ended` (entries closed, not drawn), `drawn` or `cancelled`.
     pub status: String,
+    /// Entries: tickets, or an activity raffle's members once drawn.
     pub tickets: usize,
     /// Distinct members holding tickets.
     pub members: usize,
@@ -101,6 +105,7 @@ async fn view(
         ends_at: r.ends_at.map(|t| t.get()),
         title: r.title,
         prize: r.prize,
+        entry_rule: r.entry_rule.into(),
         ticket_cost: r.ticket_cost,
         max_tickets_per_member: r.max_tickets_per_member,
         winners: r.winners,
@@ -140,12 +145,18 @@ pub struct NewRaffleRequest {
     pub title: String,
     /// What the winners get.
     pub prize: String,
-    /// Points per ticket.
+    /// How members enter; tickets when absent.
+    #[serde(default)]
+    pub entry_rule: Option<EntryRuleView>,
+    /// Points per ticket (tickets only).
+    #[serde(default)]
     pub ticket_cost: i64,
+    /// Tickets only.
+    #[serde(default)]
     pub max_tickets_per_member: u32,
     /// How many members win.
     pub winners: u32,
-    /// When ticket sales end (RFC 3339); the draw comes after.
+    /// When entries end (RFC 3339); the draw comes after.
     pub ends_at: DateTime<Utc>,
 }
 
@@ -166,11 +177,21 @@ pub async fn create(
     Body(body): Body<NewRaffleRequest>,
 ) -> Result<Json<CommandReply>, ApiError> {
     let program = state.ledger().program(ProgramId(program_id)).await?;
-    let ticket_cost = Points::new(body.ticket_cost).map_err(denied)?;
+    let entry_rule = match body.entry_rule {
+        Some(view) => EntryRule::try_from(view).map_err(denied)?,
+        None => EntryRule::Tickets,
+    };
+    // An activity rule records no ticket terms; any valid price stands in for the unused one.
+    let cost = match entry_rule {
+        EntryRule::Tickets => body.ticket_cost,
+        EntryRule::Activity(_) => body.ticket_cost.max(1),
+    };
+    let ticket_cost = Points::new(cost).map_err(denied)?;
     let action = auth.action(&key);
     let terms = RaffleTerms {
         title: body.title,
         prize: body.prize,
+        entry_rule,
         ticket_cost,
         max_tickets_per_member: body.max_tickets_per_member,
         winners: body.winners,

@@ -7,6 +7,7 @@ use super::rewards::idempotency_key;
 use crate::AppState;
 use crate::admin::raffles::status;
 use crate::error::ApiError;
+use crate::raffle_proof::EntryRuleView;
 use app::{AppError, Outcome};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use domain::ids::{EntryId, RaffleId};
 use domain::member::MemberState;
+use domain::raffle::EntryRule;
 use domain::{DomainError, StreamId};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,6 +30,8 @@ pub struct MemberRaffle {
     pub raffle_id: Uuid,
     pub title: String,
     pub prize: String,
+    /// How members enter: with an activity rule there is nothing to buy.
+    pub entry_rule: EntryRuleView,
     pub ticket_cost: i64,
     pub max_tickets_per_member: u32,
     pub ends_at: Option<DateTime<Utc>>,
@@ -38,6 +42,9 @@ pub struct MemberRaffle {
     /// Tickets sold.
     pub tickets: usize,
     pub my_tickets: usize,
+    /// For an activity raffle: the member is in (a matching award in the period so far, or
+    /// an entry once drawn).
+    pub entered: bool,
     /// How many members win.
     pub winners: u32,
     /// The revealed seed, once drawn.
@@ -72,9 +79,15 @@ pub async fn raffles(
         .partition(|(_, r)| r.drawn.is_none() && r.cancelled.is_none());
     live.extend(past.into_iter().take(PAST_SHOWN));
     let me = member.member_id;
-    let raffles = live
-        .into_iter()
-        .map(|(id, r)| {
+    let mut raffles = Vec::with_capacity(live.len());
+    for (id, r) in live {
+        let mut entered = r.tickets.iter().any(|t| t.1 == me);
+        let undecided = r.drawn.is_none() && r.cancelled.is_none();
+        if let (EntryRule::Activity(rule), Some(end), true) = (r.entry_rule, r.ends_at, undecided) {
+            entered =
+                app::raffles::entered_by_activity(state.ledger().store(), me, &rule, end).await?;
+        }
+        raffles.push({
             let mine: Vec<EntryId> = r
                 .tickets
                 .iter()
@@ -89,19 +102,25 @@ pub async fn raffles(
                 raffle_id: id.0,
                 status: status(&r, now).to_string(),
                 tickets: r.tickets.len(),
-                my_tickets: if r.cancelled.is_some() { 0 } else { mine.len() },
+                my_tickets: if r.cancelled.is_some() || !r.entry_rule.is_tickets() {
+                    0
+                } else {
+                    mine.len()
+                },
+                entered,
                 seed: r.drawn.as_ref().map(|d| d.0.clone()),
                 i_won,
                 ends_at: r.ends_at.map(|t| t.get()),
                 title: r.title,
                 prize: r.prize,
+                entry_rule: r.entry_rule.into(),
                 ticket_cost: r.ticket_cost,
                 max_tickets_per_member: r.max_tickets_per_member,
                 commitment: r.commitment,
                 winners: r.winners,
             }
-        })
-        .collect();
+        });
+    }
     Ok(Json(MemberRaffles { raffles }))
 }
 
@@ -129,7 +148,7 @@ pub struct TicketBought {
         (status = 400, description = "No idempotency key", body = ErrorEnvelope),
         (status = 401, description = "initData missing, forged or expired", body = ErrorEnvelope),
         (status = 404, description = "No such raffle", body = ErrorEnvelope),
-        (status = 409, description = "Closed, cancelled, the limit reached or not enough points", body = ErrorEnvelope),
+        (status = 409, description = "Closed, cancelled, entered by activity (no tickets), the limit reached or not enough points", body = ErrorEnvelope),
     )
 )]
 pub async fn buy(

@@ -216,23 +216,18 @@ async fn raffle_announcements(
         let proof = bot.public_link(&format!("/api/v1/raffles/{}/proof", raffle_id.0));
         let text = match (what, &raffle.drawn) {
             ("drawn", Some((seed, won))) => format!(
-                "Итоги розыгрыша «{}»: победителей — {} из {} билетов. Зерно: {seed}. \
-                 Проверить, что победители следуют из зерна и билетов: {proof}",
+                "Итоги розыгрыша «{}»: победителей — {} из {} участий. Зерно: {seed}. \
+                 Проверить, что победители следуют из зерна и списка участий: {proof}",
                 raffle.title,
                 won.len(),
                 raffle.tickets.len()
             ),
             _ => format!(
-                "Розыгрыш «{}»: {}. Билет — {} баллов, в приложении до {}. Честность: \
-                 SHA-256 зерна, по которому определятся победители, — {}. Зерно откроем \
-                 при розыгрыше.",
+                "Розыгрыш «{}»: {}. {}. Честность: SHA-256 зерна, по которому определятся \
+                 победители, — {}. Зерно откроем при розыгрыше.",
                 raffle.title,
                 raffle.prize,
-                raffle.ticket_cost,
-                raffle
-                    .ends_at
-                    .map(|t| t.get().format("%d.%m.%Y %H:%M UTC").to_string())
-                    .unwrap_or_default(),
+                entry_terms(&raffle),
                 raffle.commitment
             ),
         };
@@ -246,6 +241,50 @@ async fn raffle_announcements(
         }
     }
     Ok(planned)
+}
+
+/// How to enter, in the opening post: the ticket's price, or who the activity rule lets in.
+fn entry_terms(raffle: &domain::raffle::RaffleState) -> String {
+    let when = |t: domain::Timestamp| t.get().format("%d.%m.%Y %H:%M UTC").to_string();
+    let until = raffle.ends_at.map(when).unwrap_or_default();
+    match raffle.entry_rule {
+        domain::raffle::EntryRule::Tickets => format!(
+            "Билет — {} баллов, в приложении до {until}",
+            raffle.ticket_cost
+        ),
+        domain::raffle::EntryRule::Activity(rule) => {
+            let did = match rule.kind {
+                None => "получил баллы за любое действие",
+                Some(kind) => activity_done(kind),
+            };
+            let network = match rule.network {
+                Some(domain::network::Network::Instagram) => " в Instagram",
+                Some(domain::network::Network::Vk) => " во ВКонтакте",
+                Some(domain::network::Network::Telegram) => " в Telegram",
+                None => "",
+            };
+            format!(
+                "Участвует каждый, кто {did}{network} с {} до {until}, один раз; удалённое до \
+                 конца не считается",
+                when(rule.from)
+            )
+        }
+    }
+}
+
+/// "Who commented", in Russian, for each kind of activity.
+fn activity_done(kind: domain::network::ActivityKind) -> &'static str {
+    use domain::network::ActivityKind::*;
+    match kind {
+        Comment => "оставил комментарий",
+        Mention => "упомянул нас",
+        Reaction => "поставил реакцию",
+        PollVote => "проголосовал в опросе",
+        Repost => "сделал репост",
+        Message => "написал нам",
+        Subscription => "подписался",
+        Codeword => "написал кодовое слово",
+    }
 }
 
 /// The Telegram chats (groups and channels) connected with `program` that still have the bot.

@@ -11,5 +11,6 @@ mod coupons;
 mod folds;
 mod identity;
 mod leaderboards;
+mod raffle_entries;
 mod raffles;
 mod texts;

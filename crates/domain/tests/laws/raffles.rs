@@ -5,8 +5,10 @@ use crate::common::*;
 use domain::DomainError;
 use domain::ids::{EntryId, MemberId, RaffleId};
 use domain::member::{MemberCommand, MemberState};
+use domain::network::ActivityKind;
 use domain::raffle::{
-    NewRaffle, RaffleState, commitment_of, decide_buy_ticket, decide_refund_ticket, draw_winners,
+    ActivityRule, EntryRule, NewRaffle, RaffleState, commitment_of, decide_buy_ticket,
+    decide_refund_ticket, draw_winners,
 };
 use domain::{Aggregate, Event};
 use proptest::prelude::*;
@@ -77,6 +79,7 @@ fn opened(ends_in_minutes: i64, max: u32) -> RaffleState {
         program_id: program(),
         title: "Autumn raffle".into(),
         prize: "A year of coffee".into(),
+        entry_rule: EntryRule::Tickets,
         ticket_cost: points(10),
         max_tickets_per_member: max,
         winners: 1,
@@ -204,4 +207,73 @@ fn a_cancelled_raffle_refunds_each_ticket_once_and_draws_nothing() {
         decide_refund_ticket(&raffle, &anna, entry(1), entry(51), minutes(4)),
         Ok(vec![])
     );
+}
+
+#[test]
+fn an_activity_raffle_sells_no_tickets_and_takes_each_entry_once_after_its_end() {
+    let rule = ActivityRule {
+        kind: Some(ActivityKind::Comment),
+        network: None,
+        from: minutes(-60),
+    };
+    let new = NewRaffle {
+        raffle_id: RaffleId(uuid::Uuid::from_u128(8)),
+        program_id: program(),
+        title: "Commenters' raffle".into(),
+        prize: "A mug".into(),
+        entry_rule: EntryRule::Activity(rule),
+        ticket_cost: points(10),
+        max_tickets_per_member: 3,
+        winners: 1,
+        ends_at: minutes(60),
+        commitment: commitment_of(SEED),
+        by: "manager:olga".into(),
+        at: t0(),
+    };
+    let backwards = NewRaffle {
+        entry_rule: EntryRule::Activity(ActivityRule {
+            from: minutes(60),
+            ..rule
+        }),
+        ..new.clone()
+    };
+    assert!(matches!(
+        RaffleState::default().open(backwards),
+        Err(DomainError::InvalidRaffle(_))
+    ));
+    let opened = RaffleState::default().open(new).unwrap();
+    let Event::RaffleOpened {
+        ticket_cost,
+        max_tickets_per_member,
+        ..
+    } = &opened[0]
+    else {
+        panic!("{opened:?}");
+    };
+    assert_eq!((*ticket_cost, *max_tickets_per_member), (0, 0));
+    let raffle = RaffleState::fold(&opened);
+    assert_eq!(
+        decide_buy_ticket(&raffle, &holding(0, 50), entry(1), minutes(1)),
+        Err(DomainError::RaffleWithoutTickets)
+    );
+    let entries = [(entry(1), member(0)), (entry(2), member(1))];
+    assert_eq!(
+        raffle.enter(&entries, minutes(59)),
+        Err(DomainError::RaffleNotEnded)
+    );
+    let first = raffle.enter(&entries[..1], minutes(61)).unwrap();
+    let raffle = first.iter().fold(raffle, |s, e| s.apply(e));
+    let rest = raffle.enter(&entries, minutes(62)).unwrap();
+    assert_eq!(rest.len(), 1, "the entry already in is not appended again");
+    let raffle = rest.iter().fold(raffle, |s, e| s.apply(e));
+    assert_eq!(raffle.tickets, entries.to_vec());
+    assert_eq!(raffle.enter(&entries, minutes(63)), Ok(vec![]));
+    assert!(matches!(
+        opened_tickets().enter(&entries, minutes(61)),
+        Err(DomainError::InvalidRaffle(_))
+    ));
+}
+
+fn opened_tickets() -> RaffleState {
+    opened(60, 1)
 }

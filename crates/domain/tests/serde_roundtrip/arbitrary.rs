@@ -11,6 +11,7 @@ use domain::ids::{
 };
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::program::{PointsRule, Rules};
+use domain::raffle::{ActivityRule, EntryRule};
 use domain::text::TextFingerprint;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -60,6 +61,22 @@ fn text() -> impl Strategy<Value = String> {
 
 fn network() -> impl Strategy<Value = Network> {
     select(Network::ALL.to_vec())
+}
+
+fn entry_rule() -> impl Strategy<Value = EntryRule> {
+    prop_oneof![
+        Just(EntryRule::Tickets),
+        (
+            prop::option::of(select(ActivityKind::ALL.to_vec())),
+            prop::option::of(network()),
+            instant()
+        )
+            .prop_map(|(kind, network, from)| EntryRule::Activity(ActivityRule {
+                kind,
+                network,
+                from
+            })),
+    ]
 }
 
 fn identity() -> impl Strategy<Value = ExternalIdentity> {
@@ -638,11 +655,13 @@ fn raffle_event() -> impl Strategy<Value = Event> {
                 text(),
                 instant()
             ),
+            entry_rule(),
         )
             .prop_map(
                 |(
                     (raffle_id, program_id, title, prize, ticket_cost),
                     (max_tickets_per_member, winners, ends_at, commitment, by, at),
+                    entry_rule,
                 )| Event::RaffleOpened {
                     raffle_id,
                     program_id,
@@ -655,6 +674,7 @@ fn raffle_event() -> impl Strategy<Value = Event> {
                     commitment,
                     by,
                     at,
+                    entry_rule,
                 }
             ),
         (raffle_id(), entry_id(), member_id(), instant()).prop_map(
