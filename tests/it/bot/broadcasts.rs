@@ -58,6 +58,19 @@ async fn schedule(panel: &AdminClient, body: Value) -> Value {
     reply.json()
 }
 
+/// How many chats `audience` reaches now, as the panel asks.
+async fn reach(panel: &AdminClient, audience: Value) -> i64 {
+    let reply = panel
+        .change(
+            Method::POST,
+            &panel.path("/broadcasts/audience"),
+            Some(audience),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    reply.json()["recipients"].as_i64().unwrap()
+}
+
 async fn broadcast(panel: &AdminClient, id: &str) -> Value {
     let reply = panel.get(&panel.path(&format!("/broadcasts/{id}"))).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -92,14 +105,7 @@ async fn a_broadcast_goes_once_to_each_member_the_bot_can_reach(pool: PgPool) {
         .await
         .unwrap();
 
-    let size = panel
-        .change(
-            Method::POST,
-            &panel.path("/broadcasts/audience"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(size.json()["recipients"], 2, "{}", size.json());
+    assert_eq!(reach(&panel, json!({})).await, 2);
 
     let created = schedule(
         &panel,
@@ -138,14 +144,7 @@ async fn a_broadcast_goes_once_to_each_member_the_bot_can_reach(pool: PgPool) {
     let status = bot.webhook(private(201, VERA, "/resume", "ru")).await;
     assert_eq!(status, StatusCode::OK);
     bot.answer().await;
-    let size = panel
-        .change(
-            Method::POST,
-            &panel.path("/broadcasts/audience"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(size.json()["recipients"], 3);
+    assert_eq!(reach(&panel, json!({})).await, 3);
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
@@ -204,14 +203,7 @@ async fn blocked_and_flood_controlled_chats_are_settled_and_nobody_hears_it_twic
         json!({"recipients": 3, "pending": 0, "sent": 2, "blocked": 1, "failed": 0, "unknown": 0})
     );
     // The blocked chat is marked, so the next audience leaves Boris out.
-    let size = panel
-        .change(
-            Method::POST,
-            &panel.path("/broadcasts/audience"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(size.json()["recipients"], 2);
+    assert_eq!(reach(&panel, json!({})).await, 2);
     let blocked = panel
         .get(&panel.path(&format!("/broadcasts/{id}/recipients?status=blocked")))
         .await
@@ -323,28 +315,14 @@ async fn audiences_narrow_by_network_points_and_campaign(pool: PgPool) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
     bot.project().await;
 
-    let size = |audience: Value| {
-        let panel = &panel;
-        async move {
-            let reply = panel
-                .change(
-                    Method::POST,
-                    &panel.path("/broadcasts/audience"),
-                    Some(audience),
-                )
-                .await;
-            assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
-            reply.json()["recipients"].as_i64().unwrap()
-        }
-    };
-    assert_eq!(size(json!({})).await, 2);
-    assert_eq!(size(json!({"min_balance": 100})).await, 1);
-    assert_eq!(size(json!({"min_lifetime": 301})).await, 0);
-    assert_eq!(size(json!({"active_days": 7})).await, 2);
-    assert_eq!(size(json!({"network": "telegram"})).await, 2);
-    assert_eq!(size(json!({"network": "vk"})).await, 0);
+    assert_eq!(reach(&panel, json!({})).await, 2);
+    assert_eq!(reach(&panel, json!({"min_balance": 100})).await, 1);
+    assert_eq!(reach(&panel, json!({"min_lifetime": 301})).await, 0);
+    assert_eq!(reach(&panel, json!({"active_days": 7})).await, 2);
+    assert_eq!(reach(&panel, json!({"network": "telegram"})).await, 2);
+    assert_eq!(reach(&panel, json!({"network": "vk"})).await, 0);
     let campaign = uuid::Uuid::new_v4();
-    assert_eq!(size(json!({"campaign_id": campaign})).await, 0);
+    assert_eq!(reach(&panel, json!({"campaign_id": campaign})).await, 0);
     let unknown = panel
         .change(
             Method::POST,
