@@ -82,7 +82,7 @@ async fn retention_run_deletes_what_is_old_and_prints_the_counts(pool: PgPool) {
     );
     assert_eq!(
         stdout.lines().count(),
-        9,
+        12,
         "one line per purged table: {stdout}"
     );
     assert_eq!(
