@@ -281,13 +281,16 @@ fn from_row(row: Row, progress: Progress) -> Broadcast {
     }
 }
 
-async fn progress_of(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, Progress)>> {
+async fn progress_of<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, Progress)>> {
     let rows: Vec<(Uuid, String, i64)> = sqlx::query_as(
         "SELECT broadcast_id, status, count(*) FROM broadcast_recipients \
          WHERE broadcast_id = ANY($1) GROUP BY broadcast_id, status",
     )
     .bind(ids)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(ids
         .iter()
@@ -510,20 +513,7 @@ pub async fn purge_recipients(
     if old.is_empty() {
         return Ok(0);
     }
-    let counted: Vec<(Uuid, String, i64)> = sqlx::query_as(
-        "SELECT broadcast_id, status, count(*) FROM broadcast_recipients \
-         WHERE broadcast_id = ANY($1) GROUP BY broadcast_id, status",
-    )
-    .bind(&old)
-    .fetch_all(&mut *tx)
-    .await?;
-    for id in &old {
-        let summary = tally(
-            counted
-                .iter()
-                .filter(|c| c.0 == *id)
-                .map(|c| (c.1.as_str(), c.2)),
-        );
+    for (id, summary) in progress_of(&mut *tx, &old).await? {
         sqlx::query("UPDATE broadcasts SET summary = $2 WHERE broadcast_id = $1")
             .bind(id)
             .bind(sqlx::types::Json(summary))
