@@ -109,7 +109,9 @@ async fn a_member_buys_raffle_tickets_with_a_tap_up_to_the_limit(pool: PgPool) {
         .wait_for_text(&item, "Ваши билеты: 1 из 2")
         .await
         .unwrap();
-    assert_eq!(browser.text("#balance").await.unwrap().unwrap(), "100");
+    // The balance counts down to its new value; wait for it to settle.
+    let shown = browser.wait_for_text("#balance", "100").await.unwrap();
+    assert_eq!(shown, "100");
     browser.wait_for_text(&item, "Билет куплен").await.unwrap();
     browser.screenshot("mini-app-raffle").await.unwrap();
     assert_eq!(m.events_of_type("RaffleTicketBought").await, 2);
@@ -128,7 +130,9 @@ async fn a_member_buys_raffle_tickets_with_a_tap_up_to_the_limit(pool: PgPool) {
         .wait_for_text(&item, "у вас максимум билетов")
         .await
         .unwrap();
-    assert_eq!(browser.text("#balance").await.unwrap().unwrap(), "60");
+    // The balance counts down to its new value; wait for it to settle.
+    let shown = browser.wait_for_text("#balance", "60").await.unwrap();
+    assert_eq!(shown, "60");
     browser.wait_for(&off).await.unwrap();
     assert_eq!(m.events_of_type("RaffleTicketBought").await, 3);
     assert_eq!(m.app.t.balance(member).await, 60);
