@@ -68,15 +68,19 @@ async fn send_one(
     };
     // The limiter is asked after the claim, so the request leaves as soon as it is let go:
     // the limit holds at Telegram's end, not only at ours.
-    loop {
-        limit.acquire().await;
+    let slot = loop {
+        let slot = limit.acquire().await;
         let until = *pause.lock();
         match until {
-            Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-            _ => break,
+            Some(until) if until > Instant::now() => {
+                drop(slot);
+                tokio::time::sleep_until(until).await;
+            }
+            _ => break slot,
         }
-    }
+    };
     let sent = api.announce_once(chat_id, &message).await;
+    drop(slot);
     Ok((chat_id, Some((attempts, sent))))
 }
 

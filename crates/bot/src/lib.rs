@@ -46,6 +46,7 @@ use tokio::task::JoinHandle;
 /// The bot's `messages_per_second` are counted over this window: Telegram counts messages as
 /// they arrive, and requests reach it a few milliseconds apart from when the limiter let them
 /// go, so a window of exactly one second lets one message too many land in one of its seconds.
+/// Longer delays (a stalled host) the limiter adds on its own (`clients::RateLimiter`).
 pub const SEND_WINDOW: std::time::Duration = std::time::Duration::from_millis(1_020);
 
 /// Path of the Mini App under the public URL.

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
 /// The last `limit` event times; the next event may happen `per` after the oldest of them.
@@ -57,45 +58,132 @@ impl SlidingWindow {
 }
 
 /// An async limiter shared by every clone of a client (VK: one per access token).
+///
+/// Platforms count requests as they arrive, and a request arrives somewhere between leaving
+/// and its answer. A slot is held while its request is out ([`Slot`]) and frees `per` after
+/// the later of the request leaving and its answer less the fastest recent round trip: a quick
+/// answer changes nothing, while a request that stalled on our host or theirs shifts its
+/// window by the stall instead of letting the next requests bunch up behind it.
 #[derive(Debug)]
 pub struct RateLimiter {
-    window: Mutex<SlidingWindow>,
+    per: Duration,
+    slots: Mutex<Slots>,
+    freed: Notify,
+}
+
+#[derive(Debug)]
+struct Slots {
+    /// When each slot may be taken again; `None` while its request is out.
+    free_at: Vec<Option<Instant>>,
+    /// The last round trips: the fastest is the answer's usual delay, the rest a stall.
+    round_trips: VecDeque<Duration>,
+}
+
+/// Round trips remembered: about 8 s of a bot's 30 messages/s, so the usual delay follows
+/// the network as it changes.
+const RECENT_ROUND_TRIPS: usize = 256;
+
+impl Slots {
+    /// The slot to take next and when: `None` when every slot's request is still out.
+    fn earliest(&self) -> Option<(usize, Instant)> {
+        self.free_at
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, at)| at.map(|at| (slot, at)))
+            .min_by_key(|(_, at)| *at)
+    }
 }
 
 impl RateLimiter {
+    /// `limit` of 0 is treated as 1: a limiter that never lets anything through is a bug.
     pub fn new(limit: u32, per: Duration) -> Self {
+        let now = Instant::now();
         RateLimiter {
-            window: Mutex::new(SlidingWindow::new(limit, per)),
+            per,
+            slots: Mutex::new(Slots {
+                free_at: vec![Some(now); (limit as usize).max(1)],
+                round_trips: VecDeque::with_capacity(RECENT_ROUND_TRIPS),
+            }),
+            freed: Notify::new(),
         }
     }
 
-    /// Counts one request at `now` if it fits; otherwise the moment it would.
+    /// Counts one request at `now` if it fits; otherwise the moment it would (or `now` plus
+    /// the window when every request is still out). The slot frees `per` after `now`: for
+    /// callers that do not wait for answers.
     pub fn try_take(&self, now: Instant) -> Result<(), Instant> {
-        let mut window = self.window.lock();
-        let at = window.next_free(now);
-        if at <= now {
-            window.record(now);
-            Ok(())
-        } else {
-            Err(at)
+        let mut slots = self.slots.lock();
+        match slots.earliest() {
+            Some((slot, at)) if at <= now => {
+                slots.free_at[slot] = Some(now + self.per);
+                Ok(())
+            }
+            Some((_, at)) => Err(at),
+            None => Err(now + self.per),
         }
     }
 
-    /// Waits until one more request fits, then counts it.
-    pub async fn acquire(&self) {
+    /// Waits until one more request fits and takes its slot; hold the [`Slot`] until the
+    /// request's answer (or failure) is in.
+    pub async fn acquire(&self) -> Slot<'_> {
         loop {
-            let at = {
-                let mut window = self.window.lock();
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            let wait = {
+                let mut slots = self.slots.lock();
                 let now = Instant::now();
-                let at = window.next_free(now);
-                if at <= now {
-                    window.record(now);
-                    return;
+                match slots.earliest() {
+                    Some((slot, at)) if at <= now => {
+                        slots.free_at[slot] = None;
+                        return Slot {
+                            limiter: self,
+                            slot,
+                            left_at: now,
+                        };
+                    }
+                    other => other.map(|(_, at)| at),
                 }
-                at
             };
-            sleep_until(at).await;
+            match wait {
+                Some(at) => {
+                    tokio::select! {
+                        () = sleep_until(at) => {}
+                        () = &mut freed => {}
+                    }
+                }
+                None => freed.await,
+            }
         }
+    }
+
+    fn release(&self, slot: usize, left_at: Instant) {
+        let answered = Instant::now();
+        let mut slots = self.slots.lock();
+        if slots.round_trips.len() == RECENT_ROUND_TRIPS {
+            slots.round_trips.pop_front();
+        }
+        slots.round_trips.push_back(answered - left_at);
+        let fastest = slots.round_trips.iter().min().copied().unwrap_or_default();
+        let stalled_until = answered.checked_sub(fastest).unwrap_or(left_at);
+        slots.free_at[slot] = Some(left_at.max(stalled_until) + self.per);
+        drop(slots);
+        self.freed.notify_waiters();
+    }
+}
+
+/// One request's place in a [`RateLimiter`]; dropping it says the answer is in.
+#[must_use = "the slot frees when dropped: hold it until the request is answered"]
+#[derive(Debug)]
+pub struct Slot<'a> {
+    limiter: &'a RateLimiter,
+    slot: usize,
+    left_at: Instant,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limiter.release(self.slot, self.left_at);
     }
 }
 
@@ -135,6 +223,60 @@ mod tests {
             assert!(pair[30] - pair[0] >= SECOND);
         }
         assert_eq!(sent[29], t0, "a burst of 30 goes at once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_is_held_until_its_answer_then_for_the_window() {
+        let limiter = RateLimiter::new(1, SECOND);
+        let t0 = Instant::now();
+        let first = limiter.acquire().await;
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(
+            limiter.try_take(Instant::now()),
+            Err(Instant::now() + SECOND),
+            "a request still out keeps its slot past its window"
+        );
+        drop(first);
+        // Its only round trip (3 s) is also the fastest seen: no stall, the window counts
+        // from when it left, which is long past.
+        let _next = limiter.acquire().await;
+        assert_eq!(Instant::now(), t0 + Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_answer_shifts_the_window_by_the_stall() {
+        let limiter = RateLimiter::new(1, SECOND);
+        let quick = limiter.acquire().await;
+        tokio::time::advance(Duration::from_millis(10)).await;
+        drop(quick);
+        let slow = limiter.acquire().await;
+        let left = Instant::now();
+        tokio::time::advance(Duration::from_millis(310)).await;
+        drop(slow);
+        let _next = limiter.acquire().await;
+        // The request may have reached the platform as late as 300 ms after it left.
+        assert_eq!(Instant::now(), left + Duration::from_millis(300) + SECOND);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quick_answers_keep_the_window_from_when_requests_left() {
+        let limiter = RateLimiter::new(30, SECOND);
+        let t0 = Instant::now();
+        let mut left = Vec::new();
+        while left.len() < 95 {
+            let slot = limiter.acquire().await;
+            left.push(Instant::now());
+            tokio::time::advance(Duration::from_millis(5)).await;
+            drop(slot);
+        }
+        for pair in left.windows(31) {
+            assert!(pair[30] - pair[0] >= SECOND);
+        }
+        assert!(
+            left[94] - t0 < Duration::from_millis(3_200),
+            "{:?}",
+            left[94] - t0
+        );
     }
 
     #[test]

@@ -92,13 +92,15 @@ impl VkApi {
         let url = http::join(&self.base_url, method);
         self.retry
             .run(|| async {
-                self.limiter.acquire().await;
+                let slot = self.limiter.acquire().await;
                 let request = self
                     .http
                     .post(&url)
                     .bearer_auth(self.token.expose_secret())
                     .form(&Form(params));
-                let answer = http::send(request, self.retry.request_timeout).await?;
+                let answer = http::send(request, self.retry.request_timeout).await;
+                drop(slot);
+                let answer = answer?;
                 read_response(&answer)
             })
             .await
