@@ -4,6 +4,7 @@ mod admin;
 mod assets;
 mod bot;
 mod browser;
+mod bulk_adjustments;
 mod coupons;
 mod harness;
 mod helpers;

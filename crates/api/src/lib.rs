@@ -11,6 +11,7 @@ pub mod live;
 pub mod mini_app;
 pub mod observability;
 pub mod raffle_proof;
+pub mod request_limits;
 pub mod shop;
 pub mod subscriptions;
 pub mod text_guard;
@@ -21,10 +22,7 @@ use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
-use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -92,8 +90,6 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 pub fn router(state: AppState) -> Router {
-    let max_body = state.config.http.max_body_bytes;
-    let timeout = Duration::from_millis(state.config.http.request_timeout_ms);
     let (api, doc) = api_routes().split_for_parts();
     let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
     observability::prometheus();
@@ -114,11 +110,11 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/vk", post(webhooks::vk_receive))
         .route("/webhooks/telegram", post(webhooks::telegram_receive))
         .layer(axum::middleware::from_fn(observability::track))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            request_limits::RequestLimits::from_config(&state.config.http),
+            request_limits::apply,
         ))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(observability::request_logs())
         .layer(axum::middleware::map_request_with_state(
             Arc::from(state.config.http.trusted_proxies.as_slice()),

@@ -162,6 +162,14 @@ pub struct HttpConfig {
     #[arg(id = "max_body_bytes", long = "max-body-bytes", env = "LOYALTY_MAX_BODY_BYTES", default_value_t = 256 * 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
     pub max_body_bytes: usize,
+    /// Largest file a manager uploads (a bulk adjustments CSV, a coupon pool's codes).
+    #[arg(id = "max_upload_bytes", long = "max-upload-bytes", env = "LOYALTY_MAX_UPLOAD_BYTES", default_value_t = 32 * 1024 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(limits::MAX_BODY_BYTES))]
+    pub max_upload_bytes: usize,
+    /// Uploads taking longer are answered 408 (a 250,000-row file is checked before it starts).
+    #[arg(id = "upload_timeout_ms", long = "upload-timeout-ms", env = "LOYALTY_UPLOAD_TIMEOUT_MS", default_value_t = 120_000,
+          value_parser = clap::value_parser!(u64).range(limits::REQUEST_TIMEOUT_MS))]
+    pub upload_timeout_ms: u64,
     /// Requests taking longer are answered 408.
     #[arg(id = "request_timeout_ms", long = "request-timeout-ms", env = "LOYALTY_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(limits::REQUEST_TIMEOUT_MS))]
@@ -574,6 +582,8 @@ file_options! {
     projections: bool => projections,
     max_body_bytes: usize => http.max_body_bytes,
     request_timeout_ms: u64 => http.request_timeout_ms,
+    max_upload_bytes: usize => http.max_upload_bytes,
+    upload_timeout_ms: u64 => http.upload_timeout_ms,
     ready_max_lag_events: i64 => http.ready_max_lag_events,
     trusted_proxies: Vec<ipnet::IpNet> => http.trusted_proxies,
     metrics_listen: SocketAddr => http.metrics_listen,
@@ -646,6 +656,8 @@ impl ServeConfig {
                 public_url: "http://127.0.0.1:8080".into(),
                 max_body_bytes: 256 * 1024,
                 request_timeout_ms: 10_000,
+                max_upload_bytes: 32 * 1024 * 1024,
+                upload_timeout_ms: 120_000,
                 ready_max_lag_events: 10_000,
                 trusted_proxies: Vec::new(),
                 metrics_listen: None,
@@ -713,6 +725,13 @@ impl ServeConfig {
         within(
             "request_timeout_ms",
             self.http.request_timeout_ms,
+            limits::REQUEST_TIMEOUT_MS,
+        )?;
+        let upload = u64::try_from(self.http.max_upload_bytes).unwrap_or(u64::MAX);
+        within("max_upload_bytes", upload, limits::MAX_BODY_BYTES)?;
+        within(
+            "upload_timeout_ms",
+            self.http.upload_timeout_ms,
             limits::REQUEST_TIMEOUT_MS,
         )?;
         within(

@@ -331,6 +331,31 @@ impl Ledger {
         }
     }
 
+    /// Many streams' states: cached ones from memory, the rest read in one round trip.
+    pub async fn load_many<S: CachedState>(
+        &self,
+        streams: &[StreamId],
+    ) -> Result<Vec<Loaded<S>>, AppError> {
+        let mut loaded: Vec<Option<Loaded<S>>> = streams.iter().map(|s| self.cached(s)).collect();
+        let missing: Vec<String> = streams
+            .iter()
+            .zip(&loaded)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(stream, _)| stream.to_string())
+            .collect();
+        if !missing.is_empty() {
+            let mut read = self.store.read_streams(&missing).await?;
+            for (slot, stream) in loaded.iter_mut().zip(streams) {
+                if slot.is_none() {
+                    let name = stream.to_string();
+                    let recorded = read.remove(&name).unwrap_or_default();
+                    *slot = Some(self.fold_and_cache(name, &recorded)?);
+                }
+            }
+        }
+        Ok(loaded.into_iter().flatten().collect())
+    }
+
     /// Folds a whole stream read from the log, and keeps the state hot.
     fn fold_and_cache<S: CachedState>(
         &self,
@@ -439,6 +464,43 @@ impl Ledger {
         })
     }
 
+    /// Many commands over one stream each, in one round trip but each its own commit: one
+    /// command's conflict or duplicate leaves the others recorded (bulk work, where one row
+    /// must not undo its neighbours). Cached states move forward as for `execute`; a stream
+    /// should appear once per call, since each commit expects the version its state had.
+    pub async fn append_each<S: CachedState>(
+        &self,
+        program_id: Uuid,
+        commands: &[(Decided<'_>, &Loaded<S>)],
+    ) -> Vec<Result<Option<AppendOutcome>, StoreError>> {
+        let mut results: Vec<Option<Result<Option<AppendOutcome>, StoreError>>> =
+            commands.iter().map(|_| None).collect();
+        let mut commits = Vec::new();
+        let mut sent = Vec::new();
+        for (i, (decided, loaded)) in commands.iter().enumerate() {
+            let heads = [(loaded.stream.as_str(), loaded.version)];
+            match self.commit_of(program_id, std::slice::from_ref(decided), &heads) {
+                Ok(None) => results[i] = Some(Ok(None)),
+                Ok(Some(commit)) => {
+                    commits.push(commit);
+                    sent.push(i);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let outcomes = self.store.append_batch(commits).await;
+        for (i, outcome) in sent.into_iter().zip(outcomes) {
+            let (decided, loaded) = &commands[i];
+            match &outcome {
+                Ok(appended) => self.remember(loaded, decided.events, &Some(appended.clone())),
+                Err(e) if e.is_conflict() => self.forget::<S>(&loaded.stream),
+                Err(_) => {}
+            }
+            results[i] = Some(outcome.map(Some));
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(None))).collect()
+    }
+
     /// One command's events in one commit.
     async fn append(
         &self,
@@ -463,6 +525,20 @@ impl Ledger {
         decided: &[Decided<'_>],
         heads: &[(&str, i64)],
     ) -> Result<Option<AppendOutcome>, StoreError> {
+        match self.commit_of(program_id, decided, heads)? {
+            Some(commit) => self.appender.append(commit).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Decided events as one commit, each stream expecting the head it was loaded at; `None`
+    /// when nothing was decided.
+    fn commit_of(
+        &self,
+        program_id: Uuid,
+        decided: &[Decided<'_>],
+        heads: &[(&str, i64)],
+    ) -> Result<Option<Commit>, StoreError> {
         let mut commit = Commit::default();
         let numbered = decided.iter().flat_map(|d| {
             d.events.iter().enumerate().map(move |(index, event)| {
@@ -493,10 +569,7 @@ impl Ledger {
                 }
             }
         }
-        if commit.appends.is_empty() {
-            return Ok(None);
-        }
-        self.appender.append(commit).await.map(Some)
+        Ok((!commit.appends.is_empty()).then_some(commit))
     }
 
     /// After a successful append, the cached state moves forward without a read.

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod brand;
 pub mod broadcasts;
+pub mod bulk_adjustments;
 pub mod cache;
 pub mod channels;
 pub mod commands;

@@ -4,6 +4,7 @@
 
 pub mod award_storm;
 pub mod broadcast;
+pub mod bulk_adjust;
 pub mod leaderboard;
 pub mod limits;
 pub mod members_list;

@@ -30,6 +30,8 @@ enum Workload {
     MiniAppPaint(bench::mini_app_paint::Params),
     /// One broadcast to 100,000 members through `serve` and a fake Bot API enforcing Telegram's limits.
     Broadcast(bench::broadcast::Params),
+    /// A manager's CSV of 250,000 adjustments through `serve`: the dry run, then applying it.
+    BulkAdjust(bench::bulk_adjust::Params),
     /// PostgreSQL's own limits here: single-row inserts from 16 clients, ordered read of 1,000,000 rows.
     Limits(bench::limits::Params),
 }
@@ -58,6 +60,7 @@ async fn run() -> anyhow::Result<()> {
         Workload::MembersList(p) => bench::members_list::run(&database_url, p).await?,
         Workload::MiniAppPaint(p) => bench::mini_app_paint::run(&database_url, p).await?,
         Workload::Broadcast(p) => bench::broadcast::run(&database_url, p).await?,
+        Workload::BulkAdjust(p) => bench::bulk_adjust::run(&database_url, p).await?,
         Workload::Limits(p) => bench::limits::run(&database_url, p).await?,
     };
     println!("{result}");

@@ -4,6 +4,7 @@ use crate::EventStore;
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The most rows one read returns; callers page with the last row's checkpoint.
@@ -120,6 +121,30 @@ impl EventStore {
         of_a.sort_unstable_by_key(|r| r.stream_version);
         of_b.sort_unstable_by_key(|r| r.stream_version);
         Ok((of_a, of_b))
+    }
+
+    /// Whole streams in one round trip, each in version order, for bulk work over many
+    /// streams (a manager's file of adjustments). Planned for its own parameters every time
+    /// (not a kept prepared statement): a generic plan made while the table was small can be
+    /// a sequential scan (see `read_stream_pair`).
+    pub async fn read_streams(
+        &self,
+        stream_ids: &[String],
+    ) -> Result<HashMap<String, Vec<RecordedEvent>>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = ANY($1) AND stream_version > 0 \
+             ORDER BY stream_id, stream_version"
+        );
+        let rows: Vec<RecordedEvent> = sqlx::query_as(&sql)
+            .bind(stream_ids)
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut streams: HashMap<String, Vec<RecordedEvent>> = HashMap::new();
+        for row in rows {
+            streams.entry(row.stream_id.clone()).or_default().push(row);
+        }
+        Ok(streams)
     }
 
     /// The next events after `after`, in an order that never skips one: only events below the

@@ -8,6 +8,7 @@ mod auth;
 mod brand;
 mod broadcasts_browser;
 mod browser;
+mod bulk_browser;
 mod campaigns;
 mod channels;
 mod connect;

@@ -36,6 +36,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "rules.js",
         "polls.js",
         "broadcasts.js",
+        "bulk.js",
         "channels.js",
         "managers_chat.js",
         "app.js",

@@ -12,6 +12,7 @@ const PAGES = [
   ["#/raffles", "nav.raffles", null],
   ["#/polls", "nav.polls", null],
   ["#/broadcasts", "nav.broadcasts", null],
+  ["#/bulk", "nav.bulk", null],
   ["#/leaderboards", "nav.leaderboards", null],
   ["#/rules", "nav.rules", null],
   ["#/audit-log", "nav.audit", null],
@@ -80,6 +81,7 @@ async function renderNow(options) {
       case "broadcasts":
         if (parts[1]) await Views.broadcast(view, parts[1], params); else await Views.broadcasts(view);
         break;
+      case "bulk": await Views.bulkAdjustments(view); break;
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules":
         await Views.rules(view);

@@ -12,6 +12,7 @@ pub mod auditor;
 pub mod auth;
 pub mod brand;
 pub mod broadcasts;
+pub mod bulk_adjustments;
 pub mod campaigns;
 pub mod channels;
 pub mod csv_file;
@@ -67,6 +68,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(member_list::csv))
         .routes(routes!(members::card))
         .routes(routes!(members::adjust))
+        .routes(routes!(bulk_adjustments::list, bulk_adjustments::apply))
+        .routes(routes!(bulk_adjustments::check))
+        .routes(routes!(bulk_adjustments::one))
+        .routes(routes!(bulk_adjustments::reverse))
         .routes(routes!(members::reverse))
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
