@@ -1291,6 +1291,11 @@ async fn every_page_shows_the_programs_data_in_russian_at_1440_and_768(pool: PgP
         ),
         ("#/polls".into(), vec!["Опросы".into()], "polls"),
         (
+            "#/bulk".into(),
+            vec!["Массовые начисления".into(), "Загруженные файлы".into()],
+            "bulk",
+        ),
+        (
             "#/leaderboards".into(),
             vec![top_name.clone()],
             "leaderboards",
