@@ -242,6 +242,7 @@ async fn load(
     let mut rows = Vec::with_capacity(members * 60);
     // Every other member has a linked account with a name (callers got theirs on their first
     // visit), so the names beside every rank are real ones to serve.
+    let written = crate::profiles_written();
     let (mut accounts, mut identities, mut profiles) = (Vec::new(), Vec::new(), Vec::new());
     for (rank, member) in ids.into_iter().enumerate() {
         if !callers.contains(&member) {
@@ -251,7 +252,8 @@ async fn load(
                 format!("{program}\tvk\t{account}\t{member}\tcode\t{now}\n").as_bytes(),
             );
             profiles.extend_from_slice(
-                format!("{account}\t{program}\tfan_{rank}\tFan Number {rank}\n").as_bytes(),
+                format!("{account}\t{program}\tfan_{rank}\tFan Number {rank}\t{written}\n")
+                    .as_bytes(),
             );
         }
         let all = score(rank, rng);

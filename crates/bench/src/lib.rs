@@ -52,6 +52,13 @@ pub async fn copy_rows(
 
 /// Loads accounts, their identities and their profiles, each as COPY text rows in the column
 /// order named here.
+/// When the loaded profiles were written: a day ago, as an existing community's were (a
+/// profile written in the last half minute is one the name directory's refresh reads again).
+pub fn profiles_written() -> String {
+    (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339()
+}
+
+/// Loads accounts, their identities and their profiles (rows end with [`profiles_written`]).
 pub async fn copy_accounts(
     conn: &mut PgConnection,
     accounts: &[u8],
@@ -68,7 +75,7 @@ pub async fn copy_accounts(
             identities,
         ),
         (
-            "COPY profiles (account_ref, program_id, username, display_name) FROM STDIN",
+            "COPY profiles (account_ref, program_id, username, display_name, updated_at) FROM STDIN",
             profiles,
         ),
     ] {

@@ -275,6 +275,7 @@ async fn load(
     members: usize,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
+    let written = crate::profiles_written();
     let (mut balances, mut accounts, mut identities, mut profiles) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..members {
@@ -330,8 +331,9 @@ async fn load(
             } else {
                 "\\N".to_string()
             };
-            profiles
-                .extend_from_slice(format!("{account}\t{program}\tfan_{i}\t{name}\n").as_bytes());
+            profiles.extend_from_slice(
+                format!("{account}\t{program}\tfan_{i}\t{name}\t{written}\n").as_bytes(),
+            );
         }
     }
     let mut conn = pool.acquire().await?;

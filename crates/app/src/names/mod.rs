@@ -150,11 +150,15 @@ impl NameDirectory {
             };
             let after = read.lock().watermark - WATERMARK_OVERLAP;
             program.state.write().own_during_read = Some(HashMap::new());
-            let rows = queries::changed(&self.0.pool, id, after).await;
+            let read_at = queries::changed(&self.0.pool, id, after).await;
             let mut state = program.state.write();
             let own = state.own_during_read.take().unwrap_or_default();
-            let mut latest = read.lock().watermark;
-            for row in rows? {
+            let (started, rows) = read_at?;
+            // Every change committed before the read is in: the window slides with time, so a
+            // burst of profiles written just before the whole read is re-read only until it
+            // falls out of the overlap, not at every pass until the next change.
+            let mut latest = read.lock().watermark.max(started);
+            for row in rows {
                 changed += usize::from(state.names.set(row.member, row.name.as_deref()));
                 latest = latest.max(row.changed_at);
             }

@@ -45,16 +45,19 @@ pub(super) struct Changed {
 }
 
 /// Every member of a program with a profile updated after `after`, re-resolved in one query
-/// (`name: None` when no profile names them any more).
+/// (`name: None` when no profile names them any more), and the database's time before the
+/// read: every change committed by then is among them.
 pub(super) async fn changed(
     pool: &PgPool,
     program: Uuid,
     after: DateTime<Utc>,
-) -> sqlx::Result<Vec<Changed>> {
+) -> sqlx::Result<(DateTime<Utc>, Vec<Changed>)> {
+    let started: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(pool).await?;
     let sql = format!(
         "WITH changed AS ( \
              SELECT i.member_id, max(p.updated_at) AS changed_at \
-             FROM profiles p JOIN identities i ON i.account_ref = p.account_ref \
+             FROM profiles p \
+             JOIN identities i ON i.program_id = p.program_id AND i.account_ref = p.account_ref \
              WHERE p.program_id = $1 AND p.updated_at > $2 \
              GROUP BY i.member_id) \
          SELECT c.member_id, c.changed_at, best.display_name, best.username \
@@ -68,14 +71,15 @@ pub(super) async fn changed(
         .bind(after)
         .fetch_all(pool)
         .await?;
-    Ok(rows
+    let changed = rows
         .into_iter()
         .map(|row| Changed {
             member: row.member_id,
             changed_at: row.changed_at,
             name: shown_name(row.display_name.as_deref(), row.username.as_deref()),
         })
-        .collect())
+        .collect();
+    Ok((started, changed))
 }
 
 #[derive(sqlx::FromRow)]
