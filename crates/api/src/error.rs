@@ -67,6 +67,7 @@ impl From<AppError> for ApiError {
                     | DomainError::RedemptionNotFound => StatusCode::NOT_FOUND,
                     DomainError::InvalidAmount(_)
                     | DomainError::ReasonRequired
+                    | DomainError::InvalidPeriod
                     | DomainError::InvalidRules(_)
                     | DomainError::InvalidCodeword(_)
                     | DomainError::TooManyCodes(_)
@@ -161,6 +162,7 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::AlreadyCompensated(_) => "already_compensated",
         DomainError::RedemptionNotFound => "redemption_not_found",
         DomainError::ReasonRequired => "reason_required",
+        DomainError::InvalidPeriod => "invalid_period",
         DomainError::AlreadyExists => "already_exists",
         DomainError::NotFound => "not_found",
         DomainError::InvalidRules(_) => "invalid_rules",
@@ -217,6 +219,7 @@ mod tests {
             DomainError::AlreadyCompensated(entry),
             DomainError::RedemptionNotFound,
             DomainError::ReasonRequired,
+            DomainError::InvalidPeriod,
             DomainError::AlreadyExists,
             DomainError::NotFound,
             DomainError::InvalidRules(String::new()),

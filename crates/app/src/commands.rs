@@ -392,6 +392,34 @@ impl Ledger {
         .await
     }
 
+    /// Nets every award whose activity happened in `[from, until)` to zero, one compensation
+    /// per award still standing; the request names the run, so a retry records nothing twice
+    /// and a new run over the same range finds nothing left (`Unchanged`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn compensate_awards(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        from: Timestamp,
+        until: Timestamp,
+        reason: &str,
+        note: Option<&str>,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        self.member_command(program_id, member_id, action, |_| {
+            MemberCommand::CompensateAwards {
+                run_id: action.request_id,
+                from,
+                until,
+                reason: reason.to_string(),
+                note: note.map(str::to_string),
+                by: action.manager.clone(),
+                at: action.at,
+            }
+        })
+        .await
+    }
+
     pub async fn block_member(
         &self,
         program_id: ProgramId,

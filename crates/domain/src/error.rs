@@ -126,6 +126,9 @@ pub enum DomainError {
     /// Manual changes must say why, for the audit trail.
     #[error("a reason is required")]
     ReasonRequired,
+    /// A range whose end is not after its start.
+    #[error("the period's end must be after its start")]
+    InvalidPeriod,
     /// Creating something (program, campaign, reward, redemption) whose id is taken.
     #[error("the stream already exists")]
     AlreadyExists,

@@ -220,6 +220,26 @@ pub enum MemberCommand {
         /// When it is decided: the command's time.
         at: Timestamp,
     },
+    /// A manager nets every award whose activity happened in `[from, until)` to zero at once
+    /// (an account farm's harvest, a rule that paid by mistake): one compensation per award
+    /// still standing, none for an award already reversed or compensated, so running it again
+    /// adds nothing.
+    CompensateAwards {
+        /// Names the run: each compensation's entry derives from it and the award's entry.
+        run_id: uuid::Uuid,
+        /// The first instant of the range.
+        from: Timestamp,
+        /// The first instant after it.
+        until: Timestamp,
+        /// Why, for managers and auditors; required.
+        reason: String,
+        /// For the member; blank means none.
+        note: Option<String>,
+        /// The manager doing it.
+        by: ManagerId,
+        /// When it is decided: the command's time.
+        at: Timestamp,
+    },
     /// Stop the member from earning and redeeming.
     Block {
         /// Why, for managers and auditors; required.
@@ -595,6 +615,45 @@ impl MemberState {
                     at,
                 }])
             }
+            MemberCommand::CompensateAwards {
+                run_id,
+                from,
+                until,
+                reason,
+                note,
+                by,
+                at,
+            } => {
+                let member_id = self.registered_id()?;
+                let reason = required_reason(reason)?;
+                if until <= from {
+                    return Err(DomainError::InvalidPeriod);
+                }
+                let note = optional_note(note);
+                let mut standing: Vec<(Timestamp, EntryId, i64)> = self
+                    .awards
+                    .values()
+                    .filter(|a| a.occurred_at >= from && a.occurred_at < until)
+                    .filter_map(|a| match self.compensable.get(&a.entry_id) {
+                        Some(Some(points)) => Some((a.occurred_at, a.entry_id, *points)),
+                        _ => None,
+                    })
+                    .collect();
+                standing.sort();
+                Ok(standing
+                    .into_iter()
+                    .map(|(_, target, points)| Event::PointsAdjusted {
+                        member_id,
+                        entry_id: compensation_entry(run_id, target),
+                        delta: -points,
+                        reason: reason.clone(),
+                        note: note.clone(),
+                        by: by.clone(),
+                        compensates: Some(target),
+                        at,
+                    })
+                    .collect())
+            }
             MemberCommand::Block { reason, by, at } => {
                 let member_id = self.registered_id()?;
                 let reason = required_reason(reason)?;
@@ -734,6 +793,15 @@ impl MemberState {
             text_fingerprint: text.map(|t| t.fingerprint),
         })
     }
+}
+
+/// The entry of a range compensation's netting of `award`: derived, so a run retried after a
+/// failure names the same entries.
+pub fn compensation_entry(run_id: uuid::Uuid, award: EntryId) -> EntryId {
+    EntryId(crate::ids::derived_id(&format!(
+        "compensate-awards:{run_id}:{}",
+        award.0
+    )))
 }
 
 /// A note to the member, trimmed; a blank one is none.

@@ -391,3 +391,73 @@ async fn the_card_marks_an_award_the_platform_reversed_until_it_is_restored(pool
     assert_eq!(card["balance"], 10);
     assert_eq!(award_of(&card)["reversed_by"], Value::Null, "restored");
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_periods_awards_are_reversed_at_once_and_only_once(pool: PgPool) {
+    let panel = AdminClient::signed_in(pool, Role::Manager).await;
+    let t = &panel.app.t;
+    let farm = t.member().await;
+    let now = chrono::Utc::now();
+    let ago = |hours: i64| domain::Timestamp::from(now - chrono::Duration::hours(hours));
+    for (n, hours) in [(1, 30), (2, 5), (3, 4), (4, 3)] {
+        let activity = domain::network::ActivityRef {
+            network: domain::network::Network::Vk,
+            kind: domain::network::ActivityKind::Comment,
+            reference: format!("farm-{n}"),
+        };
+        let metadata = store::Metadata::default();
+        let at = ago(hours);
+        t.ledger
+            .award_activity(&t.program, farm, activity, None, at, metadata, at)
+            .await
+            .unwrap();
+    }
+    let earned = t.balance(farm).await;
+    let path = panel.path(&format!("/members/{}/award-reversals", farm.0));
+    let range = |reason: &str| {
+        json!({"from": (now - chrono::Duration::hours(6)).to_rfc3339(),
+               "until": (now - chrono::Duration::minutes(200)).to_rfc3339(),
+               "reason": reason})
+    };
+    let reply = panel
+        .change(Method::POST, &path, Some(range("account farm")))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = crate::harness::json_of(&reply);
+    assert_eq!(reply["outcome"], "recorded");
+    assert_eq!(
+        reply["event_ids"].as_array().unwrap().len(),
+        2,
+        "awards 2 and 3"
+    );
+    assert_eq!(t.balance(farm).await, earned - 20);
+
+    // Asked again (a new request): nothing of the period is left.
+    let reply = panel
+        .change(Method::POST, &path, Some(range("again")))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(crate::harness::json_of(&reply)["outcome"], "unchanged");
+    assert_eq!(t.balance(farm).await, earned - 20);
+
+    let backwards = json!({"from": now.to_rfc3339(), "until": now.to_rfc3339(), "reason": "x"});
+    let reply = panel.change(Method::POST, &path, Some(backwards)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    let reply = panel.change(Method::POST, &path, Some(range(" "))).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(t.balance(farm).await, earned - 20);
+
+    panel.drain().await;
+    let report = projections::audit::verify(&panel.app.pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+}

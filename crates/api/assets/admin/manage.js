@@ -146,7 +146,32 @@ Manage.memberStatus = function (card, done) {
           false, I18n.t("card.block_consequence", { name })) },
         I18n.t("card.block"));
   return el("div", { class: "card", id: "member-status-card" }, el("h2", {}, I18n.t("card.status_title")),
-    el("p", { class: "muted" }, I18n.t(card.blocked ? "card.blocked_now" : "card.block_help")), button);
+    el("p", { class: "muted" }, I18n.t(card.blocked ? "card.blocked_now" : "card.block_help")), button,
+    Manage.reverseAwardsForm(card, done));
+};
+
+// Every award of the member in a period reversed at once (an account farm's harvest), with one
+// reason; the server leaves awards already reversed alone, so running it twice changes nothing.
+Manage.reverseAwardsForm = function (card, done) {
+  const path = programPath("/members/" + encodeURIComponent(card.member_id) + "/award-reversals");
+  const from = el("input", { type: "datetime-local", id: "reverse-awards-from", required: true });
+  const until = el("input", { type: "datetime-local", id: "reverse-awards-until", required: true });
+  const submit = el("button", { type: "submit", id: "reverse-awards-submit", class: "danger" }, I18n.t("card.reverse_awards"));
+  const form = el("form", { class: "inline", id: "reverse-awards-form" },
+    el("label", {}, I18n.t("card.reverse_awards_from"), from),
+    el("label", {}, I18n.t("card.reverse_awards_until"), until), submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    // datetime-local is the manager's local time; the server takes instants.
+    const range = { from: new Date(from.value).toISOString(), until: new Date(until.value).toISOString() };
+    Manage.askReason(I18n.t("card.reverse_awards_title"),
+      (reason, key, note) => api("POST", path, Object.assign({ reason, note }, range), key).then((reply) => {
+        if (reply && reply.outcome === "unchanged") toast(I18n.t("card.reverse_awards_none"));
+        return reply;
+      }), done, true, I18n.t("card.reverse_awards_consequence"));
+  });
+  return el("div", { id: "reverse-awards" }, el("h3", {}, I18n.t("card.reverse_awards_heading")),
+    el("p", { class: "muted" }, I18n.t("card.reverse_awards_help")), form);
 };
 
 // Admins only: a written request's export (a download) and erasure (a ground from a closed

@@ -371,6 +371,55 @@ pub async fn reverse(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+pub struct ReverseAwardsRequest {
+    /// The first instant of the range (RFC 3339): awards whose activity happened from then.
+    pub from: DateTime<Utc>,
+    /// The first instant after the range.
+    pub until: DateTime<Utc>,
+    /// Why, for managers and auditors only; kept on every compensation.
+    pub reason: String,
+    /// What the member is told, if anything.
+    pub note: Option<String>,
+}
+
+/// Reverse every award of a member whose activity happened in a time range, with one reason:
+/// one compensating adjustment per award still standing. An award already reversed or
+/// compensated is left alone, so running it twice reverses each award once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/members/{member_id}/award-reversals",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("member_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = ReverseAwardsRequest,
+    responses(
+        (status = 200, body = CommandReply, description = "`unchanged` when no award in the range was left"),
+        (status = 404, description = "No such member"),
+        (status = 422, description = "No reason, or the range ends before it starts"),
+    )
+)]
+pub async fn reverse_awards(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, member_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<ReverseAwardsRequest>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let reason = required_reason(&body.reason)?;
+    let note = member_note(body.note.as_deref())?;
+    let (program, member) = (ProgramId(program_id), MemberId(member_id));
+    member_in(&state, program, member).await?;
+    let action = auth.action(&key);
+    let (from, until) = (body.from.into(), body.until.into());
+    let command = state
+        .ledger()
+        .compensate_awards(program, member, from, until, &reason, note, &action);
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct BlockRequest {
     pub reason: String,
 }

@@ -73,6 +73,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk_adjustments::one))
         .routes(routes!(bulk_adjustments::reverse))
         .routes(routes!(members::reverse))
+        .routes(routes!(members::reverse_awards))
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
         .routes(routes!(members::erase))

@@ -153,6 +153,8 @@ pub fn spending_step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => (member(), delta).prop_map(|(member, delta)| Step::Adjust { member, delta }),
         2 => (member(), any::<usize>()).prop_map(|(member, pick)| Step::Compensate { member, pick }),
+        1 => (member(), minute(), 0..MINUTES_SPAN, 0u8..3)
+            .prop_map(|(member, from, span, run)| Step::CompensateAwards { member, from, span, run }),
         3 => (member(), 0u8..3).prop_map(|(member, reward)| Step::Redeem { member, reward }),
         1 => (member(), 0u8..3, any::<usize>())
             .prop_map(|(member, reward, pick)| Step::CancelRedemption { member, reward, pick }),

@@ -47,6 +47,14 @@ pub enum Step {
         member: u8,
         pick: usize,
     },
+    /// Nets the member's awards of minutes `[from, from + span)` at once, as run `run` (a run
+    /// repeated names the same compensations).
+    CompensateAwards {
+        member: u8,
+        from: i64,
+        span: i64,
+        run: u8,
+    },
     Block {
         member: u8,
     },
@@ -196,6 +204,23 @@ impl Ledger {
                     entry_id,
                     target,
                     reason,
+                    note: None,
+                    by,
+                    at,
+                };
+                self.member(m).decide(command)
+            }
+            Step::CompensateAwards {
+                member: m,
+                from,
+                span,
+                run,
+            } => {
+                let command = MemberCommand::CompensateAwards {
+                    run_id: uuid::Uuid::from_u128(u128::from(run) + 1),
+                    from: minutes(from),
+                    until: minutes(from + span),
+                    reason: "account farm".into(),
                     note: None,
                     by,
                     at,

@@ -320,3 +320,71 @@ fn an_adjustment_keeps_its_reason_and_an_optional_note_apart() {
     let decision = registered().decide(adjust_noted("  ", "Подарок"));
     assert_eq!(refused(decision), DomainError::ReasonRequired);
 }
+
+/// An award of `points` for comment `c{n}` made at minute `minute`.
+fn awarded_at(state: MemberState, n: u64, points: i64, minute: i64) -> MemberState {
+    let command = MemberCommand::Award(award(
+        entry(n),
+        comment(&format!("c{n}")),
+        points,
+        minutes(minute),
+    ));
+    let decision = state.decide(command);
+    accepted(state, decision)
+}
+
+fn compensate_awards(run: u128, from: i64, until: i64) -> MemberCommand {
+    MemberCommand::CompensateAwards {
+        run_id: uuid::Uuid::from_u128(run),
+        from: minutes(from),
+        until: minutes(until),
+        reason: "account farm".into(),
+        note: None,
+        by: "manager".into(),
+        at: t0(),
+    }
+}
+
+#[test]
+fn a_range_of_awards_is_netted_once_each_leaving_the_rest() {
+    let state = awarded_at(registered(), 1, 10, 5);
+    let state = awarded_at(state, 2, 20, 20);
+    let state = awarded_at(state, 3, 30, 30);
+    let state = awarded_at(state, 4, 40, 40);
+    let state = step(state, reverse(2));
+    let state = step(state, adjust(9, 7, "welcome"));
+    let balance = state.balance;
+    let events = state.decide(compensate_awards(1, 10, 40)).unwrap();
+    let netted: Vec<(Option<EntryId>, i64)> = events
+        .iter()
+        .map(|e| match e {
+            domain::Event::PointsAdjusted {
+                compensates, delta, ..
+            } => (*compensates, *delta),
+            other => panic!("not a compensation: {other:?}"),
+        })
+        .collect();
+    // Award 1 is before the range, 2 was reversed by the platform, 4 is at its end.
+    assert_eq!(netted, [(Some(entry(3)), -30)]);
+    let state = step(state, compensate_awards(1, 10, 40));
+    assert_eq!(state.balance, balance - 30);
+    let again = state.decide(compensate_awards(2, 0, 60)).unwrap();
+    let targets: Vec<_> = again
+        .iter()
+        .map(|e| match e {
+            domain::Event::PointsAdjusted { compensates, .. } => *compensates,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [Some(entry(1)), Some(entry(4))],
+        "3 is netted already"
+    );
+    let state = step(state, compensate_awards(2, 0, 60));
+    assert_eq!(state.decide(compensate_awards(3, 0, 60)).unwrap(), vec![]);
+    assert_eq!(
+        refused(state.decide(compensate_awards(4, 60, 60))),
+        DomainError::InvalidPeriod
+    );
+}
