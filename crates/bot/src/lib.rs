@@ -190,7 +190,9 @@ pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHan
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(managers::run(bot.clone(), shutdown.clone())));
     let per_second = state.config.telegram.messages_per_second;
-    let limit = std::sync::Arc::new(clients::RateLimiter::new(per_second, SEND_WINDOW));
+    // This process may have just replaced one that was sending (a crash, a restart): the
+    // messages that one sent in its last second still count at Telegram's end.
+    let limit = std::sync::Arc::new(clients::RateLimiter::just_full(per_second, SEND_WINDOW));
     let config = clients::NotifierConfig {
         global_per_second: per_second,
         shared_limit: Some(limit),

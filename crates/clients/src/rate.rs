@@ -108,6 +108,16 @@ impl RateLimiter {
         }
     }
 
+    /// As [`RateLimiter::new`], as if a full window of requests had just gone: for a process
+    /// that may be replacing one that was sending a moment ago (a restart after a crash),
+    /// whose last requests still count at the platform's end for up to `per`.
+    pub fn just_full(limit: u32, per: Duration) -> Self {
+        let limiter = RateLimiter::new(limit, per);
+        let free_at = Instant::now() + per;
+        limiter.slots.lock().free_at.fill(Some(free_at));
+        limiter
+    }
+
     /// Counts one request at `now` if it fits; otherwise the moment it would (or `now` plus
     /// the window when every request is still out). The slot frees `per` after `now`: for
     /// callers that do not wait for answers.
@@ -277,6 +287,15 @@ mod tests {
             "{:?}",
             left[94] - t0
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limiter_made_just_full_waits_a_window_first() {
+        let t0 = Instant::now();
+        let limiter = RateLimiter::just_full(30, SECOND);
+        assert_eq!(limiter.try_take(t0), Err(t0 + SECOND));
+        let _first = limiter.acquire().await;
+        assert_eq!(Instant::now(), t0 + SECOND);
     }
 
     #[test]
