@@ -74,7 +74,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<Value> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(600))
         .build()?;
-    let cookie = sign_in(&client, &base).await?;
+    let cookie = crate::sign_in(&client, &base, ADMIN, PASSWORD).await?;
     let csrf = csrf_of(&client, &base, &cookie).await?;
     let bulk = format!(
         "{base}/api/v1/admin/programs/{}/bulk-adjustments",
@@ -206,22 +206,6 @@ async fn register(
         }
     }
     Ok(members)
-}
-
-async fn sign_in(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let reply = client
-        .post(format!("{base}/api/v1/admin/session"))
-        .json(&json!({ "username": ADMIN, "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("sign-in refused")?;
-    let cookie = reply
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .context("no session cookie")?
-        .to_str()?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_string())
 }
 
 async fn csrf_of(client: &reqwest::Client, base: &str, cookie: &str) -> anyhow::Result<String> {

@@ -170,3 +170,25 @@ impl ServeChild {
         anyhow::bail!("loyalty serve did not become ready")
     }
 }
+
+/// Signs in to the admin panel of a served child; answers the session cookie (`name=value`).
+pub async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let reply = client
+        .post(format!("{base}/api/v1/admin/session"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("sign-in refused")?;
+    let cookie = reply
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .context("no session cookie")?
+        .to_str()?;
+    Ok(cookie.split(';').next().unwrap_or_default().to_string())
+}

@@ -103,7 +103,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(p.concurrency.max(1))
         .build()?;
-    let cookie = sign_in(&client, &base).await?;
+    let cookie = crate::sign_in(&client, &base, ADMIN, PASSWORD).await?;
     let list = format!("{base}/api/v1/admin/programs/{}/members", program.0);
     // The first page loads the program's names into the serving process: timed apart.
     let warming = Instant::now();
@@ -194,22 +194,6 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "timed_out": timed_out,
         "views": views,
     }))
-}
-
-async fn sign_in(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let reply = client
-        .post(format!("{base}/api/v1/admin/session"))
-        .json(&json!({ "username": ADMIN, "password": PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("sign-in refused")?;
-    let cookie = reply
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .context("no session cookie")?
-        .to_str()?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_string())
 }
 
 /// The pages of one view and how many the server gave up on (its request timeout, 10 s).
