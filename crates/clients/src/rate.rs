@@ -73,8 +73,7 @@ pub struct RateLimiter {
 
 #[derive(Debug)]
 struct Slots {
-    /// When each slot may be taken again; `None` while its request is out.
-    free_at: Vec<Option<Instant>>,
+    slots: Vec<SlotState>,
     /// The last round trips: the fastest is the answer's usual delay, the rest a stall.
     round_trips: VecDeque<Duration>,
 }
@@ -83,25 +82,44 @@ struct Slots {
 /// the network as it changes.
 const RECENT_ROUND_TRIPS: usize = 256;
 
+#[derive(Debug, Clone, Copy)]
+enum SlotState {
+    /// Never used: free at any instant.
+    Unused,
+    /// Free from then on.
+    FreeAt(Instant),
+    /// Its request is out.
+    Out,
+}
+
 impl Slots {
-    /// The slot to take next and when: `None` when every slot's request is still out.
-    fn earliest(&self) -> Option<(usize, Instant)> {
-        self.free_at
+    /// The slot to take next and from when (`None`: at any instant); `None` when every slot's
+    /// request is still out.
+    fn earliest(&self) -> Option<(usize, Option<Instant>)> {
+        self.slots
             .iter()
             .enumerate()
-            .filter_map(|(slot, at)| at.map(|at| (slot, at)))
+            .filter_map(|(slot, state)| match state {
+                SlotState::Unused => Some((slot, None)),
+                SlotState::FreeAt(at) => Some((slot, Some(*at))),
+                SlotState::Out => None,
+            })
             .min_by_key(|(_, at)| *at)
     }
+}
+
+/// Whether a slot free from `at` is free at `now`.
+fn free(at: Option<Instant>, now: Instant) -> bool {
+    at.is_none_or(|at| at <= now)
 }
 
 impl RateLimiter {
     /// `limit` of 0 is treated as 1: a limiter that never lets anything through is a bug.
     pub fn new(limit: u32, per: Duration) -> Self {
-        let now = Instant::now();
         RateLimiter {
             per,
             slots: Mutex::new(Slots {
-                free_at: vec![Some(now); (limit as usize).max(1)],
+                slots: vec![SlotState::Unused; (limit as usize).max(1)],
                 round_trips: VecDeque::with_capacity(RECENT_ROUND_TRIPS),
             }),
             freed: Notify::new(),
@@ -114,7 +132,7 @@ impl RateLimiter {
     pub fn just_full(limit: u32, per: Duration) -> Self {
         let limiter = RateLimiter::new(limit, per);
         let free_at = Instant::now() + per;
-        limiter.slots.lock().free_at.fill(Some(free_at));
+        limiter.slots.lock().slots.fill(SlotState::FreeAt(free_at));
         limiter
     }
 
@@ -124,11 +142,11 @@ impl RateLimiter {
     pub fn try_take(&self, now: Instant) -> Result<(), Instant> {
         let mut slots = self.slots.lock();
         match slots.earliest() {
-            Some((slot, at)) if at <= now => {
-                slots.free_at[slot] = Some(now + self.per);
+            Some((slot, at)) if free(at, now) => {
+                slots.slots[slot] = SlotState::FreeAt(now + self.per);
                 Ok(())
             }
-            Some((_, at)) => Err(at),
+            Some((_, at)) => Err(at.unwrap_or(now)),
             None => Err(now + self.per),
         }
     }
@@ -144,15 +162,15 @@ impl RateLimiter {
                 let mut slots = self.slots.lock();
                 let now = Instant::now();
                 match slots.earliest() {
-                    Some((slot, at)) if at <= now => {
-                        slots.free_at[slot] = None;
+                    Some((slot, at)) if free(at, now) => {
+                        slots.slots[slot] = SlotState::Out;
                         return Slot {
                             limiter: self,
                             slot,
                             left_at: now,
                         };
                     }
-                    other => other.map(|(_, at)| at),
+                    other => other.map(|(_, at)| at.unwrap_or(now)),
                 }
             };
             match wait {
@@ -176,7 +194,7 @@ impl RateLimiter {
         slots.round_trips.push_back(answered - left_at);
         let fastest = slots.round_trips.iter().min().copied().unwrap_or_default();
         let stalled_until = answered.checked_sub(fastest).unwrap_or(left_at);
-        slots.free_at[slot] = Some(left_at.max(stalled_until) + self.per);
+        slots.slots[slot] = SlotState::FreeAt(left_at.max(stalled_until) + self.per);
         drop(slots);
         self.freed.notify_waiters();
     }
