@@ -127,3 +127,60 @@ async fn concurrent_first_sights_issue_one_reference_per_account(pool: PgPool) {
         .unwrap();
     assert_eq!(rows, 5);
 }
+
+/// A first visit to a process that has not seen the account learns its reference and its
+/// identity stream in one round trip; the stream read is the one a separate read gives.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_known_accounts_reference_comes_with_its_identity_stream(pool: PgPool) {
+    let t = crate::helpers::TestLedger::new(pool.clone()).await;
+    let program = t.program_id();
+    let registering = Accounts::new(pool.clone(), app::config::dev_privacy_keys());
+    let member = bot::members::ensure_telegram_member(
+        &t.ledger,
+        &registering,
+        program,
+        4242,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let prefix = domain::StreamId::identity_prefix(program);
+    let identity = ExternalIdentity::new(Network::Telegram, "", "4242");
+    let elsewhere = Accounts::new(pool.clone(), app::config::dev_privacy_keys());
+    let (account, fresh, read) = elsewhere
+        .resolve_with_stream(program, &identity, &prefix)
+        .await
+        .unwrap();
+    assert!(!fresh);
+    let read = read.expect("a reference not in memory comes with its stream");
+    let stream = domain::StreamId::Identity(program, account.account);
+    let separately = t
+        .ledger
+        .store()
+        .read_stream(&stream.to_string(), 0)
+        .await
+        .unwrap();
+    assert!(!read.is_empty());
+    assert_eq!(read, separately);
+    let owner = t
+        .ledger
+        .load_read::<domain::identity::IdentityState>(&stream, &read)
+        .unwrap()
+        .state
+        .claimed_by;
+    assert_eq!(owner, Some(member));
+
+    // From memory the second time: no stream; a new account: issued, nothing to read.
+    let (_, _, again) = elsewhere
+        .resolve_with_stream(program, &identity, &prefix)
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    let stranger = ExternalIdentity::new(Network::Telegram, "", "5353");
+    let (_, fresh, read) = elsewhere
+        .resolve_with_stream(program, &stranger, &prefix)
+        .await
+        .unwrap();
+    assert!(fresh);
+    assert!(read.is_none());
+}

@@ -12,8 +12,9 @@ use domain::ids::{AccountRef, ProgramId};
 use domain::network::{ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::privacy::{PlatformActivity, PrivacyKeys};
 use domain::text::TextFingerprint;
-use sqlx::PgPool;
+use sqlx::{FromRow, PgPool, Row};
 use std::time::Duration;
+use store::RecordedEvent;
 use uuid::Uuid;
 
 /// How long a resolved reference is reused. Erasure in this process forgets it at once; one
@@ -65,27 +66,19 @@ impl Accounts {
         // later with a flush, which makes every earlier WAL record durable too, so the only row
         // a crash can lose is one nothing refers to yet (and the account then gets a new
         // reference). Saves one fsync per new account.
-        let row: Option<(Uuid, bool)> = sqlx::query_as(
-            "WITH stored AS ( \
-               SELECT account_ref FROM external_accounts \
-               WHERE program_id = $2 AND network = $3 AND scope = $4 AND platform_id = $5), \
-             issued AS ( \
-               INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
-               SELECT $1, $2, $3, $4, $5 \
-               FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed \
-               WHERE NOT EXISTS (SELECT 1 FROM stored) \
-               ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
-               RETURNING account_ref) \
-             SELECT account_ref, false FROM stored UNION ALL SELECT account_ref, true FROM issued",
-        )
-        .bind(Uuid::new_v4())
-        .bind(program_id.0)
-        .bind(identity.network.as_str())
-        .bind(&identity.scope)
-        .bind(&identity.external_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let sql = format!(
+            "WITH {RESOLVE} \
+             SELECT account_ref, false FROM stored UNION ALL SELECT account_ref, true FROM issued"
+        );
+        let row: Option<(Uuid, bool)> = sqlx::query_as(&sql)
+            .bind(Uuid::new_v4())
+            .bind(program_id.0)
+            .bind(identity.network.as_str())
+            .bind(&identity.scope)
+            .bind(&identity.external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
         let (account, fresh) = match row {
             Some((account, fresh)) => (AccountRef(account), fresh),
             None => {
@@ -97,6 +90,61 @@ impl Accounts {
         };
         self.resolved.insert(key, account);
         Ok((linked(identity.network, account), fresh))
+    }
+
+    /// As [`Accounts::resolve_fresh`], and, when the reference was not in memory, the events
+    /// of the stream `stream_prefix` + reference names, read in the same round trip: a first
+    /// visit's next question is who holds the account, and asking it apart cost a second round
+    /// trip. `None` for the events when the reference came from memory (the stream's state is
+    /// then most likely cached too) or was issued now (its streams are empty).
+    pub async fn resolve_with_stream(
+        &self,
+        program_id: ProgramId,
+        identity: &ExternalIdentity,
+        stream_prefix: &str,
+    ) -> Result<(LinkedAccount, bool, Option<Vec<RecordedEvent>>), AppError> {
+        let key = (program_id, identity.clone());
+        if let Some(account) = self.resolved.get(&key) {
+            return Ok((linked(identity.network, account), false, None));
+        }
+        let sql = format!(
+            "WITH {RESOLVE}, \
+             account AS (SELECT account_ref, false AS fresh FROM stored \
+                         UNION ALL SELECT account_ref, true FROM issued) \
+             SELECT account.account_ref, account.fresh, e.* FROM account LEFT JOIN LATERAL ( \
+                 SELECT position, tx_id, program_id, stream_id, stream_version, event_id, \
+                        event_type, schema_version, payload, metadata, recorded_at, hash \
+                 FROM events WHERE stream_id = $6 || account.account_ref::text \
+                   AND stream_version > 0) e ON true \
+             ORDER BY e.stream_version"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Uuid::new_v4())
+            .bind(program_id.0)
+            .bind(identity.network.as_str())
+            .bind(&identity.scope)
+            .bind(&identity.external_id)
+            .bind(stream_prefix)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let Some(first) = rows.first() else {
+            // A concurrent first sight won the insert: read the winner's, as `resolve_fresh`.
+            let (account, fresh) = self.resolve_fresh(program_id, identity).await?;
+            return Ok((account, fresh, None));
+        };
+        let account = AccountRef(first.try_get("account_ref").map_err(store_error)?);
+        let fresh: bool = first.try_get("fresh").map_err(store_error)?;
+        let mut events = Vec::new();
+        for row in &rows {
+            let position: Option<i64> = row.try_get("position").map_err(store_error)?;
+            if position.is_some() {
+                events.push(RecordedEvent::from_row(row).map_err(store_error)?);
+            }
+        }
+        self.resolved.insert(key, account);
+        let events = (!fresh).then_some(events);
+        Ok((linked(identity.network, account), fresh, events))
     }
 
     /// The account's reference if the program has seen it; never issues one.
@@ -193,6 +241,19 @@ impl Accounts {
         self.keys.text(program_id, text)
     }
 }
+
+/// The stored reference of ($2 program, $3 network, $4 scope, $5 platform id) as `stored`, or
+/// `$1` issued as `issued` when there is none (see [`Accounts::resolve_fresh`]).
+const RESOLVE: &str = "stored AS ( \
+       SELECT account_ref FROM external_accounts \
+       WHERE program_id = $2 AND network = $3 AND scope = $4 AND platform_id = $5), \
+     issued AS ( \
+       INSERT INTO external_accounts (account_ref, program_id, network, scope, platform_id) \
+       SELECT $1, $2, $3, $4, $5 \
+       FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed \
+       WHERE NOT EXISTS (SELECT 1 FROM stored) \
+       ON CONFLICT (program_id, network, scope, platform_id) DO NOTHING \
+       RETURNING account_ref)";
 
 fn linked(network: Network, account: AccountRef) -> LinkedAccount {
     LinkedAccount { network, account }

@@ -356,6 +356,16 @@ impl Ledger {
         Ok(loaded.into_iter().flatten().collect())
     }
 
+    /// A stream's state from its whole history read elsewhere (in the same round trip as
+    /// something else), kept hot as a read by [`Ledger::load`] is.
+    pub fn load_read<S: CachedState>(
+        &self,
+        stream: &StreamId,
+        recorded: &[RecordedEvent],
+    ) -> Result<Loaded<S>, AppError> {
+        self.fold_and_cache(stream.to_string(), recorded)
+    }
+
     /// Folds a whole stream read from the log, and keeps the state hot.
     fn fold_and_cache<S: CachedState>(
         &self,

@@ -31,12 +31,17 @@ pub async fn ensure_telegram_member(
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Result<MemberId, AppError> {
-    let (identity, fresh) = accounts
-        .resolve_fresh(program_id, &telegram_identity(user_id))
+    let prefix = StreamId::identity_prefix(program_id);
+    let (identity, fresh, read) = accounts
+        .resolve_with_stream(program_id, &telegram_identity(user_id), &prefix)
         .await?;
     if fresh {
         // A first visit reads none of the new account's streams.
         ledger.known_new_account(program_id, identity);
+    } else if let Some(read) = read {
+        // Read with the reference, so the owner below is asked of memory.
+        let stream = StreamId::Identity(program_id, identity.account);
+        ledger.load_read::<IdentityState>(&stream, &read)?;
     }
     if let Some(owner) = ledger.identity_owner(program_id, &identity).await? {
         return Ok(owner);

@@ -34,6 +34,14 @@ impl StreamId {
     }
 }
 
+impl StreamId {
+    /// What every identity stream of `program` is named with, before its account reference
+    /// (a query that learns the reference names the stream with it).
+    pub fn identity_prefix(program: ProgramId) -> String {
+        format!("identity-{program}-")
+    }
+}
+
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -42,7 +50,38 @@ impl fmt::Display for StreamId {
             StreamId::Campaign(id) => write!(f, "campaign-{id}"),
             StreamId::Reward(id) => write!(f, "reward-{id}"),
             StreamId::Raffle(id) => write!(f, "raffle-{id}"),
-            StreamId::Identity(program, account) => write!(f, "identity-{program}-{account}"),
+            StreamId::Identity(program, account) => {
+                write!(f, "{}{account}", StreamId::identity_prefix(*program))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queries name an identity stream as the prefix followed by the reference's text, as
+    /// PostgreSQL writes a uuid: lowercase, hyphenated, as `Uuid`'s `Display`.
+    #[test]
+    fn an_identity_stream_is_its_prefix_and_its_reference() {
+        let program = ProgramId(uuid::Uuid::from_u128(
+            0xABCD_EF01_2345_6789_ABCD_EF01_2345_6789,
+        ));
+        let account = AccountRef(uuid::Uuid::from_u128(
+            0xFEDC_BA98_7654_3210_FEDC_BA98_7654_3210,
+        ));
+        assert_eq!(
+            StreamId::Identity(program, account).to_string(),
+            format!(
+                "{}{}",
+                StreamId::identity_prefix(program),
+                account.0.hyphenated()
+            )
+        );
+        assert_eq!(
+            StreamId::identity_prefix(program),
+            "identity-abcdef01-2345-6789-abcd-ef0123456789-"
+        );
     }
 }
