@@ -14,7 +14,7 @@ use domain::privacy::{PlatformActivity, PrivacyKeys};
 use domain::text::TextFingerprint;
 use sqlx::{FromRow, PgPool, Row};
 use std::time::Duration;
-use store::RecordedEvent;
+use store::{EVENT_COLUMNS, RecordedEvent};
 use uuid::Uuid;
 
 /// How long a resolved reference is reused. Erasure in this process forgets it at once; one
@@ -112,9 +112,7 @@ impl Accounts {
              account AS (SELECT account_ref, false AS fresh FROM stored \
                          UNION ALL SELECT account_ref, true FROM issued) \
              SELECT account.account_ref, account.fresh, e.* FROM account LEFT JOIN LATERAL ( \
-                 SELECT position, tx_id, program_id, stream_id, stream_version, event_id, \
-                        event_type, schema_version, payload, metadata, recorded_at, hash \
-                 FROM events WHERE stream_id = $6 || account.account_ref::text \
+                 SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $6 || account.account_ref::text \
                    AND stream_version > 0) e ON true \
              ORDER BY e.stream_version"
         );

@@ -583,18 +583,10 @@ pub async fn start(
     if taken == 0 {
         return Err(BulkError::Busy);
     }
-    let run = Run {
-        ledger: ledger.clone(),
-        pool: pool.clone(),
-        program_id,
-        id,
-        metadata: action.metadata(),
-        manager: action.manager.clone(),
-        at: action.at,
-    };
-    let rows = checked.rows;
+    let run = Run::new(ledger, pool, program_id, id, action);
+    let (sha256, rows) = (dry_run.file_sha256, checked.rows);
     tokio::spawn(async move {
-        if let Err(e) = run.apply(rows).await {
+        if let Err(e) = run.apply(&sha256, rows).await {
             tracing::error!(bulk = %run.id, error = %e, "applying a bulk adjustment stopped; upload the file again to resume");
         }
     });
@@ -633,15 +625,7 @@ pub async fn reverse(
             other => BulkError::NotApplied(other.to_string()),
         });
     }
-    let run = Run {
-        ledger: ledger.clone(),
-        pool: pool.clone(),
-        program_id,
-        id,
-        metadata: action.metadata(),
-        manager: action.manager.clone(),
-        at: action.at,
-    };
+    let run = Run::new(ledger, pool, program_id, id, action);
     let reason = reason.to_string();
     tokio::spawn(async move {
         if let Err(e) = run.reverse(&reason).await {
@@ -695,24 +679,37 @@ enum Settled {
 }
 
 impl Run {
-    async fn apply(&self, rows: Vec<Resolved>) -> Result<(), BulkError> {
-        let sha256: String =
-            sqlx::query_scalar("SELECT file_sha256 FROM bulk_adjustments WHERE id = $1")
-                .bind(self.id)
-                .fetch_one(&self.pool)
-                .await?;
+    fn new(
+        ledger: &Ledger,
+        pool: &PgPool,
+        program_id: ProgramId,
+        id: Uuid,
+        action: &ManagerAction,
+    ) -> Self {
+        Run {
+            ledger: ledger.clone(),
+            pool: pool.clone(),
+            program_id,
+            id,
+            metadata: action.metadata(),
+            manager: action.manager.clone(),
+            at: action.at,
+        }
+    }
+
+    async fn apply(&self, sha256: &str, rows: Vec<Resolved>) -> Result<(), BulkError> {
         let mut pending: VecDeque<(Resolved, u8)> = rows.into_iter().map(|r| (r, 0)).collect();
         let (mut applied, mut refused) = (0i32, Vec::<BadRow>::new());
         while !pending.is_empty() {
             let round = next_round(&mut pending, |(row, _)| row.member);
             let commands: Vec<MemberCommand> = round
                 .iter()
-                .map(|(row, _)| adjust(self.program_id, &sha256, row, &self.manager, self.at))
+                .map(|(row, _)| adjust(self.program_id, sha256, row, &self.manager, self.at))
                 .collect();
             let members: Vec<MemberId> = round.iter().map(|(row, _)| row.member).collect();
             let command_ids: Vec<Uuid> = round
                 .iter()
-                .map(|(row, _)| row_command_id(self.program_id, &sha256, row.line))
+                .map(|(row, _)| row_command_id(self.program_id, sha256, row.line))
                 .collect();
             let settled = self.settle_round(&members, &command_ids, commands).await?;
             let mut entries: Vec<(i32, Uuid, Uuid)> = Vec::new();
@@ -765,13 +762,7 @@ impl Run {
                 .await?;
             tx.commit().await?;
         }
-        sqlx::query(
-            "UPDATE bulk_adjustments SET status = 'applied', finished_at = now() WHERE id = $1",
-        )
-        .bind(self.id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.finish("status = 'applied', finished_at = now()").await
     }
 
     async fn reverse(&self, reason: &str) -> Result<(), BulkError> {
@@ -825,13 +816,8 @@ impl Run {
             self.progress(&mut tx, "reversed", reversed, None).await?;
             tx.commit().await?;
         }
-        sqlx::query(
-            "UPDATE bulk_adjustments SET status = 'reversed', reversed_at = now() WHERE id = $1",
-        )
-        .bind(self.id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.finish("status = 'reversed', reversed_at = now()")
+            .await
     }
 
     /// Decides each command on its member's current state and appends all in one round trip,
@@ -883,6 +869,15 @@ impl Run {
             .into_iter()
             .map(|s| s.unwrap_or(Settled::Again))
             .collect())
+    }
+
+    /// Marks the run done, with `set` (its status and when).
+    async fn finish(&self, set: &str) -> Result<(), BulkError> {
+        sqlx::query(&format!("UPDATE bulk_adjustments SET {set} WHERE id = $1"))
+            .bind(self.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn progress(

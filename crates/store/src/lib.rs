@@ -23,7 +23,9 @@ pub use appender::Appender;
 pub use copy_out::{BinaryCopy, Fields};
 pub use error::StoreError;
 pub use log_copy::{LogCopy, LogRow};
-pub use read::{Checkpoint, Envelope, IndexedType, MAX_READ_BATCH, RecordedEvent};
+pub use read::{
+    COLUMNS as EVENT_COLUMNS, Checkpoint, Envelope, IndexedType, MAX_READ_BATCH, RecordedEvent,
+};
 pub use wake::Wake;
 
 use sqlx::PgPool;

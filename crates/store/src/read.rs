@@ -77,7 +77,9 @@ impl IndexedType {
     }
 }
 
-const COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
+/// The columns a [`RecordedEvent`] is read from, for a query outside this module that reads
+/// events with something else in one round trip.
+pub const COLUMNS: &str = "position, tx_id, program_id, stream_id, stream_version, event_id, \
                        event_type, schema_version, payload, metadata, recorded_at, hash";
 
 impl EventStore {
