@@ -537,11 +537,14 @@ async fn open_transactions_that_cannot_append_do_not_hold_readers_back(pool: PgP
 }
 
 /// Appenders, writers of other tables and a follower of the log all at once: the follower reads
-/// every event exactly once, in (tx_id, position) order, whatever commits when.
+/// every event exactly once, in (tx_id, position) order, whatever commits when. A horizon taken
+/// while an appender is half-way through committing once let about one commit in a hundred
+/// rounds of this slip behind the follower (migration `horizon_matches_by_pid`); the commits
+/// here are many so that a return of such a window shows.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_follower_racing_appenders_and_other_writers_reads_every_event_once(pool: PgPool) {
     const APPENDERS: u64 = 6;
-    const COMMITS: u64 = 40;
+    const COMMITS: u64 = 150;
     // A connection for every task (the test pool has 5), so they really run at once.
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
@@ -602,17 +605,15 @@ async fn a_follower_racing_appenders_and_other_writers_reads_every_event_once(po
     let mut seen: Vec<store::RecordedEvent> = Vec::new();
     let mut at = Checkpoint::default();
     let total = (APPENDERS * COMMITS * 2) as usize;
-    let mut writing = true;
-    for _ in 0..5_000 {
+    // A deadline in time, not in reads: a loaded host slows the writers, not the follower.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         let batch = store.read_all(at, 7).await.unwrap();
         if let Some(last) = batch.last() {
             at = last.checkpoint();
         }
         seen.extend(batch);
-        if writing && writers.iter().all(|w| w.is_finished()) {
-            writing = false;
-        }
-        if !writing && seen.len() >= total {
+        if seen.len() >= total && writers.iter().all(|w| w.is_finished()) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
@@ -621,6 +622,23 @@ async fn a_follower_racing_appenders_and_other_writers_reads_every_event_once(po
     for task in writers.into_iter().chain(others) {
         task.await.unwrap();
     }
+    // Every event the follower has not read must still lie ahead of it: one behind its
+    // checkpoint was skipped for good.
+    let read: std::collections::HashSet<Uuid> = seen.iter().map(|e| e.event_id).collect();
+    let all: Vec<(i64, i64, Uuid, serde_json::Value)> =
+        sqlx::query_as("SELECT tx_id, position, event_id, payload FROM events")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let unread: Vec<(Checkpoint, serde_json::Value)> = all
+        .into_iter()
+        .filter(|(_, _, event_id, _)| !read.contains(event_id))
+        .map(|(tx_id, position, _, payload)| (Checkpoint { tx_id, position }, payload))
+        .collect();
+    assert!(
+        unread.iter().all(|(checkpoint, _)| *checkpoint > at),
+        "skipped, behind the follower's checkpoint {at:?}: {unread:?}"
+    );
     let order: Vec<Checkpoint> = seen.iter().map(|e| e.checkpoint()).collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "read in order, once");
     let mut ns: Vec<i64> = seen
