@@ -283,16 +283,17 @@ async fn one_external_account_belongs_to_one_member(pool: PgPool) {
             "1122334455667788",
         ))
         .await;
-    let link = |m| {
+    let link_at = |m, when| {
         t.ledger.link_account(
             t.program_id(),
             m,
             ig,
             domain::event::LinkMethod::Code,
             Metadata::default(),
-            at(9),
+            when,
         )
     };
+    let link = |m| link_at(m, at(9));
     link(anna).await.unwrap();
     assert!(matches!(
         link(boris).await,
@@ -306,7 +307,13 @@ async fn one_external_account_belongs_to_one_member(pool: PgPool) {
         .unlink_account(t.program_id(), anna, ig, Metadata::default(), at(10))
         .await
         .unwrap();
-    link(boris).await.unwrap();
+    // Given up, it is closed to others for the standard rules' week.
+    let week = chrono::TimeDelta::days(7);
+    assert!(matches!(
+        link_at(boris, at(10) + week - chrono::TimeDelta::seconds(1)).await,
+        Err(AppError::Denied(DomainError::RelinkCooldown { .. }))
+    ));
+    link_at(boris, at(10) + week).await.unwrap();
     assert_eq!(
         t.ledger.identity_owner(t.program_id(), &ig).await.unwrap(),
         Some(boris)

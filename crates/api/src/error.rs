@@ -150,6 +150,7 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::RewardNotAvailable => "reward_not_available",
         DomainError::IdentityAlreadyClaimed(_) => "identity_already_claimed",
         DomainError::IdentityNotLinked(_) => "identity_not_linked",
+        DomainError::RelinkCooldown { .. } => "relink_cooldown",
         DomainError::DuplicateActivity => "duplicate_activity",
         DomainError::DuplicateText => "duplicate_text",
         DomainError::DailyCapReached { .. } => "daily_cap_reached",

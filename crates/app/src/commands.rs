@@ -10,7 +10,8 @@ use domain::campaign::{
 };
 use domain::event::{Eraser, ErasureReason, LinkMethod, ManagerId};
 use domain::identity::{
-    IdentityState, decide_claim_observed, decide_link, decide_register_observed, decide_unlink,
+    IdentityState, RelinkCooldown, decide_claim_observed, decide_link, decide_register_observed,
+    decide_unlink,
 };
 use domain::ids::{CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState, WrittenText};
@@ -785,6 +786,11 @@ impl Ledger {
             Some(why) => events.and_then(|e| domain::identity::noting_reason(e, why)),
             None => events,
         };
+        // A manager's link records why the account changes hands: the cooldown is for members.
+        let cooldown = match reason {
+            Some(_) => RelinkCooldown::NONE,
+            None => self.program(program_id).await?.rules.relink_cooldown(),
+        };
         let identity_stream = StreamId::Identity(program_id, identity.account);
         let member_stream = StreamId::Member(member_id);
         let linked = self
@@ -795,7 +801,7 @@ impl Ledger {
                 &(identity_stream.clone(), member_stream.clone()),
                 |(id_state, member)| {
                     noted(decide_link(
-                        id_state, member, program_id, identity, method, at,
+                        id_state, member, program_id, identity, method, cooldown, at,
                     ))
                 },
             )
@@ -825,6 +831,7 @@ impl Ledger {
                     program_id,
                     identity,
                     method,
+                    cooldown,
                     EntryId(command_id),
                     at,
                 ))

@@ -298,6 +298,7 @@ impl Generator {
             self.program,
             identity,
             LinkMethod::Code,
+            self.rules.relink_cooldown(),
             self.now.into(),
         )
         .ok()?;

@@ -6,7 +6,7 @@ use app::ingest::observed_member_id;
 use app::{AppError, Ledger};
 use chrono::{DateTime, Utc};
 use domain::event::LinkMethod;
-use domain::identity::{IdentityState, decide_link};
+use domain::identity::{IdentityState, RelinkCooldown, decide_link};
 use domain::ids::{AccountRef, MemberId, ProgramId};
 use domain::member::{MemberCommand, MemberState};
 use domain::network::{ExternalIdentity, Network};
@@ -81,6 +81,8 @@ pub async fn ensure_telegram_member(
                     program_id,
                     identity,
                     LinkMethod::Telegram,
+                    // The account's own member, as an observed one: no account changes hands.
+                    RelinkCooldown::NONE,
                     at.into(),
                 )?);
                 Ok(events)

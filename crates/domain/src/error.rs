@@ -2,6 +2,7 @@
 
 use crate::ids::{CampaignId, EntryId, MemberId};
 use crate::network::LinkedAccount;
+use crate::time::Timestamp;
 
 /// A command the rules refuse, with enough detail for the caller to say why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +81,16 @@ pub enum DomainError {
     /// Another member of the program owns the account.
     #[error("{0} is already linked to another member")]
     IdentityAlreadyClaimed(LinkedAccount),
+    /// Another member gave the account up less than the program's relink cooldown ago.
+    #[error(
+        "{account} was unlinked from another member recently: it can be linked again from {until}"
+    )]
+    RelinkCooldown {
+        /// The external account.
+        account: LinkedAccount,
+        /// When the cooldown ends.
+        until: Timestamp,
+    },
     /// The member does not own the account they tried to unlink.
     #[error("{0} is not linked to this member")]
     IdentityNotLinked(LinkedAccount),

@@ -15,6 +15,8 @@ use crate::time::Timestamp;
 pub struct IdentityState {
     /// The member who owns it; `None` while unclaimed or after release.
     pub claimed_by: Option<MemberId>,
+    /// Who last gave the account up, and when: the start of the relink cooldown.
+    pub last_release: Option<(MemberId, Timestamp)>,
 }
 
 impl IdentityState {
@@ -22,22 +24,65 @@ impl IdentityState {
     pub fn evolve(mut self, event: &Event) -> Self {
         match event {
             Event::IdentityClaimed { member_id, .. } => self.claimed_by = Some(*member_id),
-            Event::IdentityReleased { .. } => self.claimed_by = None,
+            Event::IdentityReleased { member_id, at, .. } => {
+                self.claimed_by = None;
+                self.last_release = Some((*member_id, *at));
+            }
             _ => {}
         }
         self
+    }
+
+    /// Refuses `member` the account while the cooldown after another member gave it up runs:
+    /// an account passed from member to member would let a farm pool one account's earnings or
+    /// dodge a block. The member who gave it up may take it back at any time.
+    pub fn check_relink(
+        &self,
+        member: MemberId,
+        cooldown: RelinkCooldown,
+        identity: LinkedAccount,
+        at: Timestamp,
+    ) -> Result<(), DomainError> {
+        let Some((previous, released_at)) = self.last_release else {
+            return Ok(());
+        };
+        let until = released_at
+            .checked_add(cooldown.0)
+            .unwrap_or(Timestamp::new(chrono::DateTime::<chrono::Utc>::MAX_UTC));
+        if previous != member && at < until {
+            return Err(DomainError::RelinkCooldown {
+                account: identity,
+                until,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How long an account given up by one member stays closed to every other member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelinkCooldown(pub chrono::TimeDelta);
+
+impl RelinkCooldown {
+    /// No cooldown: a manager's link, which records why the account changes hands.
+    pub const NONE: RelinkCooldown = RelinkCooldown(chrono::TimeDelta::zero());
+
+    /// A cooldown of whole days, as the rules set it.
+    pub fn days(days: u32) -> Self {
+        RelinkCooldown(chrono::TimeDelta::days(i64::from(days)))
     }
 }
 
 /// Links `identity` to `member`: claims it on the identity stream and records it on the member
 /// stream, appended together. Nothing to do if the member owns it already; refused if another
-/// member does.
+/// member does, or gave it up less than `cooldown` ago.
 pub fn decide_link(
     identity_state: &IdentityState,
     member: &MemberState,
     program_id: ProgramId,
     identity: LinkedAccount,
     method: LinkMethod,
+    cooldown: RelinkCooldown,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
     let member_id = member.registered_id()?;
@@ -46,6 +91,7 @@ pub fn decide_link(
         Some(_) => return Err(DomainError::IdentityAlreadyClaimed(identity)),
         None => {}
     }
+    identity_state.check_relink(member_id, cooldown, identity, at)?;
     Ok(vec![
         Event::IdentityClaimed {
             program_id,
@@ -128,7 +174,9 @@ pub fn decide_register_observed(
 
 /// Who proves they own an account that so far earned as an observed member of its own: the
 /// account moves to them, and the observed member's points move with it, all in one decision.
-/// Only an observed member (one registered to stand in for this account) can be claimed.
+/// Only an observed member (one registered to stand in for this account) can be claimed, and
+/// the relink cooldown holds as for [`decide_link`]: the account's activity after a real member
+/// gave it up earns for its stand-in until the cooldown ends.
 #[allow(clippy::too_many_arguments)]
 pub fn decide_claim_observed(
     identity_state: &IdentityState,
@@ -137,6 +185,7 @@ pub fn decide_claim_observed(
     program_id: ProgramId,
     identity: LinkedAccount,
     method: LinkMethod,
+    cooldown: RelinkCooldown,
     entry_id: EntryId,
     at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
@@ -146,6 +195,7 @@ pub fn decide_claim_observed(
     if identity_state.claimed_by != Some(observed_id) || observed_id == owner_id || !stands_in {
         return Err(DomainError::IdentityAlreadyClaimed(identity));
     }
+    identity_state.check_relink(owner_id, cooldown, identity, at)?;
     if owner.blocked {
         return Err(DomainError::MemberBlocked(owner_id));
     }
@@ -314,6 +364,7 @@ mod tests {
             program,
             identity,
             LinkMethod::Code,
+            RelinkCooldown::NONE,
             EntryId(Uuid::from_u128(10)),
             at(),
         )
@@ -336,6 +387,7 @@ mod tests {
             program,
             identity,
             LinkMethod::Code,
+            RelinkCooldown::NONE,
             EntryId(Uuid::from_u128(11)),
             at(),
         );

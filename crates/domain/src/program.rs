@@ -52,6 +52,10 @@ pub struct Rules {
     /// The brand's own accounts: their activity never earns.
     #[serde(default)]
     pub own_accounts: Vec<ExternalIdentity>,
+    /// Days an account given up by one member stays closed to every other member (0 = none;
+    /// rules recorded before it existed read as 0). A manager's link is not held by it.
+    #[serde(default)]
+    pub relink_cooldown_days: u32,
 }
 
 fn yes() -> bool {
@@ -61,10 +65,13 @@ fn yes() -> bool {
 /// The longest repeated-text window a manager may set (ten years); longer is "for ever" (0).
 pub const MAX_REPEATED_TEXT_WINDOW_DAYS: u32 = 3_650;
 
+/// The longest relink cooldown a manager may set (a year).
+pub const MAX_RELINK_COOLDOWN_DAYS: u32 = 365;
+
 impl Rules {
     /// Refuses rules a manager may not set: points outside `1..=MAX_POINTS_DELTA`, two rules for
     /// one network and kind, caps below 1, a repeated-text window past
-    /// [`MAX_REPEATED_TEXT_WINDOW_DAYS`].
+    /// [`MAX_REPEATED_TEXT_WINDOW_DAYS`], a relink cooldown past [`MAX_RELINK_COOLDOWN_DAYS`].
     pub fn validate(&self) -> Result<(), DomainError> {
         for rule in &self.points {
             if rule.points <= 0 || rule.points > crate::points::MAX_POINTS_DELTA {
@@ -85,6 +92,11 @@ impl Rules {
             || self.daily_cap_per_network.is_some_and(|c| c <= 0)
         {
             return Err(DomainError::InvalidRules("caps must be positive".into()));
+        }
+        if self.relink_cooldown_days > MAX_RELINK_COOLDOWN_DAYS {
+            return Err(DomainError::InvalidRules(format!(
+                "relink_cooldown_days: at most {MAX_RELINK_COOLDOWN_DAYS}"
+            )));
         }
         if self.repeated_text_window_days > MAX_REPEATED_TEXT_WINDOW_DAYS {
             return Err(DomainError::InvalidRules(format!(
@@ -146,7 +158,13 @@ impl Rules {
             reverse_on_delete: true,
             reverse_on_leave: true,
             own_accounts: Vec::new(),
+            relink_cooldown_days: 7,
         }
+    }
+
+    /// The relink cooldown these rules set.
+    pub fn relink_cooldown(&self) -> crate::identity::RelinkCooldown {
+        crate::identity::RelinkCooldown::days(self.relink_cooldown_days)
     }
 }
 

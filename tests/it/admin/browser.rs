@@ -1107,7 +1107,9 @@ async fn rules_are_a_form_that_says_what_changes_and_keeps_every_version(pool: P
              const vk = document.getElementById('rule-vk-comment'); vk.value = '15';
              vk.dispatchEvent(new Event('input', { bubbles: true }));
              const reaction = document.getElementById('rule-instagram-reaction'); reaction.value = '';
-             reaction.dispatchEvent(new Event('input', { bubbles: true }));",
+             reaction.dispatchEvent(new Event('input', { bubbles: true }));
+             const relink = document.getElementById('rules-relink_cooldown_days'); relink.value = '14';
+             relink.dispatchEvent(new Event('input', { bubbles: true }));",
             vec![],
         )
         .await
@@ -1117,6 +1119,7 @@ async fn rules_are_a_form_that_says_what_changes_and_keeps_every_version(pool: P
         "A comment on VK will earn 15 points instead of 10 from now on.",
         "A reaction on Instagram will no longer earn points (it earned 2).",
         "Daily cap: none instead of 500.",
+        "An account given up is closed to other members for: 14",
     ] {
         assert!(preview.contains(expected), "{preview} lacks {expected}");
     }
@@ -1136,6 +1139,7 @@ async fn rules_are_a_form_that_says_what_changes_and_keeps_every_version(pool: P
     let rules = reader.get(&reader.path("/rules")).await.json();
     assert_eq!(rules["version"], 2);
     assert_eq!(rules["rules"]["daily_cap"], serde_json::Value::Null);
+    assert_eq!(rules["rules"]["relink_cooldown_days"], 14);
     let vk_comment = rules["rules"]["points"]
         .as_array()
         .unwrap()

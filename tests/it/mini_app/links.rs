@@ -145,6 +145,79 @@ async fn a_link_code_posted_from_instagram_links_that_account(pool: PgPool) {
     assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
 }
 
+/// A new link code of `who` for Instagram, posted from Instagram account `from` as comment
+/// `comment`; returns the code's status as the Mini App reads it afterwards.
+async fn post_link_code(m: &MiniApp, who: &str, from: &str, comment: &str) -> serde_json::Value {
+    let created = m
+        .call(
+            "POST",
+            "/api/v1/app/links",
+            Some(who),
+            Some(json!({"network": "instagram"})),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let code = json_of(&created)["code"].as_str().unwrap().to_string();
+    let body = instagram_comment(from, "shared_insta", comment, &format!("код {code}"));
+    let signature = sign(&body, IG_APP_SECRET);
+    assert_eq!(
+        m.app.instagram(body, Some(&signature)).await.status,
+        StatusCode::OK
+    );
+    m.get(&format!("/api/v1/app/links/{code}"), who).await.1
+}
+
+/// An account one member gave up is closed to every other member for the rules' cooldown
+/// (a week by default), and the code that tried says so instead of "linked"; its last owner
+/// takes it back at once, and an owned account is reported as taken.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_account_given_up_is_closed_to_others_for_the_cooldown_and_the_code_says_why(
+    pool: PgPool,
+) {
+    let m = MiniApp::new(pool).await;
+    let anna_member = m.sign_in(&anna()).await;
+    let boris = init_data(&user(5_000_000_002, "Boris", "boris", "en"));
+    let boris_member = m.sign_in(&boris).await;
+    let account = ExternalIdentity::new(Network::Instagram, IG_BRAND, "9988776655");
+    let linked = post_link_code(&m, &anna(), "9988776655", "17990000000000801").await;
+    assert_eq!(linked["status"], "used");
+    let unlink = m
+        .call(
+            "DELETE",
+            "/api/v1/app/accounts/instagram/9988776655",
+            Some(&anna()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(unlink.status, StatusCode::NO_CONTENT, "{}", unlink.body);
+    let given_up = chrono::Utc::now();
+
+    let events = m.app.event_count().await;
+    let refused = post_link_code(&m, &boris, "9988776655", "17990000000000802").await;
+    assert_eq!(refused["status"], "cooldown", "{refused}");
+    let from: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(refused["linkable_from"].clone()).unwrap();
+    let week = chrono::TimeDelta::days(7);
+    assert!(
+        from > given_up + week - chrono::TimeDelta::minutes(1) && from <= given_up + week,
+        "linkable from {from}, given up at {given_up}"
+    );
+    assert_eq!(m.app.member_of(&account).await, None, "nobody got it");
+    assert_eq!(m.app.event_count().await, events, "nothing was recorded");
+
+    let back = post_link_code(&m, &anna(), "9988776655", "17990000000000803").await;
+    assert_eq!(back["status"], "used", "its last owner takes it back");
+    assert_eq!(m.app.member_of(&account).await, Some(anna_member));
+
+    let taken = post_link_code(&m, &boris, "9988776655", "17990000000000804").await;
+    assert_eq!(taken["status"], "taken", "{taken}");
+    assert_eq!(taken["linkable_from"], serde_json::Value::Null);
+    assert_eq!(m.app.member_of(&account).await, Some(anna_member));
+    assert_ne!(anna_member, boris_member);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_cancelled_link_code_links_nothing(pool: PgPool) {
     let m = MiniApp::new(pool).await;

@@ -18,6 +18,7 @@ const RULE_SETTINGS = [
   ["repeated_text_window_days", "count", "rules.unit.days", 0, 3650],
   ["reverse_on_delete", "flag"],
   ["reverse_on_leave", "flag"],
+  ["relink_cooldown_days", "count", "rules.unit.days", 0, 365], // domain MAX_RELINK_COOLDOWN_DAYS
 ];
 
 function ruleOf(rules, network, kind) {

@@ -91,6 +91,8 @@
       code_used: 'Код получен — аккаунт привязан.',
       code_expired: 'Срок действия кода истёк. Получите новый.',
       code_cancelled: 'Код отменён.',
+      code_taken: 'Код получен, но этот аккаунт уже привязан к другому участнику.',
+      code_cooldown: 'Код получен, но этот аккаунт недавно отвязали от другого участника. Привязать его можно с {time}.',
       vkIdOpened: 'Подтвердите вход во ВКонтакте в открывшемся окне, затем вернитесь сюда и обновите страницу.',
       method_telegram: 'через Telegram',
       method_code: 'по коду',
@@ -268,6 +270,8 @@
       code_used: 'Code received: the account is linked.',
       code_expired: 'The code has expired. Get a new one.',
       code_cancelled: 'The code was cancelled.',
+      code_taken: 'Code received, but this account is already linked to another member.',
+      code_cooldown: 'Code received, but this account was recently unlinked from another member. It can be linked from {time}.',
       vkIdOpened: 'Confirm the sign-in to VK in the window that opened, then come back here and refresh.',
       method_telegram: 'via Telegram',
       method_code: 'by code',
@@ -1455,7 +1459,8 @@
     clear(steps);
     for (const step of link.instructions[state.lang] || link.instructions.en) steps.appendChild(el('li', { text: step }));
     $('link-expires').textContent = t('codeExpires', { time: date(link.expires_at, true) });
-    $('link-status').textContent = t('code_' + link.status);
+    const from = link.linkable_from ? date(link.linkable_from, true) : '';
+    $('link-status').textContent = t('code_' + link.status, { time: from });
     $('link-status').dataset.status = link.status;
     show($('link-cancel'), link.status === 'pending');
     show($('link-copy'), link.status === 'pending');

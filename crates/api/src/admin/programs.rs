@@ -93,7 +93,8 @@ pub struct RulesReply {
     /// The rules version in force (each change makes the next).
     pub version: u32,
     /// Points per network and activity, caps, cooldowns, minimum comment length, repeated
-    /// texts (`refuse_repeated_text`, `repeated_text_window_days`), own accounts.
+    /// texts (`refuse_repeated_text`, `repeated_text_window_days`), own accounts, the relink
+    /// cooldown (`relink_cooldown_days`).
     #[schema(value_type = Object)]
     pub rules: Rules,
 }

@@ -30,10 +30,14 @@ pub struct NewLink {
 pub struct LinkCode {
     pub code: String,
     pub network: String,
-    /// `pending`, `used`, `expired` or `cancelled`.
+    /// `pending`, `used` (linked), `taken` (used, but another member owns the account),
+    /// `cooldown` (used, but another member gave the account up recently), `expired` or
+    /// `cancelled`.
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// For `cooldown`: when the account can be linked.
+    pub linkable_from: Option<DateTime<Utc>>,
     pub instructions: Instructions,
 }
 
@@ -103,6 +107,8 @@ pub async fn create_link(
         expires_at,
         used_at: None,
         cancelled_at: None,
+        refusal: None,
+        linkable_from: None,
     };
     Ok((StatusCode::CREATED, Json(view(row, now))))
 }
@@ -246,6 +252,7 @@ fn view(row: LinkCodeRow, now: DateTime<Utc>) -> LinkCode {
         network: row.network,
         created_at: row.created_at,
         expires_at: row.expires_at,
+        linkable_from: row.linkable_from,
         instructions: Instructions { ru, en },
     }
 }

@@ -22,6 +22,7 @@ use domain::ids::{MemberId, ProgramId};
 use domain::network::{ExternalIdentity, Network};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use store::Metadata;
 use utoipa::{IntoParams, ToSchema};
 
@@ -98,21 +99,31 @@ pub async fn callback(
             "Аккаунт ВКонтакте привязан. Вернитесь в Telegram.",
             "Your VK account is linked. Go back to Telegram.",
         ),
-        Err((status, ru, en)) => page(status, ru, en),
+        Err((status, ru, en)) => page(status, &ru, &en),
     }
 }
 
-type Failure = (StatusCode, &'static str, &'static str);
+type Failure = (StatusCode, Cow<'static, str>, Cow<'static, str>);
+
+fn failure(
+    status: StatusCode,
+    ru: impl Into<Cow<'static, str>>,
+    en: impl Into<Cow<'static, str>>,
+) -> Failure {
+    (status, ru.into(), en.into())
+}
 
 async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
     const BAD: StatusCode = StatusCode::BAD_REQUEST;
-    let expired: Failure = (
-        BAD,
-        "Ссылка устарела или уже использована. Начните привязку заново в приложении.",
-        "This link has expired or was already used. Start linking again in the app.",
-    );
+    let expired = || {
+        failure(
+            BAD,
+            "Ссылка устарела или уже использована. Начните привязку заново в приложении.",
+            "This link has expired or was already used. Start linking again in the app.",
+        )
+    };
     let oauth = client(state).map_err(|_| {
-        (
+        failure(
             StatusCode::NOT_FOUND,
             "Привязка через VK ID выключена.",
             "VK ID linking is not enabled.",
@@ -122,23 +133,23 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
         .state
         .as_deref()
         .filter(|s| !s.is_empty())
-        .ok_or(expired)?;
+        .ok_or_else(expired)?;
     let now = Utc::now();
     let pending = pending::take_vk_id(&state.pool, returned_state)
         .await
         .map_err(|e| internal(&e))?
         .filter(|p| p.expires_at > now)
-        .ok_or(expired)?;
+        .ok_or_else(expired)?;
     if let Some(error) = &query.error {
         tracing::info!(error, "VK ID authorization refused");
-        return Err((
+        return Err(failure(
             BAD,
             "VK ID не подтвердил вход. Попробуйте ещё раз.",
             "VK ID did not confirm the sign-in. Try again.",
         ));
     }
     let (Some(code), Some(device_id)) = (query.code, query.device_id) else {
-        return Err((
+        return Err(failure(
             BAD,
             "VK ID вернул неполный ответ. Попробуйте ещё раз.",
             "VK ID returned an incomplete answer. Try again.",
@@ -155,14 +166,14 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
         .exchange_code(&link, &answer)
         .await
         .map_err(|e| match e {
-            ClientError::OAuth { .. } | ClientError::StateMismatch => (
+            ClientError::OAuth { .. } | ClientError::StateMismatch => failure(
                 BAD,
                 "VK ID не принял код входа. Начните привязку заново.",
                 "VK ID did not accept the sign-in code. Start linking again.",
             ),
             other => {
                 tracing::warn!(error = %other, "VK ID token exchange failed");
-                (
+                failure(
                     StatusCode::BAD_GATEWAY,
                     "VK ID сейчас недоступен. Попробуйте позже.",
                     "VK ID is not available right now. Try again later.",
@@ -192,11 +203,23 @@ async fn link(state: &AppState, query: CallbackQuery) -> Result<(), Failure> {
         .await;
     match outcome {
         Ok(_) => Ok(()),
-        Err(AppError::Denied(DomainError::IdentityAlreadyClaimed(_))) => Err((
+        Err(AppError::Denied(DomainError::IdentityAlreadyClaimed(_))) => Err(failure(
             StatusCode::CONFLICT,
             "Этот аккаунт ВКонтакте уже привязан к другому участнику.",
             "This VK account is already linked to another member.",
         )),
+        Err(AppError::Denied(DomainError::RelinkCooldown { until, .. })) => {
+            let day = until.format("%Y-%m-%d %H:%M UTC");
+            Err(failure(
+                StatusCode::CONFLICT,
+                format!(
+                    "Этот аккаунт ВКонтакте недавно отвязали от другого участника. Привязать его можно с {day}."
+                ),
+                format!(
+                    "This VK account was recently unlinked from another member. It can be linked from {day}."
+                ),
+            ))
+        }
         Err(e) => Err(internal(&e)),
     }
 }
@@ -221,7 +244,7 @@ fn client(state: &AppState) -> Result<VkIdOAuth, ApiError> {
 
 fn internal(cause: &dyn std::fmt::Display) -> Failure {
     tracing::error!(%cause, "VK ID callback failed");
-    (
+    failure(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Что-то пошло не так. Попробуйте ещё раз.",
         "Something went wrong on our side. Try again.",

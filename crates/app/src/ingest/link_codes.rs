@@ -92,6 +92,43 @@ pub async fn consume(
     Ok(member.map(MemberId))
 }
 
+/// Why a used code linked nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// Another member owns the account.
+    Taken,
+    /// Another member gave the account up less than the relink cooldown ago.
+    Cooldown {
+        /// When the cooldown ends.
+        linkable_from: DateTime<Utc>,
+    },
+}
+
+/// Records that the account a used code was posted from could not be linked, so the member
+/// is told why instead of "linked".
+pub async fn refuse(
+    pool: &PgPool,
+    program_id: ProgramId,
+    code: &str,
+    refusal: LinkRefusal,
+) -> sqlx::Result<()> {
+    let (refusal, linkable_from) = match refusal {
+        LinkRefusal::Taken => ("taken", None),
+        LinkRefusal::Cooldown { linkable_from } => ("cooldown", Some(linkable_from)),
+    };
+    sqlx::query(
+        "UPDATE link_codes SET refusal = $3, linkable_from = $4 \
+         WHERE code = $1 AND program_id = $2 AND used_at IS NOT NULL",
+    )
+    .bind(code)
+    .bind(program_id.0)
+    .bind(refusal)
+    .bind(linkable_from)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkCodeRow {
     pub code: String,
@@ -100,14 +137,23 @@ pub struct LinkCodeRow {
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// `taken` or `cooldown` when the code was used but linked nothing.
+    pub refusal: Option<String>,
+    /// For `cooldown`: when the account can be linked.
+    pub linkable_from: Option<DateTime<Utc>>,
 }
 
 impl LinkCodeRow {
-    /// `used`, `cancelled`, `expired` or `pending`, in that order of precedence: a code
-    /// consumed by a comment posted just before the member cancelled it was still used.
+    /// `taken` or `cooldown` (used, linking refused), `used`, `cancelled`, `expired` or
+    /// `pending`, in that order of precedence: a code consumed by a comment posted just before
+    /// the member cancelled it was still used.
     pub fn status(&self, now: DateTime<Utc>) -> &'static str {
         if self.used_at.is_some() {
-            "used"
+            match self.refusal.as_deref() {
+                Some("taken") => "taken",
+                Some("cooldown") => "cooldown",
+                _ => "used",
+            }
         } else if self.cancelled_at.is_some() {
             "cancelled"
         } else if self.expires_at <= now {
@@ -118,7 +164,8 @@ impl LinkCodeRow {
     }
 }
 
-const CODE_COLUMNS: &str = "code, network, created_at, expires_at, used_at, cancelled_at";
+const CODE_COLUMNS: &str =
+    "code, network, created_at, expires_at, used_at, cancelled_at, refusal, linkable_from";
 
 /// Codes of this member that a comment could still consume.
 pub async fn open_codes(

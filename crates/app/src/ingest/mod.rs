@@ -766,6 +766,22 @@ impl Ingest {
                 received_at.into(),
             )
             .await;
+        let refusal = match &outcome {
+            Err(AppError::Denied(DomainError::IdentityAlreadyClaimed(_))) => {
+                Some(link_codes::LinkRefusal::Taken)
+            }
+            Err(AppError::Denied(DomainError::RelinkCooldown { until, .. })) => {
+                Some(link_codes::LinkRefusal::Cooldown {
+                    linkable_from: until.get(),
+                })
+            }
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            link_codes::refuse(&self.pool, program.program_id, &code, refusal)
+                .await
+                .map_err(store::StoreError::from)?;
+        }
         Ok(Some(settle(outcome, Handled::Linked(member))?))
     }
 

@@ -3,6 +3,7 @@
 use super::ledger::{ACTIVITY_KINDS, CampaignSpec, MEMBERS, RewardSpec, Setup};
 use super::steps::Step;
 use domain::event::ReversalReason;
+use domain::identity::RelinkCooldown;
 use domain::member::AwardLimits;
 use domain::network::{ActivityRef, Network};
 use domain::text::RepeatedText;
@@ -82,19 +83,32 @@ pub fn repeats() -> impl Strategy<Value = RepeatedText> {
     ])
 }
 
+/// No cooldown, or one a few steps (a minute each) or most of a history long.
+pub fn relink_cooldown() -> impl Strategy<Value = RelinkCooldown> {
+    select(vec![
+        RelinkCooldown::NONE,
+        RelinkCooldown(chrono::TimeDelta::minutes(5)),
+        RelinkCooldown(chrono::TimeDelta::minutes(40)),
+    ])
+}
+
 pub fn setup() -> impl Strategy<Value = Setup> {
     (
         limits(),
         repeats(),
+        relink_cooldown(),
         prop::collection::vec(campaign_spec(), 1..=3),
         prop::collection::vec(reward_spec(), 1..=3),
     )
-        .prop_map(|(limits, repeats, campaigns, rewards)| Setup {
-            limits,
-            repeats,
-            campaigns,
-            rewards,
-        })
+        .prop_map(
+            |(limits, repeats, relink_cooldown, campaigns, rewards)| Setup {
+                limits,
+                repeats,
+                relink_cooldown,
+                campaigns,
+                rewards,
+            },
+        )
 }
 
 fn member() -> impl Strategy<Value = u8> {

@@ -6,7 +6,7 @@ use super::fixtures::*;
 use super::steps::Step;
 use domain::campaign::{CampaignCommand, CampaignState, NewCampaign};
 use domain::codeword::Codeword;
-use domain::identity::IdentityState;
+use domain::identity::{IdentityState, RelinkCooldown};
 use domain::ids::AccountRef;
 use domain::member::{AwardLimits, MemberState};
 use domain::network::{ActivityKind, Network};
@@ -40,6 +40,8 @@ pub struct Setup {
     pub limits: AwardLimits,
     /// How the rules treat a text a member was already paid for.
     pub repeats: RepeatedText,
+    /// How long an account given up by one member stays closed to the others.
+    pub relink_cooldown: RelinkCooldown,
     pub campaigns: Vec<CampaignSpec>,
     pub rewards: Vec<RewardSpec>,
 }

@@ -302,8 +302,9 @@ impl Ledger {
                 account: a,
             } => {
                 let (identity, state) = (account(a), self.identity(&account(a).account));
-                let method = LinkMethod::Code;
-                identity::decide_link(&state, &self.member(m), program(), identity, method, at)
+                let (method, cooldown) = (LinkMethod::Code, self.setup.relink_cooldown);
+                let holder = self.member(m);
+                identity::decide_link(&state, &holder, program(), identity, method, cooldown, at)
             }
             Step::Unlink {
                 member: m,

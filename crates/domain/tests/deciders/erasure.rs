@@ -6,7 +6,7 @@ use super::{accepted, refused};
 use crate::common::*;
 use domain::DomainError;
 use domain::event::{Eraser, ErasureReason, LinkMethod};
-use domain::identity::{IdentityState, decide_link};
+use domain::identity::{IdentityState, RelinkCooldown, decide_link};
 use domain::member::{MemberCommand, MemberState};
 
 fn erase() -> MemberCommand {
@@ -27,6 +27,7 @@ fn linked_with_points() -> MemberState {
             program(),
             account(1),
             LinkMethod::Telegram,
+            RelinkCooldown::NONE,
             t0(),
         ),
     );
@@ -74,6 +75,7 @@ fn an_erased_member_accepts_nothing_more() {
         program(),
         account(2),
         LinkMethod::Code,
+        RelinkCooldown::NONE,
         minutes(6),
     );
     assert_eq!(refused(link), DomainError::MemberErased);

@@ -4,7 +4,9 @@ use super::{accepted, refused};
 use crate::common::*;
 use domain::DomainError;
 use domain::event::LinkMethod;
-use domain::identity::{IdentityState, decide_link, decide_register_observed, decide_unlink};
+use domain::identity::{
+    IdentityState, RelinkCooldown, decide_link, decide_register_observed, decide_unlink,
+};
 use domain::member::{MemberCommand, MemberState};
 use domain::{Aggregate, Event};
 
@@ -27,6 +29,7 @@ fn link(identity: &IdentityState, member: &MemberState) -> Result<Vec<Event>, Do
         program(),
         account(1),
         LinkMethod::Code,
+        RelinkCooldown::NONE,
         t0(),
     )
 }
@@ -73,6 +76,95 @@ fn an_unlinked_account_can_be_claimed_by_another_member() {
             .contains(&account(1))
     );
     assert!(link(&released, &registered(1)).is_ok());
+}
+
+/// Account 1 linked to member 0 at t0 and given up at `minutes(released)`.
+fn given_up_by_0(released: i64) -> IdentityState {
+    let (identity, member) = linked_to(0);
+    let events = decide_unlink(&identity, &member, program(), account(1), minutes(released))
+        .expect("unlinked");
+    events.iter().fold(identity, IdentityState::apply)
+}
+
+fn link_within(
+    identity: &IdentityState,
+    member: &MemberState,
+    cooldown: RelinkCooldown,
+    at: domain::Timestamp,
+) -> Result<Vec<Event>, DomainError> {
+    let method = LinkMethod::Code;
+    decide_link(
+        identity,
+        member,
+        program(),
+        account(1),
+        method,
+        cooldown,
+        at,
+    )
+}
+
+#[test]
+fn an_account_given_up_is_closed_to_other_members_until_the_cooldown_ends() {
+    let released = given_up_by_0(10);
+    let week = RelinkCooldown::days(7);
+    let until = minutes(10) + chrono::TimeDelta::days(7);
+    assert_eq!(
+        refused(link_within(&released, &registered(1), week, minutes(11))),
+        DomainError::RelinkCooldown {
+            account: account(1),
+            until
+        }
+    );
+    let just_before = until - chrono::TimeDelta::microseconds(1);
+    assert!(link_within(&released, &registered(1), week, just_before).is_err());
+    assert!(link_within(&released, &registered(1), week, until).is_ok());
+    // No cooldown, or a manager's link: at once.
+    assert!(link_within(&released, &registered(1), RelinkCooldown::NONE, minutes(11)).is_ok());
+}
+
+#[test]
+fn the_member_who_gave_an_account_up_may_take_it_back_at_once() {
+    let released = given_up_by_0(10);
+    let back = link_within(
+        &released,
+        &registered(0),
+        RelinkCooldown::days(7),
+        minutes(11),
+    );
+    assert!(back.is_ok(), "{back:?}");
+}
+
+#[test]
+fn an_account_observed_after_it_was_given_up_is_claimed_only_after_the_cooldown() {
+    // The account keeps earning for a stand-in of its own meanwhile; the stand-in is claimed
+    // by proving ownership, and the cooldown holds there too.
+    let released = given_up_by_0(10);
+    let seen = observe(&released, &MemberState::default(), 3).expect("observed");
+    let identity = seen.iter().fold(released, IdentityState::apply);
+    let stand_in = MemberState::fold(&seen);
+    let claim = |owner: u8, at| {
+        domain::identity::decide_claim_observed(
+            &identity,
+            &stand_in,
+            &registered(owner),
+            program(),
+            account(1),
+            LinkMethod::Code,
+            RelinkCooldown::days(1),
+            entry(9),
+            at,
+        )
+    };
+    assert!(matches!(
+        claim(1, minutes(60)),
+        Err(DomainError::RelinkCooldown { .. })
+    ));
+    assert!(
+        claim(0, minutes(60)).is_ok(),
+        "its last owner takes it back"
+    );
+    assert!(claim(1, minutes(10) + chrono::TimeDelta::days(1)).is_ok());
 }
 
 #[test]

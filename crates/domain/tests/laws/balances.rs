@@ -139,6 +139,7 @@ fn spent_everything() -> Ledger {
     let setup = Setup {
         limits: no_limits(),
         repeats: domain::text::RepeatedText::EarnsOnce,
+        relink_cooldown: domain::identity::RelinkCooldown::NONE,
         campaigns: Vec::new(),
         rewards: vec![RewardSpec {
             cost: 100,

@@ -140,6 +140,7 @@ fn the_campaign_window_is_half_open() {
     let state = Ledger::new(Setup {
         limits: crate::common::no_limits(),
         repeats: domain::text::RepeatedText::EarnsOnce,
+        relink_cooldown: domain::identity::RelinkCooldown::NONE,
         campaigns: vec![spec],
         rewards: Vec::new(),
     })

@@ -123,6 +123,7 @@ fn rules() -> impl Strategy<Value = Rules> {
         any::<bool>(),
         any::<bool>(),
         any::<u32>(),
+        any::<u32>(),
     );
     (
         prop::collection::vec(rule, 0..4),
@@ -141,6 +142,7 @@ fn rules() -> impl Strategy<Value = Rules> {
                 reverse_on_leave: flags.2,
                 refuse_repeated_text: flags.3,
                 repeated_text_window_days: flags.4,
+                relink_cooldown_days: flags.5,
                 own_accounts,
             },
         )

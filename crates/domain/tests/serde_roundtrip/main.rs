@@ -170,6 +170,10 @@ fn rules_recorded_before_the_repeated_text_rule_read_with_it_on() {
     assert!(rules.refuse_repeated_text);
     assert_eq!(rules.repeated_text_window_days, 0);
     assert_eq!(rules.repeated_text(), domain::text::RepeatedText::EarnsOnce);
+    assert_eq!(
+        rules.relink_cooldown_days, 0,
+        "no relink cooldown before it existed"
+    );
 }
 
 /// A stored `PointsAdjusted` payload, with a `note` for the member if one is given.
