@@ -1,11 +1,10 @@
 //! Who is on the other end: the peer's address, or behind a trusted reverse proxy the address
 //! that proxy saw (`X-Forwarded-For`). Login throttling and request logs use it.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 /// The request's client address, set on every request served with `ConnectInfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +50,9 @@ fn parse(entry: &str) -> Option<IpAddr> {
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
-/// Middleware: records the request's [`ClientAddress`] for the handlers and the request log.
-/// Its state is the trusted proxies alone, so a request clones one `Arc`, not the whole
-/// application state.
-pub async fn attach(State(trusted): State<Arc<[IpNet]>>, mut request: Request) -> Request {
+/// Records the request's [`ClientAddress`] for the handlers and the request log (called by
+/// `observability::observe`); a request served without `ConnectInfo` gets none.
+pub fn attach(request: &mut Request, trusted: &[IpNet]) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -63,11 +61,10 @@ pub async fn attach(State(trusted): State<Arc<[IpNet]>>, mut request: Request) -
         let client = resolve(
             peer,
             request.headers().get_all("x-forwarded-for").iter(),
-            &trusted,
+            trusted,
         );
         request.extensions_mut().insert(ClientAddress(client));
     }
-    request
 }
 
 #[cfg(test)]

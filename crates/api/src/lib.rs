@@ -18,17 +18,19 @@ pub mod text_guard;
 pub mod webhooks;
 
 use app::AppContext;
-use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// The HTTP surface's state: the shared application context, and what only HTTP needs.
+/// The HTTP surface's state, behind one `Arc`: axum clones the state for every request (and
+/// `State` once more), and a clone of the fields themselves was dozens of atomic counts.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<HttpContext>);
+
+/// The shared application context, and what only HTTP needs.
+pub struct HttpContext {
     pub app: AppContext,
     pub mini_app: mini_app::cache::MiniAppCache,
     /// `/readyz`: the workers `serve` runs, and the last answer.
@@ -41,18 +43,26 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: AppContext) -> Self {
-        Self {
+        Self(Arc::new(HttpContext {
             app,
             mini_app: Default::default(),
             readiness: Default::default(),
             password_checks: Default::default(),
             live: Default::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = HttpContext;
+
+    fn deref(&self) -> &HttpContext {
+        &self.0
     }
 }
 
 /// Handlers read the shared context's fields (`state.ingest`, `state.config`) directly.
-impl std::ops::Deref for AppState {
+impl std::ops::Deref for HttpContext {
     type Target = AppContext;
 
     fn deref(&self) -> &AppContext {
@@ -91,7 +101,6 @@ pub fn metrics_router(state: AppState) -> Router {
 
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
     observability::prometheus();
     let mut routes = Router::new()
         .merge(api.layer(axum::middleware::from_fn(text_guard::refuse_nul)))
@@ -109,21 +118,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/vk", post(webhooks::vk_receive))
         .route("/webhooks/telegram", post(webhooks::telegram_receive))
-        .layer(axum::middleware::from_fn(observability::track))
         .layer(axum::middleware::from_fn_with_state(
             request_limits::RequestLimits::from_config(&state.config.http),
             request_limits::apply,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(observability::request_logs())
-        .layer(axum::middleware::map_request_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             Arc::from(state.config.http.trusted_proxies.as_slice()),
-            client_address::attach,
-        ))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(axum::middleware::map_request(
-            observability::drop_insane_request_id,
+            observability::observe,
         ))
         .with_state(state)
 }

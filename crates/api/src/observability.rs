@@ -1,17 +1,17 @@
-//! /healthz, /readyz and /metrics, the request metrics middleware and the request logs.
+//! /healthz, /readyz and /metrics, and the one middleware every request passes through: its
+//! id, client address, log span and metrics.
 
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::task::AbortHandle;
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::{Instrument, Span};
 
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn prometheus() -> &'static PrometheusHandle {
@@ -128,52 +128,62 @@ pub async fn metrics_text(State(state): State<AppState>) -> String {
     prometheus().render()
 }
 
-/// Counts requests and times them by route and status.
-pub async fn track(request: Request, next: Next) -> Response {
+/// The header carrying a request's id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What every request passes through, as one middleware (one future a request, not one a
+/// concern): its id (the caller's when sane, else a new UUID; echoed on the answer), its client
+/// address ([`crate::client_address`]), a span with one `response` event, and its metrics.
+/// Its state is the trusted proxies alone, so a request clones one `Arc`.
+pub async fn observe(
+    State(trusted): State<Arc<[IpNet]>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .filter(|id| is_sane_request_id(id.as_bytes()))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    request
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, request_id.clone());
+    crate::client_address::attach(&mut request, &trusted);
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+    let method = request.method().clone();
+    let span = request_span(&request, &route, &request_id);
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let latency = started.elapsed();
+    span.in_scope(|| log_response(&response, latency, &span));
     let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [
+        ("route", route),
+        ("method", method.as_str().to_string()),
+        ("status", status),
+    ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels).record(latency.as_secs_f64());
+    response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
     response
 }
 
-/// The header carrying a request's id, in and out.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-pub type RequestLogs = TraceLayer<
-    SharedClassifier<ServerErrorsAsFailures>,
-    fn(&Request) -> Span,
-    (),
-    fn(&Response, Duration, &Span),
->;
-
-/// Request logs: a span per request with its method, matched route (ids left out), request id
-/// and, once answered, status and latency; one `response` event closes it.
-pub fn request_logs() -> RequestLogs {
-    TraceLayer::new_for_http()
-        .make_span_with(request_span as fn(&Request) -> Span)
-        .on_request(())
-        .on_response(log_response as fn(&Response, Duration, &Span))
+fn new_request_id() -> HeaderValue {
+    let id = uuid::Uuid::new_v4();
+    // A hyphenated UUID is ASCII: always a valid header value.
+    HeaderValue::from_str(
+        id.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    )
+    .unwrap_or(HeaderValue::from_static("unknown"))
 }
 
-fn request_span(request: &Request) -> Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|id| id.to_str().ok())
-        .unwrap_or_default();
+fn request_span(request: &Request, route: &str, request_id: &HeaderValue) -> Span {
+    let request_id = request_id.to_str().unwrap_or_default();
     let client = request
         .extensions()
         .get::<crate::client_address::ClientAddress>()
@@ -202,6 +212,7 @@ fn request_span(request: &Request) -> Span {
 /// DEBUG, unless they fail.
 const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
+/// The `response` event: DEBUG for a probe that succeeded, ERROR for a server error, INFO else.
 fn log_response(response: &Response, latency: Duration, span: &Span) {
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
@@ -211,7 +222,9 @@ fn log_response(response: &Response, latency: Duration, span: &Span) {
     let probe = span
         .metadata()
         .is_none_or(|m| *m.level() == tracing::Level::DEBUG);
-    if probe && response.status().is_success() {
+    if response.status().is_server_error() {
+        tracing::error!(status, latency_ms, "response");
+    } else if probe && response.status().is_success() {
         tracing::debug!(status, latency_ms, "response");
     } else {
         tracing::info!(status, latency_ms, "response");
@@ -225,18 +238,6 @@ pub fn is_sane_request_id(id: &[u8]) -> bool {
         && id
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
-}
-
-/// Drops an incoming request id that is not sane, so a fresh one is generated in its place.
-pub async fn drop_insane_request_id(mut request: Request) -> Request {
-    let insane = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .is_some_and(|id| !is_sane_request_id(id.as_bytes()));
-    if insane {
-        request.headers_mut().remove(REQUEST_ID_HEADER);
-    }
-    request
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Member {
         // Validated before anything is read or written: forged data changes nothing.
         let data = validate_init_data(init_data, token, Utc::now(), max_age).map_err(refused)?;
         let user = data.user().clone();
-        let (program, member_id) = match state.mini_app.caller(program_id.0, user.id) {
+        let (program, member_id, account) = match state.mini_app.caller(program_id.0, user.id) {
             Some(known) => known,
             None => {
                 let program = state
@@ -60,9 +60,13 @@ impl FromRequestParts<AppState> for Member {
                         other => other.into(),
                     })?;
                 let member = member_for_telegram(state, program_id, user.id, Utc::now()).await?;
-                let program = Arc::new(program);
-                state.mini_app.remember_caller(user.id, &program, member);
-                (program, member)
+                let account = state
+                    .accounts()
+                    .resolve(program_id, &bot::members::telegram_identity(user.id))
+                    .await?;
+                let caller = (Arc::new(program), member, account);
+                state.mini_app.remember_caller(user.id, caller.clone());
+                caller
             }
         };
         let accept = parts
@@ -70,10 +74,6 @@ impl FromRequestParts<AppState> for Member {
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         let lang = super::texts::language(accept, user.language_code.as_deref());
-        let account = state
-            .accounts()
-            .resolve(program_id, &bot::members::telegram_identity(user.id))
-            .await?;
         Ok(Member {
             program,
             member_id,
