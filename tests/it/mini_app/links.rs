@@ -127,6 +127,17 @@ async fn a_link_code_posted_from_instagram_links_that_account(pool: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Unlinking: the account goes, the Telegram account one is signed in with stays.
+    anna_unlinks_instagram(&m).await;
+    assert_eq!(m.app.member_of(&account).await, None);
+    let own = format!("/api/v1/app/accounts/telegram/{ANNA}");
+    let refused = m.call("DELETE", &own, Some(&anna()), None, &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let (_, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
+}
+
+/// Anna unlinks Instagram account 9988776655 in the Mini App.
+async fn anna_unlinks_instagram(m: &MiniApp) {
     let unlink = m
         .call(
             "DELETE",
@@ -137,12 +148,6 @@ async fn a_link_code_posted_from_instagram_links_that_account(pool: PgPool) {
         )
         .await;
     assert_eq!(unlink.status, StatusCode::NO_CONTENT, "{}", unlink.body);
-    assert_eq!(m.app.member_of(&account).await, None);
-    let own = format!("/api/v1/app/accounts/telegram/{ANNA}");
-    let refused = m.call("DELETE", &own, Some(&anna()), None, &[]).await;
-    assert_eq!(refused.status, StatusCode::CONFLICT);
-    let (_, me) = m.get("/api/v1/app/me", &anna()).await;
-    assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
 }
 
 /// A new link code of `who` for Instagram, posted from Instagram account `from` as comment
@@ -182,16 +187,7 @@ async fn an_account_given_up_is_closed_to_others_for_the_cooldown_and_the_code_s
     let account = ExternalIdentity::new(Network::Instagram, IG_BRAND, "9988776655");
     let linked = post_link_code(&m, &anna(), "9988776655", "17990000000000801").await;
     assert_eq!(linked["status"], "used");
-    let unlink = m
-        .call(
-            "DELETE",
-            "/api/v1/app/accounts/instagram/9988776655",
-            Some(&anna()),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(unlink.status, StatusCode::NO_CONTENT, "{}", unlink.body);
+    anna_unlinks_instagram(&m).await;
     let given_up = chrono::Utc::now();
 
     let events = m.app.event_count().await;
