@@ -250,6 +250,7 @@ async fn a_thousand_attempts_on_a_capped_codeword_pay_exactly_the_cap(pool: PgPo
                     target: None,
                     occurred_at: at(10),
                     time_zone: chrono_tz::Europe::Moscow,
+                    review: Default::default(),
                     at: at(10),
                 };
                 ledger

@@ -20,5 +20,6 @@ mod profiles;
 mod raffles;
 mod redeliveries;
 mod retention;
+mod review;
 mod serve;
 mod webhooks;

@@ -18,6 +18,7 @@ use domain::member::{Award, AwardLimits, MemberCommand, MemberState, WrittenText
 use domain::network::{ActivityRef, LinkedAccount};
 use domain::points::{Points, PointsDelta};
 use domain::program::{ProgramCommand, ProgramState, Rules};
+use domain::review::{ReviewDecision, ReviewHeld, decide_review};
 use domain::reward::{
     CancelRedemption, Redeem, RewardCommand, RewardState, decide_cancel_redemption, decide_redeem,
 };
@@ -418,6 +419,53 @@ impl Ledger {
                 at: action.at,
             }
         })
+        .await
+    }
+
+    /// Decides a held award once (approve pays it, reject closes it). When the member stood in
+    /// for an account another member has since claimed, an approval moves the points on to that
+    /// member in the same commit, as the claim moved the stand-in's balance.
+    pub async fn review_held(
+        &self,
+        program_id: ProgramId,
+        member_id: MemberId,
+        award: EntryId,
+        decision: ReviewDecision,
+        action: &ManagerAction,
+    ) -> Result<Outcome, AppError> {
+        let command = || ReviewHeld {
+            award,
+            decision: decision.clone(),
+            by: action.manager.clone(),
+            at: action.at,
+        };
+        let member_stream = StreamId::Member(member_id);
+        let state = self.load::<MemberState>(&member_stream).await?.state;
+        let claimant = match (state.handed_over(), &decision) {
+            (Some(account), ReviewDecision::Approve) => self
+                .identity_owner(program_id, &account)
+                .await?
+                .filter(|owner| *owner != member_id),
+            _ => None,
+        };
+        let Some(claimant) = claimant else {
+            return self
+                .execute::<MemberState>(
+                    program_id.0,
+                    action.request_id,
+                    action.metadata(),
+                    &member_stream,
+                    |member| decide_review(member, None, command()),
+                )
+                .await;
+        };
+        self.execute::<(MemberState, MemberState)>(
+            program_id.0,
+            action.request_id,
+            action.metadata(),
+            &(member_stream, StreamId::Member(claimant)),
+            |(member, claimant)| decide_review(member, Some(claimant), command()),
+        )
         .await
     }
 
@@ -968,6 +1016,7 @@ fn award_command(
             daily_cap: program.rules.daily_cap,
             daily_cap_per_network: program.rules.daily_cap_per_network,
             cooldown_seconds: rule.cooldown_seconds,
+            review: program.rules.review.clone(),
         },
         at,
     };

@@ -10,10 +10,11 @@ use store::{EventStore, IndexedType, RecordedEvent, codec};
 use uuid::Uuid;
 
 /// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 8] = [
+pub const BALANCE_EVENTS: [&str; 9] = [
     "PointsAwarded",
     "PointsReversed",
     "AwardRestored",
+    "HeldAwardApproved",
     "PointsAdjusted",
     "RewardRedeemed",
     "RedemptionCancelled",

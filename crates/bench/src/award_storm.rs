@@ -135,6 +135,7 @@ fn award(i: usize, occurred_at: DateTime<Utc>) -> Award {
             daily_cap: Some(DAILY_CAP),
             daily_cap_per_network: None,
             cooldown_seconds: 0,
+            review: Default::default(),
         },
         at: occurred_at.into(),
     }

@@ -14,6 +14,7 @@ use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
 use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::{Points, PointsDelta};
 use domain::program::Rules;
+use domain::review::{ReviewDecision, ReviewHeld, ReviewRules, decide_review};
 use domain::reward::{
     CancelRedemption, Redeem, RewardState, decide_cancel_redemption, decide_redeem,
 };
@@ -105,6 +106,8 @@ struct Generator {
     rewards: Vec<RewardState>,
     recent_awards: Vec<(usize, ActivityRef)>,
     recent_adjustments: Vec<(usize, EntryId)>,
+    /// Awards held for review, waiting for a decision.
+    recent_held: Vec<(usize, EntryId)>,
     recent_redemptions: Vec<(usize, usize, RedemptionId)>,
     heads: HashMap<String, (i64, [u8; 32])>,
     now: DateTime<Utc>,
@@ -125,13 +128,21 @@ impl Generator {
         Self {
             rng,
             program,
-            rules: Rules::standard(),
+            // Half the campaigns pay over the review threshold, so their bonuses are held.
+            rules: Rules {
+                review: ReviewRules {
+                    codeword_over: Some(100),
+                    ..ReviewRules::default()
+                },
+                ..Rules::standard()
+            },
             members: Vec::with_capacity(p.members),
             target_members: p.members,
             campaigns: Vec::new(),
             rewards: Vec::new(),
             recent_awards: Vec::new(),
             recent_adjustments: Vec::new(),
+            recent_held: Vec::new(),
             recent_redemptions: Vec::new(),
             heads: HashMap::new(),
             now: start,
@@ -205,7 +216,7 @@ impl Generator {
                 name: format!("Campaign {i}"),
                 codeword: Codeword::parse(&format!("WORD{i}"))
                     .unwrap_or_else(|_| unreachable_codeword()),
-                points: 50,
+                points: if i % 2 == 0 { 50 } else { 300 },
                 starts_at: at.into(),
                 ends_at: (at + Duration::days(40)).into(),
                 total_cap: Some(2_000),
@@ -257,6 +268,7 @@ impl Generator {
                     155..=174 => self.redeem(),
                     175..=177 => self.cancel(),
                     178 => self.block(),
+                    179..=183 => self.review(),
                     _ => self.award(),
                 }
             };
@@ -336,6 +348,7 @@ impl Generator {
                 daily_cap: self.rules.daily_cap,
                 daily_cap_per_network: self.rules.daily_cap_per_network,
                 cooldown_seconds: rule.cooldown_seconds,
+                review: self.rules.review.clone(),
             },
             at: self.now.into(),
         };
@@ -401,12 +414,39 @@ impl Generator {
             target: None,
             occurred_at: self.now.into(),
             time_zone: TZ,
+            review: self.rules.review.clone(),
             at: self.now.into(),
         };
         let events = decide_codeword(&self.campaigns[c], &self.members[i], command).ok()?;
+        for event in &events {
+            if let Event::AwardHeld { entry_id, .. } = event {
+                remember(&mut self.recent_held, (i, *entry_id), &mut self.rng);
+            }
+        }
         self.campaigns[c] = events
             .iter()
             .fold(std::mem::take(&mut self.campaigns[c]), |s, e| s.apply(e));
+        self.apply_member(i, &events);
+        Some(events)
+    }
+
+    /// A manager approves (seven in ten) or rejects a held award.
+    fn review(&mut self) -> Option<Vec<Event>> {
+        let (i, award) = pick(&self.recent_held, &mut self.rng)?;
+        let decision = if self.rng.gen_bool(0.7) {
+            ReviewDecision::Approve
+        } else {
+            ReviewDecision::Reject {
+                reason: "not a real member".into(),
+            }
+        };
+        let command = ReviewHeld {
+            award,
+            decision,
+            by: "manager".into(),
+            at: self.now.into(),
+        };
+        let events = decide_review(&self.members[i], None, command).ok()?;
         self.apply_member(i, &events);
         Some(events)
     }

@@ -55,6 +55,37 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
             let network = texts::network(lang, *network);
             (-*points, format!("{what}: {why} ({network})"))
         }
+        // Held for review: no points yet, so the line carries the amount in its words.
+        Event::AwardHeld {
+            activity, points, ..
+        } => {
+            let what = format!(
+                "{} ({})",
+                texts::activity(lang, activity.kind),
+                texts::network(lang, activity.network)
+            );
+            match lang {
+                Language::Ru => (0, format!("{what}: {points} баллов ждут проверки")),
+                Language::En => (0, format!("{what}: {points} points awaiting review")),
+            }
+        }
+        Event::HeldAwardApproved {
+            activity, points, ..
+        } => {
+            let what = format!(
+                "{} ({})",
+                texts::activity(lang, activity.kind),
+                texts::network(lang, activity.network)
+            );
+            match lang {
+                Language::Ru => (*points, format!("{what}, проверено")),
+                Language::En => (*points, format!("{what}, reviewed")),
+            }
+        }
+        Event::HeldAwardRejected { points, .. } => match lang {
+            Language::Ru => (0, format!("{points} баллов после проверки не начислены")),
+            Language::En => (0, format!("{points} points not added after review")),
+        },
         Event::AwardRestored {
             points, network, ..
         } => {
@@ -107,10 +138,20 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
     })
 }
 
-/// `+10 баллов — комментарий (ВКонтакте)`.
+/// `+10 баллов — комментарий (ВКонтакте)`; an entry that moves no points is its words alone.
 pub fn line(lang: Language, event: &Event, reward: Option<&str>) -> Option<String> {
     let (points, what) = describe(lang, event, reward)?;
+    if points == 0 {
+        return Some(capitalised(&what));
+    }
     Some(format!("{} — {what}", texts::signed_points(lang, points)))
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// When an entry was recorded.
@@ -120,6 +161,9 @@ pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
         | Event::CodewordRedeemed { at, .. }
         | Event::PointsReversed { at, .. }
         | Event::AwardRestored { at, .. }
+        | Event::AwardHeld { at, .. }
+        | Event::HeldAwardApproved { at, .. }
+        | Event::HeldAwardRejected { at, .. }
         | Event::PointsAdjusted { at, .. }
         | Event::RewardRedeemed { at, .. }
         | Event::RedemptionCancelled { at, .. }

@@ -51,6 +51,8 @@ pub enum Bonus {
     Kept,
     /// The ledger refused it (daily cap, blocked member…); see `detail`.
     Refused,
+    /// Recorded, and held for a manager's review: it pays once approved.
+    Held,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -265,6 +267,7 @@ fn settle(status: &mut ChannelStatus, handled: Vec<Handled>, award_points: Optio
     };
     (status.bonus, status.points) = match handled {
         Handled::Awarded { points } => (Bonus::Awarded, Some(points)),
+        Handled::Held { points } => (Bonus::Held, Some(points)),
         Handled::Restored => (Bonus::Restored, award_points),
         Handled::Reversed => (Bonus::Reversed, award_points.map(|p| -p)),
         Handled::Duplicate => (Bonus::AlreadyPaid, None),

@@ -129,6 +129,8 @@ pub struct RedeemCodeword {
     pub occurred_at: Timestamp,
     /// The program's time zone, for the member's award record.
     pub time_zone: chrono_tz::Tz,
+    /// The rules' review settings: a large bonus, or one to a new member, may be held.
+    pub review: crate::review::ReviewRules,
     /// When it is decided: the command's time.
     pub at: Timestamp,
 }
@@ -414,6 +416,7 @@ pub fn decide_codeword(
             daily_cap: None,
             daily_cap_per_network: None,
             cooldown_seconds: 0,
+            review: cmd.review,
         },
         at: cmd.at,
     })?;

@@ -131,6 +131,9 @@ pub enum DomainError {
     /// An entry is netted to zero or reversed at most once.
     #[error("entry {0} was already compensated or reversed")]
     AlreadyCompensated(EntryId),
+    /// A held award is approved or rejected once; the other decision is then refused.
+    #[error("held award {0} was already decided the other way")]
+    AlreadyReviewed(EntryId),
     /// A cancellation named a redemption the member does not have, or one already cancelled.
     #[error("redemption not found or already cancelled")]
     RedemptionNotFound,

@@ -8,6 +8,7 @@ use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionI
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::program::Rules;
 use crate::raffle::EntryRule;
+use crate::review::{HoldReason, Rejection};
 use crate::stream::StreamId;
 use crate::text::TextFingerprint;
 use crate::time::Timestamp;
@@ -224,6 +225,61 @@ pub enum Event {
         award_occurred_at: Timestamp,
         /// Points given back: the award's points.
         points: i64,
+        /// When it was decided: the command's time, not the platform's.
+        at: Timestamp,
+    },
+    /// An award the rules hold for review (see `review`): recorded, and counted by caps and
+    /// velocity limits, but worth nothing until a manager approves it.
+    AwardHeld {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The award's ledger entry; approval pays it under this id.
+        entry_id: EntryId,
+        /// The platform activity; its key makes the award unique, as for `PointsAwarded`.
+        activity: ActivityRef,
+        /// Points it pays if approved; positive.
+        points: i64,
+        /// The rules' version that priced the award.
+        rule_version: u32,
+        /// The campaign the award counts for, if any.
+        campaign_id: Option<CampaignId>,
+        /// When the activity happened on the platform.
+        occurred_at: Timestamp,
+        /// When it was decided: the command's time, not the platform's.
+        at: Timestamp,
+        /// As for `PointsAwarded`: the written text's fingerprint, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text_fingerprint: Option<TextFingerprint>,
+        /// Which of the rules held it.
+        hold: HoldReason,
+    },
+    /// A manager approved a held award: it pays now, counted where the activity happened.
+    HeldAwardApproved {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The held award, whose entry this pays.
+        award_entry_id: EntryId,
+        /// The award's activity, so boards and raffles count it as the award it is.
+        activity: ActivityRef,
+        /// When the activity happened, so period folds count it in its period.
+        award_occurred_at: Timestamp,
+        /// Points paid: the held award's points.
+        points: i64,
+        /// The manager who approved it.
+        by: ManagerId,
+        /// When it was decided: the command's time, not the platform's.
+        at: Timestamp,
+    },
+    /// A held award closed without paying: a manager rejected it, or its activity was undone.
+    HeldAwardRejected {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The held award.
+        award_entry_id: EntryId,
+        /// Points it would have paid.
+        points: i64,
+        /// Who or what closed it, and why.
+        rejection: Rejection,
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
@@ -683,6 +739,9 @@ impl Event {
             Event::PointsReversed { .. } => "PointsReversed",
             Event::AwardRestored { .. } => "AwardRestored",
             Event::PointsAdjusted { .. } => "PointsAdjusted",
+            Event::AwardHeld { .. } => "AwardHeld",
+            Event::HeldAwardApproved { .. } => "HeldAwardApproved",
+            Event::HeldAwardRejected { .. } => "HeldAwardRejected",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
             Event::CouponUsed { .. } => "CouponUsed",
             Event::RaffleTicketBought { .. } => "RaffleTicketBought",
@@ -721,6 +780,9 @@ impl Event {
                 member_id, points, ..
             }
             | Event::AwardRestored {
+                member_id, points, ..
+            }
+            | Event::HeldAwardApproved {
                 member_id, points, ..
             } => Some((*member_id, *points)),
             Event::PointsReversed {
@@ -765,6 +827,9 @@ impl Event {
             | Event::PointsReversed { member_id, .. }
             | Event::AwardRestored { member_id, .. }
             | Event::PointsAdjusted { member_id, .. }
+            | Event::AwardHeld { member_id, .. }
+            | Event::HeldAwardApproved { member_id, .. }
+            | Event::HeldAwardRejected { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
             | Event::CouponUsed { member_id, .. }

@@ -193,6 +193,19 @@ impl Leaderboards {
                 network,
                 ..
             } => (*member_id, *points, *award_occurred_at, Some(*network)),
+            // An approved held award counts where its activity happened, as if paid then.
+            Event::HeldAwardApproved {
+                member_id,
+                points,
+                award_occurred_at,
+                activity,
+                ..
+            } => (
+                *member_id,
+                *points,
+                *award_occurred_at,
+                Some(activity.network),
+            ),
             Event::PointsAdjusted {
                 member_id,
                 delta,

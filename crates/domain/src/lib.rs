@@ -21,6 +21,7 @@ pub mod points;
 pub mod privacy;
 pub mod program;
 pub mod raffle;
+pub mod review;
 pub mod reward;
 pub mod stream;
 pub mod text;

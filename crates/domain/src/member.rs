@@ -5,6 +5,7 @@ use crate::event::{Eraser, ErasureReason, Event, LinkMethod, ManagerId, Reversal
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::points::{Points, PointsDelta};
+use crate::review::{HeldAward, HeldStatus, Rejection, ReviewRules};
 use crate::text::{RepeatedText, TextFingerprint};
 use crate::time::Timestamp;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -71,6 +72,8 @@ struct TimedAward {
 pub struct MemberState {
     /// `None` until the member is registered.
     pub member_id: Option<MemberId>,
+    /// When the member was registered (for an account's stand-in: when it was first seen).
+    pub registered_at: Option<Timestamp>,
     /// The program the member belongs to; `None` until registered.
     pub program_id: Option<ProgramId>,
     /// Points the member can spend now.
@@ -85,6 +88,9 @@ pub struct MemberState {
     pub linked: BTreeSet<LinkedAccount>,
     /// The account this member stands in for, while nobody has proved they own it.
     pub observed_account: Option<LinkedAccount>,
+    /// The account this member was ever the stand-in of (kept after it is claimed, so a held
+    /// award approved later can follow the account's points to its claimant).
+    pub stood_in_for: Option<LinkedAccount>,
     /// The member's personal data was erased: the history stays, nothing more is recorded.
     pub erased: bool,
     /// Awards by activity key: the idempotency guard and the target of reversals.
@@ -96,6 +102,8 @@ pub struct MemberState {
     pub redemptions: HashMap<RedemptionId, RedemptionRecord>,
     /// Raffle tickets by their purchase's entry id, for the per-member limit and refunds.
     pub raffle_tickets: HashMap<EntryId, RaffleTicket>,
+    /// Awards held for review, by entry, whatever became of them.
+    pub held: HashMap<EntryId, HeldAward>,
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
     timeline: BTreeMap<Timestamp, Vec<TimedAward>>,
@@ -115,6 +123,8 @@ pub struct AwardLimits {
     pub daily_cap_per_network: Option<i64>,
     /// Least time between two paid activities of the same kind on the same network; 0 is none.
     pub cooldown_seconds: u32,
+    /// Which awards are held for a manager's review.
+    pub review: ReviewRules,
 }
 
 /// Pay a member for one platform activity, within the limits of the rules in force.
@@ -279,16 +289,18 @@ impl MemberState {
             Event::MemberRegistered {
                 member_id,
                 program_id,
-                ..
+                at,
             } => {
                 self.member_id = Some(*member_id);
                 self.program_id = Some(*program_id);
+                self.registered_at = Some(*at);
             }
             Event::AccountLinked {
                 account, method, ..
             } => {
                 if *method == LinkMethod::Observed {
                     self.observed_account = Some(*account);
+                    self.stood_in_for = Some(*account);
                 }
                 self.linked.insert(*account);
             }
@@ -302,6 +314,7 @@ impl MemberState {
                 self.erased = true;
                 self.linked.clear();
                 self.observed_account = None;
+                self.stood_in_for = None;
             }
             Event::PointsAwarded {
                 entry_id,
@@ -331,6 +344,58 @@ impl MemberState {
                     points: *points,
                 };
                 self.timeline.entry(*occurred_at).or_default().push(timed);
+            }
+            Event::AwardHeld {
+                entry_id,
+                activity,
+                points,
+                occurred_at,
+                text_fingerprint,
+                hold,
+                ..
+            } => {
+                if let Some(fingerprint) = text_fingerprint {
+                    let paid = self.paid_texts.entry(*fingerprint).or_default();
+                    paid.push(*occurred_at);
+                }
+                self.awards.insert(
+                    activity.key(),
+                    AwardRecord {
+                        entry_id: *entry_id,
+                        points: *points,
+                        network: activity.network,
+                        occurred_at: *occurred_at,
+                        reversed: false,
+                    },
+                );
+                let held = HeldAward {
+                    activity: activity.clone(),
+                    points: *points,
+                    occurred_at: *occurred_at,
+                    reason: *hold,
+                    status: HeldStatus::Pending,
+                };
+                self.held.insert(*entry_id, held);
+                let timed = TimedAward {
+                    activity: activity.clone(),
+                    points: *points,
+                };
+                self.timeline.entry(*occurred_at).or_default().push(timed);
+            }
+            Event::HeldAwardApproved {
+                award_entry_id,
+                points,
+                ..
+            } => {
+                if let Some(held) = self.held.get_mut(award_entry_id) {
+                    held.status = HeldStatus::Approved;
+                }
+                self.compensable.insert(*award_entry_id, Some(*points));
+            }
+            Event::HeldAwardRejected { award_entry_id, .. } => {
+                if let Some(held) = self.held.get_mut(award_entry_id) {
+                    held.status = HeldStatus::Rejected;
+                }
             }
             Event::PointsReversed { award_entry_id, .. } => {
                 self.set_award_reversed(*award_entry_id, true);
@@ -475,6 +540,38 @@ impl MemberState {
             })
     }
 
+    /// Awards (paid or held) whose activity happened less than `window` before or after `at`.
+    /// Both sides: activity arrives out of order, and an award delivered late must not make a
+    /// window that already holds the limit hold one more.
+    fn awards_within(&self, window: Duration, at: Timestamp) -> usize {
+        let from = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = at
+            .checked_add_signed(window)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.timeline
+            .range(Timestamp::new(from)..=Timestamp::new(to))
+            .filter(|(t, _)| t.get() > from && t.get() < to)
+            .map(|(_, awards)| awards.len())
+            .sum()
+    }
+
+    /// Points of the member's awards held for review and not yet decided.
+    pub fn awaiting_review(&self) -> i64 {
+        let pending = self
+            .held
+            .values()
+            .filter(|h| h.status == HeldStatus::Pending);
+        pending.map(|h| h.points).sum()
+    }
+
+    /// The account this member stood in for, when another member has since claimed it.
+    pub fn handed_over(&self) -> Option<LinkedAccount> {
+        self.stood_in_for
+            .filter(|_| self.observed_account.is_none())
+    }
+
     /// The member's id, if the member may still be acted on: registered and not erased.
     pub fn registered_id(&self) -> Result<MemberId, DomainError> {
         let member_id = self.member_id.ok_or(DomainError::MemberNotRegistered)?;
@@ -484,7 +581,8 @@ impl MemberState {
         Ok(member_id)
     }
 
-    fn require_active(&self) -> Result<MemberId, DomainError> {
+    /// The member's id, if the member may earn: registered, not erased, not blocked.
+    pub fn require_active(&self) -> Result<MemberId, DomainError> {
         let member_id = self.registered_id()?;
         if self.blocked {
             return Err(DomainError::MemberBlocked(member_id));
@@ -524,6 +622,21 @@ impl MemberState {
                     .awards
                     .get(&activity.key())
                     .ok_or(DomainError::NotFound)?;
+                match self.held.get(&award.entry_id).map(|h| h.status) {
+                    Some(HeldStatus::Pending) => {
+                        return Ok(vec![Event::HeldAwardRejected {
+                            member_id,
+                            award_entry_id: award.entry_id,
+                            points: award.points,
+                            rejection: Rejection::ActivityUndone { cause: reason },
+                            at,
+                        }]);
+                    }
+                    Some(HeldStatus::Rejected) => {
+                        return Err(DomainError::AlreadyCompensated(award.entry_id));
+                    }
+                    Some(HeldStatus::Approved) | None => {}
+                }
                 if award.reversed || self.compensable.get(&award.entry_id) == Some(&None) {
                     return Err(DomainError::AlreadyCompensated(award.entry_id));
                 }
@@ -549,6 +662,7 @@ impl MemberState {
                     .get(&activity.key())
                     .ok_or(DomainError::NotFound)?;
                 if !award.reversed {
+                    // Also a held award: it never paid, so there is nothing to restore.
                     return Err(DomainError::DuplicateActivity);
                 }
                 Ok(vec![Event::AwardRestored {
@@ -781,16 +895,39 @@ impl MemberState {
                 return Err(DomainError::CooldownActive);
             }
         }
-        Ok(Event::PointsAwarded {
-            member_id,
-            entry_id: award.entry_id,
-            activity: award.activity,
+        let hold = limits.review.hold_reason(
+            &award.activity,
             points,
-            rule_version: award.rule_version,
-            campaign_id: award.campaign_id,
-            occurred_at: award.occurred_at,
-            at: award.at,
-            text_fingerprint: text.map(|t| t.fingerprint),
+            award.occurred_at,
+            self.registered_at,
+            self.awards_within(Duration::minutes(1), award.occurred_at),
+            self.awards_within(Duration::hours(1), award.occurred_at),
+        );
+        let text_fingerprint = text.map(|t| t.fingerprint);
+        Ok(match hold {
+            Some(hold) => Event::AwardHeld {
+                member_id,
+                entry_id: award.entry_id,
+                activity: award.activity,
+                points,
+                rule_version: award.rule_version,
+                campaign_id: award.campaign_id,
+                occurred_at: award.occurred_at,
+                at: award.at,
+                text_fingerprint,
+                hold,
+            },
+            None => Event::PointsAwarded {
+                member_id,
+                entry_id: award.entry_id,
+                activity: award.activity,
+                points,
+                rule_version: award.rule_version,
+                campaign_id: award.campaign_id,
+                occurred_at: award.occurred_at,
+                at: award.at,
+                text_fingerprint,
+            },
         })
     }
 }

@@ -56,6 +56,9 @@ pub struct Rules {
     /// rules recorded before it existed read as 0). A manager's link is not held by it.
     #[serde(default)]
     pub relink_cooldown_days: u32,
+    /// Which awards wait for a manager's approval (all off unless set).
+    #[serde(default)]
+    pub review: crate::review::ReviewRules,
 }
 
 fn yes() -> bool {
@@ -98,6 +101,7 @@ impl Rules {
                 "relink_cooldown_days: at most {MAX_RELINK_COOLDOWN_DAYS}"
             )));
         }
+        self.review.validate()?;
         if self.repeated_text_window_days > MAX_REPEATED_TEXT_WINDOW_DAYS {
             return Err(DomainError::InvalidRules(format!(
                 "repeated_text_window_days: at most {MAX_REPEATED_TEXT_WINDOW_DAYS} (0 = for ever)"
@@ -159,6 +163,7 @@ impl Rules {
             reverse_on_leave: true,
             own_accounts: Vec::new(),
             relink_cooldown_days: 7,
+            review: crate::review::ReviewRules::default(),
         }
     }
 

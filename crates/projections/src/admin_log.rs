@@ -1,12 +1,16 @@
 //! Projection "admin_log": manual balance adjustments (who, when, how much, why, what they
-//! compensated) and every manager action (blocks, campaign, reward and rules changes) for the
-//! admin panel's audit log. Rows are keyed by log position, so they are only ever inserted.
+//! compensated), every manager action (blocks, campaign, reward and rules changes) for the
+//! admin panel's audit log, and the awards held for review with their decisions. Adjustments
+//! and actions are keyed by log position, so they are only ever inserted; a held award's row
+//! is inserted when held and updated once, when decided.
 
 use crate::error::Result;
 use crate::projection::{ROWS_PER_STATEMENT, Target};
 use crate::source::Recorded;
 use chrono::{DateTime, Utc};
 use domain::Event;
+use domain::event::ReversalReason;
+use domain::review::Rejection;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -35,6 +39,67 @@ pub struct ManagerActionRow {
     pub at: DateTime<Utc>,
     /// The event as recorded.
     pub details: serde_json::Value,
+}
+
+/// A held award as the review queue shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct HeldAwardRow {
+    pub entry_id: Uuid,
+    pub member_id: Uuid,
+    pub network: String,
+    pub kind: String,
+    pub points: i64,
+    /// Which rule held it: `velocity_minute`, `velocity_hour`, `large_codeword`, `new_member`.
+    pub hold: String,
+    pub campaign_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub held_at: DateTime<Utc>,
+    pub position: i64,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// The manager who decided; none while pending, or when the activity was undone.
+    pub decided_by: Option<String>,
+    /// A manager's reason for rejecting, or what undid the activity (`deleted`, `withdrawn`,
+    /// `left`).
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Held awards of one status (or all), optionally of one member, in log order (oldest first:
+/// a queue is worked from its head), after `after_position` (paging).
+pub async fn held_awards(
+    pool: &PgPool,
+    program_id: Uuid,
+    status: Option<&str>,
+    member_id: Option<Uuid>,
+    after_position: Option<i64>,
+    limit: i64,
+) -> Result<Vec<HeldAwardRow>> {
+    Ok(sqlx::query_as(
+        "SELECT entry_id, member_id, network, kind, points, hold, campaign_id, occurred_at, held_at,          position, status, decided_by, decision_reason, decided_at FROM held_awards          WHERE program_id = $1 AND ($2::text IS NULL OR status = $2)          AND ($3::uuid IS NULL OR member_id = $3) AND position > $4          ORDER BY position LIMIT $5",
+    )
+    .bind(program_id)
+    .bind(status)
+    .bind(member_id)
+    .bind(after_position.unwrap_or(-1))
+    .bind(limit.clamp(0, 1_000))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One held award of the program, if there is one by that entry.
+pub async fn held_award(
+    pool: &PgPool,
+    program_id: Uuid,
+    entry_id: Uuid,
+) -> Result<Option<HeldAwardRow>> {
+    Ok(sqlx::query_as(
+        "SELECT entry_id, member_id, network, kind, points, hold, campaign_id, occurred_at, held_at,          position, status, decided_by, decision_reason, decided_at FROM held_awards          WHERE program_id = $1 AND entry_id = $2",
+    )
+    .bind(program_id)
+    .bind(entry_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Adjustments newest first, optionally of one member, before `before_position` (paging).
@@ -93,8 +158,33 @@ pub fn manager_of(event: &Event) -> Option<&str> {
         | Event::RewardStockChanged { by, .. }
         | Event::RewardDelisted { by, .. }
         | Event::RewardCodesAdded { by, .. }
-        | Event::CouponUsed { by, .. } => Some(by),
+        | Event::CouponUsed { by, .. }
+        | Event::HeldAwardApproved { by, .. }
+        | Event::HeldAwardRejected {
+            rejection: Rejection::Manager { by, .. },
+            ..
+        } => Some(by),
         _ => None,
+    }
+}
+
+/// A held award's decision as its row records it: (status, manager, reason).
+pub fn decision_of(event: &Event) -> Option<(&'static str, Option<&str>, Option<&str>)> {
+    match event {
+        Event::HeldAwardApproved { by, .. } => Some(("approved", Some(by), None)),
+        Event::HeldAwardRejected { rejection, .. } => Some(match rejection {
+            Rejection::Manager { by, reason } => ("rejected", Some(by), Some(reason)),
+            Rejection::ActivityUndone { cause } => ("rejected", None, Some(reversal_cause(*cause))),
+        }),
+        _ => None,
+    }
+}
+
+fn reversal_cause(cause: ReversalReason) -> &'static str {
+    match cause {
+        ReversalReason::Deleted => "deleted",
+        ReversalReason::Withdrawn => "withdrawn",
+        ReversalReason::Left => "left",
     }
 }
 
@@ -122,18 +212,31 @@ type AdjustmentColumns = (
 );
 type ActionColumns = (Vec<Uuid>, Vec<i64>, Vec<String>, Vec<String>, Vec<String>);
 
+/// A decision on a held award: (program, entry, status, manager, reason, when).
+type Decision = (
+    Uuid,
+    Uuid,
+    &'static str,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     adjustments: Vec<(Uuid, AdjustmentRow)>,
     actions: Vec<(Uuid, ManagerActionRow)>,
+    held: Vec<(Uuid, HeldAwardRow)>,
+    decisions: Vec<Decision>,
 }
 
 impl Changes {
     pub fn rows(&self) -> usize {
-        self.adjustments.len() + self.actions.len()
+        self.adjustments.len() + self.actions.len() + self.held.len() + self.decisions.len()
     }
 
     pub fn add(&mut self, r: &Recorded) {
+        self.add_held(r);
         let Some(manager) = manager_of(&r.event) else {
             return;
         };
@@ -171,7 +274,60 @@ impl Changes {
         self.actions.push((r.program_id, row));
     }
 
+    fn add_held(&mut self, r: &Recorded) {
+        if let Event::AwardHeld {
+            member_id,
+            entry_id,
+            activity,
+            points,
+            campaign_id,
+            occurred_at,
+            at,
+            hold,
+            ..
+        } = &r.event
+        {
+            let row = HeldAwardRow {
+                entry_id: entry_id.0,
+                member_id: member_id.0,
+                network: activity.network.as_str().to_string(),
+                kind: activity.kind.as_str().to_string(),
+                points: *points,
+                hold: hold.as_str().to_string(),
+                campaign_id: campaign_id.map(|c| c.0),
+                occurred_at: occurred_at.get(),
+                held_at: at.get(),
+                position: r.position,
+                status: "pending".into(),
+                decided_by: None,
+                decision_reason: None,
+                decided_at: None,
+            };
+            self.held.push((r.program_id, row));
+        }
+        if let (
+            Some((status, by, reason)),
+            Event::HeldAwardApproved {
+                award_entry_id, at, ..
+            }
+            | Event::HeldAwardRejected {
+                award_entry_id, at, ..
+            },
+        ) = (decision_of(&r.event), &r.event)
+        {
+            self.decisions.push((
+                r.program_id,
+                award_entry_id.0,
+                status,
+                by.map(str::to_string),
+                reason.map(str::to_string),
+                at.get(),
+            ));
+        }
+    }
+
     pub async fn write(self, conn: &mut PgConnection, target: Target) -> Result<()> {
+        self.write_held(conn, target).await?;
         let table = target.table("adjustments");
         for chunk in self.adjustments.chunks(ROWS_PER_STATEMENT) {
             let mut c: AdjustmentColumns = Default::default();
@@ -236,4 +392,95 @@ impl Changes {
         }
         Ok(())
     }
+}
+
+impl Changes {
+    /// Held awards first, then decisions: an award held and decided in one batch is inserted
+    /// before its update.
+    async fn write_held(&self, conn: &mut PgConnection, target: Target) -> Result<()> {
+        let table = target.table("held_awards");
+        for chunk in self.held.chunks(ROWS_PER_STATEMENT) {
+            let mut c = HeldColumns::default();
+            for (program, row) in chunk {
+                c.program.push(*program);
+                c.entry.push(row.entry_id);
+                c.member.push(row.member_id);
+                c.network.push(row.network.clone());
+                c.kind.push(row.kind.clone());
+                c.points.push(row.points);
+                c.hold.push(row.hold.clone());
+                c.campaign.push(row.campaign_id);
+                c.occurred_at.push(row.occurred_at);
+                c.held_at.push(row.held_at);
+                c.position.push(row.position);
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {table} (program_id, entry_id, member_id, network, kind, points, hold, \
+                 campaign_id, occurred_at, held_at, position, status) \
+                 SELECT *, 'pending' FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], \
+                 $5::text[], $6::int8[], $7::text[], $8::uuid[], $9::timestamptz[], \
+                 $10::timestamptz[], $11::int8[]) ON CONFLICT DO NOTHING"
+            ))
+            .bind(&c.program)
+            .bind(&c.entry)
+            .bind(&c.member)
+            .bind(&c.network)
+            .bind(&c.kind)
+            .bind(&c.points)
+            .bind(&c.hold)
+            .bind(&c.campaign)
+            .bind(&c.occurred_at)
+            .bind(&c.held_at)
+            .bind(&c.position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for chunk in self.decisions.chunks(ROWS_PER_STATEMENT) {
+            let mut program = Vec::with_capacity(chunk.len());
+            let mut entry = Vec::with_capacity(chunk.len());
+            let mut status = Vec::with_capacity(chunk.len());
+            let mut by = Vec::with_capacity(chunk.len());
+            let mut reason = Vec::with_capacity(chunk.len());
+            let mut at = Vec::with_capacity(chunk.len());
+            for (p, e, s, b, r, a) in chunk {
+                program.push(*p);
+                entry.push(*e);
+                status.push(s.to_string());
+                by.push(b.clone());
+                reason.push(r.clone());
+                at.push(*a);
+            }
+            sqlx::query(&format!(
+                "UPDATE {table} AS h SET status = t.status, decided_by = t.by, \
+                 decision_reason = t.reason, decided_at = t.at \
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
+                 $6::timestamptz[]) AS t(program_id, entry_id, status, by, reason, at) \
+                 WHERE h.program_id = t.program_id AND h.entry_id = t.entry_id"
+            ))
+            .bind(&program)
+            .bind(&entry)
+            .bind(&status)
+            .bind(&by)
+            .bind(&reason)
+            .bind(&at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct HeldColumns {
+    program: Vec<Uuid>,
+    entry: Vec<Uuid>,
+    member: Vec<Uuid>,
+    network: Vec<String>,
+    kind: Vec<String>,
+    points: Vec<i64>,
+    hold: Vec<String>,
+    campaign: Vec<Option<Uuid>>,
+    occurred_at: Vec<DateTime<Utc>>,
+    held_at: Vec<DateTime<Utc>>,
+    position: Vec<i64>,
 }

@@ -61,7 +61,9 @@ pub async fn daily_stats(
 /// The network an event concerns, if any.
 pub fn network_of(event: &Event) -> Option<Network> {
     match event {
-        Event::PointsAwarded { activity, .. } => Some(activity.network),
+        Event::PointsAwarded { activity, .. }
+        | Event::AwardHeld { activity, .. }
+        | Event::HeldAwardApproved { activity, .. } => Some(activity.network),
         Event::PointsReversed { network, .. }
         | Event::AwardRestored { network, .. }
         | Event::CodewordRedeemed { network, .. } => Some(*network),
@@ -89,7 +91,10 @@ pub fn event_counters(event: &Event) -> [(Option<Network>, DayCounters); 2] {
         ..Default::default()
     };
     match event {
-        Event::PointsAwarded { points, .. } => c.points_awarded = *points,
+        // An approved held award is paid on the day of its approval.
+        Event::PointsAwarded { points, .. } | Event::HeldAwardApproved { points, .. } => {
+            c.points_awarded = *points
+        }
         Event::PointsReversed { points, .. } => c.points_reversed = *points,
         _ => {}
     }

@@ -55,7 +55,7 @@ impl Projection {
             Projection::Campaigns => &["campaigns", "codeword_redemptions"],
             Projection::Identities => &["identities"],
             Projection::Rewards => &["rewards", "reward_redemptions"],
-            Projection::AdminLog => &["adjustments", "manager_actions"],
+            Projection::AdminLog => &["adjustments", "manager_actions", "held_awards"],
             Projection::DailyStats => &["daily_stats", "daily_active"],
         }
     }

@@ -194,6 +194,9 @@ pub fn event_at(event: &Event) -> DateTime<Utc> {
         | Event::PointsReversed { at, .. }
         | Event::AwardRestored { at, .. }
         | Event::PointsAdjusted { at, .. }
+        | Event::AwardHeld { at, .. }
+        | Event::HeldAwardApproved { at, .. }
+        | Event::HeldAwardRejected { at, .. }
         | Event::RewardRedeemed { at, .. }
         | Event::RedemptionCancelled { at, .. }
         | Event::PointsMovedOut { at, .. }

@@ -381,6 +381,7 @@ async fn the_dashboard_counts_adjustments_reversals_codewords_and_coupons(pool: 
         target: None,
         occurred_at: now,
         time_zone: chrono_tz::Europe::Moscow,
+        review: Default::default(),
         at: now,
     };
     t.ledger

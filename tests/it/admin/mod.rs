@@ -21,6 +21,7 @@ mod member_list;
 mod members;
 mod page;
 mod raffles_browser;
+mod review_browser;
 mod telegram_sign_in;
 
 use crate::harness::IG_BRAND;

@@ -37,6 +37,7 @@ async fn the_panel_page_is_the_login_page_until_signed_in(pool: PgPool) {
         "polls.js",
         "broadcasts.js",
         "bulk.js",
+        "review.js",
         "channels.js",
         "managers_chat.js",
         "app.js",

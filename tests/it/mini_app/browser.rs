@@ -109,6 +109,24 @@ async fn browser_shows_balance_rank_and_redeems_a_reward(pool: PgPool) {
     browser.quit().await;
 }
 
+/// Points held for review are said beside the balance, not in it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn browser_says_which_points_await_review(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    super::history::anna_with_a_held_comment(&m).await;
+    let server = m.app.serve().await;
+    browser.goto(&page_url(&server, &anna())).await.unwrap();
+    browser.wait_visible("#awaiting").await.unwrap();
+    assert_eq!(browser.text("#balance").await.unwrap().unwrap(), "10");
+    assert_eq!(
+        browser.text("#awaiting").await.unwrap().unwrap(),
+        "Ещё 10 баллов ждут проверки и добавятся после одобрения"
+    );
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn browser_shows_an_error_for_forged_init_data(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {

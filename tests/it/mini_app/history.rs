@@ -3,6 +3,7 @@
 use crate::harness::json_of;
 use crate::harness::mini_app::{MiniApp, anna, now_action};
 use axum::http::StatusCode;
+use domain::ids::MemberId;
 use domain::points::PointsDelta;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -152,4 +153,80 @@ async fn history_pages_through_the_members_stream_newest_first(pool: PgPool) {
     );
     let (status, _) = m.get("/api/v1/app/history?limit=1000", &anna()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Anna, signed in with her Instagram account linked, under rules that hold a second award
+/// within a minute, has commented twice: 10 points paid, 10 held.
+pub(crate) async fn anna_with_a_held_comment(m: &MiniApp) -> MemberId {
+    let member = m.sign_in(&anna()).await;
+    let instagram = domain::network::ExternalIdentity::new(
+        domain::network::Network::Instagram,
+        crate::harness::IG_BRAND,
+        "2233445566778899",
+    );
+    m.link_named(member, instagram, None).await;
+    let (ledger, program) = (&m.app.t.ledger, m.app.t.program_id());
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.points.iter_mut().for_each(|r| r.cooldown_seconds = 0);
+    rules.review.per_minute = Some(1);
+    ledger
+        .change_rules(program, rules, &now_action())
+        .await
+        .unwrap();
+    for (id, text) in [
+        ("17900000000000001", "Лучший капучино в городе"),
+        ("17900000000000002", "И круассаны тоже хороши"),
+    ] {
+        let reply = m.comment_on_instagram("2233445566778899", id, text).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    m.drain().await;
+    member
+}
+
+/// An award held for review shows as waiting, beside the balance and in the history, and
+/// counts once a manager approves it.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_held_award_shows_as_waiting_until_approved(pool: PgPool) {
+    let m = MiniApp::new(pool).await;
+    let member = anna_with_a_held_comment(&m).await;
+    let (ledger, program) = (&m.app.t.ledger, m.app.t.program_id());
+    let (status, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["balance"]["current"], 10, "{me}");
+    assert_eq!(me["balance"]["awaiting_review"], 10);
+    let newest = me["recent"]["entries"][0].clone();
+    assert_eq!(newest["type"], "AwardHeld");
+    assert_eq!(newest["points"], 0);
+    assert_eq!(
+        newest["text"],
+        "Комментарий · Instagram: 10 баллов ждут проверки"
+    );
+
+    let stream = domain::StreamId::Member(member);
+    let state = ledger
+        .load::<domain::member::MemberState>(&stream)
+        .await
+        .unwrap()
+        .state;
+    let held = *state.held.keys().next().unwrap();
+    ledger
+        .review_held(
+            program,
+            member,
+            held,
+            domain::review::ReviewDecision::Approve,
+            &now_action(),
+        )
+        .await
+        .unwrap();
+    m.drain().await;
+    let (_, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(me["balance"]["current"], 20);
+    assert_eq!(me["balance"]["awaiting_review"], 0);
+    assert_eq!(
+        me["recent"]["entries"][0]["text"],
+        "Комментарий · Instagram: проверено, баллы начислены"
+    );
+    assert_eq!(me["recent"]["entries"][0]["points"], 10);
 }

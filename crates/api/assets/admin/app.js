@@ -13,6 +13,7 @@ const PAGES = [
   ["#/polls", "nav.polls", null],
   ["#/broadcasts", "nav.broadcasts", null],
   ["#/bulk", "nav.bulk", null],
+  ["#/review", "nav.review", null],
   ["#/leaderboards", "nav.leaderboards", null],
   ["#/rules", "nav.rules", null],
   ["#/audit-log", "nav.audit", null],
@@ -82,6 +83,7 @@ async function renderNow(options) {
         if (parts[1]) await Views.broadcast(view, parts[1], params); else await Views.broadcasts(view);
         break;
       case "bulk": await Views.bulkAdjustments(view); break;
+      case "review": await Views.review(view, params); break;
       case "leaderboards": await Views.leaderboards(view, params); break;
       case "rules":
         await Views.rules(view);

@@ -19,7 +19,29 @@ const RULE_SETTINGS = [
   ["reverse_on_delete", "flag"],
   ["reverse_on_leave", "flag"],
   ["relink_cooldown_days", "count", "rules.unit.days", 0, 365], // domain MAX_RELINK_COOLDOWN_DAYS
+  // Held for review (domain::review::ReviewRules): empty or 0 holds nothing.
+  ["review.per_minute", "cap", "rules.unit.awards", 1, MAX_U32],
+  ["review.per_hour", "cap", "rules.unit.awards", 1, MAX_U32],
+  ["review.codeword_over", "cap", "rules.unit.points", 1, MAX_RULE_POINTS],
+  ["review.new_member_hours", "count", "rules.unit.hours", 0, 720], // domain MAX_NEW_MEMBER_HOURS
 ];
+
+// A setting's value; `review.per_minute` names a field of the nested `review` object.
+function settingOf(rules, field) {
+  const value = field.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), rules);
+  return value === undefined ? null : value;
+}
+
+function setSetting(rules, field, value) {
+  const path = field.split(".");
+  const last = path.pop();
+  const parent = path.reduce((o, k) => (o[k] = Object.assign({}, o[k] || {})), rules);
+  parent[last] = value;
+}
+
+function settingId(field) {
+  return "rules-" + field.replace(".", "-");
+}
 
 function ruleOf(rules, network, kind) {
   return (rules.points || []).find((r) => r.network === network && r.kind === kind) || null;
@@ -59,10 +81,10 @@ function rulesFromForm(form, base) {
     }
   }
   for (const [field, type, , lo, hi] of RULE_SETTINGS) {
-    const input = form.querySelector("#rules-" + field);
-    if (type === "flag") { rules[field] = input.checked; continue; }
+    const input = form.querySelector("#" + settingId(field));
+    if (type === "flag") { setSetting(rules, field, input.checked); continue; }
     const value = read(input, lo, hi);
-    rules[field] = type === "cap" ? (value === "" ? null : value) : (value === "" ? 0 : value);
+    setSetting(rules, field, type === "cap" ? (value === "" ? null : value) : (value === "" ? 0 : value));
   }
   return ok ? rules : null;
 }
@@ -97,9 +119,10 @@ function rulesChanges(before, after) {
       }
     }
   }
-  for (const [field] of RULE_SETTINGS) {
-    const was = before[field] === undefined ? null : before[field];
-    const now = after[field] === undefined ? null : after[field];
+  for (const [field, type] of RULE_SETTINGS) {
+    // A count left out of the JSON (the server omits a zero) is 0.
+    const read = (rules) => { const v = settingOf(rules, field); return v === null && type === "count" ? 0 : v; };
+    const was = read(before), now = read(after);
     if (was !== now) {
       say(I18n.t("rules.change.setting", {
         field: I18n.t("rules.field." + field), old: settingText(field, was), new: settingText(field, now) }));
@@ -127,10 +150,11 @@ function rulesForm(rules, editable) {
         el("td", {}, input(id + "-pause", rule && rule.cooldown_seconds ? rule.cooldown_seconds : ""), error(id + "-pause"))];
     })));
   const settings = RULE_SETTINGS.map(([field, type, unit]) => {
-    const id = "rules-" + field;
+    const id = settingId(field);
+    const value = settingOf(rules, field);
     const control = type === "flag"
-      ? el("input", { type: "checkbox", id, checked: !!rules[field], disabled: !editable })
-      : input(id, rules[field]);
+      ? el("input", { type: "checkbox", id, checked: !!value, disabled: !editable })
+      : input(id, value === null && type === "count" ? 0 : value);
     return el("div", { class: "rule-setting" },
       el("label", { for: id }, I18n.t("rules.field." + field)), control,
       unit ? el("span", { class: "muted" }, " " + I18n.t(unit)) : null,

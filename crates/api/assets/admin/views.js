@@ -194,6 +194,12 @@ function eventSummary(line) {
       return networkName(a.network) + " · " + (I18n.t("kind." + a.kind, null, true) || a.kind);
     }
     case "PointsReversed": return e.reason ? reversalReason(e.reason) : "";
+    case "AwardHeld": case "HeldAwardApproved": {
+      const a = e.activity || {};
+      const what = networkName(a.network) + " · " + (I18n.t("kind." + a.kind, null, true) || a.kind);
+      return e.hold ? what + " · " + (I18n.t("hold." + e.hold, null, true) || e.hold) : what;
+    }
+    case "HeldAwardRejected": return line.reason ? reversalReason(line.reason) : "";
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");

@@ -16,6 +16,7 @@
       hello: 'Привет, {name}!',
       loading: 'Загрузка…',
       balance: 'Баланс',
+      awaitingReview: 'Ещё {points} ждут проверки и добавятся после одобрения',
       earned: 'Заработано',
       spent: 'Потрачено',
       blocked: 'Участие в программе приостановлено: обмен баллов недоступен.',
@@ -195,6 +196,7 @@
       hello: 'Hi, {name}!',
       loading: 'Loading…',
       balance: 'Balance',
+      awaitingReview: 'Another {points} awaiting review: added once approved',
       earned: 'Earned',
       spent: 'Spent',
       blocked: 'Your membership is suspended: redeeming is unavailable.',
@@ -765,6 +767,9 @@
     showBalance(me.balance.current, before);
     $('earned').textContent = number(me.balance.earned);
     $('spent').textContent = number(me.balance.spent);
+    const awaiting = me.balance.awaiting_review || 0;
+    $('awaiting').textContent = awaiting > 0 ? t('awaitingReview', { points: points(awaiting) }) : '';
+    show($('awaiting'), awaiting > 0);
     show($('blocked'), me.blocked);
     for (const [id, rank] of [['rank-all', me.rank.all_time], ['rank-week', me.rank.week]]) {
       $(id).textContent = rank ? '#' + rank.rank : t('noRank');

@@ -123,6 +123,7 @@ fn reversals_of(lines: &[MemberLine]) -> HashMap<EntryId, Reversal> {
 fn entry_of(event: &Event) -> Option<EntryId> {
     match event {
         Event::PointsAwarded { entry_id, .. }
+        | Event::AwardHeld { entry_id, .. }
         | Event::PointsReversed { entry_id, .. }
         | Event::AwardRestored { entry_id, .. }
         | Event::PointsAdjusted { entry_id, .. }
@@ -141,6 +142,9 @@ fn reason_of(event: &Event) -> Option<String> {
             .ok()?
             .as_str()
             .map(str::to_string),
+        Event::AwardHeld { hold, .. } => Some(hold.as_str().to_string()),
+        Event::HeldAwardRejected { .. } => projections::admin_log::decision_of(event)
+            .and_then(|(_, _, reason)| reason.map(str::to_string)),
         _ => None,
     }
 }

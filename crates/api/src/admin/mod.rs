@@ -27,6 +27,7 @@ pub mod polls;
 pub mod programs;
 pub mod queries;
 pub mod raffles;
+pub mod review;
 pub mod rewards;
 pub mod session_api;
 pub mod shop_keys;
@@ -74,6 +75,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk_adjustments::reverse))
         .routes(routes!(members::reverse))
         .routes(routes!(members::reverse_awards))
+        .routes(routes!(review::list))
+        .routes(routes!(review::approve))
+        .routes(routes!(review::reject))
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
         .routes(routes!(members::erase))

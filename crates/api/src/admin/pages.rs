@@ -71,6 +71,11 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
                 body: include_str!("../../assets/admin/bulk.js"),
             },
             File {
+                path: "/admin/assets/review.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/review.js"),
+            },
+            File {
                 path: "/admin/assets/channels.js",
                 content_type: "text/javascript; charset=utf-8",
                 body: include_str!("../../assets/admin/channels.js"),

@@ -150,7 +150,9 @@ async fn names<'a>(
 
 fn network_of(event: &Event) -> Option<&'static str> {
     match event {
-        Event::PointsAwarded { activity, .. } => Some(activity.network.as_str()),
+        Event::PointsAwarded { activity, .. }
+        | Event::AwardHeld { activity, .. }
+        | Event::HeldAwardApproved { activity, .. } => Some(activity.network.as_str()),
         Event::PointsReversed { network, .. } | Event::AwardRestored { network, .. } => {
             Some(network.as_str())
         }

@@ -49,6 +49,9 @@ pub struct Balance {
     pub earned: i64,
     /// Points spent on rewards (net of cancelled redemptions).
     pub spent: i64,
+    /// Points of awards held for the brand's review: not in `current` until approved.
+    #[serde(default)]
+    pub awaiting_review: i64,
 }
 
 impl From<projections::balances::BalanceRow> for Balance {
@@ -57,6 +60,7 @@ impl From<projections::balances::BalanceRow> for Balance {
             current: row.current,
             earned: row.earned,
             spent: row.spent,
+            awaiting_review: 0,
         }
     }
 }
@@ -129,7 +133,10 @@ pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me
         first_name: member.user.first_name.clone(),
         username: member.user.username.clone(),
         language: member.lang,
-        balance: balance.map_or_else(Balance::default, Balance::from),
+        balance: Balance {
+            awaiting_review: own.awaiting_review(),
+            ..balance.map_or_else(Balance::default, Balance::from)
+        },
         blocked: own.blocked,
         rank,
         accounts,

@@ -112,6 +112,29 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
                 Language::En => format!("Points restored ({network})"),
             }
         }
+        // Which rule held it stays with the brand: the member learns it waits, then the outcome.
+        Event::AwardHeld {
+            activity: a,
+            points,
+            ..
+        } => {
+            let what = activity(lang, a.kind, a.network);
+            match lang {
+                Language::Ru => format!("{what}: {points} баллов ждут проверки"),
+                Language::En => format!("{what}: {points} points awaiting review"),
+            }
+        }
+        Event::HeldAwardApproved { activity: a, .. } => {
+            let what = activity(lang, a.kind, a.network);
+            match lang {
+                Language::Ru => format!("{what}: проверено, баллы начислены"),
+                Language::En => format!("{what}: reviewed, points added"),
+            }
+        }
+        Event::HeldAwardRejected { points, .. } => match lang {
+            Language::Ru => format!("{points} баллов после проверки не начислены"),
+            Language::En => format!("{points} points not added after review"),
+        },
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted {
             note, compensates, ..

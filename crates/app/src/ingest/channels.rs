@@ -233,16 +233,24 @@ pub async fn moves(
     .await
 }
 
-/// The member who was paid for an activity, for deletions that name no author.
+/// The member who was paid for an activity (or has it held for review), for deletions that
+/// name no author.
 pub async fn awarded_member(
     pool: &PgPool,
     program_id: ProgramId,
     reference: &str,
 ) -> sqlx::Result<Option<Uuid>> {
+    // One branch per event type, so each uses its own partial index on the reference.
     sqlx::query_scalar(
-        "SELECT (payload->>'member_id')::uuid FROM events \
-         WHERE event_type = 'PointsAwarded' AND payload #>> '{activity,reference}' = $1 \
-           AND program_id = $2 ORDER BY position DESC LIMIT 1",
+        "SELECT member_id FROM ( \
+           (SELECT (payload->>'member_id')::uuid AS member_id, position FROM events \
+             WHERE event_type = 'PointsAwarded' AND payload #>> '{activity,reference}' = $1 \
+               AND program_id = $2 ORDER BY position DESC LIMIT 1) \
+           UNION ALL \
+           (SELECT (payload->>'member_id')::uuid, position FROM events \
+             WHERE event_type = 'AwardHeld' AND payload #>> '{activity,reference}' = $1 \
+               AND program_id = $2 ORDER BY position DESC LIMIT 1) \
+         ) awarded ORDER BY position DESC LIMIT 1",
     )
     .bind(reference)
     .bind(program_id.0)

@@ -43,8 +43,16 @@ const MAX_CAMPAIGN_LISTS: usize = 10_000;
 /// What became of one signal.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Handled {
-    Awarded { points: i64 },
-    CodewordRedeemed { points: i64 },
+    Awarded {
+        points: i64,
+    },
+    CodewordRedeemed {
+        points: i64,
+    },
+    /// Recorded, and held for a manager's review (`AwardHeld`): worth nothing until approved.
+    Held {
+        points: i64,
+    },
     Linked(MemberId),
     Reversed,
     Restored,
@@ -669,6 +677,7 @@ impl Ingest {
                 target: activity.target.clone(),
                 occurred_at: occurred_at.into(),
                 time_zone: program.time_zone,
+                review: program.rules.review.clone(),
                 at: received_at.into(),
             };
             let outcome = self
@@ -1039,6 +1048,7 @@ impl Handled {
         match self {
             Handled::Awarded { .. }
             | Handled::CodewordRedeemed { .. }
+            | Handled::Held { .. }
             | Handled::Linked(_)
             | Handled::Reversed
             | Handled::Restored => true,
@@ -1132,10 +1142,20 @@ pub fn observed_member_id(program_id: ProgramId, account: LinkedAccount) -> Memb
     )))
 }
 
+/// The points of an award the commit held for review, if it held one.
+fn held_points(events: &[domain::Event]) -> Option<i64> {
+    events.iter().find_map(|e| match e {
+        domain::Event::AwardHeld { points, .. } => Some(*points),
+        _ => None,
+    })
+}
+
 /// Domain denials are outcomes of a signal; only failures to record are errors.
 fn settle(outcome: Result<Outcome, AppError>, recorded: Handled) -> Result<Handled, AppError> {
     match outcome {
-        Ok(Outcome::Recorded { .. }) => Ok(recorded),
+        Ok(Outcome::Recorded { events, .. }) => {
+            Ok(held_points(&events).map_or(recorded, |points| Handled::Held { points }))
+        }
         Ok(Outcome::Duplicate) | Err(AppError::Denied(DomainError::DuplicateActivity)) => {
             Ok(Handled::Duplicate)
         }

@@ -79,6 +79,7 @@ impl Ctx<'_> {
             target: None,
             occurred_at: occurred_at.into(),
             time_zone: self.program.time_zone,
+            review: self.program.rules.review.clone(),
             at: self.now.into(),
         };
         let outcome = self

@@ -22,9 +22,21 @@ pub struct Planned {
 }
 
 /// The member and entry an event is news about. A codeword's `PointsAwarded` is announced by
-/// its `CodewordRedeemed` (same entry), so only the latter counts.
+/// its `CodewordRedeemed` (same entry), so only the latter counts; a codeword bonus held for
+/// review is announced by its `AwardHeld` instead (see [`plan`]). An approval is news of its
+/// own, under an entry derived from the award (the award's own entry announced the hold).
 pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
     match event {
+        Event::HeldAwardApproved {
+            member_id,
+            award_entry_id,
+            ..
+        } => Some((*member_id, approval_entry(*award_entry_id))),
+        Event::AwardHeld {
+            member_id,
+            entry_id,
+            ..
+        } => Some((*member_id, *entry_id)),
         Event::PointsAwarded {
             member_id,
             entry_id,
@@ -78,9 +90,20 @@ pub async fn plan(
     let mut planned = stock_alerts(bot, batch, program, oldest).await?;
     planned.extend(raffle_winners(bot, batch, program, oldest).await?);
     planned.extend(raffle_announcements(bot, batch, program, oldest).await?);
+    let held: HashSet<EntryId> = batch
+        .iter()
+        .filter_map(|envelope| match &envelope.event {
+            Event::AwardHeld { entry_id, .. } => Some(*entry_id),
+            _ => None,
+        })
+        .collect();
     let candidates: Vec<(&Envelope<Event>, MemberId, EntryId)> = batch
         .iter()
         .filter(|envelope| envelope.recorded_at >= oldest)
+        .filter(|envelope| match &envelope.event {
+            Event::CodewordRedeemed { entry_id, .. } => !held.contains(entry_id),
+            _ => true,
+        })
         .filter_map(|envelope| {
             let (member, entry) = news(&envelope.event)?;
             Some((envelope, member, entry))
@@ -133,6 +156,14 @@ pub async fn plan(
         });
     }
     Ok(planned)
+}
+
+/// The notification entry of a held award's approval.
+fn approval_entry(award: EntryId) -> EntryId {
+    EntryId(domain::ids::derived_id(&format!(
+        "held-award-approved:{}",
+        award.0
+    )))
 }
 
 /// The program a stream belongs to, if this worker serves it (every program when it serves

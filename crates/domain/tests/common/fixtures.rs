@@ -81,6 +81,7 @@ pub fn no_limits() -> AwardLimits {
         daily_cap: None,
         daily_cap_per_network: None,
         cooldown_seconds: 0,
+        review: Default::default(),
     }
 }
 

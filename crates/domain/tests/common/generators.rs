@@ -6,6 +6,7 @@ use domain::event::ReversalReason;
 use domain::identity::RelinkCooldown;
 use domain::member::AwardLimits;
 use domain::network::{ActivityRef, Network};
+use domain::review::ReviewRules;
 use domain::text::RepeatedText;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -39,15 +40,37 @@ pub fn limits() -> impl Strategy<Value = AwardLimits> {
         proptest::option::of(10..4 * MAX_POINTS),
         proptest::option::of(5..2 * MAX_POINTS),
         select(cooldowns),
+        review_rules(),
     )
         .prop_map(
-            |(time_zone, daily_cap, daily_cap_per_network, cooldown_seconds)| AwardLimits {
+            |(time_zone, daily_cap, daily_cap_per_network, cooldown_seconds, review)| AwardLimits {
                 time_zone,
                 daily_cap,
                 daily_cap_per_network,
                 cooldown_seconds,
+                review,
             },
         )
+}
+
+/// Half the programs hold nothing; the rest hold by tight velocity limits (activity spreads
+/// over four days, so only bursts trip them), by codeword size, or members' first hours.
+pub fn review_rules() -> impl Strategy<Value = ReviewRules> {
+    let held = (
+        proptest::option::of(1u32..4),
+        proptest::option::of(2u32..10),
+        proptest::option::of(1..MAX_POINTS),
+        select(vec![0u32, 1, 30]),
+    )
+        .prop_map(
+            |(per_minute, per_hour, codeword_over, new_member_hours)| ReviewRules {
+                per_minute,
+                per_hour,
+                codeword_over,
+                new_member_hours,
+            },
+        );
+    prop_oneof![Just(ReviewRules::default()), held]
 }
 
 fn campaign_spec() -> impl Strategy<Value = CampaignSpec> {
@@ -200,8 +223,23 @@ pub fn membership_step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// Managers deciding held awards.
+pub fn review_step() -> impl Strategy<Value = Step> {
+    (member(), any::<usize>(), any::<bool>()).prop_map(|(member, pick, approve)| Step::Review {
+        member,
+        pick,
+        approve,
+    })
+}
+
 pub fn any_step() -> impl Strategy<Value = Step> {
-    prop_oneof![4 => earning_step(), 3 => spending_step(), 2 => codeword_step(), 1 => membership_step()]
+    prop_oneof![
+        4 => earning_step(),
+        3 => spending_step(),
+        2 => codeword_step(),
+        1 => membership_step(),
+        1 => review_step(),
+    ]
 }
 
 pub fn history() -> impl Strategy<Value = Vec<Step>> {
@@ -210,6 +248,6 @@ pub fn history() -> impl Strategy<Value = Vec<Step>> {
 
 /// Awards, reversals, restorations and codewords only: the logs whose boards add up by network.
 pub fn earning_history() -> impl Strategy<Value = Vec<Step>> {
-    let step = prop_oneof![4 => earning_step(), 1 => codeword_step()];
+    let step = prop_oneof![4 => earning_step(), 1 => codeword_step(), 1 => review_step()];
     prop::collection::vec(step, 0..80)
 }

@@ -158,6 +158,7 @@ pub fn entry_id_of(event: &Event) -> Option<domain::ids::EntryId> {
         | Event::PointsAdjusted { entry_id, .. }
         | Event::RewardRedeemed { entry_id, .. }
         | Event::RedemptionCancelled { entry_id, .. } => Some(*entry_id),
+        Event::HeldAwardApproved { award_entry_id, .. } => Some(*award_entry_id),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ use domain::identity;
 use domain::member::{Award, MemberCommand, WrittenText};
 use domain::network::{ActivityRef, Network};
 use domain::points::{Points, PointsDelta};
+use domain::review::{self, ReviewDecision, ReviewHeld};
 use domain::reward::{self, CancelRedemption, Redeem, RewardCommand};
 use domain::{DomainError, Event, StreamId};
 
@@ -102,6 +103,13 @@ pub enum Step {
     Observe {
         member: u8,
         account: u8,
+    },
+    /// A manager approves or rejects the `pick`-th held award of the member (in entry order;
+    /// decided ones too, so some decisions repeat or contradict an earlier one).
+    Review {
+        member: u8,
+        pick: usize,
+        approve: bool,
     },
 }
 
@@ -284,6 +292,7 @@ impl Ledger {
                     target: None,
                     occurred_at: minutes(minute),
                     time_zone: self.setup.limits.time_zone,
+                    review: self.setup.limits.review.clone(),
                     at,
                 };
                 campaign::decide_codeword(&self.campaign(c), &self.member(m), cmd)
@@ -312,6 +321,32 @@ impl Ledger {
             } => {
                 let (identity, state) = (account(a), self.identity(&account(a).account));
                 identity::decide_unlink(&state, &self.member(m), program(), identity, at)
+            }
+            Step::Review {
+                member: m,
+                pick,
+                approve,
+            } => {
+                let state = self.member(m);
+                let mut held: Vec<_> = state.held.keys().copied().collect();
+                held.sort();
+                let award = match held.is_empty() {
+                    true => entry(self.fresh_id()),
+                    false => held[pick % held.len()],
+                };
+                let decision = match approve {
+                    true => ReviewDecision::Approve,
+                    false => ReviewDecision::Reject {
+                        reason: "a farm".into(),
+                    },
+                };
+                let command = ReviewHeld {
+                    award,
+                    decision,
+                    by,
+                    at,
+                };
+                review::decide_review(&state, None, command)
             }
             Step::Observe {
                 member: m,

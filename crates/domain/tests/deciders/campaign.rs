@@ -61,6 +61,7 @@ fn written(network: Network, minute: i64) -> RedeemCodeword {
         target: Some("post-1".into()),
         occurred_at: minutes(minute),
         time_zone: chrono_tz::UTC,
+        review: Default::default(),
         at: minutes(minute),
     }
 }

@@ -15,6 +15,7 @@ fn capped(daily_cap: Option<i64>, per_network: Option<i64>, tz: chrono_tz::Tz) -
         daily_cap,
         daily_cap_per_network: per_network,
         cooldown_seconds: 0,
+        review: Default::default(),
     }
 }
 

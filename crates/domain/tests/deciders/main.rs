@@ -10,6 +10,7 @@ mod identity;
 mod limits;
 mod member;
 mod program;
+mod review;
 mod reward;
 mod texts;
 mod values;

@@ -32,11 +32,17 @@ fn redeemers(log: &[Event], c: CampaignId) -> Vec<MemberId> {
         .collect()
 }
 
-/// Members paid a campaign bonus in their own streams, with the points.
+/// Members paid a campaign bonus in their own streams (or held it for review), with the points.
 fn bonuses(log: &[Event], c: CampaignId) -> Vec<(MemberId, i64)> {
     log.iter()
         .filter_map(|e| match e {
             Event::PointsAwarded {
+                member_id,
+                campaign_id,
+                points,
+                ..
+            }
+            | Event::AwardHeld {
                 member_id,
                 campaign_id,
                 points,

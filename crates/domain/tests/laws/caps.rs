@@ -37,6 +37,19 @@ fn activity_awards(log: &[Event]) -> Vec<ActivityAward<'_>> {
                     occurred_at,
                 })
             }
+            // An approved held award was counted by the caps when it was held.
+            Event::HeldAwardApproved {
+                member_id,
+                activity,
+                points,
+                award_occurred_at,
+                ..
+            } if activity.kind != ActivityKind::Codeword => Some(ActivityAward {
+                member_id: *member_id,
+                activity,
+                points: *points,
+                occurred_at: *award_occurred_at,
+            }),
             _ => None,
         })
         .collect()

@@ -14,6 +14,11 @@ fn original_entry(event: &Event) -> Option<(EntryId, i64)> {
         Event::PointsAwarded {
             entry_id, points, ..
         } => Some((*entry_id, *points)),
+        Event::HeldAwardApproved {
+            award_entry_id,
+            points,
+            ..
+        } => Some((*award_entry_id, *points)),
         Event::PointsAdjusted {
             entry_id,
             delta,

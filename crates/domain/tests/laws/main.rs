@@ -13,4 +13,5 @@ mod identity;
 mod leaderboards;
 mod raffle_entries;
 mod raffles;
+mod review;
 mod texts;

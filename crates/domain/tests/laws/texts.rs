@@ -14,11 +14,18 @@ use domain::{DomainError, Event};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-/// When each member was paid for each text, in log order.
+/// When each member was paid for each text, in log order (an award held for review counts:
+/// approving it pays that copy).
 fn paid_texts(log: &[Event]) -> BTreeMap<(MemberId, TextFingerprint), Vec<Timestamp>> {
     let mut paid: BTreeMap<_, Vec<_>> = BTreeMap::new();
     for event in log {
         if let Event::PointsAwarded {
+            member_id,
+            occurred_at,
+            text_fingerprint: Some(fingerprint),
+            ..
+        }
+        | Event::AwardHeld {
             member_id,
             occurred_at,
             text_fingerprint: Some(fingerprint),

@@ -12,6 +12,7 @@ use domain::ids::{
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::program::{PointsRule, Rules};
 use domain::raffle::{ActivityRule, EntryRule};
+use domain::review::{HoldReason, Rejection, ReviewRules};
 use domain::text::TextFingerprint;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -131,9 +132,10 @@ fn rules() -> impl Strategy<Value = Rules> {
         any::<Option<i64>>(),
         flags,
         prop::collection::vec(identity(), 0..3),
+        review_rules(),
     )
         .prop_map(
-            |(points, daily_cap, daily_cap_per_network, flags, own_accounts)| Rules {
+            |(points, daily_cap, daily_cap_per_network, flags, own_accounts, review)| Rules {
                 points,
                 daily_cap,
                 daily_cap_per_network,
@@ -144,8 +146,106 @@ fn rules() -> impl Strategy<Value = Rules> {
                 repeated_text_window_days: flags.4,
                 relink_cooldown_days: flags.5,
                 own_accounts,
+                review,
             },
         )
+}
+
+fn review_rules() -> impl Strategy<Value = ReviewRules> {
+    (
+        any::<Option<u32>>(),
+        any::<Option<u32>>(),
+        any::<Option<i64>>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(per_minute, per_hour, codeword_over, new_member_hours)| ReviewRules {
+                per_minute,
+                per_hour,
+                codeword_over,
+                new_member_hours,
+            },
+        )
+}
+
+fn held_event() -> impl Strategy<Value = Event> {
+    let hold = select(vec![
+        HoldReason::VelocityMinute,
+        HoldReason::VelocityHour,
+        HoldReason::LargeCodeword,
+        HoldReason::NewMember,
+    ]);
+    let rejection = prop_oneof![
+        (text(), text()).prop_map(|(by, reason)| Rejection::Manager { by, reason }),
+        select(vec![
+            ReversalReason::Deleted,
+            ReversalReason::Withdrawn,
+            ReversalReason::Left,
+        ])
+        .prop_map(|cause| Rejection::ActivityUndone { cause }),
+    ];
+    let held = (
+        (
+            member_id(),
+            entry_id(),
+            activity(),
+            any::<i64>(),
+            any::<u32>(),
+        ),
+        proptest::option::of(campaign_id()),
+        (instant(), instant()),
+        proptest::option::of(any::<u64>().prop_map(TextFingerprint)),
+        hold,
+    )
+        .prop_map(
+            |(
+                (member_id, entry_id, activity, points, rule_version),
+                campaign_id,
+                (occurred_at, at),
+                text_fingerprint,
+                hold,
+            )| Event::AwardHeld {
+                member_id,
+                entry_id,
+                activity,
+                points,
+                rule_version,
+                campaign_id,
+                occurred_at,
+                at,
+                text_fingerprint,
+                hold,
+            },
+        );
+    let approved = (
+        (member_id(), entry_id(), activity(), instant()),
+        any::<i64>(),
+        text(),
+        instant(),
+    )
+        .prop_map(
+            |((member_id, award_entry_id, activity, award_occurred_at), points, by, at)| {
+                Event::HeldAwardApproved {
+                    member_id,
+                    award_entry_id,
+                    activity,
+                    award_occurred_at,
+                    points,
+                    by,
+                    at,
+                }
+            },
+        );
+    let rejected = (member_id(), entry_id(), any::<i64>(), rejection, instant()).prop_map(
+        |(member_id, award_entry_id, points, rejection, at)| Event::HeldAwardRejected {
+            member_id,
+            award_entry_id,
+            points,
+            rejection,
+            at,
+        },
+    );
+    prop_oneof![held, approved, rejected]
 }
 
 fn program_event() -> impl Strategy<Value = Event> {
@@ -749,6 +849,7 @@ pub fn any_event() -> impl Strategy<Value = Event> {
         2 => program_event(),
         7 => membership_event(),
         4 => points_event(),
+        2 => held_event(),
         7 => reward_event(),
         5 => campaign_event(),
         5 => raffle_event(),

@@ -51,6 +51,9 @@ fn variant(event: &Event) -> &'static str {
         | Event::PointsReversed { .. }
         | Event::AwardRestored { .. }
         | Event::PointsAdjusted { .. }
+        | Event::AwardHeld { .. }
+        | Event::HeldAwardApproved { .. }
+        | Event::HeldAwardRejected { .. }
         | Event::PointsMovedOut { .. }
         | Event::PointsMovedIn { .. }
         | Event::RewardRedeemed { .. }
@@ -82,7 +85,7 @@ fn variant(event: &Event) -> &'static str {
     }
 }
 
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 40;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {

@@ -226,6 +226,16 @@ pub(crate) fn admin_log(m: &mut Models, exp: &mut Expected, out: &mut Findings) 
             e,
         );
     }
+    for (program, entry, member, points, status, by) in std::mem::take(&mut m.held) {
+        let key = format!("{program}/{entry}");
+        match exp.held.remove(&(program, entry)) {
+            Some(e) => out.compare("held_awards", key, e, (member, points, status, by)),
+            None => out.unexpected("held_awards", key, (member, points, status)),
+        }
+    }
+    for ((program, entry), e) in exp.held.drain() {
+        out.missing("held_awards", format!("{program}/{entry}"), e);
+    }
 }
 
 pub(crate) fn daily_stats(m: &mut Models, exp: &mut Expected, out: &mut Findings) {

@@ -38,6 +38,9 @@ pub(crate) struct ExpectedAdjustment {
     pub compensates: Option<Uuid>,
 }
 
+/// A held award's row: (member, points, status, deciding manager).
+pub(crate) type ExpectedHeld = (Uuid, i64, String, Option<String>);
+
 #[derive(Default)]
 pub(crate) struct Expected {
     checkpoints: [Checkpoint; Projection::ALL.len()],
@@ -57,6 +60,8 @@ pub(crate) struct Expected {
     pub adjustments: FastMap<(Uuid, i64), ExpectedAdjustment>,
     /// (action, manager, subject) by (program, position).
     pub actions: FastMap<(Uuid, i64), (String, String, String)>,
+    /// Held awards by (program, entry): (member, points, status, deciding manager).
+    pub held: FastMap<(Uuid, Uuid), ExpectedHeld>,
     pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
     newest_day: FastMap<Uuid, NaiveDate>,
     /// Who was active on each day (network bits by member) by program and day, for the days
@@ -142,6 +147,7 @@ impl Expected {
         }
         if self.applies(Projection::AdminLog, r) {
             self.apply_admin(r);
+            self.apply_held(r);
         }
         if self.applies(Projection::DailyStats, r) {
             self.apply_daily(r);
@@ -189,6 +195,32 @@ impl Expected {
             } => {
                 if let Some(row) = self.redemptions.get_mut(&(r.program_id, *redemption_id)) {
                     row.used_by = Some(by.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_held(&mut self, r: &Recorded) {
+        match &r.event {
+            Event::AwardHeld {
+                member_id,
+                entry_id,
+                points,
+                ..
+            } => {
+                let row = (member_id.0, *points, "pending".to_string(), None);
+                self.held.insert((r.program_id, entry_id.0), row);
+            }
+            Event::HeldAwardApproved { award_entry_id, .. }
+            | Event::HeldAwardRejected { award_entry_id, .. } => {
+                let decision = crate::admin_log::decision_of(&r.event);
+                if let (Some(row), Some((status, by, _))) = (
+                    self.held.get_mut(&(r.program_id, award_entry_id.0)),
+                    decision,
+                ) {
+                    row.2 = status.to_string();
+                    row.3 = by.map(str::to_string);
                 }
             }
             _ => {}

@@ -27,6 +27,7 @@ pub(crate) type RedemptionRow = (
 pub(crate) type IdentityRow = (Uuid, String, Uuid, Uuid);
 pub(crate) type AdjustmentRow = (Uuid, i64, Uuid, i64, String, String, Option<Uuid>);
 pub(crate) type ActionRow = (Uuid, i64, String, String, String);
+pub(crate) type HeldRow = (Uuid, Uuid, Uuid, i64, String, Option<String>);
 pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
 
 #[derive(Default)]
@@ -40,6 +41,7 @@ pub(crate) struct Models {
     pub identities: Vec<IdentityRow>,
     pub adjustments: Vec<AdjustmentRow>,
     pub actions: Vec<ActionRow>,
+    pub held: Vec<HeldRow>,
     pub daily: Vec<DailyRow>,
 }
 
@@ -129,6 +131,11 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
         actions: sqlx::query_as("SELECT program_id, position, action, manager, subject FROM manager_actions")
             .fetch_all(&mut *conn)
             .await?,
+        held: sqlx::query_as(
+            "SELECT program_id, entry_id, member_id, points, status, decided_by FROM held_awards",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
         daily: sqlx::query_as(
             "SELECT program_id, day, network, events, points_awarded, points_reversed, active_members, \
              new_members FROM daily_stats",

@@ -1,0 +1,236 @@
+//! The review queue: awards the rules held for review (velocity, a member's first hours, a
+//! large codeword bonus), and a manager's approval or rejection of each, decided once.
+
+use super::auth::{Authorized, IdempotencyKey, Manage, Read};
+use super::members::required_reason;
+use super::support::{Body, CommandReply, invalid, run};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use domain::ids::{EntryId, MemberId, ProgramId};
+use domain::review::ReviewDecision;
+use projections::admin_log::{HeldAwardRow, held_award, held_awards};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+const PAGE: i64 = 1_000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldAward {
+    /// The held award's ledger entry: what approve and reject name.
+    pub entry_id: Uuid,
+    pub member_id: Uuid,
+    /// The member's name, when known.
+    pub member_name: Option<String>,
+    /// `instagram`, `vk` or `telegram`.
+    pub network: String,
+    /// The activity: `comment`, `reaction`, `codeword`, …
+    pub kind: String,
+    /// Points it pays if approved.
+    pub points: i64,
+    /// Which rule held it: `velocity_minute`, `velocity_hour`, `large_codeword`, `new_member`.
+    pub hold: String,
+    pub campaign_id: Option<Uuid>,
+    /// When the activity happened on the platform.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was held.
+    pub held_at: DateTime<Utc>,
+    /// Log position: pass the last as `after` for the next page.
+    pub position: i64,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// The manager who decided; none while pending or when the activity was undone.
+    pub decided_by: Option<String>,
+    /// A manager's reason for rejecting, or what undid the activity (`deleted`, `withdrawn`,
+    /// `left`).
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<HeldAwardRow> for HeldAward {
+    fn from(row: HeldAwardRow) -> Self {
+        Self {
+            entry_id: row.entry_id,
+            member_id: row.member_id,
+            member_name: None,
+            network: row.network,
+            kind: row.kind,
+            points: row.points,
+            hold: row.hold,
+            campaign_id: row.campaign_id,
+            occurred_at: row.occurred_at,
+            held_at: row.held_at,
+            position: row.position,
+            status: row.status,
+            decided_by: row.decided_by,
+            decision_reason: row.decision_reason,
+            decided_at: row.decided_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldPage {
+    /// Oldest first: the queue is worked from its head.
+    pub items: Vec<HeldAward>,
+    /// Pass as `after` for the next page; none at the end.
+    pub next_after: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct HeldQuery {
+    /// `pending` (the default), `approved`, `rejected` or `all`.
+    pub status: Option<String>,
+    /// Only this member's held awards.
+    pub member_id: Option<Uuid>,
+    /// Only held awards after this log position.
+    pub after: Option<i64>,
+    /// Page size (default 100, at most 1,000).
+    pub limit: Option<i64>,
+}
+
+/// The awards the rules held for review, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/programs/{program_id}/held-awards",
+    tag = "admin",
+    params(("program_id" = Uuid, Path), HeldQuery),
+    responses((status = 200, body = HeldPage), (status = 422, description = "Unknown status"))
+)]
+pub async fn list(
+    _auth: Authorized<Read>,
+    State(state): State<AppState>,
+    Path(program_id): Path<Uuid>,
+    Query(query): Query<HeldQuery>,
+) -> Result<Json<HeldPage>, ApiError> {
+    let status = match query.status.as_deref().unwrap_or("pending") {
+        "all" => None,
+        s @ ("pending" | "approved" | "rejected") => Some(s),
+        other => {
+            return Err(invalid(
+                "invalid_status",
+                format!("unknown status {other:?}: pending, approved, rejected or all"),
+            ));
+        }
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, PAGE);
+    let rows = held_awards(
+        &state.pool,
+        program_id,
+        status,
+        query.member_id,
+        query.after,
+        limit,
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    let next_after = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.position))
+        .flatten();
+    let mut items: Vec<HeldAward> = rows.into_iter().map(HeldAward::from).collect();
+    let members: Vec<Uuid> = items.iter().map(|i| i.member_id).collect();
+    let names = state
+        .names
+        .names(program_id, &members)
+        .await
+        .map_err(ApiError::internal)?;
+    for (item, name) in items.iter_mut().zip(names) {
+        item.member_name = name;
+    }
+    Ok(Json(HeldPage { items, next_after }))
+}
+
+/// Approve a held award: it pays now, once. Approving again changes nothing (`unchanged`);
+/// approving a rejected award is refused (409 `already_reviewed`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/held-awards/{entry_id}/approve",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("entry_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    responses(
+        (status = 200, body = CommandReply),
+        (status = 404, description = "No such held award in this program"),
+        (status = 409, description = "Already rejected, or the member is blocked or erased"),
+    )
+)]
+pub async fn approve(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, entry_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<CommandReply>, ApiError> {
+    decide(
+        auth,
+        key,
+        state,
+        program_id,
+        entry_id,
+        ReviewDecision::Approve,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RejectRequest {
+    /// Why, for managers and auditors (kept in the ledger for good).
+    pub reason: String,
+}
+
+/// Reject a held award: it never pays. Rejecting again changes nothing (`unchanged`);
+/// rejecting an approved award is refused (409 `already_reviewed`): compensate it instead.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/held-awards/{entry_id}/reject",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path), ("entry_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = RejectRequest,
+    responses(
+        (status = 200, body = CommandReply),
+        (status = 404, description = "No such held award in this program"),
+        (status = 409, description = "Already approved"),
+        (status = 422, description = "No reason"),
+    )
+)]
+pub async fn reject(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path((program_id, entry_id)): Path<(Uuid, Uuid)>,
+    Body(body): Body<RejectRequest>,
+) -> Result<Json<CommandReply>, ApiError> {
+    let reason = required_reason(&body.reason)?;
+    let decision = ReviewDecision::Reject { reason };
+    decide(auth, key, state, program_id, entry_id, decision).await
+}
+
+async fn decide(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    state: AppState,
+    program_id: Uuid,
+    entry_id: Uuid,
+    decision: ReviewDecision,
+) -> Result<Json<CommandReply>, ApiError> {
+    let held = held_award(&state.pool, program_id, entry_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such held award in this program"))?;
+    let action = auth.action(&key);
+    let command = state.ledger().review_held(
+        ProgramId(program_id),
+        MemberId(held.member_id),
+        EntryId(entry_id),
+        decision,
+        &action,
+    );
+    Ok(Json(run(&state, action.request_id, command).await?))
+}
