@@ -900,8 +900,7 @@ impl MemberState {
             points,
             award.occurred_at,
             self.registered_at,
-            self.awards_within(Duration::minutes(1), award.occurred_at),
-            self.awards_within(Duration::hours(1), award.occurred_at),
+            |window| self.awards_within(window, award.occurred_at),
         );
         let text_fingerprint = text.map(|t| t.fingerprint);
         Ok(match hold {

@@ -61,16 +61,16 @@ impl ReviewRules {
     }
 
     /// Why these rules hold an award of `points` for `activity` (happened at `occurred_at`) to
-    /// a member registered at `registered_at` who already has `near_minute` and `near_hour`
-    /// awards for activity less than a minute and an hour away from it; `None` pays it.
+    /// a member registered at `registered_at`; `None` pays it. `near(window)` counts the
+    /// member's awards for activity less than `window` away from it (asked only when a
+    /// velocity limit is set: most programs set none).
     pub fn hold_reason(
         &self,
         activity: &ActivityRef,
         points: i64,
         occurred_at: Timestamp,
         registered_at: Option<Timestamp>,
-        near_minute: usize,
-        near_hour: usize,
+        near: impl Fn(Duration) -> usize,
     ) -> Option<HoldReason> {
         if activity.kind == ActivityKind::Codeword
             && self.codeword_over.is_some_and(|over| points > over)
@@ -85,13 +85,13 @@ impl ReviewRules {
         }
         if self
             .per_minute
-            .is_some_and(|limit| near_minute + 1 > limit as usize)
+            .is_some_and(|limit| near(Duration::minutes(1)) + 1 > limit as usize)
         {
             return Some(HoldReason::VelocityMinute);
         }
         if self
             .per_hour
-            .is_some_and(|limit| near_hour + 1 > limit as usize)
+            .is_some_and(|limit| near(Duration::hours(1)) + 1 > limit as usize)
         {
             return Some(HoldReason::VelocityHour);
         }

@@ -583,3 +583,57 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
         );
     }
 }
+
+/// A codeword bonus held for review is announced as waiting, not as points; its approval is
+/// news of its own, once.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_held_codeword_bonus_is_announced_as_waiting_and_its_approval_as_points(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    let (ledger, program) = (&bot.app.t.ledger, bot.app.t.program_id());
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.review.codeword_over = Some(20);
+    ledger
+        .change_rules(program, rules, &manager())
+        .await
+        .unwrap();
+    bot.app.codeword_campaign().await;
+    let mut worker = start(&bot).await;
+    bot.app.telegram_fixture("message_group.json").await;
+    worker.drain(DRAIN).await.unwrap();
+    let texts = |sent: Vec<serde_json::Value>| -> Vec<String> {
+        sent.iter()
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = texts(bot.sent().await).join("\n");
+    assert!(
+        first.contains("Кодовое слово (Telegram): 50 баллов ждут проверки"),
+        "{first}"
+    );
+    assert!(!first.contains("+50"), "{first}");
+    assert_eq!(bot.balance(ANNA).await, 10, "the comment, not the bonus");
+
+    let stream = domain::StreamId::Member(member);
+    let state = ledger
+        .load::<domain::member::MemberState>(&stream)
+        .await
+        .unwrap()
+        .state;
+    let held = *state.held.keys().next().unwrap();
+    let approve = domain::review::ReviewDecision::Approve;
+    ledger
+        .review_held(program, member, held, approve, &manager())
+        .await
+        .unwrap();
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let sent = texts(bot.sent().await);
+    let approval: Vec<&String> = sent.iter().filter(|t| t.contains("+50")).collect();
+    assert_eq!(approval.len(), 1, "{sent:?}");
+    assert!(
+        approval[0].contains("кодовое слово (Telegram), проверено"),
+        "{sent:?}"
+    );
+    assert_eq!(bot.balance(ANNA).await, 60);
+}
