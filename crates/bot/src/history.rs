@@ -23,14 +23,7 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
     Some(match event {
         Event::PointsAwarded {
             activity, points, ..
-        } => (
-            *points,
-            format!(
-                "{} ({})",
-                texts::activity(lang, activity.kind),
-                texts::network(lang, activity.network)
-            ),
-        ),
+        } => (*points, activity_on(lang, activity)),
         Event::CodewordRedeemed {
             network, points, ..
         } => (
@@ -59,11 +52,7 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
         Event::AwardHeld {
             activity, points, ..
         } => {
-            let what = format!(
-                "{} ({})",
-                texts::activity(lang, activity.kind),
-                texts::network(lang, activity.network)
-            );
+            let what = activity_on(lang, activity);
             match lang {
                 Language::Ru => (0, format!("{what}: {points} баллов ждут проверки")),
                 Language::En => (0, format!("{what}: {points} points awaiting review")),
@@ -72,11 +61,7 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
         Event::HeldAwardApproved {
             activity, points, ..
         } => {
-            let what = format!(
-                "{} ({})",
-                texts::activity(lang, activity.kind),
-                texts::network(lang, activity.network)
-            );
+            let what = activity_on(lang, activity);
             match lang {
                 Language::Ru => (*points, format!("{what}, проверено")),
                 Language::En => (*points, format!("{what}, reviewed")),
@@ -136,6 +121,15 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
         },
         _ => return None,
     })
+}
+
+/// `комментарий (ВКонтакте)`.
+fn activity_on(lang: Language, activity: &domain::network::ActivityRef) -> String {
+    format!(
+        "{} ({})",
+        texts::activity(lang, activity.kind),
+        texts::network(lang, activity.network)
+    )
 }
 
 /// `+10 баллов — комментарий (ВКонтакте)`; an entry that moves no points is its words alone.

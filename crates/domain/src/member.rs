@@ -324,27 +324,17 @@ impl MemberState {
                 text_fingerprint,
                 ..
             } => {
-                if let Some(fingerprint) = text_fingerprint {
-                    let paid = self.paid_texts.entry(*fingerprint).or_default();
-                    paid.push(*occurred_at);
-                }
-                self.awards.insert(
-                    activity.key(),
-                    AwardRecord {
-                        entry_id: *entry_id,
-                        points: *points,
-                        network: activity.network,
-                        occurred_at: *occurred_at,
-                        reversed: false,
-                    },
+                self.record_award(
+                    *entry_id,
+                    activity,
+                    *points,
+                    *occurred_at,
+                    *text_fingerprint,
                 );
                 self.compensable.insert(*entry_id, Some(*points));
-                let timed = TimedAward {
-                    activity: activity.clone(),
-                    points: *points,
-                };
-                self.timeline.entry(*occurred_at).or_default().push(timed);
             }
+            // Recorded as an award (a redelivery is a duplicate, caps and texts count it), but
+            // not compensable: it paid nothing.
             Event::AwardHeld {
                 entry_id,
                 activity,
@@ -354,19 +344,12 @@ impl MemberState {
                 hold,
                 ..
             } => {
-                if let Some(fingerprint) = text_fingerprint {
-                    let paid = self.paid_texts.entry(*fingerprint).or_default();
-                    paid.push(*occurred_at);
-                }
-                self.awards.insert(
-                    activity.key(),
-                    AwardRecord {
-                        entry_id: *entry_id,
-                        points: *points,
-                        network: activity.network,
-                        occurred_at: *occurred_at,
-                        reversed: false,
-                    },
+                self.record_award(
+                    *entry_id,
+                    activity,
+                    *points,
+                    *occurred_at,
+                    *text_fingerprint,
                 );
                 let held = HeldAward {
                     activity: activity.clone(),
@@ -376,11 +359,6 @@ impl MemberState {
                     status: HeldStatus::Pending,
                 };
                 self.held.insert(*entry_id, held);
-                let timed = TimedAward {
-                    activity: activity.clone(),
-                    points: *points,
-                };
-                self.timeline.entry(*occurred_at).or_default().push(timed);
             }
             Event::HeldAwardApproved {
                 award_entry_id,
@@ -478,6 +456,36 @@ impl MemberState {
         }
         self.apply_balance(event);
         self
+    }
+
+    /// An award paid or held: its text, its record by activity key, its place in the timeline.
+    fn record_award(
+        &mut self,
+        entry_id: EntryId,
+        activity: &ActivityRef,
+        points: i64,
+        occurred_at: Timestamp,
+        text_fingerprint: Option<TextFingerprint>,
+    ) {
+        if let Some(fingerprint) = text_fingerprint {
+            self.paid_texts
+                .entry(fingerprint)
+                .or_default()
+                .push(occurred_at);
+        }
+        let record = AwardRecord {
+            entry_id,
+            points,
+            network: activity.network,
+            occurred_at,
+            reversed: false,
+        };
+        self.awards.insert(activity.key(), record);
+        let timed = TimedAward {
+            activity: activity.clone(),
+            points,
+        };
+        self.timeline.entry(occurred_at).or_default().push(timed);
     }
 
     fn apply_balance(&mut self, event: &Event) {
