@@ -9,6 +9,18 @@ use crate::harness::anna_vk;
 use crate::review::{comment, one_award_a_minute};
 use sqlx::PgPool;
 
+/// Waits (up to 10 s) until Anna's balance is `points`: the page's request commits (which
+/// `recorded` sees) a moment before its task puts the new state in the shared stream cache.
+async fn balance_becomes(panel: &AdminClient, points: i64) {
+    for _ in 0..200 {
+        if panel.app.balance_of(&anna_vk()).await == points {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(panel.app.balance_of(&anna_vk()).await, points);
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn a_manager_approves_one_held_award_and_rejects_another(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {
@@ -33,7 +45,7 @@ async fn a_manager_approves_one_held_award_and_rejects_another(pool: PgPool) {
 
     browser.click(".review-row .review-approve").await.unwrap();
     recorded(&panel, "HeldAwardApproved").await;
-    assert_eq!(panel.app.balance_of(&anna_vk()).await, 20);
+    balance_becomes(&panel, 20).await;
     reopen(&browser, &api, "#/review").await;
     assert_eq!(browser.count(".review-row").await.unwrap(), 1);
 
