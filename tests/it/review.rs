@@ -265,3 +265,48 @@ async fn an_award_approved_after_its_account_was_claimed_goes_to_the_claimant(po
     let report = projections::audit::verify(&app.pool).await.unwrap();
     assert_eq!(report.differences, vec![], "{report:?}");
 }
+
+/// Managers racing on one held award (eight approvals and eight rejections at once, each its
+/// own request): it is decided once, one way, and paid at most once.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn managers_racing_on_one_held_award_decide_it_once(pool: PgPool) {
+    let admin = AdminClient::signed_in(pool, Role::Admin).await;
+    one_award_a_minute(&admin).await;
+    for n in 1..=2 {
+        admin.app.vk(comment(n, "wall_reply_new")).await;
+    }
+    admin.drain().await;
+    let held = queue(&admin, "pending").await;
+    let entry = held[0]["entry_id"].clone();
+    let (approve, reject) = (
+        decision(&admin, &entry, "approve"),
+        decision(&admin, &entry, "reject"),
+    );
+    let requests = (0..16).map(|n| {
+        let (admin, key) = (&admin, format!("race-{n}"));
+        let (path, body) = match n % 2 {
+            0 => (approve.clone(), None),
+            _ => (reject.clone(), Some(json!({ "reason": "a farm" }))),
+        };
+        async move { admin.change_keyed(Method::POST, &path, body, &key).await }
+    });
+    let replies = futures::future::join_all(requests).await;
+    let recorded = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK && json_of(r)["outcome"] == "recorded")
+        .count();
+    let bodies: Vec<&str> = replies.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(recorded, 1, "{bodies:?}");
+    for reply in &replies {
+        let ok = reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT;
+        assert!(ok, "{} {}", reply.status, reply.body);
+    }
+    let decided = admin.app.events_of_type("HeldAwardApproved").await
+        + admin.app.events_of_type("HeldAwardRejected").await;
+    assert_eq!(decided, 1);
+    let paid = 10 + 10 * admin.app.events_of_type("HeldAwardApproved").await;
+    assert_eq!(admin.app.balance_of(&anna_vk()).await, paid);
+    admin.drain().await;
+    let report = projections::audit::verify(&admin.app.pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+}
