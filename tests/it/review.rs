@@ -310,3 +310,65 @@ async fn managers_racing_on_one_held_award_decide_it_once(pool: PgPool) {
     let report = projections::audit::verify(&admin.app.pool).await.unwrap();
     assert_eq!(report.differences, vec![], "{report:?}");
 }
+
+/// A page of the queue decided with one request: each award once, a refusal of one leaving the
+/// others, the same request again changing nothing.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn many_held_awards_are_decided_with_one_request_each_once(pool: PgPool) {
+    let admin = AdminClient::signed_in(pool, Role::Admin).await;
+    let app = &admin.app;
+    one_award_a_minute(&admin).await;
+    for n in 1..=4 {
+        app.vk(comment(n, "wall_reply_new")).await;
+    }
+    admin.drain().await;
+    let held: Vec<Value> = queue(&admin, "pending")
+        .await
+        .iter()
+        .map(|h| h["entry_id"].clone())
+        .collect();
+    assert_eq!(held.len(), 3);
+    let one = admin
+        .change(
+            Method::POST,
+            &decision(&admin, &held[0], "reject"),
+            Some(json!({ "reason": "spam" })),
+        )
+        .await;
+    assert_eq!(json_of(&one)["outcome"], "recorded");
+
+    let path = admin.path("/held-awards/decisions");
+    let body = json!({ "entries": held, "decision": "approve" });
+    let reply = admin
+        .change_keyed(Method::POST, &path, Some(body.clone()), "bulk-1")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = json_of(&reply);
+    assert_eq!(reply["recorded"], 2, "{reply}");
+    assert_eq!(reply["refused"][0]["code"], "already_reviewed", "{reply}");
+    assert_eq!(reply["refused"][0]["entry_id"], held[0]);
+    assert_eq!(app.balance_of(&anna_vk()).await, 30);
+    let again = admin
+        .change_keyed(Method::POST, &path, Some(body), "bulk-1")
+        .await;
+    assert_eq!(json_of(&again)["recorded"], 0, "{}", again.body);
+    assert_eq!(app.balance_of(&anna_vk()).await, 30);
+
+    for bad in [
+        json!({ "entries": [], "decision": "approve" }),
+        json!({ "entries": held, "decision": "maybe" }),
+        json!({ "entries": held, "decision": "reject", "reason": " " }),
+    ] {
+        let reply = admin.change(Method::POST, &path, Some(bad)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(app.events_of_type("HeldAwardApproved").await, 2);
+    admin.drain().await;
+    let report = projections::audit::verify(&app.pool).await.unwrap();
+    assert_eq!(report.differences, vec![], "{report:?}");
+}

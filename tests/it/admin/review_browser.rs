@@ -62,6 +62,29 @@ async fn a_manager_approves_one_held_award_and_rejects_another(pool: PgPool) {
     reopen(&browser, &api, "#/review").await;
     browser.wait_visible("#review-empty").await.unwrap();
 
+    // Two more held awards, rejected together: tick all, one reason.
+    for n in 4..=6 {
+        panel.app.vk(comment(n, "wall_reply_new")).await;
+    }
+    reopen(&browser, &api, "#/review").await;
+    assert_eq!(browser.count(".review-row").await.unwrap(), 3);
+    browser.click("#review-pick-all").await.unwrap();
+    let button = browser
+        .text("#review-reject-picked")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(button, "Reject chosen (3)");
+    browser.click("#review-reject-picked").await.unwrap();
+    browser
+        .type_into("#reason-input", "the same farm")
+        .await
+        .unwrap();
+    browser.click("#reason-confirm").await.unwrap();
+    browser.wait_visible("#review-empty").await.unwrap();
+    assert_eq!(panel.app.events_of_type("HeldAwardRejected").await, 4);
+    assert_eq!(panel.app.balance_of(&anna_vk()).await, 20);
+
     reopen(&browser, &api, "#/review?status=all").await;
     let statuses = browser.text("#review-table tbody").await.unwrap().unwrap();
     assert!(

@@ -78,6 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::list))
         .routes(routes!(review::approve))
         .routes(routes!(review::reject))
+        .routes(routes!(review::decide_many))
         .routes(routes!(members::block))
         .routes(routes!(members::unblock))
         .routes(routes!(members::erase))

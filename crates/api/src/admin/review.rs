@@ -6,6 +6,7 @@ use super::members::required_reason;
 use super::support::{Body, CommandReply, invalid, run};
 use crate::AppState;
 use crate::error::ApiError;
+use app::commands::ManagerAction;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
@@ -17,6 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const PAGE: i64 = 1_000;
+/// Most held awards one bulk decision names (a page of the queue is at most this).
+pub const MAX_BULK_DECISIONS: usize = 1_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HeldAward {
@@ -220,17 +223,123 @@ async fn decide(
     entry_id: Uuid,
     decision: ReviewDecision,
 ) -> Result<Json<CommandReply>, ApiError> {
+    let action = auth.action(&key);
+    let reply = decide_one(&state, program_id, entry_id, decision, &action).await?;
+    Ok(Json(reply))
+}
+
+async fn decide_one(
+    state: &AppState,
+    program_id: Uuid,
+    entry_id: Uuid,
+    decision: ReviewDecision,
+    action: &ManagerAction,
+) -> Result<CommandReply, ApiError> {
     let held = held_award(&state.pool, program_id, entry_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no such held award in this program"))?;
-    let action = auth.action(&key);
     let command = state.ledger().review_held(
         ProgramId(program_id),
         MemberId(held.member_id),
         EntryId(entry_id),
         decision,
-        &action,
+        action,
     );
-    Ok(Json(run(&state, action.request_id, command).await?))
+    run(state, action.request_id, command).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkDecisionRequest {
+    /// The held awards' entries, 1 to 1,000.
+    pub entries: Vec<Uuid>,
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Why, for a rejection (required then; kept in the ledger for good).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkDecisionReply {
+    /// Decided now.
+    pub recorded: usize,
+    /// Already decided this way (or this request was sent before): nothing changed.
+    pub unchanged: usize,
+    /// Refused, each with why (e.g. `already_reviewed`, `member_blocked`, `not_found`).
+    pub refused: Vec<BulkRefusal>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkRefusal {
+    pub entry_id: Uuid,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Approve or reject many held awards with one request (a page of the queue, or one member's
+/// farm). Each is decided as alone would be: once, and a refusal of one leaves the others.
+/// Repeating the request (same Idempotency-Key) changes nothing more.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/programs/{program_id}/held-awards/decisions",
+    tag = "admin",
+    params(
+        ("program_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header), ("X-CSRF-Token" = String, Header),
+    ),
+    request_body = BulkDecisionRequest,
+    responses(
+        (status = 200, body = BulkDecisionReply),
+        (status = 422, description = "No entries, too many, an unknown decision, or a rejection without a reason"),
+    )
+)]
+pub async fn decide_many(
+    auth: Authorized<Manage>,
+    key: IdempotencyKey,
+    State(state): State<AppState>,
+    Path(program_id): Path<Uuid>,
+    Body(body): Body<BulkDecisionRequest>,
+) -> Result<Json<BulkDecisionReply>, ApiError> {
+    if body.entries.is_empty() || body.entries.len() > MAX_BULK_DECISIONS {
+        return Err(invalid(
+            "invalid_entries",
+            format!("name 1 to {MAX_BULK_DECISIONS} held awards"),
+        ));
+    }
+    let decision = match body.decision.as_str() {
+        "approve" => ReviewDecision::Approve,
+        "reject" => ReviewDecision::Reject {
+            reason: required_reason(body.reason.as_deref().unwrap_or(""))?,
+        },
+        other => {
+            return Err(invalid(
+                "invalid_decision",
+                format!("unknown decision {other:?}: approve or reject"),
+            ));
+        }
+    };
+    let action = auth.action(&key);
+    let mut reply = BulkDecisionReply {
+        recorded: 0,
+        unchanged: 0,
+        refused: Vec::new(),
+    };
+    for entry_id in body.entries {
+        // Each entry its own command, named by the request and the entry.
+        let one = ManagerAction {
+            request_id: domain::ids::derived_id(&format!("{}/{entry_id}", action.request_id)),
+            ..action.clone()
+        };
+        match decide_one(&state, program_id, entry_id, decision.clone(), &one).await {
+            Ok(r) if r.outcome == "recorded" => reply.recorded += 1,
+            Ok(_) => reply.unchanged += 1,
+            Err(e) if e.status.is_client_error() => reply.refused.push(BulkRefusal {
+                entry_id,
+                code: e.code,
+                message: e.message,
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Json(reply))
 }
