@@ -5,7 +5,7 @@
 
 use crate::error::DomainError;
 use crate::event::{Event, ManagerId, ReversalReason};
-use crate::ids::{EntryId, MemberId};
+use crate::ids::EntryId;
 use crate::member::{MemberState, required_reason};
 use crate::network::{ActivityKind, ActivityRef};
 use crate::time::Timestamp;
@@ -224,38 +224,39 @@ pub fn decide_review(
         }
         (_, HeldStatus::Pending) => {}
     }
-    let ReviewDecision::Reject { reason } = command.decision else {
-        return approve(member, member_id, claimant, command.award, held, command);
-    };
-    Ok(vec![Event::HeldAwardRejected {
-        member_id,
-        award_entry_id: command.award,
-        points: held.points,
-        rejection: Rejection::Manager {
-            by: command.by,
-            reason: required_reason(reason)?,
-        },
-        at: command.at,
-    }])
+    let ReviewHeld { award, by, at, .. } = command;
+    match command.decision {
+        ReviewDecision::Approve => approve(member, claimant, award, held, by, at),
+        ReviewDecision::Reject { reason } => Ok(vec![Event::HeldAwardRejected {
+            member_id,
+            award_entry_id: award,
+            points: held.points,
+            rejection: Rejection::Manager {
+                by,
+                reason: required_reason(reason)?,
+            },
+            at,
+        }]),
+    }
 }
 
 fn approve(
     member: &MemberState,
-    member_id: MemberId,
     claimant: Option<&MemberState>,
     award: EntryId,
     held: &HeldAward,
-    command: ReviewHeld,
+    by: ManagerId,
+    at: Timestamp,
 ) -> Result<Vec<Event>, DomainError> {
-    member.require_active()?;
+    let member_id = member.require_active()?;
     let mut events = vec![Event::HeldAwardApproved {
         member_id,
         award_entry_id: award,
         activity: held.activity.clone(),
         award_occurred_at: held.occurred_at,
         points: held.points,
-        by: command.by,
-        at: command.at,
+        by,
+        at,
     }];
     let Some(account) = member.handed_over() else {
         return Ok(events);
@@ -274,7 +275,7 @@ fn approve(
         to_member: claimant_id,
         account,
         points: held.points,
-        at: command.at,
+        at,
     });
     events.push(Event::PointsMovedIn {
         member_id: claimant_id,
@@ -282,7 +283,7 @@ fn approve(
         from_member: member_id,
         account,
         points: held.points,
-        at: command.at,
+        at,
         paid_texts: Vec::new(),
     });
     Ok(events)

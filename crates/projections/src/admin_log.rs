@@ -76,7 +76,11 @@ pub async fn held_awards(
     limit: i64,
 ) -> Result<Vec<HeldAwardRow>> {
     Ok(sqlx::query_as(
-        "SELECT entry_id, member_id, network, kind, points, hold, campaign_id, occurred_at, held_at,          position, status, decided_by, decision_reason, decided_at FROM held_awards          WHERE program_id = $1 AND ($2::text IS NULL OR status = $2)          AND ($3::uuid IS NULL OR member_id = $3) AND position > $4          ORDER BY position LIMIT $5",
+        "SELECT entry_id, member_id, network, kind, points, hold, campaign_id, occurred_at, held_at, \
+         position, status, decided_by, decision_reason, decided_at FROM held_awards \
+         WHERE program_id = $1 AND ($2::text IS NULL OR status = $2) \
+         AND ($3::uuid IS NULL OR member_id = $3) AND position > $4 \
+         ORDER BY position LIMIT $5",
     )
     .bind(program_id)
     .bind(status)
@@ -87,18 +91,19 @@ pub async fn held_awards(
     .await?)
 }
 
-/// One held award of the program, if there is one by that entry.
-pub async fn held_award(
+/// The member of each of `entries` that is a held award of the program, in one query:
+/// (entry, member); an entry that is none is left out.
+pub async fn held_award_members(
     pool: &PgPool,
     program_id: Uuid,
-    entry_id: Uuid,
-) -> Result<Option<HeldAwardRow>> {
+    entries: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid)>> {
     Ok(sqlx::query_as(
-        "SELECT entry_id, member_id, network, kind, points, hold, campaign_id, occurred_at, held_at,          position, status, decided_by, decision_reason, decided_at FROM held_awards          WHERE program_id = $1 AND entry_id = $2",
+        "SELECT entry_id, member_id FROM held_awards WHERE program_id = $1 AND entry_id = ANY($2)",
     )
     .bind(program_id)
-    .bind(entry_id)
-    .fetch_optional(pool)
+    .bind(entries)
+    .fetch_all(pool)
     .await?)
 }
 

@@ -10,10 +10,11 @@ use app::commands::ManagerAction;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
-use domain::ids::{EntryId, MemberId, ProgramId};
+use domain::ids::{EntryId, MemberId, ProgramId, derived_id};
 use domain::review::ReviewDecision;
-use projections::admin_log::{HeldAwardRow, held_award, held_awards};
+use projections::admin_log::{HeldAwardRow, held_award_members, held_awards};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -215,6 +216,45 @@ pub async fn reject(
     decide(auth, key, state, program_id, entry_id, decision).await
 }
 
+/// Decides `entries` (held awards of the program) one by one, each its own command named by
+/// `request_id_of(entry)`; their members are read in one query.
+async fn decide_each(
+    state: &AppState,
+    program_id: Uuid,
+    entries: &[Uuid],
+    decision: &ReviewDecision,
+    action: &ManagerAction,
+    request_id_of: impl Fn(Uuid) -> Uuid,
+) -> Result<Vec<(Uuid, Result<CommandReply, ApiError>)>, ApiError> {
+    let members: HashMap<Uuid, Uuid> = held_award_members(&state.pool, program_id, entries)
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .collect();
+    let mut replies = Vec::with_capacity(entries.len());
+    for &entry_id in entries {
+        let Some(member) = members.get(&entry_id) else {
+            let missing = ApiError::not_found("no such held award in this program");
+            replies.push((entry_id, Err(missing)));
+            continue;
+        };
+        let one = ManagerAction {
+            request_id: request_id_of(entry_id),
+            ..action.clone()
+        };
+        let command = state.ledger().review_held(
+            ProgramId(program_id),
+            MemberId(*member),
+            EntryId(entry_id),
+            decision.clone(),
+            &one,
+        );
+        replies.push((entry_id, run(state, one.request_id, command).await));
+    }
+    Ok(replies)
+}
+
+/// One held award decided, as the single-award routes answer it.
 async fn decide(
     auth: Authorized<Manage>,
     key: IdempotencyKey,
@@ -224,29 +264,13 @@ async fn decide(
     decision: ReviewDecision,
 ) -> Result<Json<CommandReply>, ApiError> {
     let action = auth.action(&key);
-    let reply = decide_one(&state, program_id, entry_id, decision, &action).await?;
-    Ok(Json(reply))
-}
-
-async fn decide_one(
-    state: &AppState,
-    program_id: Uuid,
-    entry_id: Uuid,
-    decision: ReviewDecision,
-    action: &ManagerAction,
-) -> Result<CommandReply, ApiError> {
-    let held = held_award(&state.pool, program_id, entry_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("no such held award in this program"))?;
-    let command = state.ledger().review_held(
-        ProgramId(program_id),
-        MemberId(held.member_id),
-        EntryId(entry_id),
-        decision,
-        action,
-    );
-    run(state, action.request_id, command).await
+    let request_id = action.request_id;
+    let mut replies = decide_each(&state, program_id, &[entry_id], &decision, &action, |_| {
+        request_id
+    })
+    .await?;
+    let (_, reply) = replies.remove(0);
+    Ok(Json(reply?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -324,13 +348,18 @@ pub async fn decide_many(
         unchanged: 0,
         refused: Vec::new(),
     };
-    for entry_id in body.entries {
-        // Each entry its own command, named by the request and the entry.
-        let one = ManagerAction {
-            request_id: domain::ids::derived_id(&format!("{}/{entry_id}", action.request_id)),
-            ..action.clone()
-        };
-        match decide_one(&state, program_id, entry_id, decision.clone(), &one).await {
+    // Each entry its own command, named by the request and the entry.
+    let request_id_of = |entry: Uuid| derived_id(&format!("{}/{entry}", action.request_id));
+    let decided = decide_each(
+        &state,
+        program_id,
+        &body.entries,
+        &decision,
+        &action,
+        request_id_of,
+    );
+    for (entry_id, decided) in decided.await? {
+        match decided {
             Ok(r) if r.outcome == "recorded" => reply.recorded += 1,
             Ok(_) => reply.unchanged += 1,
             Err(e) if e.status.is_client_error() => reply.refused.push(BulkRefusal {
