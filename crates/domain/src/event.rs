@@ -283,6 +283,28 @@ pub enum Event {
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// The member moved to another tier (or off the ladder): the points they qualified with
+    /// and the rules' version whose ladder placed them.
+    TierChanged {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// The tier left; `None` when the member had none.
+        from: Option<String>,
+        /// Its place on the ladder it was reached on (0 = none).
+        from_level: u32,
+        /// The tier reached; `None` below every threshold.
+        to: Option<String>,
+        /// Its place on the ladder, from 1 (0 = none).
+        level: u32,
+        /// What activity pays from now on, in percent (100 without a tier).
+        multiplier_percent: u32,
+        /// The member's qualifying points at `at`.
+        qualifying_points: i64,
+        /// The rules' version whose tiers decided it.
+        rule_version: u32,
+        /// When it was decided (and, for a rolling window, where the window ends).
+        at: Timestamp,
+    },
     /// A manager's correction of a balance, up or down.
     PointsAdjusted {
         /// The member whose stream this is.
@@ -742,6 +764,7 @@ impl Event {
             Event::AwardHeld { .. } => "AwardHeld",
             Event::HeldAwardApproved { .. } => "HeldAwardApproved",
             Event::HeldAwardRejected { .. } => "HeldAwardRejected",
+            Event::TierChanged { .. } => "TierChanged",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
             Event::CouponUsed { .. } => "CouponUsed",
             Event::RaffleTicketBought { .. } => "RaffleTicketBought",
@@ -813,6 +836,53 @@ impl Event {
         }
     }
 
+    /// When the event was decided, as it states itself (every event carries its instant).
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Event::ProgramCreated { at, .. }
+            | Event::RulesChanged { at, .. }
+            | Event::MemberRegistered { at, .. }
+            | Event::AccountLinked { at, .. }
+            | Event::AccountUnlinked { at, .. }
+            | Event::PointsAwarded { at, .. }
+            | Event::PointsReversed { at, .. }
+            | Event::AwardRestored { at, .. }
+            | Event::PointsAdjusted { at, .. }
+            | Event::AwardHeld { at, .. }
+            | Event::HeldAwardApproved { at, .. }
+            | Event::HeldAwardRejected { at, .. }
+            | Event::RewardRedeemed { at, .. }
+            | Event::RedemptionCancelled { at, .. }
+            | Event::PointsMovedOut { at, .. }
+            | Event::PointsMovedIn { at, .. }
+            | Event::MemberBlocked { at, .. }
+            | Event::MemberUnblocked { at, .. }
+            | Event::MemberErased { at, .. }
+            | Event::IdentityClaimed { at, .. }
+            | Event::IdentityReleased { at, .. }
+            | Event::CampaignCreated { at, .. }
+            | Event::CampaignPaused { at, .. }
+            | Event::CampaignResumed { at, .. }
+            | Event::CampaignEnded { at, .. }
+            | Event::CodewordRedeemed { at, .. }
+            | Event::RewardListed { at, .. }
+            | Event::RewardStockChanged { at, .. }
+            | Event::RewardDelisted { at, .. }
+            | Event::RewardIssued { at, .. }
+            | Event::RewardReturned { at, .. }
+            | Event::RewardCodesAdded { at, .. }
+            | Event::RewardStockLow { at, .. }
+            | Event::CouponUsed { at, .. }
+            | Event::RaffleTicketBought { at, .. }
+            | Event::RaffleTicketRefunded { at, .. }
+            | Event::RaffleOpened { at, .. }
+            | Event::RaffleEntered { at, .. }
+            | Event::RaffleDrawn { at, .. }
+            | Event::RaffleCancelled { at, .. }
+            | Event::TierChanged { at, .. } => *at,
+        }
+    }
+
     /// The stream this event belongs to: every event names its own stream, so a decision that
     /// spans streams is routed without a second description of where each event goes.
     pub fn stream(&self) -> StreamId {
@@ -830,6 +900,7 @@ impl Event {
             | Event::AwardHeld { member_id, .. }
             | Event::HeldAwardApproved { member_id, .. }
             | Event::HeldAwardRejected { member_id, .. }
+            | Event::TierChanged { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
             | Event::CouponUsed { member_id, .. }

@@ -25,6 +25,7 @@ pub mod review;
 pub mod reward;
 pub mod stream;
 pub mod text;
+pub mod tier;
 pub mod time;
 
 pub use aggregate::Aggregate;

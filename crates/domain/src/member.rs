@@ -7,6 +7,7 @@ use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::points::{Points, PointsDelta};
 use crate::review::{HeldAward, HeldStatus, Rejection, ReviewRules};
 use crate::text::{RepeatedText, TextFingerprint};
+use crate::tier::MemberTier;
 use crate::time::Timestamp;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -104,6 +105,11 @@ pub struct MemberState {
     pub raffle_tickets: HashMap<EntryId, RaffleTicket>,
     /// Awards held for review, by entry, whatever became of them.
     pub held: HashMap<EntryId, HeldAward>,
+    /// The tier the stream last recorded; `None` without one.
+    pub tier: Option<MemberTier>,
+    /// Net points earned (spending excluded) by when each entry was decided, for tiers counted
+    /// over a rolling window.
+    earnings: BTreeMap<Timestamp, i64>,
     /// Awards by when they happened. Caps and cooldowns read only the range around an award,
     /// and nothing is pruned, so an award delivered late still meets the awards of its day.
     timeline: BTreeMap<Timestamp, Vec<TimedAward>>,
@@ -442,6 +448,22 @@ impl MemberState {
                     r.cancelled = true;
                 }
             }
+            Event::TierChanged {
+                to,
+                level,
+                multiplier_percent,
+                rule_version,
+                at,
+                ..
+            } => {
+                self.tier = to.as_ref().map(|name| MemberTier {
+                    name: name.clone(),
+                    level: *level,
+                    multiplier_percent: *multiplier_percent,
+                    rule_version: *rule_version,
+                    since: *at,
+                });
+            }
             Event::MemberBlocked { .. } => self.blocked = true,
             Event::MemberUnblocked { .. } => self.blocked = false,
             Event::PointsMovedIn { paid_texts, .. } => {
@@ -503,6 +525,7 @@ impl MemberState {
                 if let Some((_, delta)) = other.balance_delta() {
                     self.earned += delta;
                     self.balance += delta;
+                    *self.earnings.entry(other.at()).or_default() += delta;
                 }
             }
         }
@@ -563,6 +586,20 @@ impl MemberState {
             .filter(|(t, _)| t.get() > from && t.get() < to)
             .map(|(_, awards)| awards.len())
             .sum()
+    }
+
+    /// Net points earned by entries decided after `from` and up to `to`.
+    pub fn earned_between(&self, from: Timestamp, to: Timestamp) -> i64 {
+        if from >= to {
+            return 0;
+        }
+        let within = self.earnings.range(from..=to).filter(|(at, _)| **at > from);
+        within.map(|(_, delta)| delta).sum()
+    }
+
+    /// What activity pays this member now, in percent of the rule's points.
+    pub fn multiplier_percent(&self) -> u32 {
+        self.tier.as_ref().map_or(100, |t| t.multiplier_percent)
     }
 
     /// Points of the member's awards held for review and not yet decided.
@@ -854,7 +891,11 @@ impl MemberState {
         {
             return Err(DomainError::DuplicateText);
         }
-        let points = award.points.get();
+        // A tier multiplies what activity pays; a codeword pays the campaign's promise as is.
+        let points = match award.activity.kind {
+            crate::network::ActivityKind::Codeword => award.points.get(),
+            _ => crate::tier::multiplied(award.points.get(), self.multiplier_percent()),
+        };
         let limits = &award.limits;
         let day = award
             .occurred_at

@@ -59,6 +59,9 @@ pub struct Rules {
     /// Which awards wait for a manager's approval (all off unless set).
     #[serde(default)]
     pub review: crate::review::ReviewRules,
+    /// The tier ladder (none unless set; rules recorded before tiers existed have none).
+    #[serde(default, skip_serializing_if = "crate::tier::TierRules::is_unset")]
+    pub tiers: crate::tier::TierRules,
 }
 
 fn yes() -> bool {
@@ -102,6 +105,7 @@ impl Rules {
             )));
         }
         self.review.validate()?;
+        self.tiers.validate()?;
         if self.repeated_text_window_days > MAX_REPEATED_TEXT_WINDOW_DAYS {
             return Err(DomainError::InvalidRules(format!(
                 "repeated_text_window_days: at most {MAX_REPEATED_TEXT_WINDOW_DAYS} (0 = for ever)"
@@ -164,6 +168,7 @@ impl Rules {
             own_accounts: Vec::new(),
             relink_cooldown_days: 7,
             review: crate::review::ReviewRules::default(),
+            tiers: crate::tier::TierRules::default(),
         }
     }
 

@@ -184,48 +184,7 @@ impl Zones {
 
 /// When the ledger recorded the fact, as the event itself states it (stats count by this day).
 pub fn event_at(event: &Event) -> DateTime<Utc> {
-    match event {
-        Event::ProgramCreated { at, .. }
-        | Event::RulesChanged { at, .. }
-        | Event::MemberRegistered { at, .. }
-        | Event::AccountLinked { at, .. }
-        | Event::AccountUnlinked { at, .. }
-        | Event::PointsAwarded { at, .. }
-        | Event::PointsReversed { at, .. }
-        | Event::AwardRestored { at, .. }
-        | Event::PointsAdjusted { at, .. }
-        | Event::AwardHeld { at, .. }
-        | Event::HeldAwardApproved { at, .. }
-        | Event::HeldAwardRejected { at, .. }
-        | Event::RewardRedeemed { at, .. }
-        | Event::RedemptionCancelled { at, .. }
-        | Event::PointsMovedOut { at, .. }
-        | Event::PointsMovedIn { at, .. }
-        | Event::MemberBlocked { at, .. }
-        | Event::MemberUnblocked { at, .. }
-        | Event::MemberErased { at, .. }
-        | Event::IdentityClaimed { at, .. }
-        | Event::IdentityReleased { at, .. }
-        | Event::CampaignCreated { at, .. }
-        | Event::CampaignPaused { at, .. }
-        | Event::CampaignResumed { at, .. }
-        | Event::CampaignEnded { at, .. }
-        | Event::CodewordRedeemed { at, .. }
-        | Event::RewardListed { at, .. }
-        | Event::RewardStockChanged { at, .. }
-        | Event::RewardDelisted { at, .. }
-        | Event::RewardIssued { at, .. }
-        | Event::RewardReturned { at, .. }
-        | Event::RewardCodesAdded { at, .. }
-        | Event::RewardStockLow { at, .. }
-        | Event::CouponUsed { at, .. }
-        | Event::RaffleTicketBought { at, .. }
-        | Event::RaffleTicketRefunded { at, .. }
-        | Event::RaffleOpened { at, .. }
-        | Event::RaffleEntered { at, .. }
-        | Event::RaffleDrawn { at, .. }
-        | Event::RaffleCancelled { at, .. } => at.get(),
-    }
+    event.at().get()
 }
 
 /// The log after `after` page by page, the next page read while the caller folds the current

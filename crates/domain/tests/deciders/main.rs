@@ -13,6 +13,7 @@ mod program;
 mod review;
 mod reward;
 mod texts;
+mod tiers;
 mod values;
 
 use domain::{Aggregate, DomainError, Event};

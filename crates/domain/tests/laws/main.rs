@@ -15,3 +15,4 @@ mod raffle_entries;
 mod raffles;
 mod review;
 mod texts;
+mod tiers;

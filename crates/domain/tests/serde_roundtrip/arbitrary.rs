@@ -14,6 +14,7 @@ use domain::program::{PointsRule, Rules};
 use domain::raffle::{ActivityRule, EntryRule};
 use domain::review::{HoldReason, Rejection, ReviewRules};
 use domain::text::TextFingerprint;
+use domain::tier::{TierLevel, TierRules};
 use proptest::prelude::*;
 use proptest::sample::select;
 use uuid::Uuid;
@@ -133,22 +134,72 @@ fn rules() -> impl Strategy<Value = Rules> {
         flags,
         prop::collection::vec(identity(), 0..3),
         review_rules(),
+        tier_rules(),
     )
         .prop_map(
-            |(points, daily_cap, daily_cap_per_network, flags, own_accounts, review)| Rules {
-                points,
-                daily_cap,
-                daily_cap_per_network,
-                min_comment_chars: flags.0,
-                reverse_on_delete: flags.1,
-                reverse_on_leave: flags.2,
-                refuse_repeated_text: flags.3,
-                repeated_text_window_days: flags.4,
-                relink_cooldown_days: flags.5,
-                own_accounts,
-                review,
+            |(points, daily_cap, daily_cap_per_network, flags, own_accounts, review, tiers)| {
+                Rules {
+                    points,
+                    daily_cap,
+                    daily_cap_per_network,
+                    min_comment_chars: flags.0,
+                    reverse_on_delete: flags.1,
+                    reverse_on_leave: flags.2,
+                    refuse_repeated_text: flags.3,
+                    repeated_text_window_days: flags.4,
+                    relink_cooldown_days: flags.5,
+                    own_accounts,
+                    review,
+                    tiers,
+                }
             },
         )
+}
+
+fn tier_rules() -> impl Strategy<Value = TierRules> {
+    let level =
+        (text(), any::<i64>(), any::<u32>()).prop_map(|(name, threshold, multiplier_percent)| {
+            TierLevel {
+                name,
+                threshold,
+                multiplier_percent,
+            }
+        });
+    (any::<u32>(), prop::collection::vec(level, 0..3)).prop_map(|(window_days, levels)| TierRules {
+        window_days,
+        levels,
+    })
+}
+
+fn tier_event() -> impl Strategy<Value = Event> {
+    let names = (any::<Option<String>>(), any::<Option<String>>());
+    let numbers = (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<i64>(),
+        any::<u32>(),
+    );
+    (member_id(), names, numbers, instant()).prop_map(
+        |(
+            member_id,
+            (from, to),
+            (from_level, level, multiplier_percent, qualifying_points, rule_version),
+            at,
+        )| {
+            Event::TierChanged {
+                member_id,
+                from,
+                from_level,
+                to,
+                level,
+                multiplier_percent,
+                qualifying_points,
+                rule_version,
+                at,
+            }
+        },
+    )
 }
 
 fn review_rules() -> impl Strategy<Value = ReviewRules> {
@@ -850,6 +901,7 @@ pub fn any_event() -> impl Strategy<Value = Event> {
         7 => membership_event(),
         4 => points_event(),
         2 => held_event(),
+        1 => tier_event(),
         7 => reward_event(),
         5 => campaign_event(),
         5 => raffle_event(),

@@ -54,6 +54,7 @@ fn variant(event: &Event) -> &'static str {
         | Event::AwardHeld { .. }
         | Event::HeldAwardApproved { .. }
         | Event::HeldAwardRejected { .. }
+        | Event::TierChanged { .. }
         | Event::PointsMovedOut { .. }
         | Event::PointsMovedIn { .. }
         | Event::RewardRedeemed { .. }
@@ -85,7 +86,7 @@ fn variant(event: &Event) -> &'static str {
     }
 }
 
-const VARIANTS: usize = 40;
+const VARIANTS: usize = 41;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {
