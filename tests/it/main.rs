@@ -22,4 +22,5 @@ mod redeliveries;
 mod retention;
 mod review;
 mod serve;
+mod tiers;
 mod webhooks;

@@ -77,8 +77,7 @@ impl Accounts {
             .bind(&identity.scope)
             .bind(&identity.external_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+            .await?;
         let (account, fresh) = match row {
             Some((account, fresh)) => (AccountRef(account), fresh),
             None => {
@@ -124,20 +123,19 @@ impl Accounts {
             .bind(&identity.external_id)
             .bind(stream_prefix)
             .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
+            .await?;
         let Some(first) = rows.first() else {
             // A concurrent first sight won the insert: read the winner's, as `resolve_fresh`.
             let (account, fresh) = self.resolve_fresh(program_id, identity).await?;
             return Ok((account, fresh, None));
         };
-        let account = AccountRef(first.try_get("account_ref").map_err(store_error)?);
-        let fresh: bool = first.try_get("fresh").map_err(store_error)?;
+        let account = AccountRef(first.try_get("account_ref")?);
+        let fresh: bool = first.try_get("fresh")?;
         let mut events = Vec::new();
         for row in &rows {
-            let position: Option<i64> = row.try_get("position").map_err(store_error)?;
+            let position: Option<i64> = row.try_get("position")?;
             if position.is_some() {
-                events.push(RecordedEvent::from_row(row).map_err(store_error)?);
+                events.push(RecordedEvent::from_row(row)?);
             }
         }
         self.resolved.insert(key, account);
@@ -176,8 +174,7 @@ impl Accounts {
         .bind(&identity.scope)
         .bind(&identity.external_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .await?;
         Ok(found.map(AccountRef))
     }
 
@@ -191,8 +188,7 @@ impl Accounts {
         )
         .bind(account.0)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .await?;
         Ok(row.and_then(|(network, scope, id)| {
             Network::parse(&network).map(|n| ExternalIdentity::new(n, scope, id))
         }))
@@ -255,8 +251,4 @@ const RESOLVE: &str = "stored AS ( \
 
 fn linked(network: Network, account: AccountRef) -> LinkedAccount {
     LinkedAccount { network, account }
-}
-
-fn store_error(e: sqlx::Error) -> AppError {
-    AppError::Store(e.into())
 }

@@ -23,6 +23,7 @@ use domain::reward::{
     CancelRedemption, Redeem, RewardCommand, RewardState, decide_cancel_redemption, decide_redeem,
 };
 use domain::text::TextFingerprint;
+use domain::tier::{EvaluateTier, decide_tier};
 use domain::{Aggregate, DomainError, StreamId};
 use store::Metadata;
 use uuid::Uuid;
@@ -465,6 +466,45 @@ impl Ledger {
             action.metadata(),
             &(member_stream, StreamId::Member(claimant)),
             |(member, claimant)| decide_review(member, Some(claimant), command()),
+        )
+        .await
+    }
+
+    /// Places a member on their program's ladder as of `at` (`TierChanged`, or nothing when
+    /// they already stand where their points put them). A member of a program without tiers
+    /// and without a tier is not asked at all. Safe to repeat and to run in two processes: the
+    /// stream version makes one of two equal moves a conflict, decided again to nothing.
+    pub async fn evaluate_tier(
+        &self,
+        member_id: MemberId,
+        at: Timestamp,
+    ) -> Result<Outcome, AppError> {
+        let stream = StreamId::Member(member_id);
+        let state = self.load::<MemberState>(&stream).await?.state;
+        let Some(program_id) = state.program_id else {
+            return Ok(Outcome::Unchanged);
+        };
+        let program = self.program(program_id).await?;
+        if program.rules.tiers.is_off() && state.tier.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
+        let command = EvaluateTier {
+            tiers: program.rules.tiers,
+            rule_version: program.rules_version,
+            at,
+        };
+        let command_id = domain::ids::derived_id(&format!(
+            "tier:{}:{}:{}",
+            member_id.0,
+            at.get().timestamp_micros(),
+            command.rule_version
+        ));
+        self.execute::<MemberState>(
+            program_id.0,
+            command_id,
+            Metadata::default(),
+            &stream,
+            |s| decide_tier(s, command.clone()),
         )
         .await
     }

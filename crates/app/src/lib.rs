@@ -26,6 +26,7 @@ pub mod raffles;
 pub mod reads;
 pub mod retention;
 pub mod secrets;
+pub mod tiers;
 
 pub use commands::{ManagerAction, ProgramContext};
 pub use context::AppContext;
@@ -52,6 +53,13 @@ pub enum AppError {
     /// A platform API the command needs did not answer; the platform's retry may succeed.
     #[error("a platform API did not answer: {0}")]
     Upstream(String),
+}
+
+/// A failed query is a failure to record, like any other of the store's.
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Store(e.into())
+    }
 }
 
 /// What became of a command.

@@ -118,6 +118,10 @@ pub async fn serve(
     let vk_names = runs_projections
         .then(|| bot::vk_names::spawn(&state, stopped.clone()))
         .flatten();
+    // The tier keeper reads the read models the projections keep; an advisory lock lets one
+    // process place members at a time.
+    let tier_keeper = runs_projections
+        .then(|| app::tiers::spawn(state.ledger().clone(), state.pool.clone(), stopped.clone()));
     let bot = bot::spawn(&state, stopped);
     let live = state.live.clone();
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -140,6 +144,7 @@ pub async fn serve(
         .into_iter()
         .chain(sealer)
         .chain(vk_names)
+        .chain(tier_keeper)
         .chain(bot)
         .chain([boards, names, retention])
     {

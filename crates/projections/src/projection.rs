@@ -50,7 +50,7 @@ impl Projection {
     /// The tables it owns; a rebuild replaces them together.
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Projection::Balances => &["balances"],
+            Projection::Balances => &["balances", "member_tiers"],
             Projection::Leaderboards => &["leaderboard"],
             Projection::Campaigns => &["campaigns", "codeword_redemptions"],
             Projection::Identities => &["identities"],

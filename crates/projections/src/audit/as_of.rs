@@ -32,6 +32,8 @@ pub struct AsOf {
     pub earned: i64,
     pub spent: i64,
     pub blocked: bool,
+    /// The tier the member held then, and its multiplier in percent.
+    pub tier: Option<(String, u32)>,
     /// Linked accounts, as `network:scope:id`.
     pub linked: Vec<String>,
     pub history: Vec<HistoryLine>,
@@ -66,6 +68,7 @@ pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Re
         earned: state.earned,
         spent: state.spent,
         blocked: state.blocked,
+        tier: state.tier.map(|t| (t.name, t.multiplier_percent)),
         linked: state.linked.iter().map(|a| a.to_string()).collect(),
         history,
     })
@@ -78,6 +81,9 @@ pub fn write_as_of(a: &AsOf, out: &mut dyn Write) -> std::io::Result<()> {
         "balance {}  earned {}  spent {}  blocked {}",
         a.balance, a.earned, a.spent, a.blocked
     )?;
+    if let Some((tier, multiplier)) = &a.tier {
+        writeln!(out, "tier {tier} ({multiplier}%)")?;
+    }
     if !a.linked.is_empty() {
         writeln!(out, "linked {}", a.linked.join(", "))?;
     }

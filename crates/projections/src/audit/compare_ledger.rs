@@ -46,6 +46,33 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     }
 }
 
+/// Each member's tier row against their last move, and every move against its ladder.
+pub(crate) fn tiers(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
+    for (program, member, tier, level, multiplier, points, version, since) in
+        std::mem::take(&mut m.tiers)
+    {
+        let key = format!("{program}/{member}");
+        let actual = crate::balances::TierRow {
+            tier,
+            level,
+            multiplier_percent: multiplier,
+            qualifying_points: points,
+            rule_version: version,
+            since,
+        };
+        match exp.tiers.remove(&(program, member)) {
+            Some(expected) => out.compare("member_tiers", key, expected, actual),
+            None => out.unexpected("member_tiers", key, actual),
+        }
+    }
+    for ((program, member), expected) in exp.tiers.drain() {
+        out.missing("member_tiers", format!("{program}/{member}"), expected);
+    }
+    for (key, expected, recorded) in std::mem::take(&mut exp.unjustified_moves) {
+        out.compare("tier_moves", key, expected, recorded);
+    }
+}
+
 pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     let mut model = std::mem::take(&mut m.boards);
     let boards: Vec<Option<BoardKey>> = model.keys.iter().map(|k| parse_board_key(k)).collect();

@@ -38,6 +38,13 @@ pub(crate) struct ExpectedAdjustment {
     pub compensates: Option<Uuid>,
 }
 
+/// A member's tier row, as `crate::balances::tier_row` makes it from their last move.
+pub(crate) type ExpectedTier = crate::balances::TierRow;
+
+/// A tier move the ladder it names does not justify: (program/member at position, what the
+/// ladder and the member's lifetime points give, what the event says).
+pub(crate) type UnjustifiedMove = (String, (Option<String>, i64), (Option<String>, i64));
+
 /// A held award's row: (member, points, status, deciding manager).
 pub(crate) type ExpectedHeld = (Uuid, i64, String, Option<String>);
 
@@ -62,6 +69,12 @@ pub(crate) struct Expected {
     pub actions: FastMap<(Uuid, i64), (String, String, String)>,
     /// Held awards by (program, entry): (member, points, status, deciding manager).
     pub held: FastMap<(Uuid, Uuid), ExpectedHeld>,
+    /// Tiers by (program, member), as their last move left them.
+    pub tiers: FastMap<(Uuid, Uuid), ExpectedTier>,
+    /// Every program's ladders by rules version, to check each tier move against its own.
+    ladders: FastMap<(Uuid, u32), domain::tier::TierRules>,
+    /// Tier moves the ladder they name does not justify.
+    pub unjustified_moves: Vec<UnjustifiedMove>,
     pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
     newest_day: FastMap<Uuid, NaiveDate>,
     /// Who was active on each day (network bits by member) by program and day, for the days
@@ -85,7 +98,14 @@ impl Expected {
 
     pub fn apply(&mut self, r: &Recorded) {
         let e = &r.event;
+        if let Event::RulesChanged { version, rules, .. } = e
+            && !rules.tiers.is_unset()
+        {
+            self.ladders
+                .insert((r.program_id, *version), rules.tiers.clone());
+        }
         if self.applies(Projection::Balances, r) {
+            self.apply_tier(r);
             self.balances.apply(e);
             match e {
                 Event::MemberRegistered { member_id, .. } => {
@@ -199,6 +219,46 @@ impl Expected {
             }
             _ => {}
         }
+    }
+
+    /// Folds a tier move into the expected rows and checks it against its ladder: the tier it
+    /// names must be the one its qualifying points reach, and with a lifetime ladder those
+    /// points must be the member's lifetime points at that place in the log.
+    fn apply_tier(&mut self, r: &Recorded) {
+        let Some((member, row)) = crate::balances::tier_row(&r.event) else {
+            return;
+        };
+        let Event::TierChanged {
+            to,
+            qualifying_points,
+            rule_version,
+            ..
+        } = &r.event
+        else {
+            return;
+        };
+        let ladder = self.ladders.get(&(r.program_id, *rule_version));
+        let lifetime = self
+            .balances
+            .0
+            .get(&MemberId(member))
+            .map_or(0, |b| b.earned);
+        let points = match ladder {
+            Some(l) if l.window_days == 0 => lifetime,
+            _ => *qualifying_points,
+        };
+        let reached = ladder
+            .and_then(|l| l.level_for(points))
+            .map(|(_, level)| level.name.clone());
+        if (&reached, points) != (to, *qualifying_points) {
+            let key = format!("{}/{member} at {}", r.program_id, r.position);
+            self.unjustified_moves
+                .push((key, (reached, points), (to.clone(), *qualifying_points)));
+        }
+        match row {
+            Some(row) => self.tiers.insert((r.program_id, member), row),
+            None => self.tiers.remove(&(r.program_id, member)),
+        };
     }
 
     fn apply_held(&mut self, r: &Recorded) {

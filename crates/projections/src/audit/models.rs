@@ -27,12 +27,23 @@ pub(crate) type RedemptionRow = (
 pub(crate) type IdentityRow = (Uuid, String, Uuid, Uuid);
 pub(crate) type AdjustmentRow = (Uuid, i64, Uuid, i64, String, String, Option<Uuid>);
 pub(crate) type ActionRow = (Uuid, i64, String, String, String);
+pub(crate) type TierModelRow = (
+    Uuid,
+    Uuid,
+    String,
+    i32,
+    i32,
+    i64,
+    i32,
+    chrono::DateTime<chrono::Utc>,
+);
 pub(crate) type HeldRow = (Uuid, Uuid, Uuid, i64, String, Option<String>);
 pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
 
 #[derive(Default)]
 pub(crate) struct Models {
     pub balances: Vec<BalanceRow>,
+    pub tiers: Vec<TierModelRow>,
     pub boards: BoardRows,
     pub campaigns: Vec<CampaignRow>,
     pub codewords: Vec<CodewordRow>,
@@ -99,6 +110,12 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
         balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, blocked FROM balances")
             .fetch_all(&mut *conn)
             .await?,
+        tiers: sqlx::query_as(
+            "SELECT program_id, member_id, tier, level, multiplier_percent, qualifying_points, \
+             rule_version, since FROM member_tiers",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
         boards: load_boards(&mut *conn).await?,
         campaigns: sqlx::query_as(
             "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns",

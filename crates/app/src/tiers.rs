@@ -1,0 +1,242 @@
+//! The tier keeper: follows the log and places members on their program's ladder
+//! (`Ledger::evaluate_tier`) after anything that changes the points they qualify with, after a
+//! manager changes the ladder (every member who may stand on it), and, for a ladder counted over
+//! a rolling window, every hour for the members on it (their oldest points age out).
+//!
+//! One keeper at a time across processes (a transaction-scoped advisory lock); its place in the
+//! log (`tier_keeper`) moves only after the members it read were placed, so a keeper killed in
+//! between reads them again, and since a placement records a move only when the member stands
+//! elsewhere, nothing moves twice.
+
+use crate::ledger::Ledger;
+use crate::{AppError, Outcome};
+use chrono::{DateTime, Duration, Utc};
+use domain::ids::{MemberId, ProgramId};
+use domain::{Event, Timestamp};
+use sqlx::PgPool;
+use std::collections::BTreeSet;
+use store::Checkpoint;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Events read per batch.
+const READ_BATCH: i64 = 1_000;
+/// Batches per pass at most, so one pass cannot run for ever behind a busy log.
+const MAX_BATCHES: usize = 50;
+/// How often rolling-window ladders are swept.
+const SWEEP_EVERY_MINUTES: i64 = 60;
+/// How often the keeper looks at the log.
+const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// False when another process held the keeper's lock.
+    pub ran: bool,
+    /// Events read from the log.
+    pub events: usize,
+    /// Members asked where they stand.
+    pub evaluated: usize,
+    /// Tier moves recorded.
+    pub moved: usize,
+}
+
+/// One pass at `now`: the log since the keeper's place, then a window sweep when one is due.
+pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result<Pass, AppError> {
+    let mut tx = pool.begin().await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('loyalty.tiers'), 0)")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !locked {
+        return Ok(Pass::default());
+    }
+    sqlx::query("INSERT INTO tier_keeper (id) VALUES (true) ON CONFLICT DO NOTHING")
+        .execute(&mut *tx)
+        .await?;
+    let (tx_id, position, swept_at): (i64, i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT tx_id, position, swept_at FROM tier_keeper")
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut pass = Pass {
+        ran: true,
+        ..Pass::default()
+    };
+    let mut read_upto = Checkpoint { tx_id, position };
+    // Without a ladder anywhere, earning moves nobody: the log is only read for ladder changes.
+    let any_ladder = any_ladder(ledger).await?;
+    let mut members = BTreeSet::new();
+    let mut ladders_changed = BTreeSet::new();
+    for _ in 0..MAX_BATCHES {
+        let batch = ledger
+            .store()
+            .read_all_as::<Event>(read_upto, READ_BATCH)
+            .await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        read_upto = last.checkpoint();
+        pass.events += batch.len();
+        for envelope in &batch {
+            if let Event::RulesChanged {
+                program_id,
+                version,
+                rules,
+                ..
+            } = &envelope.event
+                && ladder_changed(ledger, *program_id, *version, rules).await?
+            {
+                ladders_changed.insert(*program_id);
+            }
+            if any_ladder && let Some(member) = qualifying_change(&envelope.event) {
+                members.insert(member);
+            }
+        }
+    }
+    for program in &ladders_changed {
+        members.extend(on_or_near_the_ladder(pool, ledger, *program).await?);
+    }
+    let sweep_due =
+        swept_at.is_none_or(|at| now.get() - at >= Duration::minutes(SWEEP_EVERY_MINUTES));
+    if sweep_due {
+        members.extend(on_window_ladders(pool, ledger).await?);
+    }
+    for member in members {
+        pass.evaluated += 1;
+        if let Outcome::Recorded { .. } = ledger.evaluate_tier(member, now).await? {
+            pass.moved += 1;
+        }
+    }
+    sqlx::query(
+        "UPDATE tier_keeper SET tx_id = $1, position = $2, \
+         swept_at = CASE WHEN $3 THEN $4 ELSE swept_at END",
+    )
+    .bind(read_upto.tx_id)
+    .bind(read_upto.position)
+    .bind(sweep_due)
+    .bind(now.get())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(pass)
+}
+
+/// The member whose qualifying points an event changes: anything that moves what they earned
+/// (spending does not lower a tier).
+fn qualifying_change(event: &Event) -> Option<MemberId> {
+    match event {
+        Event::RewardRedeemed { .. }
+        | Event::RedemptionCancelled { .. }
+        | Event::RaffleTicketBought { .. }
+        | Event::RaffleTicketRefunded { .. } => None,
+        other => other.balance_delta().map(|(member, _)| member),
+    }
+}
+
+/// Whether rules version `version` changed the ladder of the version before it.
+async fn ladder_changed(
+    ledger: &Ledger,
+    program: ProgramId,
+    version: u32,
+    rules: &domain::program::Rules,
+) -> Result<bool, AppError> {
+    let history = crate::reads::rules_history(ledger.store(), program).await?;
+    let before = history
+        .iter()
+        .rev()
+        .find(|v| v.version < version)
+        .map(|v| v.rules.tiers.clone())
+        .unwrap_or_default();
+    Ok(before != rules.tiers)
+}
+
+/// Whether any program has a ladder (a handful of programs, each state cached by the ledger).
+async fn any_ladder(ledger: &Ledger) -> Result<bool, AppError> {
+    for program in crate::reads::programs(ledger.store()).await? {
+        let context = ledger.program(ProgramId(program.program_id)).await?;
+        if !context.rules.tiers.is_off() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Members a changed ladder may move: those on a tier now, and those whose lifetime points
+/// reach the lowest threshold of the program's ladder (points in a window never exceed them).
+async fn on_or_near_the_ladder(
+    pool: &PgPool,
+    ledger: &Ledger,
+    program: ProgramId,
+) -> Result<Vec<MemberId>, AppError> {
+    let tiers = ledger.program(program).await?.rules.tiers;
+    let lowest = tiers.levels.first().map_or(i64::MAX, |l| l.threshold);
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT member_id FROM member_tiers WHERE program_id = $1 \
+         UNION SELECT member_id FROM balances WHERE program_id = $1 AND earned >= $2",
+    )
+    .bind(program.0)
+    .bind(lowest)
+    .fetch_all(pool)
+    .await?;
+    Ok(ids.into_iter().map(MemberId).collect())
+}
+
+/// Members on a tier of a program whose ladder counts a rolling window: their oldest points
+/// may have aged out since the last sweep.
+async fn on_window_ladders(pool: &PgPool, ledger: &Ledger) -> Result<Vec<MemberId>, AppError> {
+    let programs: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT program_id FROM member_tiers")
+        .fetch_all(pool)
+        .await?;
+    let mut members = Vec::new();
+    for program in programs {
+        let tiers = ledger.program(ProgramId(program)).await?.rules.tiers;
+        if tiers.window_days == 0 && !tiers.is_off() {
+            continue;
+        }
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("SELECT member_id FROM member_tiers WHERE program_id = $1")
+                .bind(program)
+                .fetch_all(pool)
+                .await?;
+        members.extend(ids.into_iter().map(MemberId));
+    }
+    Ok(members)
+}
+
+/// Passes every [`POLL`] until `shutdown`. Not woken by appends: a pass per append would cost
+/// the database a few queries for each, and a tier may follow its points a moment later.
+pub async fn run(ledger: Ledger, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match keep_once(&ledger, &pool, Timestamp::new(Utc::now())).await {
+            Ok(pass) if pass.moved > 0 => {
+                tracing::info!(
+                    moved = pass.moved,
+                    evaluated = pass.evaluated,
+                    "tiers: members moved"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "tier keeper pass failed; trying again"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// [`run`] on its own task.
+pub fn spawn(
+    ledger: Ledger,
+    pool: PgPool,
+    shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(ledger, pool, shutdown))
+}
