@@ -258,3 +258,64 @@ async fn the_audit_refuses_a_tier_move_its_ladder_does_not_justify(pool: PgPool)
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();
     assert_eq!(models, vec!["tier_moves"], "{report:?}");
 }
+
+/// The fixtures' program with Silver (20, ×1.5) and Gold (50, ×2) over lifetime points.
+pub(crate) async fn mini_app_with_a_ladder(m: &crate::harness::mini_app::MiniApp) {
+    let ledger = &m.app.t.ledger;
+    let program = m.app.t.program_id();
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.tiers = serde_json::from_value(silver_and_gold(0)).unwrap();
+    ledger
+        .change_rules(program, rules, &crate::harness::mini_app::now_action())
+        .await
+        .unwrap();
+}
+
+/// Anna with 40 points, placed on Silver by the keeper.
+pub(crate) async fn anna_on_silver(m: &crate::harness::mini_app::MiniApp) {
+    mini_app_with_a_ladder(m).await;
+    let member = m.sign_in(&crate::harness::mini_app::anna()).await;
+    m.give(member, 40).await;
+    let pass = keep_once(&m.app.t.ledger, &m.app.pool, now())
+        .await
+        .unwrap();
+    assert_eq!(pass.moved, 1, "{pass:?}");
+    m.drain().await;
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_mini_app_shows_the_tier_the_way_to_the_next_and_the_move_in_history(pool: PgPool) {
+    use crate::harness::mini_app::{MiniApp, anna};
+    let m = MiniApp::new(pool).await;
+    anna_on_silver(&m).await;
+    let (status, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        me["tier"],
+        json!({
+            "current": { "name": "Silver", "multiplier_percent": 150, "points_missing": 0 },
+            "next": { "name": "Gold", "multiplier_percent": 200, "points_missing": 10 },
+            "qualifying_points": 40,
+            "window_days": 0,
+        })
+    );
+    let texts: Vec<&str> = me["recent"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts[0], "Новый уровень: Silver", "{texts:?}");
+
+    // A program without a ladder says nothing about tiers.
+    let plain = MiniApp::new(m.app.pool.clone()).await;
+    let (_, other) = plain
+        .get(
+            "/api/v1/app/me",
+            &crate::harness::mini_app::init_data(&crate::harness::mini_app::user(
+                7001, "Пётр", "petr", "ru",
+            )),
+        )
+        .await;
+    assert_eq!(other["tier"], Value::Null, "{other}");
+}

@@ -239,6 +239,10 @@ impl Ctx<'_> {
         };
         let state = members::member_state(self.bot.state.ledger(), member).await?;
         let mut text = texts::balance(self.lang, state.balance, state.earned, state.spent);
+        let now = domain::Timestamp::new(self.now);
+        if let Some(standing) = domain::tier::standing(&self.program.rules.tiers, &state, now) {
+            text = format!("{text}\n{}", texts::tier(self.lang, &standing));
+        }
         if state.blocked {
             text = format!("{text}\n\n{}", texts::blocked(self.lang));
         }

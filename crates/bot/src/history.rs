@@ -71,6 +71,12 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
             Language::Ru => (0, format!("{points} баллов после проверки не начислены")),
             Language::En => (0, format!("{points} points not added after review")),
         },
+        // A rise is news (see `notify::plan::news`); the words carry no points.
+        Event::TierChanged {
+            to: Some(tier),
+            multiplier_percent,
+            ..
+        } => (0, texts::tier_reached(lang, tier, *multiplier_percent)),
         Event::AwardRestored {
             points, network, ..
         } => {

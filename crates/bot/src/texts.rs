@@ -148,6 +148,59 @@ pub fn balance(lang: Language, current: i64, earned: i64, spent: i64) -> String 
     }
 }
 
+/// The /balance line about the member's tier: "Уровень: Silver (баллы ×1,5). До Gold — 30 баллов."
+pub fn tier(lang: Language, standing: &domain::tier::Standing) -> String {
+    let times = |percent: u32| match lang {
+        Language::Ru => domain::tier::times(percent).replace('.', ","),
+        Language::En => domain::tier::times(percent),
+    };
+    let current = match (lang, standing.current) {
+        (Language::Ru, Some(t)) => format!(
+            "Уровень: {} (баллы ×{}).",
+            t.name,
+            times(t.multiplier_percent)
+        ),
+        (Language::En, Some(t)) => format!(
+            "Tier: {} (points ×{}).",
+            t.name,
+            times(t.multiplier_percent)
+        ),
+        (Language::Ru, None) => "Уровня пока нет.".to_string(),
+        (Language::En, None) => "No tier yet.".to_string(),
+    };
+    match (lang, standing.next) {
+        (Language::Ru, Some((next, missing))) => {
+            format!(
+                "{current} До уровня {} — {}.",
+                next.name,
+                points(lang, missing)
+            )
+        }
+        (Language::En, Some((next, missing))) => {
+            format!(
+                "{current} {} to go until {}.",
+                points(lang, missing),
+                next.name
+            )
+        }
+        (_, None) => current,
+    }
+}
+
+/// A tier reached, as news: "Новый уровень: Gold! Теперь баллы ×2."
+pub fn tier_reached(lang: Language, tier: &str, multiplier_percent: u32) -> String {
+    match lang {
+        Language::Ru => format!(
+            "Новый уровень: {tier}! Теперь баллы ×{}.",
+            domain::tier::times(multiplier_percent).replace('.', ",")
+        ),
+        Language::En => format!(
+            "New tier: {tier}! Points now count ×{}.",
+            domain::tier::times(multiplier_percent)
+        ),
+    }
+}
+
 pub fn history_header(lang: Language) -> &'static str {
     match lang {
         Language::Ru => "Последние операции:",

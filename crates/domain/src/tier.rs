@@ -123,6 +123,51 @@ pub struct MemberTier {
     pub since: Timestamp,
 }
 
+/// Where a member stands on a ladder, for the surfaces that show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing<'a> {
+    /// The tier the member was last placed on.
+    pub current: Option<&'a MemberTier>,
+    /// The level above it and the qualifying points still missing (0 when already reached and
+    /// not yet recorded); `None` at the top.
+    pub next: Option<(&'a TierLevel, i64)>,
+    /// The points the ladder counts at that instant.
+    pub qualifying_points: i64,
+}
+
+/// The member's standing on `tiers` at `at`; `None` when the program has no ladder and the
+/// member holds no tier.
+pub fn standing<'a>(
+    tiers: &'a TierRules,
+    member: &'a MemberState,
+    at: Timestamp,
+) -> Option<Standing<'a>> {
+    if tiers.is_off() && member.tier.is_none() {
+        return None;
+    }
+    let points = qualifying_points(member, tiers.window_days, at);
+    let held = member.tier.as_ref().map_or(0, |t| t.level as usize);
+    let next = tiers
+        .levels
+        .get(held)
+        .map(|l| (l, (l.threshold - points).max(0)));
+    Some(Standing {
+        current: member.tier.as_ref(),
+        next,
+        qualifying_points: points,
+    })
+}
+
+/// A multiplier as people write it: 150 → "1.5", 200 → "2", 125 → "1.25".
+pub fn times(multiplier_percent: u32) -> String {
+    let (whole, hundredths) = (multiplier_percent / 100, multiplier_percent % 100);
+    match hundredths {
+        0 => whole.to_string(),
+        h if h % 10 == 0 => format!("{whole}.{}", h / 10),
+        h => format!("{whole}.{h:02}"),
+    }
+}
+
 /// `points` at `multiplier_percent`, rounded half up (5 points at 110% pay 6).
 pub fn multiplied(points: i64, multiplier_percent: u32) -> i64 {
     let scaled = i128::from(points) * i128::from(multiplier_percent);

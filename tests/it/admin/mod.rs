@@ -23,6 +23,7 @@ mod page;
 mod raffles_browser;
 mod review_browser;
 mod telegram_sign_in;
+mod tiers_browser;
 
 use crate::harness::IG_BRAND;
 use crate::harness::admin::AdminClient;

@@ -72,6 +72,21 @@ async fn balance_replies_with_the_balance_in_the_members_language(pool: PgPool) 
         "Ваш баланс: 10 баллов.\nВсего заработано: 10 баллов, потрачено: 0 баллов."
     );
 
+    // With a ladder, /balance says the tier and the way to the next.
+    let (ledger, program) = (&bot.app.t.ledger, bot.app.t.program_id());
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.tiers = serde_json::from_value(crate::tiers::silver_and_gold(0)).unwrap();
+    ledger
+        .change_rules(program, rules, &crate::helpers::manager())
+        .await
+        .unwrap();
+    let reply = bot.say(910_000_012, "/balance").await;
+    assert_eq!(
+        reply["text"],
+        "Ваш баланс: 10 баллов.\nВсего заработано: 10 баллов, потрачено: 0 баллов.\n\
+         Уровня пока нет. До уровня Silver — 10 баллов."
+    );
+
     let english = private(910_000_003, ANNA, "/balance@brand_points_bot", "en");
     assert_eq!(bot.webhook(english).await, StatusCode::OK);
     bot.answer().await;

@@ -637,3 +637,52 @@ async fn a_held_codeword_bonus_is_announced_as_waiting_and_its_approval_as_point
     );
     assert_eq!(bot.balance(ANNA).await, 60);
 }
+
+/// A rise up the ladder is announced once, with the new multiplier; a lapse is not; /balance
+/// says the tier and the way to the next.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_tier_reached_is_announced_once_and_balance_names_it(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    let (ledger, program) = (&bot.app.t.ledger, bot.app.t.program_id());
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.tiers = serde_json::from_value(crate::tiers::silver_and_gold(0)).unwrap();
+    ledger
+        .change_rules(program, rules.clone(), &manager())
+        .await
+        .unwrap();
+    let mut worker = start(&bot).await;
+    adjust(&bot, member, 25).await;
+    let keep = || app::tiers::keep_once(ledger, &bot.app.pool, domain::Timestamp::new(Utc::now()));
+    bot.app.drain().await;
+    assert_eq!(keep().await.unwrap().moved, 1);
+    worker.drain(DRAIN).await.unwrap();
+    // Read again from the start, the keeper moves nobody and the worker says nothing twice.
+    sqlx::query("UPDATE tier_keeper SET tx_id = 0, position = 0")
+        .execute(&bot.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(keep().await.unwrap().moved, 0);
+    // The ladder taken away: Anna's tier lapses, quietly.
+    rules.tiers = Default::default();
+    ledger
+        .change_rules(program, rules, &manager())
+        .await
+        .unwrap();
+    bot.app.drain().await;
+    assert_eq!(keep().await.unwrap().moved, 1);
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let sent: Vec<String> = bot
+        .sent()
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    let news: Vec<&String> = sent.iter().filter(|t| t.contains("уровень")).collect();
+    assert_eq!(news.len(), 1, "{sent:?}");
+    assert!(
+        news[0].contains("Новый уровень: Silver! Теперь баллы ×1,5."),
+        "{sent:?}"
+    );
+}

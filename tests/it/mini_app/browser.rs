@@ -127,6 +127,29 @@ async fn browser_says_which_points_await_review(pool: PgPool) {
     );
 }
 
+/// The tier card: the tier held, its multiplier, and the way to the next.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn browser_shows_the_members_tier_and_the_way_to_the_next(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    crate::tiers::anna_on_silver(&m).await;
+    let server = m.app.serve().await;
+    browser.goto(&page_url(&server, &anna())).await.unwrap();
+    browser.wait_visible("#tier").await.unwrap();
+    assert_eq!(browser.text("#tier-name").await.unwrap().unwrap(), "Silver");
+    assert_eq!(
+        browser.text("#tier-multiplier").await.unwrap().unwrap(),
+        "баллы ×1,5"
+    );
+    assert_eq!(
+        browser.text("#tier-next").await.unwrap().unwrap(),
+        "До уровня «Gold» (×2) осталось 10 баллов"
+    );
+    browser.quit().await;
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn browser_shows_an_error_for_forged_init_data(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {

@@ -24,7 +24,11 @@ const RULE_SETTINGS = [
   ["review.per_hour", "cap", "rules.unit.awards", 1, MAX_U32],
   ["review.codeword_over", "cap", "rules.unit.points", 1, MAX_RULE_POINTS],
   ["review.new_member_hours", "count", "rules.unit.hours", 0, 720], // domain MAX_NEW_MEMBER_HOURS
+  // Tiers (domain::tier::TierRules): the ladder itself is the table below the settings.
+  ["tiers.window_days", "count", "rules.unit.days", 0, 730], // domain MAX_TIER_WINDOW_DAYS
 ];
+const MAX_TIERS = 10; // domain::tier::MAX_TIERS
+const MAX_TIER_NAME = 40; // domain::tier::MAX_TIER_NAME_CHARS
 
 // A setting's value; `review.per_minute` names a field of the nested `review` object.
 function settingOf(rules, field) {
@@ -86,7 +90,38 @@ function rulesFromForm(form, base) {
     const value = read(input, lo, hi);
     setSetting(rules, field, type === "cap" ? (value === "" ? null : value) : (value === "" ? 0 : value));
   }
+  // The ladder: a row counts once it has a name; its threshold is then required and a blank
+  // multiplier is 100%. Order and distinct names are the server's to check, with its reason.
+  const levels = [];
+  for (let i = 0; i < MAX_TIERS; i++) {
+    const name = form.querySelector(`#tier-${i}-name`);
+    if (!name) break;
+    const nameError = form.querySelector(`#tier-${i}-name-error`);
+    nameError.textContent = "";
+    const threshold = read(form.querySelector(`#tier-${i}-threshold`), 1, MAX_RULE_POINTS);
+    const multiplier = read(form.querySelector(`#tier-${i}-multiplier`), 100, 500);
+    const text = name.value.trim();
+    if (text === "") {
+      if (threshold !== "") { nameError.textContent = I18n.t("rules.tiers.name_needed"); ok = false; }
+      continue;
+    }
+    if (text.length > MAX_TIER_NAME) { nameError.textContent = I18n.t("rules.tiers.name_long", { n: MAX_TIER_NAME }); ok = false; }
+    if (threshold === "") {
+      form.querySelector(`#tier-${i}-threshold-error`).textContent = I18n.t("rules.tiers.threshold_needed");
+      ok = false;
+    }
+    levels.push({ name: text, threshold, multiplier_percent: multiplier === "" ? 100 : multiplier });
+  }
+  rules.tiers = Object.assign({}, rules.tiers || {}, { levels });
   return ok ? rules : null;
+}
+
+// "Silver from 100 (×1.5), Gold from 500 (×2)", or "none".
+function ladderText(rules) {
+  const levels = (rules.tiers && rules.tiers.levels) || [];
+  if (levels.length === 0) return I18n.t("rules.none");
+  return levels.map((l) => I18n.t("rules.tiers.level", {
+    name: l.name, threshold: fmtNum(l.threshold), x: fmtNum(l.multiplier_percent / 100) })).join(", ");
 }
 
 function settingText(field, value) {
@@ -128,13 +163,45 @@ function rulesChanges(before, after) {
         field: I18n.t("rules.field." + field), old: settingText(field, was), new: settingText(field, now) }));
     }
   }
+  const was = ladderText(before), now = ladderText(after);
+  if (was !== now) say(I18n.t("rules.change.tiers", { old: was, new: now }));
   if ((before.own_accounts || []).length !== (after.own_accounts || []).length) {
     say(I18n.t("rules.change.own", { n: (after.own_accounts || []).length }));
   }
   return lines;
 }
 
-function rulesForm(rules, editable) {
+// The tier ladder: one row per level (the ones set and, for an admin, empty ones up to the
+// most a program may have), with how many members stand on each now.
+function ladderForm(rules, editable, input, error, counts) {
+  const levels = (rules.tiers && rules.tiers.levels) || [];
+  const shown = editable ? Math.min(MAX_TIERS, levels.length + 2) : levels.length;
+  const members = (name) => {
+    const c = (counts || []).find((t) => t.tier === name);
+    return c ? c.members : 0;
+  };
+  const rows = [];
+  for (let i = 0; i < shown; i++) {
+    const l = levels[i] || {};
+    const name = el("input", { id: `tier-${i}-name`, size: 14, maxlength: MAX_TIER_NAME, value: l.name || "",
+      disabled: !editable, "aria-describedby": `tier-${i}-name-error`, "aria-label": I18n.t("rules.tiers.name") });
+    rows.push(el("tr", { class: "tier-row" },
+      el("td", {}, name, error(`tier-${i}-name`)),
+      el("td", {}, input(`tier-${i}-threshold`, l.threshold), error(`tier-${i}-threshold`)),
+      el("td", {}, input(`tier-${i}-multiplier`, l.multiplier_percent), error(`tier-${i}-multiplier`)),
+      el("td", { class: "muted", id: `tier-${i}-members` }, l.name ? fmtNum(members(l.name)) : "")));
+  }
+  return el("div", { class: "tier-ladder", id: "rules-tiers" },
+    el("h3", {}, I18n.t("rules.tiers.title")),
+    el("p", { class: "muted help" }, I18n.t("rules.tiers.help")),
+    shown === 0 ? el("p", { class: "muted" }, I18n.t("rules.tiers.none")) :
+      el("table", { class: "rules-table" },
+        el("thead", {}, el("tr", {}, ["name", "threshold", "multiplier", "members"].map((c) =>
+          el("th", {}, I18n.t("rules.tiers." + c))))),
+        el("tbody", {}, rows)));
+}
+
+function rulesForm(rules, editable, counts) {
   const input = (id, value) => el("input", { id, inputmode: "numeric", size: 6, value: value === null || value === undefined ? "" : String(value),
     disabled: !editable, "aria-describedby": id + "-error" });
   const error = (id) => el("span", { class: "field-error", id: id + "-error", role: "alert" });
@@ -165,6 +232,7 @@ function rulesForm(rules, editable) {
     el("p", { class: "muted" }, I18n.t("rules.table_help")),
     el("div", { class: "table-scroll" }, el("table", { class: "rules-table" }, el("thead", {}, head, units), el("tbody", {}, rows))),
     el("div", { class: "rule-settings" }, settings),
+    ladderForm(rules, editable, input, error, counts),
     el("p", { class: "muted" }, I18n.t("rules.own", { n: (rules.own_accounts || []).length })));
 }
 
@@ -172,7 +240,7 @@ Views.rules = async function (view) {
   const [current, history] = await Promise.all([
     api("GET", programPath("/rules")), api("GET", programPath("/rules/history"))]);
   const editable = can("administer");
-  const form = rulesForm(current.rules, editable);
+  const form = rulesForm(current.rules, editable, current.tier_members);
   const preview = el("ul", { id: "rules-preview" });
   const showPreview = () => {
     const next = rulesFromForm(form, current.rules);

@@ -200,6 +200,8 @@ function eventSummary(line) {
       return e.hold ? what + " · " + (I18n.t("hold." + e.hold, null, true) || e.hold) : what;
     }
     case "HeldAwardRejected": return line.reason ? reversalReason(line.reason) : "";
+    case "TierChanged": return I18n.t("card.tier_move", {
+      from: e.from || I18n.t("card.no_tier"), to: e.to || I18n.t("card.no_tier"), points: fmtNum(e.qualifying_points) });
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
@@ -244,7 +246,11 @@ Views.member = async function (view, memberId) {
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.earned")),
         el("div", { class: "stat" }, fmtNum(card.earned))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.spent")),
-        el("div", { class: "stat" }, fmtNum(card.spent)))),
+        el("div", { class: "stat" }, fmtNum(card.spent))),
+      card.tier ? el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.tier")),
+        el("div", { class: "stat", id: "member-tier" }, card.tier.name),
+        el("div", { class: "muted" }, I18n.t("card.tier_since", {
+          x: fmtNum(card.tier.multiplier_percent / 100), since: fmtTime(card.tier.since) }))) : null),
     el("h2", {}, I18n.t("card.accounts")), accounts);
   if (card.erased) view.append(el("p", { class: "muted", id: "erased-note" }, I18n.t("card.erased_note")));
   if (can("manage") && !card.erased) {

@@ -139,6 +139,13 @@
       welcomeGo: 'Привязать аккаунт',
       welcomeClose: 'Понятно',
       nextReward: 'До «{title}» осталось {n}',
+      tier: 'Уровень',
+      tierNone: 'Пока без уровня',
+      tierMultiplier: 'баллы ×{x}',
+      tierNext: 'До уровня «{name}» (×{x}) осталось {n}',
+      tierTop: 'Это высший уровень',
+      tierLifetime: 'Считаются все заработанные баллы: траты уровень не снижают.',
+      tierWindow: 'Считаются баллы за последние {days} дн.',
       rankUp: '↑ {n} с прошлой недели',
       rankDown: '↓ {n} с прошлой недели',
       rankSame: 'как на прошлой неделе',
@@ -319,6 +326,13 @@
       welcomeGo: 'Link an account',
       welcomeClose: 'Got it',
       nextReward: '{n} to go until “{title}”',
+      tier: 'Tier',
+      tierNone: 'No tier yet',
+      tierMultiplier: 'points ×{x}',
+      tierNext: '{n} to go until {name} (×{x})',
+      tierTop: 'This is the top tier',
+      tierLifetime: 'All points you have earned count; spending never lowers your tier.',
+      tierWindow: 'Points earned in the last {days} days count.',
       rankUp: '↑ {n} since last week',
       rankDown: '↓ {n} since last week',
       rankSame: 'same as last week',
@@ -778,7 +792,27 @@
     renderRankMove(me.rank);
     mergeHistory(me.recent);
     renderNextReward();
+    renderTier(me.tier);
     renderAccounts(me);
+  }
+
+  /** The member's tier, its multiplier and the way to the next one; hidden without a ladder. */
+  function renderTier(tier) {
+    const box = $('tier');
+    show(box, Boolean(tier));
+    if (!tier) return;
+    const times = (percent) => String(percent / 100).replace('.', state.lang === 'ru' ? ',' : '.');
+    $('tier-name').textContent = tier.current ? tier.current.name : t('tierNone');
+    $('tier-multiplier').textContent = tier.current ? t('tierMultiplier', { x: times(tier.current.multiplier_percent) }) : '';
+    const next = tier.next;
+    $('tier-next').textContent = next
+      ? t('tierNext', { name: next.name, x: times(next.multiplier_percent), n: points(next.points_missing) })
+      : t('tierTop');
+    const reached = tier.qualifying_points;
+    const percent = next ? Math.max(0, Math.min(100, Math.round((reached / (reached + next.points_missing || 1)) * 100))) : 100;
+    $('tier-bar').style.width = percent + '%';
+    box.querySelector('.bar').setAttribute('aria-valuenow', String(percent));
+    $('tier-basis').textContent = tier.window_days > 0 ? t('tierWindow', { days: tier.window_days }) : t('tierLifetime');
   }
 
   function renderRankMove(rank) {

@@ -62,6 +62,8 @@ pub struct MemberCard {
     pub earned: i64,
     pub spent: i64,
     pub blocked: bool,
+    /// The tier the member was last placed on (name and multiplier in percent).
+    pub tier: Option<MemberTierView>,
     /// The member's personal data was erased: an anonymous member, history intact.
     pub erased: bool,
     pub accounts: Vec<MemberHit>,
@@ -71,6 +73,14 @@ pub struct MemberCard {
     /// The member's coupons, newest first.
     #[schema(value_type = Vec<Object>)]
     pub redemptions: Vec<projections::rewards::RedemptionRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberTierView {
+    pub name: String,
+    pub multiplier_percent: u32,
+    /// When the member reached it.
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -221,6 +231,11 @@ pub async fn card(
         earned: folded.earned,
         spent: folded.spent,
         blocked: folded.blocked,
+        tier: folded.tier.as_ref().map(|t| MemberTierView {
+            name: t.name.clone(),
+            multiplier_percent: t.multiplier_percent,
+            since: t.since.get(),
+        }),
         erased: folded.erased,
         accounts,
         history,

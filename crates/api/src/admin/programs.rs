@@ -94,9 +94,21 @@ pub struct RulesReply {
     pub version: u32,
     /// Points per network and activity, caps, cooldowns, minimum comment length, repeated
     /// texts (`refuse_repeated_text`, `repeated_text_window_days`), own accounts, the relink
-    /// cooldown (`relink_cooldown_days`).
+    /// cooldown (`relink_cooldown_days`), what is held for review (`review`), the tier ladder
+    /// (`tiers`: `window_days`, 0 for lifetime points, and `levels` of `name`, `threshold`,
+    /// `multiplier_percent`).
     #[schema(value_type = Object)]
     pub rules: Rules,
+    /// How many members stand on each tier now, lowest first.
+    pub tier_members: Vec<TierMembers>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierMembers {
+    /// The place on the ladder, from 1.
+    pub level: i32,
+    pub tier: String,
+    pub members: i64,
 }
 
 /// The program's rules in force, as JSON.
@@ -113,11 +125,22 @@ pub async fn rules(
     Path(program_id): Path<Uuid>,
 ) -> Result<Json<RulesReply>, ApiError> {
     let program = state.ledger().program(ProgramId(program_id)).await?;
+    let counts = projections::balances::tier_counts(&state.pool, program_id)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(RulesReply {
         program_id,
         time_zone: program.time_zone.name().to_string(),
         version: program.rules_version,
         rules: program.rules,
+        tier_members: counts
+            .into_iter()
+            .map(|(level, tier, members)| TierMembers {
+                level,
+                tier,
+                members,
+            })
+            .collect(),
     }))
 }
 

@@ -31,6 +31,8 @@ pub struct Me {
     pub language: Language,
     pub balance: Balance,
     pub blocked: bool,
+    /// Where the member stands on the program's ladder; absent when the program has none.
+    pub tier: Option<TierView>,
     pub rank: Ranks,
     pub accounts: Vec<LinkedAccount>,
     pub subscriptions: Vec<Subscription>,
@@ -63,6 +65,49 @@ impl From<projections::balances::BalanceRow> for Balance {
             awaiting_review: 0,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TierView {
+    /// The tier the member holds, `None` below the first threshold.
+    pub current: Option<TierStep>,
+    /// The tier above, with the points still missing to it; `None` at the top.
+    pub next: Option<TierStep>,
+    /// The points the ladder counts: lifetime points, or those earned in the last
+    /// `window_days` days.
+    pub qualifying_points: i64,
+    /// 0 when the ladder counts lifetime points.
+    pub window_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TierStep {
+    pub name: String,
+    /// What activity pays at this tier, in percent of the rule's points.
+    pub multiplier_percent: u32,
+    /// For the next tier: qualifying points still missing (0 for the current one).
+    pub points_missing: i64,
+}
+
+/// The member's place on the ladder of `rules`, from their own stream: the tier they were last
+/// placed on and the points that count now.
+fn tier_view(rules: &domain::program::Rules, own: &MemberState) -> Option<TierView> {
+    let now = domain::Timestamp::new(Utc::now());
+    let standing = domain::tier::standing(&rules.tiers, own, now)?;
+    Some(TierView {
+        current: standing.current.map(|t| TierStep {
+            name: t.name.clone(),
+            multiplier_percent: t.multiplier_percent,
+            points_missing: 0,
+        }),
+        next: standing.next.map(|(l, missing)| TierStep {
+            name: l.name.clone(),
+            multiplier_percent: l.multiplier_percent,
+            points_missing: missing,
+        }),
+        qualifying_points: standing.qualifying_points,
+        window_days: rules.tiers.window_days,
+    })
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -138,6 +183,7 @@ pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me
             ..balance.map_or_else(Balance::default, Balance::from)
         },
         blocked: own.blocked,
+        tier: tier_view(&member.program.rules, &own),
         rank,
         accounts,
         subscriptions: subscriptions(member.lang, &own),

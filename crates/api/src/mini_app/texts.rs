@@ -135,6 +135,18 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
             Language::Ru => format!("{points} баллов после проверки не начислены"),
             Language::En => format!("{points} points not added after review"),
         },
+        Event::TierChanged {
+            to: Some(tier),
+            level,
+            from_level,
+            ..
+        } => match (lang, level > from_level) {
+            (Language::Ru, true) => format!("Новый уровень: {tier}"),
+            (Language::En, true) => format!("New tier: {tier}"),
+            (Language::Ru, false) => format!("Уровень теперь «{tier}»"),
+            (Language::En, false) => format!("Your tier is now {tier}"),
+        },
+        Event::TierChanged { to: None, .. } => lang.pick("Уровень снят", "Tier ended").into(),
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted {
             note, compensates, ..

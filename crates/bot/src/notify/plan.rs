@@ -37,6 +37,15 @@ pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
             entry_id,
             ..
         } => Some((*member_id, *entry_id)),
+        // A rise up the ladder, once per move; a fall or a lapse is not announced.
+        Event::TierChanged {
+            member_id,
+            to: Some(_),
+            level,
+            from_level,
+            at,
+            ..
+        } if level > from_level => Some((*member_id, tier_entry(*member_id, *level, *at))),
         Event::PointsAwarded {
             member_id,
             entry_id,
@@ -156,6 +165,15 @@ pub async fn plan(
         });
     }
     Ok(planned)
+}
+
+/// The notification entry of a move up to `level`, decided at `at`.
+fn tier_entry(member: MemberId, level: u32, at: domain::Timestamp) -> EntryId {
+    EntryId(domain::ids::derived_id(&format!(
+        "tier-reached:{}:{level}:{}",
+        member.0,
+        at.get().timestamp_micros()
+    )))
 }
 
 /// The notification entry of a held award's approval.
