@@ -15,6 +15,7 @@ use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::{Points, PointsDelta};
 use domain::program::Rules;
 use domain::review::{ReviewDecision, ReviewHeld, ReviewRules, decide_review};
+use domain::tier::{EvaluateTier, TierLevel, TierRules, decide_tier};
 use domain::reward::{
     CancelRedemption, Redeem, RewardState, decide_cancel_redemption, decide_redeem,
 };
@@ -128,11 +129,27 @@ impl Generator {
         Self {
             rng,
             program,
-            // Half the campaigns pay over the review threshold, so their bonuses are held.
+            // Half the campaigns pay over the review threshold, so their bonuses are held; the
+            // most active members climb a two-step ladder and earn its multiplier.
             rules: Rules {
                 review: ReviewRules {
                     codeword_over: Some(100),
                     ..ReviewRules::default()
+                },
+                tiers: TierRules {
+                    window_days: 0,
+                    levels: vec![
+                        TierLevel {
+                            name: "Silver".into(),
+                            threshold: 300,
+                            multiplier_percent: 110,
+                        },
+                        TierLevel {
+                            name: "Gold".into(),
+                            threshold: 1_500,
+                            multiplier_percent: 125,
+                        },
+                    ],
                 },
                 ..Rules::standard()
             },
@@ -283,6 +300,21 @@ impl Generator {
         self.members[i] = events.iter().fold(state, |s, e| s.apply(e));
     }
 
+    /// `events` of member `i`, followed by the tier move they cause, as the tier keeper would
+    /// record it just after.
+    fn placed(&mut self, i: usize, mut events: Vec<Event>) -> Vec<Event> {
+        let command = EvaluateTier {
+            tiers: self.rules.tiers.clone(),
+            rule_version: 1,
+            at: self.now.into(),
+        };
+        if let Ok(moved) = decide_tier(&self.members[i], command) {
+            self.apply_member(i, &moved);
+            events.extend(moved);
+        }
+        events
+    }
+
     fn register(&mut self) -> Option<Vec<Event>> {
         let member_id = MemberId(self.id());
         let events = MemberState::default()
@@ -355,7 +387,7 @@ impl Generator {
         let events = self.members[i].decide(MemberCommand::Award(award)).ok()?;
         self.apply_member(i, &events);
         remember(&mut self.recent_awards, (i, activity), &mut self.rng);
-        Some(events)
+        Some(self.placed(i, events))
     }
 
     fn reverse(&mut self) -> Option<Vec<Event>> {
@@ -368,7 +400,7 @@ impl Generator {
         };
         let events = self.members[i].decide(command).ok()?;
         self.apply_member(i, &events);
-        Some(events)
+        Some(self.placed(i, events))
     }
 
     fn adjust(&mut self) -> Option<Vec<Event>> {
@@ -385,7 +417,7 @@ impl Generator {
             };
             let events = self.members[i].decide(command).ok()?;
             self.apply_member(i, &events);
-            return Some(events);
+            return Some(self.placed(i, events));
         }
         let i = self.someone()?;
         let entry_id = EntryId(self.id());
@@ -401,7 +433,7 @@ impl Generator {
         let events = self.members[i].decide(command).ok()?;
         self.apply_member(i, &events);
         remember(&mut self.recent_adjustments, (i, entry_id), &mut self.rng);
-        Some(events)
+        Some(self.placed(i, events))
     }
 
     fn codeword(&mut self) -> Option<Vec<Event>> {
@@ -427,7 +459,7 @@ impl Generator {
             .iter()
             .fold(std::mem::take(&mut self.campaigns[c]), |s, e| s.apply(e));
         self.apply_member(i, &events);
-        Some(events)
+        Some(self.placed(i, events))
     }
 
     /// A manager approves (seven in ten) or rejects a held award.
@@ -448,7 +480,7 @@ impl Generator {
         };
         let events = decide_review(&self.members[i], None, command).ok()?;
         self.apply_member(i, &events);
-        Some(events)
+        Some(self.placed(i, events))
     }
 
     fn redeem(&mut self) -> Option<Vec<Event>> {
