@@ -319,3 +319,43 @@ async fn the_mini_app_shows_the_tier_the_way_to_the_next_and_the_move_in_history
         .await;
     assert_eq!(other["tier"], Value::Null, "{other}");
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_ladder_set_through_another_process_reaches_the_keepers_process(pool: PgPool) {
+    let admin = AdminClient::signed_in(pool, Role::Admin).await;
+    let app = &admin.app;
+    comments(&admin, 1..=1).await;
+    let member = app.member_of(&anna_vk()).await.unwrap();
+    let delta = domain::points::PointsDelta::new(20).unwrap();
+    let action = crate::harness::mini_app::now_action();
+    app.t
+        .ledger
+        .adjust_points(app.t.program_id(), member, delta, "welcome", None, &action)
+        .await
+        .unwrap();
+    // The keeper's process holds the program's rules, without a ladder.
+    assert!(keep(&admin, now()).await.ran);
+    let other = app.another_process().await;
+    let mut rules = other
+        .t
+        .ledger
+        .program(app.t.program_id())
+        .await
+        .unwrap()
+        .rules;
+    rules.tiers = serde_json::from_value(silver_and_gold(0)).unwrap();
+    other
+        .t
+        .ledger
+        .change_rules(
+            app.t.program_id(),
+            rules,
+            &crate::harness::mini_app::now_action(),
+        )
+        .await
+        .unwrap();
+    app.drain().await;
+    let pass = keep(&admin, now()).await;
+    assert_eq!(pass.moved, 1, "{pass:?}");
+    assert_eq!(tier_of_anna(&admin).await, Some(("Silver".into(), 150, 30)));
+}

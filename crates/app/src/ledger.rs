@@ -402,6 +402,12 @@ impl Ledger {
         self.known_empty::<MemberState>(&StreamId::Member(member));
     }
 
+    /// Drops the program's cached state, so its next use reads the rules from the log (a
+    /// change appended by another process is otherwise met only by an append of this one).
+    pub fn forget_program(&self, program: ProgramId) {
+        self.forget::<ProgramState>(&StreamId::Program(program).to_string());
+    }
+
     fn forget<S: CachedState>(&self, stream: &str) {
         S::cache(&self.caches).invalidate(stream);
     }

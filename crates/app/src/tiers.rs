@@ -21,6 +21,20 @@ use uuid::Uuid;
 
 /// Events read per batch.
 const READ_BATCH: i64 = 1_000;
+/// What the keeper reads of the log while some program has a ladder: the events that change
+/// what a member earned (every `Event::balance_delta` but spending and refunds) and rules.
+const EARNING_AND_RULES: [&str; 8] = [
+    "PointsAwarded",
+    "PointsReversed",
+    "AwardRestored",
+    "HeldAwardApproved",
+    "PointsAdjusted",
+    "PointsMovedOut",
+    "PointsMovedIn",
+    "RulesChanged",
+];
+/// ... and while none has: a ladder can only arrive with rules.
+const RULES: [&str; 1] = ["RulesChanged"];
 /// Batches per pass at most, so one pass cannot run for ever behind a busy log.
 const MAX_BATCHES: usize = 50;
 /// How often rolling-window ladders are swept.
@@ -65,31 +79,47 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     let mut read_upto = Checkpoint { tx_id, position };
     // Without a ladder anywhere, earning moves nobody: the log is only read for ladder changes.
     let any_ladder = any_ladder(ledger).await?;
+    let types: &[&str] = if any_ladder {
+        &EARNING_AND_RULES
+    } else {
+        &RULES
+    };
+    let head = ledger.store().head().await?;
     let mut members = BTreeSet::new();
     let mut ladders_changed = BTreeSet::new();
-    for _ in 0..MAX_BATCHES {
+    'batches: for _ in 0..MAX_BATCHES {
         let batch = ledger
             .store()
-            .read_all_as::<Event>(read_upto, READ_BATCH)
+            .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
             .await?;
-        let Some(last) = batch.last() else {
+        if batch.is_empty() {
+            // Every event of interest up to the head was read: the log up to it is passed.
+            read_upto = read_upto.max(head);
             break;
-        };
-        read_upto = last.checkpoint();
-        pass.events += batch.len();
+        }
         for envelope in &batch {
+            read_upto = envelope.checkpoint();
+            pass.events += 1;
+            if any_ladder && let Some(member) = qualifying_change(&envelope.event) {
+                members.insert(member);
+            }
             if let Event::RulesChanged {
                 program_id,
                 version,
                 rules,
                 ..
             } = &envelope.event
-                && ladder_changed(ledger, *program_id, *version, rules).await?
             {
-                ladders_changed.insert(*program_id);
-            }
-            if any_ladder && let Some(member) = qualifying_change(&envelope.event) {
-                members.insert(member);
+                // This process may hold the rules of before the change, as another made it.
+                ledger.forget_program(*program_id);
+                if ladder_changed(ledger, *program_id, *version, rules).await? {
+                    ladders_changed.insert(*program_id);
+                    if !any_ladder {
+                        // Only rules were read so far: what follows is read by the next pass,
+                        // with the earning events a ladder needs.
+                        break 'batches;
+                    }
+                }
             }
         }
     }

@@ -15,10 +15,10 @@ use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::{Points, PointsDelta};
 use domain::program::Rules;
 use domain::review::{ReviewDecision, ReviewHeld, ReviewRules, decide_review};
-use domain::tier::{EvaluateTier, TierLevel, TierRules, decide_tier};
 use domain::reward::{
     CancelRedemption, Redeem, RewardState, decide_cancel_redemption, decide_redeem,
 };
+use domain::tier::{EvaluateTier, TierLevel, TierRules, decide_tier};
 use domain::{Aggregate, Event};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;

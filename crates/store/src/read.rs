@@ -365,6 +365,48 @@ impl<T> Envelope<T> {
 }
 
 impl EventStore {
+    /// The events of `types` after `after` up to `upto` (a checkpoint at or below the gap-safe
+    /// horizon, such as [`EventStore::head`]'s), decoded, in log order: a follower that cares
+    /// for a few types scans the log's index in the database and receives only those.
+    pub async fn read_types_as<T>(
+        &self,
+        after: Checkpoint,
+        upto: Checkpoint,
+        types: &[&str],
+        limit: i64,
+    ) -> Result<Vec<Envelope<T>>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        type Row<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
+        let rows: Vec<Row<T>> = sqlx::query_as(
+            "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
+             WHERE (tx_id, position) > ($1, $2) AND (tx_id, position) <= ($3, $4) \
+               AND event_type = ANY($5) \
+             ORDER BY tx_id, position LIMIT $6",
+        )
+        .bind(after.tx_id)
+        .bind(after.position)
+        .bind(upto.tx_id)
+        .bind(upto.position)
+        .bind(types)
+        .bind(limit.clamp(1, MAX_READ_BATCH))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
+                    tx_id,
+                    position,
+                    stream_version,
+                    recorded_at,
+                    event: payload.0,
+                },
+            )
+            .collect())
+    }
+
     /// Like [`EventStore::read_all`], decoding payloads straight from jsonb into `T` and
     /// reading only what a fold needs: the fast path for followers of the log (notifications).
     pub async fn read_all_as<T>(
