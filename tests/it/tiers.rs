@@ -103,6 +103,22 @@ async fn members_climb_the_ladder_once_per_move_and_earn_its_multiplier(pool: Pg
     assert_eq!(a.moved + b.moved, 1);
     assert_eq!(app.events_of_type("TierChanged").await, 2);
     assert_eq!(tier_of_anna(&admin).await, Some(("Gold".into(), 200, 50)));
+    // Managers find members by tier; the list and its CSV name it.
+    let listed = |query: &'static str| {
+        let admin = &admin;
+        async move {
+            let page = admin.get(&admin.path(&format!("/members?{query}"))).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            page.json()["members"].as_array().unwrap().clone()
+        }
+    };
+    let gold = listed("tier=2").await;
+    assert_eq!(gold.len(), 1);
+    assert_eq!(gold[0]["tier"], "Gold");
+    assert!(listed("tier=1").await.is_empty());
+    assert!(listed("tier=0").await.is_empty());
+    let csv = admin.get(&admin.path("/members.csv")).await;
+    assert!(csv.body.contains(";Gold;"), "{}", csv.body);
     comments(&admin, 5..=5).await;
     assert_eq!(app.balance_of(&anna_vk()).await, 70, "Gold pays 10 × 2");
 

@@ -16,6 +16,7 @@ use domain::network::Network;
 use domain::points::Points;
 use domain::program::Rules;
 use domain::reward::{RewardCommand, RewardTerms};
+use domain::tier::{TierLevel, TierRules};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use secrecy::{ExposeSecret, SecretString};
@@ -70,6 +71,22 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
     };
     let mut rules = Rules::standard();
     rules.min_comment_chars = 2;
+    // Regulars climb two tiers and earn a little more for each comment.
+    rules.tiers = TierRules {
+        window_days: 0,
+        levels: vec![
+            TierLevel {
+                name: "Постоянный гость".into(),
+                threshold: 100,
+                multiplier_percent: 110,
+            },
+            TierLevel {
+                name: "Друг кофейни".into(),
+                threshold: 300,
+                multiplier_percent: 125,
+            },
+        ],
+    };
     ignore_existing(
         ledger
             .create_program(

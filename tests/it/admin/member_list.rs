@@ -288,13 +288,13 @@ async fn the_filtered_list_downloads_as_csv_for_russian_excel(pool: PgPool) {
     let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "ID участника;Имя;Telegram;VK;Instagram;Баланс;Заработано всего;Заблокирован;\
+        "ID участника;Имя;Telegram;VK;Instagram;Баланс;Заработано всего;Уровень;Заблокирован;\
          Дата регистрации;Последняя активность"
     );
     assert_eq!(lines.len(), 4, "Vera, Ivan, Nina: {}", csv.body);
     let vera: Vec<&str> = lines[1].split(';').collect();
     assert_eq!(
-        &vera[1..8],
+        &vera[1..9],
         [
             "Vera",
             "Vera_telegram",
@@ -302,6 +302,7 @@ async fn the_filtered_list_downloads_as_csv_for_russian_excel(pool: PgPool) {
             "",
             "500",
             "500",
+            "",
             "false"
         ]
     );

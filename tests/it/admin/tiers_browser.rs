@@ -94,6 +94,21 @@ async fn an_admin_sets_a_ladder_and_the_member_card_shows_the_tier(pool: PgPool)
     reopen(&browser, &api, "#/rules").await;
     browser.wait_visible("#rules-tiers").await.unwrap();
     assert_eq!(browser.text("#tier-0-members").await.unwrap().unwrap(), "1");
+    // The members list names the tier and finds the members on it.
+    reopen(&browser, &api, "#/members?tier=1").await;
+    browser.wait_visible("#filter-tier").await.unwrap();
+    assert_eq!(browser.count(".member-row").await.unwrap(), 1);
+    assert_eq!(
+        browser
+            .text(".member-row .member-tier")
+            .await
+            .unwrap()
+            .unwrap(),
+        "Silver"
+    );
+    reopen(&browser, &api, "#/members?tier=2").await;
+    browser.wait_visible("#filter-tier").await.unwrap();
+    assert_eq!(browser.count(".member-row").await.unwrap(), 0);
     let member = panel.app.member_of(&anna_vk()).await.unwrap();
     reopen(&browser, &api, &format!("#/members/{}", member.0)).await;
     browser.wait_visible("#member-tier").await.unwrap();

@@ -62,7 +62,7 @@ Views.dashboard = async function (view, params) {
 
 // The members list: filters and sort live in the hash (#/members?sort=balance&network=vk…), so
 // a page can be bookmarked, reloaded and tested; pages follow each other by keyset cursor.
-const MEMBER_FILTERS = ["q", "network", "linked", "blocked", "active_days", "min_balance", "max_balance"];
+const MEMBER_FILTERS = ["q", "network", "linked", "blocked", "active_days", "min_balance", "max_balance", "tier"];
 const MEMBER_SORTS = [
   ["balance", "members.balance"], ["earned", "members.earned"],
   ["last_activity", "members.last_activity"], ["joined", "members.joined"],
@@ -95,6 +95,8 @@ function memberName(m) {
 
 Views.members = async function (view, params) {
   params = new URLSearchParams(params || "");
+  // The ladder names the tier filter's choices; a program without one has no such filter.
+  const ladder = ((await api("GET", programPath("/rules"))).rules.tiers || {}).levels || [];
   const field = (name, input) => { input.name = name; input.value = params.get(name) || ""; return input; };
   const choice = (name, id, options) => field(name, el("select", { id },
     options.map(([value, key]) => el("option", { value }, I18n.t(key)))));
@@ -113,6 +115,10 @@ Views.members = async function (view, params) {
       field("min_balance", el("input", { id: "filter-min-balance", type: "number", size: 7 }))),
     el("label", {}, I18n.t("members.max_balance"),
       field("max_balance", el("input", { id: "filter-max-balance", type: "number", size: 7 }))),
+    ladder.length === 0 ? field("tier", el("input", { type: "hidden" })) :
+      el("label", {}, I18n.t("card.tier"), field("tier", el("select", { id: "filter-tier" },
+        el("option", { value: "" }, I18n.t("members.any")), el("option", { value: "0" }, I18n.t("card.no_tier")),
+        ladder.map((l, i) => el("option", { value: String(i + 1) }, l.name))))),
     el("button", { type: "submit", id: "member-filter-apply" }, I18n.t("common.find")),
     el("button", { type: "button", class: "secondary", id: "member-filter-reset",
       onclick: () => { location.hash = "#/members"; } }, I18n.t("members.reset")));
@@ -145,7 +151,8 @@ Views.members = async function (view, params) {
   const accounts = (m) => (m.accounts || []).map((a) =>
     el("div", { class: "net-" + a.network }, networkName(a.network) + " · " + accountLabel(a)));
   const rows = reply.members.map((m) => el("tr", { class: "member-row", "data-member": m.member_id },
-    el("td", {}, el("a", { href: "#/members/" + m.member_id, class: "member-link" }, memberName(m))),
+    el("td", {}, el("a", { href: "#/members/" + m.member_id, class: "member-link" }, memberName(m)),
+      m.tier ? [" ", el("span", { class: "badge tier member-tier" }, m.tier)] : null),
     el("td", {}, accounts(m)),
     el("td", { class: "num member-balance" }, fmtNum(m.balance)),
     el("td", { class: "num" }, fmtNum(m.earned)),

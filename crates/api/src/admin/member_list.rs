@@ -76,6 +76,9 @@ pub struct MembersQuery {
     pub active_days: Option<u32>,
     pub min_balance: Option<i64>,
     pub max_balance: Option<i64>,
+    /// Only members on this tier, by its place on the ladder (1 = the lowest); 0: members on
+    /// no tier.
+    pub tier: Option<u32>,
     #[param(inline)]
     pub sort: Option<MemberSort>,
     #[param(inline)]
@@ -96,6 +99,7 @@ pub struct MemberFilter {
     active_days: Option<u32>,
     min_balance: Option<i64>,
     max_balance: Option<i64>,
+    tier: Option<u32>,
     sort: MemberSort,
     order: SortOrder,
 }
@@ -176,6 +180,7 @@ impl MembersQuery {
             active_days: self.active_days,
             min_balance: self.min_balance,
             max_balance: self.max_balance,
+            tier: self.tier,
             sort: self.sort.unwrap_or_default(),
             order: self.order.unwrap_or_default(),
         })
@@ -227,6 +232,8 @@ pub struct ListedMember {
     pub balance: i64,
     /// Lifetime points earned.
     pub earned: i64,
+    /// The tier the member stands on, if any.
+    pub tier: Option<String>,
     pub blocked: bool,
     pub joined_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
@@ -346,6 +353,23 @@ async fn balance_rows(
         sql.push(" AND b.current <= ");
         sql.push_bind(max);
     }
+    match filter.tier {
+        None => {}
+        Some(0) => {
+            sql.push(
+                " AND NOT EXISTS (SELECT 1 FROM member_tiers t WHERE t.program_id = b.program_id \
+                  AND t.member_id = b.member_id)",
+            );
+        }
+        Some(level) => {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM member_tiers t WHERE t.program_id = b.program_id \
+                  AND t.member_id = b.member_id AND t.level = ",
+            );
+            sql.push_bind(level as i32);
+            sql.push(")");
+        }
+    }
     let key = filter.sort.key();
     let (beyond, direction) = match filter.order {
         SortOrder::Asc => (">", "ASC"),
@@ -396,6 +420,7 @@ async fn members_page(
         .await
         .map_err(ApiError::internal)?;
     let mut accounts = accounts_of(&state.pool, program_id, &ids).await?;
+    let mut tiers = tiers_of(&state.pool, program_id, &ids).await?;
     let next = more
         .then(|| rows.last().map(|r| r.cursor(filter.sort)))
         .flatten();
@@ -408,12 +433,30 @@ async fn members_page(
             name,
             balance: r.current,
             earned: r.earned,
+            tier: tiers.remove(&r.member_id),
             blocked: r.blocked,
             joined_at: r.registered_at,
             last_activity_at: r.updated_at,
         })
         .collect();
     Ok((members, next))
+}
+
+/// The tiers of those of `members` who stand on one.
+async fn tiers_of(
+    pool: &PgPool,
+    program_id: Uuid,
+    members: &[Uuid],
+) -> Result<HashMap<Uuid, String>, ApiError> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT member_id, tier FROM member_tiers WHERE program_id = $1 AND member_id = ANY($2)",
+    )
+    .bind(program_id)
+    .bind(members)
+    .fetch_all(pool)
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The accounts of `members`, by member, in network order.
@@ -510,7 +553,7 @@ pub async fn csv(
 }
 
 /// The columns of the members CSV, by their key in the panel's texts.
-const MEMBER_COLUMNS: [(&str, &str); 10] = [
+const MEMBER_COLUMNS: [(&str, &str); 11] = [
     ("member_id", "ID участника"),
     ("name", "Имя"),
     ("telegram", "Telegram"),
@@ -518,6 +561,7 @@ const MEMBER_COLUMNS: [(&str, &str); 10] = [
     ("instagram", "Instagram"),
     ("balance", "Баланс"),
     ("earned", "Заработано всего"),
+    ("tier", "Уровень"),
     ("blocked", "Заблокирован"),
     ("joined_at", "Дата регистрации"),
     ("last_activity_at", "Последняя активность"),
@@ -541,6 +585,7 @@ fn member_fields(m: &ListedMember) -> Vec<String> {
         handles("instagram"),
         m.balance.to_string(),
         m.earned.to_string(),
+        m.tier.clone().unwrap_or_default(),
         m.blocked.to_string(),
         m.joined_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         m.last_activity_at.to_rfc3339(),
