@@ -3,7 +3,7 @@
 //! model rebuilt from position 0, then the audit (fold everything, compare every model, check
 //! every chain).
 
-use super::round2;
+use super::{proc_status_mb, round2};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
 use domain::codeword::Codeword;
@@ -67,8 +67,10 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
             d.model, d.key, d.expected, d.actual
         );
     }
+    let sizes = sizes(&pool, loaded).await?;
     Ok(json!({
         "workload": "rebuild",
+        "sizes": sizes,
         "events": loaded,
         "events_per_s": round2(rebuilt.events as f64 / rebuild_secs),
         "audit_events_per_s": round2(audit.events as f64 / audit_secs),
@@ -80,20 +82,54 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     }))
 }
 
+/// What the log and the read models cost on disk: the `events` table's heap, TOAST and each
+/// index per event, and every read model (table and indexes) per member, as the rebuild left
+/// them (freshly written: no bloat from updates yet).
+async fn sizes(pool: &PgPool, events: usize) -> anyhow::Result<serde_json::Value> {
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM balances")
+        .fetch_one(pool)
+        .await?;
+    let per = |bytes: i64, n: i64| round2(bytes as f64 / n.max(1) as f64);
+    let (heap, toast): (i64, i64) = sqlx::query_as(
+        "SELECT pg_relation_size('events'), pg_table_size('events') - pg_relation_size('events')",
+    )
+    .fetch_one(pool)
+    .await?;
+    let indexes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index \
+         WHERE indrelid = 'events'::regclass ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let events = events as i64;
+    let mut index_bytes = serde_json::Map::new();
+    for (name, bytes) in &indexes {
+        index_bytes.insert(name.clone(), json!(per(*bytes, events)));
+    }
+    let mut models = serde_json::Map::new();
+    for projection in projections::Projection::ALL {
+        for table in projection.tables() {
+            let bytes: i64 = sqlx::query_scalar("SELECT pg_total_relation_size($1::regclass)")
+                .bind(*table)
+                .fetch_one(pool)
+                .await?;
+            models.insert((*table).to_string(), json!(per(bytes, members)));
+        }
+    }
+    let index_total: i64 = indexes.iter().map(|(_, b)| b).sum();
+    Ok(json!({
+        "members": members,
+        "events_heap_bytes_per_event": per(heap, events),
+        "events_toast_bytes_per_event": per(toast, events),
+        "events_index_bytes_per_event": index_bytes,
+        "events_total_bytes_per_event": per(heap + toast + index_total, events),
+        "read_model_bytes_per_member": models,
+    }))
+}
+
 /// Resets VmHWM to the current RSS (Linux 4.0+); harmless where unsupported.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// A memory figure of /proc/self/status (VmHWM: peak RSS, VmRSS: now), in MB.
-fn proc_status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    round2(kb / 1024.0)
 }
 
 /// Decides a realistic history with the domain's own deciders; rejected commands are skipped.
