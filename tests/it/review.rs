@@ -23,13 +23,14 @@ pub(crate) fn comment(n: u32, kind: &str) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
-/// The admin puts the rules in force with activity cooldowns off and `review` as given.
-async fn put_review(admin: &AdminClient, review: Value) {
+/// The admin puts the rules in force with activity cooldowns off (so each comment earns its
+/// points) and the rules' `field` set to `value`.
+pub(crate) async fn put_rules_with(admin: &AdminClient, field: &str, value: Value) {
     let mut rules = admin.get(&admin.path("/rules")).await.json()["rules"].clone();
     for rule in rules["points"].as_array_mut().unwrap() {
         rule["cooldown_seconds"] = json!(0);
     }
-    rules["review"] = review;
+    rules[field] = value;
     let put = admin
         .change(
             Method::PUT,
@@ -42,7 +43,7 @@ async fn put_review(admin: &AdminClient, review: Value) {
 
 /// Rules that hold every award past the first within a minute.
 pub(crate) async fn one_award_a_minute(admin: &AdminClient) {
-    put_review(admin, json!({ "per_minute": 1 })).await;
+    put_rules_with(admin, "review", json!({ "per_minute": 1 })).await;
 }
 
 async fn queue(admin: &AdminClient, status: &str) -> Vec<Value> {
@@ -214,7 +215,7 @@ async fn an_auditor_sees_the_queue_and_decides_nothing(pool: PgPool) {
 async fn an_award_approved_after_its_account_was_claimed_goes_to_the_claimant(pool: PgPool) {
     let admin = AdminClient::signed_in(pool, Role::Admin).await;
     let app = &admin.app;
-    put_review(&admin, json!({ "new_member_hours": 24 })).await;
+    put_rules_with(&admin, "review", json!({ "new_member_hours": 24 })).await;
     // Anna's VK account is seen for the first time: its stand-in's first hours are held.
     assert_eq!(
         app.vk(comment(1, "wall_reply_new")).await.status,

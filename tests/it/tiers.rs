@@ -16,19 +16,7 @@ use sqlx::PgPool;
 
 /// The admin puts a ladder in force (cooldowns off, so each comment earns its 10 points).
 pub(crate) async fn put_tiers(admin: &AdminClient, tiers: Value) {
-    let mut rules = admin.get(&admin.path("/rules")).await.json()["rules"].clone();
-    for rule in rules["points"].as_array_mut().unwrap() {
-        rule["cooldown_seconds"] = json!(0);
-    }
-    rules["tiers"] = tiers;
-    let put = admin
-        .change(
-            Method::PUT,
-            &admin.path("/rules"),
-            Some(json!({ "rules": rules })),
-        )
-        .await;
-    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    crate::review::put_rules_with(admin, "tiers", tiers).await;
 }
 
 /// Silver from 20 points (×1.5), Gold from 50 (×2), over `window_days` (0 = lifetime).

@@ -378,8 +378,7 @@ impl EventStore {
     where
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
-        type Row<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
-        let rows: Vec<Row<T>> = sqlx::query_as(
+        let rows: Vec<EnvelopeRow<T>> = sqlx::query_as(
             "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
              WHERE (tx_id, position) > ($1, $2) AND (tx_id, position) <= ($3, $4) \
                AND event_type = ANY($5) \
@@ -392,19 +391,9 @@ impl EventStore {
         .bind(types)
         .bind(limit.clamp(1, MAX_READ_BATCH))
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
-                    tx_id,
-                    position,
-                    stream_version,
-                    recorded_at,
-                    event: payload.0,
-                },
-            )
-            .collect())
+        .await
+        .map_err(|e| undecodable(e, after))?;
+        Ok(envelopes(rows))
     }
 
     /// Like [`EventStore::read_all`], decoding payloads straight from jsonb into `T` and
@@ -417,8 +406,7 @@ impl EventStore {
     where
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
-        type Row<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
-        let rows: Vec<Row<T>> = sqlx::query_as(
+        let rows: Vec<EnvelopeRow<T>> = sqlx::query_as(
             "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
              WHERE (tx_id, position) > ($1, $2) \
                AND tx_id < (SELECT events_read_horizon()) \
@@ -429,24 +417,35 @@ impl EventStore {
         .bind(limit.clamp(1, MAX_READ_BATCH))
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::ColumnDecode { source, .. } => StoreError::UnknownEvent {
-                position: after.position,
-                message: format!("an event after this position does not decode: {source}"),
+        .map_err(|e| undecodable(e, after))?;
+        Ok(envelopes(rows))
+    }
+}
+
+/// A log row as followers read it: place, stream version, record time and the decoded payload.
+type EnvelopeRow<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
+
+fn envelopes<T>(rows: Vec<EnvelopeRow<T>>) -> Vec<Envelope<T>> {
+    rows.into_iter()
+        .map(
+            |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
+                tx_id,
+                position,
+                stream_version,
+                recorded_at,
+                event: payload.0,
             },
-            other => other.into(),
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
-                    tx_id,
-                    position,
-                    stream_version,
-                    recorded_at,
-                    event: payload.0,
-                },
-            )
-            .collect())
+        )
+        .collect()
+}
+
+/// A payload that does not decode names where the read started; other failures are the store's.
+fn undecodable(e: sqlx::Error, after: Checkpoint) -> StoreError {
+    match e {
+        sqlx::Error::ColumnDecode { source, .. } => StoreError::UnknownEvent {
+            position: after.position,
+            message: format!("an event after this position does not decode: {source}"),
+        },
+        other => other.into(),
     }
 }

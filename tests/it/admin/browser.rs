@@ -605,6 +605,25 @@ pub(super) async fn reopen(browser: &Browser, panel: &AdminClient, hash: &str) {
     open(browser, hash).await;
 }
 
+/// Sets the input `id` to `value` as typing would, so the form's checks and preview follow.
+pub(super) async fn type_value(browser: &Browser, id: &str, value: &str) {
+    let script = format!(
+        "const input = document.getElementById('{id}'); input.value = '{value}';
+         input.dispatchEvent(new Event('input', {{ bubbles: true }}));"
+    );
+    browser.execute(&script, vec![]).await.unwrap();
+}
+
+/// Saves the Rules form, confirms, and waits until the history lists `version`.
+pub(super) async fn save_rules(browser: &Browser, version: u32) {
+    browser.click("#rules-save").await.unwrap();
+    browser.click("#confirm-yes").await.unwrap();
+    browser
+        .wait_for_text("#rules-history", &format!("Version {version}"))
+        .await
+        .unwrap();
+}
+
 /// The API as the browser's admin sees it, to compare the page with.
 pub(super) async fn as_admin(panel: &AdminClient) -> AdminClient {
     let mut reader = AdminClient::on(panel.app.clone());

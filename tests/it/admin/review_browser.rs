@@ -2,7 +2,7 @@
 //! they were held, a manager approves one (the member is paid) and rejects the other with a
 //! reason; the Rules page edits the review settings.
 
-use super::browser::{as_admin, recorded, reopen, signed_in_at};
+use super::browser::{as_admin, recorded, reopen, save_rules, signed_in_at, type_value};
 use crate::browser::Browser;
 use crate::harness::admin::AdminClient;
 use crate::harness::anna_vk;
@@ -103,25 +103,13 @@ async fn a_manager_approves_one_held_award_and_rejects_another(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(per_minute, "1");
-    browser
-        .execute(
-            "const hour = document.getElementById('rules-review-per_hour'); hour.value = '30';
-             hour.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .unwrap();
+    type_value(&browser, "rules-review-per_hour", "30").await;
     let preview = browser.text("#rules-preview").await.unwrap().unwrap();
     assert!(
         preview.contains("this many awards an hour: 30 instead of none"),
         "{preview}"
     );
-    browser.click("#rules-save").await.unwrap();
-    browser.click("#confirm-yes").await.unwrap();
-    browser
-        .wait_for_text("#rules-history", "Version 3")
-        .await
-        .unwrap();
+    save_rules(&browser, 3).await;
     let rules = api.get(&api.path("/rules")).await.json();
     assert_eq!(rules["rules"]["review"]["per_hour"], 30);
     assert_eq!(rules["rules"]["review"]["per_minute"], 1, "kept");

@@ -2,20 +2,12 @@
 //! (a wrong row is named before anything is sent), the change is said in words before saving,
 //! the page then counts the members on each tier, and the member card shows the tier.
 
-use super::browser::{as_admin, reopen, signed_in_at};
+use super::browser::{as_admin, reopen, save_rules, signed_in_at, type_value};
 use crate::browser::Browser;
 use crate::harness::admin::AdminClient;
 use crate::harness::anna_vk;
 use crate::review::comment;
 use sqlx::PgPool;
-
-/// Sets an input's value as typing would, so the form's preview follows.
-fn typed(id: &str, value: &str) -> String {
-    format!(
-        "const input = document.getElementById('{id}'); input.value = '{value}';
-         input.dispatchEvent(new Event('input', {{ bubbles: true }}));"
-    )
-}
 
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn an_admin_sets_a_ladder_and_the_member_card_shows_the_tier(pool: PgPool) {
@@ -33,10 +25,7 @@ async fn an_admin_sets_a_ladder_and_the_member_card_shows_the_tier(pool: PgPool)
     reopen(&browser, &api, "#/rules").await;
     browser.wait_visible("#rules-tiers").await.unwrap();
     // A threshold without a name is refused beside the field.
-    browser
-        .execute(&typed("tier-0-threshold", "20"), vec![])
-        .await
-        .unwrap();
+    type_value(&browser, "tier-0-threshold", "20").await;
     let preview = browser.text("#rules-preview").await.unwrap().unwrap();
     assert!(
         preview.contains("Correct the fields marked above."),
@@ -46,37 +35,17 @@ async fn an_admin_sets_a_ladder_and_the_member_card_shows_the_tier(pool: PgPool)
         browser.text("#tier-0-name-error").await.unwrap().unwrap(),
         "Name the tier"
     );
-    browser
-        .execute(&typed("tier-0-name", "Silver"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&typed("tier-0-multiplier", "150"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&typed("tier-1-name", "Gold"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&typed("tier-1-threshold", "50"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&typed("tier-1-multiplier", "200"), vec![])
-        .await
-        .unwrap();
+    type_value(&browser, "tier-0-name", "Silver").await;
+    type_value(&browser, "tier-0-multiplier", "150").await;
+    type_value(&browser, "tier-1-name", "Gold").await;
+    type_value(&browser, "tier-1-threshold", "50").await;
+    type_value(&browser, "tier-1-multiplier", "200").await;
     let preview = browser.text("#rules-preview").await.unwrap().unwrap();
     assert!(
         preview.contains("Tiers: Silver from 20 (×1.5), Gold from 50 (×2) (were: none)"),
         "{preview}"
     );
-    browser.click("#rules-save").await.unwrap();
-    browser.click("#confirm-yes").await.unwrap();
-    browser
-        .wait_for_text("#rules-history", "Version 3")
-        .await
-        .unwrap();
+    save_rules(&browser, 3).await;
     let rules = api.get(&api.path("/rules")).await.json();
     assert_eq!(
         rules["rules"]["tiers"]["levels"][1],

@@ -116,7 +116,8 @@ async function renderNow(options) {
   document.body.setAttribute("data-ready", hash);
 }
 
-// Live pages: the dashboard, a member card and the leaderboards read themselves again when the
+// Live pages: the dashboard, a member card, the leaderboards and the review queue (its read
+// model may show a decision a moment after the answer) read themselves again when the
 // server says the read models moved (server-sent events), at most once a second, or every
 // POLL_MS while the stream is down. A page being edited is not replaced under the manager's
 // hands: the header offers the new activity instead.
@@ -125,7 +126,7 @@ const LIVE_POLL_MS = 15000;
 
 Live.onPage = function () {
   const parts = (location.hash || "#/dashboard").slice(1).split("?")[0].split("/").filter(Boolean);
-  return !parts[0] || parts[0] === "dashboard" || parts[0] === "leaderboards"
+  return !parts[0] || parts[0] === "dashboard" || parts[0] === "leaderboards" || parts[0] === "review"
     || (parts[0] === "members" && parts.length > 1);
 };
 
