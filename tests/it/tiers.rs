@@ -8,7 +8,7 @@ use crate::harness::anna_vk;
 use crate::review::comment;
 use api::admin::Role;
 use app::tiers::keep_once;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use chrono::Duration;
 use domain::Timestamp;
 use serde_json::{Value, json};
