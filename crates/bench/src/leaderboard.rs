@@ -125,18 +125,11 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         Asker::ReadModel(LiveBoards::new(pool.clone()))
     };
     // The first question of each board loads it; time that apart from the steady state.
-    let rss_before_mb = super::proc_status_mb("VmRSS:");
     let loading = Instant::now();
     for board in [population.all_key, population.week_key] {
         asker.top(&population, board, 1).await?;
     }
     let load_ms = loading.elapsed().as_millis();
-    // In this process (read-model layer): what the two loaded boards hold, per entry.
-    let board_bytes_per_entry = (!p.http).then(|| {
-        let grown = super::proc_status_mb("VmRSS:") - rss_before_mb;
-        let entries = population.all.len() + population.week.len();
-        round2(grown * 1024.0 * 1024.0 / entries.max(1) as f64)
-    });
 
     let (top_hist, rank_hist, secs) = query_load(&asker, &population, &p).await?;
     let mut all_hist = latency_histogram();
@@ -156,7 +149,6 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "top_p99_ms": ms(top_hist.value_at_quantile(0.99)),
         "rank_p99_ms": ms(rank_hist.value_at_quantile(0.99)),
         "board_load_ms": load_ms,
-        "board_bytes_per_entry": board_bytes_per_entry,
         "staleness_p50_ms": ms(stale.value_at_quantile(0.50)),
         "staleness_p99_ms": ms(stale.value_at_quantile(0.99)),
         "projection_visible_p99_ms": visible_p99_ms,
