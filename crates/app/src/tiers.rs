@@ -133,8 +133,14 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     }
     for member in members {
         pass.evaluated += 1;
-        if let Outcome::Recorded { .. } = ledger.evaluate_tier(member, now).await? {
-            pass.moved += 1;
+        match ledger.evaluate_tier(member, now).await {
+            Ok(Outcome::Recorded { .. }) => pass.moved += 1,
+            Ok(_) => {}
+            // A member the domain will not place is no reason to hold everyone else back.
+            Err(AppError::Denied(refusal)) => {
+                tracing::warn!(member = %member.0, %refusal, "tiers: member not placed");
+            }
+            Err(failure) => return Err(failure),
         }
     }
     sqlx::query(
