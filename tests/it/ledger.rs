@@ -320,3 +320,29 @@ async fn one_external_account_belongs_to_one_member(pool: PgPool) {
         Some(boris)
     );
 }
+
+/// Rules a manager changed through one process are in force in another within its freshness
+/// (nothing else would tell it: its cached program state is only checked by its own appends).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn rules_changed_through_another_process_are_in_force_here_within_seconds(pool: PgPool) {
+    let t = TestLedger::new(pool.clone()).await;
+    let fresh_for = std::time::Duration::from_millis(500);
+    let config = app::LedgerConfig {
+        program_fresh_for: fresh_for,
+        ..app::LedgerConfig::default()
+    };
+    let here = app::Ledger::new(store::EventStore::new(pool), config);
+    let program = t.program_id();
+    let before = here.program(program).await.unwrap().rules.daily_cap;
+    assert_ne!(before, Some(123));
+    let mut rules = t.ledger.program(program).await.unwrap().rules;
+    rules.daily_cap = Some(123);
+    t.ledger
+        .change_rules(program, rules, &manager())
+        .await
+        .unwrap();
+    tokio::time::sleep(fresh_for + std::time::Duration::from_millis(100)).await;
+    let after = here.program(program).await.unwrap();
+    assert_eq!(after.rules.daily_cap, Some(123));
+    assert_eq!(after.rules_version, 2);
+}

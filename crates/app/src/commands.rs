@@ -129,6 +129,7 @@ impl Ledger {
     }
 
     pub async fn program(&self, program_id: ProgramId) -> Result<ProgramContext, AppError> {
+        self.refresh_program_if_old(program_id);
         let loaded = self
             .load::<ProgramState>(&StreamId::Program(program_id))
             .await?;

@@ -30,6 +30,9 @@ pub struct LedgerConfig {
     /// How long after an activity raffle's end its draw waits, so awards decided before the
     /// end but committed just after it are in the log the draw reads (`app::raffles`).
     pub raffle_settle: std::time::Duration,
+    /// How long a program's rules are used from memory before they are read from the log again:
+    /// another process may have changed them, and nothing else here would notice.
+    pub program_fresh_for: std::time::Duration,
 }
 
 impl Default for LedgerConfig {
@@ -40,6 +43,7 @@ impl Default for LedgerConfig {
             max_commits_per_batch: 512,
             max_attempts: 16,
             raffle_settle: std::time::Duration::from_secs(60),
+            program_fresh_for: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -226,6 +230,8 @@ pub struct Ledger {
     max_attempts: u32,
     hot: Arc<HotStreams>,
     raffle_settle: std::time::Duration,
+    /// Programs whose state was read from the log within `program_fresh_for`.
+    programs_read: crate::cache::Expiring<ProgramId, ()>,
 }
 
 /// Locks that take this process's commands on one shared stream (a reward every member
@@ -266,6 +272,7 @@ impl Ledger {
             }),
             max_attempts: config.max_attempts,
             raffle_settle: config.raffle_settle,
+            programs_read: crate::cache::Expiring::new(1024, config.program_fresh_for),
             hot: Arc::new(HotStreams(std::array::from_fn(|_| {
                 tokio::sync::Mutex::new(())
             }))),
@@ -406,6 +413,15 @@ impl Ledger {
     /// change appended by another process is otherwise met only by an append of this one).
     pub fn forget_program(&self, program: ProgramId) {
         self.forget::<ProgramState>(&StreamId::Program(program).to_string());
+    }
+
+    /// Reads a program's state from the log again when it was last read more than
+    /// `program_fresh_for` ago, so rules another process changed are in force here within it.
+    pub(crate) fn refresh_program_if_old(&self, program: ProgramId) {
+        if self.programs_read.get(&program).is_none() {
+            self.forget_program(program);
+            self.programs_read.insert(program, ());
+        }
     }
 
     fn forget<S: CachedState>(&self, stream: &str) {
