@@ -34,7 +34,9 @@ fn now() -> Timestamp {
     Timestamp::new(chrono::Utc::now())
 }
 
+/// One keeper pass at `at`, once the log readers see every event appended so far.
 async fn keep(admin: &AdminClient, at: Timestamp) -> app::tiers::Pass {
+    crate::harness::log_visible_to_readers(&admin.app.pool).await;
     keep_once(&admin.app.t.ledger, &admin.app.pool, at)
         .await
         .unwrap()
@@ -280,6 +282,7 @@ pub(crate) async fn anna_on_silver(m: &crate::harness::mini_app::MiniApp) {
     mini_app_with_a_ladder(m).await;
     let member = m.sign_in(&crate::harness::mini_app::anna()).await;
     m.give(member, 40).await;
+    crate::harness::log_visible_to_readers(&m.app.pool).await;
     let pass = keep_once(&m.app.t.ledger, &m.app.pool, now())
         .await
         .unwrap();

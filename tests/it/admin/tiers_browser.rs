@@ -54,6 +54,7 @@ async fn an_admin_sets_a_ladder_and_the_member_card_shows_the_tier(pool: PgPool)
 
     // The keeper places Anna (30 points) on Silver; the page counts her, her card names it.
     panel.app.drain().await;
+    crate::harness::log_visible_to_readers(&panel.app.pool).await;
     let at = domain::Timestamp::new(chrono::Utc::now());
     let pass = app::tiers::keep_once(&panel.app.t.ledger, &panel.app.pool, at)
         .await

@@ -45,29 +45,6 @@ async fn adjust(bot: &BotApp, member: MemberId, points: i64) {
         .unwrap();
 }
 
-/// Waits until log readers see every appended event: they read below the oldest transaction
-/// that may still append, so an append still committing could otherwise show the worker the
-/// burst in two parts.
-async fn burst_visible_to_log_readers(pool: &PgPool) {
-    let deadline = Instant::now() + DRAIN;
-    loop {
-        let visible: bool = sqlx::query_scalar(
-            "SELECT coalesce(max(tx_id), 0) < (SELECT events_read_horizon()) FROM events",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if visible {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the log's horizon did not pass the burst"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn start(bot: &BotApp) -> NotificationWorker {
     NotificationWorker::start(bot.bot.clone(), bot.notifier_config())
         .await
@@ -196,7 +173,7 @@ async fn a_burst_of_five_awards_is_one_message(pool: PgPool) {
     for points in 1..=5 {
         adjust(&bot, member, points).await;
     }
-    burst_visible_to_log_readers(&bot.state.pool).await;
+    crate::harness::log_visible_to_readers(&bot.state.pool).await;
     let mut worker = start(&bot).await;
     worker.drain(DRAIN).await.unwrap();
     worker.shutdown().await.unwrap();
@@ -352,7 +329,7 @@ async fn a_second_process_takes_over_notifications_when_the_first_dies_and_repea
     for (_, member) in &members[..10] {
         adjust(&bot, *member, 5).await;
     }
-    burst_visible_to_log_readers(&pool).await;
+    crate::harness::log_visible_to_readers(&pool).await;
     first.drain(DRAIN).await.unwrap();
     assert_eq!(bot.sent().await.len(), 10);
     // Killed: dropped without shutdown, its lock connection closed with it.
@@ -361,7 +338,7 @@ async fn a_second_process_takes_over_notifications_when_the_first_dies_and_repea
     for (_, member) in &members[10..] {
         adjust(&bot, *member, 5).await;
     }
-    burst_visible_to_log_readers(&pool).await;
+    crate::harness::log_visible_to_readers(&pool).await;
     let deadline = Instant::now() + DRAIN;
     let mut second = loop {
         match NotificationWorker::start(bot.bot.clone(), bot.notifier_config()).await {
@@ -442,7 +419,7 @@ async fn low_stock_reaches_the_programs_managers_on_telegram_once(pool: PgPool) 
             .await
             .unwrap();
     }
-    burst_visible_to_log_readers(&pool).await;
+    crate::harness::log_visible_to_readers(&pool).await;
     worker.drain(DRAIN).await.unwrap();
     worker.shutdown().await.unwrap();
     let alerts: Vec<(i64, String)> = bot
@@ -534,7 +511,7 @@ async fn a_raffle_is_announced_in_the_chats_and_its_winner_is_told_once(pool: Pg
         .draw_raffle(&pool, secrets, program, raffle, &now_action())
         .await
         .unwrap();
-    burst_visible_to_log_readers(&pool).await;
+    crate::harness::log_visible_to_readers(&pool).await;
     worker.drain(DRAIN).await.unwrap();
     worker.shutdown().await.unwrap();
     let sent: Vec<(i64, String)> = bot
@@ -653,7 +630,10 @@ async fn a_tier_reached_is_announced_once_and_balance_names_it(pool: PgPool) {
         .unwrap();
     let mut worker = start(&bot).await;
     adjust(&bot, member, 25).await;
-    let keep = || app::tiers::keep_once(ledger, &bot.app.pool, domain::Timestamp::new(Utc::now()));
+    let keep = || async {
+        crate::harness::log_visible_to_readers(&bot.app.pool).await;
+        app::tiers::keep_once(ledger, &bot.app.pool, domain::Timestamp::new(Utc::now())).await
+    };
     bot.app.drain().await;
     assert_eq!(keep().await.unwrap().moved, 1);
     worker.drain(DRAIN).await.unwrap();

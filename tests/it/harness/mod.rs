@@ -388,3 +388,26 @@ pub fn boris_ig() -> ExternalIdentity {
 pub fn anna_tg() -> ExternalIdentity {
     ExternalIdentity::new(Network::Telegram, "", "5000000001")
 }
+
+/// Waits (up to 10 s) until log readers see every appended event: they read below the oldest
+/// transaction that may still append (in this cluster), so an append still committing, here or
+/// in another test's database, could otherwise show a follower the log in two parts.
+pub async fn log_visible_to_readers(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let visible: bool = sqlx::query_scalar(
+            "SELECT coalesce(max(tx_id), 0) < (SELECT events_read_horizon()) FROM events",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if visible {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log's horizon did not pass its last event"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
