@@ -57,9 +57,7 @@ pub async fn erase(
         .erase_member(program_id, member_id, by, reason, Utc::now().into())
         .await?;
     let refs = held_accounts(pool, program_id, member_id, &held).await?;
-    let (rows_deleted, unlinked) = delete_rows(pool, program_id, member_id, &refs)
-        .await
-        .map_err(|e| AppError::Store(e.into()))?;
+    let (rows_deleted, unlinked) = delete_rows(pool, program_id, member_id, &refs).await?;
     let erased = Erased {
         member_id: member_id.0,
         recorded: matches!(outcome, Outcome::Recorded { .. }),
@@ -83,8 +81,7 @@ async fn held_accounts(
     .bind(program_id.0)
     .bind(member_id.0)
     .fetch_all(pool)
-    .await
-    .map_err(|e| AppError::Store(e.into()))?;
+    .await?;
     refs.extend(held.iter().map(|a| a.account.0));
     refs.sort_unstable();
     refs.dedup();
@@ -259,7 +256,6 @@ pub async fn export(
         .chain(&state.observed_account)
         .map(|a| a.account.0)
         .collect();
-    let db = |e: sqlx::Error| AppError::Store(e.into());
     let accounts: Vec<ExportedAccount> = sqlx::query_as(
         "SELECT a.network, a.scope, a.platform_id, p.username, p.display_name, p.language_code, \
                 a.first_seen \
@@ -269,8 +265,7 @@ pub async fn export(
     .bind(program_id.0)
     .bind(&refs)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let redemptions: Vec<ExportedRedemption> = sqlx::query_as(
         "SELECT r.redemption_id, r.reward_id, w.title AS reward_name, r.cost, r.coupon_code, \
                 r.redeemed_at, r.cancelled_at, r.used_at \
@@ -280,8 +275,7 @@ pub async fn export(
     .bind(program_id.0)
     .bind(member_id.0)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let broadcasts: Vec<ExportedBroadcast> = sqlx::query_as(
         "SELECT b.broadcast_id, b.text, r.status, r.updated_at AS at \
          FROM broadcast_recipients r JOIN broadcasts b USING (broadcast_id) \
@@ -290,11 +284,8 @@ pub async fn export(
     .bind(program_id.0)
     .bind(member_id.0)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
-    let broadcasts_opted_out = crate::broadcasts::opted_out(pool, program_id, member_id)
-        .await
-        .map_err(db)?;
+    .await?;
+    let broadcasts_opted_out = crate::broadcasts::opted_out(pool, program_id, member_id).await?;
     let history = lines
         .into_iter()
         .map(|line| ExportedEntry {

@@ -32,10 +32,6 @@ pub struct RaffleTerms {
     pub ends_at: Timestamp,
 }
 
-fn db(e: sqlx::Error) -> AppError {
-    AppError::Store(e.into())
-}
-
 /// The raffle's seed, made and sealed the first time it is asked for; a retried request for
 /// the same raffle gets the same seed, so its commitment does not change.
 async fn seed_of(
@@ -55,8 +51,7 @@ async fn seed_of(
     .bind(program.0)
     .bind(secrets.seal(&hex::encode(fresh), &row))
     .execute(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     stored_seed(pool, secrets, raffle)
         .await?
         .ok_or_else(|| AppError::Corrupt(format!("raffle {} has no seed", raffle.0)))
@@ -71,8 +66,7 @@ async fn stored_seed(
         sqlx::query_scalar("SELECT seed FROM raffle_seeds WHERE raffle_id = $1")
             .bind(raffle.0)
             .fetch_optional(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let Some(stored) = stored else {
         return Ok(None);
     };

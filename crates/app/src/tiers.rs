@@ -100,7 +100,9 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
         for envelope in &batch {
             read_upto = envelope.checkpoint();
             pass.events += 1;
-            if any_ladder && let Some(member) = qualifying_change(&envelope.event) {
+            // The types read are earning events and rules: any balance change is a member's
+            // qualifying points moving.
+            if let Some((member, _)) = envelope.event.balance_delta() {
                 members.insert(member);
             }
             if let Event::RulesChanged {
@@ -110,7 +112,8 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
                 ..
             } = &envelope.event
             {
-                // This process may hold the rules of before the change, as another made it.
+                // This process may hold the rules of before the change (another made it): the
+                // placements below must use the new ladder, which this pass alone sweeps.
                 ledger.forget_program(*program_id);
                 if ladder_changed(ledger, *program_id, *version, rules).await? {
                     ladders_changed.insert(*program_id);
@@ -155,18 +158,6 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     .await?;
     tx.commit().await?;
     Ok(pass)
-}
-
-/// The member whose qualifying points an event changes: anything that moves what they earned
-/// (spending does not lower a tier).
-fn qualifying_change(event: &Event) -> Option<MemberId> {
-    match event {
-        Event::RewardRedeemed { .. }
-        | Event::RedemptionCancelled { .. }
-        | Event::RaffleTicketBought { .. }
-        | Event::RaffleTicketRefunded { .. } => None,
-        other => other.balance_delta().map(|(member, _)| member),
-    }
 }
 
 /// Whether rules version `version` changed the ladder of the version before it.
@@ -217,8 +208,8 @@ async fn on_or_near_the_ladder(
     Ok(ids.into_iter().map(MemberId).collect())
 }
 
-/// Members on a tier of a program whose ladder counts a rolling window: their oldest points
-/// may have aged out since the last sweep.
+/// Members on a tier of a program whose ladder counts a rolling window (their oldest points
+/// may have aged out since the last sweep) or that has no ladder any more.
 async fn on_window_ladders(pool: &PgPool, ledger: &Ledger) -> Result<Vec<MemberId>, AppError> {
     let programs: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT program_id FROM member_tiers")
         .fetch_all(pool)

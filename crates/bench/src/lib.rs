@@ -192,14 +192,3 @@ pub async fn sign_in(
         .to_str()?;
     Ok(cookie.split(';').next().unwrap_or_default().to_string())
 }
-
-/// A memory figure of /proc/self/status (VmHWM: peak RSS, VmRSS: now), in MB.
-pub fn proc_status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    round2(kb / 1024.0)
-}

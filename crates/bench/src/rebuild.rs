@@ -3,7 +3,7 @@
 //! model rebuilt from position 0, then the audit (fold everything, compare every model, check
 //! every chain).
 
-use super::{proc_status_mb, round2};
+use super::round2;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
 use domain::codeword::Codeword;
@@ -130,6 +130,17 @@ async fn sizes(pool: &PgPool, events: usize) -> anyhow::Result<serde_json::Value
 /// Resets VmHWM to the current RSS (Linux 4.0+); harmless where unsupported.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A memory figure of /proc/self/status (VmHWM: peak RSS, VmRSS: now), in MB.
+fn proc_status_mb(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    round2(kb / 1024.0)
 }
 
 /// Decides a realistic history with the domain's own deciders; rejected commands are skipped.

@@ -139,16 +139,14 @@ impl Ingest {
         self.unrouted
             .record(&self.pool, network, destination, why)
             .await
-            .map_err(|e| AppError::Store(e.into()))
+            .map_err(AppError::from)
     }
 
     /// A Telegram group became a supergroup: its channel follows it to the new chat id, so
     /// activity there reaches the program. Both migration messages (in the old group and in
     /// the new supergroup) say so; the first moves the channel, the second finds nothing to do.
     pub async fn chat_migrated(&self, from: &str, to: &str) -> Result<(), AppError> {
-        let moved = channels::move_telegram_chat(&self.pool, from, to)
-            .await
-            .map_err(|e| AppError::Store(e.into()))?;
+        let moved = channels::move_telegram_chat(&self.pool, from, to).await?;
         for chat in [from, to] {
             self.channels.forget(Network::Telegram, chat);
         }
@@ -194,10 +192,7 @@ impl Ingest {
             let Some(destination) = destination(signal) else {
                 continue;
             };
-            let channel = self
-                .channel(network, destination)
-                .await
-                .map_err(|e| AppError::Store(e.into()))?;
+            let channel = self.channel(network, destination).await?;
             let Some(channel) = channel else {
                 // An answer to a poll this server did not publish has nothing to connect.
                 let poll = destination.starts_with(polls::DESTINATION_PREFIX);
