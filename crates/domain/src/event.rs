@@ -283,6 +283,39 @@ pub enum Event {
         /// When it was decided: the command's time, not the platform's.
         at: Timestamp,
     },
+    /// What was left of one lot once the program's expiry period after its credit had passed.
+    /// Its entry derives from the lot's, so a lot expires once whoever runs the job.
+    PointsExpired {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// This ledger entry: `expiry::expiry_entry(lot_entry_id)`.
+        entry_id: EntryId,
+        /// The entry that credited the lot.
+        lot_entry_id: EntryId,
+        /// When that entry was decided.
+        earned_at: Timestamp,
+        /// Points that expired: all the lot still held.
+        points: i64,
+        /// The rules' version whose expiry period applied.
+        rule_version: u32,
+        /// When it was decided.
+        at: Timestamp,
+    },
+    /// The member was told that points will expire soon (a notice: no balance moves).
+    ExpiryWarned {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// Points expiring up to `through` that no earlier warning counted.
+        points: i64,
+        /// When the first of them expire.
+        first_expires_at: Timestamp,
+        /// Points expiring up to this instant are counted.
+        through: Timestamp,
+        /// The rules' version whose expiry period applied.
+        rule_version: u32,
+        /// When it was decided.
+        at: Timestamp,
+    },
     /// The member moved to another tier (or off the ladder): the points they qualified with
     /// and the rules' version whose ladder placed them.
     TierChanged {
@@ -765,6 +798,8 @@ impl Event {
             Event::HeldAwardApproved { .. } => "HeldAwardApproved",
             Event::HeldAwardRejected { .. } => "HeldAwardRejected",
             Event::TierChanged { .. } => "TierChanged",
+            Event::PointsExpired { .. } => "PointsExpired",
+            Event::ExpiryWarned { .. } => "ExpiryWarned",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
             Event::CouponUsed { .. } => "CouponUsed",
             Event::RaffleTicketBought { .. } => "RaffleTicketBought",
@@ -815,6 +850,9 @@ impl Event {
                 member_id, delta, ..
             } => Some((*member_id, *delta)),
             Event::PointsMovedOut {
+                member_id, points, ..
+            }
+            | Event::PointsExpired {
                 member_id, points, ..
             } => Some((*member_id, -*points)),
             Event::PointsMovedIn {
@@ -879,7 +917,9 @@ impl Event {
             | Event::RaffleEntered { at, .. }
             | Event::RaffleDrawn { at, .. }
             | Event::RaffleCancelled { at, .. }
-            | Event::TierChanged { at, .. } => *at,
+            | Event::TierChanged { at, .. }
+            | Event::PointsExpired { at, .. }
+            | Event::ExpiryWarned { at, .. } => *at,
         }
     }
 
@@ -901,6 +941,8 @@ impl Event {
             | Event::HeldAwardApproved { member_id, .. }
             | Event::HeldAwardRejected { member_id, .. }
             | Event::TierChanged { member_id, .. }
+            | Event::PointsExpired { member_id, .. }
+            | Event::ExpiryWarned { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
             | Event::CouponUsed { member_id, .. }

@@ -19,6 +19,8 @@ pub struct Balance {
     pub earned: i64,
     /// Spent on rewards, net of cancelled redemptions.
     pub spent: i64,
+    /// Expired unspent.
+    pub expired: i64,
 }
 
 /// Balances of every member.
@@ -51,6 +53,13 @@ impl Balances {
                 let b = self.0.entry(*member_id).or_default();
                 b.spent -= refund;
                 b.current += refund;
+            }
+            Event::PointsExpired {
+                member_id, points, ..
+            } => {
+                let b = self.0.entry(*member_id).or_default();
+                b.expired += points;
+                b.current -= points;
             }
             other => {
                 if let Some((member_id, delta)) = other.balance_delta() {

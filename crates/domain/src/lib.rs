@@ -12,6 +12,7 @@ pub mod campaign;
 pub mod codeword;
 pub mod error;
 pub mod event;
+pub mod expiry;
 pub mod folds;
 pub mod identity;
 pub mod ids;

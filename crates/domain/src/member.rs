@@ -2,6 +2,7 @@
 
 use crate::error::DomainError;
 use crate::event::{Eraser, ErasureReason, Event, LinkMethod, ManagerId, ReversalReason};
+use crate::expiry::{ExpiryWarning, Lots};
 use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::points::{Points, PointsDelta};
@@ -107,6 +108,12 @@ pub struct MemberState {
     pub held: HashMap<EntryId, HeldAward>,
     /// The tier the stream last recorded; `None` without one.
     pub tier: Option<MemberTier>,
+    /// Points that expired unspent.
+    pub expired: i64,
+    /// What is left of each credit, for expiry: always sums to `balance`.
+    pub lots: Lots,
+    /// The last expiry warning the member was given.
+    pub expiry_warning: Option<ExpiryWarning>,
     /// Net points earned (spending excluded) by when each entry was decided, for tiers counted
     /// over a rolling window.
     earnings: BTreeMap<Timestamp, i64>,
@@ -464,6 +471,10 @@ impl MemberState {
                     since: *at,
                 });
             }
+            Event::ExpiryWarned { through, at, .. } => {
+                let through = *through;
+                self.expiry_warning = Some(ExpiryWarning { at: *at, through });
+            }
             Event::MemberBlocked { .. } => self.blocked = true,
             Event::MemberUnblocked { .. } => self.blocked = false,
             Event::PointsMovedIn { paid_texts, .. } => {
@@ -511,7 +522,13 @@ impl MemberState {
     }
 
     fn apply_balance(&mut self, event: &Event) {
+        self.lots.apply(event);
         match event {
+            // Like spending, expiry lowers the balance and not what the member earned.
+            Event::PointsExpired { points, .. } => {
+                self.expired += points;
+                self.balance -= points;
+            }
             Event::RewardRedeemed { cost, .. } | Event::RaffleTicketBought { cost, .. } => {
                 self.spent += cost;
                 self.balance -= cost;

@@ -62,6 +62,9 @@ pub struct Rules {
     /// The tier ladder (none unless set; rules recorded before tiers existed have none).
     #[serde(default, skip_serializing_if = "crate::tier::TierRules::is_unset")]
     pub tiers: crate::tier::TierRules,
+    /// When points expire (never unless set; rules recorded before expiry existed never expire).
+    #[serde(default, skip_serializing_if = "crate::expiry::ExpiryRules::is_unset")]
+    pub expiry: crate::expiry::ExpiryRules,
 }
 
 fn yes() -> bool {
@@ -106,6 +109,7 @@ impl Rules {
         }
         self.review.validate()?;
         self.tiers.validate()?;
+        self.expiry.validate()?;
         if self.repeated_text_window_days > MAX_REPEATED_TEXT_WINDOW_DAYS {
             return Err(DomainError::InvalidRules(format!(
                 "repeated_text_window_days: at most {MAX_REPEATED_TEXT_WINDOW_DAYS} (0 = for ever)"
@@ -169,6 +173,7 @@ impl Rules {
             relink_cooldown_days: 7,
             review: crate::review::ReviewRules::default(),
             tiers: crate::tier::TierRules::default(),
+            expiry: crate::expiry::ExpiryRules::default(),
         }
     }
 

@@ -196,6 +196,7 @@ pub fn spending_step() -> impl Strategy<Value = Step> {
         1 => (member(), 0u8..3, any::<usize>())
             .prop_map(|(member, reward, pick)| Step::CancelRedemption { member, reward, pick }),
         1 => (0u8..3, -3i32..=3).prop_map(|(reward, delta)| Step::ChangeStock { reward, delta }),
+        1 => (member(), 0i64..48).prop_map(|(member, hours)| Step::Expire { member, hours }),
     ]
 }
 

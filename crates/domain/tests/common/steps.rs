@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use domain::Timestamp;
 use domain::campaign::{self, CampaignCommand, RedeemCodeword};
 use domain::event::{LinkMethod, ReversalReason};
+use domain::expiry::{self, ExpiryRules};
 use domain::identity;
 use domain::member::{Award, MemberCommand, WrittenText};
 use domain::network::{ActivityRef, Network};
@@ -104,6 +105,12 @@ pub enum Step {
         member: u8,
         account: u8,
     },
+    /// The expiry job looks at the member `hours` after the step's time (points expire a day
+    /// after their credit, so some lots are due and some are not).
+    Expire {
+        member: u8,
+        hours: i64,
+    },
     /// A manager approves or rejects the `pick`-th held award of the member (in entry order;
     /// decided ones too, so some decisions repeat or contradict an earlier one).
     Review {
@@ -112,6 +119,12 @@ pub enum Step {
         approve: bool,
     },
 }
+
+/// The generated programs' expiry: a day after the credit, without warnings.
+pub const EXPIRY: ExpiryRules = ExpiryRules {
+    after_days: 1,
+    warn_days: 0,
+};
 
 impl Ledger {
     /// The time a step is recorded: one minute per step, independent of when activity happened.
@@ -186,6 +199,14 @@ impl Ledger {
                     at,
                 })
             }
+            Step::Expire { member: m, hours } => expiry::decide_expiry(
+                &self.member(m),
+                expiry::ExpirePoints {
+                    rules: EXPIRY,
+                    rule_version: 1,
+                    at: at + Duration::hours(hours),
+                },
+            ),
             Step::Adjust { member: m, delta } => {
                 let (entry_id, delta) = (entry(self.fresh_id()), PointsDelta::new(delta)?);
                 let reason = "goodwill".into();

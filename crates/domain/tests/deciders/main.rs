@@ -6,6 +6,7 @@ mod common;
 
 mod campaign;
 mod erasure;
+mod expiry;
 mod identity;
 mod limits;
 mod member;

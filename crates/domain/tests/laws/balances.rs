@@ -99,7 +99,8 @@ proptest! {
             prop_assert_eq!(folded.current, state.balance);
             prop_assert_eq!(folded.earned, state.earned);
             prop_assert_eq!(folded.spent, state.spent);
-            prop_assert_eq!(state.earned - state.spent, state.balance);
+            prop_assert_eq!(folded.expired, state.expired);
+            prop_assert_eq!(state.earned - state.spent - state.expired, state.balance);
         }
     }
 

@@ -8,6 +8,7 @@ mod campaigns;
 mod caps;
 mod corrections;
 mod coupons;
+mod expiry;
 mod folds;
 mod identity;
 mod leaderboards;

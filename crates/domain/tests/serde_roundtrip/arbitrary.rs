@@ -6,6 +6,7 @@ use domain::Event;
 use domain::Timestamp;
 use domain::codeword::Codeword;
 use domain::event::{Eraser, ErasureReason, LinkMethod, ReversalReason};
+use domain::expiry::ExpiryRules;
 use domain::ids::{
     AccountRef, CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId,
 };
@@ -134,10 +135,18 @@ fn rules() -> impl Strategy<Value = Rules> {
         flags,
         prop::collection::vec(identity(), 0..3),
         review_rules(),
-        tier_rules(),
+        (tier_rules(), any::<(u32, u32)>()),
     )
         .prop_map(
-            |(points, daily_cap, daily_cap_per_network, flags, own_accounts, review, tiers)| {
+            |(
+                points,
+                daily_cap,
+                daily_cap_per_network,
+                flags,
+                own_accounts,
+                review,
+                (tiers, (after_days, warn_days)),
+            )| {
                 Rules {
                     points,
                     daily_cap,
@@ -151,6 +160,10 @@ fn rules() -> impl Strategy<Value = Rules> {
                     own_accounts,
                     review,
                     tiers,
+                    expiry: ExpiryRules {
+                        after_days,
+                        warn_days,
+                    },
                 }
             },
         )
@@ -169,6 +182,45 @@ fn tier_rules() -> impl Strategy<Value = TierRules> {
         window_days,
         levels,
     })
+}
+
+fn expiry_event() -> impl Strategy<Value = Event> {
+    let numbers = (any::<i64>(), any::<u32>());
+    (
+        member_id(),
+        entry_id(),
+        entry_id(),
+        instant(),
+        numbers,
+        instant(),
+    )
+        .prop_map(
+            |(member_id, entry_id, lot_entry_id, earned_at, (points, rule_version), at)| {
+                Event::PointsExpired {
+                    member_id,
+                    entry_id,
+                    lot_entry_id,
+                    earned_at,
+                    points,
+                    rule_version,
+                    at,
+                }
+            },
+        )
+}
+
+fn warning_event() -> impl Strategy<Value = Event> {
+    let numbers = (any::<i64>(), any::<u32>());
+    (member_id(), instant(), instant(), numbers, instant()).prop_map(
+        |(member_id, first_expires_at, through, (points, rule_version), at)| Event::ExpiryWarned {
+            member_id,
+            points,
+            first_expires_at,
+            through,
+            rule_version,
+            at,
+        },
+    )
 }
 
 fn tier_event() -> impl Strategy<Value = Event> {
@@ -902,6 +954,8 @@ pub fn any_event() -> impl Strategy<Value = Event> {
         4 => points_event(),
         2 => held_event(),
         1 => tier_event(),
+        1 => expiry_event(),
+        1 => warning_event(),
         7 => reward_event(),
         5 => campaign_event(),
         5 => raffle_event(),

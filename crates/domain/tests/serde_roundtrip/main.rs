@@ -55,6 +55,8 @@ fn variant(event: &Event) -> &'static str {
         | Event::HeldAwardApproved { .. }
         | Event::HeldAwardRejected { .. }
         | Event::TierChanged { .. }
+        | Event::PointsExpired { .. }
+        | Event::ExpiryWarned { .. }
         | Event::PointsMovedOut { .. }
         | Event::PointsMovedIn { .. }
         | Event::RewardRedeemed { .. }
@@ -86,7 +88,7 @@ fn variant(event: &Event) -> &'static str {
     }
 }
 
-const VARIANTS: usize = 41;
+const VARIANTS: usize = 43;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {
