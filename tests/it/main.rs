@@ -6,6 +6,7 @@ mod bot;
 mod browser;
 mod bulk_adjustments;
 mod coupons;
+mod expiry;
 mod harness;
 mod helpers;
 mod ledger;

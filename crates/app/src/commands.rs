@@ -9,6 +9,7 @@ use domain::campaign::{
     CampaignCommand, CampaignState, NewCampaign, RedeemCodeword, decide_among, decide_codeword,
 };
 use domain::event::{Eraser, ErasureReason, LinkMethod, ManagerId};
+use domain::expiry::{ExpirePoints, decide_warning, expire_lot, expiry_entry, next_look};
 use domain::identity::{
     IdentityState, RelinkCooldown, decide_claim_observed, decide_link, decide_register_observed,
     decide_unlink,
@@ -27,6 +28,19 @@ use domain::tier::{EvaluateTier, decide_tier};
 use domain::{Aggregate, DomainError, StreamId};
 use store::Metadata;
 use uuid::Uuid;
+
+/// What the expiry job did and found for one member.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryLook {
+    /// Lots expired.
+    pub expired: usize,
+    /// Whether the member was warned.
+    pub warned: bool,
+    /// When the member's oldest unspent credit was made; `None` when nothing is left.
+    pub oldest_lot_at: Option<Timestamp>,
+    /// When the job has something to decide for the member next; `None` when never.
+    pub look_at: Option<Timestamp>,
+}
 
 /// The rare creation events a program's list is read from.
 #[derive(Debug, Clone, Copy)]
@@ -508,6 +522,64 @@ impl Ledger {
             |s| decide_tier(s, command.clone()),
         )
         .await
+    }
+
+    /// Expires what is due of a member's points and warns them of what expires soon, under
+    /// their program's rules as of `at`. Each lot expires under a command named by the lot
+    /// (its event id derives from it), so two jobs, or one run twice, expire it once; a warning
+    /// is one at most a week, by the member's stream. Reads the member's whole stream afresh:
+    /// the job stops looking at a member on what it finds here.
+    pub async fn keep_expiry(
+        &self,
+        member_id: MemberId,
+        at: Timestamp,
+    ) -> Result<ExpiryLook, AppError> {
+        let stream = StreamId::Member(member_id);
+        self.forget_member(member_id);
+        let state = self.load::<MemberState>(&stream).await?.state;
+        let Some(program_id) = state.program_id else {
+            return Ok(ExpiryLook::default());
+        };
+        let program = self.program(program_id).await?;
+        let cmd = ExpirePoints {
+            rules: program.rules.expiry,
+            rule_version: program.rules_version,
+            at,
+        };
+        let mut look = ExpiryLook::default();
+        let due: Vec<EntryId> = state.lots.due(&cmd.rules, at).map(|l| l.entry_id).collect();
+        for lot in due {
+            let command_id = expiry_entry(lot).0;
+            let outcome = self
+                .execute::<MemberState>(
+                    program_id.0,
+                    command_id,
+                    Metadata::default(),
+                    &stream,
+                    |s| expire_lot(s, lot, &cmd),
+                )
+                .await?;
+            look.expired += usize::from(matches!(outcome, Outcome::Recorded { .. }));
+        }
+        let warning_id = domain::ids::derived_id(&format!(
+            "expiry-warning:{}:{}",
+            member_id.0,
+            at.get().timestamp_micros()
+        ));
+        let outcome = self
+            .execute::<MemberState>(
+                program_id.0,
+                warning_id,
+                Metadata::default(),
+                &stream,
+                |s| decide_warning(s, &cmd),
+            )
+            .await?;
+        look.warned = matches!(outcome, Outcome::Recorded { .. });
+        let state = self.load::<MemberState>(&stream).await?.state;
+        look.oldest_lot_at = state.lots.oldest();
+        look.look_at = next_look(&state, &cmd.rules);
+        Ok(look)
     }
 
     pub async fn block_member(

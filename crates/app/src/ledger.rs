@@ -2,7 +2,7 @@ pub use super::cache::StateCache;
 use super::{AppError, Outcome};
 use domain::campaign::CampaignState;
 use domain::identity::IdentityState;
-use domain::ids::ProgramId;
+use domain::ids::{MemberId, ProgramId};
 use domain::member::MemberState;
 use domain::network::LinkedAccount;
 use domain::program::ProgramState;
@@ -422,6 +422,11 @@ impl Ledger {
             self.forget_program(program);
             self.programs_read.insert(program, ());
         }
+    }
+
+    /// Drops a member's cached state, so the next decision reads their whole stream again.
+    pub(crate) fn forget_member(&self, member: MemberId) {
+        self.forget::<MemberState>(&StreamId::Member(member).to_string());
     }
 
     fn forget<S: CachedState>(&self, stream: &str) {

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod coupons;
+pub mod expiry;
 pub mod ingest;
 pub mod language;
 pub mod ledger;
@@ -28,7 +29,7 @@ pub mod retention;
 pub mod secrets;
 pub mod tiers;
 
-pub use commands::{ManagerAction, ProgramContext};
+pub use commands::{ExpiryLook, ManagerAction, ProgramContext};
 pub use context::AppContext;
 pub use language::Language;
 pub use ledger::{Ledger, LedgerConfig};

@@ -64,6 +64,17 @@ impl ExpiryRules {
         Some(Timestamp::new(at))
     }
 
+    /// When the job first has something to decide about points credited at `earned_at` (their
+    /// warning, or their expiry when there is none); `None` when they never expire.
+    pub fn first_look(&self, earned_at: Timestamp) -> Option<Timestamp> {
+        let expires_at = self.expires_at(earned_at)?;
+        if self.warn_days == 0 {
+            return Some(expires_at);
+        }
+        let ahead = Duration::days(self.warn_days.into()) + Duration::days(WARNING_GAP_DAYS);
+        Some(expires_at - ahead)
+    }
+
     /// From when a member is warned about points that expire at `expires_at`.
     pub fn warn_from(&self, expires_at: Timestamp) -> Option<Timestamp> {
         if self.is_off() || self.warn_days == 0 {

@@ -122,6 +122,9 @@ pub async fn serve(
     // process place members at a time.
     let tier_keeper = runs_projections
         .then(|| app::tiers::spawn(state.ledger().clone(), state.pool.clone(), stopped.clone()));
+    // The expiry job, beside it: one process at a time too.
+    let expiry_job = runs_projections
+        .then(|| app::expiry::spawn(state.ledger().clone(), state.pool.clone(), stopped.clone()));
     let bot = bot::spawn(&state, stopped);
     let live = state.live.clone();
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -145,6 +148,7 @@ pub async fn serve(
         .chain(sealer)
         .chain(vk_names)
         .chain(tier_keeper)
+        .chain(expiry_job)
         .chain(bot)
         .chain([boards, names, retention])
     {

@@ -1,4 +1,4 @@
-//! Projection "balances": every member's current balance, lifetime earned and spent, whether
+//! Projection "balances": every member's current balance, lifetime earned, spent and expired, whether
 //! they are blocked, and their tier (`member_tiers`, a row per member on the ladder). The
 //! numbers follow `domain::folds::Balances` exactly.
 
@@ -20,6 +20,7 @@ pub struct BalanceRow {
     pub current: i64,
     pub earned: i64,
     pub spent: i64,
+    pub expired: i64,
     pub blocked: bool,
     pub registered_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -92,7 +93,8 @@ pub async fn balance(
     member_id: Uuid,
 ) -> Result<Option<BalanceRow>> {
     Ok(sqlx::query_as(
-        "SELECT program_id, member_id, current, earned, spent, blocked, registered_at, updated_at \
+        "SELECT program_id, member_id, current, earned, spent, expired, blocked, registered_at, \
+         updated_at \
          FROM balances WHERE program_id = $1 AND member_id = $2",
     )
     .bind(program_id)
@@ -111,6 +113,7 @@ struct Delta {
     current: i64,
     earned: i64,
     spent: i64,
+    expired: i64,
     blocked: Option<bool>,
     registered_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
@@ -151,6 +154,7 @@ impl Changes {
             d.current += effect.current;
             d.earned += effect.earned;
             d.spent += effect.spent;
+            d.expired += effect.expired;
             d.touched(r);
         }
         let (member, change) = match &r.event {
@@ -184,6 +188,7 @@ impl Changes {
                 cols.current.push(d.current);
                 cols.earned.push(d.earned);
                 cols.spent.push(d.spent);
+                cols.expired.push(d.expired);
                 cols.blocked.push(d.blocked.unwrap_or(false));
                 cols.registered_at.push(d.registered_at);
                 cols.updated_at.push(d.updated_at.unwrap_or_default());
@@ -198,21 +203,22 @@ impl Changes {
             } else {
                 "ON CONFLICT (program_id, member_id) DO UPDATE SET \
                  current = b.current + EXCLUDED.current, earned = b.earned + EXCLUDED.earned, \
-                 spent = b.spent + EXCLUDED.spent, \
+                 spent = b.spent + EXCLUDED.spent, expired = b.expired + EXCLUDED.expired, \
                  registered_at = coalesce(b.registered_at, EXCLUDED.registered_at), \
                  updated_at = greatest(b.updated_at, EXCLUDED.updated_at)"
             };
             sqlx::query(&format!(
-                "INSERT INTO {table} AS b (program_id, member_id, current, earned, spent, blocked, \
-                 registered_at, updated_at) \
+                "INSERT INTO {table} AS b (program_id, member_id, current, earned, spent, expired, \
+                 blocked, registered_at, updated_at) \
                  SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], \
-                 $6::bool[], $7::timestamptz[], $8::timestamptz[]) {conflict}"
+                 $6::int8[], $7::bool[], $8::timestamptz[], $9::timestamptz[]) {conflict}"
             ))
             .bind(&cols.program)
             .bind(&cols.member)
             .bind(&cols.current)
             .bind(&cols.earned)
             .bind(&cols.spent)
+            .bind(&cols.expired)
             .bind(&cols.blocked)
             .bind(&cols.registered_at)
             .bind(&cols.updated_at)
@@ -243,6 +249,7 @@ struct Columns {
     current: Vec<i64>,
     earned: Vec<i64>,
     spent: Vec<i64>,
+    expired: Vec<i64>,
     blocked: Vec<bool>,
     registered_at: Vec<Option<DateTime<Utc>>>,
     updated_at: Vec<DateTime<Utc>>,

@@ -346,6 +346,8 @@ pub struct Envelope<T> {
     pub tx_id: i64,
     /// The row's position in the log.
     pub position: i64,
+    /// The program whose log it is.
+    pub program_id: uuid::Uuid,
     /// The event's version within its stream.
     pub stream_version: i64,
     /// When the database recorded the row.
@@ -379,7 +381,7 @@ impl EventStore {
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
         let rows: Vec<EnvelopeRow<T>> = sqlx::query_as(
-            "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
+            "SELECT tx_id, position, program_id, stream_version, recorded_at, payload FROM events \
              WHERE (tx_id, position) > ($1, $2) AND (tx_id, position) <= ($3, $4) \
                AND event_type = ANY($5) \
              ORDER BY tx_id, position LIMIT $6",
@@ -407,7 +409,7 @@ impl EventStore {
         T: serde::de::DeserializeOwned + Send + Unpin + 'static,
     {
         let rows: Vec<EnvelopeRow<T>> = sqlx::query_as(
-            "SELECT tx_id, position, stream_version, recorded_at, payload FROM events \
+            "SELECT tx_id, position, program_id, stream_version, recorded_at, payload FROM events \
              WHERE (tx_id, position) > ($1, $2) \
                AND tx_id < (SELECT events_read_horizon()) \
              ORDER BY tx_id, position LIMIT $3",
@@ -422,15 +424,24 @@ impl EventStore {
     }
 }
 
-/// A log row as followers read it: place, stream version, record time and the decoded payload.
-type EnvelopeRow<T> = (i64, i64, i64, DateTime<Utc>, sqlx::types::Json<T>);
+/// A log row as followers read it: place, program, stream version, record time and the decoded
+/// payload.
+type EnvelopeRow<T> = (
+    i64,
+    i64,
+    uuid::Uuid,
+    i64,
+    DateTime<Utc>,
+    sqlx::types::Json<T>,
+);
 
 fn envelopes<T>(rows: Vec<EnvelopeRow<T>>) -> Vec<Envelope<T>> {
     rows.into_iter()
         .map(
-            |(tx_id, position, stream_version, recorded_at, payload)| Envelope {
+            |(tx_id, position, program_id, stream_version, recorded_at, payload)| Envelope {
                 tx_id,
                 position,
+                program_id,
                 stream_version,
                 recorded_at,
                 event: payload.0,

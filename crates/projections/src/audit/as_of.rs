@@ -31,7 +31,11 @@ pub struct AsOf {
     pub balance: i64,
     pub earned: i64,
     pub spent: i64,
+    pub expired: i64,
     pub blocked: bool,
+    /// What is left of each credit, oldest first: (entry, when credited, points); the points
+    /// that can still expire.
+    pub open_lots: Vec<(Uuid, DateTime<Utc>, i64)>,
     /// The tier the member held then, and its multiplier in percent.
     pub tier: Option<(String, u32)>,
     /// Linked accounts, as `network:scope:id`.
@@ -67,7 +71,13 @@ pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Re
         balance: state.balance,
         earned: state.earned,
         spent: state.spent,
+        expired: state.expired,
         blocked: state.blocked,
+        open_lots: state
+            .lots
+            .open()
+            .map(|l| (l.entry_id.0, l.earned_at.get(), l.remaining))
+            .collect(),
         tier: state.tier.map(|t| (t.name, t.multiplier_percent)),
         linked: state.linked.iter().map(|a| a.to_string()).collect(),
         history,
@@ -78,9 +88,16 @@ pub fn write_as_of(a: &AsOf, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "member {} as of {}", a.member_id, a.at.to_rfc3339())?;
     writeln!(
         out,
-        "balance {}  earned {}  spent {}  blocked {}",
-        a.balance, a.earned, a.spent, a.blocked
+        "balance {}  earned {}  spent {}  expired {}  blocked {}",
+        a.balance, a.earned, a.spent, a.expired, a.blocked
     )?;
+    for (entry, earned_at, points) in &a.open_lots {
+        writeln!(
+            out,
+            "unspent {points} of {entry} ({})",
+            earned_at.to_rfc3339()
+        )?;
+    }
     if let Some((tier, multiplier)) = &a.tier {
         writeln!(out, "tier {tier} ({multiplier}%)")?;
     }

@@ -10,18 +10,20 @@ use domain::folds::BoardKey;
 use domain::ids::MemberId;
 
 pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    for (program, member, current, earned, spent, blocked) in std::mem::take(&mut m.balances) {
+    for (program, member, current, earned, spent, expired, blocked) in
+        std::mem::take(&mut m.balances)
+    {
         let key = format!("{program}/{member}");
         let member = MemberId(member);
         let Some(b) = exp.balances.0.remove(&member) else {
-            out.unexpected("balances", key, (current, earned, spent));
+            out.unexpected("balances", key, (current, earned, spent, expired));
             continue;
         };
         out.compare(
             "balances",
             &key,
-            (b.current, b.earned, b.spent),
-            (current, earned, spent),
+            (b.current, b.earned, b.spent, b.expired),
+            (current, earned, spent, expired),
         );
         out.compare(
             "balances.program",
@@ -41,7 +43,7 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
         out.missing(
             "balances",
             format!("{program}/{member}"),
-            (b.current, b.earned, b.spent),
+            (b.current, b.earned, b.spent, b.expired),
         );
     }
 }
@@ -70,6 +72,13 @@ pub(crate) fn tiers(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     }
     for (key, expected, recorded) in std::mem::take(&mut exp.unjustified_moves) {
         out.compare("tier_moves", key, expected, recorded);
+    }
+}
+
+/// Every expiry against the lots and the rules it names (the balances compare its effect).
+pub(crate) fn expiries(exp: &mut Expected, out: &mut Findings) {
+    for (key, points) in std::mem::take(&mut exp.unjustified_expiries) {
+        out.unexpected("expiries", key, points);
     }
 }
 

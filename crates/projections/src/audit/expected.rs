@@ -75,6 +75,13 @@ pub(crate) struct Expected {
     ladders: FastMap<(Uuid, u32), domain::tier::TierRules>,
     /// Tier moves the ladder they name does not justify.
     pub unjustified_moves: Vec<UnjustifiedMove>,
+    /// Every program's expiry setting by rules version, to check each expiry against its own.
+    expiry_rules: FastMap<(Uuid, u32), domain::expiry::ExpiryRules>,
+    /// Each member's unspent credits, folded as the domain folds them.
+    lots: FastMap<MemberId, domain::expiry::Lots>,
+    /// Expiries their member's lots and rules do not justify: (program/member at position,
+    /// points the event expired).
+    pub unjustified_expiries: Vec<(String, i64)>,
     pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
     newest_day: FastMap<Uuid, NaiveDate>,
     /// Who was active on each day (network bits by member) by program and day, for the days
@@ -104,8 +111,15 @@ impl Expected {
             self.ladders
                 .insert((r.program_id, *version), rules.tiers.clone());
         }
+        if let Event::RulesChanged { version, rules, .. } = e
+            && !rules.expiry.is_off()
+        {
+            self.expiry_rules
+                .insert((r.program_id, *version), rules.expiry);
+        }
         if self.applies(Projection::Balances, r) {
             self.apply_tier(r);
+            self.apply_lots(r);
             self.balances.apply(e);
             match e {
                 Event::MemberRegistered { member_id, .. } => {
@@ -259,6 +273,34 @@ impl Expected {
             Some(row) => self.tiers.insert((r.program_id, member), row),
             None => self.tiers.remove(&(r.program_id, member)),
         };
+    }
+
+    /// Folds the event into its member's lots, checking an expiry first: its lot was open,
+    /// held exactly the points expired, and was due under the rules version it names.
+    fn apply_lots(&mut self, r: &Recorded) {
+        let Some((member, _)) = r.event.balance_delta() else {
+            return;
+        };
+        let lots = self.lots.entry(member).or_default();
+        if let Event::PointsExpired {
+            lot_entry_id,
+            points,
+            rule_version,
+            at,
+            ..
+        } = &r.event
+        {
+            let rules = self
+                .expiry_rules
+                .get(&(r.program_id, *rule_version))
+                .copied()
+                .unwrap_or_default();
+            if !domain::expiry::justified(lots, &rules, *lot_entry_id, *points, *at) {
+                let key = format!("{}/{} at {}", r.program_id, member.0, r.position);
+                self.unjustified_expiries.push((key, *points));
+            }
+        }
+        lots.apply(&r.event);
     }
 
     fn apply_held(&mut self, r: &Recorded) {

@@ -214,6 +214,7 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
     tx.rollback().await?;
     compare_ledger::balances(&mut models, &mut exp, &mut findings);
     compare_ledger::tiers(&mut models, &mut exp, &mut findings);
+    compare_ledger::expiries(&mut exp, &mut findings);
     compare_ledger::leaderboards(&mut models, &mut exp, &mut findings);
     compare_catalog::campaigns(&mut models, &mut exp, &mut findings);
     compare_catalog::rewards(&mut models, &mut exp, &mut findings);

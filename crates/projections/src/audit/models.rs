@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use store::BinaryCopy;
 use uuid::Uuid;
 
-pub(crate) type BalanceRow = (Uuid, Uuid, i64, i64, i64, bool);
+pub(crate) type BalanceRow = (Uuid, Uuid, i64, i64, i64, i64, bool);
 pub(crate) type CampaignRow = (Uuid, Uuid, i64, Option<i32>, String, i32);
 pub(crate) type CodewordRow = (Uuid, Uuid, Uuid, String, String, i64, DateTime<Utc>);
 pub(crate) type RewardRow = (Uuid, Uuid, String, i64, i64, i64, bool);
@@ -107,7 +107,7 @@ async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
 
 pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
     Ok(Models {
-        balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, blocked FROM balances")
+        balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, expired, blocked FROM balances")
             .fetch_all(&mut *conn)
             .await?,
         tiers: sqlx::query_as(
