@@ -222,3 +222,54 @@ async fn the_audit_refuses_an_expiry_the_lots_do_not_justify(pool: PgPool) {
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();
     assert_eq!(models, vec!["expiries"], "{report:?}");
 }
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_mini_app_says_when_points_expire_and_shows_the_expiry_in_history(pool: PgPool) {
+    use crate::harness::mini_app::{MiniApp, anna};
+    let m = MiniApp::new(pool).await;
+    anna_with_expiring_points(&m).await;
+    let (status, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let expiring = &me["expiring"];
+    assert_eq!(expiring["points"], 40, "{me}");
+    assert_eq!(expiring["later"], 0, "{me}");
+    let at: chrono::DateTime<chrono::Utc> = serde_json::from_value(expiring["at"].clone()).unwrap();
+    assert!((at - days(30).get()).num_minutes().abs() < 5, "{at}");
+
+    let member = m.sign_in(&anna()).await;
+    let look = m.app.t.ledger.keep_expiry(member, days(31)).await.unwrap();
+    assert_eq!(look.expired, 1);
+    m.drain().await;
+    let (_, me) = m.get("/api/v1/app/me", &anna()).await;
+    assert_eq!(me["expiring"], serde_json::Value::Null, "{me}");
+    assert_eq!(me["balance"]["current"], 0);
+    assert_eq!(me["balance"]["expired"], 40);
+    let first = &me["recent"]["entries"][0];
+    assert_eq!(first["points"], -40, "{me}");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Сгорели баллы, начисленные "),
+        "{me}"
+    );
+}
+
+/// The fixtures' program with points expiring 30 days after they were earned, and Anna with
+/// 40 of them.
+pub(crate) async fn anna_with_expiring_points(m: &crate::harness::mini_app::MiniApp) {
+    let ledger = &m.app.t.ledger;
+    let program = m.app.t.program_id();
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.expiry = domain::expiry::ExpiryRules {
+        after_days: 30,
+        warn_days: 7,
+    };
+    ledger
+        .change_rules(program, rules, &crate::harness::mini_app::now_action())
+        .await
+        .unwrap();
+    let member = m.sign_in(&crate::harness::mini_app::anna()).await;
+    m.give(member, 40).await;
+    m.drain().await;
+}

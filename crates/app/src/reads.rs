@@ -10,7 +10,7 @@ use store::{EventStore, IndexedType, RecordedEvent, codec};
 use uuid::Uuid;
 
 /// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 9] = [
+pub const BALANCE_EVENTS: [&str; 10] = [
     "PointsAwarded",
     "PointsReversed",
     "AwardRestored",
@@ -20,6 +20,7 @@ pub const BALANCE_EVENTS: [&str; 9] = [
     "RedemptionCancelled",
     "RaffleTicketBought",
     "RaffleTicketRefunded",
+    "PointsExpired",
 ];
 
 /// A recorded event and what it says.

@@ -243,6 +243,10 @@ impl Ctx<'_> {
         if let Some(standing) = domain::tier::standing(&self.program.rules.tiers, &state, now) {
             text = format!("{text}\n{}", texts::tier(self.lang, &standing));
         }
+        if let Some((at, points)) = state.lots.schedule(&self.program.rules.expiry).first() {
+            let day = at.with_timezone(&self.program.time_zone).date_naive();
+            text = format!("{text}\n{}", texts::next_expiry(self.lang, *points, day));
+        }
         if state.blocked {
             text = format!("{text}\n\n{}", texts::blocked(self.lang));
         }

@@ -89,6 +89,21 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
                 format!("{what} ({})", texts::network(lang, *network)),
             )
         }
+        Event::PointsExpired {
+            points, earned_at, ..
+        } => {
+            let day = earned_at.get().format("%d.%m.%Y");
+            match lang {
+                Language::Ru => (-*points, format!("сгорели баллы, начисленные {day}")),
+                Language::En => (-*points, format!("expired: points earned on {day}")),
+            }
+        }
+        // A notice: news (see `notify::plan::news`), no points of its own.
+        Event::ExpiryWarned {
+            points,
+            first_expires_at,
+            ..
+        } => (0, texts::expiry_warning(lang, *points, *first_expires_at)),
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted { delta, note, .. } => {
             let what = match lang {
@@ -168,7 +183,8 @@ pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
         | Event::RewardRedeemed { at, .. }
         | Event::RedemptionCancelled { at, .. }
         | Event::RaffleTicketBought { at, .. }
-        | Event::RaffleTicketRefunded { at, .. } => Some((*at).get()),
+        | Event::RaffleTicketRefunded { at, .. }
+        | Event::PointsExpired { at, .. } => Some((*at).get()),
         _ => None,
     }
 }

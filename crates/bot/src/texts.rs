@@ -188,6 +188,30 @@ pub fn tier(lang: Language, standing: &domain::tier::Standing) -> String {
 }
 
 /// A tier reached, as news: "Новый уровень: Gold! Теперь баллы ×2."
+/// The /balance line about the next points to expire: "Ближайшие сгорят 30 баллов: 05.01.2027."
+pub fn next_expiry(lang: Language, points_due: i64, day: chrono::NaiveDate) -> String {
+    let day = day.format("%d.%m.%Y");
+    match lang {
+        Language::Ru => format!("Ближайшие сгорят {}: {day}.", points(lang, points_due)),
+        Language::En => format!("Next to expire: {} on {day}.", points(lang, points_due)),
+    }
+}
+
+/// The warning before points expire: how many, and when the first of them do.
+pub fn expiry_warning(lang: Language, points: i64, first: domain::Timestamp) -> String {
+    let day = first.get().format("%d.%m.%Y");
+    let amount = signed_points(lang, points);
+    let amount = amount.trim_start_matches('+');
+    match lang {
+        Language::Ru => format!(
+            "⏳ {amount} скоро сгорят, первые — {day}. Потратьте их на награды в приложении."
+        ),
+        Language::En => format!(
+            "⏳ {amount} expire soon, the first on {day}. Spend them on a reward in the app."
+        ),
+    }
+}
+
 pub fn tier_reached(lang: Language, tier: &str, multiplier_percent: u32) -> String {
     match lang {
         Language::Ru => format!(

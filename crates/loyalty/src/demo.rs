@@ -11,6 +11,7 @@ use app::{AppError, Ledger, LedgerConfig, ManagerAction};
 use chrono::{Duration, Utc};
 use domain::campaign::NewCampaign;
 use domain::codeword::Codeword;
+use domain::expiry::ExpiryRules;
 use domain::ids::{CampaignId, ProgramId, RewardId, derived_id};
 use domain::network::Network;
 use domain::points::Points;
@@ -86,6 +87,11 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
                 multiplier_percent: 125,
             },
         ],
+    };
+    // A year to spend them, with a month's notice: the Mini App shows when the first expire.
+    rules.expiry = ExpiryRules {
+        after_days: 365,
+        warn_days: 30,
     };
     ignore_existing(
         ledger

@@ -13,6 +13,7 @@ mod campaigns;
 mod channels;
 mod connect;
 mod coupons_browser;
+mod expiry_browser;
 mod exports;
 mod live;
 mod managers_chat_browser;

@@ -666,3 +666,54 @@ async fn a_tier_reached_is_announced_once_and_balance_names_it(pool: PgPool) {
         "{sent:?}"
     );
 }
+
+/// A member is warned once before points expire, and /balance says when the first expire.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_expiry_warning_is_sent_once_and_balance_says_when_points_expire(pool: PgPool) {
+    let bot = BotApp::new(pool).await;
+    let member = anna(&bot).await;
+    let (ledger, program) = (&bot.app.t.ledger, bot.app.t.program_id());
+    let mut rules = ledger.program(program).await.unwrap().rules;
+    rules.expiry = domain::expiry::ExpiryRules {
+        after_days: 30,
+        warn_days: 7,
+    };
+    ledger
+        .change_rules(program, rules, &manager())
+        .await
+        .unwrap();
+    adjust(&bot, member, 25).await;
+    let stream = domain::StreamId::Member(member);
+    let state = ledger.load::<domain::member::MemberState>(&stream).await;
+    let earned_at = state.unwrap().state.lots.open().next().unwrap().earned_at;
+    let reply = bot.say(910_000_031, "/balance").await;
+    let text = reply["text"].as_str().unwrap();
+    let day = (earned_at + chrono::Duration::days(30))
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .format("%d.%m.%Y");
+    assert!(
+        text.contains(&format!("Ближайшие сгорят 25 баллов: {day}.")),
+        "{text}"
+    );
+
+    let mut worker = start(&bot).await;
+    worker.drain(DRAIN).await.unwrap();
+    let before = bot.sent().await.len();
+    let soon = earned_at + chrono::Duration::days(20);
+    for _ in 0..2 {
+        let look = ledger.keep_expiry(member, soon).await.unwrap();
+        assert_eq!(look.expired, 0);
+    }
+    worker.drain(DRAIN).await.unwrap();
+    worker.shutdown().await.unwrap();
+    let sent: Vec<String> = bot.sent().await[before..]
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains("⏳ 25 баллов скоро сгорят, первые — "),
+        "{sent:?}"
+    );
+    assert_eq!(bot.app.events_of_type("ExpiryWarned").await, 1);
+}

@@ -150,6 +150,25 @@ async fn browser_shows_the_members_tier_and_the_way_to_the_next(pool: PgPool) {
     browser.quit().await;
 }
 
+/// The balance card says how many points expire and when.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn browser_says_when_the_members_points_expire(pool: PgPool) {
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool).await;
+    crate::expiry::anna_with_expiring_points(&m).await;
+    let server = m.app.serve().await;
+    browser.goto(&page_url(&server, &anna())).await.unwrap();
+    browser.wait_visible("#expiring").await.unwrap();
+    let text = browser.text("#expiring").await.unwrap().unwrap();
+    assert!(
+        text.starts_with("40 баллов сгорят ") && text.ends_with(", если их не потратить"),
+        "{text}"
+    );
+    browser.quit().await;
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn browser_shows_an_error_for_forged_init_data(pool: PgPool) {
     let Some(browser) = Browser::launch().await else {

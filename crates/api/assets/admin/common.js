@@ -89,6 +89,12 @@ function fmtSigned(n) {
   return (n > 0 ? "+" : "") + fmtNum(n);
 }
 
+function fmtDate(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleDateString(I18n.locale(), { dateStyle: "medium" });
+}
+
 function fmtTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);

@@ -26,6 +26,9 @@ const RULE_SETTINGS = [
   ["review.new_member_hours", "count", "rules.unit.hours", 0, 720], // domain MAX_NEW_MEMBER_HOURS
   // Tiers (domain::tier::TierRules): the ladder itself is the table below the settings.
   ["tiers.window_days", "count", "rules.unit.days", 0, 730], // domain MAX_TIER_WINDOW_DAYS
+  // Expiry (domain::expiry::ExpiryRules): 0 days is never; the warning must be the shorter.
+  ["expiry.after_days", "count", "rules.unit.days", 0, 3650], // domain MAX_EXPIRY_DAYS
+  ["expiry.warn_days", "count", "rules.unit.days", 0, 3650],
 ];
 const MAX_TIERS = 10; // domain::tier::MAX_TIERS
 const MAX_TIER_NAME = 40; // domain::tier::MAX_TIER_NAME_CHARS

@@ -209,6 +209,8 @@ function eventSummary(line) {
     case "HeldAwardRejected": return line.reason ? reversalReason(line.reason) : "";
     case "TierChanged": return I18n.t("card.tier_move", {
       from: e.from || I18n.t("card.no_tier"), to: e.to || I18n.t("card.no_tier"), points: fmtNum(e.qualifying_points) });
+    case "PointsExpired": return I18n.t("card.expired_lot", { day: fmtDate(e.earned_at) });
+    case "ExpiryWarned": return I18n.t("card.expiry_warned", { points: fmtNum(e.points), day: fmtDate(e.first_expires_at) });
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");
     case "RewardRedeemed": return I18n.t("card.coupon") + " " + (e.coupon_code || "");
@@ -254,6 +256,10 @@ Views.member = async function (view, memberId) {
         el("div", { class: "stat" }, fmtNum(card.earned))),
       el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.spent")),
         el("div", { class: "stat" }, fmtNum(card.spent))),
+      card.expired > 0 || card.next_expiry ? el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.expired")),
+        el("div", { class: "stat", id: "member-expired" }, fmtNum(card.expired)),
+        card.next_expiry ? el("div", { class: "muted", id: "member-next-expiry" }, I18n.t("card.next_expiry", {
+          points: fmtNum(card.next_expiry[0]), day: fmtDate(card.next_expiry[1]) })) : null) : null,
       card.tier ? el("div", { class: "card tile" }, el("div", { class: "muted" }, I18n.t("card.tier")),
         el("div", { class: "stat", id: "member-tier" }, card.tier.name),
         el("div", { class: "muted" }, I18n.t("card.tier_since", {

@@ -17,6 +17,7 @@
       loading: 'Загрузка…',
       balance: 'Баланс',
       awaitingReview: 'Ещё {points} ждут проверки и добавятся после одобрения',
+      expiring: '{points} сгорят {date}, если их не потратить',
       earned: 'Заработано',
       spent: 'Потрачено',
       blocked: 'Участие в программе приостановлено: обмен баллов недоступен.',
@@ -204,6 +205,7 @@
       loading: 'Loading…',
       balance: 'Balance',
       awaitingReview: 'Another {points} awaiting review: added once approved',
+      expiring: '{points} expire on {date} unless spent',
       earned: 'Earned',
       spent: 'Spent',
       blocked: 'Your membership is suspended: redeeming is unavailable.',
@@ -784,6 +786,7 @@
     const awaiting = me.balance.awaiting_review || 0;
     $('awaiting').textContent = awaiting > 0 ? t('awaitingReview', { points: points(awaiting) }) : '';
     show($('awaiting'), awaiting > 0);
+    renderExpiring(me.expiring);
     show($('blocked'), me.blocked);
     for (const [id, rank] of [['rank-all', me.rank.all_time], ['rank-week', me.rank.week]]) {
       $(id).textContent = rank ? '#' + rank.rank : t('noRank');
@@ -794,6 +797,15 @@
     renderNextReward();
     renderTier(me.tier);
     renderAccounts(me);
+  }
+
+  /** The member's next points to expire (the oldest are spent first); hidden when none will. */
+  function renderExpiring(expiring) {
+    const box = $('expiring');
+    show(box, Boolean(expiring));
+    if (!expiring) return;
+    // Noon of the program's day: the same date in every time zone the member may be in.
+    box.textContent = t('expiring', { points: points(expiring.points), date: date(expiring.day + 'T12:00:00') });
   }
 
   /** The member's tier, its multiplier and the way to the next one; hidden without a ladder. */

@@ -61,6 +61,10 @@ pub struct MemberCard {
     pub balance: i64,
     pub earned: i64,
     pub spent: i64,
+    /// Points that expired unspent.
+    pub expired: i64,
+    /// The next points to expire under the program's rules: (points, when); `None` when none will.
+    pub next_expiry: Option<(i64, chrono::DateTime<chrono::Utc>)>,
     pub blocked: bool,
     /// The tier the member was last placed on (name and multiplier in percent).
     pub tier: Option<MemberTierView>,
@@ -223,6 +227,17 @@ pub async fn card(
     let redemptions = projections::rewards::redemptions_of(&state.pool, program_id, member_id, 100)
         .await
         .map_err(ApiError::internal)?;
+    let expiry = state
+        .ledger()
+        .program(ProgramId(program_id))
+        .await?
+        .rules
+        .expiry;
+    let next_expiry = folded
+        .lots
+        .schedule(&expiry)
+        .first()
+        .map(|(at, points)| (*points, at.get()));
     Ok(Json(MemberCard {
         member_id,
         program_id,
@@ -230,6 +245,8 @@ pub async fn card(
         balance: folded.balance,
         earned: folded.earned,
         spent: folded.spent,
+        expired: folded.expired,
+        next_expiry,
         blocked: folded.blocked,
         tier: folded.tier.as_ref().map(|t| MemberTierView {
             name: t.name.clone(),

@@ -33,6 +33,8 @@ pub struct Me {
     pub blocked: bool,
     /// Where the member stands on the program's ladder; absent when the program has none.
     pub tier: Option<TierView>,
+    /// The member's next points to expire; absent when none will (or the program's never do).
+    pub expiring: Option<Expiring>,
     pub rank: Ranks,
     pub accounts: Vec<LinkedAccount>,
     pub subscriptions: Vec<Subscription>,
@@ -51,6 +53,9 @@ pub struct Balance {
     pub earned: i64,
     /// Points spent on rewards (net of cancelled redemptions).
     pub spent: i64,
+    /// Points that expired unspent.
+    #[serde(default)]
+    pub expired: i64,
     /// Points of awards held for the brand's review: not in `current` until approved.
     #[serde(default)]
     pub awaiting_review: i64,
@@ -62,6 +67,7 @@ impl From<projections::balances::BalanceRow> for Balance {
             current: row.current,
             earned: row.earned,
             spent: row.spent,
+            expired: row.expired,
             awaiting_review: 0,
         }
     }
@@ -107,6 +113,36 @@ fn tier_view(rules: &domain::program::Rules, own: &MemberState) -> Option<TierVi
         }),
         qualifying_points: standing.qualifying_points,
         window_days: rules.tiers.window_days,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Expiring {
+    /// Points that expire on the day of `at` (in the program's time zone) unless spent first:
+    /// spending takes the oldest points first.
+    pub points: i64,
+    /// When the first of them expire.
+    pub at: DateTime<Utc>,
+    /// That day in the program's time zone, `YYYY-MM-DD`.
+    pub day: chrono::NaiveDate,
+    /// Points expiring after that day, in all.
+    pub later: i64,
+}
+
+/// The member's next expiry under `rules`: the points of the first day any expire, from their
+/// own stream's lots.
+fn expiring(program: &app::ProgramContext, own: &MemberState) -> Option<Expiring> {
+    let schedule = own.lots.schedule(&program.rules.expiry);
+    let (first, _) = schedule.first()?;
+    let day_of = |at: &domain::Timestamp| at.with_timezone(&program.time_zone).date_naive();
+    let day = day_of(first);
+    let (that_day, later): (Vec<_>, Vec<_>) =
+        schedule.iter().partition(|(at, _)| day_of(at) == day);
+    Some(Expiring {
+        points: that_day.iter().map(|(_, p)| p).sum(),
+        at: first.get(),
+        day,
+        later: later.iter().map(|(_, p)| p).sum(),
     })
 }
 
@@ -184,6 +220,7 @@ pub async fn me(State(state): State<AppState>, member: Member) -> Result<Json<Me
         },
         blocked: own.blocked,
         tier: tier_view(&member.program.rules, &own),
+        expiring: expiring(&member.program, &own),
         rank,
         accounts,
         subscriptions: subscriptions(member.lang, &own),

@@ -147,6 +147,24 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
             (Language::En, false) => format!("Your tier is now {tier}"),
         },
         Event::TierChanged { to: None, .. } => lang.pick("Уровень снят", "Tier ended").into(),
+        Event::PointsExpired { earned_at, .. } => {
+            let day = earned_at.get().format("%d.%m.%Y");
+            match lang {
+                Language::Ru => format!("Сгорели баллы, начисленные {day}"),
+                Language::En => format!("Expired: points earned on {day}"),
+            }
+        }
+        Event::ExpiryWarned {
+            points,
+            first_expires_at,
+            ..
+        } => {
+            let day = first_expires_at.get().format("%d.%m.%Y");
+            match lang {
+                Language::Ru => format!("Напоминание: {points} баллов сгорят, первые — {day}"),
+                Language::En => format!("Reminder: {points} points expire, the first on {day}"),
+            }
+        }
         // The manager's reason is internal: the member sees the note, if there is one.
         Event::PointsAdjusted {
             note, compensates, ..

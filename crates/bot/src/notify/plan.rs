@@ -46,6 +46,10 @@ pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
             at,
             ..
         } if level > from_level => Some((*member_id, tier_entry(*member_id, *level, *at))),
+        // A warning is news once: its entry derives from what it counted up to.
+        Event::ExpiryWarned {
+            member_id, through, ..
+        } => Some((*member_id, warning_entry(*member_id, *through))),
         Event::PointsAwarded {
             member_id,
             entry_id,
@@ -173,6 +177,15 @@ fn tier_entry(member: MemberId, level: u32, at: domain::Timestamp) -> EntryId {
         "tier-reached:{}:{level}:{}",
         member.0,
         at.get().timestamp_micros()
+    )))
+}
+
+/// The notification entry of an expiry warning counting points up to `through`.
+fn warning_entry(member: MemberId, through: domain::Timestamp) -> EntryId {
+    EntryId(domain::ids::derived_id(&format!(
+        "expiry-warning:{}:{}",
+        member.0,
+        through.get().timestamp_micros()
     )))
 }
 
