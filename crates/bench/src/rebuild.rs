@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::campaign::{CampaignState, RedeemCodeword, decide_codeword};
 use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
+use domain::expiry::{ExpirePoints, ExpiryRules, decide_expiry, decide_warning};
 use domain::identity::{IdentityState, decide_link};
 use domain::ids::{AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
@@ -198,6 +199,12 @@ impl Generator {
                         },
                     ],
                 },
+                // Points expire two weeks after their credit (warned three days ahead): the
+                // month's second half expires what the first half left unspent.
+                expiry: ExpiryRules {
+                    after_days: 14,
+                    warn_days: 3,
+                },
                 ..Rules::standard()
             },
             members: Vec::with_capacity(p.members),
@@ -333,6 +340,7 @@ impl Generator {
                     175..=177 => self.cancel(),
                     178 => self.block(),
                     179..=183 => self.review(),
+                    184..=199 => self.expire(),
                     _ => self.award(),
                 }
             };
@@ -510,6 +518,23 @@ impl Generator {
     }
 
     /// A manager approves (seven in ten) or rejects a held award.
+    /// The expiry job looking at a member: their due lots expire, and they are warned of what
+    /// expires soon.
+    fn expire(&mut self) -> Option<Vec<Event>> {
+        let i = self.someone()?;
+        let command = ExpirePoints {
+            rules: self.rules.expiry,
+            rule_version: 1,
+            at: self.now.into(),
+        };
+        let mut events = decide_expiry(&self.members[i], command.clone()).ok()?;
+        self.apply_member(i, &events);
+        let warned = decide_warning(&self.members[i], &command).ok()?;
+        self.apply_member(i, &warned);
+        events.extend(warned);
+        Some(events)
+    }
+
     fn review(&mut self) -> Option<Vec<Event>> {
         let (i, award) = pick(&self.recent_held, &mut self.rng)?;
         let decision = if self.rng.gen_bool(0.7) {
