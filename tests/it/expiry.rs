@@ -206,17 +206,7 @@ async fn the_audit_refuses_an_expiry_the_lots_do_not_justify(pool: PgPool) {
         rule_version: version,
         at: days(1),
     };
-    app.t
-        .ledger
-        .execute::<domain::member::MemberState>(
-            app.t.program_id().0,
-            uuid::Uuid::new_v4(),
-            store::Metadata::default(),
-            &domain::StreamId::Member(member),
-            |_| Ok(vec![forged.clone()]),
-        )
-        .await
-        .unwrap();
+    app.append_undecided(member, forged).await;
     app.drain().await;
     let report = projections::audit::verify(&app.pool).await.unwrap();
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();

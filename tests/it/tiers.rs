@@ -248,17 +248,7 @@ async fn the_audit_refuses_a_tier_move_its_ladder_does_not_justify(pool: PgPool)
         rule_version: version,
         at: now(),
     };
-    app.t
-        .ledger
-        .execute::<domain::member::MemberState>(
-            app.t.program_id().0,
-            uuid::Uuid::new_v4(),
-            store::Metadata::default(),
-            &domain::StreamId::Member(member),
-            |_| Ok(vec![forged.clone()]),
-        )
-        .await
-        .unwrap();
+    app.append_undecided(member, forged).await;
     app.drain().await;
     let report = projections::audit::verify(&app.pool).await.unwrap();
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();

@@ -57,11 +57,7 @@ pub struct Pass {
 /// One pass at `now`: the log since the job's place, then the members due by `now`.
 pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result<Pass, AppError> {
     let mut tx = pool.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('loyalty.expiry'), 0)")
-            .fetch_one(&mut *tx)
-            .await?;
-    if !locked {
+    if !crate::periodic::try_lock(&mut tx, "loyalty.expiry").await? {
         return Ok(Pass::default());
     }
     sqlx::query("INSERT INTO expiry_keeper (id) VALUES (true) ON CONFLICT DO NOTHING")
@@ -250,12 +246,10 @@ async fn note_look(
 }
 
 /// Passes every [`POLL`] until `shutdown`.
-pub async fn run(ledger: Ledger, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        match keep_once(&ledger, &pool, Timestamp::new(Utc::now())).await {
+pub async fn run(ledger: Ledger, pool: PgPool, shutdown: watch::Receiver<bool>) {
+    let (ledger, pool) = (&ledger, &pool);
+    crate::periodic::every(POLL, shutdown, move || async move {
+        match keep_once(ledger, pool, Timestamp::new(Utc::now())).await {
             Ok(pass) if pass.expired + pass.warned > 0 => {
                 tracing::info!(
                     expired = pass.expired,
@@ -267,15 +261,8 @@ pub async fn run(ledger: Ledger, pool: PgPool, mut shutdown: watch::Receiver<boo
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry pass failed; trying again"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
-        }
-    }
+    })
+    .await;
 }
 
 /// [`run`] on its own task.

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod managers_chat;
 pub mod names;
 pub mod period_counts;
+mod periodic;
 pub mod personal_data;
 pub mod raffles;
 pub mod reads;

@@ -132,11 +132,7 @@ pub async fn purge_once(
         Cutoff::VkIdGrace => ago(Some(VK_ID_GRACE)),
     };
     let mut tx = pool.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('loyalty.retention'), 0)")
-            .fetch_one(&mut *tx)
-            .await?;
-    if !locked {
+    if !crate::periodic::try_lock(&mut tx, "loyalty.retention").await? {
         return Ok(PurgeReport {
             ran: false,
             deleted: Vec::new(),
@@ -157,27 +153,18 @@ pub async fn purge_once(
 }
 
 /// Purges now and then every [`EVERY`] until `shutdown`; logs one line when anything went.
-pub async fn run(pool: PgPool, settings: RetentionConfig, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        match purge_once(&pool, &settings, Utc::now()).await {
+pub async fn run(pool: PgPool, settings: RetentionConfig, shutdown: watch::Receiver<bool>) {
+    let (pool, settings) = (&pool, &settings);
+    crate::periodic::every(EVERY, shutdown, move || async move {
+        match purge_once(pool, settings, Utc::now()).await {
             Ok(report) if report.total() > 0 => {
                 tracing::info!(deleted = %report, "retention: old operational records deleted");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention purge failed; trying again later"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(EVERY) => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
-        }
-    }
+    })
+    .await;
 }
 
 /// [`run`] on its own task.

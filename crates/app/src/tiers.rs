@@ -58,11 +58,7 @@ pub struct Pass {
 /// One pass at `now`: the log since the keeper's place, then a window sweep when one is due.
 pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result<Pass, AppError> {
     let mut tx = pool.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('loyalty.tiers'), 0)")
-            .fetch_one(&mut *tx)
-            .await?;
-    if !locked {
+    if !crate::periodic::try_lock(&mut tx, "loyalty.tiers").await? {
         return Ok(Pass::default());
     }
     sqlx::query("INSERT INTO tier_keeper (id) VALUES (true) ON CONFLICT DO NOTHING")
@@ -232,12 +228,10 @@ async fn on_window_ladders(pool: &PgPool, ledger: &Ledger) -> Result<Vec<MemberI
 
 /// Passes every [`POLL`] until `shutdown`. Not woken by appends: a pass per append would cost
 /// the database a few queries for each, and a tier may follow its points a moment later.
-pub async fn run(ledger: Ledger, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        match keep_once(&ledger, &pool, Timestamp::new(Utc::now())).await {
+pub async fn run(ledger: Ledger, pool: PgPool, shutdown: watch::Receiver<bool>) {
+    let (ledger, pool) = (&ledger, &pool);
+    crate::periodic::every(POLL, shutdown, move || async move {
+        match keep_once(ledger, pool, Timestamp::new(Utc::now())).await {
             Ok(pass) if pass.moved > 0 => {
                 tracing::info!(
                     moved = pass.moved,
@@ -248,15 +242,8 @@ pub async fn run(ledger: Ledger, pool: PgPool, mut shutdown: watch::Receiver<boo
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "tier keeper pass failed; trying again"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
-        }
-    }
+    })
+    .await;
 }
 
 /// [`run`] on its own task.

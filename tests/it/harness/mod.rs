@@ -303,6 +303,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Appends `event` to the member's stream as it is, past every decider: what a forger with
+    /// database access could write, for the audit to find.
+    pub async fn append_undecided(&self, member: domain::ids::MemberId, event: domain::Event) {
+        self.t
+            .ledger
+            .execute::<domain::member::MemberState>(
+                self.t.program_id().0,
+                uuid::Uuid::new_v4(),
+                store::Metadata::default(),
+                &domain::StreamId::Member(member),
+                |_| Ok(vec![event.clone()]),
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn events_of_type(&self, event_type: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
             .bind(event_type)
