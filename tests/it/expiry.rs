@@ -157,13 +157,18 @@ async fn a_period_set_after_the_points_were_earned_reaches_them(pool: PgPool) {
         (0, 0),
         "points never expire by default"
     );
+    let rules = app.events_of_type("RulesChanged").await as usize;
     assert_eq!(
-        queued(&admin).await,
-        1,
-        "the member is known, to be looked at once they may"
+        off.events, rules,
+        "only rules are read while nothing expires"
     );
+    assert_eq!(queued(&admin).await, 0);
 
+    // Turned on, the program's log is searched once for the members it credited.
     thirty_days(&admin).await;
+    let found = keep(&admin, now()).await;
+    assert_eq!((found.looked, found.expired), (1, 0), "{found:?}");
+    assert_eq!(queued(&admin).await, 1);
     let on = keep(&admin, days(31)).await;
     assert_eq!((on.looked, on.expired), (1, 2), "{on:?}");
 

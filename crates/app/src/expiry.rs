@@ -32,6 +32,18 @@ const CREDITS_AND_RULES: [&str; 8] = [
     "RaffleTicketRefunded",
     "RulesChanged",
 ];
+/// ... and while no program's points expire: expiry can only arrive with rules.
+const RULES: [&str; 1] = ["RulesChanged"];
+/// Credits as stored in `events.event_type` (a `PointsAdjusted` only when it adds).
+const CREDITS: [&str; 7] = [
+    "PointsAwarded",
+    "AwardRestored",
+    "HeldAwardApproved",
+    "PointsAdjusted",
+    "PointsMovedIn",
+    "RedemptionCancelled",
+    "RaffleTicketRefunded",
+];
 /// Batches per pass at most, so one pass cannot run for ever behind a busy log.
 const MAX_BATCHES: usize = 50;
 /// Members looked at per program per pass at most; the rest wait for the next pass.
@@ -75,10 +87,15 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     // The earliest credit read per member: a lower bound of their oldest unspent one.
     let mut credits: BTreeMap<(Uuid, MemberId), Timestamp> = BTreeMap::new();
     let mut rules_changed = BTreeSet::new();
-    for _ in 0..MAX_BATCHES {
+    let mut turned_on = BTreeSet::new();
+    // While no program's points expire, credits are not read at all: a program that turns
+    // expiry on has its members found in the log once, then.
+    let any_on = any_expiry(ledger).await?;
+    let types: &[&str] = if any_on { &CREDITS_AND_RULES } else { &RULES };
+    'batches: for _ in 0..MAX_BATCHES {
         let batch = ledger
             .store()
-            .read_types_as::<Event>(read_upto, head, &CREDITS_AND_RULES, READ_BATCH)
+            .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
             .await?;
         if batch.is_empty() {
             read_upto = read_upto.max(head);
@@ -88,10 +105,23 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
             read_upto = envelope.checkpoint();
             pass.events += 1;
             match &envelope.event {
-                Event::RulesChanged { program_id, .. } => {
+                Event::RulesChanged {
+                    program_id,
+                    version,
+                    rules,
+                    ..
+                } => {
                     // This process may hold the rules of before the change (another made it).
                     ledger.forget_program(*program_id);
                     rules_changed.insert(*program_id);
+                    if turns_expiry_on(ledger, *program_id, *version, rules).await? {
+                        turned_on.insert(*program_id);
+                        if !any_on {
+                            // Only rules were read so far: the next pass reads on from here
+                            // with the credits.
+                            break 'batches;
+                        }
+                    }
                 }
                 credit => {
                     if let Some((member, delta)) = credit.balance_delta()
@@ -106,6 +136,9 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
         }
     }
     note_credits(ledger, &mut tx, &credits).await?;
+    for program in turned_on {
+        find_credited(&mut tx, program, head).await?;
+    }
     for program in rules_changed {
         look_again(ledger, &mut tx, program).await?;
     }
@@ -157,6 +190,61 @@ struct QueueRows(
     Vec<DateTime<Utc>>,
     Vec<Option<DateTime<Utc>>>,
 );
+
+/// Whether any program's points expire (a handful of programs, each state cached).
+async fn any_expiry(ledger: &Ledger) -> Result<bool, AppError> {
+    for program in crate::reads::programs(ledger.store()).await? {
+        let context = ledger.program(ProgramId(program.program_id)).await?;
+        if !context.rules.expiry.is_off() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether rules version `version` makes points expire where the version before did not.
+async fn turns_expiry_on(
+    ledger: &Ledger,
+    program: ProgramId,
+    version: u32,
+    rules: &domain::program::Rules,
+) -> Result<bool, AppError> {
+    if rules.expiry.is_off() {
+        return Ok(false);
+    }
+    let history = crate::reads::rules_history(ledger.store(), program).await?;
+    let before = history.iter().rev().find(|v| v.version < version);
+    Ok(before.is_none_or(|v| v.rules.expiry.is_off()))
+}
+
+/// Puts every member the program ever credited (up to `upto`) in the queue with their first
+/// credit, to be looked at now: one scan of the program's log when it turns expiry on, since
+/// credits are not followed while no program's points expire.
+async fn find_credited(
+    tx: &mut PgConnection,
+    program: ProgramId,
+    upto: Checkpoint,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO expiry_queue AS q (program_id, member_id, oldest_lot_at, look_at) \
+         SELECT $1, (payload->>'member_id')::uuid, min((payload->>'at')::timestamptz), \
+                min((payload->>'at')::timestamptz) \
+         FROM events WHERE program_id = $1 AND event_type = ANY($2) \
+           AND (event_type <> 'PointsAdjusted' OR (payload->>'delta')::bigint > 0) \
+           AND (tx_id, position) <= ($3, $4) \
+         GROUP BY 2 \
+         ON CONFLICT (program_id, member_id) DO UPDATE SET \
+         oldest_lot_at = LEAST(q.oldest_lot_at, EXCLUDED.oldest_lot_at), \
+         look_at = LEAST(q.look_at, EXCLUDED.look_at)",
+    )
+    .bind(program.0)
+    .bind(&CREDITS[..])
+    .bind(upto.tx_id)
+    .bind(upto.position)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
 
 /// Adds the members who were credited to the queue, or moves their look earlier when a credit
 /// is older than what the queue holds (rows that need no change are not written).
