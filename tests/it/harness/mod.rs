@@ -408,6 +408,21 @@ pub fn anna_tg() -> ExternalIdentity {
 /// Waits (up to 10 s) until log readers see every appended event: they read below the oldest
 /// transaction that may still append (in this cluster), so an append still committing, here or
 /// in another test's database, could otherwise show a follower the log in two parts.
+/// A transaction holding the advisory lock of the background job `name`, as another process
+/// running it would; roll it back to let go.
+pub async fn hold_job_lock(
+    pool: &PgPool,
+    name: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1), 0)")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
 pub async fn log_visible_to_readers(pool: &PgPool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
