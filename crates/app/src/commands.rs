@@ -160,6 +160,17 @@ impl Ledger {
         }
     }
 
+    /// Whether the rules in force of any program satisfy `test` (a handful of programs, each
+    /// state cached).
+    pub async fn any_program(&self, test: impl Fn(&Rules) -> bool) -> Result<bool, AppError> {
+        for program in crate::reads::programs(self.store()).await? {
+            if test(&self.program(ProgramId(program.program_id)).await?.rules) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub async fn register_member(
         &self,
         program_id: ProgramId,

@@ -21,20 +21,10 @@ use uuid::Uuid;
 
 /// Events read per batch.
 const READ_BATCH: i64 = 1_000;
-/// What the job reads of the log: the events that credit points (each opens a lot) and rules.
-const CREDITS_AND_RULES: [&str; 8] = [
-    "PointsAwarded",
-    "AwardRestored",
-    "HeldAwardApproved",
-    "PointsAdjusted",
-    "PointsMovedIn",
-    "RedemptionCancelled",
-    "RaffleTicketRefunded",
-    "RulesChanged",
-];
-/// ... and while no program's points expire: expiry can only arrive with rules.
+/// What the job reads while no program's points expire: expiry can only arrive with rules.
 const RULES: [&str; 1] = ["RulesChanged"];
-/// Credits as stored in `events.event_type` (a `PointsAdjusted` only when it adds).
+/// Credits as stored in `events.event_type` (a `PointsAdjusted` only when it adds): each opens a
+/// lot, so the job reads them (and rules) while some program's points expire.
 const CREDITS: [&str; 7] = [
     "PointsAwarded",
     "AwardRestored",
@@ -90,12 +80,15 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     let mut turned_on = BTreeSet::new();
     // While no program's points expire, credits are not read at all: a program that turns
     // expiry on has its members found in the log once, then.
-    let any_on = any_expiry(ledger).await?;
-    let types: &[&str] = if any_on { &CREDITS_AND_RULES } else { &RULES };
+    let any_on = ledger.any_program(|r| !r.expiry.is_off()).await?;
+    let types: Vec<&str> = match any_on {
+        true => CREDITS.iter().chain(&RULES).copied().collect(),
+        false => RULES.to_vec(),
+    };
     'batches: for _ in 0..MAX_BATCHES {
         let batch = ledger
             .store()
-            .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
+            .read_types_as::<Event>(read_upto, head, &types, READ_BATCH)
             .await?;
         if batch.is_empty() {
             read_upto = read_upto.max(head);
@@ -191,17 +184,6 @@ struct QueueRows(
     Vec<Option<DateTime<Utc>>>,
 );
 
-/// Whether any program's points expire (a handful of programs, each state cached).
-async fn any_expiry(ledger: &Ledger) -> Result<bool, AppError> {
-    for program in crate::reads::programs(ledger.store()).await? {
-        let context = ledger.program(ProgramId(program.program_id)).await?;
-        if !context.rules.expiry.is_off() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// Whether rules version `version` makes points expire where the version before did not.
 async fn turns_expiry_on(
     ledger: &Ledger,
@@ -212,9 +194,8 @@ async fn turns_expiry_on(
     if rules.expiry.is_off() {
         return Ok(false);
     }
-    let history = crate::reads::rules_history(ledger.store(), program).await?;
-    let before = history.iter().rev().find(|v| v.version < version);
-    Ok(before.is_none_or(|v| v.rules.expiry.is_off()))
+    let before = crate::reads::rules_before(ledger.store(), program, version).await?;
+    Ok(before.is_none_or(|r| r.expiry.is_off()))
 }
 
 /// Puts every member the program ever credited (up to `upto`) in the queue with their first

@@ -191,3 +191,14 @@ pub async fn programs(store: &EventStore) -> Result<Vec<ProgramSummary>, AppErro
     }
     Ok(programs)
 }
+
+/// The rules a program had in force just before version `version`; `None` before its first.
+pub async fn rules_before(
+    store: &EventStore,
+    program: domain::ids::ProgramId,
+    version: u32,
+) -> Result<Option<domain::program::Rules>, AppError> {
+    let history = rules_history(store, program).await?;
+    let before = history.into_iter().rev().find(|v| v.version < version);
+    Ok(before.map(|v| v.rules))
+}

@@ -74,7 +74,7 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     };
     let mut read_upto = Checkpoint { tx_id, position };
     // Without a ladder anywhere, earning moves nobody: the log is only read for ladder changes.
-    let any_ladder = any_ladder(ledger).await?;
+    let any_ladder = ledger.any_program(|r| !r.tiers.is_off()).await?;
     let types: &[&str] = if any_ladder {
         &EARNING_AND_RULES
     } else {
@@ -163,25 +163,8 @@ async fn ladder_changed(
     version: u32,
     rules: &domain::program::Rules,
 ) -> Result<bool, AppError> {
-    let history = crate::reads::rules_history(ledger.store(), program).await?;
-    let before = history
-        .iter()
-        .rev()
-        .find(|v| v.version < version)
-        .map(|v| v.rules.tiers.clone())
-        .unwrap_or_default();
-    Ok(before != rules.tiers)
-}
-
-/// Whether any program has a ladder (a handful of programs, each state cached by the ledger).
-async fn any_ladder(ledger: &Ledger) -> Result<bool, AppError> {
-    for program in crate::reads::programs(ledger.store()).await? {
-        let context = ledger.program(ProgramId(program.program_id)).await?;
-        if !context.rules.tiers.is_off() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let before = crate::reads::rules_before(ledger.store(), program, version).await?;
+    Ok(before.map(|r| r.tiers).unwrap_or_default() != rules.tiers)
 }
 
 /// Members a changed ladder may move: those on a tier now, and those whose lifetime points
