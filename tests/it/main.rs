@@ -22,6 +22,7 @@ mod raffles;
 mod redeliveries;
 mod retention;
 mod review;
+mod seasons;
 mod serve;
 mod tiers;
 mod webhooks;

@@ -72,7 +72,8 @@ impl From<AppError> for ApiError {
                     | DomainError::InvalidCodeword(_)
                     | DomainError::TooManyCodes(_)
                     | DomainError::InvalidCode(_)
-                    | DomainError::InvalidRaffle(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    | DomainError::InvalidRaffle(_)
+                    | DomainError::InvalidSeason(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     _ => StatusCode::CONFLICT,
                 };
                 Self::new(status, denied_code(&denied), denied.to_string())
@@ -183,6 +184,9 @@ fn denied_code(e: &DomainError) -> &'static str {
         DomainError::RaffleTicketLimit(_) => "raffle_ticket_limit",
         DomainError::RaffleWithoutTickets => "raffle_without_tickets",
         DomainError::InvalidRaffle(_) => "invalid_raffle",
+        DomainError::InvalidSeason(_) => "invalid_season",
+        DomainError::SeasonClosed => "season_closed",
+        DomainError::SeasonNotEnded => "season_not_ended",
     }
 }
 
@@ -241,6 +245,9 @@ mod tests {
             DomainError::RaffleTicketLimit(1),
             DomainError::RaffleWithoutTickets,
             DomainError::InvalidRaffle(String::new()),
+            DomainError::InvalidSeason(String::new()),
+            DomainError::SeasonClosed,
+            DomainError::SeasonNotEnded,
         ];
         let envelope = [
             "bad_request",

@@ -8,6 +8,7 @@ use domain::network::LinkedAccount;
 use domain::program::ProgramState;
 use domain::raffle::RaffleState;
 use domain::reward::RewardState;
+use domain::season::SeasonState;
 use domain::{Aggregate, DomainError, Event, StreamId};
 use std::sync::Arc;
 use store::codec;
@@ -55,6 +56,7 @@ pub struct Caches {
     identity: StateCache<IdentityState>,
     program: StateCache<ProgramState>,
     raffle: StateCache<RaffleState>,
+    season: StateCache<SeasonState>,
 }
 
 /// A stream state the ledger keeps hot in memory; alone it is the [`Streams`] of a command
@@ -109,7 +111,8 @@ cached_state!(
     RewardState => reward,
     IdentityState => identity,
     ProgramState => program,
-    RaffleState => raffle
+    RaffleState => raffle,
+    SeasonState => season
 );
 
 /// The streams one command decides over: a single stream state, or a tuple of them. Knows how
@@ -269,6 +272,7 @@ impl Ledger {
                 identity: StateCache::new(cap),
                 program: StateCache::new(1024),
                 raffle: StateCache::new(cap / 10 + 64),
+                season: StateCache::new(64),
             }),
             max_attempts: config.max_attempts,
             raffle_settle: config.raffle_settle,

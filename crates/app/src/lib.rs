@@ -27,6 +27,7 @@ pub mod personal_data;
 pub mod raffles;
 pub mod reads;
 pub mod retention;
+pub mod seasons;
 pub mod secrets;
 pub mod tiers;
 

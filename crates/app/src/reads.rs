@@ -10,7 +10,7 @@ use store::{EventStore, IndexedType, RecordedEvent, codec};
 use uuid::Uuid;
 
 /// Events that move a member's balance, as stored in `events.event_type`.
-pub const BALANCE_EVENTS: [&str; 10] = [
+pub const BALANCE_EVENTS: [&str; 11] = [
     "PointsAwarded",
     "PointsReversed",
     "AwardRestored",
@@ -21,6 +21,7 @@ pub const BALANCE_EVENTS: [&str; 10] = [
     "RaffleTicketBought",
     "RaffleTicketRefunded",
     "PointsExpired",
+    "SeasonPrizeAwarded",
 ];
 
 /// A recorded event and what it says.

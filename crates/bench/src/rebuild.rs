@@ -10,7 +10,9 @@ use domain::codeword::Codeword;
 use domain::event::{LinkMethod, ReversalReason};
 use domain::expiry::{ExpirePoints, ExpiryRules, decide_expiry, decide_warning};
 use domain::identity::{IdentityState, decide_link};
-use domain::ids::{AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId};
+use domain::ids::{
+    AccountRef, CampaignId, EntryId, MemberId, ProgramId, RedemptionId, RewardId, SeasonId,
+};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
 use domain::network::{ActivityKind, ActivityRef, LinkedAccount, Network};
 use domain::points::{Points, PointsDelta};
@@ -18,6 +20,10 @@ use domain::program::Rules;
 use domain::review::{ReviewDecision, ReviewHeld, ReviewRules, decide_review};
 use domain::reward::{
     CancelRedemption, Redeem, RewardState, decide_cancel_redemption, decide_redeem,
+};
+use domain::season::{
+    SeasonBoard, SeasonCommand, SeasonCounts, SeasonPrize, SeasonState, SeasonTerms, decide_prize,
+    decide_season,
 };
 use domain::tier::{EvaluateTier, TierLevel, TierRules, decide_tier};
 use domain::{Aggregate, Event};
@@ -158,6 +164,8 @@ struct Generator {
     /// Awards held for review, waiting for a decision.
     recent_held: Vec<(usize, EntryId)>,
     recent_redemptions: Vec<(usize, usize, RedemptionId)>,
+    /// The weekly season running, with its board folded from every event generated.
+    season: Option<(SeasonState, SeasonBoard)>,
     heads: HashMap<String, (i64, [u8; 32])>,
     now: DateTime<Utc>,
     step: Duration,
@@ -215,6 +223,7 @@ impl Generator {
             recent_adjustments: Vec::new(),
             recent_held: Vec::new(),
             recent_redemptions: Vec::new(),
+            season: None,
             heads: HashMap::new(),
             now: start,
             step: Duration::milliseconds(step_ms),
@@ -247,6 +256,9 @@ impl Generator {
             // A decision's events are one commit in a real log (a claim with its link): never
             // split, so the log may end a few events past `events`.
             for event in decided {
+                if let Some((_, board)) = &mut self.season {
+                    board.apply(&event);
+                }
                 self.encode(&event, &mut buffer)?;
                 rows += 1;
             }
@@ -317,7 +329,80 @@ impl Generator {
             self.rewards.push(RewardState::default().apply(&listed));
             events.push(listed);
         }
+        events.extend(self.schedule_season());
         events
+    }
+
+    /// A week-long season from now (every activity, no adjustments, settling an hour) with
+    /// prizes for the first ten ranks.
+    fn schedule_season(&mut self) -> Vec<Event> {
+        let season_id = SeasonId(self.id());
+        let prize = |from_rank, to_rank, points| SeasonPrize {
+            from_rank,
+            to_rank,
+            points,
+        };
+        let terms = SeasonTerms {
+            name: "Weekly cup".into(),
+            starts_at: self.now.into(),
+            ends_at: (self.now + Duration::days(7)).into(),
+            settle_minutes: 60,
+            counts: SeasonCounts::default(),
+            prizes: vec![prize(1, 1, 500), prize(2, 3, 200), prize(4, 10, 50)],
+        };
+        let command = SeasonCommand::Schedule {
+            program_id: self.program,
+            season_id,
+            terms: terms.clone(),
+            by: "manager".into(),
+            at: self.now.into(),
+        };
+        let Ok(events) = decide_season(&SeasonState::default(), command) else {
+            return Vec::new();
+        };
+        let state = events
+            .iter()
+            .fold(SeasonState::default(), |s, e| s.apply(e));
+        self.season = Some((state, SeasonBoard::new(season_id, terms)));
+        events
+    }
+
+    /// Once the running season's cutoff has passed (and the job's slack): its end, its prizes
+    /// (each followed by the tier move it causes), its settlement, and the next season.
+    fn end_season(&mut self) -> Option<Vec<Event>> {
+        let (state, board) = self.season.as_ref()?;
+        let cutoff = state.terms.as_ref()?.cutoff().get();
+        if self.now < cutoff + Duration::minutes(5) {
+            return None;
+        }
+        let at = self.now.into();
+        let command = SeasonCommand::End {
+            board: Box::new(board.clone()),
+            at,
+        };
+        let mut events = decide_season(state, command).ok()?;
+        let ended = events.iter().fold(state.clone(), |s, e| s.apply(e));
+        let (mut paid, mut withheld) = (0, Vec::new());
+        for standing in ended.standings.iter().filter(|s| s.prize > 0) {
+            let member = standing.member_id;
+            let i = self
+                .members
+                .iter()
+                .position(|m| m.member_id == Some(member))?;
+            let entry = EntryId(self.id());
+            match decide_prize(&ended, &self.members[i], member, entry, at) {
+                Ok(prize) => {
+                    self.apply_member(i, &prize);
+                    events.extend(self.placed(i, prize));
+                    paid += 1;
+                }
+                Err(_) => withheld.push(member),
+            }
+        }
+        let settle = SeasonCommand::Settle { paid, withheld, at };
+        events.extend(decide_season(&ended, settle).ok()?);
+        events.extend(self.schedule_season());
+        Some(events)
     }
 
     /// The next accepted decision: a mix of registrations, links, awards, reversals,
@@ -328,7 +413,9 @@ impl Generator {
             let registering = self.members.len() < self.target_members
                 && (self.members.is_empty() || self.rng.gen_bool(REGISTER_SHARE));
             // Per mille of the other decisions (links, codewords and redemptions are two events).
-            let decided = if registering {
+            let decided = if let Some(ended) = self.end_season() {
+                Some(ended)
+            } else if registering {
                 self.register()
             } else {
                 match self.rng.gen_range(0..1000) {

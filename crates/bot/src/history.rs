@@ -89,6 +89,10 @@ pub fn describe(lang: Language, event: &Event, reward: Option<&str>) -> Option<(
                 format!("{what} ({})", texts::network(lang, *network)),
             )
         }
+        Event::SeasonPrizeAwarded { points, rank, .. } => match lang {
+            Language::Ru => (*points, format!("приз сезона, {rank}-е место")),
+            Language::En => (*points, format!("season prize, rank {rank}")),
+        },
         Event::PointsExpired {
             points, earned_at, ..
         } => {
@@ -184,7 +188,8 @@ pub fn entry_time(event: &Event) -> Option<DateTime<Utc>> {
         | Event::RedemptionCancelled { at, .. }
         | Event::RaffleTicketBought { at, .. }
         | Event::RaffleTicketRefunded { at, .. }
-        | Event::PointsExpired { at, .. } => Some((*at).get()),
+        | Event::PointsExpired { at, .. }
+        | Event::SeasonPrizeAwarded { at, .. } => Some((*at).get()),
         _ => None,
     }
 }

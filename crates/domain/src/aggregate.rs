@@ -7,6 +7,7 @@ use crate::member::MemberState;
 use crate::program::ProgramState;
 use crate::raffle::RaffleState;
 use crate::reward::RewardState;
+use crate::season::SeasonState;
 
 /// A stream's state: empty by default, advanced one event at a time. Loading a stream is folding
 /// its events; events of other streams leave a state unchanged.
@@ -36,5 +37,6 @@ aggregate!(
     RewardState,
     IdentityState,
     ProgramState,
-    RaffleState
+    RaffleState,
+    SeasonState
 );

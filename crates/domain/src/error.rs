@@ -149,6 +149,15 @@ pub enum DomainError {
     /// The program, campaign, reward or award the command names does not exist.
     #[error("not found")]
     NotFound,
+    /// A season's terms break a constraint (the text says which).
+    #[error("invalid season: {0}")]
+    InvalidSeason(String),
+    /// The season was cancelled or has ended: it takes no more changes.
+    #[error("the season was cancelled or has ended")]
+    SeasonClosed,
+    /// The season's standings are not final yet (its cutoff has not passed, or it is not ended).
+    #[error("the season has not ended yet")]
+    SeasonNotEnded,
     /// A program's rules or a campaign's setup break a constraint (the text says which).
     #[error("invalid rules: {0}")]
     InvalidRules(String),

@@ -4,11 +4,14 @@
 //! and texts by keyed digests (see `privacy`), names and usernames live in a profile table.
 
 use crate::codeword::Codeword;
-use crate::ids::{CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId};
+use crate::ids::{
+    CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId, SeasonId,
+};
 use crate::network::{ActivityRef, LinkedAccount, Network};
 use crate::program::Rules;
 use crate::raffle::EntryRule;
 use crate::review::{HoldReason, Rejection};
+use crate::season::{SeasonTerms, Standing};
 use crate::stream::StreamId;
 use crate::text::TextFingerprint;
 use crate::time::Timestamp;
@@ -316,6 +319,22 @@ pub enum Event {
         /// When it was decided.
         at: Timestamp,
     },
+    /// A season's prize, paid for the member's rank in its frozen standings; counts like a
+    /// manual credit (balance, lifetime points, the period boards), never on a season's board.
+    SeasonPrizeAwarded {
+        /// The member whose stream this is.
+        member_id: MemberId,
+        /// This ledger entry, derived from (season, member): a prize is paid once.
+        entry_id: EntryId,
+        /// The season.
+        season_id: SeasonId,
+        /// The member's final rank.
+        rank: u32,
+        /// Points paid: the rank's prize.
+        points: i64,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
     /// The member moved to another tier (or off the ladder): the points they qualified with
     /// and the rules' version whose ladder placed them.
     TierChanged {
@@ -611,6 +630,54 @@ pub enum Event {
         at: Timestamp,
     },
 
+    // ----- season stream -----
+    /// A manager scheduled a leaderboard season.
+    SeasonScheduled {
+        /// The season.
+        season_id: SeasonId,
+        /// The program it runs in.
+        program_id: ProgramId,
+        /// What it counts, when, and what it pays.
+        terms: SeasonTerms,
+        /// The manager who scheduled it.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// A manager called a season off before it ended: no standings, no prizes.
+    SeasonCancelled {
+        /// The season.
+        season_id: SeasonId,
+        /// Why, in the manager's words.
+        reason: String,
+        /// The manager who cancelled it.
+        by: ManagerId,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+    /// The season's cutoff passed: its final standings, frozen as the log's fold gave them.
+    SeasonEnded {
+        /// The season.
+        season_id: SeasonId,
+        /// The top of the board with each rank's prize (see `season::SeasonBoard::standings`).
+        standings: Vec<Standing>,
+        /// Members with a positive score.
+        participants: u32,
+        /// When it was decided: after the cutoff.
+        at: Timestamp,
+    },
+    /// Every prize of the ended season was paid or withheld.
+    SeasonSettled {
+        /// The season.
+        season_id: SeasonId,
+        /// Prizes paid.
+        paid: u32,
+        /// Members whose prize was withheld: blocked or erased when it was paid.
+        withheld: Vec<MemberId>,
+        /// When it was decided: the command's time.
+        at: Timestamp,
+    },
+
     // ----- raffle stream -----
     /// A manager opened a raffle, publishing the SHA-256 of a secret seed kept outside the
     /// log until the draw.
@@ -798,6 +865,11 @@ impl Event {
             Event::HeldAwardApproved { .. } => "HeldAwardApproved",
             Event::HeldAwardRejected { .. } => "HeldAwardRejected",
             Event::TierChanged { .. } => "TierChanged",
+            Event::SeasonPrizeAwarded { .. } => "SeasonPrizeAwarded",
+            Event::SeasonScheduled { .. } => "SeasonScheduled",
+            Event::SeasonCancelled { .. } => "SeasonCancelled",
+            Event::SeasonEnded { .. } => "SeasonEnded",
+            Event::SeasonSettled { .. } => "SeasonSettled",
             Event::PointsExpired { .. } => "PointsExpired",
             Event::ExpiryWarned { .. } => "ExpiryWarned",
             Event::RewardRedeemed { .. } => "RewardRedeemed",
@@ -841,6 +913,9 @@ impl Event {
                 member_id, points, ..
             }
             | Event::HeldAwardApproved {
+                member_id, points, ..
+            }
+            | Event::SeasonPrizeAwarded {
                 member_id, points, ..
             } => Some((*member_id, *points)),
             Event::PointsReversed {
@@ -919,7 +994,12 @@ impl Event {
             | Event::RaffleCancelled { at, .. }
             | Event::TierChanged { at, .. }
             | Event::PointsExpired { at, .. }
-            | Event::ExpiryWarned { at, .. } => *at,
+            | Event::ExpiryWarned { at, .. }
+            | Event::SeasonPrizeAwarded { at, .. }
+            | Event::SeasonScheduled { at, .. }
+            | Event::SeasonCancelled { at, .. }
+            | Event::SeasonEnded { at, .. }
+            | Event::SeasonSettled { at, .. } => *at,
         }
     }
 
@@ -943,6 +1023,7 @@ impl Event {
             | Event::TierChanged { member_id, .. }
             | Event::PointsExpired { member_id, .. }
             | Event::ExpiryWarned { member_id, .. }
+            | Event::SeasonPrizeAwarded { member_id, .. }
             | Event::RewardRedeemed { member_id, .. }
             | Event::RedemptionCancelled { member_id, .. }
             | Event::CouponUsed { member_id, .. }
@@ -979,6 +1060,10 @@ impl Event {
             | Event::RaffleEntered { raffle_id, .. }
             | Event::RaffleDrawn { raffle_id, .. }
             | Event::RaffleCancelled { raffle_id, .. } => StreamId::Raffle(*raffle_id),
+            Event::SeasonScheduled { season_id, .. }
+            | Event::SeasonCancelled { season_id, .. }
+            | Event::SeasonEnded { season_id, .. }
+            | Event::SeasonSettled { season_id, .. } => StreamId::Season(*season_id),
         }
     }
 

@@ -142,6 +142,12 @@ impl Lots {
                 points,
                 at,
                 ..
+            }
+            | Event::SeasonPrizeAwarded {
+                entry_id,
+                points,
+                at,
+                ..
             } => self.credit(*entry_id, *at, *points),
             Event::HeldAwardApproved {
                 award_entry_id,

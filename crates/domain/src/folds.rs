@@ -221,6 +221,12 @@ impl Leaderboards {
                 at,
                 ..
             } => (*member_id, *delta, *at, None),
+            Event::SeasonPrizeAwarded {
+                member_id,
+                points,
+                at,
+                ..
+            } => (*member_id, *points, *at, None),
             // Moved points count where they land, at the time they move.
             Event::PointsMovedOut {
                 member_id,

@@ -53,6 +53,10 @@ id_type!(
     RaffleId
 );
 id_type!(
+    /// A leaderboard season: a board with a start, an end and prizes.
+    SeasonId
+);
+id_type!(
     /// One reward redemption (a coupon issued to a member).
     RedemptionId
 );

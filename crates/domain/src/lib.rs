@@ -24,6 +24,7 @@ pub mod program;
 pub mod raffle;
 pub mod review;
 pub mod reward;
+pub mod season;
 pub mod stream;
 pub mod text;
 pub mod tier;

@@ -407,6 +407,11 @@ impl MemberState {
                     self.compensable.insert(*entry_id, Some(*delta));
                 }
             },
+            Event::SeasonPrizeAwarded {
+                entry_id, points, ..
+            } => {
+                self.compensable.insert(*entry_id, Some(*points));
+            }
             Event::RewardRedeemed {
                 redemption_id,
                 reward_id,

@@ -1,6 +1,6 @@
 //! Stream names. A stream is the unit of consistency: one decision reads and appends to a few.
 
-use crate::ids::{AccountRef, CampaignId, MemberId, ProgramId, RaffleId, RewardId};
+use crate::ids::{AccountRef, CampaignId, MemberId, ProgramId, RaffleId, RewardId, SeasonId};
 use std::fmt;
 
 /// The stream an event belongs to; its `Display` is the `stream_id` the store keeps.
@@ -16,6 +16,8 @@ pub enum StreamId {
     Reward(RewardId),
     /// One raffle: its terms, its tickets, its draw.
     Raffle(RaffleId),
+    /// One leaderboard season: its terms, its end, its prizes closed.
+    Season(SeasonId),
     /// One external account within one program, by its reference: who claims it.
     Identity(ProgramId, AccountRef),
 }
@@ -29,6 +31,7 @@ impl StreamId {
             StreamId::Campaign(_) => "campaign",
             StreamId::Reward(_) => "reward",
             StreamId::Raffle(_) => "raffle",
+            StreamId::Season(_) => "season",
             StreamId::Identity(..) => "identity",
         }
     }
@@ -50,6 +53,7 @@ impl fmt::Display for StreamId {
             StreamId::Campaign(id) => write!(f, "campaign-{id}"),
             StreamId::Reward(id) => write!(f, "reward-{id}"),
             StreamId::Raffle(id) => write!(f, "raffle-{id}"),
+            StreamId::Season(id) => write!(f, "season-{id}"),
             StreamId::Identity(program, account) => {
                 write!(f, "{}{account}", StreamId::identity_prefix(*program))
             }

@@ -125,6 +125,9 @@ pub async fn serve(
     // The expiry job, beside it: one process at a time too.
     let expiry_job = runs_projections
         .then(|| app::expiry::spawn(state.ledger().clone(), state.pool.clone(), stopped.clone()));
+    // The season job, beside them: ends seasons and pays their prizes, one process at a time.
+    let season_job = runs_projections
+        .then(|| app::seasons::spawn(state.ledger().clone(), state.pool.clone(), stopped.clone()));
     let bot = bot::spawn(&state, stopped);
     let live = state.live.clone();
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -149,6 +152,7 @@ pub async fn serve(
         .chain(vk_names)
         .chain(tier_keeper)
         .chain(expiry_job)
+        .chain(season_job)
         .chain(bot)
         .chain([boards, names, retention])
     {

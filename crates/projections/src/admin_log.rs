@@ -165,6 +165,8 @@ pub fn manager_of(event: &Event) -> Option<&str> {
         | Event::RewardCodesAdded { by, .. }
         | Event::CouponUsed { by, .. }
         | Event::HeldAwardApproved { by, .. }
+        | Event::SeasonScheduled { by, .. }
+        | Event::SeasonCancelled { by, .. }
         | Event::HeldAwardRejected {
             rejection: Rejection::Manager { by, .. },
             ..

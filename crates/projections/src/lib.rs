@@ -28,6 +28,7 @@ pub mod rebuild;
 pub mod rewards;
 pub mod runner;
 pub mod seal;
+pub mod seasons;
 pub mod source;
 pub mod stats;
 pub mod status;

@@ -3,7 +3,9 @@
 
 use crate::error::{ProjectionError, Result};
 use crate::source::{Recorded, Zones};
-use crate::{admin_log, balances, campaigns, daily_stats, identities, leaderboards, rewards};
+use crate::{
+    admin_log, balances, campaigns, daily_stats, identities, leaderboards, rewards, seasons,
+};
 use sqlx::PgConnection;
 
 /// A read model folded from the log, with its own checkpoint and tables.
@@ -16,10 +18,11 @@ pub enum Projection {
     Rewards,
     AdminLog,
     DailyStats,
+    Seasons,
 }
 
 impl Projection {
-    pub const ALL: [Projection; 7] = [
+    pub const ALL: [Projection; 8] = [
         Projection::Balances,
         Projection::Leaderboards,
         Projection::Campaigns,
@@ -27,6 +30,7 @@ impl Projection {
         Projection::Rewards,
         Projection::AdminLog,
         Projection::DailyStats,
+        Projection::Seasons,
     ];
 
     /// Its place in [`Projection::ALL`].
@@ -44,6 +48,7 @@ impl Projection {
             Projection::Rewards => "rewards",
             Projection::AdminLog => "admin_log",
             Projection::DailyStats => "daily_stats",
+            Projection::Seasons => "seasons",
         }
     }
 
@@ -57,6 +62,7 @@ impl Projection {
             Projection::Rewards => &["rewards", "reward_redemptions"],
             Projection::AdminLog => &["adjustments", "manager_actions", "held_awards"],
             Projection::DailyStats => &["daily_stats", "daily_active"],
+            Projection::Seasons => &["seasons", "season_scores", "season_entries"],
         }
     }
 
@@ -115,6 +121,7 @@ pub(crate) enum Changes {
     Rewards(rewards::Changes),
     AdminLog(admin_log::Changes),
     DailyStats(daily_stats::Changes),
+    Seasons(seasons::Changes),
 }
 
 impl Changes {
@@ -127,6 +134,7 @@ impl Changes {
             Projection::Rewards => Changes::Rewards(Default::default()),
             Projection::AdminLog => Changes::AdminLog(Default::default()),
             Projection::DailyStats => Changes::DailyStats(Default::default()),
+            Projection::Seasons => Changes::Seasons(Default::default()),
         }
     }
 
@@ -139,6 +147,7 @@ impl Changes {
             Changes::Rewards(c) => c.add(r),
             Changes::AdminLog(c) => c.add(r),
             Changes::DailyStats(c) => c.add(r, zones),
+            Changes::Seasons(c) => c.add(r),
         }
     }
 
@@ -152,6 +161,7 @@ impl Changes {
             Changes::Rewards(c) => c.rows(),
             Changes::AdminLog(c) => c.rows(),
             Changes::DailyStats(c) => c.rows(),
+            Changes::Seasons(c) => c.rows(),
         }
     }
 
@@ -164,6 +174,7 @@ impl Changes {
             Changes::Rewards(c) => c.write(conn, target).await,
             Changes::AdminLog(c) => c.write(conn, target).await,
             Changes::DailyStats(c) => c.write(conn, target).await,
+            Changes::Seasons(c) => c.write(conn, target).await,
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod queries;
 pub mod raffles;
 pub mod review;
 pub mod rewards;
+pub mod seasons;
 pub mod session_api;
 pub mod shop_keys;
 pub mod support;
@@ -101,6 +102,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(raffles::list, raffles::create))
         .routes(routes!(raffles::draw))
         .routes(routes!(raffles::cancel))
+        .routes(routes!(seasons::list, seasons::create))
+        .routes(routes!(seasons::standings))
+        .routes(routes!(seasons::cancel))
         .routes(routes!(broadcasts::list, broadcasts::create))
         .routes(routes!(broadcasts::audience))
         .routes(routes!(broadcasts::one))

@@ -23,6 +23,7 @@ mod qr;
 mod queries;
 mod raffles;
 mod rewards;
+mod seasons;
 mod texts;
 mod vk_id;
 
@@ -53,6 +54,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(history::history))
         .routes(routes!(leaderboard::leaderboard))
         .routes(routes!(leaderboard::around_me))
+        .routes(routes!(seasons::seasons))
+        .routes(routes!(seasons::board))
         .routes(routes!(campaigns::campaigns))
         .routes(routes!(rewards::rewards))
         .routes(routes!(rewards::redeem))

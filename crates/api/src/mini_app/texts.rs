@@ -147,6 +147,10 @@ pub fn history_line(lang: Language, event: &Event, names: &Names) -> String {
             (Language::En, false) => format!("Your tier is now {tier}"),
         },
         Event::TierChanged { to: None, .. } => lang.pick("Уровень снят", "Tier ended").into(),
+        Event::SeasonPrizeAwarded { rank, .. } => match lang {
+            Language::Ru => format!("Приз сезона: {rank}-е место"),
+            Language::En => format!("Season prize: rank {rank}"),
+        },
         Event::PointsExpired { earned_at, .. } => {
             let day = earned_at.get().format("%d.%m.%Y");
             match lang {

@@ -61,6 +61,11 @@ pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
             entry_id,
             ..
         }
+        | Event::SeasonPrizeAwarded {
+            member_id,
+            entry_id,
+            ..
+        }
         | Event::PointsReversed {
             member_id,
             entry_id,

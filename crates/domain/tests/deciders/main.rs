@@ -13,6 +13,7 @@ mod member;
 mod program;
 mod review;
 mod reward;
+mod seasons;
 mod texts;
 mod tiers;
 mod values;

@@ -67,6 +67,7 @@ fn check_stream_in_chunks(
         StreamId::Identity(..) => check_chunks::<IdentityState>(log, stream, cuts),
         StreamId::Program(_) => check_chunks::<ProgramState>(log, stream, cuts),
         StreamId::Raffle(_) => check_chunks::<domain::raffle::RaffleState>(log, stream, cuts),
+        StreamId::Season(_) => check_chunks::<domain::season::SeasonState>(log, stream, cuts),
     }
 }
 

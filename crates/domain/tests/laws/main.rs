@@ -15,5 +15,6 @@ mod leaderboards;
 mod raffle_entries;
 mod raffles;
 mod review;
+mod seasons;
 mod texts;
 mod tiers;

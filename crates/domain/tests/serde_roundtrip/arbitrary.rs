@@ -9,11 +9,13 @@ use domain::event::{Eraser, ErasureReason, LinkMethod, ReversalReason};
 use domain::expiry::ExpiryRules;
 use domain::ids::{
     AccountRef, CampaignId, EntryId, MemberId, ProgramId, RaffleId, RedemptionId, RewardId,
+    SeasonId,
 };
 use domain::network::{ActivityKind, ActivityRef, ExternalIdentity, LinkedAccount, Network};
 use domain::program::{PointsRule, Rules};
 use domain::raffle::{ActivityRule, EntryRule};
 use domain::review::{HoldReason, Rejection, ReviewRules};
+use domain::season::{SeasonCounts, SeasonPrize, SeasonTerms, Standing};
 use domain::text::TextFingerprint;
 use domain::tier::{TierLevel, TierRules};
 use proptest::prelude::*;
@@ -947,6 +949,117 @@ fn raffle_event() -> impl Strategy<Value = Event> {
     ]
 }
 
+fn season_id() -> impl Strategy<Value = SeasonId> {
+    uuid().prop_map(SeasonId)
+}
+
+fn season_terms() -> impl Strategy<Value = SeasonTerms> {
+    let prize =
+        (any::<u32>(), any::<u32>(), any::<i64>()).prop_map(|(from_rank, to_rank, points)| {
+            SeasonPrize {
+                from_rank,
+                to_rank,
+                points,
+            }
+        });
+    let kinds = prop::sample::subsequence(ActivityKind::ALL.to_vec(), 0..=ActivityKind::ALL.len());
+    (
+        text(),
+        (instant(), instant()),
+        any::<u32>(),
+        (kinds, any::<bool>()),
+        prop::collection::vec(prize, 0..3),
+    )
+        .prop_map(
+            |(name, (starts_at, ends_at), settle_minutes, (activities, adjustments), prizes)| {
+                SeasonTerms {
+                    name,
+                    starts_at,
+                    ends_at,
+                    settle_minutes,
+                    counts: SeasonCounts {
+                        activities,
+                        adjustments,
+                    },
+                    prizes,
+                }
+            },
+        )
+}
+
+fn season_event() -> impl Strategy<Value = Event> {
+    let standing = (any::<u32>(), member_id(), any::<i64>(), any::<i64>()).prop_map(
+        |(rank, member_id, score, prize)| Standing {
+            rank,
+            member_id,
+            score,
+            prize,
+        },
+    );
+    prop_oneof![
+        (season_id(), program_id(), season_terms(), text(), instant()).prop_map(
+            |(season_id, program_id, terms, by, at)| Event::SeasonScheduled {
+                season_id,
+                program_id,
+                terms,
+                by,
+                at,
+            }
+        ),
+        (season_id(), text(), text(), instant()).prop_map(|(season_id, reason, by, at)| {
+            Event::SeasonCancelled {
+                season_id,
+                reason,
+                by,
+                at,
+            }
+        }),
+        (
+            season_id(),
+            prop::collection::vec(standing, 0..4),
+            any::<u32>(),
+            instant()
+        )
+            .prop_map(
+                |(season_id, standings, participants, at)| Event::SeasonEnded {
+                    season_id,
+                    standings,
+                    participants,
+                    at,
+                }
+            ),
+        (
+            season_id(),
+            any::<u32>(),
+            prop::collection::vec(member_id(), 0..3),
+            instant()
+        )
+            .prop_map(|(season_id, paid, withheld, at)| Event::SeasonSettled {
+                season_id,
+                paid,
+                withheld,
+                at,
+            }),
+        (
+            member_id(),
+            entry_id(),
+            season_id(),
+            (any::<u32>(), any::<i64>()),
+            instant()
+        )
+            .prop_map(|(member_id, entry_id, season_id, (rank, points), at)| {
+                Event::SeasonPrizeAwarded {
+                    member_id,
+                    entry_id,
+                    season_id,
+                    rank,
+                    points,
+                    at,
+                }
+            }),
+    ]
+}
+
 pub fn any_event() -> impl Strategy<Value = Event> {
     prop_oneof![
         2 => program_event(),
@@ -959,5 +1072,6 @@ pub fn any_event() -> impl Strategy<Value = Event> {
         7 => reward_event(),
         5 => campaign_event(),
         5 => raffle_event(),
+        5 => season_event(),
     ]
 }

@@ -84,11 +84,16 @@ fn variant(event: &Event) -> &'static str {
         | Event::RaffleOpened { .. }
         | Event::RaffleEntered { .. }
         | Event::RaffleDrawn { .. }
-        | Event::RaffleCancelled { .. } => event.event_type(),
+        | Event::RaffleCancelled { .. }
+        | Event::SeasonScheduled { .. }
+        | Event::SeasonCancelled { .. }
+        | Event::SeasonEnded { .. }
+        | Event::SeasonSettled { .. }
+        | Event::SeasonPrizeAwarded { .. } => event.event_type(),
     }
 }
 
-const VARIANTS: usize = 43;
+const VARIANTS: usize = 48;
 
 #[test]
 fn the_generator_reaches_every_variant_with_a_distinct_type() {

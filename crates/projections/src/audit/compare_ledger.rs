@@ -114,3 +114,71 @@ pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Finding
         }
     }
 }
+
+/// The seasons model against the stream states, and every season's scores against its board
+/// (a member with no points on either side has nothing to compare); then the season events
+/// the log's fold does not justify.
+pub(crate) fn seasons(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
+    use domain::season::SeasonStatus;
+    use std::collections::HashMap;
+    let mut rows: HashMap<(uuid::Uuid, uuid::Uuid), _> = std::mem::take(&mut m.seasons)
+        .into_iter()
+        .map(
+            |(program, season, status, standings, participants, paid, withheld)| {
+                let row = (status, standings.map(|s| s.0), participants, paid, withheld);
+                ((program, season), row)
+            },
+        )
+        .collect();
+    for ((program, season), state) in exp.seasons.drain() {
+        let key = format!("{program}/{season}");
+        let status = match state.status {
+            SeasonStatus::Unscheduled => continue,
+            SeasonStatus::Scheduled => "scheduled",
+            SeasonStatus::Cancelled => "cancelled",
+            SeasonStatus::Ended => "ended",
+            SeasonStatus::Settled => "settled",
+        };
+        let ended = matches!(state.status, SeasonStatus::Ended | SeasonStatus::Settled);
+        let expected = (
+            status.to_string(),
+            ended.then(|| state.standings.clone()),
+            ended.then(|| i32::try_from(state.participants).unwrap_or(i32::MAX)),
+        );
+        match rows.remove(&(program, season.0)) {
+            Some((status, standings, participants, ..)) => {
+                out.compare("seasons", key, expected, (status, standings, participants))
+            }
+            None => out.missing("seasons", key, expected),
+        }
+    }
+    for ((program, season), row) in rows {
+        out.unexpected("seasons", format!("{program}/{season}"), row.0);
+    }
+    let mut stored: HashMap<(uuid::Uuid, uuid::Uuid), i64> = std::mem::take(&mut m.season_scores)
+        .into_iter()
+        .filter(|(.., score)| *score != 0)
+        .map(|(season, member, score)| ((season, member), score))
+        .collect();
+    for (season, board) in &exp.season_boards.boards {
+        for (member, score) in board.scores.iter().filter(|(_, s)| **s != 0) {
+            let key = format!("{season}/{member}");
+            match stored.remove(&(season.0, member.0)) {
+                Some(found) => out.compare("season_scores", key, *score, found),
+                None => out.missing("season_scores", key, *score),
+            }
+        }
+    }
+    for ((season, member), score) in stored {
+        out.unexpected("season_scores", format!("{season}/{member}"), score);
+    }
+    for (key, expected, recorded) in std::mem::take(&mut exp.unjustified_seasons) {
+        out.push(
+            "season_events",
+            super::findings::DifferenceKind::Changed,
+            key,
+            expected,
+            recorded,
+        );
+    }
+}

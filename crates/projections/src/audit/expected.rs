@@ -10,9 +10,10 @@ use chrono::NaiveDate;
 use domain::campaign::CampaignState;
 use domain::folds::{Balances, BoardKey, CodewordRedemptions, Leaderboards};
 use domain::identity::IdentityState;
-use domain::ids::{AccountRef, CampaignId, MemberId, RedemptionId, RewardId};
+use domain::ids::{AccountRef, CampaignId, MemberId, ProgramId, RedemptionId, RewardId, SeasonId};
 use domain::network::Network;
 use domain::reward::RewardState;
+use domain::season::{SeasonBoards, SeasonState, SeasonStatus};
 use domain::{Aggregate, Event};
 use store::Checkpoint;
 use uuid::Uuid;
@@ -82,6 +83,15 @@ pub(crate) struct Expected {
     /// Expiries their member's lots and rules do not justify: (program/member at position,
     /// points the event expired).
     pub unjustified_expiries: Vec<(String, i64)>,
+    /// Every season's board, folded as the domain folds it.
+    pub season_boards: SeasonBoards,
+    /// Every season's stream state, by (program, season).
+    pub seasons: FastMap<(Uuid, SeasonId), SeasonState>,
+    /// Prizes paid per season: who, and how many times.
+    prizes: FastMap<SeasonId, FastMap<MemberId, u32>>,
+    /// Season events the log's own fold does not justify: (season or prize at position, what
+    /// the fold gives, what the event says).
+    pub unjustified_seasons: Vec<(String, String, String)>,
     pub daily: FastMap<(Uuid, NaiveDate, &'static str), DayCounters>,
     newest_day: FastMap<Uuid, NaiveDate>,
     /// Who was active on each day (network bits by member) by program and day, for the days
@@ -185,6 +195,106 @@ impl Expected {
         }
         if self.applies(Projection::DailyStats, r) {
             self.apply_daily(r);
+        }
+        if self.applies(Projection::Seasons, r) {
+            self.apply_season(r);
+        }
+    }
+
+    /// Folds the event into the season boards, checking first that frozen standings are the
+    /// board's own, that each prize is its member's frozen prize paid once, and that a season's
+    /// settlement counts the prizes its log paid and withholds only prizes it did not pay.
+    fn apply_season(&mut self, r: &Recorded) {
+        let at =
+            |what: &dyn std::fmt::Display| format!("{}/{what} at {}", r.program_id, r.position);
+        match &r.event {
+            Event::SeasonEnded {
+                season_id,
+                standings,
+                participants,
+                ..
+            } => {
+                if let Some(board) = self.season_boards.boards.get(season_id) {
+                    let expected = (board.standings(), board.participants());
+                    if expected != (standings.clone(), *participants) {
+                        self.unjustified_seasons.push((
+                            at(season_id),
+                            standings_text(&expected.0, expected.1),
+                            standings_text(standings, *participants),
+                        ));
+                    }
+                }
+            }
+            Event::SeasonPrizeAwarded {
+                member_id,
+                season_id,
+                rank,
+                points,
+                ..
+            } => {
+                let frozen = self
+                    .seasons
+                    .get(&(r.program_id, *season_id))
+                    .filter(|s| s.status == SeasonStatus::Ended)
+                    .and_then(|s| s.standing_of(*member_id))
+                    .map(|s| (s.rank, s.prize));
+                let times = self
+                    .prizes
+                    .entry(*season_id)
+                    .or_default()
+                    .entry(*member_id)
+                    .or_default();
+                *times += 1;
+                if frozen != Some((*rank, *points)) || *times > 1 {
+                    let shown = |p: Option<(u32, i64)>| {
+                        p.map_or("no prize".to_string(), |(rank, points)| {
+                            format!("rank {rank}, {points} points")
+                        })
+                    };
+                    self.unjustified_seasons.push((
+                        at(&format!("{season_id}/{member_id}")),
+                        format!("{}, paid once", shown(frozen)),
+                        format!("{}, payment {times}", shown(Some((*rank, *points)))),
+                    ));
+                }
+            }
+            Event::SeasonSettled {
+                season_id,
+                paid,
+                withheld,
+                ..
+            } => {
+                let prizes = self.prizes.get(season_id);
+                let paid_members = prizes.map_or(0, |p| p.len());
+                let winners: Vec<MemberId> = self
+                    .seasons
+                    .get(&(r.program_id, *season_id))
+                    .map(|s| {
+                        s.standings
+                            .iter()
+                            .filter(|s| s.prize > 0)
+                            .map(|s| s.member_id)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let withheld_paid = withheld
+                    .iter()
+                    .any(|m| prizes.is_some_and(|p| p.contains_key(m)));
+                let closes_all = winners.len() == paid_members + withheld.len();
+                if *paid as usize != paid_members || withheld_paid || !closes_all {
+                    self.unjustified_seasons.push((
+                        at(season_id),
+                        format!("{paid_members} paid of {} prizes", winners.len()),
+                        format!("{paid} paid, {} withheld", withheld.len()),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        self.season_boards.apply(ProgramId(r.program_id), &r.event);
+        if let Some(season_id) = season_of(&r.event) {
+            let state = self.seasons.entry((r.program_id, season_id)).or_default();
+            *state = std::mem::take(state).apply(&r.event);
         }
     }
 
@@ -429,6 +539,25 @@ fn campaign_of(e: &Event) -> Option<CampaignId> {
         | Event::CodewordRedeemed { campaign_id, .. } => Some(*campaign_id),
         _ => None,
     }
+}
+
+fn season_of(e: &Event) -> Option<SeasonId> {
+    match e {
+        Event::SeasonScheduled { season_id, .. }
+        | Event::SeasonCancelled { season_id, .. }
+        | Event::SeasonEnded { season_id, .. }
+        | Event::SeasonSettled { season_id, .. } => Some(*season_id),
+        _ => None,
+    }
+}
+
+/// Standings as an auditor reads them: "1. member 120 (+50), …; 7 members".
+fn standings_text(standings: &[domain::season::Standing], participants: u32) -> String {
+    let rows: Vec<String> = standings
+        .iter()
+        .map(|s| format!("{}. {} {} (+{})", s.rank, s.member_id, s.score, s.prize))
+        .collect();
+    format!("{}; {participants} members", rows.join(", "))
 }
 
 fn reward_of(e: &Event) -> Option<RewardId> {

@@ -216,6 +216,7 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
     compare_ledger::tiers(&mut models, &mut exp, &mut findings);
     compare_ledger::expiries(&mut exp, &mut findings);
     compare_ledger::leaderboards(&mut models, &mut exp, &mut findings);
+    compare_ledger::seasons(&mut models, &mut exp, &mut findings);
     compare_catalog::campaigns(&mut models, &mut exp, &mut findings);
     compare_catalog::rewards(&mut models, &mut exp, &mut findings);
     compare_catalog::identities(&mut models, &mut exp, &mut findings);

@@ -39,6 +39,16 @@ pub(crate) type TierModelRow = (
 );
 pub(crate) type HeldRow = (Uuid, Uuid, Uuid, i64, String, Option<String>);
 pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
+/// (program, season, status, frozen standings, participants, prizes paid, prizes withheld).
+pub(crate) type SeasonModelRow = (
+    Uuid,
+    Uuid,
+    String,
+    Option<sqlx::types::Json<Vec<domain::season::Standing>>>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+);
 
 #[derive(Default)]
 pub(crate) struct Models {
@@ -54,6 +64,9 @@ pub(crate) struct Models {
     pub actions: Vec<ActionRow>,
     pub held: Vec<HeldRow>,
     pub daily: Vec<DailyRow>,
+    pub seasons: Vec<SeasonModelRow>,
+    /// (season, member, score).
+    pub season_scores: Vec<(Uuid, Uuid, i64)>,
 }
 
 /// The leaderboard model grouped by (program, member), as the fold groups what it expects, so
@@ -159,5 +172,14 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
         )
         .fetch_all(&mut *conn)
         .await?,
+        seasons: sqlx::query_as(
+            "SELECT program_id, season_id, status, standings, participants, prizes_paid, \
+             prizes_withheld FROM seasons",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+        season_scores: sqlx::query_as("SELECT season_id, member_id, score FROM season_scores")
+            .fetch_all(&mut *conn)
+            .await?,
     })
 }
