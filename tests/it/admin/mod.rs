@@ -23,6 +23,7 @@ mod members;
 mod page;
 mod raffles_browser;
 mod review_browser;
+mod seasons_browser;
 mod telegram_sign_in;
 mod tiers_browser;
 

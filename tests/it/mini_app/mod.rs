@@ -13,3 +13,4 @@ mod page;
 mod phone;
 mod raffles_browser;
 mod rewards;
+mod seasons_browser;

@@ -10,6 +10,7 @@ const PAGES = [
   ["#/campaigns", "nav.campaigns", null],
   ["#/rewards", "nav.rewards", null],
   ["#/raffles", "nav.raffles", null],
+  ["#/seasons", "nav.seasons", null],
   ["#/polls", "nav.polls", null],
   ["#/broadcasts", "nav.broadcasts", null],
   ["#/bulk", "nav.bulk", null],
@@ -78,6 +79,9 @@ async function renderNow(options) {
         if (parts[1]) await Views.reward(view, parts[1]); else await Views.rewards(view);
         break;
       case "raffles": await Views.raffles(view); break;
+      case "seasons":
+        if (parts[1]) await Views.season(view, parts[1]); else await Views.seasons(view);
+        break;
       case "polls": await Views.polls(view); break;
       case "broadcasts":
         if (parts[1]) await Views.broadcast(view, parts[1], params); else await Views.broadcasts(view);
@@ -116,18 +120,18 @@ async function renderNow(options) {
   document.body.setAttribute("data-ready", hash);
 }
 
-// Live pages: the dashboard, a member card, the leaderboards and the review queue (its read
-// model may show a decision a moment after the answer) read themselves again when the
-// server says the read models moved (server-sent events), at most once a second, or every
-// POLL_MS while the stream is down. A page being edited is not replaced under the manager's
-// hands: the header offers the new activity instead.
+// Live pages: the dashboard, a member card, the leaderboards, a season's board and the review
+// queue (its read model may show a decision a moment after the answer) read themselves again
+// when the server says the read models moved (server-sent events), at most once a second, or
+// every POLL_MS while the stream is down. A page being edited is not replaced under the
+// manager's hands: the header offers the new activity instead.
 const Live = { source: null, program: null, state: "off", edited: false, waiting: false, last: 0, timer: null, poll: null, refreshed: 0 };
 const LIVE_POLL_MS = 15000;
 
 Live.onPage = function () {
   const parts = (location.hash || "#/dashboard").slice(1).split("?")[0].split("/").filter(Boolean);
   return !parts[0] || parts[0] === "dashboard" || parts[0] === "leaderboards" || parts[0] === "review"
-    || (parts[0] === "members" && parts.length > 1);
+    || ((parts[0] === "members" || parts[0] === "seasons") && parts.length > 1);
 };
 
 // Follows the selected program's stream (reconnecting when the program changes).

@@ -113,7 +113,7 @@ function toast(message, bad) {
 
 // Codes whose server message carries the detail (which field, which limit, which line of a
 // file, which code): it follows the translated sentence.
-const DETAILED_ERRORS = new Set(["bad_request", "invalid_body", "invalid_rules", "invalid_codes_file", "invalid_code", "invalid_raffle", "invalid_broadcast", "invalid_bulk_file"]);
+const DETAILED_ERRORS = new Set(["bad_request", "invalid_body", "invalid_rules", "invalid_codes_file", "invalid_code", "invalid_raffle", "invalid_season", "invalid_broadcast", "invalid_bulk_file"]);
 
 function errorText(e) {
   if (e instanceof ApiError) {

@@ -210,6 +210,7 @@ function eventSummary(line) {
     case "TierChanged": return I18n.t("card.tier_move", {
       from: e.from || I18n.t("card.no_tier"), to: e.to || I18n.t("card.no_tier"), points: fmtNum(e.qualifying_points) });
     case "PointsExpired": return I18n.t("card.expired_lot", { day: fmtDate(e.earned_at) });
+    case "SeasonPrizeAwarded": return I18n.t("card.season_prize", { rank: e.rank });
     case "ExpiryWarned": return I18n.t("card.expiry_warned", { points: fmtNum(e.points), day: fmtDate(e.first_expires_at) });
     case "PointsAdjusted": return (e.compensates ? I18n.t("card.compensates") + " " : "") + (e.reason || "")
       + (e.note ? " · " + I18n.t("card.note_shown") + " " + e.note : "");

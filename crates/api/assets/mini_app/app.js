@@ -198,6 +198,31 @@
       err_raffle_ticket_limit: 'У вас уже максимум билетов на этот розыгрыш.',
       err_raffle_without_tickets: 'В этом розыгрыше нет билетов: участвуют по активности.',
       err_raffle_cancelled: 'Этот розыгрыш отменён.',
+      seasonTitle: 'Сезон',
+      boardTitle: 'Общий рейтинг',
+      pastSeasons: 'Прошедшие сезоны',
+      seasonPhase_upcoming: 'скоро',
+      seasonPhase_running: 'идёт',
+      seasonPhase_settling: 'подводим итоги',
+      seasonPhase_final: 'итоги',
+      seasonCounts: 'Засчитываются: {kinds}.',
+      seasonEverything: 'все действия',
+      seasonKind_comment: 'комментарии', seasonKind_mention: 'упоминания', seasonKind_reaction: 'реакции',
+      seasonKind_poll_vote: 'голоса в опросах', seasonKind_repost: 'репосты', seasonKind_message: 'сообщения',
+      seasonKind_subscription: 'подписки', seasonKind_codeword: 'кодовые слова',
+      seasonManualNot: 'Баллы, начисленные менеджером вручную, не засчитываются.',
+      seasonManualCount: 'Баллы, начисленные менеджером вручную, тоже засчитываются.',
+      seasonPrizes: 'Призы: {list}',
+      seasonNoPrizes: 'Без призов: только слава.',
+      seasonFinal: 'Итоговые места: сезон закончился, места и призы больше не меняются.',
+      seasonYouAre: 'Вы на {rank}-м месте: {points}',
+      seasonNotYet: 'У вас пока нет баллов в этом сезоне.',
+      seasonStarts: 'Начнётся {date}: баллы засчитываются с этого момента.',
+      seasonNotStarted: 'Сезон ещё не начался.',
+      seasonYouWon: 'Вы заняли {rank}-е место и выиграли {prize}',
+      seasonYouFinished: 'Вы заняли {rank}-е место: {points}',
+      seasonNotIn: 'Вы не участвовали в этом сезоне.',
+      seasonParticipants: 'Участников: {n}',
     },
     en: {
       appTitle: 'Loyalty program',
@@ -386,6 +411,31 @@
       err_raffle_ticket_limit: 'You already hold the most tickets this raffle allows.',
       err_raffle_without_tickets: 'This raffle has no tickets: members enter by what they do.',
       err_raffle_cancelled: 'This raffle was cancelled.',
+      seasonTitle: 'Season',
+      boardTitle: 'Leaderboard',
+      pastSeasons: 'Past seasons',
+      seasonPhase_upcoming: 'coming soon',
+      seasonPhase_running: 'on now',
+      seasonPhase_settling: 'ended: results soon',
+      seasonPhase_final: 'final',
+      seasonCounts: 'Counts: {kinds}.',
+      seasonEverything: 'every activity',
+      seasonKind_comment: 'comments', seasonKind_mention: 'mentions', seasonKind_reaction: 'reactions',
+      seasonKind_poll_vote: 'poll votes', seasonKind_repost: 'reposts', seasonKind_message: 'messages',
+      seasonKind_subscription: 'subscriptions', seasonKind_codeword: 'codewords',
+      seasonManualNot: 'Points a manager adds by hand do not count.',
+      seasonManualCount: 'Points a manager adds by hand count too.',
+      seasonPrizes: 'Prizes: {list}',
+      seasonNoPrizes: 'No prizes: just the glory.',
+      seasonFinal: 'Final standings: the season is over; ranks and prizes no longer change.',
+      seasonYouAre: 'You are #{rank} with {points}',
+      seasonNotYet: 'You have no points in this season yet.',
+      seasonStarts: 'Starts {date}: points count from then on.',
+      seasonNotStarted: 'The season has not started yet.',
+      seasonYouWon: 'You finished #{rank} and won {prize}',
+      seasonYouFinished: 'You finished #{rank} with {points}',
+      seasonNotIn: 'You did not take part in this season.',
+      seasonParticipants: '{n} members with points',
     },
   };
 
@@ -412,6 +462,12 @@
     myTickets: {},
     buying: null,
     bought: null,
+    // Seasons as last read, the current season's board, the past season opened and the
+    // frozen boards read so far (they never change).
+    seasons: null,
+    seasonBoard: null,
+    openSeason: null,
+    pastBoards: {},
   };
 
   // ---------- small helpers ----------
@@ -638,7 +694,7 @@
 
   /** A tab's data is read when the tab is first opened, and again when the server says it moved. */
   const TAB_LOADERS = {
-    top: () => loadLeaderboard(),
+    top: () => Promise.all([loadLeaderboard(), loadSeasons()]),
     earn: () => loadCampaigns(),
     rewards: () => Promise.all([loadRewards(), loadRaffles()]),
     accounts: () => loadBroadcastSetting(),
@@ -975,6 +1031,148 @@
     if (board.me && !meListed) $('my-place-row').appendChild(standingRow(board.me));
     show($('my-place'), Boolean(board.me) && !meListed);
     show($('not-on-board'), !board.me && board.entries.length > 0);
+  }
+
+  // ---------- seasons ----------
+
+  const SEASON_KINDS = ['comment', 'mention', 'reaction', 'poll_vote', 'repost', 'message', 'subscription', 'codeword'];
+
+  function seasonDates(season) {
+    return date(season.starts_at, true) + ' – ' + date(season.ends_at, true);
+  }
+
+  function seasonCounts(season) {
+    const kinds = season.activities.length >= SEASON_KINDS.length
+      ? t('seasonEverything')
+      : season.activities.map((k) => t('seasonKind_' + k)).join(', ');
+    return t('seasonCounts', { kinds }) + ' ' + t(season.adjustments ? 'seasonManualCount' : 'seasonManualNot');
+  }
+
+  function seasonPrizes(season) {
+    if (!season.prizes.length) return t('seasonNoPrizes');
+    const bands = season.prizes.map((p) => '#' + p.from_rank + (p.to_rank > p.from_rank ? '–' + p.to_rank : '') + ' — ' + points(p.points));
+    return t('seasonPrizes', { list: bands.join(', ') });
+  }
+
+  /** What a rank wins: the band it falls in, as the server pays it. */
+  function seasonPrize(season, rank) {
+    const band = season.prizes.find((p) => p.from_rank <= rank && rank <= p.to_rank);
+    return band ? band.points : 0;
+  }
+
+  /** The member's own standing in a season, in a sentence. */
+  function seasonMine(season) {
+    if (season.phase === 'upcoming') return t('seasonStarts', { date: date(season.starts_at, true) });
+    if (season.my_rank === null || season.my_rank === undefined) return t(season.phase === 'final' ? 'seasonNotIn' : 'seasonNotYet');
+    if (season.phase !== 'final') return t('seasonYouAre', { rank: season.my_rank, points: points(season.my_score) });
+    if (season.my_prize > 0) return t('seasonYouWon', { rank: season.my_rank, prize: points(season.my_prize) });
+    return t('seasonYouFinished', { rank: season.my_rank, points: points(season.my_score) });
+  }
+
+  /** A row of a season's board; once final, it names what the rank won. */
+  function seasonRow(season, standing, frozen) {
+    const row = standingRow(standing);
+    const prize = frozen ? seasonPrize(season, standing.rank) : 0;
+    if (prize > 0) row.appendChild(el('span', { className: 'season-won', text: '+' + number(prize) }));
+    return row;
+  }
+
+  /** A season's top entries, the caller's row below them when outside the top, and their place. */
+  function seasonStandings(board) {
+    const season = board.season;
+    const box = el('div', { className: 'season-standings', attrs: { 'data-frozen': String(board.frozen) } });
+    if (board.frozen) box.appendChild(el('p', { className: 'hint season-final', text: t('seasonFinal') }));
+    const list = el('ol', { className: 'board season-board' });
+    for (const standing of board.entries) list.appendChild(seasonRow(season, standing, board.frozen));
+    box.appendChild(list);
+    if (board.entries.length === 0) {
+      box.appendChild(el('p', { className: 'empty', text: t(season.phase === 'upcoming' ? 'seasonNotStarted' : 'boardEmpty') }));
+    }
+    if (board.me && !board.entries.some((s) => s.me)) {
+      box.appendChild(el('div', { className: 'label', text: t('yourPlace') }));
+      box.appendChild(el('ol', { className: 'board season-me-row' }, [seasonRow(season, board.me, board.frozen)]));
+    }
+    box.appendChild(el('p', { className: 'season-mine', text: seasonMine(season) }));
+    if (board.participants > 0) box.appendChild(el('p', { className: 'hint', text: t('seasonParticipants', { n: number(board.participants) }) }));
+    return box;
+  }
+
+  function renderSeason() {
+    const card = $('season');
+    clear(card);
+    const board = state.seasonBoard;
+    show($('season-box'), Boolean(board));
+    if (!board) return;
+    const season = board.season;
+    card.dataset.seasonId = season.season_id;
+    card.dataset.phase = season.phase;
+    card.appendChild(el('div', { className: 'row season-head' }, [
+      el('span', { className: 'title season-name', text: season.name }),
+      el('span', { className: 'badge season-phase', text: t('seasonPhase_' + season.phase) }),
+    ]));
+    card.appendChild(el('div', { className: 'hint season-dates', text: seasonDates(season) }));
+    card.appendChild(el('div', { className: 'season-counts', text: seasonCounts(season) }));
+    card.appendChild(el('div', { className: 'season-prizes', text: seasonPrizes(season) }));
+    card.appendChild(seasonStandings(board));
+  }
+
+  function pastSeasonItem(season) {
+    const open = state.openSeason === season.season_id;
+    const toggle = el('button', { className: 'season-toggle', attrs: { type: 'button', 'aria-expanded': String(open) } }, [
+      el('span', { className: 'title', text: season.name }),
+      el('span', { className: 'meta', text: seasonDates(season) }),
+      el('span', { className: 'season-result', text: seasonMine(season) }),
+    ]);
+    toggle.addEventListener('click', () => togglePastSeason(season.season_id));
+    const item = el('li', { className: 'past-season' + (open ? ' open' : ''), attrs: { 'data-season-id': season.season_id } }, [toggle]);
+    const board = state.pastBoards[season.season_id];
+    if (open) item.appendChild(board ? seasonStandings(board) : el('p', { className: 'hint', text: t('loading') }));
+    return item;
+  }
+
+  function renderPastSeasons() {
+    const list = $('past-seasons');
+    clear(list);
+    for (const season of (state.seasons || []).filter((s) => s.phase === 'final')) list.appendChild(pastSeasonItem(season));
+    show($('past-seasons-box'), list.children.length > 0);
+  }
+
+  async function togglePastSeason(seasonId) {
+    state.openSeason = state.openSeason === seasonId ? null : seasonId;
+    renderPastSeasons();
+    if (!state.openSeason || state.pastBoards[seasonId]) return;
+    try {
+      state.pastBoards[seasonId] = await api('GET', 'seasons/' + encodeURIComponent(seasonId) + '?limit=20');
+    } catch (failure) {
+      // Closed again: the next tap asks once more.
+      if (state.openSeason === seasonId) state.openSeason = null;
+    }
+    renderPastSeasons();
+  }
+
+  /** The season shown on top: the running one, else one settling, else the next to start. */
+  function currentSeason(seasons) {
+    for (const phase of ['running', 'settling']) {
+      const season = seasons.find((s) => s.phase === phase);
+      if (season) return season;
+    }
+    // Listed latest start first: the last upcoming one starts soonest.
+    const upcoming = seasons.filter((s) => s.phase === 'upcoming');
+    return upcoming.length ? upcoming[upcoming.length - 1] : null;
+  }
+
+  /** Seasons are an extra above the leaderboard: a failure to read them leaves them as they were. */
+  async function loadSeasons() {
+    try {
+      const view = await api('GET', 'seasons');
+      const current = currentSeason(view.seasons);
+      state.seasonBoard = current ? await api('GET', 'seasons/' + encodeURIComponent(current.season_id) + '?limit=10') : null;
+      state.seasons = view.seasons;
+    } catch (failure) {
+      if (state.seasons === null) state.seasons = [];
+    }
+    renderSeason();
+    renderPastSeasons();
   }
 
   // ---------- earn ----------

@@ -86,6 +86,11 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
                 body: include_str!("../../assets/admin/managers_chat.js"),
             },
             File {
+                path: "/admin/assets/seasons.js",
+                content_type: "text/javascript; charset=utf-8",
+                body: include_str!("../../assets/admin/seasons.js"),
+            },
+            File {
                 path: "/admin/assets/app.js",
                 content_type: "text/javascript; charset=utf-8",
                 body: include_str!("../../assets/admin/app.js"),
