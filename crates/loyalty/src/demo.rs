@@ -193,6 +193,33 @@ pub async fn seed(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<ProgramI
             .await
             .map(|(_, outcome)| outcome),
     )?;
+    // A month-long season: comments, mentions and codewords count, the podium wins points.
+    let prize = |from_rank, to_rank, points| domain::season::SeasonPrize {
+        from_rank,
+        to_rank,
+        points,
+    };
+    let season = domain::season::SeasonTerms {
+        name: "Зимний кубок".into(),
+        starts_at: now.into(),
+        ends_at: (now + Duration::days(30)).into(),
+        settle_minutes: 60,
+        counts: domain::season::SeasonCounts {
+            activities: vec![
+                domain::network::ActivityKind::Comment,
+                domain::network::ActivityKind::Mention,
+                domain::network::ActivityKind::Codeword,
+            ],
+            adjustments: false,
+        },
+        prizes: vec![prize(1, 1, 500), prize(2, 3, 200)],
+    };
+    ignore_existing(
+        ledger
+            .schedule_season(program_id, season, &action("season/winter"))
+            .await
+            .map(|(_, outcome)| outcome),
+    )?;
     channels::bind(
         pool,
         secrets,
