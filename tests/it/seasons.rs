@@ -170,6 +170,7 @@ async fn a_season_ends_once_with_frozen_standings_and_pays_each_prize_once(pool:
     assert_eq!(scores, vec![first, (2, tied[0], 10), (2, tied[1], 10)]);
 
     assert_eq!(keep(app, now()).await.ended, 0, "still running");
+    let before_the_end = Utc::now();
     let pass = keep(app, after_the_end()).await;
     assert_eq!((pass.ended, pass.paid, pass.settled), (1, 3, 1), "{pass:?}");
     let frozen = board(&admin, season).await;
@@ -195,6 +196,21 @@ async fn a_season_ends_once_with_frozen_standings_and_pays_each_prize_once(pool:
     assert_eq!(app.events_of_type("SeasonPrizeAwarded").await, 3);
     assert_eq!(app.events_of_type("SeasonEnded").await, 1);
     audit_is_clean(app).await;
+
+    // As of any instant: Anna's score then, and her frozen place once the season had ended.
+    let store = app.t.ledger.store();
+    let place = |a: projections::audit::AsOf| {
+        let s = &a.seasons[0];
+        (s.status.clone(), s.score, s.rank, s.prize)
+    };
+    let then = projections::audit::as_of(store, anna.0, before_the_end)
+        .await
+        .unwrap();
+    assert_eq!(place(then), ("scheduled".into(), 20, None, None));
+    let now = projections::audit::as_of(store, anna.0, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(place(now), ("settled".into(), 20, Some(1), Some(100)));
 }
 
 #[sqlx::test(migrator = "store::MIGRATOR")]

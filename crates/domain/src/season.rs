@@ -194,6 +194,19 @@ pub enum SeasonStatus {
     Settled,
 }
 
+impl SeasonStatus {
+    /// The snake_case name the read model and the audit use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeasonStatus::Unscheduled => "unscheduled",
+            SeasonStatus::Scheduled => "scheduled",
+            SeasonStatus::Cancelled => "cancelled",
+            SeasonStatus::Ended => "ended",
+            SeasonStatus::Settled => "settled",
+        }
+    }
+}
+
 /// Everything a decision about one season needs, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeasonState {

@@ -2,10 +2,12 @@
 
 use crate::error::{ProjectionError, Result};
 use chrono::{DateTime, Utc};
-use domain::ids::MemberId;
+use domain::ids::{MemberId, ProgramId, SeasonId};
 use domain::member::MemberState;
+use domain::season::{SeasonBoards, SeasonState};
 use domain::{Aggregate, Event, StreamId};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use store::EventStore;
 use uuid::Uuid;
@@ -40,20 +42,45 @@ pub struct AsOf {
     pub tier: Option<(String, u32)>,
     /// Linked accounts, as `network:scope:id`.
     pub linked: Vec<String>,
+    /// The member's place in each season of the program scheduled by then.
+    pub seasons: Vec<SeasonAsOf>,
     pub history: Vec<HistoryLine>,
 }
+
+/// A member's score in one season at that moment, and their frozen place once it had ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeasonAsOf {
+    pub season_id: Uuid,
+    pub name: String,
+    /// `scheduled`, `cancelled`, `ended` or `settled`, then.
+    pub status: String,
+    pub score: i64,
+    /// Rank and prize in the frozen standings, if the season had ended with the member in them.
+    pub rank: Option<u32>,
+    pub prize: Option<i64>,
+}
+
+/// Season events as stored in `events.event_type`.
+const SEASON_EVENTS: [&str; 4] = [
+    "SeasonScheduled",
+    "SeasonCancelled",
+    "SeasonEnded",
+    "SeasonSettled",
+];
 
 /// The member's balance and history from the events recorded at or before `at`.
 pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Result<AsOf> {
     let stream = StreamId::Member(MemberId(member_id)).to_string();
     let mut state = MemberState::default();
     let mut history = Vec::new();
+    let mut in_order = BTreeMap::new();
     for recorded in store.read_stream_as_of(&stream, at).await? {
         let event = store::codec::decode(&recorded).map_err(|e| ProjectionError::Decode {
             position: recorded.position,
             message: e.to_string(),
         })?;
         state = state.apply(&event);
+        in_order.insert(recorded.checkpoint(), event.clone());
         history.push(HistoryLine {
             stream_version: recorded.stream_version,
             position: recorded.position,
@@ -64,9 +91,14 @@ pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Re
             event,
         });
     }
+    let seasons = match state.program_id {
+        Some(program) => seasons_as_of(store, program, MemberId(member_id), at, in_order).await?,
+        None => Vec::new(),
+    };
     Ok(AsOf {
         member_id,
         at,
+        seasons,
         program_id: state.program_id.map(|p| p.0),
         balance: state.balance,
         earned: state.earned,
@@ -82,6 +114,75 @@ pub async fn as_of(store: &EventStore, member_id: Uuid, at: DateTime<Utc>) -> Re
         linked: state.linked.iter().map(|a| a.to_string()).collect(),
         history,
     })
+}
+
+/// The member's seasons then: the program's season events recorded by `at` and the member's
+/// own events, folded in log order (only the member's events move the member's score).
+async fn seasons_as_of(
+    store: &EventStore,
+    program: ProgramId,
+    member: MemberId,
+    at: DateTime<Utc>,
+    mut in_order: BTreeMap<store::Checkpoint, Event>,
+) -> Result<Vec<SeasonAsOf>> {
+    let until = at + chrono::Duration::microseconds(1);
+    let mut after = store::Checkpoint::default();
+    loop {
+        let page = store
+            .program_events_recorded(
+                program.0,
+                DateTime::UNIX_EPOCH,
+                until,
+                &SEASON_EVENTS,
+                after,
+                store::MAX_READ_BATCH,
+            )
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.checkpoint();
+        for recorded in page {
+            let event = store::codec::decode(&recorded).map_err(|e| ProjectionError::Decode {
+                position: recorded.position,
+                message: e.to_string(),
+            })?;
+            in_order.insert(recorded.checkpoint(), event);
+        }
+    }
+    let mut boards = SeasonBoards::default();
+    let mut states: BTreeMap<SeasonId, SeasonState> = BTreeMap::new();
+    for event in in_order.values() {
+        boards.apply(program, event);
+        if let Event::SeasonScheduled { season_id, .. }
+        | Event::SeasonCancelled { season_id, .. }
+        | Event::SeasonEnded { season_id, .. }
+        | Event::SeasonSettled { season_id, .. } = event
+        {
+            let state = states.entry(*season_id).or_default();
+            *state = std::mem::take(state).apply(event);
+        }
+    }
+    Ok(states
+        .into_iter()
+        .filter_map(|(season_id, state)| {
+            let terms = state.terms.as_ref()?;
+            let standing = state.standing_of(member);
+            Some(SeasonAsOf {
+                season_id: season_id.0,
+                name: terms.name.clone(),
+                status: state.status.as_str().to_string(),
+                score: boards
+                    .boards
+                    .get(&season_id)
+                    .and_then(|b| b.scores.get(&member))
+                    .copied()
+                    .unwrap_or(0),
+                rank: standing.map(|s| s.rank),
+                prize: standing.map(|s| s.prize),
+            })
+        })
+        .collect())
 }
 
 pub fn write_as_of(a: &AsOf, out: &mut dyn Write) -> std::io::Result<()> {
@@ -103,6 +204,17 @@ pub fn write_as_of(a: &AsOf, out: &mut dyn Write) -> std::io::Result<()> {
     }
     if !a.linked.is_empty() {
         writeln!(out, "linked {}", a.linked.join(", "))?;
+    }
+    for s in &a.seasons {
+        let place = match (s.rank, s.prize) {
+            (Some(rank), Some(prize)) => format!(", final rank {rank}, prize {prize}"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "season \"{}\" ({}): {} points{place}",
+            s.name, s.status, s.score
+        )?;
     }
     for h in &a.history {
         writeln!(

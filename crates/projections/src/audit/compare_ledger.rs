@@ -132,13 +132,10 @@ pub(crate) fn seasons(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
         .collect();
     for ((program, season), state) in exp.seasons.drain() {
         let key = format!("{program}/{season}");
-        let status = match state.status {
-            SeasonStatus::Unscheduled => continue,
-            SeasonStatus::Scheduled => "scheduled",
-            SeasonStatus::Cancelled => "cancelled",
-            SeasonStatus::Ended => "ended",
-            SeasonStatus::Settled => "settled",
-        };
+        if state.status == SeasonStatus::Unscheduled {
+            continue;
+        }
+        let status = state.status.as_str();
         let ended = matches!(state.status, SeasonStatus::Ended | SeasonStatus::Settled);
         let expected = (
             status.to_string(),

@@ -13,7 +13,7 @@ mod findings;
 mod models;
 mod seal;
 
-pub use as_of::{AsOf, HistoryLine, as_of, write_as_of};
+pub use as_of::{AsOf, HistoryLine, SeasonAsOf, as_of, write_as_of};
 pub use chain::BrokenChain;
 pub use export::{ExportFilter, ExportFormat, export};
 pub use findings::{
