@@ -53,6 +53,9 @@ pub struct Params {
     /// Kill the first server (SIGKILL) during the second phase and start it again.
     #[arg(long)]
     pub kill_one: bool,
+    /// Run a leaderboard season over the whole run (every comment counts on its board too).
+    #[arg(long)]
+    pub season: bool,
 }
 
 /// Attempts of one delivery across the servers before it counts as an error.
@@ -84,7 +87,7 @@ struct Delivery {
 
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
     let pool = fresh_database(database_url, DATABASE).await?;
-    let program_id = seed_program(&pool).await?;
+    let program_id = seed_program(&pool, p.season).await?;
     anyhow::ensure!(p.servers >= 1, "--servers must be at least 1");
     anyhow::ensure!(
         !p.kill_one || p.servers >= 2,
@@ -268,6 +271,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "errors": errors.load(Ordering::Relaxed),
         "servers": p.servers,
         "killed_one": p.kill_one,
+        "season": p.season,
         "restart_ms": restart_ms,
         "retried_sends": retries.load(Ordering::Relaxed),
         "visible_samples": visible.len(),
@@ -276,7 +280,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     }))
 }
 
-async fn seed_program(pool: &PgPool) -> anyhow::Result<ProgramId> {
+async fn seed_program(pool: &PgPool, season: bool) -> anyhow::Result<ProgramId> {
     let ledger = Ledger::new(EventStore::new(pool.clone()), LedgerConfig::default());
     let program_id = ProgramId(Uuid::new_v4());
     let mut rules = Rules::standard();
@@ -298,6 +302,21 @@ async fn seed_program(pool: &PgPool) -> anyhow::Result<ProgramId> {
     ledger
         .create_program(program_id, "Bench brand", chrono_tz::UTC, rules, &action)
         .await?;
+    if season {
+        let terms = domain::season::SeasonTerms {
+            name: "Bench season".into(),
+            starts_at: Utc::now().into(),
+            ends_at: (Utc::now() + chrono::Duration::days(1)).into(),
+            settle_minutes: 60,
+            counts: domain::season::SeasonCounts::default(),
+            prizes: Vec::new(),
+        };
+        let action = ManagerAction {
+            request_id: Uuid::new_v4(),
+            ..action.clone()
+        };
+        ledger.schedule_season(program_id, terms, &action).await?;
+    }
     let secrets = crate::served_secret_box()?;
     channels::bind(
         pool,
