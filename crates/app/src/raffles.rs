@@ -296,26 +296,18 @@ pub async fn entries_from_log(
     let from = rule.from.get() - CLOCK_SLACK;
     let until = ends_at.get() + settle + CLOCK_SLACK;
     let mut events = Vec::new();
-    let mut after = Checkpoint::default();
-    loop {
-        let page = store
-            .program_events_recorded(
-                program_id.0,
-                from,
-                until,
-                &TYPES,
-                after,
-                store::MAX_READ_BATCH,
-            )
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = last.checkpoint();
-        for recorded in page {
-            events.push(decode(recorded)?.event);
-        }
-    }
+    store
+        .each_program_event(
+            program_id.0,
+            (from, until),
+            &TYPES,
+            Checkpoint::default(),
+            |recorded| {
+                events.push(decode(recorded)?.event);
+                Ok::<_, AppError>(())
+            },
+        )
+        .await?;
     Ok(activity_entries(rule, ends_at, &events))
 }
 

@@ -19,7 +19,7 @@ use domain::season::{
 };
 use domain::{DomainError, StreamId, Timestamp};
 use sqlx::PgPool;
-use store::{Checkpoint, Metadata};
+use store::Metadata;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -129,25 +129,11 @@ impl Ledger {
                 return Ok(step);
             }
             let board = Box::new(self.season_board(season_id, program_id, &terms).await?);
-            let command_id = derived_id(&format!("season-end/{}", season_id.0));
-            let outcome = self
-                .execute::<SeasonState>(
-                    program_id.0,
-                    command_id,
-                    Metadata::default(),
-                    &stream,
-                    |s| {
-                        decide_season(
-                            s,
-                            SeasonCommand::End {
-                                board: board.clone(),
-                                at: now,
-                            },
-                        )
-                    },
-                )
-                .await?;
-            step.ended = matches!(outcome, Outcome::Recorded { .. });
+            let end = || SeasonCommand::End {
+                board: board.clone(),
+                at: now,
+            };
+            step.ended = self.season_step(program_id, season_id, "end", end).await?;
             season = self.load::<SeasonState>(&stream).await?.state;
         }
         if season.status != SeasonStatus::Ended {
@@ -188,27 +174,37 @@ impl Ledger {
                 Err(e) => return Err(e),
             }
         }
-        let command_id = derived_id(&format!("season-settle/{}", season_id.0));
+        let settle = || SeasonCommand::Settle {
+            paid,
+            withheld: withheld.clone(),
+            at: now,
+        };
+        step.settled = self
+            .season_step(program_id, season_id, "settle", settle)
+            .await?;
+        Ok(step)
+    }
+
+    /// One of the job's own steps of a season, under a command named by the season and the
+    /// step, so a step repeated is a duplicate; true when this call recorded it.
+    async fn season_step(
+        &self,
+        program_id: ProgramId,
+        season_id: SeasonId,
+        step: &str,
+        command: impl Fn() -> SeasonCommand,
+    ) -> Result<bool, AppError> {
+        let command_id = derived_id(&format!("season-{step}/{}", season_id.0));
         let outcome = self
             .execute::<SeasonState>(
                 program_id.0,
                 command_id,
                 Metadata::default(),
-                &stream,
-                |s| {
-                    decide_season(
-                        s,
-                        SeasonCommand::Settle {
-                            paid,
-                            withheld: withheld.clone(),
-                            at: now,
-                        },
-                    )
-                },
+                &StreamId::Season(season_id),
+                |s| decide_season(s, command()),
             )
             .await?;
-        step.settled = matches!(outcome, Outcome::Recorded { .. });
-        Ok(step)
+        Ok(matches!(outcome, Outcome::Recorded { .. }))
     }
 
     /// The season's board folded from its program's log, from its scheduling on: what the
@@ -229,26 +225,18 @@ impl Ledger {
         let from = first.recorded_at - CLOCK_SLACK;
         let until = terms.cutoff().get() + CLOCK_SLACK;
         let mut board = SeasonBoard::new(season_id, terms.clone());
-        let mut after: Checkpoint = first.checkpoint();
-        loop {
-            let page = store
-                .program_events_recorded(
-                    program_id.0,
-                    from,
-                    until,
-                    &COUNTED,
-                    after,
-                    store::MAX_READ_BATCH,
-                )
-                .await?;
-            let Some(last) = page.last() else {
-                break;
-            };
-            after = last.checkpoint();
-            for recorded in page {
-                board.apply(&decode(recorded)?.event);
-            }
-        }
+        store
+            .each_program_event(
+                program_id.0,
+                (from, until),
+                &COUNTED,
+                first.checkpoint(),
+                |recorded| {
+                    board.apply(&decode(recorded)?.event);
+                    Ok::<_, AppError>(())
+                },
+            )
+            .await?;
         Ok(board)
     }
 }

@@ -206,6 +206,30 @@ impl EventStore {
             .await?)
     }
 
+    /// Hands `each` every event [`EventStore::program_events_recorded`] finds after `after`,
+    /// page by page, so a long period is read in bounded memory.
+    pub async fn each_program_event<E: From<StoreError>>(
+        &self,
+        program_id: Uuid,
+        (from, until): (DateTime<Utc>, DateTime<Utc>),
+        types: &[&str],
+        mut after: Checkpoint,
+        mut each: impl FnMut(RecordedEvent) -> Result<(), E>,
+    ) -> Result<(), E> {
+        loop {
+            let page = self
+                .program_events_recorded(program_id, from, until, types, after, MAX_READ_BATCH)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.checkpoint();
+            for recorded in page {
+                each(recorded)?;
+            }
+        }
+    }
+
     /// Events with a position at or below `position`, after `after_position`, in position
     /// order: the log as it stood (for auditors; positions never change once visible).
     pub async fn read_up_to(

@@ -52,6 +52,32 @@ pub struct SeasonView {
     pub prizes_withheld: Option<i32>,
 }
 
+impl From<&SeasonPrize> for PrizeView {
+    fn from(p: &SeasonPrize) -> Self {
+        PrizeView {
+            from_rank: p.from_rank,
+            to_rank: p.to_rank,
+            points: p.points,
+        }
+    }
+}
+
+impl From<&PrizeView> for SeasonPrize {
+    fn from(p: &PrizeView) -> Self {
+        SeasonPrize {
+            from_rank: p.from_rank,
+            to_rank: p.to_rank,
+            points: p.points,
+        }
+    }
+}
+
+/// The activities a season counts, by their API names.
+pub fn activity_names(terms: &SeasonTerms) -> Vec<String> {
+    let kinds = terms.counts.activities.iter();
+    kinds.map(|k| k.as_str().to_string()).collect()
+}
+
 fn view(row: SeasonRow, now: DateTime<Utc>) -> SeasonView {
     let phase = app::seasons::phase(&row.status, &row.terms, now).to_string();
     let t = row.terms;
@@ -61,22 +87,9 @@ fn view(row: SeasonRow, now: DateTime<Utc>) -> SeasonView {
         starts_at: t.starts_at.get(),
         ends_at: t.ends_at.get(),
         settle_minutes: t.settle_minutes,
-        activities: t
-            .counts
-            .activities
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect(),
+        activities: activity_names(&t),
         adjustments: t.counts.adjustments,
-        prizes: t
-            .prizes
-            .iter()
-            .map(|p| PrizeView {
-                from_rank: p.from_rank,
-                to_rank: p.to_rank,
-                points: p.points,
-            })
-            .collect(),
+        prizes: t.prizes.iter().map(PrizeView::from).collect(),
         phase,
         settled: row.status == "settled",
         scheduled_by: row.scheduled_by,
@@ -177,15 +190,7 @@ pub async fn create(
             activities,
             adjustments: body.adjustments,
         },
-        prizes: body
-            .prizes
-            .iter()
-            .map(|p| SeasonPrize {
-                from_rank: p.from_rank,
-                to_rank: p.to_rank,
-                points: p.points,
-            })
-            .collect(),
+        prizes: body.prizes.iter().map(SeasonPrize::from).collect(),
     };
     let action = auth.action(&key);
     let (season, outcome) = state

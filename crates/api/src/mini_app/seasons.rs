@@ -6,7 +6,7 @@ use super::auth::Member;
 use super::leaderboard::Standing;
 use super::{ErrorEnvelope, QueryParams};
 use crate::AppState;
-use crate::admin::seasons::PrizeView;
+use crate::admin::seasons::{PrizeView, activity_names};
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -73,22 +73,9 @@ async fn member_season(
         starts_at: t.starts_at.get(),
         ends_at: t.ends_at.get(),
         phase,
-        activities: t
-            .counts
-            .activities
-            .iter()
-            .map(|k| k.as_str().to_string())
-            .collect(),
+        activities: activity_names(&t),
         adjustments: t.counts.adjustments,
-        prizes: t
-            .prizes
-            .iter()
-            .map(|p| PrizeView {
-                from_rank: p.from_rank,
-                to_rank: p.to_rank,
-                points: p.points,
-            })
-            .collect(),
+        prizes: t.prizes.iter().map(PrizeView::from).collect(),
         my_rank,
         my_score,
         my_prize,

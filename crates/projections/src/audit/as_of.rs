@@ -126,30 +126,23 @@ async fn seasons_as_of(
     mut in_order: BTreeMap<store::Checkpoint, Event>,
 ) -> Result<Vec<SeasonAsOf>> {
     let until = at + chrono::Duration::microseconds(1);
-    let mut after = store::Checkpoint::default();
-    loop {
-        let page = store
-            .program_events_recorded(
-                program.0,
-                DateTime::UNIX_EPOCH,
-                until,
-                &SEASON_EVENTS,
-                after,
-                store::MAX_READ_BATCH,
-            )
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = last.checkpoint();
-        for recorded in page {
-            let event = store::codec::decode(&recorded).map_err(|e| ProjectionError::Decode {
-                position: recorded.position,
-                message: e.to_string(),
-            })?;
-            in_order.insert(recorded.checkpoint(), event);
-        }
-    }
+    store
+        .each_program_event(
+            program.0,
+            (DateTime::UNIX_EPOCH, until),
+            &SEASON_EVENTS,
+            store::Checkpoint::default(),
+            |recorded| {
+                let event =
+                    store::codec::decode(&recorded).map_err(|e| ProjectionError::Decode {
+                        position: recorded.position,
+                        message: e.to_string(),
+                    })?;
+                in_order.insert(recorded.checkpoint(), event);
+                Ok::<_, ProjectionError>(())
+            },
+        )
+        .await?;
     let mut boards = SeasonBoards::default();
     let mut states: BTreeMap<SeasonId, SeasonState> = BTreeMap::new();
     for event in in_order.values() {
