@@ -8,6 +8,7 @@ pub mod channels;
 pub mod db;
 pub mod demo;
 pub mod members;
+pub mod progress;
 pub mod server;
 pub mod simulate;
 

@@ -6,6 +6,7 @@ use app::config::{LogFormat, RetentionConfig, ServeConfig};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -252,10 +253,32 @@ enum RetentionCommand {
     },
 }
 
+/// How a long pass over the log shows its progress on stderr.
+#[derive(clap::Args)]
+struct ProgressArgs {
+    /// Seconds between progress lines when stderr is not a terminal (a terminal gets a bar).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    progress_every: f64,
+}
+
+impl ProgressArgs {
+    fn show(&self, what: &'static str) -> (Arc<projections::Progress>, loyalty::progress::Shown) {
+        let progress = Arc::new(projections::Progress::default());
+        let every = std::time::Duration::try_from_secs_f64(self.progress_every)
+            .unwrap_or(std::time::Duration::from_secs(10));
+        let shown = loyalty::progress::show(what, progress.clone(), every);
+        (progress, shown)
+    }
+}
+
 #[derive(Subcommand)]
 enum ProjectionsCommand {
     /// Rebuild one projection (or all) from position 0 without taking reads down.
-    Rebuild { name: Option<String> },
+    Rebuild {
+        name: Option<String>,
+        #[command(flatten)]
+        progress: ProgressArgs,
+    },
     /// Each projection's checkpoint and lag.
     Status,
 }
@@ -268,6 +291,8 @@ enum AuditCommand {
         /// An anchor from `audit anchor`: the log must still hold exactly the history up to it.
         #[arg(long, value_name = "FILE")]
         anchor: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        progress: ProgressArgs,
     },
     /// Seal the log up to now and print its head (block, position, events, digest) as JSON,
     /// for an auditor to keep outside the database.
@@ -490,9 +515,17 @@ async fn run() -> anyhow::Result<()> {
         Command::Projections { command } => {
             let pool = connect_migrated(&database_url, 4).await?;
             match command {
-                ProjectionsCommand::Rebuild { name } => {
-                    let report = projections::rebuild(&pool, name.as_deref()).await?;
-                    println!("{report:?}");
+                ProjectionsCommand::Rebuild { name, progress } => {
+                    let selected = projections::Projection::selected(name.as_deref())?;
+                    let (progress, shown) = progress.show("projections rebuild");
+                    let options = projections::rebuild::RebuildOptions {
+                        progress,
+                        ..Default::default()
+                    };
+                    let report =
+                        projections::rebuild::rebuild_with(&pool, &selected, &options).await;
+                    shown.finish().await;
+                    println!("{:?}", report?);
                 }
                 ProjectionsCommand::Status => {
                     let statuses = projections::status(&pool).await?;
@@ -503,7 +536,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Audit { command } => {
             let pool = connect_migrated(&database_url, 4).await?;
             match command {
-                AuditCommand::Verify { anchor } => {
+                AuditCommand::Verify { anchor, progress } => {
                     let anchor = match anchor {
                         Some(path) => {
                             let text = std::fs::read_to_string(&path)
@@ -512,8 +545,11 @@ async fn run() -> anyhow::Result<()> {
                         }
                         None => None,
                     };
+                    let (progress, shown) = progress.show("audit verify");
                     let report =
-                        projections::audit::verify_anchored(&pool, anchor.as_ref()).await?;
+                        projections::audit::verify_with(&pool, anchor.as_ref(), &progress).await;
+                    shown.finish().await;
+                    let report = report?;
                     report.write_text(&mut std::io::stdout())?;
                     if !report.is_clean() {
                         std::process::exit(1);

@@ -7,7 +7,7 @@
 //! log; only one runner applies a projection's batch at a time.
 //!
 //! What the CLI calls: [`runner::spawn`] and [`seal::spawn`] (serve), [`rebuild::rebuild`] and
-//! [`status::status`] (`projections rebuild|status`), [`audit::verify_anchored`],
+//! [`status::status`] (`projections rebuild|status`), [`audit::verify_with`],
 //! [`audit::anchor`], [`audit::as_of`] and [`audit::export`] (`audit verify|anchor|as-of|export`). Queries for the API live beside each projection.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -22,6 +22,7 @@ pub mod error;
 pub mod identities;
 pub mod leaderboards;
 pub mod live_boards;
+pub mod progress;
 pub mod projection;
 pub mod ranking;
 pub mod rebuild;
@@ -35,6 +36,7 @@ pub mod status;
 mod tables;
 
 pub use error::{ProjectionError, Result};
+pub use progress::Progress;
 pub use projection::Projection;
 pub use rebuild::{RebuildReport, rebuild};
 pub use runner::{Runner, RunnerConfig, Step};

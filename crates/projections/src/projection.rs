@@ -138,6 +138,15 @@ impl Changes {
         }
     }
 
+    /// Changes that start at position 0 of the log (a rebuild's fold), where a projection
+    /// that reads its earlier rows back at the write may fold as events come instead.
+    pub fn from_start(projection: Projection) -> Changes {
+        match projection {
+            Projection::Seasons => Changes::Seasons(seasons::Changes::from_start()),
+            other => Changes::new(other),
+        }
+    }
+
     pub fn add(&mut self, r: &Recorded, zones: &Zones) {
         match self {
             Changes::Balances(c) => c.add(r),

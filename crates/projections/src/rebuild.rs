@@ -3,17 +3,22 @@
 //! in ONE transaction apply the last events, swap the tables and move the checkpoint. Readers
 //! see the old model until that commit and the new one after it, never a half-built one.
 //!
-//! The log is read once for all the projections rebuilt together, and aggregated in memory:
-//! each row of the final model is written once (memory grows with the model, not the log; past
-//! `max_rows_in_memory` the rows so far are written and the rest is upserted batch by batch).
+//! The log is read for all the projections rebuilt together, and aggregated in memory: each row
+//! of the final model is written once, by COPY into an unindexed copy whose indexes are built
+//! after. Memory grows with the models, not the log, up to `max_rows_in_memory`: past it, the
+//! projection holding the most rows is put off to another pass over the log (up to where the
+//! first pass stopped), since reading the log again is cheaper than merging rows into indexed
+//! tables; a projection over the limit on its own is written out and the rest upserted.
 
 use crate::checkpoint;
 use crate::error::{ProjectionError, Result};
+use crate::progress::Progress;
 use crate::projection::{Changes, Projection, Target};
 use crate::source::{Zones, read_after, read_pages};
 use crate::tables::{self, IndexDef};
 use serde::Serialize;
 use sqlx::{Connection, PgConnection, PgPool};
+use std::sync::Arc;
 use std::time::Instant;
 use store::Checkpoint;
 
@@ -26,6 +31,8 @@ pub struct RebuildOptions {
     /// Catch up in separate transactions until fewer events than this remain, so the final
     /// transaction (which holds the swap's locks) stays short.
     pub final_tail_events: usize,
+    /// Events folded so far, for whoever shows the rebuild's progress.
+    pub progress: Arc<Progress>,
 }
 
 impl Default for RebuildOptions {
@@ -34,6 +41,7 @@ impl Default for RebuildOptions {
             page_events: store::MAX_READ_BATCH,
             max_rows_in_memory: 10_000_000,
             final_tail_events: 1_000,
+            progress: Arc::default(),
         }
     }
 }
@@ -178,44 +186,48 @@ async fn build(
     options: &RebuildOptions,
 ) -> Result<(u64, Checkpoint)> {
     let mut conn = dedicated(pool).await?;
+    options.progress.expect_log(&mut conn).await?;
     let mut defs = Vec::new();
     for p in projections {
         for table in p.tables() {
             defs.extend(tables::create_beside(&mut conn, table).await?);
         }
     }
+    // Passes over the log up to where the first pass ended, each folding what fits in memory;
+    // a projection put off by one pass is folded by the next.
+    let t = Instant::now();
+    let mut waiting = projections.to_vec();
+    let mut end = None;
+    let mut events = 0;
+    let mut passes = 0;
+    while !waiting.is_empty() {
+        if end.is_some() {
+            // Each pass reads what the first did.
+            options.progress.expect_more(events);
+        }
+        let pass = fold_pass(pool, &mut conn, &waiting, &defs, end, options).await?;
+        passes += 1;
+        if end.is_none() {
+            events = pass.events;
+        }
+        end = Some(pass.at);
+        waiting = pass.put_off;
+    }
+    tracing::debug!(
+        events,
+        passes,
+        ms = t.elapsed().as_millis() as u64,
+        "rebuild: log folded"
+    );
     let mut b = Build {
         projections: projections.to_vec(),
         changes: projections.iter().map(|p| Changes::new(*p)).collect(),
         defs,
-        fresh: true,
+        fresh: false,
         zones: Zones::default(),
-        events: 0,
-        at: Checkpoint::default(),
+        events,
+        at: end.unwrap_or_default(),
     };
-    let t = Instant::now();
-    let mut pages = read_pages(pool.clone(), b.at, options.page_events);
-    while let Some(page) = pages.recv().await {
-        let page = page?;
-        let Some(last) = page.last() else { break };
-        b.at = last.checkpoint();
-        b.zones.resolve(&mut conn, &page).await?;
-        for r in &page {
-            for changes in &mut b.changes {
-                changes.add(r, &b.zones);
-            }
-        }
-        b.events += page.len() as u64;
-        if b.rows() > options.max_rows_in_memory {
-            b.flush(pool, &mut conn).await?;
-        }
-    }
-    tracing::debug!(
-        events = b.events,
-        ms = t.elapsed().as_millis() as u64,
-        "rebuild: log folded"
-    );
-    b.flush(pool, &mut conn).await?;
     // Appends went on meanwhile: follow them in short transactions.
     loop {
         let batch = read_after(&mut conn, b.at, crate::runner::MAX_BATCH_EVENTS).await?;
@@ -228,12 +240,88 @@ async fn build(
             }
         }
         b.events += batch.len() as u64;
+        options.progress.advance(batch.len() as u64);
         b.flush(pool, &mut conn).await?;
         if batch.len() < options.final_tail_events {
             break;
         }
     }
     finish(pool, b).await
+}
+
+/// What one pass over the log did.
+struct Pass {
+    /// Where it stopped: the log's readable end for the first pass, the first pass's end after.
+    at: Checkpoint,
+    events: u64,
+    /// Projections it set aside to keep within the memory limit, for the next pass.
+    put_off: Vec<Projection>,
+}
+
+/// Folds `projections` from position 0 to `end` (the readable end of the log when `None`) and
+/// writes them into their fresh copies. Past the memory limit, the projection holding the most
+/// rows is put off to a later pass (reading the log again costs less than merging rows into
+/// indexed tables); one left alone over the limit is written out and the rest merged in.
+async fn fold_pass(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    projections: &[Projection],
+    defs: &[IndexDef],
+    end: Option<Checkpoint>,
+    options: &RebuildOptions,
+) -> Result<Pass> {
+    let mut b = Build {
+        projections: projections.to_vec(),
+        changes: projections
+            .iter()
+            .map(|p| Changes::from_start(*p))
+            .collect(),
+        defs: defs.to_vec(),
+        fresh: true,
+        zones: Zones::default(),
+        events: 0,
+        at: Checkpoint::default(),
+    };
+    let mut put_off = Vec::new();
+    let mut pages = read_pages(pool.clone(), b.at, options.page_events);
+    while let Some(page) = pages.recv().await {
+        let mut page = page?;
+        let reached_end = end.is_some_and(|end| page.last().is_some_and(|r| r.checkpoint() >= end));
+        if let Some(end) = end {
+            page.retain(|r| r.checkpoint() <= end);
+        }
+        if let Some(last) = page.last() {
+            b.at = last.checkpoint();
+        }
+        b.zones.resolve(conn, &page).await?;
+        for r in &page {
+            for changes in &mut b.changes {
+                changes.add(r, &b.zones);
+            }
+        }
+        b.events += page.len() as u64;
+        options.progress.advance(page.len() as u64);
+        while b.rows() > options.max_rows_in_memory {
+            if b.projections.len() > 1 {
+                let largest = (0..b.changes.len())
+                    .max_by_key(|&i| b.changes[i].rows())
+                    .unwrap_or_default();
+                b.changes.remove(largest);
+                put_off.push(b.projections.remove(largest));
+            } else {
+                b.flush(pool, conn).await?;
+            }
+        }
+        if reached_end || page.is_empty() {
+            break;
+        }
+    }
+    b.flush(pool, conn).await?;
+    Ok(Pass {
+        at: end.unwrap_or(b.at),
+        events: b.events,
+        put_off,
+    })
 }
 
 /// The last events, the swap and the checkpoint, in one transaction.

@@ -145,6 +145,16 @@ fn undone_entry(event: &Event) -> Option<EntryId> {
 pub(crate) struct Changes {
     /// The batch's relevant events in log order, with their program.
     events: Vec<(ProgramId, Event)>,
+    /// Changes from position 0 (a rebuild's fold): nothing earlier to read back, so events
+    /// are folded as they come instead of held until the write.
+    from_start: Option<Folded>,
+}
+
+/// The boards and season rows folded so far from position 0.
+#[derive(Debug, Default)]
+struct Folded {
+    boards: SeasonBoards,
+    patches: BTreeMap<Uuid, SeasonPatch>,
 }
 
 /// A new season's row, or what a later event of it changes.
@@ -163,18 +173,55 @@ struct SeasonPatch {
     prizes_withheld: Option<i32>,
 }
 
+/// About how many aggregated rows' memory an event held until the write takes (the batch is
+/// folded only then, against the running seasons it reads): what a rebuild's memory limit
+/// counts it as.
+const HELD_EVENT_ROWS: usize = 4;
+
 impl Changes {
+    /// Changes that start at position 0 of the log.
+    pub fn from_start() -> Changes {
+        Changes {
+            events: Vec::new(),
+            from_start: Some(Folded::default()),
+        }
+    }
+
     pub fn rows(&self) -> usize {
-        self.events.len()
+        match &self.from_start {
+            Some(f) => {
+                let board_rows: usize = f
+                    .boards
+                    .boards
+                    .values()
+                    .map(|b| b.counted.len() + b.scores.len())
+                    .sum();
+                board_rows + f.patches.len()
+            }
+            None => self.events.len() * HELD_EVENT_ROWS,
+        }
     }
 
     pub fn add(&mut self, r: &Recorded) {
-        if relevant(&r.event) {
-            self.events.push((ProgramId(r.program_id), r.event.clone()));
+        if !relevant(&r.event) {
+            return;
+        }
+        let program = ProgramId(r.program_id);
+        match &mut self.from_start {
+            Some(f) => {
+                f.boards.apply(program, &r.event);
+                season_patch(&mut f.patches, program, &r.event);
+            }
+            None => self.events.push((program, r.event.clone())),
         }
     }
 
     pub async fn write(self, conn: &mut PgConnection, target: Target) -> Result<()> {
+        if let Some(f) = self.from_start {
+            write_seasons(conn, target, f.patches).await?;
+            write_scores(conn, target, &f.boards).await?;
+            return write_entries(conn, target, &f.boards).await;
+        }
         let Some(earliest) = self.events.iter().map(|(_, e)| e.at()).min() else {
             return Ok(());
         };

@@ -22,6 +22,7 @@ pub use findings::{
 pub use seal::{Anchor, BrokenSeal, SealReport, anchor, read_anchor};
 
 use crate::error::{ProjectionError, Result};
+use crate::progress::Progress;
 use crate::projection::Projection;
 use crate::source::{Recorded, Zones};
 use chain::ChainCheck;
@@ -123,11 +124,16 @@ type Batch = Arc<Vec<LogRow>>;
 /// database (so it can run beside live projections), and checks every stream's hash chain.
 /// Three things run side by side: the fold, the hash chains, and reading the models.
 pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
-    verify_anchored(pool, None).await
+    verify_with(pool, None, &Progress::default()).await
 }
 
-/// [`verify`], and the log's seal recomputed up to `anchor`'s block must reach its digest.
-pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<VerifyReport> {
+/// [`verify`], counting the events read into `progress`; with an `anchor`, the log's seal
+/// recomputed up to the anchor's block must reach its digest.
+pub async fn verify_with(
+    pool: &PgPool,
+    anchor: Option<&Anchor>,
+    progress: &Progress,
+) -> Result<VerifyReport> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -136,6 +142,7 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
     let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
         .fetch_one(&mut *tx)
         .await?;
+    progress.expect_log(&mut tx).await?;
     let models = tokio::spawn(read_models(pool.clone(), snapshot));
     let stored: Vec<(String, i64, i64)> =
         sqlx::query_as("SELECT name, tx_id, position FROM projection_checkpoints")
@@ -193,6 +200,7 @@ pub async fn verify_anchored(pool: &PgPool, anchor: Option<&Anchor>) -> Result<V
             if batch.is_empty() {
                 break;
             }
+            progress.advance(batch.len() as u64);
             let full = Arc::new(batch);
             if fold_tx.send(full.clone()).is_err() || chain_tx.send(full).is_err() {
                 break;
