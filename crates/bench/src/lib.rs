@@ -5,6 +5,7 @@
 pub mod award_storm;
 pub mod broadcast;
 pub mod bulk_adjust;
+pub mod large_log;
 pub mod leaderboard;
 pub mod limits;
 pub mod members_list;
@@ -33,6 +34,55 @@ pub async fn fresh_database(base_url: &str, name: &str) -> anyhow::Result<PgPool
     let pool = store::connect(&format!("{server}/{name}"), 24, 0).await?;
     store::MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// The workload's database: a fresh one named `fresh`, or, with `on_log`, that existing
+/// database as `bench large-log` left it (migrated, nothing dropped), to measure on top of a
+/// large log. Answers the pool and the database's name.
+pub async fn workload_database(
+    base_url: &str,
+    fresh: &str,
+    on_log: Option<&str>,
+) -> anyhow::Result<(PgPool, String)> {
+    let Some(name) = on_log else {
+        return Ok((fresh_database(base_url, fresh).await?, fresh.to_string()));
+    };
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "--on-log takes a database name of letters, digits and underscores"
+    );
+    let (server, _) = base_url
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database name")?;
+    let pool = store::connect(&format!("{server}/{name}"), 24, 0)
+        .await
+        .with_context(|| format!("cannot open {name}: run `loyalty bench large-log` first"))?;
+    store::MIGRATOR.run(&pool).await?;
+    Ok((pool, name.to_string()))
+}
+
+/// A number that differs from run to run (microseconds of the clock), so runs on one large
+/// log name new accounts and comments instead of repeating the last run's.
+pub fn run_nonce() -> u64 {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    (micros % 1_000_000_007) as u64
+}
+
+/// Peak resident memory (VmHWM) of a running process, in MB; `None` once it has exited.
+pub fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(round2(kb / 1024.0))
 }
 
 /// Latencies in microseconds, up to a minute.
@@ -127,6 +177,11 @@ pub fn served_secret_box() -> anyhow::Result<app::secrets::SecretBox> {
 }
 
 impl ServeChild {
+    /// Its peak resident memory so far, in MB.
+    pub fn peak_rss_mb(&self) -> Option<f64> {
+        peak_rss_mb(self.child.id()?)
+    }
+
     /// SIGKILL, as a crashed or OOM-killed process ends: no graceful shutdown.
     pub async fn kill(mut self) -> anyhow::Result<()> {
         self.child.start_kill()?;
@@ -160,10 +215,15 @@ impl ServeChild {
             .context("cannot start loyalty serve")?;
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        for _ in 0..200 {
+        let mut child = child;
+        // On a large log, loading the in-memory boards takes a while.
+        for _ in 0..2_400 {
             let ready = client.get(format!("{base}/healthz")).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
                 return Ok((ServeChild { child }, base));
+            }
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("loyalty serve exited before it was ready: {status}");
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -20,6 +20,9 @@ enum Workload {
     AwardStorm(bench::award_storm::Params),
     /// W3: a 1,000,000-event log loaded with COPY, every read model rebuilt from 0, then the audit.
     Rebuild(bench::rebuild::Params),
+    /// A large log (10,000,000 events over 20 programs by default) loaded with COPY, every read
+    /// model rebuilt and the log audited by `loyalty`; the database stays for `--on-log`.
+    LargeLog(bench::large_log::Params),
     /// W4: top 100 and my rank at 1,000,000 members (read model, or over HTTP), then staleness.
     Leaderboard(bench::leaderboard::Params),
     /// W2: signed webhooks through a real `loyalty serve`, fixed rate then maximum rate.
@@ -55,6 +58,7 @@ async fn run() -> anyhow::Result<()> {
     let result = match cli.workload {
         Workload::AwardStorm(p) => bench::award_storm::run(&database_url, p).await?,
         Workload::Rebuild(p) => bench::rebuild::run(&database_url, p).await?,
+        Workload::LargeLog(p) => bench::large_log::run(&database_url, p).await?,
         Workload::Leaderboard(p) => bench::leaderboard::run(&database_url, p).await?,
         Workload::WebhookIngest(p) => bench::webhook_ingest::run(&database_url, p).await?,
         Workload::MembersList(p) => bench::members_list::run(&database_url, p).await?,

@@ -55,7 +55,8 @@ const ROWS_PER_COPY: usize = 50_000;
 
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
     let pool = super::fresh_database(database_url, "loyalty_bench_rebuild").await?;
-    let loaded = Generator::new(&p).load(&pool, p.events).await?;
+    let generators = vec![Generator::new(p.events, p.members, p.seed)];
+    let loaded = load(generators, &pool).await?.events;
     sqlx::query("ANALYZE events").execute(&pool).await?;
     // Count the peak from here: the generator's memory is not the rebuild's (though what the
     // allocator keeps of it stays in RSS: reported as rss_at_start_mb).
@@ -92,7 +93,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
 /// What the log and the read models cost on disk: the `events` table's heap, TOAST and each
 /// index per event, and every read model (table and indexes) per member, as the rebuild left
 /// them (freshly written: no bloat from updates yet).
-async fn sizes(pool: &PgPool, events: usize) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn sizes(pool: &PgPool, events: usize) -> anyhow::Result<serde_json::Value> {
     let members: i64 = sqlx::query_scalar("SELECT count(*) FROM balances")
         .fetch_one(pool)
         .await?;
@@ -151,7 +152,9 @@ fn proc_status_mb(field: &str) -> f64 {
 }
 
 /// Decides a realistic history with the domain's own deciders; rejected commands are skipped.
-struct Generator {
+pub(crate) struct Generator {
+    /// Events to decide (a few more, as decisions are not split).
+    quota: usize,
     rng: StdRng,
     program: ProgramId,
     rules: Rules,
@@ -167,22 +170,25 @@ struct Generator {
     /// The weekly season running, with its board folded from every event generated.
     season: Option<(SeasonState, SeasonBoard)>,
     heads: HashMap<String, (i64, [u8; 32])>,
+    opened: bool,
     now: DateTime<Utc>,
     step: Duration,
     next_id: u64,
 }
 
 impl Generator {
-    fn new(p: &Params) -> Self {
+    /// One program's history: about `events` events over `members` members.
+    pub(crate) fn new(events: usize, members: usize, seed: u64) -> Self {
         let start = Utc
             .with_ymd_and_hms(2026, 10, 1, 6, 0, 0)
             .single()
             .unwrap_or_default();
         // Thirty days of activity, evenly spread.
-        let step_ms = (30 * 24 * 3600 * 1000 / p.events.max(1) as i64).max(1);
-        let mut rng = StdRng::seed_from_u64(p.seed);
+        let step_ms = (30 * 24 * 3600 * 1000 / events.max(1) as i64).max(1);
+        let mut rng = StdRng::seed_from_u64(seed);
         let program = ProgramId(Uuid::from_u128(rng.r#gen()));
         Self {
+            quota: events,
             rng,
             program,
             // Half the campaigns pay over the review threshold, so their bonuses are held; the
@@ -215,8 +221,8 @@ impl Generator {
                 },
                 ..Rules::standard()
             },
-            members: Vec::with_capacity(p.members),
-            target_members: p.members,
+            members: Vec::with_capacity(members),
+            target_members: members,
             campaigns: Vec::new(),
             rewards: Vec::new(),
             recent_awards: Vec::new(),
@@ -225,6 +231,7 @@ impl Generator {
             recent_redemptions: Vec::new(),
             season: None,
             heads: HashMap::new(),
+            opened: false,
             now: start,
             step: Duration::milliseconds(step_ms),
             next_id: 0,
@@ -242,36 +249,20 @@ impl Generator {
         (n > 0).then(|| ((n as f64) * self.rng.r#gen::<f64>().powf(1.6)) as usize % n)
     }
 
-    async fn load(mut self, pool: &PgPool, events: usize) -> anyhow::Result<usize> {
-        let mut conn = pool.acquire().await?;
-        let mut buffer = Vec::with_capacity(ROWS_PER_COPY * 400);
-        let (mut rows, mut loaded) = (0usize, 0usize);
-        let opening = self.opening();
-        let mut pending = vec![opening];
-        while loaded + rows < events {
-            let decided = match pending.pop() {
-                Some(d) => d,
-                None => self.next_decision(),
-            };
-            // A decision's events are one commit in a real log (a claim with its link): never
-            // split, so the log may end a few events past `events`.
-            for event in decided {
-                if let Some((_, board)) = &mut self.season {
-                    board.apply(&event);
-                }
-                self.encode(&event, &mut buffer)?;
-                rows += 1;
-            }
-            if rows >= ROWS_PER_COPY {
-                copy(&mut conn, &mut buffer).await?;
-                loaded += std::mem::take(&mut rows);
+    /// The next decision's events: the program's opening first.
+    fn next_events(&mut self) -> Vec<Event> {
+        let events = if self.opened {
+            self.next_decision()
+        } else {
+            self.opened = true;
+            self.opening()
+        };
+        if let Some((_, board)) = &mut self.season {
+            for event in &events {
+                board.apply(event);
             }
         }
-        if rows > 0 {
-            copy(&mut conn, &mut buffer).await?;
-            loaded += rows;
-        }
-        Ok(loaded)
+        events
     }
 
     /// The program, its rules, campaigns and rewards.
@@ -738,6 +729,47 @@ impl Generator {
         )?;
         Ok(())
     }
+}
+
+/// What [`load`] wrote: events, and members registered.
+pub(crate) struct Loaded {
+    pub(crate) events: usize,
+    pub(crate) members: usize,
+}
+
+/// Loads the histories of `generators`, one program each, one program after another: each
+/// generator keeps every member's full state (the deciders need it), so only one program's is
+/// in memory at a time. A program's events run through the same month as the others', and a
+/// decision's events are never split (they are one commit in a real log), so a program may end
+/// a few events past its quota.
+pub(crate) async fn load(generators: Vec<Generator>, pool: &PgPool) -> anyhow::Result<Loaded> {
+    let mut conn = pool.acquire().await?;
+    let mut buffer = Vec::with_capacity(ROWS_PER_COPY * 400);
+    let mut loaded = Loaded {
+        events: 0,
+        members: 0,
+    };
+    let mut rows = 0;
+    for mut g in generators {
+        let mut produced = 0;
+        while produced < g.quota {
+            for event in g.next_events() {
+                g.encode(&event, &mut buffer)?;
+                produced += 1;
+                rows += 1;
+            }
+            if rows >= ROWS_PER_COPY {
+                copy(&mut conn, &mut buffer).await?;
+                rows = 0;
+            }
+        }
+        loaded.events += produced;
+        loaded.members += g.members.len();
+    }
+    if !buffer.is_empty() {
+        copy(&mut conn, &mut buffer).await?;
+    }
+    Ok(loaded)
 }
 
 fn unreachable_codeword() -> Codeword {

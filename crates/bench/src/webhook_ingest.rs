@@ -8,7 +8,7 @@
 //! retries. `--kill-one` SIGKILLs the first server a third of the way through the second
 //! phase and starts it again half way: every delivery must still end with exactly one event.
 
-use super::{ServeChild, fresh_database, latency_histogram, ms, round2};
+use super::{ServeChild, latency_histogram, ms, round2, run_nonce, workload_database};
 use app::ingest::{channels, observed_member_id};
 use app::{Ledger, LedgerConfig, ManagerAction};
 use chrono::Utc;
@@ -56,6 +56,10 @@ pub struct Params {
     /// Run a leaderboard season over the whole run (every comment counts on its board too).
     #[arg(long)]
     pub season: bool,
+    /// Run on top of this large log (from `loyalty bench large-log`) instead of an empty one:
+    /// a new program, accounts and comments each run.
+    #[arg(long, value_name = "DATABASE")]
+    pub on_log: Option<String>,
 }
 
 /// Attempts of one delivery across the servers before it counts as an error.
@@ -86,7 +90,10 @@ struct Delivery {
 }
 
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
-    let pool = fresh_database(database_url, DATABASE).await?;
+    let (pool, database) = workload_database(database_url, DATABASE, p.on_log.as_deref()).await?;
+    let log_before: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
     let program_id = seed_program(&pool, p.season).await?;
     anyhow::ensure!(p.servers >= 1, "--servers must be at least 1");
     anyhow::ensure!(
@@ -97,7 +104,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     let mut servers = Vec::new();
     let mut urls = Vec::new();
     for _ in 0..p.servers {
-        let (server, base) = ServeChild::start(database_url, DATABASE, &serve_env).await?;
+        let (server, base) = ServeChild::start(database_url, &database, &serve_env).await?;
         servers.push(Some(server));
         urls.push(std::sync::RwLock::new(base));
     }
@@ -106,7 +113,12 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         .pool_max_idle_per_host(256)
         .build()?;
 
-    let mut generator = Generator::new(p.commenters, p.seed);
+    // Ids no earlier run on the same log used (accounts and comments are idempotent).
+    let offset = match p.on_log {
+        Some(_) => run_nonce() % 100_000 * 100_000_000,
+        None => 0,
+    };
+    let mut generator = Generator::new(p.commenters, p.seed, offset);
     let fixed_count = (p.fixed_rate * p.fixed_secs) as usize;
     let fixed: Vec<Delivery> = (0..fixed_count).map(|_| generator.next()).collect();
     let fixed_unique = fixed.iter().filter(|d| !d.duplicate).count();
@@ -232,7 +244,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let restarting = Instant::now();
-        let (server, url) = ServeChild::start(database_url, DATABASE, &serve_env).await?;
+        let (server, url) = ServeChild::start(database_url, &database, &serve_env).await?;
         restart_ms = Some(restarting.elapsed().as_millis());
         servers[0] = Some(server);
         if let Ok(mut slot) = bases[0].write() {
@@ -244,21 +256,30 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         hist.add(t.await?)?;
     }
     let secs = began.elapsed().as_secs_f64();
+    let serve_peak_rss_mb = servers
+        .first()
+        .and_then(|s| s.as_ref())
+        .and_then(ServeChild::peak_rss_mb);
     drop(servers);
 
     let duplicate_events: i64 = sqlx::query_scalar(
         "SELECT count(*) - count(DISTINCT payload #>> '{activity,reference}') FROM events \
-         WHERE event_type = 'PointsAwarded'",
+         WHERE program_id = $1 AND event_type = 'PointsAwarded'",
     )
+    .bind(program_id.0)
     .fetch_one(&pool)
     .await?;
-    let awards: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'PointsAwarded'")
-            .fetch_one(&pool)
-            .await?;
+    let awards: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE program_id = $1 AND event_type = 'PointsAwarded'",
+    )
+    .bind(program_id.0)
+    .fetch_one(&pool)
+    .await?;
     let deliveries = fixed_count + p.max_deliveries;
     Ok(json!({
         "workload": "webhook-ingest",
+        "log_events_before": log_before,
+        "serve_peak_rss_mb": serve_peak_rss_mb,
         "deliveries": deliveries,
         "deliveries_per_s": round2(p.max_deliveries as f64 / secs),
         "p50_ms": ms(hist.value_at_quantile(0.5)),
@@ -346,15 +367,18 @@ struct Generator {
     commenters: usize,
     sent: Vec<Delivery>,
     comment: u64,
+    /// Added to every platform user and comment id.
+    offset: u64,
 }
 
 impl Generator {
-    fn new(commenters: usize, seed: u64) -> Self {
+    fn new(commenters: usize, seed: u64, offset: u64) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),
             commenters: commenters.max(2),
             sent: Vec::new(),
             comment: 0,
+            offset,
         }
     }
 
@@ -368,15 +392,16 @@ impl Generator {
         }
         self.comment += 1;
         let who = self.rng.gen_range(0..self.commenters);
+        let comment = self.offset + self.comment;
         let now = Utc::now().timestamp();
         let delivery = if who % 2 == 0 {
-            let igsid = format!("{}", 9_000_000_000_000_000u64 + who as u64);
+            let igsid = format!("{}", 9_000_000_000_000_000u64 + self.offset + who as u64);
             let request = simulate::instagram_comment(
                 &simulate::InstagramComment {
                     brand_account: BRAND,
                     igsid: &igsid,
                     username: &format!("fan_{who}"),
-                    comment_id: &format!("{}", 17_990_000_000_000_000u64 + self.comment),
+                    comment_id: &format!("{}", 17_990_000_000_000_000u64 + comment),
                     media_id: "18031234567890123",
                     text: &format!("Great post, comment {}", self.comment),
                     unix_time: now,
@@ -389,10 +414,10 @@ impl Generator {
                 duplicate: false,
             }
         } else {
-            let user = 700_000_000 + who as i64;
+            let user = 700_000_000 + (self.offset + who as u64) as i64;
             let text = format!("Nice, comment {}", self.comment);
             let request =
-                simulate::vk_wall_reply(VK_GROUP, VK_SECRET, user, self.comment as i64, &text, now);
+                simulate::vk_wall_reply(VK_GROUP, VK_SECRET, user, comment as i64, &text, now);
             Delivery {
                 request: Arc::new(request),
                 identity: ExternalIdentity::new(Network::Vk, "", user.to_string()),
