@@ -45,10 +45,15 @@ pub struct MemberSeasons {
     pub seasons: Vec<MemberSeason>,
 }
 
+/// The caller's place in a running season, as `projections::seasons::member_place` answers it.
+type Place = Option<(i64, i64)>;
+
+/// The season as the caller sees it; `place` when the caller has already read it.
 async fn member_season(
     state: &AppState,
     member: &Member,
     row: SeasonRow,
+    place: Option<Place>,
 ) -> Result<MemberSeason, ApiError> {
     let phase = app::seasons::phase(&row.status, &row.terms, Utc::now()).to_string();
     let frozen = row
@@ -59,10 +64,19 @@ async fn member_season(
     let (my_rank, my_score, my_prize) = match frozen {
         Some(s) => (Some(i64::from(s.rank)), s.score, s.prize),
         None => {
-            let (place, _) =
-                projections::seasons::member_place(&state.pool, row.season_id, member.member_id.0)
+            let place = match place {
+                Some(place) => place,
+                None => {
+                    projections::seasons::member_place(
+                        &state.pool,
+                        row.season_id,
+                        member.member_id.0,
+                    )
                     .await
-                    .map_err(ApiError::internal)?;
+                    .map_err(ApiError::internal)?
+                    .0
+                }
+            };
             (place.map(|p| p.0), place.map_or(0, |p| p.1), 0)
         }
     };
@@ -105,7 +119,7 @@ pub async fn seasons(
         .filter(|r| r.status != "cancelled")
         .take(LISTED)
     {
-        seasons.push(member_season(&state, &member, row).await?);
+        seasons.push(member_season(&state, &member, row, None).await?);
     }
     Ok(Json(MemberSeasons { seasons }))
 }
@@ -160,7 +174,7 @@ pub async fn board(
         .map_err(ApiError::internal)?
         .filter(|r| r.status != "cancelled")
         .ok_or_else(|| ApiError::not_found("no such season"))?;
-    let (frozen, participants, ranked): (bool, i64, Vec<(i64, Uuid, i64)>) = match &row.standings {
+    let (frozen, participants, ranked, place) = match &row.standings {
         Some(standings) => (
             true,
             i64::from(row.participants.unwrap_or(0)),
@@ -168,20 +182,21 @@ pub async fn board(
                 .iter()
                 .take(limit as usize)
                 .map(|s| (i64::from(s.rank), s.member_id.0, s.score))
-                .collect(),
+                .collect::<Vec<(i64, Uuid, i64)>>(),
+            None,
         ),
         None => {
-            let (_, participants) =
+            let (place, participants) =
                 projections::seasons::member_place(&state.pool, season_id, member.member_id.0)
                     .await
                     .map_err(ApiError::internal)?;
             let top = projections::seasons::standings(&state.pool, season_id, 0, limit)
                 .await
                 .map_err(ApiError::internal)?;
-            (false, participants, top)
+            (false, participants, top, Some(place))
         }
     };
-    let season = member_season(&state, &member, row).await?;
+    let season = member_season(&state, &member, row, place).await?;
     let mine = season
         .my_rank
         .map(|rank| (rank, member.member_id.0, season.my_score));
