@@ -31,12 +31,7 @@ pub struct Params {
 }
 
 pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Value> {
-    anyhow::ensure!(
-        p.database
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "--database takes letters, digits and underscores"
-    );
+    super::check_database_name("--database", &p.database)?;
     let pool = fresh_database(database_url, &p.database).await?;
     let seeded = seed(&pool, &p).await?;
     // An old log is vacuumed (visibility map, statistics): measure on one that is.

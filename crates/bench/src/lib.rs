@@ -47,10 +47,7 @@ pub async fn workload_database(
     let Some(name) = on_log else {
         return Ok((fresh_database(base_url, fresh).await?, fresh.to_string()));
     };
-    anyhow::ensure!(
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "--on-log takes a database name of letters, digits and underscores"
-    );
+    check_database_name("--on-log", name)?;
     let (server, _) = base_url
         .rsplit_once('/')
         .context("DATABASE_URL has no database name")?;
@@ -73,16 +70,31 @@ pub fn run_nonce() -> u64 {
 
 /// Peak resident memory (VmHWM) of a running process, in MB; `None` once it has exited.
 pub fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_mb(&pid.to_string(), "VmHWM:")
+}
+
+/// A memory figure of `/proc/<process>/status` (`VmHWM:` the peak RSS, `VmRSS:` now), in MB;
+/// `process` is a pid or `self`.
+pub fn status_mb(process: &str, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
         .ok()?;
     Some(round2(kb / 1024.0))
+}
+
+/// Refuses a database name that would need quoting in SQL (the benches put it in statements).
+pub fn check_database_name(flag: &str, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "{flag} takes a database name of letters, digits and underscores"
+    );
+    Ok(())
 }
 
 /// Latencies in microseconds, up to a minute.

@@ -61,7 +61,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
     // Count the peak from here: the generator's memory is not the rebuild's (though what the
     // allocator keeps of it stays in RSS: reported as rss_at_start_mb).
     reset_peak_rss();
-    let rss_at_start_mb = proc_status_mb("VmRSS:");
+    let rss_at_start_mb = super::status_mb("self", "VmRSS:").unwrap_or_default();
 
     let began = Instant::now();
     let rebuilt = projections::rebuild(&pool, None).await?;
@@ -83,7 +83,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "events_per_s": round2(rebuilt.events as f64 / rebuild_secs),
         "audit_events_per_s": round2(audit.events as f64 / audit_secs),
         "differences": audit.differences_total,
-        "peak_rss_mb": proc_status_mb("VmHWM:"),
+        "peak_rss_mb": super::status_mb("self", "VmHWM:").unwrap_or_default(),
         "rss_at_start_mb": rss_at_start_mb,
         "rebuild_secs": round2(rebuild_secs),
         "audit_secs": round2(audit_secs),
@@ -138,17 +138,6 @@ pub(crate) async fn sizes(pool: &PgPool, events: usize) -> anyhow::Result<serde_
 /// Resets VmHWM to the current RSS (Linux 4.0+); harmless where unsupported.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// A memory figure of /proc/self/status (VmHWM: peak RSS, VmRSS: now), in MB.
-fn proc_status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    round2(kb / 1024.0)
 }
 
 /// Decides a realistic history with the domain's own deciders; rejected commands are skipped.
