@@ -3,9 +3,9 @@
 //! the members whose time has come: it expires their due lots and warns them of what expires
 //! soon, then notes when to look again (or drops the member when nothing is left to expire).
 //!
-//! One job at a time across processes (a transaction-scoped advisory lock). Its place in the
-//! log and the queue's rows move in the transaction that holds the lock, so a job killed midway
-//! reads and looks again; what it appended stays, and is not appended twice: each lot expires
+//! One job at a time across processes (a transaction-scoped advisory lock, one transaction per
+//! batch of the log and per program's due members). Its place in the log and the queue's rows
+//! move in the transaction that holds the lock, so a job killed midway reads and looks again; what it appended stays, and is not appended twice: each lot expires
 //! under a command named by the lot, and a second warning within a week decides nothing.
 
 use crate::ledger::Ledger;
@@ -56,28 +56,55 @@ pub struct Pass {
     pub warned: usize,
 }
 
-/// One pass at `now`: the log since the job's place, then the members due by `now`.
+/// One pass at `now`: the log since the job's place, a batch at a time up to the head (or
+/// [`MAX_BATCHES`]), then the members due by `now`, a program at a time.
 pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result<Pass, AppError> {
+    let mut pass = Pass::default();
+    for _ in 0..MAX_BATCHES {
+        match follow_batch(ledger, pool, &mut pass).await? {
+            Batch::Locked => return Ok(pass),
+            Batch::AtHead => break,
+            Batch::More => {}
+        }
+    }
+    for program in crate::reads::programs(ledger.store()).await? {
+        let program = ProgramId(program.program_id);
+        if ledger.program(program).await?.rules.expiry.is_off() {
+            continue;
+        }
+        if !look_at_due(ledger, pool, program, now, &mut pass).await? {
+            break;
+        }
+    }
+    Ok(pass)
+}
+
+/// Whether a batch left more of the log to read.
+enum Batch {
+    /// Another process holds the job's lock.
+    Locked,
+    /// Everything of interest up to the head was read.
+    AtHead,
+    More,
+}
+
+/// One batch of the log in one transaction: the queue rows it changes and the job's place
+/// move together. A transaction per batch, so a job far behind (a restored log, a long
+/// outage) commits its progress as it goes and never holds one open for minutes.
+async fn follow_batch(ledger: &Ledger, pool: &PgPool, pass: &mut Pass) -> Result<Batch, AppError> {
     let mut tx = pool.begin().await?;
     if !crate::periodic::try_lock(&mut tx, "loyalty.expiry").await? {
-        return Ok(Pass::default());
+        return Ok(Batch::Locked);
     }
+    pass.ran = true;
     sqlx::query("INSERT INTO expiry_keeper (id) VALUES (true) ON CONFLICT DO NOTHING")
         .execute(&mut *tx)
         .await?;
     let (tx_id, position): (i64, i64) = sqlx::query_as("SELECT tx_id, position FROM expiry_keeper")
         .fetch_one(&mut *tx)
         .await?;
-    let mut pass = Pass {
-        ran: true,
-        ..Pass::default()
-    };
     let mut read_upto = Checkpoint { tx_id, position };
     let head = ledger.store().head().await?;
-    // The earliest credit read per member: a lower bound of their oldest unspent one.
-    let mut credits: BTreeMap<(Uuid, MemberId), Timestamp> = BTreeMap::new();
-    let mut rules_changed = BTreeSet::new();
-    let mut turned_on = BTreeSet::new();
     // While no program's points expire, credits are not read at all: a program that turns
     // expiry on has its members found in the log once, then.
     let any_on = ledger.any_program(|r| !r.expiry.is_off()).await?;
@@ -85,48 +112,56 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
         true => CREDITS.iter().chain(&RULES).copied().collect(),
         false => RULES.to_vec(),
     };
-    'batches: for _ in 0..MAX_BATCHES {
-        let batch = ledger
-            .store()
-            .read_types_as::<Event>(read_upto, head, &types, READ_BATCH)
-            .await?;
-        if batch.is_empty() {
-            read_upto = read_upto.max(head);
-            break;
-        }
-        for envelope in &batch {
-            read_upto = envelope.checkpoint();
-            pass.events += 1;
-            match &envelope.event {
-                Event::RulesChanged {
-                    program_id,
-                    version,
-                    rules,
-                    ..
-                } => {
-                    // This process may hold the rules of before the change (another made it).
-                    ledger.forget_program(*program_id);
-                    rules_changed.insert(*program_id);
-                    if turns_expiry_on(ledger, *program_id, *version, rules).await? {
-                        turned_on.insert(*program_id);
-                        if !any_on {
-                            // Only rules were read so far: the next pass reads on from here
-                            // with the credits.
-                            break 'batches;
-                        }
-                    }
-                }
-                credit => {
-                    if let Some((member, delta)) = credit.balance_delta()
-                        && delta > 0
-                    {
-                        let at = credit.at();
-                        let earliest = credits.entry((envelope.program_id, member)).or_insert(at);
-                        *earliest = (*earliest).min(at);
+    let batch = ledger
+        .store()
+        .read_types_as::<Event>(read_upto, head, &types, READ_BATCH)
+        .await?;
+    // Fewer than asked for: every event of interest up to the head was read.
+    let mut next = if batch.len() < READ_BATCH as usize {
+        Batch::AtHead
+    } else {
+        Batch::More
+    };
+    // The earliest credit read per member: a lower bound of their oldest unspent one.
+    let mut credits: BTreeMap<(Uuid, MemberId), Timestamp> = BTreeMap::new();
+    let mut rules_changed = BTreeSet::new();
+    let mut turned_on = BTreeSet::new();
+    for envelope in &batch {
+        read_upto = envelope.checkpoint();
+        pass.events += 1;
+        match &envelope.event {
+            Event::RulesChanged {
+                program_id,
+                version,
+                rules,
+                ..
+            } => {
+                // This process may hold the rules of before the change (another made it).
+                ledger.forget_program(*program_id);
+                rules_changed.insert(*program_id);
+                if turns_expiry_on(ledger, *program_id, *version, rules).await? {
+                    turned_on.insert(*program_id);
+                    if !any_on {
+                        // Only rules were read so far: the next batch reads on from here with
+                        // the credits.
+                        next = Batch::More;
+                        break;
                     }
                 }
             }
+            credit => {
+                if let Some((member, delta)) = credit.balance_delta()
+                    && delta > 0
+                {
+                    let at = credit.at();
+                    let earliest = credits.entry((envelope.program_id, member)).or_insert(at);
+                    *earliest = (*earliest).min(at);
+                }
+            }
         }
+    }
+    if matches!(next, Batch::AtHead) {
+        read_upto = read_upto.max(head);
     }
     note_credits(ledger, &mut tx, &credits).await?;
     for program in turned_on {
@@ -135,44 +170,56 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     for program in rules_changed {
         look_again(ledger, &mut tx, program).await?;
     }
-    for program in crate::reads::programs(ledger.store()).await? {
-        let program = ProgramId(program.program_id);
-        if ledger.program(program).await?.rules.expiry.is_off() {
-            continue;
-        }
-        let due: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT member_id FROM expiry_queue WHERE program_id = $1 AND look_at <= $2 \
-             ORDER BY look_at LIMIT $3",
-        )
-        .bind(program.0)
-        .bind(now.get())
-        .bind(MAX_MEMBERS)
-        .fetch_all(&mut *tx)
-        .await?;
-        for member in due {
-            pass.looked += 1;
-            let look = match ledger.keep_expiry(MemberId(member), now).await {
-                Ok(look) => look,
-                // A member the domain refuses is no reason to hold everyone else back; they are
-                // looked at again on the next pass.
-                Err(AppError::Denied(refusal)) => {
-                    tracing::warn!(%member, %refusal, "expiry: member not looked at");
-                    continue;
-                }
-                Err(failure) => return Err(failure),
-            };
-            pass.expired += look.expired;
-            pass.warned += usize::from(look.warned);
-            note_look(&mut tx, program, MemberId(member), look).await?;
-        }
-    }
     sqlx::query("UPDATE expiry_keeper SET tx_id = $1, position = $2")
         .bind(read_upto.tx_id)
         .bind(read_upto.position)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(pass)
+    Ok(next)
+}
+
+/// Looks at up to [`MAX_MEMBERS`] members of `program` due by `now`, in one transaction that
+/// holds the job's lock (false when another process holds it).
+async fn look_at_due(
+    ledger: &Ledger,
+    pool: &PgPool,
+    program: ProgramId,
+    now: Timestamp,
+    pass: &mut Pass,
+) -> Result<bool, AppError> {
+    let mut tx = pool.begin().await?;
+    if !crate::periodic::try_lock(&mut tx, "loyalty.expiry").await? {
+        return Ok(false);
+    }
+    pass.ran = true;
+    let due: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT member_id FROM expiry_queue WHERE program_id = $1 AND look_at <= $2 \
+         ORDER BY look_at LIMIT $3",
+    )
+    .bind(program.0)
+    .bind(now.get())
+    .bind(MAX_MEMBERS)
+    .fetch_all(&mut *tx)
+    .await?;
+    for member in due {
+        pass.looked += 1;
+        let look = match ledger.keep_expiry(MemberId(member), now).await {
+            Ok(look) => look,
+            // A member the domain refuses is no reason to hold everyone else back; they are
+            // looked at again on the next pass.
+            Err(AppError::Denied(refusal)) => {
+                tracing::warn!(%member, %refusal, "expiry: member not looked at");
+                continue;
+            }
+            Err(failure) => return Err(failure),
+        };
+        pass.expired += look.expired;
+        pass.warned += usize::from(look.warned);
+        note_look(&mut tx, program, MemberId(member), look).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// `expiry_queue` rows as columns: program, member, oldest credit, when to look.

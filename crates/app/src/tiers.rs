@@ -3,9 +3,9 @@
 //! manager changes the ladder (every member who may stand on it), and, for a ladder counted over
 //! a rolling window, every hour for the members on it (their oldest points age out).
 //!
-//! One keeper at a time across processes (a transaction-scoped advisory lock); its place in the
-//! log (`tier_keeper`) moves only after the members it read were placed, so a keeper killed in
-//! between reads them again, and since a placement records a move only when the member stands
+//! One keeper at a time across processes (a transaction-scoped advisory lock, one transaction
+//! per batch of the log); its place in the log (`tier_keeper`) moves only after the members of
+//! the batch were placed, so a keeper killed in between reads them again, and since a placement records a move only when the member stands
 //! elsewhere, nothing moves twice.
 
 use crate::ledger::Ledger;
@@ -55,12 +55,42 @@ pub struct Pass {
     pub moved: usize,
 }
 
-/// One pass at `now`: the log since the keeper's place, then a window sweep when one is due.
+/// Whether a batch left more of the log to read.
+enum Batch {
+    /// Another process holds the keeper's lock.
+    Locked,
+    /// Everything of interest up to the head was read.
+    AtHead,
+    More,
+}
+
+/// One pass at `now`: the log since the keeper's place, a batch at a time (a window sweep
+/// with the first when one is due), until the head or [`MAX_BATCHES`].
 pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result<Pass, AppError> {
+    let mut pass = Pass::default();
+    for _ in 0..MAX_BATCHES {
+        match keep_batch(ledger, pool, now, &mut pass).await? {
+            Batch::Locked | Batch::AtHead => break,
+            Batch::More => {}
+        }
+    }
+    Ok(pass)
+}
+
+/// One batch in one transaction: the members it names are placed, then the keeper's place
+/// moves past it. A transaction per batch, so a keeper far behind (a restored log, a long
+/// outage) commits its progress as it goes and never holds one open for minutes.
+async fn keep_batch(
+    ledger: &Ledger,
+    pool: &PgPool,
+    now: Timestamp,
+    pass: &mut Pass,
+) -> Result<Batch, AppError> {
     let mut tx = pool.begin().await?;
     if !crate::periodic::try_lock(&mut tx, "loyalty.tiers").await? {
-        return Ok(Pass::default());
+        return Ok(Batch::Locked);
     }
+    pass.ran = true;
     sqlx::query("INSERT INTO tier_keeper (id) VALUES (true) ON CONFLICT DO NOTHING")
         .execute(&mut *tx)
         .await?;
@@ -68,10 +98,6 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
         sqlx::query_as("SELECT tx_id, position, swept_at FROM tier_keeper")
             .fetch_one(&mut *tx)
             .await?;
-    let mut pass = Pass {
-        ran: true,
-        ..Pass::default()
-    };
     let mut read_upto = Checkpoint { tx_id, position };
     // Without a ladder anywhere, earning moves nobody: the log is only read for ladder changes.
     let any_ladder = ledger.any_program(|r| !r.tiers.is_off()).await?;
@@ -81,46 +107,49 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
         &RULES
     };
     let head = ledger.store().head().await?;
+    let batch = ledger
+        .store()
+        .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
+        .await?;
+    // Fewer than asked for: every event of interest up to the head was read.
+    let mut next = if batch.len() < READ_BATCH as usize {
+        Batch::AtHead
+    } else {
+        Batch::More
+    };
     let mut members = BTreeSet::new();
     let mut ladders_changed = BTreeSet::new();
-    'batches: for _ in 0..MAX_BATCHES {
-        let batch = ledger
-            .store()
-            .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
-            .await?;
-        if batch.is_empty() {
-            // Every event of interest up to the head was read: the log up to it is passed.
-            read_upto = read_upto.max(head);
-            break;
+    for envelope in &batch {
+        read_upto = envelope.checkpoint();
+        pass.events += 1;
+        // The types read are earning events and rules: any balance change is a member's
+        // qualifying points moving.
+        if let Some((member, _)) = envelope.event.balance_delta() {
+            members.insert(member);
         }
-        for envelope in &batch {
-            read_upto = envelope.checkpoint();
-            pass.events += 1;
-            // The types read are earning events and rules: any balance change is a member's
-            // qualifying points moving.
-            if let Some((member, _)) = envelope.event.balance_delta() {
-                members.insert(member);
-            }
-            if let Event::RulesChanged {
-                program_id,
-                version,
-                rules,
-                ..
-            } = &envelope.event
-            {
-                // This process may hold the rules of before the change (another made it): the
-                // placements below must use the new ladder, which this pass alone sweeps.
-                ledger.forget_program(*program_id);
-                if ladder_changed(ledger, *program_id, *version, rules).await? {
-                    ladders_changed.insert(*program_id);
-                    if !any_ladder {
-                        // Only rules were read so far: what follows is read by the next pass,
-                        // with the earning events a ladder needs.
-                        break 'batches;
-                    }
+        if let Event::RulesChanged {
+            program_id,
+            version,
+            rules,
+            ..
+        } = &envelope.event
+        {
+            // This process may hold the rules of before the change (another made it): the
+            // placements below must use the new ladder, which this batch alone sweeps.
+            ledger.forget_program(*program_id);
+            if ladder_changed(ledger, *program_id, *version, rules).await? {
+                ladders_changed.insert(*program_id);
+                if !any_ladder {
+                    // Only rules were read so far: what follows is read by the next batch,
+                    // with the earning events a ladder needs.
+                    next = Batch::More;
+                    break;
                 }
             }
         }
+    }
+    if matches!(next, Batch::AtHead) {
+        read_upto = read_upto.max(head);
     }
     for program in &ladders_changed {
         members.extend(on_or_near_the_ladder(pool, ledger, *program).await?);
@@ -153,7 +182,7 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(pass)
+    Ok(next)
 }
 
 /// Whether rules version `version` changed the ladder of the version before it.

@@ -57,6 +57,7 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "load_secs": round2(seeded.load_secs),
         "load_events_per_s": round2(events / seeded.load_secs),
         "index_secs": round2(seeded.index_secs),
+        "seal_secs": round2(seeded.seal_secs),
         "vacuum_secs": round2(vacuum_secs),
         "rebuild_secs": round2(rebuild.secs),
         "rebuild_events_per_s": round2(events / rebuild.secs),
@@ -76,6 +77,8 @@ pub struct Seeded {
     pub members: usize,
     pub load_secs: f64,
     pub index_secs: f64,
+    /// Sealing the log and placing the keepers at its head.
+    pub seal_secs: f64,
 }
 
 /// Loads the log into `pool`'s empty, migrated database: secondary indexes of `events` dropped,
@@ -106,12 +109,48 @@ pub async fn seed(pool: &PgPool, p: &Params) -> anyhow::Result<Seeded> {
     let load_secs = began.elapsed().as_secs_f64();
     let began = Instant::now();
     build_indexes(pool, &indexes).await?;
+    let index_secs = began.elapsed().as_secs_f64();
+    let began = Instant::now();
+    let sealed = followers_at_head(pool).await?;
+    anyhow::ensure!(
+        sealed == loaded.events as u64,
+        "sealed {sealed} of {} events",
+        loaded.events
+    );
     Ok(Seeded {
         events: loaded.events,
         members: loaded.members,
         load_secs,
-        index_secs: began.elapsed().as_secs_f64(),
+        index_secs,
+        seal_secs: began.elapsed().as_secs_f64(),
     })
+}
+
+/// Brings what follows the log in `serve` to the head, as in an installation that kept them
+/// running while the log grew: the log is sealed (the sealer's own work, so it is timed), and
+/// the tier keeper and the expiry job start after the last event, since the generator's
+/// deciders already placed members on tiers and expired what was due. The expiry queue stays
+/// empty: the loaded log is dated October, so every credit it would hold is long due, a
+/// backlog of weeks that no running installation has. Projections are brought to the head by
+/// `projections rebuild`; notifications start at the head on their own. Returns the events
+/// sealed.
+async fn followers_at_head(pool: &PgPool) -> anyhow::Result<u64> {
+    let store = store::EventStore::new(pool.clone());
+    let sealed = projections::seal::Sealer::new(store.clone(), Default::default())
+        .drain()
+        .await?;
+    let head = store.head().await?;
+    for keeper in ["tier_keeper", "expiry_keeper"] {
+        sqlx::query(&format!(
+            "INSERT INTO {keeper} (id, tx_id, position) VALUES (true, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET tx_id = $1, position = $2"
+        ))
+        .bind(head.tx_id)
+        .bind(head.position)
+        .execute(pool)
+        .await?;
+    }
+    Ok(sealed)
 }
 
 /// An index of `events` taken away for the load: its name, its definition, and whether it

@@ -1,6 +1,6 @@
 //! `loyalty bench large-log`'s log is a valid ledger: loaded with the secondary indexes of
 //! `events` dropped and built after, over several programs, it gets back every index it had,
-//! rebuilds, and passes the audit with no difference.
+//! is sealed with the keepers at its head, rebuilds, and passes the audit with no difference.
 
 use bench::large_log::{Params, seed};
 use sqlx::PgPool;
@@ -45,6 +45,26 @@ async fn a_seeded_log_over_several_programs_keeps_its_indexes_and_passes_the_aud
     .unwrap();
     assert_eq!(per_program.len(), 4);
     assert!(per_program[0] > 3 * per_program[3], "{per_program:?}");
+
+    // What follows the log in `serve` starts at its head: every event sealed, and the tier
+    // keeper and the expiry job find nothing to read.
+    let sealed: i64 = sqlx::query_scalar("SELECT max(total) FROM log_seal")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sealed as usize, seeded.events);
+    let ledger = app::ledger::Ledger::new(
+        store::EventStore::new(pool.clone()),
+        app::ledger::LedgerConfig::default(),
+    );
+    let now = domain::Timestamp::new(chrono::Utc::now());
+    let tiers = app::tiers::keep_once(&ledger, &pool, now).await.unwrap();
+    assert!(tiers.ran && tiers.events == 0, "{tiers:?}");
+    let expiry = app::expiry::keep_once(&ledger, &pool, now).await.unwrap();
+    assert!(
+        expiry.ran && expiry.events == 0 && expiry.looked == 0,
+        "{expiry:?}"
+    );
 
     projections::rebuild(&pool, None).await.expect("rebuilt");
     let audit = projections::audit::verify(&pool).await.expect("audited");
