@@ -1,5 +1,5 @@
-//! Every read model's rows, read in the audit's snapshot on a connection of their own while
-//! the log is being folded on another.
+//! Every read model's rows, read in the audit's snapshot on a connection of their own, one
+//! model at a time after the log was folded.
 
 use crate::error::Result;
 use crate::projection::FastMap;
@@ -82,7 +82,7 @@ pub(crate) struct BoardRows {
 
 /// Read by binary COPY: at a million members this is most of the models' rows, and decoding
 /// them through query rows cost the audit about a core for two seconds.
-async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
+pub(crate) async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
     let mut rows = BinaryCopy::start(
         conn,
         "SELECT program_id, board_key, member_id, score FROM leaderboard",
@@ -118,68 +118,36 @@ async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
     Ok(boards)
 }
 
-pub(crate) async fn load(conn: &mut PgConnection) -> Result<Models> {
-    Ok(Models {
-        balances: sqlx::query_as("SELECT program_id, member_id, current, earned, spent, expired, blocked FROM balances")
-            .fetch_all(&mut *conn)
-            .await?,
-        tiers: sqlx::query_as(
-            "SELECT program_id, member_id, tier, level, multiplier_percent, qualifying_points, \
-             rule_version, since FROM member_tiers",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        boards: load_boards(&mut *conn).await?,
-        campaigns: sqlx::query_as(
-            "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        codewords: sqlx::query_as(
-            "SELECT program_id, campaign_id, member_id, network, reference, points, redeemed_at \
-             FROM codeword_redemptions ORDER BY campaign_id, position",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        rewards: sqlx::query_as("SELECT program_id, reward_id, title, cost, stock, issued, delisted FROM rewards")
-            .fetch_all(&mut *conn)
-            .await?,
-        redemptions: sqlx::query_as(
-            "SELECT program_id, redemption_id, reward_id, member_id, cost, coupon_code, refund, \
-             cancelled_by, cancel_reason, used_by FROM reward_redemptions",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        identities: sqlx::query_as("SELECT program_id, network, account_ref, member_id FROM identities")
-            .fetch_all(&mut *conn)
-            .await?,
-        adjustments: sqlx::query_as(
-            "SELECT program_id, position, member_id, delta, reason, manager, compensates FROM adjustments",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        actions: sqlx::query_as("SELECT program_id, position, action, manager, subject FROM manager_actions")
-            .fetch_all(&mut *conn)
-            .await?,
-        held: sqlx::query_as(
-            "SELECT program_id, entry_id, member_id, points, status, decided_by FROM held_awards",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        daily: sqlx::query_as(
-            "SELECT program_id, day, network, events, points_awarded, points_reversed, active_members, \
-             new_members FROM daily_stats",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        seasons: sqlx::query_as(
-            "SELECT program_id, season_id, status, standings, participants, prizes_paid, \
-             prizes_withheld FROM seasons",
-        )
-        .fetch_all(&mut *conn)
-        .await?,
-        season_scores: sqlx::query_as("SELECT season_id, member_id, score FROM season_scores")
-            .fetch_all(&mut *conn)
-            .await?,
-    })
+/// A model's rows by query: one model at a time, so the audit holds one model's rows at once.
+pub(crate) async fn rows<T>(conn: &mut PgConnection, query: &str) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(query).fetch_all(conn).await?)
 }
+
+pub(crate) const BALANCES: &str =
+    "SELECT program_id, member_id, current, earned, spent, expired, blocked FROM balances";
+pub(crate) const TIERS: &str = "SELECT program_id, member_id, tier, level, multiplier_percent, \
+     qualifying_points, rule_version, since FROM member_tiers";
+pub(crate) const CAMPAIGNS: &str =
+    "SELECT program_id, campaign_id, points, total_cap, status, redemptions FROM campaigns";
+pub(crate) const CODEWORDS: &str = "SELECT program_id, campaign_id, member_id, network, \
+     reference, points, redeemed_at FROM codeword_redemptions ORDER BY campaign_id, position";
+pub(crate) const REWARDS: &str =
+    "SELECT program_id, reward_id, title, cost, stock, issued, delisted FROM rewards";
+pub(crate) const REDEMPTIONS: &str = "SELECT program_id, redemption_id, reward_id, member_id, \
+     cost, coupon_code, refund, cancelled_by, cancel_reason, used_by FROM reward_redemptions";
+pub(crate) const IDENTITIES: &str =
+    "SELECT program_id, network, account_ref, member_id FROM identities";
+pub(crate) const ADJUSTMENTS: &str = "SELECT program_id, position, member_id, delta, reason, \
+     manager, compensates FROM adjustments";
+pub(crate) const ACTIONS: &str =
+    "SELECT program_id, position, action, manager, subject FROM manager_actions";
+pub(crate) const HELD: &str =
+    "SELECT program_id, entry_id, member_id, points, status, decided_by FROM held_awards";
+pub(crate) const DAILY: &str = "SELECT program_id, day, network, events, points_awarded, \
+     points_reversed, active_members, new_members FROM daily_stats";
+pub(crate) const SEASONS: &str = "SELECT program_id, season_id, status, standings, \
+     participants, prizes_paid, prizes_withheld FROM seasons";
+pub(crate) const SEASON_SCORES: &str = "SELECT season_id, member_id, score FROM season_scores";
