@@ -808,8 +808,8 @@ async fn the_log_by_copy_is_the_log_as_read(pool: PgPool) {
     }
     let read = read_settled(&store, Checkpoint::default(), 10).await;
     assert_eq!(read.len(), 10);
-    let mut conn = pool.acquire().await.unwrap();
-    let mut log = store::LogCopy::start(&mut conn).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let mut log = store::LogCopy::start(&mut tx).await.unwrap();
     let mut row = store::LogRow::default();
     for expected in &read {
         assert!(log.next_into(&mut row).await.unwrap());
@@ -849,6 +849,21 @@ async fn the_log_by_copy_is_the_log_as_read(pool: PgPool) {
         assert_eq!(payload, expected.payload);
     }
     assert!(!log.next_into(&mut row).await.unwrap());
+    drop(log);
+    // In its transaction the read walks the order index, never a sort (which spills the whole
+    // log to temporary files once the planner prefers it); the setting ends with it.
+    let plan: Vec<String> =
+        sqlx::query_scalar("EXPLAIN SELECT * FROM events ORDER BY tx_id, position")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert!(plan.iter().all(|line| !line.contains("Sort")), "{plan:?}");
+    tx.commit().await.unwrap();
+    let after: String = sqlx::query_scalar("SHOW enable_sort")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, "on");
 }
 
 /// A commit the database refuses (PostgreSQL cannot store U+0000 in jsonb) fails alone: the
