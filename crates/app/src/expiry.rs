@@ -9,6 +9,7 @@
 //! under a command named by the lot, and a second warning within a week decides nothing.
 
 use crate::ledger::Ledger;
+use crate::periodic::Batch;
 use crate::{AppError, ExpiryLook};
 use chrono::{DateTime, Utc};
 use domain::ids::{MemberId, ProgramId};
@@ -79,15 +80,6 @@ pub async fn keep_once(ledger: &Ledger, pool: &PgPool, now: Timestamp) -> Result
     Ok(pass)
 }
 
-/// Whether a batch left more of the log to read.
-enum Batch {
-    /// Another process holds the job's lock.
-    Locked,
-    /// Everything of interest up to the head was read.
-    AtHead,
-    More,
-}
-
 /// One batch of the log in one transaction: the queue rows it changes and the job's place
 /// move together. A transaction per batch, so a job far behind (a restored log, a long
 /// outage) commits its progress as it goes and never holds one open for minutes.
@@ -116,12 +108,7 @@ async fn follow_batch(ledger: &Ledger, pool: &PgPool, pass: &mut Pass) -> Result
         .store()
         .read_types_as::<Event>(read_upto, head, &types, READ_BATCH)
         .await?;
-    // Fewer than asked for: every event of interest up to the head was read.
-    let mut next = if batch.len() < READ_BATCH as usize {
-        Batch::AtHead
-    } else {
-        Batch::More
-    };
+    let mut next = Batch::after(batch.len(), READ_BATCH);
     // The earliest credit read per member: a lower bound of their oldest unspent one.
     let mut credits: BTreeMap<(Uuid, MemberId), Timestamp> = BTreeMap::new();
     let mut rules_changed = BTreeSet::new();

@@ -39,3 +39,24 @@ pub(crate) async fn try_lock(tx: &mut PgConnection, name: &str) -> Result<bool, 
         .fetch_one(tx)
         .await
 }
+
+/// What one batch of a log follower (the tier keeper, the expiry job) left to do.
+pub(crate) enum Batch {
+    /// Another process holds the job's lock.
+    Locked,
+    /// Everything of interest up to the head was read.
+    AtHead,
+    /// More of the log waits.
+    More,
+}
+
+impl Batch {
+    /// After reading `read` events of the `asked` for: fewer means the head was reached.
+    pub(crate) fn after(read: usize, asked: i64) -> Self {
+        if read < asked as usize {
+            Batch::AtHead
+        } else {
+            Batch::More
+        }
+    }
+}

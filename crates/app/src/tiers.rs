@@ -9,6 +9,7 @@
 //! elsewhere, nothing moves twice.
 
 use crate::ledger::Ledger;
+use crate::periodic::Batch;
 use crate::{AppError, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::{MemberId, ProgramId};
@@ -53,15 +54,6 @@ pub struct Pass {
     pub evaluated: usize,
     /// Tier moves recorded.
     pub moved: usize,
-}
-
-/// Whether a batch left more of the log to read.
-enum Batch {
-    /// Another process holds the keeper's lock.
-    Locked,
-    /// Everything of interest up to the head was read.
-    AtHead,
-    More,
 }
 
 /// One pass at `now`: the log since the keeper's place, a batch at a time (a window sweep
@@ -111,12 +103,7 @@ async fn keep_batch(
         .store()
         .read_types_as::<Event>(read_upto, head, types, READ_BATCH)
         .await?;
-    // Fewer than asked for: every event of interest up to the head was read.
-    let mut next = if batch.len() < READ_BATCH as usize {
-        Batch::AtHead
-    } else {
-        Batch::More
-    };
+    let mut next = Batch::after(batch.len(), READ_BATCH);
     let mut members = BTreeSet::new();
     let mut ladders_changed = BTreeSet::new();
     for envelope in &batch {
