@@ -307,7 +307,6 @@ async fn compare_models(
     compare_ledger::expiries(exp, findings);
     m.boards = load_boards(conn).await?;
     compare_ledger::leaderboards(&mut m, exp, findings);
-    m.boards = BoardRows::default();
     m.seasons = rows(conn, SEASONS).await?;
     m.season_scores = rows(conn, SEASON_SCORES).await?;
     compare_ledger::seasons(&mut m, exp, findings);
