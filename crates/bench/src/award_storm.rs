@@ -2,12 +2,13 @@
 //! cap), append with optimistic concurrency; then replay every member from the log.
 
 use super::{latency_histogram, ms, round2, run_nonce, workload_database};
-use app::{Ledger, LedgerConfig, Outcome};
+use app::{Ledger, LedgerConfig, ManagerAction, Outcome};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use domain::ids::{EntryId, MemberId};
+use domain::ids::{EntryId, MemberId, ProgramId};
 use domain::member::{Award, AwardLimits, MemberCommand, MemberState};
 use domain::network::{ActivityKind, ActivityRef, Network};
 use domain::points::Points;
+use domain::program::Rules;
 use domain::{Aggregate, Event, StreamId};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
@@ -63,6 +64,22 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         .single()
         .unwrap_or_default();
 
+    // The program first, as in any installation: the log stays a ledger the jobs of `serve`
+    // can follow (the expiry job looks up the rules of every program it sees credited).
+    let action = ManagerAction {
+        manager: "bench".into(),
+        request_id: domain::ids::derived_id(&format!("bench-program-{program_id}")),
+        at: start.into(),
+    };
+    ledger
+        .create_program(
+            ProgramId(program_id),
+            "Bench",
+            chrono_tz::UTC,
+            Rules::standard(),
+            &action,
+        )
+        .await?;
     register_all(&ledger, program_id, &members, start, p.concurrency).await?;
 
     let commands: Arc<Vec<(MemberId, Award)>> = Arc::new(

@@ -347,8 +347,25 @@ impl Generator {
         events
     }
 
+    /// The history's last decisions: the running season ended at its cutoff (and the job's
+    /// slack), as the season job of an installation that kept running did, since that cutoff
+    /// falls after the month's activity. Without them, the first `serve` on the log would end
+    /// every program's season at once (reading a week of each program's log) while measured.
+    fn closing(&mut self) -> Vec<Event> {
+        let Some(cutoff) = self
+            .season
+            .as_ref()
+            .and_then(|(state, _)| state.terms.as_ref())
+            .map(|terms| terms.cutoff().get())
+        else {
+            return Vec::new();
+        };
+        self.now = self.now.max(cutoff + Duration::minutes(5));
+        self.end_season().unwrap_or_default()
+    }
+
     /// Once the running season's cutoff has passed (and the job's slack): its end, its prizes
-    /// (each followed by the tier move it causes), its settlement, and the next season.
+    /// (each followed by the tier move it causes) and its settlement.
     fn end_season(&mut self) -> Option<Vec<Event>> {
         let (state, board) = self.season.as_ref()?;
         let cutoff = state.terms.as_ref()?.cutoff().get();
@@ -381,7 +398,7 @@ impl Generator {
         }
         let settle = SeasonCommand::Settle { paid, withheld, at };
         events.extend(decide_season(&ended, settle).ok()?);
-        events.extend(self.schedule_season());
+        self.season = None;
         Some(events)
     }
 
@@ -393,7 +410,8 @@ impl Generator {
             let registering = self.members.len() < self.target_members
                 && (self.members.is_empty() || self.rng.gen_bool(REGISTER_SHARE));
             // Per mille of the other decisions (links, codewords and redemptions are two events).
-            let decided = if let Some(ended) = self.end_season() {
+            let decided = if let Some(mut ended) = self.end_season() {
+                ended.extend(self.schedule_season());
                 Some(ended)
             } else if registering {
                 self.register()
@@ -751,6 +769,11 @@ pub(crate) async fn load(generators: Vec<Generator>, pool: &PgPool) -> anyhow::R
                 copy(&mut conn, &mut buffer).await?;
                 rows = 0;
             }
+        }
+        for event in g.closing() {
+            g.encode(&event, &mut buffer)?;
+            produced += 1;
+            rows += 1;
         }
         loaded.events += produced;
         loaded.members += g.members.len();

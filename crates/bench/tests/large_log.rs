@@ -1,6 +1,7 @@
 //! `loyalty bench large-log`'s log is a valid ledger: loaded with the secondary indexes of
 //! `events` dropped and built after, over several programs, it gets back every index it had,
-//! is sealed with the keepers at its head, rebuilds, and passes the audit with no difference.
+//! is sealed with the keepers at its head, leaves no season due, rebuilds, and passes the audit
+//! with no difference.
 
 use bench::large_log::{Params, seed};
 use sqlx::PgPool;
@@ -67,6 +68,22 @@ async fn a_seeded_log_over_several_programs_keeps_its_indexes_and_passes_the_aud
     );
 
     projections::rebuild(&pool, None).await.expect("rebuilt");
+    // Every program's last season was ended with its month, as the season job ends one: the
+    // first `serve` on the log finds none due.
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM seasons ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, vec!["settled".to_string()]);
+    let seasons = app::seasons::keep_once(&ledger, &pool, now).await.unwrap();
+    assert_eq!(
+        seasons,
+        app::seasons::Pass {
+            ran: true,
+            ..Default::default()
+        }
+    );
     let audit = projections::audit::verify(&pool).await.expect("audited");
     assert_eq!(audit.differences, vec![], "{audit:?}");
     assert!(audit.is_clean());
