@@ -26,7 +26,7 @@ use domain::reward::{
 use domain::text::TextFingerprint;
 use domain::tier::{EvaluateTier, decide_tier};
 use domain::{Aggregate, DomainError, StreamId};
-use store::Metadata;
+use store::{IndexedType, Metadata};
 use uuid::Uuid;
 
 /// What the expiry job did and found for one member.
@@ -40,13 +40,6 @@ pub struct ExpiryLook {
     pub oldest_lot_at: Option<Timestamp>,
     /// When the job has something to decide for the member next; `None` when never.
     pub look_at: Option<Timestamp>,
-}
-
-/// The rare creation events a program's list is read from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Created {
-    Campaign,
-    Raffle,
 }
 
 /// A manager's action: who, and the id that makes a retried request a no-op.
@@ -770,34 +763,11 @@ impl Ledger {
 
     /// The ids of a program's campaigns, oldest first.
     pub async fn campaign_ids(&self, program_id: ProgramId) -> Result<Vec<CampaignId>, AppError> {
-        let ids = self.created_ids(program_id, Created::Campaign).await?;
+        let ids = self
+            .store()
+            .created_ids(program_id.0, IndexedType::CampaignCreated)
+            .await?;
         Ok(ids.into_iter().map(CampaignId).collect())
-    }
-
-    /// The ids a program's creation events of a rare type name, oldest first: the partial
-    /// index on rare types finds them without a read model. The type is written into the SQL,
-    /// not bound, so every plan can use that index.
-    pub(crate) async fn created_ids(
-        &self,
-        program_id: ProgramId,
-        created: Created,
-    ) -> Result<Vec<Uuid>, AppError> {
-        let sql = match created {
-            Created::Campaign => {
-                "SELECT (payload->>'campaign_id')::uuid FROM events \
-                 WHERE event_type = 'CampaignCreated' AND program_id = $1 ORDER BY position"
-            }
-            Created::Raffle => {
-                "SELECT (payload->>'raffle_id')::uuid FROM events \
-                 WHERE event_type = 'RaffleOpened' AND program_id = $1 ORDER BY position"
-            }
-        };
-        let ids: Vec<Uuid> = sqlx::query_scalar(sql)
-            .bind(program_id.0)
-            .fetch_all(self.store().pool())
-            .await
-            .map_err(store::StoreError::from)?;
-        Ok(ids)
     }
 
     /// Every campaign of a program, as it stands.

@@ -3,7 +3,7 @@
 //! activity raffle's entries are read from the program's log for its period at the draw and
 //! appended to its stream before the draw itself, so the proof lists them like tickets.
 
-use crate::commands::{Created, ManagerAction};
+use crate::commands::ManagerAction;
 use crate::ledger::Ledger;
 use crate::reads::decode;
 use crate::secrets::{SecretBox, raffle_row};
@@ -332,7 +332,10 @@ pub async fn raffles_of(
     ledger: &Ledger,
     program_id: ProgramId,
 ) -> Result<Vec<(RaffleId, RaffleState)>, AppError> {
-    let ids = ledger.created_ids(program_id, Created::Raffle).await?;
+    let ids = ledger
+        .store()
+        .created_ids(program_id.0, store::IndexedType::RaffleOpened)
+        .await?;
     let mut raffles = Vec::with_capacity(ids.len());
     for id in ids.into_iter().rev().map(RaffleId) {
         let state = ledger

@@ -58,13 +58,16 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
-/// The event types the partial `(event_type, position)` index covers: the only ones read by type.
+/// The event types the partial `(event_type, program_id, position)` index covers: the only
+/// ones read by type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexedType {
     /// Every program's creation: the admin panel's list of programs.
     ProgramCreated,
     /// Every campaign's creation: a program's campaigns.
     CampaignCreated,
+    /// Every raffle's opening: a program's raffles.
+    RaffleOpened,
 }
 
 impl IndexedType {
@@ -73,6 +76,16 @@ impl IndexedType {
         match self {
             IndexedType::ProgramCreated => "ProgramCreated",
             IndexedType::CampaignCreated => "CampaignCreated",
+            IndexedType::RaffleOpened => "RaffleOpened",
+        }
+    }
+
+    /// The payload field holding the id of what the event created.
+    fn id_field(self) -> &'static str {
+        match self {
+            IndexedType::ProgramCreated => "program_id",
+            IndexedType::CampaignCreated => "campaign_id",
+            IndexedType::RaffleOpened => "raffle_id",
         }
     }
 }
@@ -310,9 +323,30 @@ impl EventStore {
         )
     }
 
-    /// Every event of one of the rare types the `(event_type, position)` index covers, in log
-    /// order. The type is written into the statement, not bound: a generic plan for a bound
-    /// type could not use that partial index.
+    /// The ids that a program's events of a rare type created (its campaigns, its raffles),
+    /// oldest first, without a read model: the partial index of rare types finds them by type
+    /// and program. The type is written into the statement, not bound, so every plan can use
+    /// that index.
+    pub async fn created_ids(
+        &self,
+        program_id: Uuid,
+        indexed: IndexedType,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let sql = format!(
+            "SELECT (payload->>'{}')::uuid FROM events \
+             WHERE event_type = '{}' AND program_id = $1 ORDER BY position",
+            indexed.id_field(),
+            indexed.as_str()
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(program_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every event of one of the rare types the `(event_type, program_id, position)` index
+    /// covers, in log order. The type is written into the statement, not bound: a generic plan
+    /// for a bound type could not use that partial index.
     pub async fn events_of_type(
         &self,
         indexed: IndexedType,

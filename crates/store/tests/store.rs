@@ -123,6 +123,66 @@ async fn pages_a_stream_backwards_and_finds_events_by_id_and_rare_type(pool: PgP
     assert_eq!(last, s2[0].checkpoint());
 }
 
+/// `program`'s stream `stream`: 20,000 ordinary events, then one creation of each id.
+async fn program_with(store: &EventStore, program: Uuid, stream: &str, ids: &[Uuid]) {
+    for block in 0..20 {
+        let mut events: Vec<NewEvent> = (0..1_000).map(event).collect();
+        if block == 19 {
+            events.extend(ids.iter().map(|id| NewEvent {
+                event_type: "CampaignCreated".into(),
+                payload: json!({"type": "CampaignCreated", "campaign_id": id}),
+                ..event(0)
+            }));
+        }
+        let expected = match block {
+            0 => ExpectedVersion::NoStream,
+            _ => ExpectedVersion::Exact(block * 1_000),
+        };
+        let mut commit = commit(stream, expected, events);
+        commit.appends[0].program_id = program;
+        store.append(commit).await.unwrap();
+    }
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_new_programs_creations_are_found_by_the_rare_type_index_whatever_the_statistics(
+    pool: PgPool,
+) {
+    let store = EventStore::new(pool.clone());
+    let (known, new) = (Uuid::from_u128(10), Uuid::from_u128(11));
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    program_with(&store, known, "known", &[a]).await;
+    sqlx::query("ANALYZE events").execute(&pool).await.unwrap();
+    // Onboarded since the last ANALYZE: the statistics put it at one row, so a plan by
+    // program alone looks as cheap as the rare-type index and reads all of its events.
+    program_with(&store, new, "new", &[b, c]).await;
+
+    assert_eq!(
+        store
+            .created_ids(new, IndexedType::CampaignCreated)
+            .await
+            .unwrap(),
+        [b, c]
+    );
+    assert_eq!(
+        store
+            .created_ids(known, IndexedType::CampaignCreated)
+            .await
+            .unwrap(),
+        [a]
+    );
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN SELECT (payload->>'campaign_id')::uuid FROM events \
+         WHERE event_type = 'CampaignCreated' AND program_id = '{new}' ORDER BY position"
+    ))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("events_rare_type_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+}
+
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn appends_and_reads_back_a_stream(pool: PgPool) {
     let store = EventStore::new(pool);
