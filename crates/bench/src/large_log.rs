@@ -1,8 +1,9 @@
 //! A large log to measure on: N events of the W3 mix (awards on every network, reversals,
 //! adjustments, codewords, redemptions, links, held awards, tiers, expiry, seasons) over many
 //! programs of long-tailed sizes (the k-th has 1/k of the largest's events), each with
-//! long-tailed member activity, all in the same month; programs are loaded one after another. Loaded with COPY into
-//! the `events` table with its secondary indexes dropped and built after; then every read
+//! long-tailed member activity, all in the same month (each program's last season ended at its
+//! cutoff, as the season job ends one); programs are loaded one after another. Loaded with COPY
+//! into the `events` table with its secondary indexes dropped and built after; then every read
 //! model rebuilt and the whole log audited by the `loyalty` binary itself, as an operator runs
 //! them (their time, rate and peak memory measured from outside). The database stays, for
 //! `award-storm --on-log` and `webhook-ingest --on-log`.
