@@ -360,7 +360,7 @@ impl Generator {
         else {
             return Vec::new();
         };
-        self.now = self.now.max(cutoff + season_job_slack());
+        self.now = self.now.max(cutoff + app::seasons::CLOCK_SLACK);
         self.end_season().unwrap_or_default()
     }
 
@@ -369,7 +369,7 @@ impl Generator {
     fn end_season(&mut self) -> Option<Vec<Event>> {
         let (state, board) = self.season.as_ref()?;
         let cutoff = state.terms.as_ref()?.cutoff().get();
-        if self.now < cutoff + season_job_slack() {
+        if self.now < cutoff + app::seasons::CLOCK_SLACK {
             return None;
         }
         let at = self.now.into();
@@ -782,11 +782,6 @@ pub(crate) async fn load(generators: Vec<Generator>, pool: &PgPool) -> anyhow::R
         copy(&mut conn, &mut buffer).await?;
     }
     Ok(loaded)
-}
-
-/// How long after a season's cutoff the season job ends it: the job's own slack.
-fn season_job_slack() -> Duration {
-    Duration::from_std(app::seasons::CLOCK_SLACK).unwrap_or_else(|_| Duration::minutes(5))
 }
 
 fn unreachable_codeword() -> Codeword {

@@ -34,35 +34,41 @@ fn commit(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Com
     }
 }
 
-/// A transaction of another test that ends while a reader looks holds that reader back for a
-/// moment. Reads until `n` events are visible (bounded), as a projection would.
+/// A transaction of another test that ends while a reader looks (between the horizon's snapshot
+/// and its read of the lock table) holds that one look back for a moment. Looks again every
+/// 10 ms until `done` holds of what `look` found, for up to 5 s, as a projection would; answers
+/// what the last look found.
+async fn settled<T>(mut look: impl AsyncFnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    for _ in 0..500 {
+        let found = look().await;
+        if done(&found) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    look().await
+}
+
+/// The events after `after` once `n` are visible (or what is after 5 s).
 async fn read_settled(
     store: &EventStore,
     after: Checkpoint,
     n: usize,
 ) -> Vec<store::RecordedEvent> {
-    for _ in 0..500 {
-        let rows = store.read_all(after, 100).await.unwrap();
-        if rows.len() >= n {
-            return rows;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    store.read_all(after, 100).await.unwrap()
+    settled(
+        async || store.read_all(after, 100).await.unwrap(),
+        |rows| rows.len() >= n,
+    )
+    .await
 }
 
-/// The head once it reaches `expected`, or where it stands after 5 s. One look may land a moment
-/// short: a transaction of another test ending between the horizon's snapshot and its read of
-/// the lock table holds that one look back, as the horizon allows.
+/// The head once it reaches `expected` (or where it stands after 5 s).
 async fn head_settled(store: &EventStore, expected: Checkpoint) -> Checkpoint {
-    for _ in 0..500 {
-        let head = store.head().await.unwrap();
-        if head >= expected {
-            return head;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    store.head().await.unwrap()
+    settled(
+        async || store.head().await.unwrap(),
+        |head| *head >= expected,
+    )
+    .await
 }
 
 async fn count(pool: &PgPool) -> i64 {
