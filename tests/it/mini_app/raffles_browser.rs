@@ -109,9 +109,12 @@ async fn a_member_buys_raffle_tickets_with_a_tap_up_to_the_limit(pool: PgPool) {
         .wait_for_text(&item, "Ваши билеты: 1 из 2")
         .await
         .unwrap();
-    // The balance counts down to its new value; wait for it to settle.
-    let shown = browser.wait_for_text("#balance", "100").await.unwrap();
-    assert_eq!(shown, "100");
+    // The balance counts down to its new value (a refresh may start the count again from where
+    // it stands): wait until it shows exactly that.
+    browser
+        .wait_for("document.querySelector('#balance').textContent.trim() === '100'")
+        .await
+        .unwrap();
     browser.wait_for_text(&item, "Билет куплен").await.unwrap();
     browser.screenshot("mini-app-raffle").await.unwrap();
     assert_eq!(m.events_of_type("RaffleTicketBought").await, 2);
@@ -130,9 +133,12 @@ async fn a_member_buys_raffle_tickets_with_a_tap_up_to_the_limit(pool: PgPool) {
         .wait_for_text(&item, "у вас максимум билетов")
         .await
         .unwrap();
-    // The balance counts down to its new value; wait for it to settle.
-    let shown = browser.wait_for_text("#balance", "60").await.unwrap();
-    assert_eq!(shown, "60");
+    // The balance counts down to its new value (a refresh may start the count again from where
+    // it stands): wait until it shows exactly that.
+    browser
+        .wait_for("document.querySelector('#balance').textContent.trim() === '60'")
+        .await
+        .unwrap();
     browser.wait_for(&off).await.unwrap();
     assert_eq!(m.events_of_type("RaffleTicketBought").await, 3);
     assert_eq!(m.app.t.balance(member).await, 60);
