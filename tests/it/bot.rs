@@ -8,5 +8,6 @@ mod managers;
 mod notifications;
 mod polling;
 mod polls;
+mod program_bots;
 mod subscriptions;
 pub(crate) mod support;

@@ -69,6 +69,7 @@ async fn anna_everywhere(app: &TestApp) -> MemberId {
     }
     bot::inbox::store(
         &app.pool,
+        0,
         1,
         Some(5_000_000_001),
         update.to_string().as_bytes(),

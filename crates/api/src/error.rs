@@ -104,6 +104,21 @@ impl From<app::channels::ChannelError> for ApiError {
     }
 }
 
+impl From<app::program_bots::ProgramBotError> for ApiError {
+    fn from(e: app::program_bots::ProgramBotError) -> Self {
+        use app::program_bots::ProgramBotError;
+        match e {
+            ProgramBotError::Invalid(why) => Self::new(StatusCode::BAD_REQUEST, "invalid_bot", why),
+            ProgramBotError::Taken(_) => {
+                Self::new(StatusCode::CONFLICT, "bot_taken", e.to_string())
+            }
+            ProgramBotError::NotFound => Self::not_found(e.to_string()),
+            ProgramBotError::Secret(_) => Self::internal(e),
+            ProgramBotError::Database(e) => Self::internal(e),
+        }
+    }
+}
+
 impl From<app::managers_chat::ManagersChatError> for ApiError {
     fn from(e: app::managers_chat::ManagersChatError) -> Self {
         use app::managers_chat::ManagersChatError;

@@ -118,6 +118,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/vk", post(webhooks::vk_receive))
         .route("/webhooks/telegram", post(webhooks::telegram_receive))
+        .route(
+            "/webhooks/telegram/{bot_id}",
+            post(webhooks::telegram_receive_for_bot),
+        )
         .layer(axum::middleware::from_fn_with_state(
             request_limits::RequestLimits::from_config(&state.config.http),
             request_limits::apply,

@@ -46,7 +46,8 @@ pub async fn check(
 ) -> Result<Json<SubscriptionCheck>, ApiError> {
     let now = Utc::now();
     if let Some(code) = member.user.language_code.as_deref()
-        && let Err(e) = chats::remember_language(&state.pool, member.user.id, code, now).await
+        && let Err(e) =
+            chats::remember_language(&state.pool, member.bot, member.user.id, code, now).await
     {
         tracing::warn!(error = %e, "could not record the member's language");
     }

@@ -7,7 +7,7 @@ use super::AppState;
 use super::error::ApiError;
 use adapters::{instagram, telegram, vk};
 use app::ingest::unrouted::Unrouted;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -130,7 +130,34 @@ pub async fn telegram_receive(
             "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
         ));
     }
-    bot::updates::handle(&state, &body)
+    handle_update(&state, 0, &body).await
+}
+
+/// A program's own bot posts to `/webhooks/telegram/<bot id>` with that bot's secret.
+pub async fn telegram_receive_for_bot(
+    State(state): State<AppState>,
+    Path(bot_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let secret = headers
+        .get(telegram::SECRET_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let own = match bot_id.parse::<i64>() {
+        Ok(id) => state.program_bots.by_bot(id).await?,
+        Err(_) => None,
+    };
+    // One answer for an unknown bot and a wrong secret: the path tells a prober nothing.
+    let Some(own) = own.filter(|own| own.webhook_secret_matches(secret)) else {
+        return Err(ApiError::unauthorized(
+            "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
+        ));
+    };
+    handle_update(&state, own.bot_id, &body).await
+}
+
+async fn handle_update(state: &AppState, bot: i64, body: &[u8]) -> Result<StatusCode, ApiError> {
+    bot::updates::handle(state, bot, body)
         .await
         .map_err(|e| match e {
             bot::updates::UpdateError::Malformed(why) => ApiError::bad_request(why),

@@ -9,6 +9,7 @@
 //! - Nothing here is a ledger event: a broadcast moves no points. These rows are operational
 //!   records (docs/privacy.md: retention, erasure).
 
+use crate::program_bots::Served;
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::{MemberId, ProgramId};
 use domain::network::Network;
@@ -153,7 +154,8 @@ fn push_audience(
         "SELECT DISTINCT ON (c.user_id) c.user_id AS chat_id, i.member_id \
          FROM identities i \
          JOIN external_accounts a ON a.account_ref = i.account_ref \
-         JOIN bot_chats c ON c.user_id::text = a.platform_id \
+         JOIN bot_chats c ON c.user_id::text = a.platform_id AND c.bot_id = coalesce( \
+              (SELECT pb.bot_id FROM program_bots pb WHERE pb.program_id = i.program_id), 0) \
          JOIN balances b ON b.program_id = i.program_id AND b.member_id = i.member_id \
          WHERE i.network = 'telegram' AND i.program_id = ",
     );
@@ -540,16 +542,25 @@ pub struct Outgoing {
 }
 
 /// A sender that holds the lock now finds the claims of one that died: their requests may
-/// have been delivered, so they become `unknown`, never sent again.
-pub async fn settle_interrupted(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+/// have been delivered, so they become `unknown`, never sent again. Only the broadcasts of the
+/// programs this sender's bot serves: another bot's sender may be mid-request.
+pub async fn settle_interrupted(
+    pool: &PgPool,
+    served: Served,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let sql = format!(
         "UPDATE broadcast_recipients SET status = 'unknown', \
              error = 'the sender stopped while this message was being sent', updated_at = $1 \
-         WHERE status = 'sending'",
-    )
-    .bind(now)
-    .execute(pool)
-    .await?;
+         WHERE status = 'sending' AND broadcast_id IN \
+             (SELECT broadcast_id FROM broadcasts b WHERE {})",
+        Served::sql("b.program_id", 2)
+    );
+    let done = sqlx::query(&sql)
+        .bind(now)
+        .bind(served.bind())
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -596,14 +607,17 @@ pub async fn start_due(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Vec<Uu
     Ok(started)
 }
 
-/// The broadcast to send now: the oldest one sending.
-pub async fn sending(pool: &PgPool) -> sqlx::Result<Option<Outgoing>> {
-    sqlx::query_as(
-        "SELECT broadcast_id, program_id, text, image_url, button_label FROM broadcasts \
-         WHERE status = 'sending' ORDER BY started_at, broadcast_id LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await
+/// The broadcast to send now: the oldest one sending of the programs a bot serves.
+pub async fn sending(pool: &PgPool, served: Served) -> sqlx::Result<Option<Outgoing>> {
+    let sql = format!(
+        "SELECT broadcast_id, program_id, text, image_url, button_label FROM broadcasts b \
+         WHERE status = 'sending' AND {} ORDER BY started_at, broadcast_id LIMIT 1",
+        Served::sql("b.program_id", 1)
+    );
+    sqlx::query_as(&sql)
+        .bind(served.bind())
+        .fetch_optional(pool)
+        .await
 }
 
 /// Whether the broadcast is still to be sent (a manager may have stopped it).

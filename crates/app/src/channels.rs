@@ -448,15 +448,24 @@ pub struct OfferedChat {
     pub since: DateTime<Utc>,
 }
 
-/// Chats offered for connecting: the bot is an administrator there, no program has them.
-pub async fn offered_chats(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<OfferedChat>> {
+/// Chats offered to `program` for connecting: the program's bot (its own, else the configured
+/// one; the configured one when no program is given) is an administrator there, and no
+/// program has them.
+pub async fn offered_chats(
+    pool: &PgPool,
+    program: Option<ProgramId>,
+    limit: i64,
+) -> sqlx::Result<Vec<OfferedChat>> {
     sqlx::query_as(
         "SELECT b.chat_id, b.chat_type, b.title, b.changed_at AS since FROM bot_group_chats b \
-         WHERE b.role = 'administrator' AND NOT EXISTS (SELECT 1 FROM channels c \
+         WHERE b.role = 'administrator' AND b.bot_id = coalesce( \
+               (SELECT pb.bot_id FROM program_bots pb WHERE pb.program_id = $2), 0) \
+           AND NOT EXISTS (SELECT 1 FROM channels c \
                WHERE c.network = 'telegram' AND c.destination = b.chat_id) \
          ORDER BY b.changed_at DESC LIMIT $1",
     )
     .bind(limit)
+    .bind(program.map(|p| p.0))
     .fetch_all(pool)
     .await
 }
@@ -465,22 +474,24 @@ pub async fn offered_chats(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<Offere
 /// A check knows only the role: the type and title stay as `my_chat_member` told them.
 pub async fn record_bot_chat(
     pool: &PgPool,
+    bot: i64,
     chat_id: &str,
     chat_type: Option<&str>,
     title: Option<&str>,
     role: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_group_chats (chat_id, chat_type, title, role) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (chat_id) DO UPDATE SET \
+        "INSERT INTO bot_group_chats (chat_id, chat_type, title, role, bot_id) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chat_id) DO UPDATE SET \
          chat_type = coalesce(EXCLUDED.chat_type, bot_group_chats.chat_type), \
          title = coalesce(EXCLUDED.title, bot_group_chats.title), role = EXCLUDED.role, \
-         changed_at = now()",
+         bot_id = EXCLUDED.bot_id, changed_at = now()",
     )
     .bind(chat_id)
     .bind(chat_type)
     .bind(title)
     .bind(role)
+    .bind(bot)
     .execute(pool)
     .await?;
     Ok(())

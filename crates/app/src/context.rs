@@ -6,6 +6,7 @@ use crate::accounts::Accounts;
 use crate::config::ServeConfig;
 use crate::ingest::Ingest;
 use crate::names::NameDirectory;
+use crate::program_bots::ProgramBots;
 use projections::live_boards::LiveBoards;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct AppContext {
     pub boards: LiveBoards,
     /// The names shown beside ranks; `serve` keeps them refreshed.
     pub names: NameDirectory,
+    /// Programs' own Telegram bots, as this process last read them.
+    pub program_bots: ProgramBots,
 }
 
 impl AppContext {
@@ -28,6 +31,7 @@ impl AppContext {
         let secrets = config.privacy.secret_box(config.dev)?;
         let accounts = Accounts::new(pool.clone(), keys);
         Ok(Self {
+            program_bots: ProgramBots::new(pool.clone(), secrets.clone()),
             ingest: Ingest::new(ledger, pool.clone(), accounts, secrets)
                 .with_instagram_graph(&config.instagram.graph_url)
                 .map_err(|e| format!("the Instagram Graph API client: {e}"))?,

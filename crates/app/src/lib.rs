@@ -24,6 +24,7 @@ pub mod names;
 pub mod period_counts;
 mod periodic;
 pub mod personal_data;
+pub mod program_bots;
 pub mod raffles;
 pub mod reads;
 pub mod retention;

@@ -229,6 +229,9 @@ pub async fn reseal_all(pool: &PgPool, secrets: &SecretBox) -> sqlx::Result<Rese
             Err(e) => report.unreadable.push(format!("raffle {raffle}: {e}")),
         }
     }
+    let (resealed, unreadable) = crate::program_bots::reseal(pool, secrets).await?;
+    report.resealed += resealed;
+    report.unreadable.extend(unreadable);
     Ok(report)
 }
 

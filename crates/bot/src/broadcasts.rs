@@ -9,7 +9,7 @@
 //!   pauses (5 s, doubling to a minute) until Telegram answers again.
 //! - Runs in the process that holds the notification worker's lock, so one process sends.
 
-use crate::{Bot, BotError, MINI_APP_PATH, chats, stopped};
+use crate::{Bot, BotError, chats, stopped};
 use app::broadcasts::{self, Delivery, Outgoing};
 use chrono::Utc;
 use clients::{Announcement, ClientError, InlineButton, InlineKeyboard, RateLimiter, SentMessage};
@@ -91,7 +91,8 @@ impl BroadcastSender {
     /// The caller holds the sending lock, so claims left `sending` are a dead sender's: they
     /// are settled `unknown` first.
     pub async fn start(bot: Bot, limit: Arc<RateLimiter>) -> Result<Self, BotError> {
-        let interrupted = broadcasts::settle_interrupted(bot.pool(), Utc::now()).await?;
+        let interrupted =
+            broadcasts::settle_interrupted(bot.pool(), bot.served(), Utc::now()).await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
@@ -125,7 +126,7 @@ impl BroadcastSender {
     pub async fn run_once(&mut self) -> Result<Step, BotError> {
         let pool = self.bot.pool().clone();
         broadcasts::start_due(&pool, Utc::now()).await?;
-        let Some(outgoing) = broadcasts::sending(&pool).await? else {
+        let Some(outgoing) = broadcasts::sending(&pool, self.bot.served()).await? else {
             return Ok(Step::Idle);
         };
         let chats = broadcasts::pending(&pool, outgoing.broadcast_id, BATCH).await?;
@@ -215,7 +216,7 @@ impl BroadcastSender {
     fn announcement(&self, b: &Outgoing) -> Announcement {
         let mut text = b.text.clone();
         let keyboard = b.button_label.as_ref().and_then(|label| {
-            let url = self.bot.public_link(MINI_APP_PATH);
+            let url = self.bot.mini_app_link("");
             if url.starts_with("https://") {
                 Some(InlineKeyboard::single(InlineButton::web_app(label, url)))
             } else {
@@ -254,7 +255,8 @@ impl BroadcastSender {
                 Delivery::Retry
             }
             Err(e @ (ClientError::Forbidden { .. } | ClientError::ChatNotFound)) => {
-                chats::mark_unreachable(self.bot.pool(), chat_id, Utc::now()).await?;
+                chats::mark_unreachable(self.bot.pool(), self.bot.rows_key(), chat_id, Utc::now())
+                    .await?;
                 Delivery::Blocked(e.to_string())
             }
             Err(
@@ -321,7 +323,9 @@ pub async fn run(bot: Bot, limit: Arc<RateLimiter>, mut shutdown: watch::Receive
                 tracing::warn!(error = %e, "broadcast step failed");
                 // Nothing is in flight now: a claim the failed step left is a request that may
                 // have gone out.
-                if let Err(e) = broadcasts::settle_interrupted(bot.pool(), Utc::now()).await {
+                if let Err(e) =
+                    broadcasts::settle_interrupted(bot.pool(), bot.served(), Utc::now()).await
+                {
                     tracing::warn!(error = %e, "broadcast claims left unsettled for now");
                 }
             }

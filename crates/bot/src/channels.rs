@@ -1,6 +1,7 @@
 //! Checking a channel on demand (panel, API, `loyalty channels check`): its health, and for a
 //! Telegram chat whether the bot is an administrator there, asked of Telegram now.
 
+use crate::Bot;
 use app::channels::{ChannelError, ChannelStatus};
 use clients::{ClientError, TelegramApi};
 use domain::ids::ProgramId;
@@ -20,10 +21,27 @@ pub struct ChannelCheck {
     pub problems: Vec<String>,
 }
 
-/// Checks one of the program's channels; `telegram` is the bot's client, if one is configured.
+/// The bot that asks Telegram about a chat: its client, and how its rows are keyed
+/// (`Bot::rows_key`).
+#[derive(Clone, Copy)]
+pub struct Asker<'a> {
+    pub telegram: &'a TelegramApi,
+    pub rows_key: i64,
+}
+
+impl Bot {
+    pub fn asker(&self) -> Asker<'_> {
+        Asker {
+            telegram: &self.telegram,
+            rows_key: self.rows_key(),
+        }
+    }
+}
+
+/// Checks one of the program's channels; `bot` is the program's bot, if one is configured.
 pub async fn check(
     pool: &PgPool,
-    telegram: Option<&TelegramApi>,
+    bot: Option<Asker<'_>>,
     program_id: ProgramId,
     network: Network,
     destination: &str,
@@ -36,7 +54,7 @@ pub async fn check(
     let mut bot_role = None;
     if network == Network::Telegram {
         // Asked first, so the answer is in the status read below.
-        match ask_bot_role(pool, telegram, destination).await {
+        match ask_bot_role(pool, bot, destination).await {
             Ok(role) => {
                 if role != "administrator" {
                     problems.push(format!(
@@ -105,10 +123,10 @@ fn no_delivery_hint(network: Network) -> &'static str {
 /// The bot's role in a chat as Telegram reports it now, kept for the channel list.
 async fn ask_bot_role(
     pool: &PgPool,
-    telegram: Option<&TelegramApi>,
+    bot: Option<Asker<'_>>,
     chat_id: &str,
 ) -> Result<String, String> {
-    let Some(telegram) = telegram else {
+    let Some(bot) = bot else {
         return Err(
             "no bot token is configured (LOYALTY_TELEGRAM_BOT_TOKEN): nothing can \
                     ask Telegram about the chat"
@@ -118,7 +136,11 @@ async fn ask_bot_role(
     let chat: i64 = chat_id
         .parse()
         .map_err(|_| "a Telegram chat id is a number".to_string())?;
-    let role = match telegram.get_chat_member(chat, telegram.bot_id()).await {
+    let role = match bot
+        .telegram
+        .get_chat_member(chat, bot.telegram.bot_id())
+        .await
+    {
         Ok(status) => role_name(status),
         Err(ClientError::ChatNotFound) => {
             return Err(
@@ -130,7 +152,7 @@ async fn ask_bot_role(
         Err(ClientError::Forbidden { .. }) => "removed",
         Err(e) => return Err(format!("Telegram could not be asked: {e}")),
     };
-    app::channels::record_bot_chat(pool, chat_id, None, None, role)
+    app::channels::record_bot_chat(pool, bot.rows_key, chat_id, None, None, role)
         .await
         .map_err(|e| format!("the answer could not be stored: {e}"))?;
     Ok(role.to_string())

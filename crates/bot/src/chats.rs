@@ -1,5 +1,5 @@
-//! What the bot knows of each private chat (`bot_chats`): the user's language, and whether the
-//! bot can write to them at all.
+//! What a bot knows of each private chat (`bot_chats`, per bot: `Bot::rows_key`): the user's
+//! language, and whether that bot can write to them at all.
 
 use app::Language;
 use chrono::{DateTime, Utc};
@@ -12,13 +12,14 @@ use uuid::Uuid;
 /// them also means the bot may write to them again.
 pub async fn remember(
     pool: &PgPool,
+    bot: i64,
     user_id: i64,
     language_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_chats (user_id, language_code, started_at, updated_at) \
-         VALUES ($1, $2, $3, $3) ON CONFLICT (user_id) DO UPDATE SET \
+        "INSERT INTO bot_chats (bot_id, user_id, language_code, started_at, updated_at) \
+         VALUES ($4, $1, $2, $3, $3) ON CONFLICT (bot_id, user_id) DO UPDATE SET \
          language_code = coalesce(EXCLUDED.language_code, bot_chats.language_code), \
          started_at = coalesce(bot_chats.started_at, EXCLUDED.started_at), \
          unreachable_since = NULL, updated_at = EXCLUDED.updated_at",
@@ -26,6 +27,7 @@ pub async fn remember(
     .bind(user_id)
     .bind(language_code)
     .bind(at)
+    .bind(bot)
     .execute(pool)
     .await?;
     Ok(())
@@ -35,18 +37,20 @@ pub async fn remember(
 /// since opening the app does not let the bot write to them.
 pub async fn remember_language(
     pool: &PgPool,
+    bot: i64,
     user_id: i64,
     language_code: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_chats (user_id, language_code, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id) DO UPDATE SET language_code = EXCLUDED.language_code, \
-         updated_at = EXCLUDED.updated_at",
+        "INSERT INTO bot_chats (bot_id, user_id, language_code, updated_at) \
+         VALUES ($4, $1, $2, $3) ON CONFLICT (bot_id, user_id) DO UPDATE SET \
+         language_code = EXCLUDED.language_code, updated_at = EXCLUDED.updated_at",
     )
     .bind(user_id)
     .bind(language_code)
     .bind(at)
+    .bind(bot)
     .execute(pool)
     .await?;
     Ok(())
@@ -54,27 +58,40 @@ pub async fn remember_language(
 
 /// The user blocked the bot (or never started it): notifications to them stop until they
 /// write again.
-pub async fn mark_unreachable(pool: &PgPool, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn mark_unreachable(
+    pool: &PgPool,
+    bot: i64,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_chats (user_id, unreachable_since, updated_at) VALUES ($1, $2, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET \
+        "INSERT INTO bot_chats (bot_id, user_id, unreachable_since, updated_at) \
+         VALUES ($3, $1, $2, $2) ON CONFLICT (bot_id, user_id) DO UPDATE SET \
          unreachable_since = coalesce(bot_chats.unreachable_since, EXCLUDED.unreachable_since), \
          updated_at = EXCLUDED.updated_at",
     )
     .bind(user_id)
     .bind(at)
+    .bind(bot)
     .execute(pool)
     .await?;
     Ok(())
 }
 
 /// The user unblocked the bot (`my_chat_member` in a private chat).
-pub async fn mark_reachable(pool: &PgPool, user_id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn mark_reachable(
+    pool: &PgPool,
+    bot: i64,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE bot_chats SET unreachable_since = NULL, updated_at = $2 WHERE user_id = $1",
+        "UPDATE bot_chats SET unreachable_since = NULL, updated_at = $2 \
+         WHERE bot_id = $3 AND user_id = $1",
     )
     .bind(user_id)
     .bind(at)
+    .bind(bot)
     .execute(pool)
     .await?;
     Ok(())
@@ -93,6 +110,7 @@ pub struct ChatInfo {
 /// programs' default; unknown chats are reachable.
 pub async fn infos(
     pool: &PgPool,
+    bot: i64,
     chats: &[(i64, ProgramId)],
 ) -> sqlx::Result<HashMap<i64, ChatInfo>> {
     let (user_ids, programs): (Vec<i64>, Vec<Uuid>) = chats
@@ -102,13 +120,14 @@ pub async fn infos(
     let rows: Vec<(i64, Option<String>, bool)> = sqlx::query_as(
         "SELECT u.id, coalesce(c.language_code, p.language_code), c.unreachable_since IS NULL \
          FROM unnest($1::bigint[], $2::uuid[]) AS u(id, program_id) \
-         LEFT JOIN bot_chats c ON c.user_id = u.id \
+         LEFT JOIN bot_chats c ON c.bot_id = $3 AND c.user_id = u.id \
          LEFT JOIN external_accounts a ON a.program_id = u.program_id \
               AND a.network = 'telegram' AND a.scope = '' AND a.platform_id = u.id::text \
          LEFT JOIN profiles p ON p.account_ref = a.account_ref",
     )
     .bind(&user_ids)
     .bind(&programs)
+    .bind(bot)
     .fetch_all(pool)
     .await?;
     Ok(rows

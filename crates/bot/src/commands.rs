@@ -5,7 +5,7 @@
 mod codewords;
 
 use super::texts;
-use super::{Bot, BotError, MINI_APP_LINK_PATH, MINI_APP_PATH, chats, history, members};
+use super::{Bot, BotError, MINI_APP_LINK_FRAGMENT, chats, history, members};
 use adapters::signal::{BotMessage, CommandName};
 use app::Language;
 use app::ingest::link_codes;
@@ -47,7 +47,14 @@ pub async fn handle(bot: &Bot, msg: &BotMessage, metadata: Metadata) -> Result<(
         .external_id
         .parse::<i64>()
         .unwrap_or(msg.chat_id);
-    chats::remember(bot.pool(), user_id, msg.language_code.as_deref(), now).await?;
+    chats::remember(
+        bot.pool(),
+        bot.rows_key(),
+        user_id,
+        msg.language_code.as_deref(),
+        now,
+    )
+    .await?;
     let reply = match bot.program().await? {
         Some(program) => {
             remember_profile(bot, &program, msg).await;
@@ -80,7 +87,7 @@ pub async fn send(bot: &Bot, chat_id: i64, user_id: i64, reply: &Reply) -> Resul
         Ok(_) => Ok(()),
         Err(ClientError::Forbidden { description }) => {
             tracing::info!(%description, "the user blocked the bot; reply dropped");
-            chats::mark_unreachable(bot.pool(), user_id, Utc::now()).await?;
+            chats::mark_unreachable(bot.pool(), bot.rows_key(), user_id, Utc::now()).await?;
             Ok(())
         }
         Err(e) if e.is_retryable() => Err(e.into()),
@@ -169,10 +176,11 @@ impl Ctx<'_> {
         .await
     }
 
-    /// A button that opens the Mini App at `path`; Telegram takes only https web apps, so a
-    /// plain-http deployment (local development) gets the link in the text instead.
-    fn with_app(&self, mut reply: Reply, label: &str, path: &str) -> Reply {
-        let url = self.bot.public_link(path);
+    /// A button that opens the Mini App at `fragment` (`""` or a screen); Telegram takes only
+    /// https web apps, so a plain-http deployment (local development) gets the link in the
+    /// text instead.
+    fn with_app(&self, mut reply: Reply, label: &str, fragment: &str) -> Reply {
+        let url = self.bot.mini_app_link(fragment);
         if url.starts_with("https://") {
             reply.keyboard = Some(InlineKeyboard::single(InlineButton::web_app(label, url)));
         } else {
@@ -185,7 +193,7 @@ impl Ctx<'_> {
         let member = self.member().await?;
         let state = members::member_state(self.bot.state.ledger(), member).await?;
         let reply = Reply::text(texts::welcome(self.lang, state.balance));
-        Ok(self.with_app(reply, texts::open_app(self.lang), MINI_APP_PATH))
+        Ok(self.with_app(reply, texts::open_app(self.lang), ""))
     }
 
     /// `/forget` explains; `/forget yes` erases the member's personal data (the member this
@@ -230,7 +238,7 @@ impl Ctx<'_> {
 
     fn help(&self) -> Reply {
         let reply = Reply::text(texts::help(self.lang));
-        self.with_app(reply, texts::open_app(self.lang), MINI_APP_PATH)
+        self.with_app(reply, texts::open_app(self.lang), "")
     }
 
     async fn balance(&self) -> Result<Reply, BotError> {
@@ -332,7 +340,7 @@ impl Ctx<'_> {
             return Ok(self.with_app(
                 reply,
                 texts::open_link_screen(self.lang),
-                MINI_APP_LINK_PATH,
+                MINI_APP_LINK_FRAGMENT,
             ));
         };
         let network = match arg.trim().to_lowercase().as_str() {

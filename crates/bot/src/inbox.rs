@@ -35,17 +35,19 @@ static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 /// sender, so erasing them finds it.
 pub async fn store(
     pool: &PgPool,
+    bot: i64,
     update_id: i64,
     user_id: Option<i64>,
     body: &[u8],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO bot_updates (update_id, user_id, body) VALUES ($1, $2, $3) \
-         ON CONFLICT (update_id) DO NOTHING",
+        "INSERT INTO bot_updates (bot_id, update_id, user_id, body) VALUES ($4, $1, $2, $3) \
+         ON CONFLICT (bot_id, update_id) DO NOTHING",
     )
     .bind(update_id)
     .bind(user_id)
     .bind(body)
+    .bind(bot)
     .execute(pool)
     .await?;
     WAKE.notify_one();
@@ -70,13 +72,15 @@ pub async fn run_once(bot: &Bot) -> Result<Step, BotError> {
     let claimed: Vec<(i64, Vec<u8>, i32)> = sqlx::query_as(
         "UPDATE bot_updates SET claimed_until = now() + make_interval(secs => $2), \
          attempts = attempts + 1 \
-         WHERE update_id IN (SELECT update_id FROM bot_updates \
-           WHERE handled_at IS NULL AND (claimed_until IS NULL OR claimed_until < now()) \
+         WHERE bot_id = $3 AND update_id IN (SELECT update_id FROM bot_updates \
+           WHERE bot_id = $3 AND handled_at IS NULL \
+             AND (claimed_until IS NULL OR claimed_until < now()) \
            ORDER BY update_id LIMIT $1 FOR UPDATE SKIP LOCKED) \
          RETURNING update_id, body, attempts",
     )
     .bind(BATCH)
     .bind(LEASE_SECS)
+    .bind(bot.rows_key())
     .fetch_all(bot.pool())
     .await?;
     if claimed.is_empty() {
@@ -98,7 +102,7 @@ pub async fn run_once(bot: &Bot) -> Result<Step, BotError> {
             queue.sort_by_key(|c| c.update_id);
             for claimed in queue {
                 let outcome = answer(bot, claimed.update_id, &claimed.body).await;
-                settle(bot.pool(), &claimed, outcome).await?;
+                settle(bot, &claimed, outcome).await?;
             }
             Ok(())
         })
@@ -163,18 +167,20 @@ async fn answer(bot: &Bot, update_id: i64, body: &[u8]) -> Result<(), BotError> 
 }
 
 async fn settle(
-    pool: &PgPool,
+    bot: &Bot,
     claimed: &Claimed,
     outcome: Result<(), BotError>,
 ) -> Result<(), BotError> {
+    let (pool, key) = (bot.pool(), bot.rows_key());
     let update_id = claimed.update_id;
     match outcome {
         Ok(()) => {
             sqlx::query(
                 "UPDATE bot_updates SET handled_at = now(), claimed_until = NULL, \
-                 last_error = NULL WHERE update_id = $1",
+                 last_error = NULL WHERE update_id = $1 AND bot_id = $2",
             )
             .bind(update_id)
+            .bind(key)
             .execute(pool)
             .await?;
         }
@@ -182,10 +188,11 @@ async fn settle(
             tracing::error!(update_id, error = %e, "giving up on a bot message");
             sqlx::query(
                 "UPDATE bot_updates SET handled_at = now(), claimed_until = NULL, \
-                 last_error = $2 WHERE update_id = $1",
+                 last_error = $2 WHERE update_id = $1 AND bot_id = $3",
             )
             .bind(update_id)
             .bind(e.to_string())
+            .bind(key)
             .execute(pool)
             .await?;
         }
@@ -194,11 +201,12 @@ async fn settle(
             tracing::warn!(update_id, error = %e, delay, "bot message will be tried again");
             sqlx::query(
                 "UPDATE bot_updates SET claimed_until = now() + make_interval(secs => $2), \
-                 last_error = $3 WHERE update_id = $1",
+                 last_error = $3 WHERE update_id = $1 AND bot_id = $4",
             )
             .bind(update_id)
             .bind(delay)
             .bind(e.to_string())
+            .bind(key)
             .execute(pool)
             .await?;
         }

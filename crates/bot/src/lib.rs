@@ -24,6 +24,7 @@ pub mod managers;
 pub mod members;
 pub mod notify;
 pub mod polling;
+pub mod program_bot;
 pub mod status;
 pub mod subscriptions;
 pub mod texts;
@@ -33,12 +34,14 @@ pub mod webhook;
 
 use app::AppContext;
 use app::config::TelegramMode;
+use app::program_bots::{ProgramBot, Served};
 use app::{AppError, ProgramContext};
 use clients::{RetryPolicy, TelegramApi, VkApi};
 use domain::ids::ProgramId;
 use parking_lot::Mutex;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::LazyLock;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -52,24 +55,58 @@ pub const SEND_WINDOW: std::time::Duration = std::time::Duration::from_millis(1_
 /// Path of the Mini App under the public URL.
 pub const MINI_APP_PATH: &str = "/app";
 /// The Mini App screen where Instagram and VK accounts are linked.
-pub const MINI_APP_LINK_PATH: &str = "/app#/link";
+pub const MINI_APP_LINK_FRAGMENT: &str = "#/link";
 
 /// What every bot worker needs: the application, the Bot API, and the VK API if configured.
+/// A bot is the process's configured one (`own` is `None`: `LOYALTY_TELEGRAM_BOT_TOKEN`,
+/// serving `LOYALTY_PROGRAM`, or every program without a bot of its own when that is unset) or
+/// a program's own (`app::program_bots`).
 #[derive(Clone)]
 pub struct Bot {
     pub state: AppContext,
     pub telegram: TelegramApi,
     pub vk: Option<VkApi>,
+    pub own: Option<Arc<ProgramBot>>,
 }
 
 impl Bot {
-    /// `None` when no bot token is configured (or it is not a BotFather token).
+    /// The configured bot; `None` when no bot token is configured (or it is not a BotFather
+    /// token).
     pub fn from_state(state: &AppContext) -> Option<Bot> {
-        let telegram = telegram_client(state)?;
+        let config = &state.config;
+        let telegram = client(&config.telegram.api_url, &config.telegram.bot_token)?;
         Some(Bot {
             state: state.clone(),
             telegram,
             vk: vk_client(state),
+            own: None,
+        })
+    }
+
+    /// A program's own bot; `None` if its stored token is not a BotFather token.
+    pub fn of_program_bot(state: &AppContext, own: Arc<ProgramBot>) -> Option<Bot> {
+        let telegram = client(&state.config.telegram.api_url, &own.token)?;
+        Some(Bot {
+            state: state.clone(),
+            telegram,
+            vk: vk_client(state),
+            own: Some(own),
+        })
+    }
+
+    /// The bot that speaks for `program`: its own, else the configured one.
+    pub async fn for_program(
+        state: &AppContext,
+        program: ProgramId,
+    ) -> Result<Option<Bot>, AppError> {
+        let own = state
+            .program_bots
+            .of_program(program)
+            .await
+            .map_err(|e| AppError::ReadModel(e.to_string()))?;
+        Ok(match own {
+            Some(own) => Bot::of_program_bot(state, own),
+            None => Bot::from_state(state),
         })
     }
 
@@ -84,9 +121,41 @@ impl Bot {
         &self.state.pool
     }
 
+    /// The program this bot answers members for: its own program's, or `LOYALTY_PROGRAM`.
+    pub fn program_id(&self) -> Option<ProgramId> {
+        match &self.own {
+            Some(own) => Some(own.program_id),
+            None => self.state.config.program.map(ProgramId),
+        }
+    }
+
     /// The program the bot serves, if configured and created.
     pub async fn program(&self) -> Result<Option<ProgramContext>, AppError> {
-        program(&self.state).await
+        let Some(id) = self.program_id() else {
+            return Ok(None);
+        };
+        match self.state.ledger().program(id).await {
+            Ok(program) => Ok(Some(program)),
+            Err(AppError::Denied(domain::DomainError::NotFound)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this bot notifies and alerts for `program`. The configured bot without
+    /// `LOYALTY_PROGRAM` serves every program that has no bot of its own, so no program hears
+    /// from two bots.
+    pub fn serves(&self, program: ProgramId) -> bool {
+        match self.served() {
+            Served::Program(only) => only == program,
+            Served::WithoutOwnBot => !self.state.program_bots.has_own_bot(program),
+        }
+    }
+
+    /// Reads `program_bots` now: a worker filtering by [`Bot::serves`] calls this as it starts,
+    /// so the configured bot never begins by serving a program that has a bot of its own.
+    pub async fn know_program_bots(&self) -> Result<(), BotError> {
+        self.state.program_bots.reload().await?;
+        Ok(())
     }
 
     /// `{public_url}{path}`.
@@ -95,22 +164,59 @@ impl Bot {
         format!("{base}{path}")
     }
 
-    /// The numeric bot id: the part of the token before the colon (not secret).
-    pub fn bot_id(&self) -> String {
-        let token = self.state.config.telegram.bot_token.expose_secret();
-        token.split_once(':').map_or("", |(id, _)| id).to_owned()
+    /// The Mini App as this bot opens it, at `fragment` (`""`, or a screen such as `#/link`).
+    /// A program's own bot names itself in the query, so the app knows whose `initData` it
+    /// carries.
+    pub fn mini_app_link(&self, fragment: &str) -> String {
+        match &self.own {
+            Some(own) => self.public_link(&format!("{MINI_APP_PATH}?bot={}{fragment}", own.bot_id)),
+            None => self.public_link(&format!("{MINI_APP_PATH}{fragment}")),
+        }
     }
-}
 
-/// The configured program, or `None` when none is configured or it does not exist.
-pub async fn program(state: &AppContext) -> Result<Option<ProgramContext>, AppError> {
-    let Some(id) = state.config.program else {
-        return Ok(None);
-    };
-    match state.ledger().program(ProgramId(id)).await {
-        Ok(program) => Ok(Some(program)),
-        Err(AppError::Denied(domain::DomainError::NotFound)) => Ok(None),
-        Err(e) => Err(e),
+    /// Where Telegram posts this bot's updates.
+    pub fn webhook_path(&self) -> String {
+        match &self.own {
+            Some(own) => format!("{}/{}", webhook::WEBHOOK_PATH, own.bot_id),
+            None => webhook::WEBHOOK_PATH.to_owned(),
+        }
+    }
+
+    /// What Telegram sends back in `X-Telegram-Bot-Api-Secret-Token`.
+    pub fn webhook_secret(&self) -> &SecretString {
+        match &self.own {
+            Some(own) => &own.webhook_secret,
+            None => &self.state.config.telegram.webhook_secret,
+        }
+    }
+
+    /// The numeric bot id: the part of the token before the colon (not secret).
+    pub fn bot_id(&self) -> i64 {
+        self.telegram.bot_id()
+    }
+
+    /// How this bot's rows are keyed in `bot_updates`, `bot_chats` and `bot_group_chats`: its
+    /// id, or 0 for the configured bot.
+    pub fn rows_key(&self) -> i64 {
+        self.own.as_ref().map_or(0, |own| own.bot_id)
+    }
+
+    /// The programs this bot serves, as a filter SQL can apply.
+    pub fn served(&self) -> Served {
+        match (&self.own, self.state.config.program) {
+            (Some(own), _) => Served::Program(own.program_id),
+            (None, Some(only)) => Served::Program(ProgramId(only)),
+            (None, None) => Served::WithoutOwnBot,
+        }
+    }
+
+    /// A per-bot name for a checkpoint or lock: the configured bot keeps the plain name, so an
+    /// upgrade continues where it stood.
+    pub fn scoped(&self, name: &str) -> String {
+        match &self.own {
+            Some(own) => format!("{name}:{}", own.bot_id),
+            None => name.to_owned(),
+        }
     }
 }
 
@@ -120,22 +226,28 @@ type ClientCache<T> = LazyLock<Mutex<HashMap<(String, String), T>>>;
 static TELEGRAM_CLIENTS: ClientCache<TelegramApi> = LazyLock::new(Default::default);
 static VK_CLIENTS: ClientCache<VkApi> = LazyLock::new(Default::default);
 
-/// The Bot API client of this configuration, or `None` without a valid bot token.
+/// The configured bot's API client, or `None` without a valid bot token.
 pub fn telegram_client(state: &AppContext) -> Option<TelegramApi> {
-    let config = &state.config;
-    let token = config.telegram.bot_token.expose_secret();
+    client(
+        &state.config.telegram.api_url,
+        &state.config.telegram.bot_token,
+    )
+}
+
+fn client(api_url: &str, token: &SecretString) -> Option<TelegramApi> {
+    let token = token.expose_secret();
     if token.is_empty() {
         return None;
     }
-    let key = (config.telegram.api_url.clone(), token.to_owned());
+    let key = (api_url.to_owned(), token.to_owned());
     let mut clients = TELEGRAM_CLIENTS.lock();
     if let Some(client) = clients.get(&key) {
         return Some(client.clone());
     }
     let client = match TelegramApi::new(token) {
-        Ok(client) => client.with_base_url(config.telegram.api_url.clone()),
+        Ok(client) => client.with_base_url(api_url.to_owned()),
         Err(e) => {
-            tracing::error!(error = %e, "LOYALTY_TELEGRAM_BOT_TOKEN is not a bot token");
+            tracing::error!(error = %e, "a configured or stored bot token is not a bot token");
             return None;
         }
     };
@@ -162,44 +274,151 @@ pub fn vk_client(state: &AppContext) -> Option<VkApi> {
     Some(client)
 }
 
-/// Starts the bot's workers for `LOYALTY_TELEGRAM_MODE`: the long-polling loop (`polling`) or
-/// the start-up `setWebhook`/`getWebhookInfo` check (`webhook` with a public https URL), plus
-/// the inbox worker that answers private messages and managers' buttons, the managers' chat
-/// worker (digests and alerts) and the notification worker. Nothing is
-/// started when the mode is `off` or no bot token is configured. Every task ends when
-/// `shutdown` turns true.
+/// How often the supervisor reads `program_bots` for bots added, changed or removed.
+pub const SUPERVISE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts the workers of every bot for `LOYALTY_TELEGRAM_MODE`: the configured bot's, and a
+/// supervisor that starts (and stops) those of programs' own bots as `program_bots` changes.
+/// Nothing is started when the mode is `off`. Every task ends when `shutdown` turns true.
 pub fn spawn(state: &AppContext, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let mode = state.config.telegram.mode;
-    if mode == TelegramMode::Off {
-        tracing::info!("Telegram bot is off (LOYALTY_TELEGRAM_MODE=off)");
+    if state.config.telegram.mode == TelegramMode::Off {
+        tracing::info!("Telegram bots are off (LOYALTY_TELEGRAM_MODE=off)");
         return Vec::new();
     }
-    let Some(bot) = Bot::from_state(state) else {
-        tracing::warn!("no LOYALTY_TELEGRAM_BOT_TOKEN: the Telegram bot and notifications are off");
-        return Vec::new();
+    let mut tasks = match Bot::from_state(state) {
+        Some(bot) => {
+            if state.config.program.is_none() {
+                tracing::info!(
+                    "no LOYALTY_PROGRAM: the configured bot serves every program without a bot \
+                     of its own"
+                );
+            }
+            spawn_workers(bot, shutdown.clone())
+        }
+        None => {
+            tracing::info!("no LOYALTY_TELEGRAM_BOT_TOKEN: only programs' own bots run");
+            Vec::new()
+        }
     };
-    if state.config.program.is_none() {
-        tracing::warn!("no LOYALTY_PROGRAM: the bot answers members that it is not set up yet");
-    }
+    tasks.push(tokio::spawn(supervise(state.clone(), shutdown)));
+    tasks
+}
+
+/// One bot's workers: the long-polling loop (`polling`) or the start-up
+/// `setWebhook`/`getWebhookInfo` check (`webhook`), the inbox worker that answers private
+/// messages and managers' buttons, the managers' chat worker (digests and alerts) and the
+/// notification worker (which also sends broadcasts), all within this bot's message limit.
+pub fn spawn_workers(bot: Bot, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let config = &bot.state.config;
     let mut tasks = Vec::new();
-    if mode == TelegramMode::Polling {
+    if config.telegram.mode == TelegramMode::Polling {
         tasks.push(tokio::spawn(polling::run(bot.clone(), shutdown.clone())));
     } else {
         tasks.push(tokio::spawn(webhook::check_at_startup(bot.clone())));
     }
     tasks.push(tokio::spawn(inbox::run(bot.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(managers::run(bot.clone(), shutdown.clone())));
-    let per_second = state.config.telegram.messages_per_second;
+    let per_second = config.telegram.messages_per_second;
     // This process may have just replaced one that was sending (a crash, a restart): the
     // messages that one sent in its last second still count at Telegram's end.
     let limit = std::sync::Arc::new(clients::RateLimiter::just_full(per_second, SEND_WINDOW));
-    let config = clients::NotifierConfig {
+    let notifier = clients::NotifierConfig {
         global_per_second: per_second,
         shared_limit: Some(limit),
         ..clients::NotifierConfig::default()
     };
-    tasks.push(tokio::spawn(notify::run(bot, config, shutdown)));
+    tasks.push(tokio::spawn(notify::run(bot, notifier, shutdown)));
     tasks
+}
+
+/// A program bot's running workers and the switch that stops them.
+struct Running {
+    token: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Keeps one set of workers per program bot: reads `program_bots` every
+/// [`SUPERVISE_INTERVAL`], starts the new, restarts the changed (a new token) and stops the
+/// removed.
+async fn supervise(state: AppContext, mut shutdown: watch::Receiver<bool>) {
+    let mut running: HashMap<i64, Running> = HashMap::new();
+    loop {
+        match state.program_bots.reload().await {
+            Ok(bots) => reconcile(&state, &shutdown, &mut running, bots).await,
+            Err(e) => tracing::warn!(error = %e, "could not read the programs' bots"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SUPERVISE_INTERVAL) => {}
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+    for (_, bot) in running.drain() {
+        stop(bot).await;
+    }
+}
+
+async fn reconcile(
+    state: &AppContext,
+    shutdown: &watch::Receiver<bool>,
+    running: &mut HashMap<i64, Running>,
+    bots: Vec<Arc<ProgramBot>>,
+) {
+    let wanted: HashMap<i64, Arc<ProgramBot>> =
+        bots.into_iter().map(|bot| (bot.bot_id, bot)).collect();
+    let gone: Vec<i64> = running
+        .iter()
+        .filter(|(id, run)| {
+            wanted
+                .get(*id)
+                .is_none_or(|bot| bot.token.expose_secret() != run.token)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for id in gone {
+        if let Some(run) = running.remove(&id) {
+            tracing::info!(
+                bot_id = id,
+                "a program's bot was removed or changed: stopping it"
+            );
+            stop(run).await;
+        }
+    }
+    for (id, own) in wanted {
+        if running.contains_key(&id) {
+            continue;
+        }
+        let Some(bot) = Bot::of_program_bot(state, own.clone()) else {
+            continue;
+        };
+        tracing::info!(bot_id = id, program = %own.program_id, "starting a program's bot");
+        let (stop, stopped) = watch::channel(false);
+        // Stops with the process, too.
+        let mut process = shutdown.clone();
+        let forward = stop.clone();
+        let mut tasks = spawn_workers(bot, stopped);
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                () = crate::stopped(&mut process) => { let _ = forward.send(true); }
+                () = forward.closed() => {}
+            }
+        }));
+        running.insert(
+            id,
+            Running {
+                token: own.token.expose_secret().to_owned(),
+                stop,
+                tasks,
+            },
+        );
+    }
+}
+
+async fn stop(run: Running) {
+    let _ = run.stop.send(true);
+    for task in run.tasks {
+        let _ = task.await;
+    }
 }
 
 /// Resolves when `shutdown` is (or becomes) true, or its sender is gone.

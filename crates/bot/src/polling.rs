@@ -45,7 +45,7 @@ async fn save_offset(pool: &PgPool, bot_id: &str, next_offset: i64) -> sqlx::Res
 /// that does not parse is logged and passed (it never will parse); a failure to record stops
 /// the batch at that update, which the next call fetches again.
 pub async fn poll_once(bot: &Bot, timeout_secs: u32) -> Result<usize, BotError> {
-    let bot_id = bot.bot_id();
+    let bot_id = bot.bot_id().to_string();
     let pool = bot.pool();
     let from = offset(pool, &bot_id).await?;
     let mut updates = bot
@@ -58,7 +58,7 @@ pub async fn poll_once(bot: &Bot, timeout_secs: u32) -> Result<usize, BotError> 
         if from.is_some_and(|from| update.update_id < from) {
             continue;
         }
-        match crate::updates::handle(&bot.state, update.bytes()).await {
+        match crate::updates::handle(&bot.state, bot.rows_key(), update.bytes()).await {
             Ok(()) => {}
             Err(UpdateError::Malformed(why)) => {
                 tracing::warn!(update_id = update.update_id, error = %why,

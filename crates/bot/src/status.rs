@@ -10,16 +10,16 @@ use chrono::Utc;
 use domain::network::Network;
 
 /// Logs (and, for private chats, records) a change of the bot's role.
-pub async fn observe(state: &AppContext, status: &BotStatus) -> sqlx::Result<()> {
+pub async fn observe(state: &AppContext, bot: i64, status: &BotStatus) -> sqlx::Result<()> {
     let now = Utc::now();
     if status.chat_type == "private" {
         let Ok(user_id) = status.chat_id.parse::<i64>() else {
             return Ok(());
         };
         return match status.role {
-            BotRole::Removed => chats::mark_unreachable(&state.pool, user_id, now).await,
+            BotRole::Removed => chats::mark_unreachable(&state.pool, bot, user_id, now).await,
             BotRole::Member | BotRole::Administrator => {
-                chats::mark_reachable(&state.pool, user_id, now).await
+                chats::mark_reachable(&state.pool, bot, user_id, now).await
             }
         };
     }
@@ -30,6 +30,7 @@ pub async fn observe(state: &AppContext, status: &BotStatus) -> sqlx::Result<()>
     };
     app::channels::record_bot_chat(
         &state.pool,
+        bot,
         &status.chat_id,
         Some(&status.chat_type),
         status.chat_title.as_deref(),

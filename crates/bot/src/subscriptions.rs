@@ -7,7 +7,7 @@ mod stored;
 
 pub use stored::{recent, save};
 
-use super::{BotError, members, telegram_client, vk_client};
+use super::{BotError, members, vk_client};
 use adapters::signal::{MembershipChange, MembershipEvent, Signal};
 use app::AppContext;
 use app::ProgramContext;
@@ -16,6 +16,7 @@ use chrono::Utc;
 use clients::ClientError;
 use domain::ids::AccountRef;
 use domain::ids::MemberId;
+use domain::ids::ProgramId;
 use domain::member::MemberState;
 use domain::network::{ActivityKind, ExternalIdentity, Network};
 use domain::privacy::PlatformActivity;
@@ -142,7 +143,7 @@ async fn check_channel(
     let mut errors = Vec::new();
     let mut subscribed = None;
     for (reference, account) in accounts {
-        match is_member(state, network, channel, account).await {
+        match is_member(state, program.program_id, network, channel, account).await {
             Ok(true) => {
                 subscribed = Some((*reference, account));
                 break;
@@ -197,6 +198,7 @@ async fn check_channel(
 /// Asks the platform; `Err` is a reason for the member, without secrets.
 async fn is_member(
     state: &AppContext,
+    program: ProgramId,
     network: Network,
     channel: &str,
     account: &ExternalIdentity,
@@ -214,8 +216,12 @@ async fn is_member(
             vk.is_member(chat.abs(), user).await
         }
         Network::Telegram => {
-            let telegram = telegram_client(state).ok_or("the Telegram bot is not configured")?;
-            telegram
+            // The program's own bot is the one its chats made an administrator.
+            let bot = crate::Bot::for_program(state, program)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the Telegram bot is not configured")?;
+            bot.telegram
                 .get_chat_member(chat, user)
                 .await
                 .map(|m| m.is_member())

@@ -25,14 +25,15 @@ impl From<sqlx::Error> for UpdateError {
     }
 }
 
-pub async fn handle(context: &AppContext, body: &[u8]) -> Result<(), UpdateError> {
+/// `bot` is the receiving bot's `Bot::rows_key` (0 for the configured bot).
+pub async fn handle(context: &AppContext, bot: i64, body: &[u8]) -> Result<(), UpdateError> {
     let update = telegram::parse(body).map_err(|e| UpdateError::Malformed(e.to_string()))?;
     if let Some(user_id) = for_the_bot(context, &update.signals).await? {
-        crate::inbox::store(&context.pool, update.update_id, user_id, body).await?;
+        crate::inbox::store(&context.pool, bot, update.update_id, user_id, body).await?;
     }
     for signal in &update.signals {
         if let Signal::BotStatus(status) = signal {
-            crate::status::observe(context, status).await?;
+            crate::status::observe(context, bot, status).await?;
         }
     }
     let metadata = Metadata {

@@ -3,7 +3,7 @@
 //! `getWebhookInfo` to confirm Telegram took it. Mismatches are logged loudly, never fatal:
 //! the API keeps serving.
 
-use super::{Bot, BotError, MINI_APP_PATH};
+use super::{Bot, BotError};
 use chrono::{DateTime, Utc};
 use clients::WebhookConfig;
 use clients::telegram::ALLOWED_UPDATES;
@@ -30,14 +30,13 @@ pub enum WebhookCheck {
 
 /// `setWebhook` + `getWebhookInfo`, with the default menu button opening the Mini App.
 pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
-    let config = &bot.state.config;
-    let url = bot.public_link(WEBHOOK_PATH);
+    let url = bot.public_link(&bot.webhook_path());
     if !url.starts_with("https://") {
         return Ok(WebhookCheck::Skipped(
             "LOYALTY_PUBLIC_URL is not https; Telegram delivers webhooks only over https",
         ));
     }
-    let secret = config.telegram.webhook_secret.expose_secret();
+    let secret = bot.webhook_secret().expose_secret();
     let Ok(webhook) = WebhookConfig::new(url.clone(), secret) else {
         return Ok(WebhookCheck::Skipped(
             "LOYALTY_TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -",
@@ -54,7 +53,7 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
         .set_chat_menu_button(
             None,
             super::texts::open_app(app::Language::Ru),
-            &bot.public_link(MINI_APP_PATH),
+            &bot.mini_app_link(""),
         )
         .await;
     if let Err(e) = menu {
@@ -73,7 +72,8 @@ pub async fn ensure_webhook(bot: &Bot) -> Result<WebhookCheck, BotError> {
 /// points here, what Telegram leaves out, how many updates wait, and its last delivery error.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookStatus {
-    /// Where this server wants updates (`LOYALTY_PUBLIC_URL` + /webhooks/telegram).
+    /// Where this server wants updates (`LOYALTY_PUBLIC_URL` + /webhooks/telegram, and
+    /// `/<bot id>` for a program's own bot).
     pub expected_url: String,
     /// Where Telegram sends them; empty when no webhook is set (polling, or never set).
     pub url: String,
@@ -90,7 +90,7 @@ pub struct WebhookStatus {
 /// `getWebhookInfo`, compared with what this server wants.
 pub async fn status(bot: &Bot) -> Result<WebhookStatus, BotError> {
     let info = bot.telegram.get_webhook_info().await?;
-    let expected_url = bot.public_link(WEBHOOK_PATH);
+    let expected_url = bot.public_link(&bot.webhook_path());
     let missing_updates = info.missing_updates(&ALLOWED_UPDATES);
     Ok(WebhookStatus {
         ready: info.url == expected_url && missing_updates.is_empty(),

@@ -25,7 +25,7 @@ pub use notify::{
 pub use rate::{RateLimiter, SlidingWindow};
 pub use retry::{Jitter, RetryPolicy};
 pub use telegram::{
-    Announcement, ChatId, ForceReply, InlineButton, InlineKeyboard, MAX_CAPTION_UTF16,
+    Announcement, BotUser, ChatId, ForceReply, InlineButton, InlineKeyboard, MAX_CAPTION_UTF16,
     MemberStatus, PolledUpdate, SentMessage, SentPoll, TelegramApi, WebhookConfig, WebhookInfo,
 };
 pub use vk::{PendingLink, VkApi, VkIdCallback, VkIdOAuth, VkIdTokens, VkMembership, VkUser};

@@ -73,24 +73,36 @@ pub async fn remove(
     Ok(())
 }
 
-/// Checks one channel now; a Telegram chat is asked about with the configured bot.
+/// Checks one channel now; a Telegram chat is asked about with the program's own bot, else
+/// the configured one.
 pub async fn check(
     pool: &PgPool,
+    secrets: &SecretBox,
     program_id: Uuid,
     network_name: &str,
     destination: &str,
     telegram: &TelegramConfig,
 ) -> anyhow::Result<ChannelCheck> {
     let program_id = program(pool, program_id).await?;
-    let token = telegram.bot_token.expose_secret();
-    let bot = if token.is_empty() {
+    let own = app::program_bots::all(pool, secrets)
+        .await?
+        .into_iter()
+        .find(|bot| bot.program_id == program_id);
+    let (token, rows_key) = match &own {
+        Some(own) => (own.token.expose_secret(), own.bot_id),
+        None => (telegram.bot_token.expose_secret(), 0),
+    };
+    let api = if token.is_empty() {
         None
     } else {
         let api = TelegramApi::new(token)
-            .context("LOYALTY_TELEGRAM_BOT_TOKEN is not a bot token")?
+            .context("the bot token is not a bot token")?
             .with_base_url(telegram.api_url.clone());
         Some(api)
     };
+    let asker = api
+        .as_ref()
+        .map(|telegram| bot::channels::Asker { telegram, rows_key });
     let network = network(network_name)?;
-    Ok(bot::channels::check(pool, bot.as_ref(), program_id, network, destination).await?)
+    Ok(bot::channels::check(pool, asker, program_id, network, destination).await?)
 }

@@ -4,6 +4,7 @@
 //! and its traffic (`demo`), and signed platform deliveries as the platforms send them
 //! (`simulate`).
 
+pub mod bots;
 pub mod channels;
 pub mod db;
 pub mod demo;

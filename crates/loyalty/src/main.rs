@@ -56,7 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: ChannelsCommand,
     },
-    /// Secrets the database holds (VK secret keys), encrypted at rest.
+    /// Programs' own Telegram bots (many brands in one deployment): give a program its bot,
+    /// list them, take one away. A running `serve` starts or stops the bot within seconds.
+    Bots {
+        #[command(subcommand)]
+        command: BotsCommand,
+    },
+    /// Secrets the database holds (VK secret keys, bot tokens), encrypted at rest.
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
@@ -131,7 +137,69 @@ enum ChannelsCommand {
         target: ChannelTarget,
         #[command(flatten)]
         telegram: app::config::TelegramConfig,
+        /// The keys a program's own bot token is sealed with, as `serve` has them.
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
     },
+}
+
+#[derive(Subcommand)]
+enum BotsCommand {
+    /// Give a program a bot of its own, or a new token for it. The token is checked with
+    /// Telegram (`getMe`) first; a running `serve` then sets its webhook.
+    Add {
+        #[arg(long)]
+        program: uuid::Uuid,
+        /// The token BotFather gave (better from LOYALTY_PROGRAM_BOT_TOKEN than the shell's
+        /// history).
+        #[arg(long, env = "LOYALTY_PROGRAM_BOT_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
+        #[command(flatten)]
+        telegram: app::config::TelegramConfig,
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
+    },
+    /// Every program's bot (program, bot id, username; never a token), as JSON.
+    List {
+        #[command(flatten)]
+        privacy: app::config::PrivacyConfig,
+    },
+    /// Take a program's bot away: its webhook is refused from then on.
+    Remove {
+        #[arg(long)]
+        program: uuid::Uuid,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+}
+
+async fn run_bots(pool: &sqlx::PgPool, command: BotsCommand) -> anyhow::Result<()> {
+    match command {
+        BotsCommand::Add {
+            program,
+            token,
+            by,
+            telegram,
+            privacy,
+        } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
+            let added = loyalty::bots::add(pool, &secrets, program, &token, &telegram, &by).await?;
+            println!("{}", serde_json::to_string(&added)?);
+        }
+        BotsCommand::List { privacy } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
+            let list = loyalty::bots::list(pool, &secrets).await?;
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        BotsCommand::Remove { program, by } => {
+            let (bot_id, username) =
+                app::program_bots::remove(pool, domain::ids::ProgramId(program), &by).await?;
+            println!("removed bot {bot_id} (@{username})");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -206,13 +274,19 @@ async fn run_channels(pool: &sqlx::PgPool, command: ChannelsCommand) -> anyhow::
             channels::remove(pool, secrets, program, &network, &destination, &by).await?;
             println!("disconnected");
         }
-        ChannelsCommand::Check { target, telegram } => {
+        ChannelsCommand::Check {
+            target,
+            telegram,
+            privacy,
+        } => {
+            let secrets = privacy.secret_box(false).map_err(anyhow::Error::msg)?;
             let ChannelTarget {
                 program,
                 network,
                 destination,
             } = target;
-            let check = channels::check(pool, program, &network, &destination, &telegram).await?;
+            let check =
+                channels::check(pool, &secrets, program, &network, &destination, &telegram).await?;
             println!("{}", serde_json::to_string_pretty(&check)?);
             if !check.problems.is_empty() {
                 anyhow::bail!("{} problem(s) found", check.problems.len());
@@ -449,6 +523,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Channels { command } => {
             let pool = connect_migrated(&database_url, 2).await?;
             run_channels(&pool, command).await?;
+        }
+        Command::Bots { command } => {
+            let pool = connect_migrated(&database_url, 2).await?;
+            run_bots(&pool, command).await?;
         }
         Command::Secrets {
             command: SecretsCommand::Rotate { privacy },

@@ -17,6 +17,7 @@ async fn an_admin_connects_and_disconnects_the_managers_chat_from_the_rules_page
     let panel = crate::harness::admin::AdminClient::new(pool).await;
     app::channels::record_bot_chat(
         &panel.app.pool,
+        0,
         STAFF_CHAT,
         Some("supergroup"),
         Some("Staff room"),

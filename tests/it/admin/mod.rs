@@ -21,6 +21,7 @@ mod member_links;
 mod member_list;
 mod members;
 mod page;
+mod program_bot_browser;
 mod raffles_browser;
 mod review_browser;
 mod seasons_browser;

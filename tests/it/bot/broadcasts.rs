@@ -101,7 +101,7 @@ async fn a_broadcast_goes_once_to_each_member_the_bot_can_reach(pool: PgPool) {
     bot.answer().await;
     let stop_reply = bot.sent().await.last().cloned().unwrap();
     assert!(stop_reply["text"].as_str().unwrap().contains("/resume"));
-    bot::chats::mark_unreachable(&bot.app.pool, GLEB, chrono::Utc::now())
+    bot::chats::mark_unreachable(&bot.app.pool, 0, GLEB, chrono::Utc::now())
         .await
         .unwrap();
 

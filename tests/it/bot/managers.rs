@@ -74,6 +74,7 @@ async fn mount_buttons(bot: &BotApp) {
 async fn bot_in_staff_group(bot: &BotApp) {
     app::channels::record_bot_chat(
         &bot.app.pool,
+        0,
         &STAFF_CHAT.to_string(),
         Some("supergroup"),
         Some("Staff"),
@@ -429,6 +430,7 @@ async fn each_lasting_condition_alerts_once_per_episode(pool: PgPool) {
     // The bot lost its admin rights in the program's group: once, until it has them again.
     app::channels::record_bot_chat(
         db,
+        0,
         TG_GROUP,
         Some("supergroup"),
         Some("Brand Chat"),
@@ -445,11 +447,11 @@ async fn each_lasting_condition_alerts_once_per_episode(pool: PgPool) {
         "{}",
         rights[0]
     );
-    app::channels::record_bot_chat(db, TG_GROUP, None, None, "administrator")
+    app::channels::record_bot_chat(db, 0, TG_GROUP, None, None, "administrator")
         .await
         .unwrap();
     worker.tick(now + Duration::minutes(3)).await.unwrap();
-    app::channels::record_bot_chat(db, TG_GROUP, None, None, "removed")
+    app::channels::record_bot_chat(db, 0, TG_GROUP, None, None, "removed")
         .await
         .unwrap();
     worker.tick(now + Duration::minutes(4)).await.unwrap();

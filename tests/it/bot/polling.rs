@@ -61,7 +61,7 @@ async fn polling_handles_the_fixtures_and_persists_the_offset(pool: PgPool) {
 
     let taken = polling::poll_once(&bot.bot, 0).await.unwrap();
     assert_eq!(taken, updates.len());
-    let bot_id = bot.bot.bot_id();
+    let bot_id = bot.bot.bot_id().to_string();
     assert_eq!(
         polling::offset(&pool, &bot_id).await.unwrap(),
         Some(last + 1)

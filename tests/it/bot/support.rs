@@ -100,7 +100,12 @@ impl BotApp {
     }
 
     pub async fn bodies(&self, method_name: &str) -> Vec<Value> {
-        let path = format!("/bot{BOT_TOKEN}/{method_name}");
+        self.bodies_at(&format!("/bot{BOT_TOKEN}/{method_name}"))
+            .await
+    }
+
+    /// Bodies of every request the fake received at `path` (any bot's), in order.
+    pub async fn bodies_at(&self, path: &str) -> Vec<Value> {
         self.requests()
             .await
             .into_iter()

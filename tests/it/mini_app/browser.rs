@@ -266,3 +266,61 @@ async fn browser_offers_the_dev_sign_in_only_when_enabled(pool: PgPool) {
     browser.wait_for_text("#hello", "Тестер").await.unwrap();
     browser.quit().await;
 }
+
+/// A program's own bot opens the app as `/app?bot=<id>`: the page names that bot to the
+/// server, the `initData` it signed opens its program, and the same data without the bot's
+/// id in the URL is refused (it is not the configured bot's).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn browser_opened_by_a_program_bot_shows_that_programs_balance(pool: PgPool) {
+    const TOKEN_B: &str = "7000000002:AAProgramBotB_ForTests_only-0042";
+    let Some(browser) = Browser::launch().await else {
+        return;
+    };
+    let m = MiniApp::new(pool.clone()).await;
+    let program_b = m.app.another_program().await;
+    app::program_bots::save(
+        &pool,
+        m.state.secrets(),
+        program_b,
+        7_000_000_002,
+        "brand_b_bot",
+        TOKEN_B,
+        "test",
+    )
+    .await
+    .unwrap();
+    let anna_b = init_data_signed(
+        &user(ANNA, "Анна", "anna_runs", "ru"),
+        Utc::now().timestamp(),
+        TOKEN_B,
+    );
+    let server = m.app.serve().await;
+    let opened_by = |bot: &str| {
+        server.url(&format!(
+            "/app{bot}#tgWebAppData={}&tgWebAppVersion=8.0&tgWebAppPlatform=web",
+            encode(&anna_b)
+        ))
+    };
+    browser.goto(&opened_by("?bot=7000000002")).await.unwrap();
+    browser.wait_visible("#main").await.unwrap();
+    assert_eq!(browser.text("#balance").await.unwrap().unwrap(), "0");
+    let in_b = bot::members::telegram_member(&m.app.t.ledger, m.state.accounts(), program_b, ANNA)
+        .await
+        .unwrap();
+    assert!(in_b.is_some(), "the first visit registered Anna in B");
+    let in_a = bot::members::telegram_member(
+        &m.app.t.ledger,
+        m.state.accounts(),
+        m.app.t.program_id(),
+        ANNA,
+    )
+    .await
+    .unwrap();
+    assert!(in_a.is_none(), "and not in the configured bot's program");
+
+    browser.goto(&opened_by("")).await.unwrap();
+    browser.wait_visible("#error").await.unwrap();
+    let detail = browser.text("#error-detail").await.unwrap().unwrap();
+    assert!(detail.contains("signature is invalid"), "{detail}");
+    browser.quit().await;
+}

@@ -73,7 +73,7 @@ Views.channels = async function (view) {
     ], r.changes, "channel-change-row"));
   }
   area.append(section);
-  if (can("administer")) area.append(await connectForm(reload), await webhookCard());
+  if (can("administer")) area.append(await connectForm(reload), await programBotCard(reload), await webhookCard());
   let u;
   try {
     u = await api("GET", "/api/v1/admin/unrouted");
@@ -129,7 +129,7 @@ async function connectForm(done) {
   const card = el("div", { class: "card", id: "channel-connect" }, el("h2", {}, I18n.t("channels.connect_title")), form, hint);
   let offered = { chats: [] };
   try {
-    offered = await api("GET", "/api/v1/admin/telegram/offered-chats");
+    offered = await api("GET", "/api/v1/admin/telegram/offered-chats?program_id=" + encodeURIComponent(Admin.program));
   } catch (_) { /* not an admin of the whole deployment: nothing offered */ }
   if (offered.chats.length > 0) {
     card.append(el("h3", {}, I18n.t("channels.offered")), table([
@@ -142,12 +142,48 @@ async function connectForm(done) {
   return card;
 }
 
+// The program's own Telegram bot (one deployment, many brands): shown, given a token, removed.
+// The token is write-only: the server never sends it back.
+async function programBotCard(done) {
+  const card = el("div", { class: "card", id: "program-bot" }, el("h2", {}, I18n.t("program_bot.title")));
+  let r;
+  try {
+    r = await api("GET", programPath("/bot"));
+  } catch (e) {
+    card.append(el("p", { class: "muted" }, errorText(e)));
+    return card;
+  }
+  if (r.bot) {
+    card.append(
+      el("p", { id: "program-bot-name" }, I18n.t("program_bot.current") + ": @" + r.bot.username + " (" + r.bot.bot_id + ")"),
+      el("div", {}, I18n.t("program_bot.webhook_url") + ": ", el("span", { class: "mono" }, r.bot.webhook_url)),
+      el("div", {}, I18n.t("program_bot.mini_app_url") + ": ", el("span", { class: "mono" }, r.bot.mini_app_url)));
+    const remove = el("button", { type: "button", class: "danger", id: "program-bot-remove" }, I18n.t("program_bot.remove"));
+    remove.addEventListener("click", () => {
+      if (!window.confirm(I18n.t("program_bot.remove_warning", { name: "@" + r.bot.username }))) return;
+      submitChange(remove, () => api("DELETE", programPath("/bot")), done);
+    });
+    card.append(el("p", {}, remove));
+  } else {
+    card.append(el("p", { class: "muted", id: "program-bot-none" }, I18n.t("program_bot.none")));
+  }
+  const token = el("input", { id: "program-bot-token", type: "password", required: true, size: 40, autocomplete: "off" });
+  const submit = el("button", { type: "submit" }, I18n.t(r.bot ? "program_bot.replace" : "program_bot.set"));
+  const form = el("form", { id: "program-bot-form" }, el("label", {}, I18n.t("program_bot.token"), token), " ", submit);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submitChange(submit, () => api("PUT", programPath("/bot"), { token: token.value.trim() }), done);
+  });
+  card.append(form, el("p", { class: "muted" }, I18n.t("program_bot.hint")));
+  return card;
+}
+
 // The bot's webhook as Telegram reports it, and a button to set it again.
 async function webhookCard() {
   const card = el("div", { class: "card", id: "telegram-webhook" }, el("h2", {}, I18n.t("webhook.title")));
   let w;
   try {
-    w = await api("GET", "/api/v1/admin/telegram/webhook");
+    w = await api("GET", "/api/v1/admin/telegram/webhook?program_id=" + encodeURIComponent(Admin.program));
   } catch (e) {
     card.append(el("p", { class: "muted" }, errorText(e)));
     return card;
@@ -163,7 +199,7 @@ async function webhookCard() {
   }
   if (w.missing_updates.length > 0) card.append(row("webhook.missing", w.missing_updates.join(", "), true));
   const again = el("button", { type: "button", id: "webhook-set" }, I18n.t("webhook.set_again"));
-  again.addEventListener("click", () => submitChange(again, () => api("POST", "/api/v1/admin/telegram/webhook"), async () => {
+  again.addEventListener("click", () => submitChange(again, () => api("POST", "/api/v1/admin/telegram/webhook?program_id=" + encodeURIComponent(Admin.program)), async () => {
     card.replaceWith(await webhookCard());
   }));
   card.append(el("p", {}, again));

@@ -2,6 +2,8 @@
 // - every string that comes from the server or the user is inserted with textContent
 //   (the `el` helper below); nothing here ever assigns innerHTML;
 // - initData is sent as `Authorization: tma <initData>` on every API call, as Telegram signed it;
+//   a program's own bot opens the page as /app?bot=<id>, and that id goes along as
+//   X-Telegram-Bot-Id so the server checks initData with that bot's token;
 // - Telegram's WebApp script is optional: inside Telegram it gives the theme, ready() and
 //   expand(); without it the page reads #tgWebAppData itself, or offers the development
 //   sign-in when the server says it is on.
@@ -9,6 +11,14 @@
   'use strict';
 
   const API = '/api/v1/app/';
+  // The bot that opened the app, when it is a program's own (see the rules above).
+  const BOT_ID = (/^[0-9]{1,20}$/.exec(new URLSearchParams(window.location.search).get('bot') || '') || [null])[0];
+
+  function authHeaders(initData) {
+    const headers = { Authorization: 'tma ' + initData };
+    if (BOT_ID) headers['X-Telegram-Bot-Id'] = BOT_ID;
+    return headers;
+  }
 
   const I18N = {
     ru: {
@@ -632,7 +642,7 @@
 
   async function api(method, path, body, headers) {
     const all = Object.assign({ 'Accept-Language': state.lang }, headers || {});
-    if (state.initData) all.Authorization = 'tma ' + state.initData;
+    if (state.initData) Object.assign(all, authHeaders(state.initData));
     if (body !== undefined) all['Content-Type'] = 'application/json';
     let response;
     try {
@@ -1861,7 +1871,7 @@
     if (!state.initData || document.visibilityState === 'hidden') return;
     const controller = new AbortController();
     live.controller = controller;
-    const headers = { Authorization: 'tma ' + state.initData, 'Accept-Language': state.lang, Accept: 'text/event-stream' };
+    const headers = Object.assign(authHeaders(state.initData), { 'Accept-Language': state.lang, Accept: 'text/event-stream' });
     fetch(API + 'live', { headers, signal: controller.signal, cache: 'no-store' })
       .then(async (response) => {
         if (!response.ok || !response.body || !response.body.getReader) throw new Error('no stream');

@@ -11,12 +11,12 @@ use app::channels::{ChannelChange, ChannelRequest, ChannelStatus, Connected, Off
 use app::ingest::channels::{self, ChannelMove};
 use app::ingest::unrouted::{self, UnroutedDestination};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use domain::ids::ProgramId;
 use domain::network::Network;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// Most rows either list shows.
@@ -133,15 +133,48 @@ pub struct OfferedChats {
     get,
     path = "/api/v1/admin/telegram/offered-chats",
     tag = "admin",
+    params(BotOf),
     responses((status = 200, body = OfferedChats), (status = 403))
 )]
 pub async fn offered_chats(
-    _auth: Authorized<Administer>,
+    auth: Authorized<Administer>,
     State(state): State<AppState>,
+    Query(of): Query<BotOf>,
 ) -> Result<Json<OfferedChats>, ApiError> {
+    let program = of.program(&auth)?;
     Ok(Json(OfferedChats {
-        chats: app::channels::offered_chats(&state.pool, LIST_LIMIT).await?,
+        chats: app::channels::offered_chats(&state.pool, program, LIST_LIMIT).await?,
     }))
+}
+
+/// Which bot a Telegram endpoint is about: the program's (its own, else the configured one),
+/// or the configured bot when no program is named.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BotOf {
+    pub program_id: Option<Uuid>,
+}
+
+impl BotOf {
+    fn program(&self, auth: &Authorized<Administer>) -> Result<Option<ProgramId>, ApiError> {
+        match self.program_id {
+            Some(p) if !auth.session.may_access(p) => Err(ApiError::forbidden(
+                "this account does not manage that program",
+            )),
+            other => Ok(other.map(ProgramId)),
+        }
+    }
+
+    async fn bot(
+        &self,
+        state: &AppState,
+        auth: &Authorized<Administer>,
+    ) -> Result<bot::Bot, ApiError> {
+        let bot = match self.program(auth)? {
+            Some(program) => bot::Bot::for_program(state, program).await?,
+            None => bot::Bot::from_state(state),
+        };
+        bot.ok_or_else(not_configured)
+    }
 }
 
 /// The bot's webhook as Telegram reports it: where it points, pending updates, the last
@@ -150,13 +183,15 @@ pub async fn offered_chats(
     get,
     path = "/api/v1/admin/telegram/webhook",
     tag = "admin",
+    params(BotOf),
     responses((status = 200, body = bot::webhook::WebhookStatus), (status = 403), (status = 409), (status = 502))
 )]
 pub async fn telegram_webhook(
-    _auth: Authorized<Administer>,
+    auth: Authorized<Administer>,
     State(state): State<AppState>,
+    Query(of): Query<BotOf>,
 ) -> Result<Json<bot::webhook::WebhookStatus>, ApiError> {
-    let bot = configured_bot(&state)?;
+    let bot = of.bot(&state, &auth).await?;
     Ok(Json(
         bot::webhook::status(&bot).await.map_err(telegram_error)?,
     ))
@@ -168,14 +203,15 @@ pub async fn telegram_webhook(
     post,
     path = "/api/v1/admin/telegram/webhook",
     tag = "admin",
-    params(("X-CSRF-Token" = String, Header)),
+    params(BotOf, ("X-CSRF-Token" = String, Header)),
     responses((status = 200, body = bot::webhook::WebhookStatus), (status = 403), (status = 409), (status = 502))
 )]
 pub async fn set_telegram_webhook(
-    _auth: Authorized<Administer>,
+    auth: Authorized<Administer>,
     State(state): State<AppState>,
+    Query(of): Query<BotOf>,
 ) -> Result<Json<bot::webhook::WebhookStatus>, ApiError> {
-    let bot = configured_bot(&state)?;
+    let bot = of.bot(&state, &auth).await?;
     if let bot::webhook::WebhookCheck::Skipped(why) = bot::webhook::ensure_webhook(&bot)
         .await
         .map_err(telegram_error)?
@@ -191,14 +227,13 @@ fn network_named(name: &str) -> Result<Network, ApiError> {
     Network::parse(name).ok_or_else(|| ApiError::not_found(format!("no network {name:?}")))
 }
 
-fn configured_bot(state: &AppState) -> Result<bot::Bot, ApiError> {
-    bot::Bot::from_state(state).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "telegram_not_configured",
-            "no Telegram bot token is configured on the server (LOYALTY_TELEGRAM_BOT_TOKEN)",
-        )
-    })
+fn not_configured() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "telegram_not_configured",
+        "no Telegram bot: the program has none of its own and the server has no \
+         LOYALTY_TELEGRAM_BOT_TOKEN",
+    )
 }
 
 fn telegram_error(e: bot::BotError) -> ApiError {
@@ -227,10 +262,10 @@ pub async fn check(
     Path((program_id, network, destination)): Path<(Uuid, String, String)>,
 ) -> Result<Json<bot::channels::ChannelCheck>, ApiError> {
     let network = network_named(&network)?;
-    let telegram = bot::telegram_client(&state);
+    let bot = bot::Bot::for_program(&state, ProgramId(program_id)).await?;
     let check = bot::channels::check(
         &state.pool,
-        telegram.as_ref(),
+        bot.as_ref().map(bot::Bot::asker),
         ProgramId(program_id),
         network,
         &destination,

@@ -24,6 +24,7 @@ pub mod member_list;
 pub mod members;
 pub mod pages;
 pub mod polls;
+pub mod program_bot;
 pub mod programs;
 pub mod queries;
 pub mod raffles;
@@ -115,6 +116,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::disconnect))
         .routes(routes!(channels::check))
         .routes(routes!(channels::offered_chats))
+        .routes(routes!(
+            program_bot::show,
+            program_bot::connect,
+            program_bot::disconnect
+        ))
         .routes(routes!(
             managers_chat::show,
             managers_chat::connect,

@@ -131,11 +131,16 @@ pub async fn publish(
     }
     let program = state.ledger().program(ProgramId(program_id)).await?;
     let chat = chat_for(&state, program.program_id, body.chat.as_ref()).await?;
-    let Some(telegram) = bot::telegram_client(&state) else {
+    // The program's own bot administers its chats; else the configured one.
+    let Some(telegram) = bot::Bot::for_program(&state, program.program_id)
+        .await?
+        .map(|bot| bot.telegram)
+    else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "telegram_not_configured",
-            "no Telegram bot token is configured (LOYALTY_TELEGRAM_BOT_TOKEN)",
+            "no Telegram bot: the program has none of its own and the server has no \
+             LOYALTY_TELEGRAM_BOT_TOKEN",
         ));
     };
     let action = auth.action(&key);
@@ -296,7 +301,7 @@ fn telegram_error(error: ClientError) -> ApiError {
             tracing::warn!(error = %other, "sendPoll failed");
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "telegram_unavailable",
+                "poll_unconfirmed",
                 "Telegram did not confirm the poll; it may have been posted anyway: check the \
                  chat before publishing again",
             )

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use domain::DomainError;
 use domain::ids::{MemberId, ProgramId};
 use domain::network::LinkedAccount;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 /// The member behind a request with valid initData.
@@ -27,6 +27,8 @@ pub struct Member {
     pub user: TelegramUser,
     /// The Telegram account signed in with, as the log names it.
     pub account: LinkedAccount,
+    /// The bot that opened the app, as its rows are keyed (`bot::Bot::rows_key`).
+    pub bot: i64,
     pub lang: Language,
 }
 
@@ -41,10 +43,11 @@ impl FromRequestParts<AppState> for Member {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let init_data = init_data_header(&parts.headers)?;
-        let (token, program_id) = configured(state)?;
+        let (token, program_id, bot) = signing_bot(state, &parts.headers).await?;
         let max_age = state.config.init_data_max_age();
         // Validated before anything is read or written: forged data changes nothing.
-        let data = validate_init_data(init_data, token, Utc::now(), max_age).map_err(refused)?;
+        let data = validate_init_data(init_data, token.expose_secret(), Utc::now(), max_age)
+            .map_err(refused)?;
         let user = data.user().clone();
         let (program, member_id, account) = match state.mini_app.caller(program_id.0, user.id) {
             Some(known) => known,
@@ -79,6 +82,7 @@ impl FromRequestParts<AppState> for Member {
             member_id,
             user,
             account,
+            bot,
             lang,
         })
     }
@@ -104,6 +108,36 @@ fn init_data_header(headers: &HeaderMap) -> Result<&str, ApiError> {
             "the Authorization header must be `tma <initData>`",
         )),
     }
+}
+
+/// The header naming the bot that opened the Mini App (a program's own bot opens it at
+/// `/app?bot=<id>`, and the page sends that id back); absent for the configured bot.
+pub const BOT_HEADER: &str = "X-Telegram-Bot-Id";
+
+/// The token that must have signed this request's `initData`, the program it opens and the
+/// bot's `rows_key` (0 for the configured bot): the
+/// named program bot's, else the configured bot's. Another bot's `initData` never validates
+/// against it, so nothing crosses programs.
+pub async fn signing_bot(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(SecretString, ProgramId, i64), ApiError> {
+    let Some(named) = headers.get(BOT_HEADER) else {
+        let (token, program) = configured(state)?;
+        return Ok((SecretString::from(token.to_owned()), program, 0));
+    };
+    let bot_id = named
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!("{BOT_HEADER} must be a bot's numeric id"))
+        })?;
+    let own = state.program_bots.by_bot(bot_id).await?.ok_or_else(|| {
+        ApiError::unauthorized(format!("bot {bot_id} serves no program on this server"))
+    })?;
+    Ok((own.token.clone(), own.program_id, own.bot_id))
 }
 
 /// Without a bot token every HMAC would be keyed by an empty string, which anyone can forge:

@@ -65,7 +65,7 @@ impl Watch {
     /// Starts at the saved checkpoint; a first start begins at the log's head.
     pub async fn start(bot: &Bot) -> Result<Self, BotError> {
         let pool = bot.pool();
-        let read_upto = match records::load_checkpoint(pool, CHECKPOINT).await? {
+        let read_upto = match records::load_checkpoint(pool, &bot.scoped(CHECKPOINT)).await? {
             Some(at) => at,
             None => {
                 let head = bot
@@ -75,7 +75,7 @@ impl Watch {
                     .head()
                     .await
                     .map_err(app::AppError::from)?;
-                records::save_checkpoint(pool, CHECKPOINT, head).await?;
+                records::save_checkpoint(pool, &bot.scoped(CHECKPOINT), head).await?;
                 head
             }
         };
@@ -110,7 +110,7 @@ impl Watch {
                 }
             }
             self.read_upto = last;
-            records::save_checkpoint(bot.pool(), CHECKPOINT, last).await?;
+            records::save_checkpoint(bot.pool(), &bot.scoped(CHECKPOINT), last).await?;
         }
         // Members who earned nothing within the hour need no window.
         let hour_ago = now - Duration::hours(1);

@@ -24,6 +24,7 @@ pub mod texts;
 use super::{Bot, BotError, stopped};
 use chrono::{DateTime, Utc};
 use clients::{ClientError, InlineKeyboard};
+use domain::ids::ProgramId;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -39,6 +40,7 @@ pub struct Managers {
 
 impl Managers {
     pub async fn start(bot: Bot) -> Result<Self, BotError> {
+        bot.know_program_bots().await?;
         let alerts = alerts::Watch::start(&bot).await?;
         Ok(Managers { bot, alerts })
     }
@@ -46,7 +48,8 @@ impl Managers {
     /// One round at `now`: every connected chat's digest if due, the conditions checked, the
     /// log read up to its head for alerts about entries.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<(), BotError> {
-        let chats = app::managers_chat::all(self.bot.pool()).await?;
+        let mut chats = app::managers_chat::all(self.bot.pool()).await?;
+        chats.retain(|chat| self.bot.serves(ProgramId(chat.program_id)));
         // A failure reading the log must not cost the digest: it is read again next tick.
         if let Err(e) = self.alerts.follow_log(&self.bot, &chats, now).await {
             tracing::warn!(error = %e, "managers' alerts from the log failed");

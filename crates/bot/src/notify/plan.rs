@@ -96,18 +96,17 @@ pub fn news(event: &Event) -> Option<(MemberId, EntryId)> {
     }
 }
 
-/// Notifications for a batch of the log: members with a reachable Telegram chat, of the bot's
-/// program (every program when none is configured), entries younger than [`MAX_AGE_HOURS`].
+/// Notifications for a batch of the log: members with a reachable Telegram chat, of the
+/// programs the bot serves (`Bot::serves`), entries younger than [`MAX_AGE_HOURS`].
 pub async fn plan(
     bot: &Bot,
     batch: &[Envelope<Event>],
-    program: Option<ProgramId>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Planned>, BotError> {
     let oldest = now - Duration::hours(MAX_AGE_HOURS);
-    let mut planned = stock_alerts(bot, batch, program, oldest).await?;
-    planned.extend(raffle_winners(bot, batch, program, oldest).await?);
-    planned.extend(raffle_announcements(bot, batch, program, oldest).await?);
+    let mut planned = stock_alerts(bot, batch, oldest).await?;
+    planned.extend(raffle_winners(bot, batch, oldest).await?);
+    planned.extend(raffle_announcements(bot, batch, oldest).await?);
     let held: HashSet<EntryId> = batch
         .iter()
         .filter_map(|envelope| match &envelope.event {
@@ -137,7 +136,7 @@ pub async fn plan(
             continue;
         }
         let state = members::member_state(ledger, *member).await?;
-        let in_program = program.is_none() || state.program_id == program;
+        let in_program = state.program_id.is_some_and(|p| bot.serves(p));
         let chat = members::telegram_chat(bot.state.accounts(), &state)
             .await?
             .zip(state.program_id)
@@ -145,7 +144,7 @@ pub async fn plan(
         chat_of.insert(*member, chat);
     }
     let chats: Vec<(i64, ProgramId)> = chat_of.values().flatten().copied().collect();
-    let infos = chats::infos(bot.pool(), &chats).await?;
+    let infos = chats::infos(bot.pool(), bot.rows_key(), &chats).await?;
     let rewards: HashSet<RewardId> = candidates
         .iter()
         .filter_map(|(envelope, _, _)| history::reward_of(&envelope.event))
@@ -202,10 +201,9 @@ fn approval_entry(award: EntryId) -> EntryId {
     )))
 }
 
-/// The program a stream belongs to, if this worker serves it (every program when it serves
-/// none in particular).
-fn served(of: Option<ProgramId>, program: Option<ProgramId>) -> Option<ProgramId> {
-    of.filter(|p| program.is_none_or(|only| only == *p))
+/// The program a stream belongs to, if this bot serves it.
+fn served(bot: &Bot, of: Option<ProgramId>) -> Option<ProgramId> {
+    of.filter(|p| bot.serves(*p))
 }
 
 async fn raffle_state(
@@ -222,7 +220,6 @@ async fn raffle_state(
 async fn stock_alerts(
     bot: &Bot,
     batch: &[Envelope<Event>],
-    program: Option<ProgramId>,
     oldest: DateTime<Utc>,
 ) -> Result<Vec<Planned>, BotError> {
     let mut planned = Vec::new();
@@ -241,7 +238,7 @@ async fn stock_alerts(
             .load::<domain::reward::RewardState>(&domain::StreamId::Reward(*reward_id))
             .await?
             .state;
-        let Some(of) = served(reward.program_id, program) else {
+        let Some(of) = served(bot, reward.program_id) else {
             continue;
         };
         if app::managers_chat::get(bot.pool(), of).await?.is_some() {
@@ -266,7 +263,6 @@ async fn stock_alerts(
 async fn raffle_announcements(
     bot: &Bot,
     batch: &[Envelope<Event>],
-    program: Option<ProgramId>,
     oldest: DateTime<Utc>,
 ) -> Result<Vec<Planned>, BotError> {
     let mut planned = Vec::new();
@@ -277,7 +273,7 @@ async fn raffle_announcements(
             _ => continue,
         };
         let raffle = raffle_state(bot, *raffle_id).await?;
-        let Some(of) = served(raffle.program_id, program) else {
+        let Some(of) = served(bot, raffle.program_id) else {
             continue;
         };
         let proof = bot.public_link(&format!("/api/v1/raffles/{}/proof", raffle_id.0));
@@ -368,7 +364,6 @@ async fn program_chats(pool: &sqlx::PgPool, program: ProgramId) -> sqlx::Result<
 async fn raffle_winners(
     bot: &Bot,
     batch: &[Envelope<Event>],
-    program: Option<ProgramId>,
     oldest: DateTime<Utc>,
 ) -> Result<Vec<Planned>, BotError> {
     let mut planned = Vec::new();
@@ -383,7 +378,7 @@ async fn raffle_winners(
         };
         let ledger = bot.state.ledger();
         let raffle = raffle_state(bot, *raffle_id).await?;
-        let Some(of) = served(raffle.program_id, program) else {
+        let Some(of) = served(bot, raffle.program_id) else {
             continue;
         };
         for ticket in winning_tickets {
@@ -394,7 +389,7 @@ async fn raffle_winners(
             let Some(chat_id) = members::telegram_chat(bot.state.accounts(), &state).await? else {
                 continue;
             };
-            let infos = chats::infos(bot.pool(), &[(chat_id, of)]).await?;
+            let infos = chats::infos(bot.pool(), bot.rows_key(), &[(chat_id, of)]).await?;
             let Some(info) = infos.get(&chat_id).filter(|i| i.reachable) else {
                 continue;
             };

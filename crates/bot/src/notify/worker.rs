@@ -10,7 +10,6 @@ use chrono::Utc;
 use clients::{ClientError, EnqueueError, Enqueued, Notifier, NotifierConfig};
 use clients::{Outcome, Report};
 use domain::event::Event;
-use domain::ids::ProgramId;
 use sqlx::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -46,9 +45,14 @@ struct Pending {
     state: State,
 }
 
+/// One worker per bot and database: the configured bot keeps the key it always had, a
+/// program's own bot adds its id.
+fn lock_key(bot: &Bot) -> i64 {
+    LOCK_KEY ^ bot.rows_key().rotate_left(8)
+}
+
 pub struct NotificationWorker {
     bot: Bot,
-    program: Option<ProgramId>,
     notifier: Notifier,
     pub(super) reports: mpsc::Receiver<Report>,
     dispatcher: JoinHandle<()>,
@@ -65,27 +69,27 @@ impl NotificationWorker {
     /// Takes the lock, loads the checkpoint (a first start begins at the log's head: history
     /// is not news) and starts the notifier. `BotError::Busy` if another worker runs.
     pub async fn start(bot: Bot, config: NotifierConfig) -> Result<Self, BotError> {
+        bot.know_program_bots().await?;
         let pool = bot.pool().clone();
         let mut lock = PgConnection::connect_with(&pool.connect_options()).await?;
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
+            .bind(lock_key(&bot))
             .fetch_one(&mut lock)
             .await?;
         if !locked {
             let _ = lock.close().await;
             return Err(BotError::Busy);
         }
-        let checkpoint = match records::load_checkpoint(&pool, CHECKPOINT).await? {
+        let checkpoint = match records::load_checkpoint(&pool, &bot.scoped(CHECKPOINT)).await? {
             Some(checkpoint) => checkpoint,
             None => {
                 let head = bot.state.ledger().store().head().await.map_err(app)?;
-                records::save_checkpoint(&pool, CHECKPOINT, head).await?;
+                records::save_checkpoint(&pool, &bot.scoped(CHECKPOINT), head).await?;
                 head
             }
         };
         let (notifier, reports, dispatcher) = Notifier::spawn(bot.telegram.clone(), config);
         Ok(NotificationWorker {
-            program: bot.state.config.program.map(ProgramId),
             bot,
             notifier,
             reports,
@@ -188,7 +192,7 @@ impl NotificationWorker {
         self.save().await?;
         // Unlocked explicitly: the server drops a closed session's locks only a little later.
         sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
+            .bind(lock_key(&self.bot))
             .execute(&mut self.lock)
             .await?;
         let _ = self.lock.close().await;
@@ -196,7 +200,7 @@ impl NotificationWorker {
     }
 
     async fn offer(&mut self, batch: &[Envelope<Event>]) -> Result<(), BotError> {
-        let planned = plan::plan(&self.bot, batch, self.program, Utc::now()).await?;
+        let planned = plan::plan(&self.bot, batch, Utc::now()).await?;
         let keys: Vec<String> = planned.iter().map(|p| p.key.clone()).collect();
         let settled = records::settled_keys(self.bot.pool(), &keys).await?;
         let mut by_event: BTreeMap<Checkpoint, Vec<plan::Planned>> = BTreeMap::new();
@@ -299,7 +303,8 @@ impl NotificationWorker {
         let now = Utc::now();
         for (at, settled, refused) in done {
             if refused {
-                chats::mark_unreachable(self.bot.pool(), settled.chat_id, now).await?;
+                chats::mark_unreachable(self.bot.pool(), self.bot.rows_key(), settled.chat_id, now)
+                    .await?;
             }
             self.pending.remove(&at);
             self.by_key.remove(&settled.key);
@@ -314,7 +319,7 @@ impl NotificationWorker {
             .next()
             .map_or(self.read_upto, |first| first.previous);
         if at != self.saved {
-            records::save_checkpoint(self.bot.pool(), CHECKPOINT, at).await?;
+            records::save_checkpoint(self.bot.pool(), &self.bot.scoped(CHECKPOINT), at).await?;
             self.saved = at;
         }
         Ok(())

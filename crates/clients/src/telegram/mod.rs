@@ -30,7 +30,9 @@ pub use message::{
 pub use poll::{
     MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, MAX_POLL_QUESTION_CHARS, MIN_POLL_OPTIONS, SentPoll,
 };
-pub use webhook::{ALLOWED_UPDATES, PolledUpdate, WebhookConfig, WebhookInfo, next_offset};
+pub use webhook::{
+    ALLOWED_UPDATES, BotUser, PolledUpdate, WebhookConfig, WebhookInfo, next_offset,
+};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.telegram.org";
 

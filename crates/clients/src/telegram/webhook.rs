@@ -137,6 +137,15 @@ struct UpdateId {
 #[derive(Serialize)]
 struct Empty {}
 
+/// The bot a token belongs to (`getMe`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct BotUser {
+    pub id: i64,
+    /// Without the `@`.
+    #[serde(default)]
+    pub username: String,
+}
+
 impl TelegramApi {
     pub async fn set_webhook(&self, config: &WebhookConfig) -> Result<()> {
         if config.allowed_updates.is_empty() {
@@ -145,6 +154,11 @@ impl TelegramApi {
             ));
         }
         expect_true(self.call("setWebhook", config).await?)
+    }
+
+    /// Proves the token works and names its bot: a token BotFather revoked answers 401.
+    pub async fn get_me(&self) -> Result<BotUser> {
+        self.call("getMe", &Empty {}).await
     }
 
     pub async fn get_webhook_info(&self) -> Result<WebhookInfo> {
