@@ -554,7 +554,7 @@ pub async fn settle_interrupted(
              error = 'the sender stopped while this message was being sent', updated_at = $1 \
          WHERE status = 'sending' AND broadcast_id IN \
              (SELECT broadcast_id FROM broadcasts b WHERE {})",
-        Served::sql("b.program_id", 2)
+        served.sql("b.program_id", 2)
     );
     let done = sqlx::query(&sql)
         .bind(now)
@@ -612,7 +612,7 @@ pub async fn sending(pool: &PgPool, served: Served) -> sqlx::Result<Option<Outgo
     let sql = format!(
         "SELECT broadcast_id, program_id, text, image_url, button_label FROM broadcasts b \
          WHERE status = 'sending' AND {} ORDER BY started_at, broadcast_id LIMIT 1",
-        Served::sql("b.program_id", 1)
+        served.sql("b.program_id", 1)
     );
     sqlx::query_as(&sql)
         .bind(served.bind())

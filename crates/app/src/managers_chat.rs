@@ -403,7 +403,8 @@ pub struct CandidateChat {
     pub role: String,
 }
 
-/// Groups offered as managers' chats for `program`, newest first.
+/// Groups offered as managers' chats for `program`, newest first: those its bot (its own, else
+/// the configured one) is in.
 pub async fn candidates(
     pool: &PgPool,
     program: ProgramId,
@@ -412,6 +413,8 @@ pub async fn candidates(
     sqlx::query_as(
         "SELECT b.chat_id, b.title, b.role FROM bot_group_chats b \
          WHERE b.role IN ('administrator', 'member') \
+           AND b.bot_id = coalesce( \
+               (SELECT pb.bot_id FROM program_bots pb WHERE pb.program_id = $1), 0) \
            AND coalesce(b.chat_type, 'group') IN ('group', 'supergroup') \
            AND NOT EXISTS (SELECT 1 FROM channels c \
                            WHERE c.network = 'telegram' AND c.destination = b.chat_id) \

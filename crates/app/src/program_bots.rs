@@ -278,27 +278,40 @@ pub(crate) async fn reseal(
 /// Which programs a bot serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Served {
-    Program(ProgramId),
-    /// The configured bot without `LOYALTY_PROGRAM`: every program without a bot of its own.
-    WithoutOwnBot,
+    /// A program's own bot: that program.
+    Own(ProgramId),
+    /// The configured bot: `LOYALTY_PROGRAM` (`Some`) or every program (`None`), in both cases
+    /// leaving out the programs with a bot of their own.
+    Configured(Option<ProgramId>),
 }
 
 impl Served {
+    /// Whether the program is served, given whether it has a bot of its own.
+    pub fn includes(&self, program: ProgramId, has_own_bot: bool) -> bool {
+        match self {
+            Served::Own(own) => *own == program,
+            Served::Configured(only) => !has_own_bot && only.is_none_or(|only| only == program),
+        }
+    }
+
     /// `column` (a program id, qualified by its table's alias: inside the subquery a bare
-    /// `program_id` would be `program_bots`' own) is served, as SQL: `$n` is bound to
-    /// [`Served::bind`] (a program, or NULL for every program without a bot of its own).
-    pub fn sql(column: &str, n: usize) -> String {
-        format!(
-            "coalesce({column} = ${n}::uuid, NOT EXISTS \
-             (SELECT 1 FROM program_bots pb WHERE pb.program_id = {column}))"
-        )
+    /// `program_id` would be `program_bots`' own) is served, as SQL; `$n` is bound to
+    /// [`Served::bind`].
+    pub fn sql(&self, column: &str, n: usize) -> String {
+        match self {
+            Served::Own(_) => format!("{column} = ${n}::uuid"),
+            Served::Configured(_) => format!(
+                "coalesce({column} = ${n}::uuid, true) AND NOT EXISTS \
+                 (SELECT 1 FROM program_bots pb WHERE pb.program_id = {column})"
+            ),
+        }
     }
 
     /// The value for the `$n` of [`Served::sql`].
     pub fn bind(&self) -> Option<Uuid> {
         match self {
-            Served::Program(program) => Some(program.0),
-            Served::WithoutOwnBot => None,
+            Served::Own(program) | Served::Configured(Some(program)) => Some(program.0),
+            Served::Configured(None) => None,
         }
     }
 }
@@ -419,6 +432,21 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_program_hears_from_one_bot_only() {
+        let (a, b) = (ProgramId(Uuid::from_u128(1)), ProgramId(Uuid::from_u128(2)));
+        assert!(Served::Own(b).includes(b, true));
+        assert!(!Served::Own(b).includes(a, false));
+        assert!(Served::Configured(None).includes(a, false));
+        assert!(!Served::Configured(None).includes(b, true));
+        assert!(Served::Configured(Some(a)).includes(a, false));
+        assert!(!Served::Configured(Some(a)).includes(b, false));
+        assert!(
+            !Served::Configured(Some(b)).includes(b, true),
+            "its own bot speaks for it"
+        );
     }
 
     #[test]

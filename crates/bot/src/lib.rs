@@ -141,14 +141,12 @@ impl Bot {
         }
     }
 
-    /// Whether this bot notifies and alerts for `program`. The configured bot without
-    /// `LOYALTY_PROGRAM` serves every program that has no bot of its own, so no program hears
-    /// from two bots.
+    /// Whether this bot notifies and alerts for `program`. The configured bot serves
+    /// `LOYALTY_PROGRAM` (every program when that is unset) except the programs with a bot of
+    /// their own, so no program hears from two bots.
     pub fn serves(&self, program: ProgramId) -> bool {
-        match self.served() {
-            Served::Program(only) => only == program,
-            Served::WithoutOwnBot => !self.state.program_bots.has_own_bot(program),
-        }
+        let has_own_bot = self.state.program_bots.has_own_bot(program);
+        self.served().includes(program, has_own_bot)
     }
 
     /// Reads `program_bots` now: a worker filtering by [`Bot::serves`] calls this as it starts,
@@ -203,10 +201,9 @@ impl Bot {
 
     /// The programs this bot serves, as a filter SQL can apply.
     pub fn served(&self) -> Served {
-        match (&self.own, self.state.config.program) {
-            (Some(own), _) => Served::Program(own.program_id),
-            (None, Some(only)) => Served::Program(ProgramId(only)),
-            (None, None) => Served::WithoutOwnBot,
+        match &self.own {
+            Some(own) => Served::Own(own.program_id),
+            None => Served::Configured(self.state.config.program.map(ProgramId)),
         }
     }
 
@@ -333,14 +330,14 @@ pub fn spawn_workers(bot: Bot, shutdown: watch::Receiver<bool>) -> Vec<JoinHandl
 
 /// A program bot's running workers and the switch that stops them.
 struct Running {
-    token: String,
+    own: Arc<ProgramBot>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 /// Keeps one set of workers per program bot: reads `program_bots` every
-/// [`SUPERVISE_INTERVAL`], starts the new, restarts the changed (a new token) and stops the
-/// removed.
+/// [`SUPERVISE_INTERVAL`], starts the new, restarts the changed (a new token, secret or
+/// program) and stops the removed.
 async fn supervise(state: AppContext, mut shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<i64, Running> = HashMap::new();
     loop {
@@ -369,9 +366,11 @@ async fn reconcile(
     let gone: Vec<i64> = running
         .iter()
         .filter(|(id, run)| {
-            wanted
-                .get(*id)
-                .is_none_or(|bot| bot.token.expose_secret() != run.token)
+            wanted.get(*id).is_none_or(|bot| {
+                bot.program_id != run.own.program_id
+                    || bot.token.expose_secret() != run.own.token.expose_secret()
+                    || bot.webhook_secret.expose_secret() != run.own.webhook_secret.expose_secret()
+            })
         })
         .map(|(id, _)| *id)
         .collect();
@@ -406,7 +405,7 @@ async fn reconcile(
         running.insert(
             id,
             Running {
-                token: own.token.expose_secret().to_owned(),
+                own: own.clone(),
                 stop,
                 tasks,
             },

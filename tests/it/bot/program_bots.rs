@@ -422,7 +422,7 @@ async fn the_supervisor_starts_a_new_program_bot_and_stops_it_on_shutdown(pool: 
 
 /// A bot's broadcast sender takes, and after a crash settles, only the broadcasts of the
 /// programs it serves: starting B's sender must not mark A's message in flight as unknown,
-/// and the configured bot without `LOYALTY_PROGRAM` leaves B (which has its own bot) alone.
+/// and the configured bot leaves B (which has its own bot) alone.
 #[sqlx::test(migrator = "store::MIGRATOR")]
 async fn each_bot_sends_and_settles_only_its_programs_broadcasts(pool: PgPool) {
     use app::broadcasts;
@@ -485,12 +485,14 @@ async fn each_bot_sends_and_settles_only_its_programs_broadcasts(pool: PgPool) {
         }
     };
     bot.state.program_bots.reload().await.unwrap();
-    assert_eq!(sending(Served::Program(b)).await, Some(b.0));
-    assert_eq!(sending(Served::Program(a)).await, Some(a.0));
-    // The configured bot without a program of its own serves A (no bot), not B.
-    assert_eq!(sending(Served::WithoutOwnBot).await, Some(a.0));
+    assert_eq!(sending(Served::Own(b)).await, Some(b.0));
+    assert_eq!(sending(Served::Configured(Some(a))).await, Some(a.0));
+    // The configured bot serves A (no bot of its own), never B, even when LOYALTY_PROGRAM
+    // names B.
+    assert_eq!(sending(Served::Configured(None)).await, Some(a.0));
+    assert_eq!(sending(Served::Configured(Some(b))).await, None);
 
-    let settled = broadcasts::settle_interrupted(&pool, Served::Program(b), Utc::now())
+    let settled = broadcasts::settle_interrupted(&pool, Served::Own(b), Utc::now())
         .await
         .unwrap();
     assert_eq!(settled, 1);
@@ -500,7 +502,7 @@ async fn each_bot_sends_and_settles_only_its_programs_broadcasts(pool: PgPool) {
         "A's message in flight is left alone"
     );
     assert_eq!(status(ids[1]).await, "unknown");
-    let settled = broadcasts::settle_interrupted(&pool, Served::WithoutOwnBot, Utc::now())
+    let settled = broadcasts::settle_interrupted(&pool, Served::Configured(None), Utc::now())
         .await
         .unwrap();
     assert_eq!(settled, 1);
