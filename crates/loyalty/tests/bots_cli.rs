@@ -127,3 +127,117 @@ async fn a_program_bot_is_added_listed_and_removed_from_the_command_line(pool: P
         text(&again.stderr)
     );
 }
+
+/// The path docs/deploy.md gives for another brand, with the real binaries: `loyalty bots add`
+/// while `serve` runs; within seconds `serve` sets the bot's webhook (its own path and secret),
+/// and a `/start` posted there with that secret is answered by that bot.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_running_serve_takes_up_a_bot_added_from_the_command_line(pool: PgPool) {
+    let telegram = MockServer::start().await;
+    let at = |name: &str| path(format!("/bot{TOKEN}/{name}"));
+    Mock::given(method("POST"))
+        .and(at("getMe"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true,
+            "result": {"id": 7000000002_i64, "is_bot": true, "first_name": "Brand B",
+                       "username": "brand_b_bot"}})))
+        .mount(&telegram)
+        .await;
+    for name in ["setWebhook", "setChatMenuButton"] {
+        Mock::given(method("POST"))
+            .and(at(name))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true})),
+            )
+            .mount(&telegram)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(at("getWebhookInfo"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true,
+            "result": {"url": "https://loyalty.example/webhooks/telegram/7000000002",
+                       "pending_update_count": 0,
+                       "allowed_updates": clients::telegram::ALLOWED_UPDATES}})))
+        .mount(&telegram)
+        .await;
+    Mock::given(method("POST"))
+        .and(at("sendMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true,
+            "result": {"message_id": 1, "date": 1767000000,
+                       "chat": {"id": 5000000001_i64, "type": "private"}}})))
+        .mount(&telegram)
+        .await;
+    let url = database_url(&pool);
+    let api = telegram.uri();
+    let program = loyalty::demo::seed(&pool, &support::secret_box())
+        .await
+        .unwrap()
+        .0
+        .to_string();
+    let server = support::start_serve_with(
+        &url,
+        &[
+            ("LOYALTY_TELEGRAM_MODE", "webhook"),
+            ("LOYALTY_PUBLIC_URL", "https://loyalty.example"),
+            ("LOYALTY_TELEGRAM_API_URL", &api),
+        ],
+    )
+    .await;
+
+    let added = bots(&url, &api, &["add", "--program", &program], Some(TOKEN)).await;
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let set_path = format!("/bot{TOKEN}/setWebhook");
+    let mut set = None;
+    for _ in 0..300 {
+        let requests = telegram.received_requests().await.unwrap_or_default();
+        set = requests.into_iter().find(|r| r.url.path() == set_path);
+        if set.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let set: Value =
+        serde_json::from_slice(&set.expect("serve set the new bot's webhook").body).unwrap();
+    assert_eq!(
+        set["url"],
+        "https://loyalty.example/webhooks/telegram/7000000002"
+    );
+    let secret = set["secret_token"].as_str().unwrap().to_owned();
+
+    let start = json!({"update_id": 1, "message": {"message_id": 1,
+        "from": {"id": 5000000001_i64, "is_bot": false, "first_name": "Анна", "language_code": "ru"},
+        "chat": {"id": 5000000001_i64, "type": "private", "first_name": "Анна"},
+        "date": chrono::Utc::now().timestamp(), "text": "/start"}});
+    let client = reqwest::Client::new();
+    let route = format!("{}/webhooks/telegram/7000000002", server.base);
+    let post = |secret: String| {
+        client
+            .post(&route)
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .body(start.to_string())
+            .send()
+    };
+    assert_eq!(post("wrong".into()).await.unwrap().status(), 401);
+    assert_eq!(post(secret).await.unwrap().status(), 200);
+    let reply_path = format!("/bot{TOKEN}/sendMessage");
+    let mut reply = None;
+    for _ in 0..300 {
+        let requests = telegram.received_requests().await.unwrap_or_default();
+        reply = requests.into_iter().find(|r| r.url.path() == reply_path);
+        if reply.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let reply: Value =
+        serde_json::from_slice(&reply.expect("the brand's bot answered").body).unwrap();
+    assert_eq!(reply["chat_id"], 5000000001_i64);
+    let members: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM external_accounts WHERE program_id = $1::uuid AND network = 'telegram'",
+    )
+    .bind(&program)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(members, 1, "Anna joined the brand's program");
+    drop(server);
+}
