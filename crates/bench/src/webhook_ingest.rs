@@ -60,6 +60,11 @@ pub struct Params {
     /// a new program, accounts and comments each run.
     #[arg(long, value_name = "DATABASE")]
     pub on_log: Option<String>,
+    /// Other programs, each with a Telegram bot of its own, served by the same processes
+    /// (their workers follow the log beside the deliveries; their Bot API is unreachable and
+    /// never needed, since none of their members acts).
+    #[arg(long, default_value_t = 0)]
+    pub program_bots: usize,
 }
 
 /// Attempts of one delivery across the servers before it counts as an error.
@@ -100,7 +105,12 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         !p.kill_one || p.servers >= 2,
         "--kill-one needs a second server to take the deliveries"
     );
-    let serve_env = [("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET)];
+    seed_program_bots(&pool, p.program_bots).await?;
+    let serve_env = [
+        ("LOYALTY_INSTAGRAM_APP_SECRET", APP_SECRET),
+        // A closed port: a bot's worker that did call out would fail, not wait.
+        ("LOYALTY_TELEGRAM_API_URL", "http://127.0.0.1:9"),
+    ];
     let mut servers = Vec::new();
     let mut urls = Vec::new();
     for _ in 0..p.servers {
@@ -293,12 +303,57 @@ pub async fn run(database_url: &str, p: Params) -> anyhow::Result<serde_json::Va
         "servers": p.servers,
         "killed_one": p.kill_one,
         "season": p.season,
+        "program_bots": p.program_bots,
         "restart_ms": restart_ms,
         "retried_sends": retries.load(Ordering::Relaxed),
         "visible_samples": visible.len(),
         "visible_p50_ms": ms(visible.value_at_quantile(0.5)),
         "visible_p99_ms": ms(visible.value_at_quantile(0.99)),
     }))
+}
+
+/// `count` programs, each given a bot of its own (ids from 8,000,000,000 up, so a rerun on the
+/// same database replaces nothing another run made).
+async fn seed_program_bots(pool: &PgPool, count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let ledger = Ledger::new(EventStore::new(pool.clone()), LedgerConfig::default());
+    let secrets = crate::served_secret_box()?;
+    let first: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(bot_id), 7999999999) + 1 FROM program_bots")
+            .fetch_one(pool)
+            .await?;
+    for n in 0..count as i64 {
+        let program = ProgramId(Uuid::new_v4());
+        let action = ManagerAction {
+            manager: "bench".into(),
+            request_id: Uuid::new_v4(),
+            at: Utc::now().into(),
+        };
+        ledger
+            .create_program(
+                program,
+                "Bench brand with a bot",
+                chrono_tz::UTC,
+                Rules::standard(),
+                &action,
+            )
+            .await?;
+        let bot_id = first + n;
+        let token = format!("{bot_id}:AABenchBotTokenNeverSentAnywhere_{n:06}");
+        app::program_bots::save(
+            pool,
+            &secrets,
+            program,
+            bot_id,
+            &format!("bench_{n}_bot"),
+            &token,
+            "bench",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn seed_program(pool: &PgPool, season: bool) -> anyhow::Result<ProgramId> {

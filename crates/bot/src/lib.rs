@@ -156,6 +156,26 @@ impl Bot {
         Ok(())
     }
 
+    /// The next events of the log this bot's followers (notifications, managers' alerts) look
+    /// at, and how far the look reached: a program's own bot receives only its program's
+    /// events (`EventStore::read_program_as`), so a hundred brands' followers do not each
+    /// decode every brand's events; the configured bot reads them all.
+    pub async fn read_log(
+        &self,
+        after: store::Checkpoint,
+        limit: i64,
+    ) -> Result<(Vec<store::Envelope<domain::Event>>, store::Checkpoint), AppError> {
+        let store = self.state.ledger().store();
+        if let Some(own) = &self.own {
+            return Ok(store
+                .read_program_as(own.program_id.0, after, limit)
+                .await?);
+        }
+        let batch = store.read_all_as(after, limit).await?;
+        let reached = batch.last().map_or(after, store::Envelope::checkpoint);
+        Ok((batch, reached))
+    }
+
     /// `{public_url}{path}`.
     pub fn public_link(&self, path: &str) -> String {
         let base = self.state.config.http.public_url.trim_end_matches('/');

@@ -482,6 +482,54 @@ impl EventStore {
     }
 }
 
+impl EventStore {
+    /// One program's events among the next `limit` of the log (gap-safe, as
+    /// [`EventStore::read_all_as`]), and how far that look reached: a follower of one program
+    /// moves past the others' events without receiving or decoding them. Nothing new: the
+    /// events are empty and the checkpoint is `after`.
+    pub async fn read_program_as<T>(
+        &self,
+        program: uuid::Uuid,
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<(Vec<Envelope<T>>, Checkpoint), StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        // The span from the log's order index alone; then the program's rows within it.
+        let reached: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id, position FROM (SELECT tx_id, position FROM events \
+               WHERE (tx_id, position) > ($1, $2) AND tx_id < (SELECT events_read_horizon()) \
+               ORDER BY tx_id, position LIMIT $3) span \
+             ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .bind(after.tx_id)
+        .bind(after.position)
+        .bind(limit.clamp(1, MAX_READ_BATCH))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((tx_id, position)) = reached else {
+            return Ok((Vec::new(), after));
+        };
+        let upto = Checkpoint { tx_id, position };
+        let rows: Vec<EnvelopeRow<T>> = sqlx::query_as(
+            "SELECT tx_id, position, program_id, stream_version, recorded_at, payload FROM events \
+             WHERE (tx_id, position) > ($1, $2) AND (tx_id, position) <= ($3, $4) \
+               AND program_id = $5 \
+             ORDER BY tx_id, position",
+        )
+        .bind(after.tx_id)
+        .bind(after.position)
+        .bind(upto.tx_id)
+        .bind(upto.position)
+        .bind(program)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| undecodable(e, after))?;
+        Ok((envelopes(rows), upto))
+    }
+}
+
 /// A log row as followers read it: place, program, stream version, record time and the decoded
 /// payload.
 type EnvelopeRow<T> = (

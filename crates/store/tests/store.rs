@@ -1077,3 +1077,54 @@ async fn after_a_restore_from_a_server_ahead_the_clock_catches_up_and_appends_fo
     );
     assert_eq!(store::catch_up_clock(&pool).await.unwrap(), 0);
 }
+
+/// A follower of one program receives only its events, and learns how far its look reached, so
+/// it moves past the other programs' events without receiving them.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_follower_of_one_program_reads_its_events_and_passes_the_others(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let other = Uuid::from_u128(2);
+    // Interleaved: ours 0, theirs 1, ours 2, theirs 3, theirs 4.
+    for n in 0..5u64 {
+        let program = if n == 0 || n == 2 { PROGRAM } else { other };
+        let mut c = commit(&format!("s-{n}"), ExpectedVersion::NoStream, vec![event(n)]);
+        c.appends[0].program_id = program;
+        store.append(c).await.unwrap();
+    }
+    let all = read_settled(&store, Checkpoint::default(), 5).await;
+    assert_eq!(all.len(), 5);
+    let at = |i: usize| Checkpoint {
+        tx_id: all[i].tx_id,
+        position: all[i].position,
+    };
+    let n_of = |e: &store::Envelope<serde_json::Value>| e.event["n"].as_u64().unwrap();
+
+    // A look of three: ours 0 and 2, reaching the third event.
+    let (ours, reached) = store
+        .read_program_as::<serde_json::Value>(PROGRAM, Checkpoint::default(), 3)
+        .await
+        .unwrap();
+    assert_eq!(ours.iter().map(n_of).collect::<Vec<_>>(), [0, 2]);
+    assert!(ours.iter().all(|e| e.program_id == PROGRAM));
+    assert_eq!(reached, at(2));
+    // The rest is theirs: nothing for us, but the look moves to the end.
+    let (ours, reached) = store
+        .read_program_as::<serde_json::Value>(PROGRAM, reached, 3)
+        .await
+        .unwrap();
+    assert!(ours.is_empty());
+    assert_eq!(reached, at(4));
+    // Nothing new: where it stood.
+    let (ours, still) = store
+        .read_program_as::<serde_json::Value>(PROGRAM, reached, 3)
+        .await
+        .unwrap();
+    assert!(ours.is_empty());
+    assert_eq!(still, reached);
+    // The other program's follower sees its three.
+    let (theirs, _) = store
+        .read_program_as::<serde_json::Value>(other, Checkpoint::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(theirs.iter().map(n_of).collect::<Vec<_>>(), [1, 3, 4]);
+}

@@ -94,16 +94,11 @@ impl Watch {
         chats: &[ManagersChat],
         now: DateTime<Utc>,
     ) -> Result<(), BotError> {
-        let store = bot.state.ledger().store().clone();
         for _ in 0..MAX_BATCHES {
-            let batch = store
-                .read_all_as::<Event>(self.read_upto, READ_BATCH)
-                .await
-                .map_err(app::AppError::from)?;
-            let Some(last) = batch.last() else {
+            let (batch, last) = bot.read_log(self.read_upto, READ_BATCH).await?;
+            if last == self.read_upto {
                 break;
-            };
-            let last = last.checkpoint();
+            }
             if !chats.is_empty() {
                 for envelope in &batch {
                     self.entry(bot, chats, envelope, now).await?;

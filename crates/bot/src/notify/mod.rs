@@ -82,7 +82,9 @@ pub async fn run(bot: Bot, config: NotifierConfig, mut shutdown: watch::Receiver
                     worker.on_report(report);
                 }
             }
-            changed = wake.changed() => {
+            // A program's own bot looks once a POLL_INTERVAL: its notifications wait up to a
+            // second, and a hundred bots do not each query the log after every append.
+            changed = wake.changed(), if bot.own.is_none() => {
                 if changed.is_err() {
                     tokio::time::sleep(POLL_INTERVAL).await;
                 }

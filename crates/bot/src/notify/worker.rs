@@ -122,13 +122,16 @@ impl NotificationWorker {
         self.reoffer()?;
         let mut step = Step::CaughtUp;
         if self.pending.len() < MAX_PENDING {
-            let store = self.bot.state.ledger().store().clone();
-            let batch = store
-                .read_all_as::<Event>(self.read_upto, READ_BATCH)
+            let (batch, reached) = self
+                .bot
+                .read_log(self.read_upto, READ_BATCH)
                 .await
-                .map_err(app)?;
+                .map_err(BotError::App)?;
             if !batch.is_empty() {
                 self.offer(&batch).await?;
+            }
+            if reached > self.read_upto {
+                self.read_upto = reached;
                 step = Step::Progressed;
             }
         }
