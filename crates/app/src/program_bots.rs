@@ -1,8 +1,8 @@
 //! Programs' own Telegram bots, so one deployment serves many brands: each program may have a
 //! bot of its own, which answers its members, validates its Mini App's `initData`, sends its
 //! notifications and receives its webhook at `/webhooks/telegram/<bot id>` with a secret of its
-//! own. The process's configured bot (`LOYALTY_TELEGRAM_BOT_TOKEN`) stays for `LOYALTY_PROGRAM`,
-//! or for every program without a bot of its own when that is unset.
+//! own. The process's configured bot (`LOYALTY_TELEGRAM_BOT_TOKEN`) serves `LOYALTY_PROGRAM`, or
+//! every program when that is unset, but never a program with a bot of its own (`Served`).
 //!
 //! Tokens and webhook secrets are sealed at rest (`secrets`); changes are recorded in
 //! `channel_changes` as `telegram bot:<id>` rows, never with a secret.

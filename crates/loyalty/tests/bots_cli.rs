@@ -31,6 +31,18 @@ async fn bots(url: &str, api: &str, args: &[&str], token: Option<&str>) -> Outpu
     command.output().await.expect("loyalty runs")
 }
 
+/// The body of the first request the fake received at `path`, waiting up to 15 s for it.
+async fn first_request(server: &MockServer, path: &str) -> Option<Value> {
+    for _ in 0..300 {
+        let requests = server.received_requests().await.unwrap_or_default();
+        if let Some(found) = requests.into_iter().find(|r| r.url.path() == path) {
+            return serde_json::from_slice(&found.body).ok();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -185,18 +197,9 @@ async fn a_running_serve_takes_up_a_bot_added_from_the_command_line(pool: PgPool
 
     let added = bots(&url, &api, &["add", "--program", &program], Some(TOKEN)).await;
     assert!(added.status.success(), "{}", text(&added.stderr));
-    let set_path = format!("/bot{TOKEN}/setWebhook");
-    let mut set = None;
-    for _ in 0..300 {
-        let requests = telegram.received_requests().await.unwrap_or_default();
-        set = requests.into_iter().find(|r| r.url.path() == set_path);
-        if set.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let set: Value =
-        serde_json::from_slice(&set.expect("serve set the new bot's webhook").body).unwrap();
+    let set = first_request(&telegram, &format!("/bot{TOKEN}/setWebhook"))
+        .await
+        .expect("serve set the new bot's webhook");
     assert_eq!(
         set["url"],
         "https://loyalty.example/webhooks/telegram/7000000002"
@@ -218,18 +221,9 @@ async fn a_running_serve_takes_up_a_bot_added_from_the_command_line(pool: PgPool
     };
     assert_eq!(post("wrong".into()).await.unwrap().status(), 401);
     assert_eq!(post(secret).await.unwrap().status(), 200);
-    let reply_path = format!("/bot{TOKEN}/sendMessage");
-    let mut reply = None;
-    for _ in 0..300 {
-        let requests = telegram.received_requests().await.unwrap_or_default();
-        reply = requests.into_iter().find(|r| r.url.path() == reply_path);
-        if reply.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let reply: Value =
-        serde_json::from_slice(&reply.expect("the brand's bot answered").body).unwrap();
+    let reply = first_request(&telegram, &format!("/bot{TOKEN}/sendMessage"))
+        .await
+        .expect("the brand's bot answered");
     assert_eq!(reply["chat_id"], 5000000001_i64);
     let members: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM external_accounts WHERE program_id = $1::uuid AND network = 'telegram'",
