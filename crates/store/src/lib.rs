@@ -15,6 +15,7 @@ pub mod digest;
 mod error;
 mod log_copy;
 mod read;
+mod tail;
 pub mod upcast;
 pub mod wake;
 
@@ -26,6 +27,7 @@ pub use log_copy::{LogCopy, LogRow};
 pub use read::{
     COLUMNS as EVENT_COLUMNS, Checkpoint, Envelope, IndexedType, MAX_READ_BATCH, RecordedEvent,
 };
+pub use tail::LogTail;
 pub use wake::Wake;
 
 use sqlx::PgPool;

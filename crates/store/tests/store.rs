@@ -1128,3 +1128,100 @@ async fn a_follower_of_one_program_reads_its_events_and_passes_the_others(pool: 
         .unwrap();
     assert_eq!(theirs.iter().map(n_of).collect::<Vec<_>>(), [1, 3, 4]);
 }
+
+/// Appends event `n` to program `program` in a stream of its own.
+async fn append_to(store: &EventStore, program: Uuid, n: u64) {
+    let mut c = commit(&format!("t-{n}"), ExpectedVersion::NoStream, vec![event(n)]);
+    c.appends[0].program_id = program;
+    store.append(c).await.unwrap();
+}
+
+/// Reads `program`'s events through the tail until a look reaches nothing new.
+async fn follow_tail(
+    tail: &store::LogTail<serde_json::Value>,
+    program: Uuid,
+    after: &mut Checkpoint,
+    seen: &mut Vec<u64>,
+) {
+    loop {
+        let (ours, reached) = tail.read_program(program, *after, 3).await.unwrap();
+        assert!(ours.iter().all(|e| e.program_id == program));
+        assert!(
+            ours.iter()
+                .all(|e| e.checkpoint() > *after && e.checkpoint() <= reached)
+        );
+        seen.extend(ours.iter().map(|e| e.event["n"].as_u64().unwrap()));
+        if reached == *after {
+            return;
+        }
+        *after = reached;
+    }
+}
+
+/// Followers sharing one tail receive exactly what reading the database gives each of them,
+/// whether they keep up, lag behind what the tail still holds (it keeps only 8 events here),
+/// or start late.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn followers_of_a_shared_tail_read_what_the_database_gives_them(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let programs = [PROGRAM, Uuid::from_u128(2), Uuid::from_u128(3)];
+    let tail = store::LogTail::new(store.clone(), 8, std::time::Duration::ZERO);
+    let mut places = [Checkpoint::default(); 3];
+    let mut seen: [Vec<u64>; 3] = Default::default();
+    let mut n = 0;
+    for round in 0..6u64 {
+        // Uneven rounds, mostly the third program's events, later rounds longer than the tail.
+        for _ in 0..(3 + round * 2) {
+            let program = programs[(n % 5).min(2) as usize];
+            append_to(&store, program, n).await;
+            n += 1;
+        }
+        read_settled(&store, Checkpoint::default(), n as usize).await;
+        // The third follower looks only every other round, so it falls behind the tail.
+        for f in 0..3 {
+            if f < 2 || round % 2 == 1 {
+                follow_tail(&tail, programs[f], &mut places[f], &mut seen[f]).await;
+            }
+        }
+    }
+    for (f, program) in programs.iter().enumerate() {
+        let (expected, _) = store
+            .read_program_as::<serde_json::Value>(*program, Checkpoint::default(), 1_000)
+            .await
+            .unwrap();
+        let expected: Vec<u64> = expected
+            .iter()
+            .map(|e| e.event["n"].as_u64().unwrap())
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(seen[f], expected, "follower {f}");
+    }
+    // A follower starting from the beginning, long behind the tail, reads the database.
+    let mut late = Vec::new();
+    follow_tail(&tail, PROGRAM, &mut Checkpoint::default(), &mut late).await;
+    assert_eq!(late, seen[0]);
+}
+
+/// However many followers look, the tail asks the database once per refresh.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn fifty_followers_of_a_shared_tail_cost_the_database_one_read(pool: PgPool) {
+    let store = EventStore::new(pool.clone());
+    let head = store.head().await.unwrap();
+    let programs: Vec<Uuid> = (0..50u128).map(|p| Uuid::from_u128(100 + p)).collect();
+    for (n, program) in programs.iter().enumerate() {
+        append_to(&store, *program, n as u64).await;
+    }
+    read_settled(&store, head, 50).await;
+    let tail: store::LogTail<serde_json::Value> =
+        store::LogTail::new(store.clone(), 1_000, std::time::Duration::from_secs(3_600));
+    for (n, program) in programs.iter().enumerate() {
+        let (ours, reached) = tail.read_program(*program, head, 500).await.unwrap();
+        let ns: Vec<u64> = ours
+            .iter()
+            .map(|e| e.event["n"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ns, [n as u64], "follower {n}");
+        assert!(reached > head);
+    }
+    assert_eq!(tail.log_reads(), 1);
+}
