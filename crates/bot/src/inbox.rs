@@ -9,8 +9,8 @@ use adapters::signal::Signal;
 use adapters::telegram;
 use futures::StreamExt;
 use sqlx::PgPool;
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use store::Metadata;
 use tokio::sync::{Notify, watch};
@@ -28,8 +28,16 @@ const RETRY_BASE_SECS: f64 = 5.0;
 /// Looks for messages stored by other processes, and for retries that came due, this often.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Wakes this process's inbox worker when a message is stored.
-static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// Per bot (its rows key), what wakes this process's inbox worker of that bot when a message
+/// for it is stored: one shared wake-up would rouse an arbitrary bot's worker and leave the
+/// right one to its next poll.
+static WAKES: LazyLock<parking_lot::Mutex<HashMap<i64, Arc<Notify>>>> =
+    LazyLock::new(Default::default);
+
+/// The wake-up of the inbox worker of the bot keyed `bot` in `bot_updates`.
+pub fn wake_of(bot: i64) -> Arc<Notify> {
+    WAKES.lock().entry(bot).or_default().clone()
+}
 
 /// Stores a raw update once (a redelivery is a no-op) and wakes the worker. `user_id` is the
 /// sender, so erasing them finds it.
@@ -50,7 +58,7 @@ pub async fn store(
     .bind(bot)
     .execute(pool)
     .await?;
-    WAKE.notify_one();
+    wake_of(bot).notify_one();
     Ok(())
 }
 
@@ -217,6 +225,7 @@ async fn settle(
 /// Answers messages as they arrive until `shutdown`. Handled ones are deleted by the retention
 /// job (`app::retention`, `raw_update_retention_hours`).
 pub async fn run(bot: Bot, mut shutdown: watch::Receiver<bool>) {
+    let wake = wake_of(bot.rows_key());
     loop {
         if *shutdown.borrow() {
             return;
@@ -227,7 +236,7 @@ pub async fn run(bot: Bot, mut shutdown: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "bot inbox step failed"),
         }
         tokio::select! {
-            () = WAKE.notified() => {}
+            () = wake.notified() => {}
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = stopped(&mut shutdown) => return,
         }

@@ -20,6 +20,7 @@ pub mod chats;
 pub mod commands;
 pub mod history;
 pub mod inbox;
+pub mod locks;
 pub mod managers;
 pub mod members;
 pub mod notify;
@@ -38,6 +39,7 @@ use app::program_bots::{ProgramBot, Served};
 use app::{AppError, ProgramContext};
 use clients::{RetryPolicy, TelegramApi, VkApi};
 use domain::ids::ProgramId;
+use locks::LockSession;
 use parking_lot::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
@@ -67,7 +69,16 @@ pub struct Bot {
     pub telegram: TelegramApi,
     pub vk: Option<VkApi>,
     pub own: Option<Arc<ProgramBot>>,
+    /// The log's newest events shared by the process's program bots (set by the supervisor);
+    /// without it, a program bot's followers read the database themselves.
+    pub tail: Option<Arc<LogTail>>,
+    /// Where its notifier takes its advisory lock: the process's program bots share one
+    /// session (one connection).
+    pub locks: Arc<LockSession>,
 }
+
+/// The newest events of the log, read once for every program bot of a process.
+pub type LogTail = store::LogTail<domain::Event>;
 
 impl Bot {
     /// The configured bot; `None` when no bot token is configured (or it is not a BotFather
@@ -80,6 +91,8 @@ impl Bot {
             telegram,
             vk: vk_client(state),
             own: None,
+            tail: None,
+            locks: LockSession::new(state.pool.clone()),
         })
     }
 
@@ -91,6 +104,8 @@ impl Bot {
             telegram,
             vk: vk_client(state),
             own: Some(own),
+            tail: None,
+            locks: LockSession::new(state.pool.clone()),
         })
     }
 
@@ -158,8 +173,8 @@ impl Bot {
 
     /// The next events of the log this bot's followers (notifications, managers' alerts) look
     /// at, and how far the look reached: a program's own bot receives only its program's
-    /// events (`EventStore::read_program_as`), so a hundred brands' followers do not each
-    /// decode every brand's events; the configured bot reads them all.
+    /// events, from the process's shared [`LogTail`] when it has one, so a hundred brands'
+    /// followers cost the database one reader; the configured bot reads them all.
     pub async fn read_log(
         &self,
         after: store::Checkpoint,
@@ -167,9 +182,11 @@ impl Bot {
     ) -> Result<(Vec<store::Envelope<domain::Event>>, store::Checkpoint), AppError> {
         let store = self.state.ledger().store();
         if let Some(own) = &self.own {
-            return Ok(store
-                .read_program_as(own.program_id.0, after, limit)
-                .await?);
+            let program = own.program_id.0;
+            return Ok(match &self.tail {
+                Some(tail) => tail.read_program(program, after, limit).await?,
+                None => store.read_program_as(program, after, limit).await?,
+            });
         }
         let batch = store.read_all_as(after, limit).await?;
         let reached = batch.last().map_or(after, store::Envelope::checkpoint);
@@ -293,6 +310,11 @@ pub fn vk_client(state: &AppContext) -> Option<VkApi> {
 
 /// How often the supervisor reads `program_bots` for bots added, changed or removed.
 pub const SUPERVISE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Events the program bots' shared [`LogTail`] keeps: many seconds of the log at the rates
+/// measured here, while followers look once a second.
+pub const TAIL_CAPACITY: usize = 20_000;
+/// The shared tail asks the database for new events at most this often.
+pub const TAIL_REFRESH: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Starts the workers of every bot for `LOYALTY_TELEGRAM_MODE`: the configured bot's, and a
 /// supervisor that starts (and stops) those of programs' own bots as `program_bots` changes.
@@ -348,6 +370,12 @@ pub fn spawn_workers(bot: Bot, shutdown: watch::Receiver<bool>) -> Vec<JoinHandl
     tasks
 }
 
+/// What the program bots of a process share: one reader of the log and one lock session.
+struct Shared {
+    tail: Arc<LogTail>,
+    locks: Arc<LockSession>,
+}
+
 /// A program bot's running workers and the switch that stops them.
 struct Running {
     own: Arc<ProgramBot>,
@@ -357,12 +385,21 @@ struct Running {
 
 /// Keeps one set of workers per program bot: reads `program_bots` every
 /// [`SUPERVISE_INTERVAL`], starts the new, restarts the changed (a new token, secret or
-/// program) and stops the removed.
+/// program) and stops the removed. Their followers of the log share one [`LogTail`], their
+/// notifiers one [`LockSession`].
 async fn supervise(state: AppContext, mut shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<i64, Running> = HashMap::new();
+    let shared = Shared {
+        tail: Arc::new(LogTail::new(
+            state.ledger().store().clone(),
+            TAIL_CAPACITY,
+            TAIL_REFRESH,
+        )),
+        locks: LockSession::new(state.pool.clone()),
+    };
     loop {
         match state.program_bots.reload().await {
-            Ok(bots) => reconcile(&state, &shutdown, &mut running, bots).await,
+            Ok(bots) => reconcile(&state, &shutdown, &mut running, bots, &shared).await,
             Err(e) => tracing::warn!(error = %e, "could not read the programs' bots"),
         }
         tokio::select! {
@@ -380,6 +417,7 @@ async fn reconcile(
     shutdown: &watch::Receiver<bool>,
     running: &mut HashMap<i64, Running>,
     bots: Vec<Arc<ProgramBot>>,
+    shared: &Shared,
 ) {
     let wanted: HashMap<i64, Arc<ProgramBot>> =
         bots.into_iter().map(|bot| (bot.bot_id, bot)).collect();
@@ -407,9 +445,11 @@ async fn reconcile(
         if running.contains_key(&id) {
             continue;
         }
-        let Some(bot) = Bot::of_program_bot(state, own.clone()) else {
+        let Some(mut bot) = Bot::of_program_bot(state, own.clone()) else {
             continue;
         };
+        bot.tail = Some(shared.tail.clone());
+        bot.locks = shared.locks.clone();
         tracing::info!(bot_id = id, program = %own.program_id, "starting a program's bot");
         let (stop, stopped) = watch::channel(false);
         // Stops with the process, too.

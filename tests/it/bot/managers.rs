@@ -597,14 +597,40 @@ async fn a_reward_running_low_alerts_the_managers_chat_once(pool: PgPool) {
     assert_eq!(to_olga, 0);
 }
 
-#[sqlx::test(migrator = "store::MIGRATOR")]
-async fn the_reverse_button_reverses_once_for_a_manager_and_for_nobody_else(pool: PgPool) {
+/// The staff connected (in English, large awards from 50) and buttons answered, a codeword
+/// campaign running, and the managers' worker started.
+async fn staff_room_with_a_codeword(pool: PgPool) -> (BotApp, Managers) {
     let bot = BotApp::new(pool).await;
     mount_buttons(&bot).await;
     the_staff(&bot).await;
     connect(&bot, "en").await;
     bot.app.codeword_campaign().await;
-    let mut worker = Managers::start(bot.bot.clone()).await.unwrap();
+    let worker = Managers::start(bot.bot.clone()).await.unwrap();
+    (bot, worker)
+}
+
+/// Between the 30-second ticks the worker keeps reading the log (`serve` does it every
+/// second), so an entry's alert does not wait for the next tick.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_entry_between_ticks_is_alerted_when_the_log_is_next_read(pool: PgPool) {
+    let (bot, mut worker) = staff_room_with_a_codeword(pool).await;
+    worker.tick(Utc::now()).await.unwrap();
+    let alerted = async || texts_with(&bot, "🔎").await;
+    assert!(alerted().await.is_empty());
+
+    anna_comments(&bot, "Кодовое слово: СЕКРЕТ").await;
+    bot.project().await;
+    crate::harness::log_visible_to_readers(&bot.app.pool).await;
+    worker.follow_log(Utc::now()).await;
+    assert_eq!(
+        alerted().await,
+        ["🔎 Large codeword bonus: Анна С. earned +50."]
+    );
+}
+
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_reverse_button_reverses_once_for_a_manager_and_for_nobody_else(pool: PgPool) {
+    let (bot, mut worker) = staff_room_with_a_codeword(pool).await;
     anna_comments(&bot, "Кодовое слово: СЕКРЕТ").await;
     bot.project().await;
     worker.tick(Utc::now()).await.unwrap();

@@ -88,6 +88,19 @@ async fn sent_by(bot: &BotApp, token: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Advisory locks on one `bigint` key (the notifiers' kind; the projections' take two keys)
+/// held in the test's database, and by how many sessions.
+async fn advisory_locks(bot: &BotApp) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*), count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' \
+           AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database \
+                                        WHERE datname = current_database())",
+    )
+    .fetch_one(&bot.state.pool)
+    .await
+    .unwrap()
+}
+
 async fn own_bot(bot: &BotApp, id: i64) -> Bot {
     let own = bot.state.program_bots.by_bot(id).await.unwrap().unwrap();
     Bot::of_program_bot(&bot.state, own)
@@ -254,7 +267,19 @@ async fn three_programs_with_three_bots_never_cross(pool: PgPool) {
     );
     assert_eq!([to_a, to_b, to_c], [StatusCode::OK; 3]);
     assert_eq!(panel.count("SELECT count(*) FROM bot_updates").await, 3);
-    let (bot_b, bot_c) = (own_bot(&bot, BOT_B).await, own_bot(&bot, BOT_C).await);
+    let (mut bot_b, mut bot_c) = (own_bot(&bot, BOT_B).await, own_bot(&bot, BOT_C).await);
+    // As the supervisor runs them: the two program bots follow the log through one tail and
+    // take their notifiers' locks on one session.
+    let tail = std::sync::Arc::new(bot::LogTail::new(
+        bot.state.ledger().store().clone(),
+        bot::TAIL_CAPACITY,
+        Duration::ZERO,
+    ));
+    let locks = bot::locks::LockSession::new(bot.state.pool.clone());
+    for each in [&mut bot_b, &mut bot_c] {
+        each.tail = Some(tail.clone());
+        each.locks = locks.clone();
+    }
     let (answered_a, answered_b, answered_c) = tokio::join!(
         bot::inbox::drain(&bot.bot),
         bot::inbox::drain(&bot_b),
@@ -326,6 +351,15 @@ async fn three_programs_with_three_bots_never_cross(pool: PgPool) {
                 .unwrap(),
         );
     }
+    // Three locks on two connections: the configured bot's, and the program bots' shared one.
+    assert_eq!(advisory_locks(&bot).await, (3, 2));
+    // Another process's B (a session of its own) stands by.
+    let mut elsewhere = bot_b.clone();
+    elsewhere.locks = bot::locks::LockSession::new(bot.state.pool.clone());
+    assert!(matches!(
+        NotificationWorker::start(elsewhere, bot.notifier_config()).await,
+        Err(bot::BotError::Busy)
+    ));
     for (program, member, points) in [(a, members[0], 5), (b, members[1], 7), (c, members[2], 9)] {
         bot.app
             .t
@@ -357,6 +391,12 @@ async fn three_programs_with_three_bots_never_cross(pool: PgPool) {
     for worker in workers {
         worker.shutdown().await.unwrap();
     }
+    assert_eq!(
+        advisory_locks(&bot).await,
+        (0, 0),
+        "released, connections closed"
+    );
+    assert_eq!(locks.held().await, 0);
 
     // C's bot is removed: its webhook is refused, and the change is recorded.
     let removed = panel.change(Method::DELETE, &bot_path_of(c), None).await;
@@ -507,4 +547,26 @@ async fn each_bot_sends_and_settles_only_its_programs_broadcasts(pool: PgPool) {
         .unwrap();
     assert_eq!(settled, 1);
     assert_eq!(status(ids[0]).await, "unknown");
+}
+
+/// A message stored for one bot wakes that bot's inbox worker, not another bot's (which would
+/// leave it to its next poll, a second later).
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_stored_message_wakes_its_own_bots_inbox_worker(pool: PgPool) {
+    // Bot ids of this test alone: the wake-ups are per process.
+    let (ours, theirs) = (7_000_000_101, 7_000_000_102);
+    let wake = bot::inbox::wake_of(ours);
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let body = br#"{"update_id": 1}"#;
+    bot::inbox::store(&pool, theirs, 1, None, body)
+        .await
+        .unwrap();
+    assert!(
+        futures::poll!(woken.as_mut()).is_pending(),
+        "another bot's message"
+    );
+    bot::inbox::store(&pool, ours, 1, None, body).await.unwrap();
+    assert!(futures::poll!(woken.as_mut()).is_ready(), "its own message");
 }

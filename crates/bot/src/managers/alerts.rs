@@ -36,6 +36,8 @@ type Window = VecDeque<(DateTime<Utc>, i64)>;
 /// What the worker remembers between ticks.
 pub struct Watch {
     read_upto: Checkpoint,
+    /// The checkpoint as saved, and when: saved at most once per `notify::SAVE_EVERY`.
+    saved: (Checkpoint, std::time::Instant),
     /// Per member, the points of each award in the last hour (by record time).
     recent: HashMap<MemberId, Window>,
     /// Members whose last hour is over the threshold (one alert per episode).
@@ -81,6 +83,7 @@ impl Watch {
         };
         Ok(Watch {
             read_upto,
+            saved: (read_upto, std::time::Instant::now()),
             recent: HashMap::new(),
             over: HashSet::new(),
             refused: HashMap::new(),
@@ -105,7 +108,12 @@ impl Watch {
                 }
             }
             self.read_upto = last;
-            records::save_checkpoint(bot.pool(), &bot.scoped(CHECKPOINT), last).await?;
+        }
+        // Reading again after a restart alerts nothing twice: an entry's alert is keyed by it.
+        let (saved, saved_at) = self.saved;
+        if self.read_upto != saved && saved_at.elapsed() >= crate::notify::SAVE_EVERY {
+            records::save_checkpoint(bot.pool(), &bot.scoped(CHECKPOINT), self.read_upto).await?;
+            self.saved = (self.read_upto, std::time::Instant::now());
         }
         // Members who earned nothing within the hour need no window.
         let hour_ago = now - Duration::hours(1);

@@ -3,7 +3,8 @@
 //! answer some alerts with inline buttons.
 //!
 //! - The worker ([`Managers::tick`]) runs in every `serve` process with the bot, every
-//!   [`TICK`]; the clock is a parameter, so tests drive it without sleeping.
+//!   [`TICK`], and between ticks reads the log for alerts every [`FOLLOW_EVERY`]; the clock
+//!   is a parameter, so tests drive it without sleeping.
 //! - Exactly one digest per program and local day, even with two processes: the
 //!   `managers_digests` row for (program, day) is claimed before sending. A crash between the
 //!   claim and Telegram's answer loses that day's digest rather than risking two (at most
@@ -22,6 +23,7 @@ pub mod digest;
 pub mod texts;
 
 use super::{Bot, BotError, stopped};
+use app::managers_chat::ManagersChat;
 use chrono::{DateTime, Utc};
 use clients::{ClientError, InlineKeyboard};
 use domain::ids::ProgramId;
@@ -30,19 +32,27 @@ use tokio::sync::watch;
 
 /// How often the worker looks at the clock and the conditions.
 pub const TICK: Duration = Duration::from_secs(30);
+/// How often, between ticks, it reads the log for alerts about entries: a follower that keeps
+/// close to the head reads the program bots' shared tail, not the database.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// The worker's state between ticks: the log follower's window and the refused-delivery
-/// counters (both in memory; a restart starts them afresh).
+/// counters (both in memory; a restart starts them afresh), and the chats as of the last tick.
 pub struct Managers {
     bot: Bot,
     alerts: alerts::Watch,
+    chats: Vec<ManagersChat>,
 }
 
 impl Managers {
     pub async fn start(bot: Bot) -> Result<Self, BotError> {
         bot.know_program_bots().await?;
         let alerts = alerts::Watch::start(&bot).await?;
-        Ok(Managers { bot, alerts })
+        Ok(Managers {
+            bot,
+            alerts,
+            chats: Vec::new(),
+        })
     }
 
     /// One round at `now`: every connected chat's digest if due, the conditions checked, the
@@ -50,11 +60,11 @@ impl Managers {
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<(), BotError> {
         let mut chats = app::managers_chat::all(self.bot.pool()).await?;
         chats.retain(|chat| self.bot.serves(ProgramId(chat.program_id)));
+        self.chats = chats;
         // A failure reading the log must not cost the digest: it is read again next tick.
-        if let Err(e) = self.alerts.follow_log(&self.bot, &chats, now).await {
-            tracing::warn!(error = %e, "managers' alerts from the log failed");
-        }
-        for chat in &chats {
+        self.follow_log(now).await;
+        let chats = &self.chats;
+        for chat in chats {
             if let Err(e) = digest::send_if_due(&self.bot, chat, now).await {
                 tracing::warn!(program = %chat.program_id, error = %e, "managers' digest failed");
             }
@@ -63,6 +73,13 @@ impl Managers {
             }
         }
         Ok(())
+    }
+
+    /// Reads the log for alerts about entries, for the chats of the last tick.
+    pub async fn follow_log(&mut self, now: DateTime<Utc>) {
+        if let Err(e) = self.alerts.follow_log(&self.bot, &self.chats, now).await {
+            tracing::warn!(error = %e, "managers' alerts from the log failed");
+        }
     }
 }
 
@@ -78,12 +95,18 @@ pub async fn run(bot: Bot, mut shutdown: watch::Receiver<bool>) {
             () = stopped(&mut shutdown) => return,
         }
     };
+    let mut next_tick = tokio::time::Instant::now();
     loop {
-        if let Err(e) = managers.tick(Utc::now()).await {
-            tracing::warn!(error = %e, "managers' chat round failed");
+        if tokio::time::Instant::now() >= next_tick {
+            if let Err(e) = managers.tick(Utc::now()).await {
+                tracing::warn!(error = %e, "managers' chat round failed");
+            }
+            next_tick = tokio::time::Instant::now() + TICK;
+        } else {
+            managers.follow_log(Utc::now()).await;
         }
         tokio::select! {
-            () = tokio::time::sleep(TICK) => {}
+            () = tokio::time::sleep(FOLLOW_EVERY) => {}
             () = stopped(&mut shutdown) => return,
         }
     }

@@ -9,7 +9,8 @@
 //!   repeat one message: delivery is at least once at that single point.)
 //! - The checkpoint moves only past events whose notification was delivered, failed for good,
 //!   or was not needed; a retryable failure is offered again up to [`MAX_OFFERS`] times.
-//! - One worker per database: a PostgreSQL advisory lock, held on a connection of its own.
+//! - One worker per bot and database: a PostgreSQL advisory lock, held through the bot's
+//!   [`LockSession`](crate::locks::LockSession) (program bots of a process share one connection).
 
 pub mod plan;
 pub mod records;
@@ -37,6 +38,9 @@ const REOFFER_DELAY: Duration = Duration::from_secs(30);
 const FULL_DELAY: Duration = Duration::from_secs(1);
 /// Looks at the log this often even without a wake-up (appends by other processes).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The checkpoint is saved at most this often while the worker runs (and when it stops): a
+/// restart reads again up to this much of the log, and the recorded keys skip what was sent.
+pub const SAVE_EVERY: Duration = Duration::from_secs(5);
 /// `pg_try_advisory_lock` key of the worker ("notify" in ASCII).
 const LOCK_KEY: i64 = 0x6e_6f_74_69_66_79;
 

@@ -3,14 +3,14 @@
 
 use super::{
     CHECKPOINT, FULL_DELAY, LOCK_KEY, MAX_OFFERS, MAX_PENDING, POLL_INTERVAL, READ_BATCH,
-    REOFFER_DELAY, plan, records,
+    REOFFER_DELAY, SAVE_EVERY, plan, records,
 };
+use crate::locks::HeldLock;
 use crate::{Bot, BotError, chats};
 use chrono::Utc;
 use clients::{ClientError, EnqueueError, Enqueued, Notifier, NotifierConfig};
 use clients::{Outcome, Report};
 use domain::event::Event;
-use sqlx::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use store::{Checkpoint, Envelope};
@@ -56,9 +56,10 @@ pub struct NotificationWorker {
     notifier: Notifier,
     pub(super) reports: mpsc::Receiver<Report>,
     dispatcher: JoinHandle<()>,
-    lock: PgConnection,
+    lock: HeldLock,
     read_upto: Checkpoint,
     saved: Checkpoint,
+    saved_at: Instant,
     /// By the event and its place among the event's notifications (a low-stock alert goes to
     /// every manager).
     pending: BTreeMap<(Checkpoint, usize), Pending>,
@@ -71,15 +72,9 @@ impl NotificationWorker {
     pub async fn start(bot: Bot, config: NotifierConfig) -> Result<Self, BotError> {
         bot.know_program_bots().await?;
         let pool = bot.pool().clone();
-        let mut lock = PgConnection::connect_with(&pool.connect_options()).await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(lock_key(&bot))
-            .fetch_one(&mut lock)
-            .await?;
-        if !locked {
-            let _ = lock.close().await;
+        let Some(lock) = bot.locks.try_lock(lock_key(&bot)).await? else {
             return Err(BotError::Busy);
-        }
+        };
         let checkpoint = match records::load_checkpoint(&pool, &bot.scoped(CHECKPOINT)).await? {
             Some(checkpoint) => checkpoint,
             None => {
@@ -97,6 +92,7 @@ impl NotificationWorker {
             lock,
             read_upto: checkpoint,
             saved: checkpoint,
+            saved_at: Instant::now(),
             pending: BTreeMap::new(),
             by_key: HashMap::new(),
         })
@@ -107,7 +103,7 @@ impl NotificationWorker {
         self.pending.len()
     }
 
-    /// Where the worker stands (persisted).
+    /// Where the worker stands as last saved.
     pub fn checkpoint(&self) -> Checkpoint {
         self.saved
     }
@@ -135,7 +131,7 @@ impl NotificationWorker {
                 step = Step::Progressed;
             }
         }
-        self.save().await?;
+        self.save(false).await?;
         Ok(step)
     }
 
@@ -191,15 +187,10 @@ impl NotificationWorker {
         while let Some(report) = self.reports.recv().await {
             self.on_report(report);
         }
-        self.flush().await?;
-        self.save().await?;
-        // Unlocked explicitly: the server drops a closed session's locks only a little later.
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(lock_key(&self.bot))
-            .execute(&mut self.lock)
-            .await?;
-        let _ = self.lock.close().await;
-        Ok(())
+        let settled = self.flush().await;
+        let saved = self.save(true).await;
+        self.lock.release().await;
+        settled.and(saved)
     }
 
     async fn offer(&mut self, batch: &[Envelope<Event>]) -> Result<(), BotError> {
@@ -315,15 +306,18 @@ impl NotificationWorker {
         Ok(())
     }
 
-    async fn save(&mut self) -> Result<(), BotError> {
+    /// Saves where the worker stands: at once when `now`, else at most once per
+    /// [`SAVE_EVERY`] (a hundred bots each saving every second was most of their cost).
+    async fn save(&mut self, now: bool) -> Result<(), BotError> {
         let at = self
             .pending
             .values()
             .next()
             .map_or(self.read_upto, |first| first.previous);
-        if at != self.saved {
+        if at != self.saved && (now || self.saved_at.elapsed() >= SAVE_EVERY) {
             records::save_checkpoint(self.bot.pool(), &self.bot.scoped(CHECKPOINT), at).await?;
             self.saved = at;
+            self.saved_at = Instant::now();
         }
         Ok(())
     }
