@@ -12,7 +12,6 @@
 
 use crate::{ServeChild, copy_rows, fresh_database, round2};
 use anyhow::Context;
-use app::ManagerAction;
 use app::broadcasts::{Audience, Draft};
 use app::ledger::{Ledger, LedgerConfig};
 use axum::Json;
@@ -140,11 +139,7 @@ async fn start_fake(fake: Shared) -> anyhow::Result<String> {
 async fn seed(pool: &sqlx::PgPool, n: usize) -> anyhow::Result<ProgramId> {
     let ledger = Ledger::new(EventStore::new(pool.clone()), LedgerConfig::default());
     let program = ProgramId(Uuid::new_v4());
-    let action = ManagerAction {
-        manager: "bench".into(),
-        request_id: Uuid::new_v4(),
-        at: Utc::now().into(),
-    };
+    let action = crate::bench_manager();
     ledger
         .create_program(
             program,

@@ -178,6 +178,15 @@ pub struct ServeChild {
 /// The served child's privacy key (`serve` refuses to start without one).
 const BENCH_PRIVACY_KEY: &str = "62656e63682d707269766163792d6b65792d6e6f742d6120736563726574212e";
 
+/// A manager command of a bench run's setup, made now with a fresh request id.
+pub fn bench_manager() -> app::ManagerAction {
+    app::ManagerAction {
+        manager: "bench".into(),
+        request_id: uuid::Uuid::new_v4(),
+        at: chrono::Utc::now().into(),
+    }
+}
+
 /// The keys the served child seals and opens channel secrets with (derived from its privacy
 /// key), for channels the bench connects.
 pub fn served_secret_box() -> anyhow::Result<app::secrets::SecretBox> {

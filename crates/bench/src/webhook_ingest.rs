@@ -326,11 +326,7 @@ async fn seed_program_bots(pool: &PgPool, count: usize) -> anyhow::Result<()> {
             .await?;
     for n in 0..count as i64 {
         let program = ProgramId(Uuid::new_v4());
-        let action = ManagerAction {
-            manager: "bench".into(),
-            request_id: Uuid::new_v4(),
-            at: Utc::now().into(),
-        };
+        let action = crate::bench_manager();
         ledger
             .create_program(
                 program,
@@ -370,11 +366,7 @@ async fn seed_program(pool: &PgPool, season: bool) -> anyhow::Result<ProgramId> 
             rule.points = POINTS;
         }
     }
-    let action = ManagerAction {
-        manager: "bench".into(),
-        request_id: Uuid::new_v4(),
-        at: Utc::now().into(),
-    };
+    let action = crate::bench_manager();
     ledger
         .create_program(program_id, "Bench brand", chrono_tz::UTC, rules, &action)
         .await?;

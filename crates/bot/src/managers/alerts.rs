@@ -36,8 +36,7 @@ type Window = VecDeque<(DateTime<Utc>, i64)>;
 /// What the worker remembers between ticks.
 pub struct Watch {
     read_upto: Checkpoint,
-    /// The checkpoint as saved, and when: saved at most once per `notify::SAVE_EVERY`.
-    saved: (Checkpoint, std::time::Instant),
+    saved: records::SavedPlace,
     /// Per member, the points of each award in the last hour (by record time).
     recent: HashMap<MemberId, Window>,
     /// Members whose last hour is over the threshold (one alert per episode).
@@ -66,24 +65,10 @@ struct Reversal {
 impl Watch {
     /// Starts at the saved checkpoint; a first start begins at the log's head.
     pub async fn start(bot: &Bot) -> Result<Self, BotError> {
-        let pool = bot.pool();
-        let read_upto = match records::load_checkpoint(pool, &bot.scoped(CHECKPOINT)).await? {
-            Some(at) => at,
-            None => {
-                let head = bot
-                    .state
-                    .ledger()
-                    .store()
-                    .head()
-                    .await
-                    .map_err(app::AppError::from)?;
-                records::save_checkpoint(pool, &bot.scoped(CHECKPOINT), head).await?;
-                head
-            }
-        };
+        let saved = records::SavedPlace::load(bot, CHECKPOINT).await?;
         Ok(Watch {
-            read_upto,
-            saved: (read_upto, std::time::Instant::now()),
+            read_upto: saved.at(),
+            saved,
             recent: HashMap::new(),
             over: HashSet::new(),
             refused: HashMap::new(),
@@ -110,11 +95,7 @@ impl Watch {
             self.read_upto = last;
         }
         // Reading again after a restart alerts nothing twice: an entry's alert is keyed by it.
-        let (saved, saved_at) = self.saved;
-        if self.read_upto != saved && saved_at.elapsed() >= crate::notify::SAVE_EVERY {
-            records::save_checkpoint(bot.pool(), &bot.scoped(CHECKPOINT), self.read_upto).await?;
-            self.saved = (self.read_upto, std::time::Instant::now());
-        }
+        self.saved.save(bot.pool(), self.read_upto, false).await?;
         // Members who earned nothing within the hour need no window.
         let hour_ago = now - Duration::hours(1);
         self.recent

@@ -63,8 +63,7 @@ impl Managers {
         self.chats = chats;
         // A failure reading the log must not cost the digest: it is read again next tick.
         self.follow_log(now).await;
-        let chats = &self.chats;
-        for chat in chats {
+        for chat in &self.chats {
             if let Err(e) = digest::send_if_due(&self.bot, chat, now).await {
                 tracing::warn!(program = %chat.program_id, error = %e, "managers' digest failed");
             }

@@ -1,8 +1,57 @@
 //! The notification worker's tables: its checkpoint and the notifications it settled.
 
+use crate::{Bot, BotError};
 use sqlx::PgPool;
 use std::collections::HashSet;
+use std::time::Instant;
 use store::Checkpoint;
+
+/// A follower's place in the log as saved in its `notification_checkpoint` row. A first start
+/// begins at the log's head (history is not news); while running, the row is written at most
+/// once per [`SAVE_EVERY`](super::SAVE_EVERY), and a restart reads that much of the log again.
+pub struct SavedPlace {
+    name: String,
+    at: Checkpoint,
+    written: Instant,
+}
+
+impl SavedPlace {
+    /// `bot`'s row named `name` (scoped to the bot), created at the log's head if missing.
+    pub async fn load(bot: &Bot, name: &str) -> Result<Self, BotError> {
+        let name = bot.scoped(name);
+        let pool = bot.pool();
+        let at = match load_checkpoint(pool, &name).await? {
+            Some(at) => at,
+            None => {
+                let store = bot.state.ledger().store();
+                let head = store.head().await.map_err(app::AppError::from)?;
+                save_checkpoint(pool, &name, head).await?;
+                head
+            }
+        };
+        Ok(SavedPlace {
+            name,
+            at,
+            written: Instant::now(),
+        })
+    }
+
+    /// Where the row stands.
+    pub fn at(&self) -> Checkpoint {
+        self.at
+    }
+
+    /// Writes `at` if it moved: at once when `now`, else only once `SAVE_EVERY` has passed
+    /// since the last write.
+    pub async fn save(&mut self, pool: &PgPool, at: Checkpoint, now: bool) -> sqlx::Result<()> {
+        if at != self.at && (now || self.written.elapsed() >= super::SAVE_EVERY) {
+            save_checkpoint(pool, &self.name, at).await?;
+            self.at = at;
+            self.written = Instant::now();
+        }
+        Ok(())
+    }
+}
 
 pub async fn load_checkpoint(pool: &PgPool, name: &str) -> sqlx::Result<Option<Checkpoint>> {
     let row: Option<(i64, i64)> =

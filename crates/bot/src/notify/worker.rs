@@ -3,7 +3,7 @@
 
 use super::{
     CHECKPOINT, FULL_DELAY, LOCK_KEY, MAX_OFFERS, MAX_PENDING, POLL_INTERVAL, READ_BATCH,
-    REOFFER_DELAY, SAVE_EVERY, plan, records,
+    REOFFER_DELAY, plan, records,
 };
 use crate::locks::HeldLock;
 use crate::{Bot, BotError, chats};
@@ -58,8 +58,7 @@ pub struct NotificationWorker {
     dispatcher: JoinHandle<()>,
     lock: HeldLock,
     read_upto: Checkpoint,
-    saved: Checkpoint,
-    saved_at: Instant,
+    saved: records::SavedPlace,
     /// By the event and its place among the event's notifications (a low-stock alert goes to
     /// every manager).
     pending: BTreeMap<(Checkpoint, usize), Pending>,
@@ -71,18 +70,10 @@ impl NotificationWorker {
     /// is not news) and starts the notifier. `BotError::Busy` if another worker runs.
     pub async fn start(bot: Bot, config: NotifierConfig) -> Result<Self, BotError> {
         bot.know_program_bots().await?;
-        let pool = bot.pool().clone();
         let Some(lock) = bot.locks.try_lock(lock_key(&bot)).await? else {
             return Err(BotError::Busy);
         };
-        let checkpoint = match records::load_checkpoint(&pool, &bot.scoped(CHECKPOINT)).await? {
-            Some(checkpoint) => checkpoint,
-            None => {
-                let head = bot.state.ledger().store().head().await.map_err(app)?;
-                records::save_checkpoint(&pool, &bot.scoped(CHECKPOINT), head).await?;
-                head
-            }
-        };
+        let saved = records::SavedPlace::load(&bot, CHECKPOINT).await?;
         let (notifier, reports, dispatcher) = Notifier::spawn(bot.telegram.clone(), config);
         Ok(NotificationWorker {
             bot,
@@ -90,9 +81,8 @@ impl NotificationWorker {
             reports,
             dispatcher,
             lock,
-            read_upto: checkpoint,
-            saved: checkpoint,
-            saved_at: Instant::now(),
+            read_upto: saved.at(),
+            saved,
             pending: BTreeMap::new(),
             by_key: HashMap::new(),
         })
@@ -105,7 +95,7 @@ impl NotificationWorker {
 
     /// Where the worker stands as last saved.
     pub fn checkpoint(&self) -> Checkpoint {
-        self.saved
+        self.saved.at()
     }
 
     /// Settles the reports at hand, records them, offers what came due again, reads one batch
@@ -307,18 +297,14 @@ impl NotificationWorker {
     }
 
     /// Saves where the worker stands: at once when `now`, else at most once per
-    /// [`SAVE_EVERY`] (a hundred bots each saving every second was most of their cost).
+    /// `SAVE_EVERY` (a hundred bots each saving every second was most of their cost).
     async fn save(&mut self, now: bool) -> Result<(), BotError> {
         let at = self
             .pending
             .values()
             .next()
             .map_or(self.read_upto, |first| first.previous);
-        if at != self.saved && (now || self.saved_at.elapsed() >= SAVE_EVERY) {
-            records::save_checkpoint(self.bot.pool(), &self.bot.scoped(CHECKPOINT), at).await?;
-            self.saved = at;
-            self.saved_at = Instant::now();
-        }
+        self.saved.save(self.bot.pool(), at, now).await?;
         Ok(())
     }
 }
@@ -330,8 +316,4 @@ fn settled(pending: &Pending, message_id: Option<i64>, error: Option<String>) ->
         message_id,
         error,
     }
-}
-
-fn app(e: store::StoreError) -> BotError {
-    BotError::App(e.into())
 }
