@@ -2,7 +2,8 @@
 //! across batches (a reversal in a later batch counts against the season, a manual credit does
 //! not count), ended once by the season job with frozen standings, each prize paid once (also
 //! after a job that died midway, with the job locked elsewhere, and with two jobs racing), a
-//! blocked winner's prize withheld, and `audit verify` proving all of it.
+//! blocked winner's prize withheld, the counted entries let go once it ends, and `audit verify`
+//! proving all of it.
 
 use crate::harness::admin::AdminClient;
 use crate::harness::{TestApp, json_of};
@@ -115,6 +116,16 @@ async fn keep(app: &TestApp, at: Timestamp) -> app::seasons::Pass {
     keep_once(&app.t.ledger, &app.pool, at).await.unwrap()
 }
 
+/// Rows of `season_entries` the seasons projection holds for the season.
+async fn entries_of(app: &TestApp, season: SeasonId) -> i64 {
+    app.drain().await;
+    sqlx::query_scalar("SELECT count(*) FROM season_entries WHERE season_id = $1")
+        .bind(season.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 async fn audit_is_clean(app: &TestApp) {
     app.drain().await;
     let report = projections::audit::verify(&app.pool).await.unwrap();
@@ -170,9 +181,20 @@ async fn a_season_ends_once_with_frozen_standings_and_pays_each_prize_once(pool:
     assert_eq!(scores, vec![first, (2, tied[0], 10), (2, tied[1], 10)]);
 
     assert_eq!(keep(app, now()).await.ended, 0, "still running");
+    // The five comments are the entries it counted (Vera's deleted one marked undone)...
+    assert_eq!(entries_of(app, season).await, 5);
     let before_the_end = Utc::now();
     let pass = keep(app, after_the_end()).await;
     assert_eq!((pass.ended, pass.paid, pass.settled), (1, 3, 1), "{pass:?}");
+    // ...which nothing counts against once it has ended: they are let go, and a rebuild
+    // (which never writes them) ends with the same tables.
+    assert_eq!(entries_of(app, season).await, 0);
+    let frozen_before_rebuild = rows(&board(&admin, season).await);
+    projections::rebuild::rebuild(&app.pool, Some("seasons"))
+        .await
+        .unwrap();
+    assert_eq!(entries_of(app, season).await, 0);
+    assert_eq!(rows(&board(&admin, season).await), frozen_before_rebuild);
     let frozen = board(&admin, season).await;
     assert_eq!(frozen["frozen"], json!(true));
     assert_eq!(frozen["season"]["phase"], json!("final"));

@@ -442,8 +442,8 @@ pub struct SeasonBoard {
     pub terms: SeasonTerms,
     /// Cancelled or ended: nothing counts any more (a late event cannot move frozen standings).
     pub closed: bool,
-    /// The entries it counted. A reader that starts mid-log seeds this with the entries its
-    /// events undo.
+    /// The entries it counted, while it is open (closing it empties this). A reader that
+    /// starts mid-log seeds this with the entries its events undo.
     pub counted: HashMap<EntryId, Counted>,
     /// Score per member (a change in score for a reader that starts mid-log).
     pub scores: HashMap<MemberId, i64>,
@@ -472,6 +472,10 @@ impl SeasonBoard {
             && *season_id == self.season_id
         {
             self.closed = true;
+            // Nothing counts against a closed board, so what it counted is not needed again:
+            // a reader of a long log holds the entries of open seasons only.
+            self.counted = HashMap::new();
+            self.touched = HashSet::new();
         }
         if self.closed || event.at() >= self.terms.cutoff() {
             return;

@@ -1,7 +1,8 @@
 //! Projection "seasons": each leaderboard season (terms, status, frozen standings), every
-//! member's score in it, and the entries it counted. A batch is counted by the domain's own
-//! fold (`domain::season::SeasonBoards`), resumed from the tables: the running seasons of the
-//! batch's programs, and the counted entries the batch's reversals and compensations undo.
+//! member's score in it, and the entries it counted while it runs (deleted when it closes). A
+//! batch is counted by the domain's own fold (`domain::season::SeasonBoards`), resumed from the
+//! tables: the running seasons of the batch's programs, and the counted entries the batch's
+//! reversals and compensations undo.
 
 use crate::error::Result;
 use crate::projection::{ROWS_PER_STATEMENT, Target};
@@ -256,7 +257,8 @@ impl Changes {
         }
         write_seasons(conn, target, patches).await?;
         write_scores(conn, target, &boards).await?;
-        write_entries(conn, target, &boards).await
+        write_entries(conn, target, &boards).await?;
+        forget_entries_of_closed(conn, target, &self.events).await
     }
 
     /// Gives the boards the counted entries this batch's events undo or restore that earlier
@@ -460,6 +462,35 @@ async fn write_scores(
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// Deletes the entries of the seasons the batch ended or cancelled: nothing counts against a
+/// closed season, so they are never read again (a fold from position 0 never writes them).
+async fn forget_entries_of_closed(
+    conn: &mut PgConnection,
+    target: Target,
+    events: &[(ProgramId, Event)],
+) -> Result<()> {
+    let closed: Vec<Uuid> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::SeasonEnded { season_id, .. } | Event::SeasonCancelled { season_id, .. } => {
+                Some(season_id.0)
+            }
+            _ => None,
+        })
+        .collect();
+    if closed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "DELETE FROM {} WHERE season_id = ANY($1)",
+        target.table("season_entries")
+    ))
+    .bind(&closed)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

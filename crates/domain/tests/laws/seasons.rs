@@ -1,8 +1,9 @@
 //! Seasons over generated histories: two seasons that split time and count everything add up
 //! to the all-time board; a season that leaves adjustments out is blind to them; nothing decided
 //! from the cutoff on moves a board; a board resumed mid-log from the entries its events undo
-//! (as the projection resumes one per batch) ends where the whole fold ends; standings rank by
-//! score with shared ranks and pay each rank its prize.
+//! (as the projection resumes one per batch) ends where the whole fold ends; an ended board is
+//! frozen and keeps no entries; standings rank by score with shared ranks and pay each rank its
+//! prize.
 
 use crate::common::generators::{MINUTES_SPAN, history, setup};
 use crate::common::ledger::MEMBERS;
@@ -139,6 +140,32 @@ proptest! {
             positive(&board_of(season(1), t.clone(), &ledger.log)),
             positive(&board_of(season(1), terms(-FAR, end, FAR as u32, counts), before))
         );
+    }
+
+    /// Ending a season freezes its board where the log stood and lets go of the entries it
+    /// counted: whatever follows (reversals of those entries included) changes nothing.
+    #[test]
+    fn an_ended_board_is_frozen_and_keeps_no_entries(
+        setup in setup(),
+        steps in history(),
+        counts in counts(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let ledger = Ledger::run_all(setup, &steps);
+        let t = terms(-FAR, FAR, 0, counts);
+        let cut = cut.index(ledger.log.len() + 1);
+        let (before, after) = ledger.log.split_at(cut);
+        let at_the_end = board_of(season(1), t.clone(), before);
+        let ended = Event::SeasonEnded {
+            season_id: season(1),
+            standings: at_the_end.standings(),
+            participants: at_the_end.participants(),
+            at: minutes(0),
+        };
+        let board = board_of(season(1), t, before.iter().chain([&ended]).chain(after));
+        prop_assert!(board.closed);
+        prop_assert!(board.counted.is_empty() && board.touched.is_empty());
+        prop_assert_eq!(board.scores, at_the_end.scores);
     }
 
     /// The projection folds a batch from the entries earlier batches counted that the batch

@@ -291,7 +291,16 @@ impl Expected {
             }
             _ => {}
         }
-        self.season_boards.apply(ProgramId(r.program_id), &r.event);
+        let program = ProgramId(r.program_id);
+        self.season_boards.apply(program, &r.event);
+        // The audit stores no entries, so what an event touched is of no use to it.
+        if let Some(seasons) = self.season_boards.by_program.get(&program) {
+            for season in seasons {
+                if let Some(board) = self.season_boards.boards.get_mut(season) {
+                    board.touched.clear();
+                }
+            }
+        }
         if let Some(season_id) = season_of(&r.event) {
             let state = self.seasons.entry((r.program_id, season_id)).or_default();
             *state = std::mem::take(state).apply(&r.event);

@@ -118,6 +118,9 @@ impl VerifyReport {
 /// Rows handed to the fold and hash-chain threads at a time.
 const BATCH_ROWS: usize = 4_096;
 
+/// Seal blocks read ahead of the hash-chain thread (about 2 MB).
+const BLOCKS_AHEAD: usize = 128;
+
 type Batch = Arc<Vec<LogRow>>;
 
 /// Folds the whole log and compares every read model with it, all in one snapshot of the
@@ -143,7 +146,7 @@ pub async fn verify_with(
         .fetch_one(&mut *tx)
         .await?;
     progress.expect_log(&mut tx).await?;
-    let mut models_tx = in_snapshot(pool, &snapshot).await?;
+    let models_tx = in_snapshot(pool, &snapshot).await?;
     let stored: Vec<(String, i64, i64)> =
         sqlx::query_as("SELECT name, tx_id, position FROM projection_checkpoints")
             .fetch_all(&mut *tx)
@@ -173,7 +176,11 @@ pub async fn verify_with(
     let (chain_tx, chain_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
-    let seal_check = seal::SealCheck::load(&mut tx, anchor.cloned()).await?;
+    // The seal's blocks are read beside the log a page at a time, on the models' connection
+    // (idle until the fold is done), which comes back when every block is sent.
+    let (block_tx, block_rx) = tokio::sync::mpsc::channel(BLOCKS_AHEAD);
+    let blocks = tokio::spawn(seal::read_blocks(models_tx, block_tx));
+    let seal_check = seal::SealCheck::new(block_rx, anchor.cloned());
     let chains = tokio::task::spawn_blocking({
         let done = done_tx.clone();
         move || check_chains(chain_rx, done, seal_check)
@@ -217,6 +224,9 @@ pub async fn verify_with(
         .await
         .map_err(|e| ProjectionError::Invalid(format!("the fold failed: {e}")))?;
     tx.rollback().await?;
+    let mut models_tx = blocks
+        .await
+        .map_err(|e| ProjectionError::Invalid(format!("reading the seal failed: {e}")))??;
     compare_models(&mut models_tx, &mut exp, &mut findings).await?;
     models_tx.rollback().await?;
     let (streams, broken_chains, seal) = chains

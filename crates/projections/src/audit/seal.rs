@@ -7,7 +7,6 @@ use crate::error::{ProjectionError, Result};
 use crate::seal::{self, BlockHeader, LEAF_PREFIX_BYTES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
 use std::collections::HashSet;
 use store::{Checkpoint, LogRow};
 
@@ -51,7 +50,7 @@ pub struct BrokenSeal {
     pub reason: String,
 }
 
-struct StoredBlock {
+pub(crate) struct StoredBlock {
     header: BlockHeader,
     positions: Vec<i64>,
     leaf_prefixes: Vec<u8>,
@@ -59,8 +58,16 @@ struct StoredBlock {
     digest: Vec<u8>,
 }
 
-/// Every stored block, in order, read in the audit's snapshot.
-async fn load_blocks(conn: &mut PgConnection) -> Result<Vec<StoredBlock>> {
+/// Stored blocks read at a time: the seal of a long log is read as the events are, never all
+/// held (a block keeps its events' positions and leaf prefixes, 16 KB a thousand events).
+const BLOCKS_PER_PAGE: i64 = 64;
+
+/// Sends every stored block, in order, read a page at a time in the audit's snapshot (`conn`),
+/// to the check; stops early if the check is gone. Gives the transaction back, for the models.
+pub(crate) async fn read_blocks(
+    mut conn: sqlx::Transaction<'static, sqlx::Postgres>,
+    to_check: tokio::sync::mpsc::Sender<StoredBlock>,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
     type Row = (
         i64,
         i64,
@@ -75,36 +82,48 @@ async fn load_blocks(conn: &mut PgConnection) -> Result<Vec<StoredBlock>> {
         Vec<u8>,
         Vec<u8>,
     );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT block, first_tx_id, first_position, last_tx_id, last_position, count, total, \
-         positions, leaf_prefixes, events_digest, prev_block_digest, block_digest \
-         FROM log_seal ORDER BY block",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StoredBlock {
-            header: BlockHeader {
-                block: r.0,
-                first: Checkpoint {
-                    tx_id: r.1,
-                    position: r.2,
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT block, first_tx_id, first_position, last_tx_id, last_position, count, total, \
+             positions, leaf_prefixes, events_digest, prev_block_digest, block_digest \
+             FROM log_seal WHERE block > $1 ORDER BY block LIMIT $2",
+        )
+        .bind(after)
+        .bind(BLOCKS_PER_PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.0;
+        for r in rows {
+            let block = StoredBlock {
+                header: BlockHeader {
+                    block: r.0,
+                    first: Checkpoint {
+                        tx_id: r.1,
+                        position: r.2,
+                    },
+                    last: Checkpoint {
+                        tx_id: r.3,
+                        position: r.4,
+                    },
+                    count: r.5,
+                    total: r.6,
+                    events_digest: r.9.as_slice().try_into().unwrap_or([0; 32]),
                 },
-                last: Checkpoint {
-                    tx_id: r.3,
-                    position: r.4,
-                },
-                count: r.5,
-                total: r.6,
-                events_digest: r.9.as_slice().try_into().unwrap_or([0; 32]),
-            },
-            positions: r.7,
-            leaf_prefixes: r.8,
-            prev_digest: r.10,
-            digest: r.11,
-        })
-        .collect())
+                positions: r.7,
+                leaf_prefixes: r.8,
+                prev_digest: r.10,
+                digest: r.11,
+            };
+            if to_check.send(block).await.is_err() {
+                return Ok(conn);
+            }
+        }
+    }
+    Ok(conn)
 }
 
 /// The events of the block being read, as found in the log.
@@ -117,11 +136,56 @@ struct Found {
     diverged_at: Option<usize>,
 }
 
+/// The stored blocks among themselves, as they arrive: numbered from 1 without a gap, each
+/// linked to the one before, each digest matching its fields (what the insert trigger enforced).
+#[derive(Default)]
+struct StoredChain {
+    prev: Vec<u8>,
+    total: i64,
+    number: i64,
+}
+
+impl StoredChain {
+    fn check(&mut self, b: &StoredBlock) -> Option<BrokenSeal> {
+        let h = &b.header;
+        let reason = if h.block != self.number + 1 {
+            Some(format!("block {} is missing", self.number + 1))
+        } else if b.prev_digest != self.prev {
+            Some("its link to the previous block does not match".to_string())
+        } else if h.total != self.total + h.count
+            || b.positions.len() as i64 != h.count
+            || b.leaf_prefixes.len() != b.positions.len() * LEAF_PREFIX_BYTES
+        {
+            Some("its counts do not add up".to_string())
+        } else if h.digest(&b.prev_digest).as_slice() != b.digest {
+            Some("its digest does not match its fields".to_string())
+        } else {
+            None
+        };
+        self.prev.clone_from(&b.digest);
+        self.total = h.total;
+        self.number = h.block;
+        // Later blocks are checked against the events all the same.
+        reason.map(|reason| BrokenSeal {
+            block: h.block,
+            position: h.first.position,
+            reason: format!("stored block: {reason}"),
+        })
+    }
+}
+
+/// Runs on a thread of its own (it waits for blocks): the rows of the log in order, each
+/// against the stored block it falls in.
 pub(crate) struct SealCheck {
-    blocks: Vec<StoredBlock>,
+    incoming: tokio::sync::mpsc::Receiver<StoredBlock>,
+    /// The stored block the next rows belong to; `None` before the first and after the last.
+    block: Option<StoredBlock>,
+    /// Whether the first block was asked for.
+    started: bool,
+    /// Stored blocks taken so far.
+    blocks: u64,
+    stored: StoredChain,
     anchor: Option<Anchor>,
-    /// The stored block the next rows belong to.
-    at: usize,
     found: Found,
     found_total: i64,
     /// The block digest recomputed from the events, chaining from the first block.
@@ -133,60 +197,33 @@ pub(crate) struct SealCheck {
 }
 
 impl SealCheck {
-    /// Reads every stored block (in the audit's snapshot) and checks their chain.
-    pub async fn load(conn: &mut PgConnection, anchor: Option<Anchor>) -> Result<Self> {
-        Ok(Self::new(load_blocks(conn).await?, anchor))
-    }
-
-    fn new(blocks: Vec<StoredBlock>, anchor: Option<Anchor>) -> Self {
-        let mut check = SealCheck {
-            blocks,
+    /// A check of the blocks [`read_blocks`] sends, against the rows given to it.
+    pub fn new(incoming: tokio::sync::mpsc::Receiver<StoredBlock>, anchor: Option<Anchor>) -> Self {
+        SealCheck {
+            incoming,
+            block: None,
+            started: false,
+            blocks: 0,
+            stored: StoredChain::default(),
             anchor,
-            at: 0,
             found: Found::default(),
             found_total: 0,
             recomputed: Vec::new(),
             anchor_holds: None,
             unsealed: 0,
             broken: Vec::new(),
-        };
-        check.check_stored_chain();
-        check
+        }
     }
 
-    /// The stored blocks among themselves: numbered from 1 without a gap, each linked to the
-    /// one before, each digest matching its fields (what the insert trigger enforced).
-    fn check_stored_chain(&mut self) {
-        let mut prev: &[u8] = &[];
-        let mut total = 0;
-        let mut number = 0;
-        for b in &self.blocks {
-            let h = &b.header;
-            let reason = if h.block != number + 1 {
-                Some(format!("block {} is missing", number + 1))
-            } else if b.prev_digest != prev {
-                Some("its link to the previous block does not match".to_string())
-            } else if h.total != total + h.count
-                || b.positions.len() as i64 != h.count
-                || b.leaf_prefixes.len() != b.positions.len() * LEAF_PREFIX_BYTES
-            {
-                Some("its counts do not add up".to_string())
-            } else if h.digest(&b.prev_digest).as_slice() != b.digest {
-                Some("its digest does not match its fields".to_string())
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                self.broken.push(BrokenSeal {
-                    block: h.block,
-                    position: h.first.position,
-                    reason: format!("stored block: {reason}"),
-                });
-                // Later blocks are checked against the events all the same.
+    /// Takes the next stored block (waiting for it) and checks its link to the one before.
+    fn next_block(&mut self) {
+        self.started = true;
+        self.block = self.incoming.blocking_recv();
+        if let Some(b) = &self.block {
+            self.blocks += 1;
+            if let Some(broken) = self.stored.check(b) {
+                self.broken.push(broken);
             }
-            prev = &b.digest;
-            total = h.total;
-            number = h.block;
         }
     }
 
@@ -195,10 +232,13 @@ impl SealCheck {
             tx_id: row.tx_id,
             position: row.position,
         };
-        while self.at < self.blocks.len() && at > self.blocks[self.at].header.last {
+        if !self.started {
+            self.next_block();
+        }
+        while self.block.as_ref().is_some_and(|b| at > b.header.last) {
             self.finish_block();
         }
-        let Some(block) = self.blocks.get(self.at) else {
+        let Some(block) = &self.block else {
             self.unsealed += 1;
             return;
         };
@@ -231,7 +271,7 @@ impl SealCheck {
     /// Compares the events found in the current block's range with the block, and extends the
     /// recomputed chain by it.
     fn finish_block(&mut self) {
-        let Some(block) = self.blocks.get(self.at) else {
+        let Some(block) = &self.block else {
             return;
         };
         let found = std::mem::take(&mut self.found);
@@ -309,12 +349,15 @@ impl SealCheck {
                 });
             }
         }
-        self.at += 1;
+        self.next_block();
     }
 
     /// Blocks no event reached, the anchor's fate; then the findings and summary.
     pub fn finish(mut self) -> SealReport {
-        while self.at < self.blocks.len() {
+        if !self.started {
+            self.next_block();
+        }
+        while self.block.is_some() {
             self.finish_block();
         }
         if let Some(anchor) = &self.anchor
@@ -325,7 +368,7 @@ impl SealCheck {
                 position: anchor.position,
                 reason: format!(
                     "the anchor's block is not in the seal (it ends at block {})",
-                    self.blocks.len()
+                    self.blocks
                 ),
             });
         }
@@ -335,7 +378,7 @@ impl SealCheck {
                 .anchor
                 .as_ref()
                 .map(|a| (a.block, self.anchor_holds.unwrap_or(false))),
-            blocks: self.blocks.len() as u64,
+            blocks: self.blocks,
             sealed_events: self.found_total as u64,
             unsealed_events: self.unsealed,
             broken: self.broken,

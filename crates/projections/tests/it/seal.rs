@@ -460,3 +460,57 @@ async fn two_sealers_never_seal_the_same_events(pool: PgPool) {
     assert!(report.seal.broken.is_empty(), "{:?}", report.seal);
     assert_eq!((report.seal.blocks, report.seal.sealed_events), (11, 31));
 }
+
+/// The audit reads the seal a page of blocks at a time beside the log: with more blocks than a
+/// page and the read-ahead hold, every block is still checked, and a change in a late one is
+/// found at its event.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_seal_of_many_blocks_is_checked_to_its_last_block(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    world.append(vec![register(member(1), t0())]).await;
+    for k in 0..150 {
+        let entry = world.entry();
+        let at = t0() + Duration::minutes(k);
+        world
+            .append(vec![award(entry, member(1), 10, Network::Vk, at)])
+            .await;
+    }
+    world.drain().await;
+    let config = SealConfig {
+        block_events: 1,
+        ..SealConfig::default()
+    };
+    Sealer::new(world.store.clone(), config)
+        .drain()
+        .await
+        .unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(events > 150, "{events}");
+    let report = audit::verify(&pool).await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    assert_eq!(
+        (report.seal.blocks, report.seal.sealed_events),
+        (events as u64, events as u64)
+    );
+
+    let late: i64 = sqlx::query_scalar("SELECT first_position FROM log_seal WHERE block = $1")
+        .bind(events - 3)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    past_the_triggers(
+        &pool,
+        &[format!(
+            "UPDATE events SET recorded_at = recorded_at + interval '1 second' WHERE position = {late}"
+        )],
+    )
+    .await;
+    let report = audit::verify(&pool).await.unwrap();
+    assert_eq!(report.seal.blocks, events as u64);
+    let (position, reason) = first_bad(&report);
+    assert_eq!(position, late);
+    assert!(reason.contains("differs"), "{reason}");
+}
