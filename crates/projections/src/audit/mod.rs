@@ -180,10 +180,10 @@ pub async fn verify_with(
     // (idle until the fold is done), which comes back when every block is sent.
     let (block_tx, block_rx) = tokio::sync::mpsc::channel(BLOCKS_AHEAD);
     let blocks = tokio::spawn(seal::read_blocks(models_tx, block_tx));
-    let seal_check = seal::SealCheck::new(block_rx, anchor.cloned());
     let chains = tokio::task::spawn_blocking({
         let done = done_tx.clone();
-        move || check_chains(chain_rx, done, seal_check)
+        let anchor = anchor.cloned();
+        move || check_chains(chain_rx, done, seal::SealCheck::new(block_rx, anchor))
     });
     let exp = Expected::new(checkpoints, zones);
     let fold = tokio::task::spawn_blocking(move || fold_rows(exp, checkpoints, fold_rx, done_tx));

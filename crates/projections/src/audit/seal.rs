@@ -178,10 +178,8 @@ impl StoredChain {
 /// against the stored block it falls in.
 pub(crate) struct SealCheck {
     incoming: tokio::sync::mpsc::Receiver<StoredBlock>,
-    /// The stored block the next rows belong to; `None` before the first and after the last.
+    /// The stored block the next rows belong to; `None` after the last.
     block: Option<StoredBlock>,
-    /// Whether the first block was asked for.
-    started: bool,
     /// Stored blocks taken so far.
     blocks: u64,
     stored: StoredChain,
@@ -197,12 +195,12 @@ pub(crate) struct SealCheck {
 }
 
 impl SealCheck {
-    /// A check of the blocks [`read_blocks`] sends, against the rows given to it.
+    /// A check of the blocks [`read_blocks`] sends, against the rows given to it; waits for the
+    /// first block, so it is made on the thread that runs it.
     pub fn new(incoming: tokio::sync::mpsc::Receiver<StoredBlock>, anchor: Option<Anchor>) -> Self {
-        SealCheck {
+        let mut check = SealCheck {
             incoming,
             block: None,
-            started: false,
             blocks: 0,
             stored: StoredChain::default(),
             anchor,
@@ -212,12 +210,13 @@ impl SealCheck {
             anchor_holds: None,
             unsealed: 0,
             broken: Vec::new(),
-        }
+        };
+        check.next_block();
+        check
     }
 
     /// Takes the next stored block (waiting for it) and checks its link to the one before.
     fn next_block(&mut self) {
-        self.started = true;
         self.block = self.incoming.blocking_recv();
         if let Some(b) = &self.block {
             self.blocks += 1;
@@ -232,9 +231,6 @@ impl SealCheck {
             tx_id: row.tx_id,
             position: row.position,
         };
-        if !self.started {
-            self.next_block();
-        }
         while self.block.as_ref().is_some_and(|b| at > b.header.last) {
             self.finish_block();
         }
@@ -354,9 +350,6 @@ impl SealCheck {
 
     /// Blocks no event reached, the anchor's fate; then the findings and summary.
     pub fn finish(mut self) -> SealReport {
-        if !self.started {
-            self.next_block();
-        }
         while self.block.is_some() {
             self.finish_block();
         }
