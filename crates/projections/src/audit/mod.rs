@@ -173,8 +173,10 @@ pub async fn verify_with(
     }
     // Three threads: this one reads rows; one folds them into the expected models, one checks
     // the hash chains. Batches come back here to be written over: no allocation per row.
-    let (chain_tx, chain_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
-    let (fold_tx, fold_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    // Async senders: a full channel yields to the task reading the seal's blocks, which the
+    // chain thread may be waiting for (a blocking send could stall a one-thread runtime).
+    let (chain_tx, chain_rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let (fold_tx, fold_rx) = tokio::sync::mpsc::channel::<Batch>(4);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
     // The seal's blocks are read beside the log a page at a time, on the models' connection
     // (idle until the fold is done), which comes back when every block is sent.
@@ -209,7 +211,7 @@ pub async fn verify_with(
             }
             progress.advance(batch.len() as u64);
             let full = Arc::new(batch);
-            if fold_tx.send(full.clone()).is_err() || chain_tx.send(full).is_err() {
+            if fold_tx.send(full.clone()).await.is_err() || chain_tx.send(full).await.is_err() {
                 break;
             }
             while let Ok(checked) = done_rx.try_recv() {
@@ -342,13 +344,13 @@ async fn compare_models(
 fn fold_rows(
     mut exp: Expected,
     checkpoints: [Checkpoint; Projection::ALL.len()],
-    rows: std::sync::mpsc::Receiver<Batch>,
+    mut rows: tokio::sync::mpsc::Receiver<Batch>,
     done: std::sync::mpsc::Sender<Batch>,
 ) -> (Expected, Findings, [u64; Projection::ALL.len()], u64) {
     let mut findings = Findings::default();
     let mut behind = [0u64; Projection::ALL.len()];
     let mut events = 0u64;
-    for batch in rows {
+    while let Some(batch) = rows.blocking_recv() {
         for row in batch.iter() {
             events += 1;
             let decoded =
@@ -387,13 +389,13 @@ fn fold_rows(
 
 /// The hash chains of every stream, recomputed from the stored fields, and the seal's blocks.
 fn check_chains(
-    rows: std::sync::mpsc::Receiver<Batch>,
+    mut rows: tokio::sync::mpsc::Receiver<Batch>,
     done: std::sync::mpsc::Sender<Batch>,
     mut seal: seal::SealCheck,
 ) -> (u64, Vec<BrokenChain>, SealReport) {
     let mut chain = ChainCheck::default();
     let mut scratch = canonical::Scratch::default();
-    for batch in rows {
+    while let Some(batch) = rows.blocking_recv() {
         for row in batch.iter() {
             // A payload that is not JSON cannot match its digest: a zero digest breaks the link.
             let digest = canonical::content_digest(
