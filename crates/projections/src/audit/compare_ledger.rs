@@ -6,8 +6,10 @@ use super::expected::Expected;
 use super::findings::Findings;
 use super::models::Models;
 use crate::leaderboards::{board_key, parse_board_key};
+use crate::projection::FastMap;
 use domain::folds::BoardKey;
 use domain::ids::MemberId;
+use uuid::Uuid;
 
 pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     for (program, member, current, earned, spent, expired, blocked) in
@@ -82,35 +84,56 @@ pub(crate) fn expiries(exp: &mut Expected, out: &mut Findings) {
     }
 }
 
-pub(crate) fn leaderboards(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    let mut model = std::mem::take(&mut m.boards);
-    let boards: Vec<Option<BoardKey>> = model.keys.iter().map(|k| parse_board_key(k)).collect();
-    let key_text = |id: u32| model.keys.get(id as usize).map_or("?", String::as_str);
-    for ((program, member), expected) in exp.board_scores.drain() {
-        let mut found = model
-            .by_member
-            .remove(&(program, member.0))
-            .unwrap_or_default();
-        for (board, score) in expected {
-            let at = found
-                .iter()
-                .position(|(id, _)| boards.get(*id as usize) == Some(&Some(board)));
-            let key = || format!("{program}/{}/{member}", board_key(&board));
-            match at.map(|i| found.swap_remove(i).1) {
-                Some(stored) if stored == score => {}
-                Some(stored) => out.compare("leaderboard", key(), score, stored),
-                None => out.missing("leaderboard", key(), score),
+/// The leaderboard model against the fold, row by row as it is read: a row takes its expected
+/// score out of the fold's map (a member's entry goes once all their boards are matched), so
+/// neither side grows while comparing; what is left in the map at [`BoardCheck::finish`] is
+/// missing from the model.
+#[derive(Default)]
+pub(crate) struct BoardCheck {
+    /// Parsed board keys by their text (a few per program and period).
+    keys: FastMap<String, Option<BoardKey>>,
+}
+
+impl BoardCheck {
+    pub fn row(
+        &mut self,
+        exp: &mut Expected,
+        out: &mut Findings,
+        (program, key, member, score): (Uuid, &str, Uuid, i64),
+    ) {
+        let board = match self.keys.get(key) {
+            Some(board) => *board,
+            None => *self
+                .keys
+                .entry(key.to_string())
+                .or_insert_with(|| parse_board_key(key)),
+        };
+        let at = (program, MemberId(member));
+        let expected = board.and_then(|board| {
+            let board = exp.boards.find(&board)?;
+            let scores = exp.board_scores.get_mut(&at)?;
+            let i = scores.iter().position(|s| s.board == board)?;
+            let expected = scores.swap_remove(i).score;
+            if scores.is_empty() {
+                exp.board_scores.remove(&at);
             }
-        }
-        for (id, score) in found {
-            let key = format!("{program}/{}/{member}", key_text(id));
-            out.unexpected("leaderboard", key, score);
+            Some(expected)
+        });
+        let key = || format!("{program}/{key}/{member}");
+        match expected {
+            Some(expected) if expected == score => {}
+            Some(expected) => out.compare("leaderboard", key(), expected, score),
+            None => out.unexpected("leaderboard", key(), score),
         }
     }
-    for ((program, member), rows) in model.by_member.drain() {
-        for (id, score) in rows {
-            let key = format!("{program}/{}/{member}", key_text(id));
-            out.unexpected("leaderboard", key, score);
+
+    pub fn finish(exp: &mut Expected, out: &mut Findings) {
+        for ((program, member), scores) in exp.board_scores.drain() {
+            for s in scores {
+                let board = exp.boards.key(s.board).map_or("?".into(), board_key);
+                let score = s.score;
+                out.missing("leaderboard", format!("{program}/{board}/{member}"), score);
+            }
         }
     }
 }

@@ -49,6 +49,41 @@ pub(crate) type UnjustifiedMove = (String, (Option<String>, i64), (Option<String
 /// A held award's row: (member, points, status, deciding manager).
 pub(crate) type ExpectedHeld = (Uuid, i64, String, Option<String>);
 
+/// A member's score on one board, in 12 bytes: a member holds one for every board they scored
+/// on (all time, each week and month, each overall and per network), dozens a member, and the
+/// audit holds every member's at once.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed(4))]
+pub(crate) struct BoardScore {
+    pub board: u32,
+    pub score: i64,
+}
+
+/// Boards by the index scores name them with (a few a program and period).
+#[derive(Default)]
+pub(crate) struct BoardIndex {
+    keys: Vec<BoardKey>,
+    ids: FastMap<BoardKey, u32>,
+}
+
+impl BoardIndex {
+    fn id(&mut self, board: BoardKey) -> u32 {
+        *self.ids.entry(board).or_insert_with(|| {
+            self.keys.push(board);
+            (self.keys.len() - 1) as u32
+        })
+    }
+
+    /// The index of `board`, if any score names it.
+    pub fn find(&self, board: &BoardKey) -> Option<u32> {
+        self.ids.get(board).copied()
+    }
+
+    pub fn key(&self, id: u32) -> Option<&BoardKey> {
+        self.keys.get(id as usize)
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Expected {
     checkpoints: [Checkpoint; Projection::ALL.len()],
@@ -58,7 +93,9 @@ pub(crate) struct Expected {
     pub blocked: FastMap<MemberId, bool>,
     /// Scores by (program, member) and board, summed from `Leaderboards::changes`, the domain's
     /// definition of what each event does to each board (its `apply` sums the same changes).
-    pub board_scores: FastMap<(Uuid, MemberId), Vec<(BoardKey, i64)>>,
+    pub board_scores: FastMap<(Uuid, MemberId), Vec<BoardScore>>,
+    /// The boards the scores name by index.
+    pub boards: BoardIndex,
     pub codewords: CodewordRedemptions,
     pub codeword_program: FastMap<CampaignId, Uuid>,
     pub campaigns: FastMap<(Uuid, CampaignId), CampaignState>,
@@ -151,14 +188,18 @@ impl Expected {
         if self.applies(Projection::Leaderboards, r) {
             let changes = Leaderboards::changes(e, self.zones.get(r.program_id));
             if let Some((_, member, _)) = changes.first() {
-                let boards = self
+                let scores = self
                     .board_scores
                     .entry((r.program_id, *member))
                     .or_default();
                 for (board, _, delta) in changes {
-                    match boards.iter_mut().find(|(b, _)| *b == board) {
-                        Some((_, score)) => *score += delta,
-                        None => boards.push((board, delta)),
+                    let board = self.boards.id(board);
+                    match scores.iter_mut().find(|s| s.board == board) {
+                        Some(s) => s.score += delta,
+                        None => scores.push(BoardScore {
+                            board,
+                            score: delta,
+                        }),
                     }
                 }
             }

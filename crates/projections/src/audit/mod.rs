@@ -317,8 +317,12 @@ async fn compare_models(
     m.tiers = rows(conn, TIERS).await?;
     compare_ledger::tiers(&mut m, exp, findings);
     compare_ledger::expiries(exp, findings);
-    m.boards = load_boards(conn).await?;
-    compare_ledger::leaderboards(&mut m, exp, findings);
+    let mut boards = compare_ledger::BoardCheck::default();
+    each_board_row(conn, |program, key, member, score| {
+        boards.row(exp, findings, (program, key, member, score));
+    })
+    .await?;
+    compare_ledger::BoardCheck::finish(exp, findings);
     m.seasons = rows(conn, SEASONS).await?;
     m.season_scores = rows(conn, SEASON_SCORES).await?;
     compare_ledger::seasons(&mut m, exp, findings);

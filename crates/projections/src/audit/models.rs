@@ -2,7 +2,6 @@
 //! model at a time after the log was folded.
 
 use crate::error::Result;
-use crate::projection::FastMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 use store::BinaryCopy;
@@ -54,7 +53,6 @@ pub(crate) type SeasonModelRow = (
 pub(crate) struct Models {
     pub balances: Vec<BalanceRow>,
     pub tiers: Vec<TierModelRow>,
-    pub boards: BoardRows,
     pub campaigns: Vec<CampaignRow>,
     pub codewords: Vec<CodewordRow>,
     pub rewards: Vec<RewardRow>,
@@ -69,53 +67,26 @@ pub(crate) struct Models {
     pub season_scores: Vec<(Uuid, Uuid, i64)>,
 }
 
-/// The leaderboard model grouped by (program, member), as the fold groups what it expects, so
-/// the comparison costs one lookup per member rather than per row (a million-member program
-/// has over a million rows); board keys are stored once each, rows name them by index.
-#[derive(Default)]
-pub(crate) struct BoardRows {
-    /// The distinct stored board keys.
-    pub keys: Vec<String>,
-    /// (index into `keys`, score) by (program, member).
-    pub by_member: FastMap<(Uuid, Uuid), Vec<(u32, i64)>>,
-}
-
-/// Read by binary COPY: at a million members this is most of the models' rows, and decoding
-/// them through query rows cost the audit about a core for two seconds.
-pub(crate) async fn load_boards(conn: &mut PgConnection) -> Result<BoardRows> {
+/// Every row of the leaderboard model, by binary COPY, handed to `each` as it is read: at a
+/// million members this is most of the models' rows, so it is compared as it comes rather than
+/// held (holding it doubled the audit's memory for the leaderboards at the comparison).
+pub(crate) async fn each_board_row(
+    conn: &mut PgConnection,
+    mut each: impl FnMut(Uuid, &str, Uuid, i64),
+) -> Result<()> {
     let mut rows = BinaryCopy::start(
         conn,
         "SELECT program_id, board_key, member_id, score FROM leaderboard",
     )
     .await?;
-    let mut boards = BoardRows::default();
-    let mut ids: FastMap<String, u32> = FastMap::default();
-    // Rows of one board mostly come together: the last key saves hashing most of them.
-    let mut last: Option<(String, u32)> = None;
     while let Some(mut row) = rows.next_row().await? {
         let program = row.uuid()?;
         let key = row.text()?;
-        let id = match &last {
-            Some((text, id)) if text == key => *id,
-            _ => {
-                let next = boards.keys.len() as u32;
-                let id = *ids.entry(key.to_string()).or_insert_with(|| {
-                    boards.keys.push(key.to_string());
-                    next
-                });
-                last = Some((key.to_string(), id));
-                id
-            }
-        };
         let member = row.uuid()?;
         let score = row.bigint()?;
-        boards
-            .by_member
-            .entry((program, member))
-            .or_default()
-            .push((id, score));
+        each(program, key, member, score);
     }
-    Ok(boards)
+    Ok(())
 }
 
 /// A model's rows by query: one model at a time, so the audit holds one model's rows at once.

@@ -49,19 +49,25 @@ async fn verify_catches_a_tampered_read_model_row(pool: PgPool) {
     assert!(!report.is_clean());
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();
     assert!(models.contains(&"balances"), "{models:?}");
-    // A row missing, a score changed, a row the log never made: each reported.
-    let board_keys: Vec<&str> = report
+    // A row missing, a score changed, a row the log never made: each reported as what it is.
+    let boards: Vec<(&str, DifferenceKind)> = report
         .differences
         .iter()
         .filter(|d| d.model == "leaderboard")
-        .map(|d| d.key.as_str())
+        .map(|d| (d.key.as_str(), d.kind))
         .collect();
-    assert_eq!(board_keys.len(), 3, "{board_keys:?}");
-    for (board, m) in [("all", 3), ("all", 4), ("w1999-01", 5)] {
+    assert_eq!(boards.len(), 3, "{boards:?}");
+    for (board, m, kind) in [
+        ("all", 3, DifferenceKind::Missing),
+        ("all", 4, DifferenceKind::Changed),
+        ("w1999-01", 5, DifferenceKind::Unexpected),
+    ] {
         let suffix = format!("/{board}/{}", member(m).0);
         assert!(
-            board_keys.iter().any(|k| k.ends_with(&suffix)),
-            "{suffix} in {board_keys:?}"
+            boards
+                .iter()
+                .any(|(k, found)| k.ends_with(&suffix) && *found == kind),
+            "{suffix} {kind:?} in {boards:?}"
         );
     }
     let balance = report
