@@ -365,6 +365,11 @@ enum AuditCommand {
         /// An anchor from `audit anchor`: the log must still hold exactly the history up to it.
         #[arg(long, value_name = "FILE")]
         anchor: Option<std::path::PathBuf>,
+        /// Members whose state one pass over the log holds in memory (about 3.4 KB each); a
+        /// log with more members is read once more for each further slice of them.
+        #[arg(long, default_value_t = projections::audit::MEMBERS_PER_PASS,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        members_per_pass: u64,
         #[command(flatten)]
         progress: ProgressArgs,
     },
@@ -614,7 +619,11 @@ async fn run() -> anyhow::Result<()> {
         Command::Audit { command } => {
             let pool = connect_migrated(&database_url, 4).await?;
             match command {
-                AuditCommand::Verify { anchor, progress } => {
+                AuditCommand::Verify {
+                    anchor,
+                    members_per_pass,
+                    progress,
+                } => {
                     let anchor = match anchor {
                         Some(path) => {
                             let text = std::fs::read_to_string(&path)
@@ -624,8 +633,13 @@ async fn run() -> anyhow::Result<()> {
                         None => None,
                     };
                     let (progress, shown) = progress.show("audit verify");
-                    let report =
-                        projections::audit::verify_with(&pool, anchor.as_ref(), &progress).await;
+                    let report = projections::audit::verify_with(
+                        &pool,
+                        anchor.as_ref(),
+                        &progress,
+                        members_per_pass,
+                    )
+                    .await;
                     shown.finish().await;
                     let report = report?;
                     report.write_text(&mut std::io::stdout())?;

@@ -1,6 +1,6 @@
-//! Compares balances and leaderboards row by row with the fold.
-//! Matched entries are taken out of the expected maps: what is left afterwards is missing from
-//! the model.
+//! Compares balances, tiers and leaderboards row by row with the fold, for the members of the
+//! pass's slice. Matched entries are taken out of the expected maps: what is left afterwards is
+//! missing from the model.
 
 use super::expected::Expected;
 use super::findings::Findings;
@@ -15,6 +15,9 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     for (program, member, current, earned, spent, expired, blocked) in
         std::mem::take(&mut m.balances)
     {
+        if !exp.slice.holds_member(member) {
+            continue;
+        }
         let key = format!("{program}/{member}");
         let member = MemberId(member);
         let Some(b) = exp.balances.0.remove(&member) else {
@@ -55,6 +58,9 @@ pub(crate) fn tiers(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     for (program, member, tier, level, multiplier, points, version, since) in
         std::mem::take(&mut m.tiers)
     {
+        if !exp.slice.holds_member(member) {
+            continue;
+        }
         let key = format!("{program}/{member}");
         let actual = crate::balances::TierRow {
             tier,
@@ -101,6 +107,9 @@ impl BoardCheck {
         out: &mut Findings,
         (program, key, member, score): (Uuid, &str, Uuid, i64),
     ) {
+        if !exp.slice.holds_member(member) {
+            return;
+        }
         let board = match self.keys.get(key) {
             Some(board) => *board,
             None => *self

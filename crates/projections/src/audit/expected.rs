@@ -3,6 +3,7 @@
 //! rewards and identities) where the domain has one, plain folds of the events elsewhere.
 //! Each model is folded only up to its projection's checkpoint, so a live system compares.
 
+use super::slice::Slice;
 use crate::daily_stats::{ACTIVE_WINDOW_DAYS, DayCounters, event_counters, network_bit};
 use crate::projection::{FastMap, Projection};
 use crate::source::{Recorded, Zones, event_at};
@@ -14,6 +15,7 @@ use domain::ids::{AccountRef, CampaignId, MemberId, ProgramId, RedemptionId, Rew
 use domain::network::Network;
 use domain::reward::RewardState;
 use domain::season::{SeasonBoards, SeasonState, SeasonStatus};
+use domain::stream::StreamId;
 use domain::{Aggregate, Event};
 use store::Checkpoint;
 use uuid::Uuid;
@@ -87,6 +89,9 @@ impl BoardIndex {
 #[derive(Default)]
 pub(crate) struct Expected {
     checkpoints: [Checkpoint; Projection::ALL.len()],
+    /// The members this pass keeps (balances, lots, tiers, leaderboards); a later pass keeps
+    /// nothing else.
+    pub slice: Slice,
     pub zones: Zones,
     pub balances: Balances,
     pub member_program: FastMap<MemberId, Uuid>,
@@ -138,12 +143,22 @@ pub(crate) struct Expected {
 }
 
 impl Expected {
-    pub fn new(checkpoints: [Checkpoint; Projection::ALL.len()], zones: Zones) -> Self {
+    pub fn new(
+        checkpoints: [Checkpoint; Projection::ALL.len()],
+        zones: Zones,
+        slice: Slice,
+    ) -> Self {
         Self {
             checkpoints,
+            slice,
             zones,
             ..Default::default()
         }
+    }
+
+    /// Where each projection stood when the audit began: the fold stops there for each.
+    pub fn checkpoints(&self) -> [Checkpoint; Projection::ALL.len()] {
+        self.checkpoints
     }
 
     fn applies(&self, projection: Projection, r: &Recorded) -> bool {
@@ -164,7 +179,12 @@ impl Expected {
             self.expiry_rules
                 .insert((r.program_id, *version), rules.expiry);
         }
-        if self.applies(Projection::Balances, r) {
+        // Every event a member's state folds is in the member's stream.
+        let members_here = match e.stream() {
+            StreamId::Member(member) => self.slice.holds_member(member.0),
+            _ => true,
+        };
+        if members_here && self.applies(Projection::Balances, r) {
             self.apply_tier(r);
             self.apply_lots(r);
             self.balances.apply(e);
@@ -185,7 +205,7 @@ impl Expected {
                 }
             }
         }
-        if self.applies(Projection::Leaderboards, r) {
+        if members_here && self.applies(Projection::Leaderboards, r) {
             let changes = Leaderboards::changes(e, self.zones.get(r.program_id));
             if let Some((_, member, _)) = changes.first() {
                 let scores = self
@@ -203,6 +223,9 @@ impl Expected {
                     }
                 }
             }
+        }
+        if !self.slice.is_first() {
+            return;
         }
         if self.applies(Projection::Campaigns, r) {
             self.codewords.apply(e);

@@ -12,6 +12,7 @@ mod export;
 mod findings;
 mod models;
 mod seal;
+mod slice;
 
 pub use as_of::{AsOf, HistoryLine, SeasonAsOf, as_of, write_as_of};
 pub use chain::BrokenChain;
@@ -30,6 +31,7 @@ use domain::Event;
 use expected::Expected;
 use findings::Findings;
 use serde::Serialize;
+use slice::Slice;
 use sqlx::{PgConnection, PgPool};
 use std::io::Write;
 use std::sync::Arc;
@@ -123,19 +125,26 @@ const BLOCKS_AHEAD: usize = 128;
 
 type Batch = Arc<Vec<LogRow>>;
 
+/// Members whose state one pass over the log holds (balances, open lots, tiers, leaderboard
+/// scores): at about 3.4 KB a member with their streams' chain heads, some 1.4 GB. A log with
+/// more members is audited in more passes ([`slice`]).
+pub const MEMBERS_PER_PASS: u64 = 400_000;
+
 /// Folds the whole log and compares every read model with it, all in one snapshot of the
 /// database (so it can run beside live projections), and checks every stream's hash chain.
 /// Three things run side by side: the fold, the hash chains, and reading the models.
 pub async fn verify(pool: &PgPool) -> Result<VerifyReport> {
-    verify_with(pool, None, &Progress::default()).await
+    verify_with(pool, None, &Progress::default(), MEMBERS_PER_PASS).await
 }
 
 /// [`verify`], counting the events read into `progress`; with an `anchor`, the log's seal
-/// recomputed up to the anchor's block must reach its digest.
+/// recomputed up to the anchor's block must reach its digest. Members past `members_per_pass`
+/// take another pass over the log each.
 pub async fn verify_with(
     pool: &PgPool,
     anchor: Option<&Anchor>,
     progress: &Progress,
+    members_per_pass: u64,
 ) -> Result<VerifyReport> {
     let started = Instant::now();
     let mut tx = pool.begin().await?;
@@ -146,7 +155,7 @@ pub async fn verify_with(
         .fetch_one(&mut *tx)
         .await?;
     progress.expect_log(&mut tx).await?;
-    let models_tx = in_snapshot(pool, &snapshot).await?;
+    let mut models_tx = in_snapshot(pool, &snapshot).await?;
     let stored: Vec<(String, i64, i64)> =
         sqlx::query_as("SELECT name, tx_id, position FROM projection_checkpoints")
             .fetch_all(&mut *tx)
@@ -171,69 +180,51 @@ pub async fn verify_with(
             zones.insert(program, tz);
         }
     }
-    // Three threads: this one reads rows; one folds them into the expected models, one checks
-    // the hash chains. Batches come back here to be written over: no allocation per row.
-    // Async senders: a full channel yields to the task reading the seal's blocks, which the
-    // chain thread may be waiting for (a blocking send could stall a one-thread runtime).
-    let (chain_tx, chain_rx) = tokio::sync::mpsc::channel::<Batch>(4);
-    let (fold_tx, fold_rx) = tokio::sync::mpsc::channel::<Batch>(4);
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
-    // The seal's blocks are read beside the log a page at a time, on the models' connection
-    // (idle until the fold is done), which comes back when every block is sent.
-    let (block_tx, block_rx) = tokio::sync::mpsc::channel(BLOCKS_AHEAD);
-    let blocks = tokio::spawn(seal::read_blocks(models_tx, block_tx));
-    let chains = tokio::task::spawn_blocking({
-        let done = done_tx.clone();
-        let anchor = anchor.cloned();
-        move || check_chains(chain_rx, done, seal::SealCheck::new(block_rx, anchor))
-    });
-    let exp = Expected::new(checkpoints, zones);
-    let fold = tokio::task::spawn_blocking(move || fold_rows(exp, checkpoints, fold_rx, done_tx));
-    {
-        let mut log = LogCopy::start(&mut tx).await?;
-        // Batches both threads are done with come back to be written over.
-        let mut spare: Vec<Vec<LogRow>> = Vec::new();
-        loop {
-            let mut batch = spare.pop().unwrap_or_default();
-            let mut filled = 0;
-            while filled < BATCH_ROWS {
-                if filled == batch.len() {
-                    batch.push(LogRow::default());
-                }
-                if !log.next_into(&mut batch[filled]).await? {
-                    break;
-                }
-                filled += 1;
-            }
-            batch.truncate(filled);
-            if batch.is_empty() {
-                break;
-            }
-            progress.advance(batch.len() as u64);
-            let full = Arc::new(batch);
-            if fold_tx.send(full.clone()).await.is_err() || chain_tx.send(full).await.is_err() {
-                break;
-            }
-            while let Ok(checked) = done_rx.try_recv() {
-                if let Ok(rows) = Arc::try_unwrap(checked) {
-                    spare.push(rows);
-                }
-            }
+    // The members the balances model counts: a wrong count costs memory or time, never a
+    // finding, since every pass compares its own slice of the members.
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM balances")
+        .fetch_one(&mut *models_tx)
+        .await?;
+    let passes = Slice::count_for(u64::try_from(members).unwrap_or_default(), members_per_pass);
+    let mut findings = Findings::default();
+    let mut first = None;
+    let mut streams = 0;
+    let mut broken_chains = Vec::new();
+    for index in 0..passes {
+        let slice = Slice {
+            index,
+            count: passes,
+        };
+        let exp = Expected::new(checkpoints, zones.clone(), slice);
+        let pass = fold_pass(&mut tx, models_tx, anchor, exp, findings, progress).await?;
+        let mut exp = pass.exp;
+        findings = pass.findings;
+        models_tx = pass.models_tx;
+        compare_models(&mut models_tx, &mut exp, &mut findings).await?;
+        drop(exp);
+        let (checked, broken, seal) = pass
+            .chains
+            .await
+            .map_err(|e| ProjectionError::Invalid(format!("the hash chain check failed: {e}")))?;
+        streams += checked;
+        broken_chains.extend(broken);
+        if slice.is_first() {
+            first = Some((pass.behind, pass.events, seal));
+            progress.expect_more(pass.events * u64::from(passes - 1));
         }
     }
-    drop((chain_tx, fold_tx));
-    let (mut exp, mut findings, behind, events) = fold
-        .await
-        .map_err(|e| ProjectionError::Invalid(format!("the fold failed: {e}")))?;
     tx.rollback().await?;
-    let mut models_tx = blocks
-        .await
-        .map_err(|e| ProjectionError::Invalid(format!("reading the seal failed: {e}")))??;
-    compare_models(&mut models_tx, &mut exp, &mut findings).await?;
     models_tx.rollback().await?;
-    let (streams, broken_chains, seal) = chains
-        .await
-        .map_err(|e| ProjectionError::Invalid(format!("the hash chain check failed: {e}")))?;
+    let Some((behind, events, Some(seal))) = first else {
+        return Err(ProjectionError::Invalid(
+            "the first pass checked no seal".into(),
+        ));
+    };
+    broken_chains.sort_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then(a.stream_id.cmp(&b.stream_id))
+    });
     for b in &broken_chains {
         let found = format!(
             "broken at position {} (version {}): {}",
@@ -281,7 +272,111 @@ pub async fn verify_with(
     })
 }
 
-/// A transaction of its own in the snapshot the fold reads the log in, to read the models in.
+type ModelsTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// The models' connection during a pass: lent to the task reading the seal, or kept idle.
+enum ModelsConn {
+    Lent(tokio::task::JoinHandle<Result<ModelsTx>>),
+    Kept(ModelsTx),
+}
+
+/// What one pass over the log leaves: the fold of its slice, and the hash-chain thread, which
+/// may still be finishing while the models are compared.
+struct Pass {
+    exp: Expected,
+    findings: Findings,
+    behind: [u64; Projection::ALL.len()],
+    events: u64,
+    models_tx: ModelsTx,
+    chains: tokio::task::JoinHandle<(u64, Vec<BrokenChain>, Option<SealReport>)>,
+}
+
+/// One pass over the log for `exp`'s slice: this task reads rows; one thread folds them, one
+/// checks the hash chains (and, in the first pass, the seal). Batches come back here to be
+/// written over: no allocation per row.
+async fn fold_pass(
+    log: &mut PgConnection,
+    models_tx: ModelsTx,
+    anchor: Option<&Anchor>,
+    exp: Expected,
+    findings: Findings,
+    progress: &Progress,
+) -> Result<Pass> {
+    let slice = exp.slice;
+    // Async senders: a full channel yields to the task reading the seal's blocks, which the
+    // chain thread may be waiting for (a blocking send could stall a one-thread runtime).
+    let (chain_tx, chain_rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let (fold_tx, fold_rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
+    // The first pass reads the seal's blocks beside the log a page at a time, on the models'
+    // connection (idle until the fold is done), which comes back when every block is sent.
+    let (models, block_rx) = if slice.is_first() {
+        let (block_tx, block_rx) = tokio::sync::mpsc::channel(BLOCKS_AHEAD);
+        let task = tokio::spawn(seal::read_blocks(models_tx, block_tx));
+        (ModelsConn::Lent(task), Some(block_rx))
+    } else {
+        (ModelsConn::Kept(models_tx), None)
+    };
+    let chains = tokio::task::spawn_blocking({
+        let done = done_tx.clone();
+        let anchor = anchor.cloned();
+        move || {
+            let seal = block_rx.map(|blocks| seal::SealCheck::new(blocks, anchor));
+            check_chains(chain_rx, done, seal, slice)
+        }
+    });
+    let fold = tokio::task::spawn_blocking(move || fold_rows(exp, findings, fold_rx, done_tx));
+    {
+        let mut log = LogCopy::start(log).await?;
+        let mut spare: Vec<Vec<LogRow>> = Vec::new();
+        loop {
+            let mut batch = spare.pop().unwrap_or_default();
+            let mut filled = 0;
+            while filled < BATCH_ROWS {
+                if filled == batch.len() {
+                    batch.push(LogRow::default());
+                }
+                if !log.next_into(&mut batch[filled]).await? {
+                    break;
+                }
+                filled += 1;
+            }
+            batch.truncate(filled);
+            if batch.is_empty() {
+                break;
+            }
+            progress.advance(batch.len() as u64);
+            let full = Arc::new(batch);
+            if fold_tx.send(full.clone()).await.is_err() || chain_tx.send(full).await.is_err() {
+                break;
+            }
+            while let Ok(checked) = done_rx.try_recv() {
+                if let Ok(rows) = Arc::try_unwrap(checked) {
+                    spare.push(rows);
+                }
+            }
+        }
+    }
+    drop((chain_tx, fold_tx));
+    let (exp, findings, behind, events) = fold
+        .await
+        .map_err(|e| ProjectionError::Invalid(format!("the fold failed: {e}")))?;
+    let models_tx = match models {
+        ModelsConn::Lent(task) => task
+            .await
+            .map_err(|e| ProjectionError::Invalid(format!("reading the seal failed: {e}")))??,
+        ModelsConn::Kept(tx) => tx,
+    };
+    Ok(Pass {
+        exp,
+        findings,
+        behind,
+        events,
+        models_tx,
+        chains,
+    })
+}
+
 async fn in_snapshot(
     pool: &PgPool,
     snapshot: &str,
@@ -323,6 +418,9 @@ async fn compare_models(
     })
     .await?;
     compare_ledger::BoardCheck::finish(exp, findings);
+    if !exp.slice.is_first() {
+        return Ok(());
+    }
     m.seasons = rows(conn, SEASONS).await?;
     m.season_scores = rows(conn, SEASON_SCORES).await?;
     compare_ledger::seasons(&mut m, exp, findings);
@@ -347,28 +445,37 @@ async fn compare_models(
 /// many events each projection has yet to apply, and the number of events.
 fn fold_rows(
     mut exp: Expected,
-    checkpoints: [Checkpoint; Projection::ALL.len()],
+    mut findings: Findings,
     mut rows: tokio::sync::mpsc::Receiver<Batch>,
     done: std::sync::mpsc::Sender<Batch>,
 ) -> (Expected, Findings, [u64; Projection::ALL.len()], u64) {
-    let mut findings = Findings::default();
+    let slice = exp.slice;
+    let checkpoints = exp.checkpoints();
     let mut behind = [0u64; Projection::ALL.len()];
     let mut events = 0u64;
     while let Some(batch) = rows.blocking_recv() {
         for row in batch.iter() {
-            events += 1;
+            // Later passes skip, undecoded, what their slice does not fold.
+            if !slice.folds_row(&row.stream_id, &row.event_type) {
+                continue;
+            }
+            if slice.is_first() {
+                events += 1;
+            }
             let decoded =
                 store::upcast::decode_str(row.schema_version, row.program_id, &row.payload);
             let event: Event = match decoded {
                 Ok(event) => event,
                 Err(e) => {
-                    findings.push(
-                        "events.payload",
-                        DifferenceKind::Changed,
-                        format!("position {}", row.position),
-                        "a known event",
-                        e.to_string(),
-                    );
+                    if slice.is_first() {
+                        findings.push(
+                            "events.payload",
+                            DifferenceKind::Changed,
+                            format!("position {}", row.position),
+                            "a known event",
+                            e.to_string(),
+                        );
+                    }
                     continue;
                 }
             };
@@ -379,9 +486,11 @@ fn fold_rows(
                 recorded_at: row.recorded_at,
                 event,
             };
-            for (n, at) in behind.iter_mut().zip(&checkpoints) {
-                if r.checkpoint() > *at {
-                    *n += 1;
+            if slice.is_first() {
+                for (n, at) in behind.iter_mut().zip(&checkpoints) {
+                    if r.checkpoint() > *at {
+                        *n += 1;
+                    }
                 }
             }
             exp.apply(&r);
@@ -391,16 +500,23 @@ fn fold_rows(
     (exp, findings, behind, events)
 }
 
-/// The hash chains of every stream, recomputed from the stored fields, and the seal's blocks.
+/// The hash chains of the slice's streams, and the seal (first pass only) over every row.
 fn check_chains(
     mut rows: tokio::sync::mpsc::Receiver<Batch>,
     done: std::sync::mpsc::Sender<Batch>,
-    mut seal: seal::SealCheck,
-) -> (u64, Vec<BrokenChain>, SealReport) {
+    mut seal: Option<seal::SealCheck>,
+    slice: Slice,
+) -> (u64, Vec<BrokenChain>, Option<SealReport>) {
     let mut chain = ChainCheck::default();
     let mut scratch = canonical::Scratch::default();
     while let Some(batch) = rows.blocking_recv() {
         for row in batch.iter() {
+            if let Some(seal) = &mut seal {
+                seal.check(row);
+            }
+            if !slice.holds_stream(&row.stream_id) {
+                continue;
+            }
             // A payload that is not JSON cannot match its digest: a zero digest breaks the link.
             let digest = canonical::content_digest(
                 row.event_id,
@@ -417,9 +533,12 @@ fn check_chains(
                 digest,
                 &row.hash,
             );
-            seal.check(row);
         }
         let _ = done.send(batch);
     }
-    (chain.streams() as u64, chain.finish(), seal.finish())
+    (
+        chain.streams() as u64,
+        chain.finish(),
+        seal.map(seal::SealCheck::finish),
+    )
 }

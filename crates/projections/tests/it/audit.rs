@@ -12,7 +12,9 @@ async fn verify_catches_a_tampered_read_model_row(pool: PgPool) {
     busy_history(&mut world, 6).await;
     world.drain().await;
     let progress = projections::Progress::default();
-    let clean = audit::verify_with(&pool, None, &progress).await.unwrap();
+    let clean = audit::verify_with(&pool, None, &progress, audit::MEMBERS_PER_PASS)
+        .await
+        .unwrap();
     assert!(clean.is_clean());
     // Every event read is counted; the estimate is the log's head (positions a rolled-back
     // append took are never used, so it may be higher, never lower).
@@ -409,4 +411,102 @@ async fn nanosecond_times_reach_the_read_models_as_the_fold_holds_them(pool: PgP
     world.drain().await;
     let report = audit::verify(&pool).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);
+}
+
+/// A log with more members than one pass holds is audited in slices of them, one pass over the
+/// log each: the report is the one-pass report, clean or not, and what was tampered with is
+/// found once, in whichever slice holds the member or the stream.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn an_audit_in_several_passes_reports_what_one_pass_reports(pool: PgPool) {
+    let mut world = World::new(pool.clone()).await;
+    busy_history(&mut world, 12).await;
+    world.drain().await;
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM balances")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let passes = u64::try_from(members).unwrap().div_ceil(3);
+    assert!(passes >= 4, "{members} members");
+    let progress = projections::Progress::default();
+    let sliced = audit::verify_with(&pool, None, &progress, 3).await.unwrap();
+    let whole = audit::verify(&pool).await.unwrap();
+    assert!(whole.is_clean() && sliced.is_clean(), "{sliced:?}");
+    assert_eq!(
+        (
+            sliced.events,
+            sliced.streams,
+            &sliced.projections,
+            &sliced.seal
+        ),
+        (whole.events, whole.streams, &whole.projections, &whole.seal)
+    );
+    assert_eq!(progress.done(), whole.events * passes);
+
+    // Every member's balance, every member's all-time row, a row the log never made, and one
+    // member's event changed past the immutability triggers.
+    sqlx::query("UPDATE balances SET current = current + 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM leaderboard WHERE board_key = 'all'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO leaderboard (program_id, board_key, member_id, score) \
+         SELECT program_id, 'w1999-01', member_id, 7 FROM balances WHERE member_id = $1",
+    )
+    .bind(member(5).0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER USER")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE events SET payload = jsonb_set(payload, '{points}', '1000') \
+         WHERE stream_id = $1 AND event_type = 'PointsAwarded'",
+    )
+    .bind(format!("member-{}", member(7)))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER USER")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let sliced = audit::verify_with(&pool, None, &Default::default(), 3)
+        .await
+        .unwrap();
+    let whole = audit::verify(&pool).await.unwrap();
+    let found = |r: &audit::VerifyReport| {
+        let mut found: Vec<(String, String, DifferenceKind)> = r
+            .differences
+            .iter()
+            .map(|d| (d.model.to_string(), d.key.clone(), d.kind))
+            .collect();
+        found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        found
+    };
+    assert_eq!(found(&sliced), found(&whole));
+    assert_eq!(sliced.groups, whole.groups);
+    assert_eq!(sliced.broken_chains, whole.broken_chains);
+    let count = |model: &str, kind: DifferenceKind| {
+        whole
+            .differences
+            .iter()
+            .filter(|d| d.model == model && d.kind == kind)
+            .count()
+    };
+    assert_eq!(count("balances", DifferenceKind::Changed), members as usize);
+    assert_eq!(
+        count("leaderboard", DifferenceKind::Missing),
+        members as usize
+    );
+    assert_eq!(count("leaderboard", DifferenceKind::Unexpected), 1);
+    assert_eq!(whole.broken_chains.len(), 1, "{:?}", whole.broken_chains);
 }

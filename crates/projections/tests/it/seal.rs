@@ -234,9 +234,14 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     }
     world.drain().await;
     seal(&world.store).await;
-    let report = audit::verify_with(&pool, Some(&anchor), &Default::default())
-        .await
-        .unwrap();
+    let report = audit::verify_with(
+        &pool,
+        Some(&anchor),
+        &Default::default(),
+        audit::MEMBERS_PER_PASS,
+    )
+    .await
+    .unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);
     assert_eq!(report.seal.sealed_events, 22);
     assert_eq!(report.seal.anchor, Some((anchor.block, true)));
@@ -255,9 +260,14 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     seal(&world.store).await;
     let unanchored = audit::verify(&pool).await.unwrap();
     assert!(unanchored.seal.broken.is_empty(), "{:?}", unanchored.seal);
-    let report = audit::verify_with(&pool, Some(&anchor), &Default::default())
-        .await
-        .unwrap();
+    let report = audit::verify_with(
+        &pool,
+        Some(&anchor),
+        &Default::default(),
+        audit::MEMBERS_PER_PASS,
+    )
+    .await
+    .unwrap();
     assert!(!report.is_clean());
     assert_eq!(report.seal.anchor, Some((anchor.block, false)));
     assert!(
@@ -281,9 +291,14 @@ async fn an_anchor_reports_the_first_bad_position_of_a_change_before_it(pool: Pg
     )
     .await;
 
-    let report = audit::verify_with(&pool, Some(&anchor), &Default::default())
-        .await
-        .unwrap();
+    let report = audit::verify_with(
+        &pool,
+        Some(&anchor),
+        &Default::default(),
+        audit::MEMBERS_PER_PASS,
+    )
+    .await
+    .unwrap();
     let at_anchor = report
         .seal
         .broken
