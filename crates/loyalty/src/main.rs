@@ -365,7 +365,7 @@ enum AuditCommand {
         /// An anchor from `audit anchor`: the log must still hold exactly the history up to it.
         #[arg(long, value_name = "FILE")]
         anchor: Option<std::path::PathBuf>,
-        /// Members whose state one pass over the log holds in memory (about 3.4 KB each); a
+        /// Members whose state one pass over the log holds in memory (about 1.7 KB each); a
         /// log with more members is read once more for each further slice of them.
         #[arg(long, default_value_t = projections::audit::MEMBERS_PER_PASS,
               value_parser = clap::value_parser!(u64).range(1..))]
