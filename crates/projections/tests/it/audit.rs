@@ -460,24 +460,15 @@ async fn an_audit_in_several_passes_reports_what_one_pass_reports(pool: PgPool) 
     .execute(&pool)
     .await
     .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE events SET payload = jsonb_set(payload, '{points}', '1000') \
-         WHERE stream_id = $1 AND event_type = 'PointsAwarded'",
+    past_the_triggers(
+        &pool,
+        &[format!(
+            "UPDATE events SET payload = jsonb_set(payload, '{{points}}', '1000') \
+             WHERE stream_id = 'member-{}' AND event_type = 'PointsAwarded'",
+            member(7)
+        )],
     )
-    .bind(format!("member-{}", member(7)))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER USER")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    .await;
 
     let sliced = audit::verify_with(&pool, None, &Default::default(), 3)
         .await

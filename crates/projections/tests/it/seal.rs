@@ -39,17 +39,16 @@ async fn seal(store: &EventStore) -> u64 {
     Sealer::new(store.clone(), config).drain().await.unwrap()
 }
 
-/// Runs `statements` as the superuser with every trigger off (as a replica applies changes).
-async fn past_the_triggers(pool: &PgPool, statements: &[String]) {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    for sql in statements {
-        sqlx::query(sql).execute(&mut *tx).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+/// The audit with an anchor, in as many passes as it takes by default.
+async fn verify_against(pool: &PgPool, anchor: &audit::Anchor) -> VerifyReport {
+    audit::verify_with(
+        pool,
+        Some(anchor),
+        &Default::default(),
+        audit::MEMBERS_PER_PASS,
+    )
+    .await
+    .unwrap()
 }
 
 /// The positions of a member's stream, by version.
@@ -234,14 +233,7 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     }
     world.drain().await;
     seal(&world.store).await;
-    let report = audit::verify_with(
-        &pool,
-        Some(&anchor),
-        &Default::default(),
-        audit::MEMBERS_PER_PASS,
-    )
-    .await
-    .unwrap();
+    let report = verify_against(&pool, &anchor).await;
     assert!(report.is_clean(), "{:?}", report.differences);
     assert_eq!(report.seal.sealed_events, 22);
     assert_eq!(report.seal.anchor, Some((anchor.block, true)));
@@ -260,14 +252,7 @@ async fn an_anchor_holds_as_the_log_grows_and_fails_when_history_before_it_chang
     seal(&world.store).await;
     let unanchored = audit::verify(&pool).await.unwrap();
     assert!(unanchored.seal.broken.is_empty(), "{:?}", unanchored.seal);
-    let report = audit::verify_with(
-        &pool,
-        Some(&anchor),
-        &Default::default(),
-        audit::MEMBERS_PER_PASS,
-    )
-    .await
-    .unwrap();
+    let report = verify_against(&pool, &anchor).await;
     assert!(!report.is_clean());
     assert_eq!(report.seal.anchor, Some((anchor.block, false)));
     assert!(
@@ -291,14 +276,7 @@ async fn an_anchor_reports_the_first_bad_position_of_a_change_before_it(pool: Pg
     )
     .await;
 
-    let report = audit::verify_with(
-        &pool,
-        Some(&anchor),
-        &Default::default(),
-        audit::MEMBERS_PER_PASS,
-    )
-    .await
-    .unwrap();
+    let report = verify_against(&pool, &anchor).await;
     let at_anchor = report
         .seal
         .broken

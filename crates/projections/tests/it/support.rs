@@ -439,3 +439,16 @@ pub async fn busy_history(world: &mut World, members: u128) {
         .append(unlink(member(5), &telegram_account(5), t))
         .await;
 }
+
+/// Runs `statements` as the superuser with every trigger off (as a replica applies changes).
+pub async fn past_the_triggers(pool: &PgPool, statements: &[String]) {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for sql in statements {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
