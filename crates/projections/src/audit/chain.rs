@@ -149,7 +149,8 @@ impl ChainCheck {
         digest: [u8; 32],
         stored: &[u8],
     ) {
-        let stream = self.streams.entry(StreamKey::of(stream_id)).or_default();
+        let key = StreamKey::of(stream_id);
+        let stream = self.streams.entry(key.clone()).or_default();
         if stream.broken {
             return;
         }
@@ -159,7 +160,7 @@ impl ChainCheck {
                 digest,
                 stored: stored.to_vec(),
             };
-            let ahead = self.ahead.entry(StreamKey::of(stream_id)).or_default();
+            let ahead = self.ahead.entry(key).or_default();
             if version <= stream.version || ahead.insert(version, link).is_some() {
                 stream.broken = true;
                 self.broken.push(BrokenChain {
@@ -178,7 +179,6 @@ impl ChainCheck {
         if self.ahead.is_empty() {
             return;
         }
-        let key = StreamKey::of(stream_id);
         let Some(ahead) = self.ahead.get_mut(&key) else {
             return;
         };
@@ -194,7 +194,8 @@ impl ChainCheck {
         }
     }
 
-    /// The broken links, including versions still missing at the end of the log.
+    /// The broken links, including versions still missing at the end of the log (unordered:
+    /// the audit orders every pass's together).
     pub fn finish(mut self) -> Vec<BrokenChain> {
         for (key, ahead) in &self.ahead {
             let Some(stream) = self.streams.get(key).filter(|s| !s.broken) else {
@@ -209,11 +210,6 @@ impl ChainCheck {
                 });
             }
         }
-        self.broken.sort_by(|a, b| {
-            a.position
-                .cmp(&b.position)
-                .then(a.stream_id.cmp(&b.stream_id))
-        });
         self.broken
     }
 }

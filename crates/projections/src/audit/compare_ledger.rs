@@ -7,7 +7,6 @@ use super::findings::Findings;
 use super::models::Models;
 use crate::leaderboards::{board_key, parse_board_key};
 use crate::projection::FastMap;
-use domain::folds::BoardKey;
 use domain::ids::MemberId;
 use uuid::Uuid;
 
@@ -96,8 +95,9 @@ pub(crate) fn expiries(exp: &mut Expected, out: &mut Findings) {
 /// missing from the model.
 #[derive(Default)]
 pub(crate) struct BoardCheck {
-    /// Parsed board keys by their text (a few per program and period).
-    keys: FastMap<String, Option<BoardKey>>,
+    /// The fold's index of each stored board key by its text (a few per program and period);
+    /// none for a key that does not parse or that no expected score names.
+    ids: FastMap<String, Option<u32>>,
 }
 
 impl BoardCheck {
@@ -110,16 +110,15 @@ impl BoardCheck {
         if !exp.slice.holds_member(member) {
             return;
         }
-        let board = match self.keys.get(key) {
+        let board = match self.ids.get(key) {
             Some(board) => *board,
             None => *self
-                .keys
+                .ids
                 .entry(key.to_string())
-                .or_insert_with(|| parse_board_key(key)),
+                .or_insert_with(|| parse_board_key(key).and_then(|b| exp.boards.find(&b))),
         };
         let at = (program, MemberId(member));
         let expected = board.and_then(|board| {
-            let board = exp.boards.find(&board)?;
             let scores = exp.board_scores.get_mut(&at)?;
             let i = scores.iter().position(|s| s.board == board)?;
             let expected = scores.swap_remove(i).score;

@@ -14,15 +14,14 @@ pub(crate) struct Slice {
     pub count: u32,
 }
 
+/// The whole: one pass.
 impl Default for Slice {
     fn default() -> Self {
-        Slice::WHOLE
+        Slice { index: 0, count: 1 }
     }
 }
 
 impl Slice {
-    pub const WHOLE: Slice = Slice { index: 0, count: 1 };
-
     /// Enough slices that none holds more than `members_per_pass` of `members` (about: the
     /// split is by hash).
     pub fn count_for(members: u64, members_per_pass: u64) -> u32 {
