@@ -112,28 +112,7 @@ async fn two_servers_one_killed_midway_pay_each_comment_once_and_prove_out(pool:
     assert_eq!(scalar(&pool, distinct).await, COMMENTS);
 
     // Both processes' projection workers catch up; the read models then equal the log's fold.
-    // Up to 30 s: on a loaded two-core runner eight projections take over from the killed
-    // process one lock at a time.
-    let head = scalar(&pool, "SELECT max(position) FROM events").await;
-    let behind_sql = format!(
-        "SELECT coalesce(string_agg(name || ' at ' || position, ', '), '') \
-         FROM projection_checkpoints WHERE position < {head}"
-    );
-    let mut behind = String::new();
-    for _ in 0..1500 {
-        behind = sqlx::query_scalar(&behind_sql)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if behind.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        behind.is_empty(),
-        "projections reached the head of the log ({head}); behind: {behind}"
-    );
+    support::wait_for_projections(&pool).await;
     let paid = scalar(
         &pool,
         "SELECT coalesce(sum(current), 0)::bigint FROM balances",

@@ -77,12 +77,19 @@ pub async fn oldest_unapplied(pool: &PgPool) -> Result<Option<DateTime<Utc>>> {
     .await?)
 }
 
-/// Each projection's lag as an upper bound in one O(1) statement: the log's newest position
-/// less its checkpoint's (positions taken by failed appends count too), by name.
+/// Each projection's lag as an upper bound in one O(1) statement, by name: 0 at the log's last
+/// event in the log's order, else the log's highest position less the checkpoint's (at least
+/// 1; positions taken by failed appends count too). Not the highest position alone: concurrent
+/// appends interleave their positions, so a caught-up checkpoint may stand below it.
 pub async fn position_lags(pool: &PgPool) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT name, greatest((SELECT coalesce(max(position), 0) FROM events) - position, 0) \
-         FROM projection_checkpoints ORDER BY name",
+        "SELECT c.name, CASE WHEN last.tx_id IS NULL \
+                              OR (c.tx_id, c.position) >= (last.tx_id, last.position) THEN 0 \
+                         ELSE greatest((SELECT max(position) FROM events) - c.position, 1) END \
+           FROM projection_checkpoints c \
+           LEFT JOIN (SELECT tx_id, position FROM events \
+                       ORDER BY tx_id DESC, position DESC LIMIT 1) last ON true \
+          ORDER BY c.name",
     )
     .fetch_all(pool)
     .await?)

@@ -109,19 +109,51 @@ pub fn assert_success(what: &str, output: &Output) {
     );
 }
 
-/// Waits until every projection's checkpoint is at the head of the log, in the log's order.
+/// Waits until every projection's checkpoint is at the head of the log, in the log's order
+/// (`tx_id`, then `position`): the log's last event need not hold its highest position, since
+/// concurrent appends interleave their positions. Up to 30 s: on a loaded two-core runner a
+/// second process's projections take over one lock at a time.
 pub async fn wait_for_projections(pool: &PgPool) {
     let behind = "SELECT count(*) FROM projection_checkpoints p, \
                     (SELECT tx_id, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1) h \
                   WHERE (p.tx_id, p.position) < (h.tx_id, h.position)";
-    for _ in 0..1000 {
+    for _ in 0..1500 {
         let n: i64 = sqlx::query_scalar(behind).fetch_one(pool).await.unwrap();
         if n == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("projections did not reach the head of the log");
+    panic!(
+        "projections did not reach the head of the log:\n{}",
+        why_behind(pool).await
+    );
+}
+
+/// What holds projections back: each checkpoint, the first events after the lowest one in the
+/// log's order, the read horizon, and every open transaction on the database.
+async fn why_behind(pool: &PgPool) -> String {
+    let lines: Vec<String> = sqlx::query_scalar(
+        "SELECT format('checkpoint %s at (%s, %s)', name, tx_id, position) \
+           FROM projection_checkpoints \
+         UNION ALL (SELECT format('event %s at (%s, %s), recorded %s', e.event_type, e.tx_id, \
+                                  e.position, e.recorded_at) \
+              FROM events e, \
+                   (SELECT tx_id, position FROM projection_checkpoints \
+                     ORDER BY tx_id, position LIMIT 1) c \
+             WHERE (e.tx_id, e.position) > (c.tx_id, c.position) \
+             ORDER BY e.tx_id, e.position LIMIT 20) \
+         UNION ALL SELECT format('read horizon %s, snapshot %s', events_read_horizon(), \
+                                 pg_current_snapshot()) \
+         UNION ALL SELECT format('backend %s %s, xid %s, since %s: %s', pid, state, backend_xid, \
+                                 xact_start, left(query, 120)) \
+           FROM pg_stat_activity \
+          WHERE datname = current_database() AND xact_start IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_else(|e| vec![format!("(could not read why: {e})")]);
+    lines.join("\n")
 }
 
 /// The demo program, its VK group taking deliveries signed with `vk_secret`.

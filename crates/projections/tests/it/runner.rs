@@ -229,6 +229,50 @@ async fn an_append_committed_late_is_still_applied(pool: PgPool) {
     assert_eq!(runner.run_once().await.unwrap(), Step::CaughtUp);
 }
 
+/// Concurrent appends interleave their positions: the log's last event (in its order, by
+/// transaction) may hold a lower position than an earlier transaction's. A projection there is
+/// caught up, and its lag is 0, not the difference of positions.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn a_projection_at_the_last_event_lags_nothing_when_an_earlier_append_holds_a_higher_position(
+    pool: PgPool,
+) {
+    let mut world = World::new(pool.clone()).await;
+    world
+        .append(vec![register(member(1), t0()), register(member(2), t0())])
+        .await;
+    world.drain().await;
+    // The earlier transaction appends before and after a later one commits in between.
+    let mut earlier = pool.begin().await.unwrap();
+    let entry = world.entry();
+    append_in(&mut earlier, &award(entry, member(1), 7, Network::Vk, t0())).await;
+    let entry = world.entry();
+    world
+        .append(vec![award(entry, member(2), 5, Network::Vk, t0())])
+        .await;
+    let entry = world.entry();
+    append_in(&mut earlier, &award(entry, member(1), 3, Network::Vk, t0())).await;
+    earlier.commit().await.unwrap();
+    let (last, highest): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1), \
+                (SELECT max(position) FROM events)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(last + 1, highest, "the later transaction's event is last");
+
+    let lags = projections::status::position_lags(&pool).await.unwrap();
+    assert_eq!(lags.len(), Projection::ALL.len());
+    assert!(lags.iter().all(|(_, lag)| *lag >= 1), "{lags:?}");
+
+    world.drain().await;
+    assert_eq!((balance(&pool, 1).await, balance(&pool, 2).await), (10, 5));
+    let lags = projections::status::position_lags(&pool).await.unwrap();
+    assert!(lags.iter().all(|(_, lag)| *lag == 0), "{lags:?}");
+    let statuses = projections::status(&pool).await.unwrap();
+    assert!(statuses.iter().all(|s| s.lag_events == 0), "{statuses:?}");
+}
+
 /// Appends one event inside the caller's open transaction, as the store's append does.
 pub async fn append_in(conn: &mut sqlx::PgConnection, event: &Event) {
     let new = store::codec::encode(event, Uuid::new_v4(), Metadata::default()).unwrap();
