@@ -439,3 +439,71 @@ async fn the_audit_refuses_a_prize_the_standings_do_not_give(pool: PgPool) {
     let models: Vec<&str> = report.differences.iter().map(|d| d.model).collect();
     assert_eq!(models, vec!["season_events"], "{report:?}");
 }
+
+/// The season scores are compared row by row as the audit reads them: a changed score, a
+/// missing row, a row set to 0 (as good as none) and a row the log never made are each found.
+#[sqlx::test(migrator = "store::MIGRATOR")]
+async fn the_audit_finds_every_season_score_the_model_gets_wrong(pool: PgPool) {
+    let admin = AdminClient::signed_in(pool, Role::Admin).await;
+    let app = &admin.app;
+    let season = schedule(&admin, json!({})).await;
+    let (anna, boris, vera) = (
+        app.t.member().await,
+        app.t.member().await,
+        app.t.member().await,
+    );
+    earn(app, anna, "a1").await;
+    earn(app, boris, "b1").await;
+    earn(app, vera, "v1").await;
+    audit_is_clean(app).await;
+
+    for (sql, member) in [
+        (
+            "UPDATE season_scores SET score = score + 5 WHERE season_id = $1 AND member_id = $2",
+            anna.0,
+        ),
+        (
+            "DELETE FROM season_scores WHERE season_id = $1 AND member_id = $2",
+            boris.0,
+        ),
+        (
+            "UPDATE season_scores SET score = 0 WHERE season_id = $1 AND member_id = $2",
+            vera.0,
+        ),
+        (
+            "INSERT INTO season_scores (season_id, member_id, score) VALUES ($1, $2, 7)",
+            Uuid::new_v4(),
+        ),
+    ] {
+        let changed = sqlx::query(sql)
+            .bind(season.0)
+            .bind(member)
+            .execute(&app.pool)
+            .await
+            .unwrap()
+            .rows_affected();
+        assert_eq!(changed, 1, "{sql}");
+    }
+    let report = projections::audit::verify(&app.pool).await.unwrap();
+    let groups: Vec<_> = report
+        .groups
+        .iter()
+        .map(|g| (g.model, g.kind.as_str(), g.count))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("season_scores", "changed", 1),
+            ("season_scores", "missing", 2),
+            ("season_scores", "unexpected", 1),
+        ],
+        "{report:?}"
+    );
+    let keys: Vec<&str> = report.differences.iter().map(|d| d.key.as_str()).collect();
+    for member in [anna.0, boris.0, vera.0] {
+        assert!(
+            keys.contains(&format!("{}/{member}", season.0).as_str()),
+            "{keys:?}"
+        );
+    }
+}

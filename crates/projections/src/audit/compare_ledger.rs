@@ -1,47 +1,48 @@
-//! Compares balances, tiers and leaderboards row by row with the fold, for the members of the
-//! pass's slice. Matched entries are taken out of the expected maps: what is left afterwards is
-//! missing from the model.
+//! Compares balances, tiers, leaderboards and seasons row by row with the fold, balances, tiers
+//! and leaderboards for the members of the pass's slice. Each stored row takes its expected
+//! entry out of the fold's maps as it is read; what is left afterwards is missing from the
+//! model (the `*_left` functions).
 
 use super::expected::Expected;
 use super::findings::Findings;
-use super::models::Models;
+use super::models::{BalanceRow, SeasonModelRow, SeasonScoreRow, TierModelRow};
 use crate::leaderboards::{board_key, parse_board_key};
 use crate::projection::FastMap;
 use domain::ids::MemberId;
 use uuid::Uuid;
 
-pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    for (program, member, current, earned, spent, expired, blocked) in
-        std::mem::take(&mut m.balances)
-    {
-        if !exp.slice.holds_member(member) {
-            continue;
-        }
-        let key = format!("{program}/{member}");
-        let member = MemberId(member);
-        let Some(b) = exp.balances.0.remove(&member) else {
-            out.unexpected("balances", key, (current, earned, spent, expired));
-            continue;
-        };
-        out.compare(
-            "balances",
-            &key,
-            (b.current, b.earned, b.spent, b.expired),
-            (current, earned, spent, expired),
-        );
-        out.compare(
-            "balances.program",
-            &key,
-            exp.member_program.get(&member).copied(),
-            Some(program),
-        );
-        out.compare(
-            "balances.blocked",
-            &key,
-            exp.blocked.get(&member).copied().unwrap_or(false),
-            blocked,
-        );
+pub(crate) fn balance(exp: &mut Expected, out: &mut Findings, row: BalanceRow) {
+    let (program, member, current, earned, spent, expired, blocked) = row;
+    if !exp.slice.holds_member(member) {
+        return;
     }
+    let key = format!("{program}/{member}");
+    let member = MemberId(member);
+    let Some(b) = exp.balances.0.remove(&member) else {
+        out.unexpected("balances", key, (current, earned, spent, expired));
+        return;
+    };
+    out.compare(
+        "balances",
+        &key,
+        (b.current, b.earned, b.spent, b.expired),
+        (current, earned, spent, expired),
+    );
+    out.compare(
+        "balances.program",
+        &key,
+        exp.member_program.get(&member).copied(),
+        Some(program),
+    );
+    out.compare(
+        "balances.blocked",
+        &key,
+        exp.blocked.get(&member).copied().unwrap_or(false),
+        blocked,
+    );
+}
+
+pub(crate) fn balances_left(exp: &mut Expected, out: &mut Findings) {
     for (member, b) in exp.balances.0.drain() {
         let program = exp.member_program.get(&member).copied().unwrap_or_default();
         out.missing(
@@ -52,28 +53,29 @@ pub(crate) fn balances(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
     }
 }
 
-/// Each member's tier row against their last move, and every move against its ladder.
-pub(crate) fn tiers(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
-    for (program, member, tier, level, multiplier, points, version, since) in
-        std::mem::take(&mut m.tiers)
-    {
-        if !exp.slice.holds_member(member) {
-            continue;
-        }
-        let key = format!("{program}/{member}");
-        let actual = crate::balances::TierRow {
-            tier,
-            level,
-            multiplier_percent: multiplier,
-            qualifying_points: points,
-            rule_version: version,
-            since,
-        };
-        match exp.tiers.remove(&(program, member)) {
-            Some(expected) => out.compare("member_tiers", key, expected, actual),
-            None => out.unexpected("member_tiers", key, actual),
-        }
+/// A member's tier row against their last move.
+pub(crate) fn tier(exp: &mut Expected, out: &mut Findings, row: TierModelRow) {
+    let (program, member, tier, level, multiplier, points, version, since) = row;
+    if !exp.slice.holds_member(member) {
+        return;
     }
+    let key = format!("{program}/{member}");
+    let actual = crate::balances::TierRow {
+        tier,
+        level,
+        multiplier_percent: multiplier,
+        qualifying_points: points,
+        rule_version: version,
+        since,
+    };
+    match exp.tiers.remove(&(program, member)) {
+        Some(expected) => out.compare("member_tiers", key, expected, actual),
+        None => out.unexpected("member_tiers", key, actual),
+    }
+}
+
+/// The tier rows the model lacks, and every move against its ladder.
+pub(crate) fn tiers_left(exp: &mut Expected, out: &mut Findings) {
     for ((program, member), expected) in exp.tiers.drain() {
         out.missing("member_tiers", format!("{program}/{member}"), expected);
     }
@@ -146,59 +148,76 @@ impl BoardCheck {
     }
 }
 
-/// The seasons model against the stream states, and every season's scores against its board
-/// (a member with no points on either side has nothing to compare); then the season events
-/// the log's fold does not justify.
-pub(crate) fn seasons(m: &mut Models, exp: &mut Expected, out: &mut Findings) {
+/// A season's row against its stream's state (a season never scheduled has no row).
+pub(crate) fn season(exp: &mut Expected, out: &mut Findings, row: SeasonModelRow) {
     use domain::season::SeasonStatus;
-    use std::collections::HashMap;
-    let mut rows: HashMap<(uuid::Uuid, uuid::Uuid), _> = std::mem::take(&mut m.seasons)
-        .into_iter()
-        .map(
-            |(program, season, status, standings, participants, paid, withheld)| {
-                let row = (status, standings.map(|s| s.0), participants, paid, withheld);
-                ((program, season), row)
-            },
-        )
-        .collect();
+    let (program, season, status, standings, participants, ..) = row;
+    let key = format!("{program}/{season}");
+    let state = exp
+        .seasons
+        .remove(&(program, domain::ids::SeasonId(season)))
+        .filter(|state| state.status != SeasonStatus::Unscheduled);
+    match state {
+        Some(state) => out.compare(
+            "seasons",
+            key,
+            season_expected(&state),
+            (status, standings.map(|s| s.0), participants),
+        ),
+        None => out.unexpected("seasons", key, status),
+    }
+}
+
+/// What a season's row holds by its stream's state: status, and once ended its frozen
+/// standings and participants.
+fn season_expected(
+    state: &domain::season::SeasonState,
+) -> (String, Option<Vec<domain::season::Standing>>, Option<i32>) {
+    use domain::season::SeasonStatus;
+    let ended = matches!(state.status, SeasonStatus::Ended | SeasonStatus::Settled);
+    (
+        state.status.as_str().to_string(),
+        ended.then(|| state.standings.clone()),
+        ended.then(|| i32::try_from(state.participants).unwrap_or(i32::MAX)),
+    )
+}
+
+/// A member's score in a season against the season's board (no points on either side is
+/// nothing to compare: a stored 0 counts as no row).
+pub(crate) fn season_score(exp: &mut Expected, out: &mut Findings, row: SeasonScoreRow) {
+    let (season, member, score) = row;
+    let expected = exp
+        .season_boards
+        .boards
+        .get_mut(&domain::ids::SeasonId(season))
+        .and_then(|board| board.scores.remove(&MemberId(member)))
+        .filter(|expected| *expected != 0);
+    let key = || format!("{season}/{member}");
+    match (expected, score) {
+        (None, 0) => {}
+        (Some(expected), 0) => out.missing("season_scores", key(), expected),
+        (Some(expected), _) => out.compare("season_scores", key(), expected, score),
+        (None, _) => out.unexpected("season_scores", key(), score),
+    }
+}
+
+/// The seasons and season scores the model lacks; then the season events the log's fold does
+/// not justify.
+pub(crate) fn seasons_left(exp: &mut Expected, out: &mut Findings) {
+    use domain::season::SeasonStatus;
     for ((program, season), state) in exp.seasons.drain() {
-        let key = format!("{program}/{season}");
-        if state.status == SeasonStatus::Unscheduled {
-            continue;
-        }
-        let status = state.status.as_str();
-        let ended = matches!(state.status, SeasonStatus::Ended | SeasonStatus::Settled);
-        let expected = (
-            status.to_string(),
-            ended.then(|| state.standings.clone()),
-            ended.then(|| i32::try_from(state.participants).unwrap_or(i32::MAX)),
-        );
-        match rows.remove(&(program, season.0)) {
-            Some((status, standings, participants, ..)) => {
-                out.compare("seasons", key, expected, (status, standings, participants))
-            }
-            None => out.missing("seasons", key, expected),
+        if state.status != SeasonStatus::Unscheduled {
+            out.missing(
+                "seasons",
+                format!("{program}/{season}"),
+                season_expected(&state),
+            );
         }
     }
-    for ((program, season), row) in rows {
-        out.unexpected("seasons", format!("{program}/{season}"), row.0);
-    }
-    let mut stored: HashMap<(uuid::Uuid, uuid::Uuid), i64> = std::mem::take(&mut m.season_scores)
-        .into_iter()
-        .filter(|(.., score)| *score != 0)
-        .map(|(season, member, score)| ((season, member), score))
-        .collect();
     for (season, board) in &exp.season_boards.boards {
         for (member, score) in board.scores.iter().filter(|(_, s)| **s != 0) {
-            let key = format!("{season}/{member}");
-            match stored.remove(&(season.0, member.0)) {
-                Some(found) => out.compare("season_scores", key, *score, found),
-                None => out.missing("season_scores", key, *score),
-            }
+            out.missing("season_scores", format!("{season}/{member}"), *score);
         }
-    }
-    for ((season, member), score) in stored {
-        out.unexpected("season_scores", format!("{season}/{member}"), score);
     }
     for (key, expected, recorded) in std::mem::take(&mut exp.unjustified_seasons) {
         out.push(

@@ -1,8 +1,11 @@
 //! Every read model's rows, read in the audit's snapshot on a connection of their own, one
-//! model at a time after the log was folded.
+//! model at a time after the log was folded, and handed to the comparison one row at a time as
+//! they arrive: the audit holds what the fold expects of the models, not their rows (but the
+//! codeword redemptions, compared a campaign's list at a time).
 
 use crate::error::Result;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt;
 use sqlx::PgConnection;
 use store::BinaryCopy;
 use uuid::Uuid;
@@ -38,6 +41,8 @@ pub(crate) type TierModelRow = (
 );
 pub(crate) type HeldRow = (Uuid, Uuid, Uuid, i64, String, Option<String>);
 pub(crate) type DailyRow = (Uuid, NaiveDate, String, i64, i64, i64, i64, i64);
+/// (season, member, score).
+pub(crate) type SeasonScoreRow = (Uuid, Uuid, i64);
 /// (program, season, status, frozen standings, participants, prizes paid, prizes withheld).
 pub(crate) type SeasonModelRow = (
     Uuid,
@@ -49,27 +54,8 @@ pub(crate) type SeasonModelRow = (
     Option<i32>,
 );
 
-#[derive(Default)]
-pub(crate) struct Models {
-    pub balances: Vec<BalanceRow>,
-    pub tiers: Vec<TierModelRow>,
-    pub campaigns: Vec<CampaignRow>,
-    pub codewords: Vec<CodewordRow>,
-    pub rewards: Vec<RewardRow>,
-    pub redemptions: Vec<RedemptionRow>,
-    pub identities: Vec<IdentityRow>,
-    pub adjustments: Vec<AdjustmentRow>,
-    pub actions: Vec<ActionRow>,
-    pub held: Vec<HeldRow>,
-    pub daily: Vec<DailyRow>,
-    pub seasons: Vec<SeasonModelRow>,
-    /// (season, member, score).
-    pub season_scores: Vec<(Uuid, Uuid, i64)>,
-}
-
-/// Every row of the leaderboard model, by binary COPY, handed to `each` as it is read: at a
-/// million members this is most of the models' rows, so it is compared as it comes rather than
-/// held (holding it doubled the audit's memory for the leaderboards at the comparison).
+/// Every row of the leaderboard model, by binary COPY (at a million members it is most of the
+/// models' rows), handed to `each` as it is read.
 pub(crate) async fn each_board_row(
     conn: &mut PgConnection,
     mut each: impl FnMut(Uuid, &str, Uuid, i64),
@@ -89,12 +75,21 @@ pub(crate) async fn each_board_row(
     Ok(())
 }
 
-/// A model's rows by query: one model at a time, so the audit holds one model's rows at once.
-pub(crate) async fn rows<T>(conn: &mut PgConnection, query: &str) -> Result<Vec<T>>
+/// Each row of a model by query, handed to `each` as it arrives (a stream: the rows are not
+/// collected first).
+pub(crate) async fn each_row<T>(
+    conn: &mut PgConnection,
+    query: &str,
+    mut each: impl FnMut(T),
+) -> Result<()>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
-    Ok(sqlx::query_as(query).fetch_all(conn).await?)
+    let mut rows = sqlx::query_as::<_, T>(query).fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(row);
+    }
+    Ok(())
 }
 
 pub(crate) const BALANCES: &str =
