@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use domain::campaign::CampaignStatus;
 use domain::ids::{AccountRef, CampaignId, RedemptionId, RewardId};
 use domain::network::Network;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 fn status_name(status: CampaignStatus) -> &'static str {
@@ -63,13 +62,16 @@ pub(crate) fn campaigns_left(exp: &mut Expected, out: &mut Findings) {
     }
 }
 
-/// The stored codeword redemptions, gathered by campaign in redemption order (the order is
-/// what is compared, so a campaign's rows are held until all are read).
+/// The stored codeword redemptions, read in campaign and redemption order: a campaign's rows
+/// are gathered until the next campaign's begin, then compared with the fold's in order.
 #[derive(Default)]
-pub(crate) struct Codewords(BTreeMap<CampaignId, Vec<CodewordEntry>>);
+pub(crate) struct Codewords {
+    campaign: Option<CampaignId>,
+    found: Vec<CodewordEntry>,
+}
 
 impl Codewords {
-    pub fn row(&mut self, exp: &Expected, out: &mut Findings, row: CodewordRow) {
+    pub fn row(&mut self, exp: &mut Expected, out: &mut Findings, row: CodewordRow) {
         let (program, campaign, member, network, reference, points, at) = row;
         let campaign = CampaignId(campaign);
         out.compare(
@@ -78,35 +80,43 @@ impl Codewords {
             exp.codeword_program.get(&campaign).copied(),
             Some(program),
         );
-        self.0
-            .entry(campaign)
-            .or_default()
-            .push((member, network, reference, points, at));
+        if self.campaign != Some(campaign) {
+            self.flush(exp, out);
+            self.campaign = Some(campaign);
+        }
+        self.found.push((member, network, reference, points, at));
     }
 
-    /// Every campaign's redemptions against the fold's, in order.
-    pub fn finish(self, exp: &mut Expected, out: &mut Findings) {
-        let mut actual = self.0;
+    /// The last campaign's rows, then the campaigns the model has no row of.
+    pub fn finish(mut self, exp: &mut Expected, out: &mut Findings) {
+        self.flush(exp, out);
         for (campaign, expected) in std::mem::take(&mut exp.codewords.0) {
-            let expected: Vec<_> = expected
-                .into_iter()
-                .map(|r| {
-                    (
-                        r.member_id.0,
-                        r.network.as_str().to_string(),
-                        r.reference,
-                        r.points,
-                        r.at.get(),
-                    )
-                })
-                .collect();
-            let found = actual.remove(&campaign).unwrap_or_default();
-            codeword_rows(out, campaign, &expected, &found);
-        }
-        for (campaign, found) in actual {
-            codeword_rows(out, campaign, &[], &found);
+            codeword_rows(out, campaign, &expected_entries(expected), &[]);
         }
     }
+
+    fn flush(&mut self, exp: &mut Expected, out: &mut Findings) {
+        if let Some(campaign) = self.campaign.take() {
+            let expected = exp.codewords.0.remove(&campaign).unwrap_or_default();
+            codeword_rows(out, campaign, &expected_entries(expected), &self.found);
+            self.found.clear();
+        }
+    }
+}
+
+fn expected_entries(redemptions: Vec<domain::folds::CodewordRedemption>) -> Vec<CodewordEntry> {
+    redemptions
+        .into_iter()
+        .map(|r| {
+            (
+                r.member_id.0,
+                r.network.as_str().to_string(),
+                r.reference,
+                r.points,
+                r.at.get(),
+            )
+        })
+        .collect()
 }
 
 /// Compares one campaign's redemptions in redemption order, every row of them.

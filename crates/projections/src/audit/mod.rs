@@ -397,7 +397,7 @@ async fn in_snapshot(
 
 /// Reads each model and compares it with the fold, one after another and row by row as the rows
 /// arrive: each row takes what it matched out of the expected models, so the audit holds the
-/// fold's expectations and of the models' rows only the codeword redemptions. (Read
+/// fold's expectations and of the models' rows only one campaign's codeword redemptions. (Read
 /// beside the fold instead, every model and its expectation were held at once: 2.5 GB at 10
 /// million events.)
 async fn compare_models(

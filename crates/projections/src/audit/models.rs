@@ -1,7 +1,7 @@
 //! Every read model's rows, read in the audit's snapshot on a connection of their own, one
 //! model at a time after the log was folded, and handed to the comparison one row at a time as
-//! they arrive: the audit holds what the fold expects of the models, not their rows (but the
-//! codeword redemptions, compared a campaign's list at a time).
+//! they arrive: the audit holds what the fold expects of the models, not their rows (but one
+//! campaign's codeword redemptions, whose order is compared).
 
 use crate::error::Result;
 use chrono::{DateTime, NaiveDate, Utc};
